@@ -1,0 +1,33 @@
+# The two commands of the README: `make run` and `make test`. Both create the
+# virtual environment in .venv when it is missing and install the pinned
+# versions of constraints.txt, so a fresh machine gets what was tested.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+ARGS ?=
+
+.PHONY: setup run test lint bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[test]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+run: setup
+	$(VENV)/bin/xenon-console $(ARGS)
+
+lint: setup
+	$(PY) -m ruff check .
+
+test: setup lint
+	CONDOR_CONFIG=/dev/null $(PY) -m pytest -q
+
+bench: setup
+	$(PY) bench/startup.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

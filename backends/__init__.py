@@ -1,0 +1,4 @@
+"""Data access for xenon-console: domain model, source interfaces, backends.
+
+Nothing in this package imports Textual (a test enforces it).
+"""

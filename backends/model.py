@@ -1,0 +1,342 @@
+"""The domain model every backend returns and every view reads.
+
+Snapshots are immutable and stamped with the time they were taken, so a pane
+can always say how old its data is, and the derived knowledge in
+``backends.analysis`` can be plain functions over them. Nothing here knows
+about the terminal: backends never import Textual.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import IntEnum, StrEnum
+
+TB = 10**12
+GB = 10**9
+
+
+class Kind(StrEnum):
+    """The kinds of data a backend can serve; one pane each."""
+
+    BUFFER = "buffer"
+    TRANSFERS = "transfers"
+    TAPE = "tape"
+    JOBS = "jobs"
+    RUNS = "runs"
+
+
+# ---------------------------------------------------------------- buffer disk
+
+
+@dataclass(frozen=True, slots=True)
+class BufferSample:
+    at: datetime
+    used_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class BufferSnapshot:
+    """The LNGS buffer disk the DAQ writes raw data to."""
+
+    taken_at: datetime
+    total_bytes: int
+    used_bytes: int
+    #: Recent fill-level samples, oldest first, for rates and forecasts.
+    history: tuple[BufferSample, ...] = ()
+    #: Rate at which the DAQ writes new raw data (bytes/s), when known: the
+    #: rate that matters when the uplink is down and nothing can be purged.
+    daq_write_bps: float | None = None
+    #: Whether the uplink from LNGS is up, when the source knows.
+    uplink_up: bool | None = None
+    mount: str = "/data/xenon/raw"
+
+    @property
+    def free_bytes(self) -> int:
+        return max(0, self.total_bytes - self.used_bytes)
+
+    @property
+    def fill_fraction(self) -> float:
+        return self.used_bytes / self.total_bytes if self.total_bytes else 0.0
+
+
+# ------------------------------------------------------------------ transfers
+
+
+class RuleState(StrEnum):
+    OK = "OK"
+    REPLICATING = "REPLICATING"
+    STUCK = "STUCK"
+    SUSPENDED = "SUSPENDED"
+    WAITING_APPROVAL = "WAITING_APPROVAL"
+    INJECT = "INJECT"
+
+
+#: RSEs of the experiment: where they are and what they count for.
+LNGS_RSE = "LNGS_USERDISK"
+CHICAGO_RSE = "UC_OSG_USERDISK"
+EUROPEAN_RSES: tuple[str, ...] = (
+    "NIKHEF_USERDISK",
+    "SURFSARA_USERDISK",
+    "CNAF_USERDISK",
+    "CCIN2P3_USERDISK",
+    "WEIZMANN_USERDISK",
+)
+ALL_RSES: tuple[str, ...] = (LNGS_RSE, CHICAGO_RSE, *EUROPEAN_RSES)
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A Rucio replication rule of one run's raw data to one RSE."""
+
+    id: str
+    scope: str
+    name: str
+    rse: str
+    state: RuleState
+    locks_ok: int
+    locks_replicating: int
+    locks_stuck: int
+    bytes: int
+    created_at: datetime
+    updated_at: datetime
+    run_number: int | None = None
+    expires_at: datetime | None = None
+    #: When the rule last entered STUCK, if it is stuck.
+    stuck_since: datetime | None = None
+    error: str | None = None
+
+    @property
+    def locks_total(self) -> int:
+        return self.locks_ok + self.locks_replicating + self.locks_stuck
+
+    @property
+    def progress(self) -> float:
+        """Locks OK over all locks (1.0 for a rule without locks)."""
+        total = self.locks_total
+        return self.locks_ok / total if total else 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class RseStatus:
+    name: str
+    used_bytes: int | None
+    total_bytes: int | None
+    #: Bytes/s arriving at this RSE recently, when known.
+    throughput_bps: float | None = None
+    available: bool = True
+    region: str = ""
+
+    @property
+    def free_bytes(self) -> int | None:
+        if self.used_bytes is None or self.total_bytes is None:
+            return None
+        return max(0, self.total_bytes - self.used_bytes)
+
+
+@dataclass(frozen=True, slots=True)
+class TransfersSnapshot:
+    taken_at: datetime
+    rses: tuple[RseStatus, ...]
+    rules: tuple[Rule, ...]
+
+
+# ----------------------------------------------------------------------- tape
+
+
+class TapeState(StrEnum):
+    QUEUED = "queued"
+    UPLOADING = "uploading"
+    VERIFYING = "verifying"
+    VERIFIED = "verified"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class TapeUpload:
+    """One run's raw data on its way to (or on) tape at PDC Stockholm."""
+
+    run_number: int
+    state: TapeState
+    bytes: int
+    updated_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    #: dsmc return code: 0 ok, 4 files skipped, 8 warnings, 12 errors.
+    return_code: int | None = None
+    message: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TapeSnapshot:
+    taken_at: datetime
+    #: Uploads not yet verified, and verified or failed ones of the recent past.
+    uploads: tuple[TapeUpload, ...]
+    verified_runs: int = 0
+    verified_bytes: int = 0
+    last_success: datetime | None = None
+    #: Recent upload rate (bytes/s), when known.
+    rate_bps: float | None = None
+
+
+# ----------------------------------------------------------------------- jobs
+
+
+class JobStatus(IntEnum):
+    """HTCondor's JobStatus codes."""
+
+    IDLE = 1
+    RUNNING = 2
+    REMOVED = 3
+    COMPLETED = 4
+    HELD = 5
+    TRANSFERRING_OUTPUT = 6
+    SUSPENDED = 7
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    schedd: str
+    cluster_id: int
+    proc_id: int
+    status: JobStatus
+    owner: str
+    site: str | None
+    entered_status_at: datetime
+    submitted_at: datetime
+    dag_cluster_id: int | None = None
+    node_name: str | None = None
+    batch_name: str | None = None
+    num_job_starts: int = 0
+    hold_reason: str | None = None
+    hold_reason_code: int | None = None
+
+    @property
+    def job_id(self) -> str:
+        return f"{self.cluster_id}.{self.proc_id}"
+
+
+class DagStatus(IntEnum):
+    """DAGMan's DAG_Status codes."""
+
+    OK = 0
+    ERROR = 1
+    NODE_FAILED = 2
+    ABORTED = 3
+    REMOVED = 4
+    CYCLE = 5
+    HALTED = 6
+
+
+@dataclass(frozen=True, slots=True)
+class Dag:
+    """A DAGMan job: the processing of one run."""
+
+    schedd: str
+    cluster_id: int
+    batch_name: str
+    run_number: int | None
+    nodes_total: int
+    nodes_done: int
+    nodes_failed: int
+    nodes_queued: int
+    nodes_held: int
+    status: DagStatus
+    submitted_at: datetime
+    #: Whether the DAGMan job itself has left the queue (finished).
+    finished: bool = False
+
+    @property
+    def progress(self) -> float:
+        return self.nodes_done / self.nodes_total if self.nodes_total else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class JobsSnapshot:
+    taken_at: datetime
+    #: Jobs in the queue plus jobs that left it recently (from history).
+    jobs: tuple[Job, ...]
+    dags: tuple[Dag, ...]
+    schedds: tuple[str, ...] = ()
+
+
+# ----------------------------------------------------------------------- runs
+
+
+class CopyType(StrEnum):
+    RAW = "raw"
+    PROCESSED = "processed"
+    MINITREES = "minitrees"
+
+
+class CopyStatus(StrEnum):
+    TRANSFERRING = "transferring"
+    VERIFYING = "verifying"
+    TRANSFERRED = "transferred"
+    ERROR = "error"
+    OTHER = "other"
+
+
+#: Hosts that appear in run documents.
+HOST_BUFFER = "xe1t-datamanager"
+HOST_TAPE = "tsm-server"
+HOST_RUCIO = "rucio-catalogue"
+HOST_RCC = "midway-login1"
+HOST_OSG = "login"
+
+
+@dataclass(frozen=True, slots=True)
+class DataCopy:
+    """One entry of a run document's ``data`` list."""
+
+    type: str
+    host: str
+    status: str
+    location: str = ""
+    checksum: str | None = None
+    rse: str | None = None
+    creation_time: datetime | None = None
+    checksum_problem: bool = False
+
+
+SCIENCE_TAG_PREFIX = "_sciencerun"
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    number: int
+    name: str
+    start: datetime
+    end: datetime | None
+    detector: str
+    source: str
+    tags: tuple[str, ...]
+    events: int | None
+    raw_size_bytes: int | None
+    copies: tuple[DataCopy, ...] = ()
+    #: Problems found while reading the document; empty when it was clean.
+    malformed: tuple[str, ...] = field(default=())
+
+    @property
+    def science(self) -> bool:
+        return any(t.startswith(SCIENCE_TAG_PREFIX) for t in self.tags)
+
+    @property
+    def science_run(self) -> str | None:
+        """``SR0``, ``SR1``... for science data, else None."""
+        for tag in self.tags:
+            if tag.startswith(SCIENCE_TAG_PREFIX):
+                return "SR" + tag[len(SCIENCE_TAG_PREFIX):]
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class RunsSnapshot:
+    taken_at: datetime
+    #: Every run known, ordered by run number ascending.
+    runs: tuple[Run, ...]
+    #: Whether the DAQ is taking data now, when the source knows.
+    data_taking: bool | None = None
+
+
+Snapshot = BufferSnapshot | TransfersSnapshot | TapeSnapshot | JobsSnapshot | RunsSnapshot

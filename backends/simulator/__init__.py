@@ -1,0 +1,1 @@
+"""The built-in simulator of the experiment's computing chain."""

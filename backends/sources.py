@@ -1,0 +1,91 @@
+"""Source interfaces: one per kind of data, and the backend that provides them.
+
+A backend is built from its section of the config and provides one or more
+kinds. The console polls each kind it was told to take from a backend in its
+own worker thread, so a backend's ``fetch_*`` methods may be called from
+several threads at once and must be safe for that. They may raise any
+exception; the console shows its message (redacted) as the pane's error.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from backends.model import (
+    BufferSnapshot,
+    JobsSnapshot,
+    Kind,
+    RunsSnapshot,
+    Snapshot,
+    TapeSnapshot,
+    TransfersSnapshot,
+)
+
+
+class BackendConfigError(ValueError):
+    """A backend's config section is wrong; the message names the problem."""
+
+
+class SourceError(RuntimeError):
+    """A fetch failed in a way the backend could explain in one line."""
+
+
+class BufferSource(ABC):
+    @abstractmethod
+    def fetch_buffer(self) -> BufferSnapshot: ...
+
+
+class TransfersSource(ABC):
+    @abstractmethod
+    def fetch_transfers(self) -> TransfersSnapshot: ...
+
+
+class TapeSource(ABC):
+    @abstractmethod
+    def fetch_tape(self) -> TapeSnapshot: ...
+
+
+class JobsSource(ABC):
+    @abstractmethod
+    def fetch_jobs(self) -> JobsSnapshot: ...
+
+
+class RunsSource(ABC):
+    @abstractmethod
+    def fetch_runs(self) -> RunsSnapshot: ...
+
+
+_INTERFACES: dict[Kind, tuple[type, str]] = {
+    Kind.BUFFER: (BufferSource, "fetch_buffer"),
+    Kind.TRANSFERS: (TransfersSource, "fetch_transfers"),
+    Kind.TAPE: (TapeSource, "fetch_tape"),
+    Kind.JOBS: (JobsSource, "fetch_jobs"),
+    Kind.RUNS: (RunsSource, "fetch_runs"),
+}
+
+
+class Backend:
+    """Base of every backend. Subclass it and the source interfaces it serves."""
+
+    #: Short name shown in panes and reports.
+    name: ClassVar[str] = "backend"
+    #: One line for ``--help`` listings.
+    description: ClassVar[str] = ""
+
+    def __init__(self, options: Mapping[str, Any]) -> None:
+        self.options = dict(options)
+
+    @property
+    def kinds(self) -> frozenset[Kind]:
+        return frozenset(k for k, (iface, _) in _INTERFACES.items() if isinstance(self, iface))
+
+    def fetch(self, kind: Kind) -> Snapshot:
+        iface, method = _INTERFACES[kind]
+        if not isinstance(self, iface):
+            raise SourceError(f"backend {self.name!r} does not serve {kind.value}")
+        return getattr(self, method)()
+
+    def close(self) -> None:
+        """Release connections; called once when the console stops."""
