@@ -1,0 +1,81 @@
+"""Make untrusted text harmless before it reaches a terminal, a log or a report.
+
+Everything a backend returns (rule errors, hold reasons, run names, dsmc
+messages) may carry terminal control sequences or secrets from a connection
+string. ``clean`` strips the former, ``redact_secrets`` hides the latter.
+Rich markup is a third hazard: callers that build Rich ``Text`` from these
+strings must append them as plain text (``Text(s)``, never ``Text.from_markup``);
+``escape_markup`` is here for the places that have to build markup strings.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rich.markup import escape
+
+REPLACEMENT = "\N{REPLACEMENT CHARACTER}"
+
+# ESC sequences first (CSI, OSC, DCS/SOS/PM/APC strings, two-byte escapes),
+# then their 8-bit C1 forms, then any remaining control character.
+_ESCAPES = re.compile(
+    r"""
+      \x1b\[[0-?]*[ -/]*[@-~]                 # CSI ... final byte
+    | \x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?      # OSC ... BEL or ST (or unterminated)
+    | \x1b[PX^_][^\x1b]*(?:\x1b\\)?           # DCS, SOS, PM, APC ... ST
+    | \x1b[ -/]*[0-~]                         # other escapes (charset, keypad, RIS...)
+    | \x1b                                    # a lone ESC
+    | \x9b[0-?]*[ -/]*[@-~]                   # 8-bit CSI
+    | \x9d[^\x07\x9c]*(?:\x07|\x9c)?          # 8-bit OSC
+    | [\x90\x98\x9e\x9f][^\x9c]*\x9c?         # 8-bit DCS, SOS, PM, APC
+    """,
+    re.VERBOSE,
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def clean(text: object) -> str:
+    """Text safe to print: no escape sequences, no control characters but \\t and \\n.
+
+    Escape sequences are removed whole; other control characters (C0, DEL, C1,
+    and \\r, which could overwrite a line) become U+FFFD so a reader sees that
+    something was there.
+    """
+    s = text if isinstance(text, str) else str(text)
+    s = _ESCAPES.sub("", s)
+    return _CONTROL.sub(REPLACEMENT, s)
+
+
+def escape_markup(text: object) -> str:
+    """``clean`` plus Rich markup escaping, for building markup strings."""
+    return escape(clean(text))
+
+
+_MASK = "***"
+_SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # scheme://user:password@host  (mongodb, mongodb+srv, https, amqp, ...)
+    (re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@]*:)[^\s@/]*(@)"), rf"\1{_MASK}\2"),
+    # Authorization: Bearer xyz / Basic xyz / Token xyz
+    (
+        re.compile(r"(?i)(authorization\s*[:=]\s*(?:bearer|basic|token)?\s*)[^\s,;\"']+"),
+        rf"\1{_MASK}",
+    ),
+    # Rucio and other token headers
+    (re.compile(r"(?i)(x-[\w-]*token\s*[:=]\s*)[^\s,;\"']+"), rf"\1{_MASK}"),
+    # key=value / key: value for secret-looking keys, in query strings, configs, JSON
+    (
+        re.compile(
+            r"(?i)(\b[\w-]*(?:password|passwd|pwd|secret|token|api[_-]?key)"
+            r"[\"']?\s*[:=]\s*[\"']?)[^\s&,;\"'}]+"
+        ),
+        rf"\1{_MASK}",
+    ),
+)
+
+
+def redact_secrets(text: object) -> str:
+    """Hide passwords and tokens in text that may be shown or logged."""
+    s = text if isinstance(text, str) else str(text)
+    for pattern, repl in _SECRET_PATTERNS:
+        s = pattern.sub(repl, s)
+    return s
