@@ -1,0 +1,431 @@
+"""Alarms: what an operator must look at, decided from snapshots and thresholds.
+
+The same list drives the TUI's alarm bar, ``report`` and the Nagios-style
+``check``. Details are one line; texts that came from a backend are passed
+through unchanged (joined to one line) and escaped by whoever displays them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import IntEnum
+
+from backends.analysis.buffer import buffer_forecast
+from backends.analysis.jobs import dag_stalled, hold_reasons
+from backends.analysis.safety import data_safety, has_valid_tape, tape_checksum_problem
+from backends.analysis.tape import failed_uploads, summarize_tape
+from backends.analysis.transfers import stuck_since
+from backends.analysis.units import format_bytes, format_duration, one_line
+from backends.model import (
+    LNGS_RSE,
+    BufferSnapshot,
+    JobsSnapshot,
+    JobStatus,
+    Kind,
+    RuleState,
+    RunsSnapshot,
+    Snapshot,
+    TapeSnapshot,
+    TransfersSnapshot,
+)
+
+
+class Severity(IntEnum):
+    """Nagios plugin return codes."""
+
+    OK = 0
+    WARNING = 1
+    CRITICAL = 2
+    UNKNOWN = 3
+
+
+#: Nagios precedence for combining results: CRITICAL > WARNING > UNKNOWN > OK.
+_RANK = {Severity.OK: 0, Severity.UNKNOWN: 1, Severity.WARNING: 2, Severity.CRITICAL: 3}
+
+
+def severity_rank(severity: Severity) -> int:
+    return _RANK[severity]
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """Alarm limits; every field can be set in the config's ``[thresholds]``."""
+
+    buffer_warning_percent: float = 80
+    buffer_critical_percent: float = 90
+    #: Forecast window for the buffer fill rate.
+    buffer_rate_window_hours: float = 6
+    time_to_full_warning_hours: float = 72
+    time_to_full_critical_hours: float = 24
+    #: Uplink down: critical when the DAQ can write for less than this.
+    autonomy_critical_hours: float = 24
+    rule_stuck_warning_hours: float = 6
+    rule_stuck_critical_hours: float = 24
+    tape_failures_warning: int = 1
+    tape_failures_critical: int = 10
+    tape_failure_window_hours: float = 24
+    tape_checksum_warning: int = 1
+    tape_checksum_critical: int = 5
+    held_jobs_warning: int = 1
+    held_jobs_critical: int = 100
+    stalled_dags_warning: int = 1
+    no_new_run_warning_hours: float = 2
+    #: A run older than this (since its end) should be data-safe.
+    unsafe_after_hours: float = 48
+    unsafe_runs_warning: int = 1
+    unsafe_runs_critical: int = 50
+    #: Data older than this many poll intervals counts as stale.
+    stale_after_factor: float = 3.0
+    #: ... but never sooner than this.
+    stale_min_seconds: float = 60
+
+
+@dataclass(frozen=True, slots=True)
+class Alarm:
+    #: Stable identity: "buffer.fill", "rse.CNAF_USERDISK.stuck", "source.tape.down".
+    key: str
+    severity: Severity
+    kind: Kind | None
+    title: str
+    detail: str
+    since: datetime | None
+    hint: str
+
+
+def _level(value: float, warning: float, critical: float) -> Severity:
+    """Higher is worse: critical at or above ``critical``, warning at or above ``warning``."""
+    if value >= critical:
+        return Severity.CRITICAL
+    if value >= warning:
+        return Severity.WARNING
+    return Severity.OK
+
+
+def _level_below(value: float, warning: float, critical: float) -> Severity:
+    """Lower is worse: critical below ``critical``, warning below ``warning``."""
+    if value < critical:
+        return Severity.CRITICAL
+    if value < warning:
+        return Severity.WARNING
+    return Severity.OK
+
+
+def _plural(n: int, word: str, plural: str | None = None) -> str:
+    return f"{n} {word if n == 1 else (plural or word + 's')}"
+
+
+# --------------------------------------------------------------------- buffer
+
+
+def _buffer_alarms(snap: BufferSnapshot, t: Thresholds) -> Iterable[Alarm]:
+    forecast = buffer_forecast(snap, timedelta(hours=t.buffer_rate_window_hours))
+    percent = snap.used_bytes * 100 / snap.total_bytes if snap.total_bytes else 0.0
+    sev = _level(percent, t.buffer_warning_percent, t.buffer_critical_percent)
+    if sev:
+        yield Alarm(
+            key="buffer.fill",
+            severity=sev,
+            kind=Kind.BUFFER,
+            title=f"buffer {percent:.1f} % full",
+            detail=(
+                f"{format_bytes(snap.used_bytes)} of {format_bytes(snap.total_bytes)} used, "
+                f"{format_bytes(forecast.free_bytes)} free on {snap.mount}"
+            ),
+            since=None,
+            hint="check that uploads to Rucio and tape keep up; purge runs that are data-safe",
+        )
+    ttf = forecast.time_to_full
+    if ttf is not None:
+        hours = ttf.total_seconds() / 3600
+        sev = _level_below(hours, t.time_to_full_warning_hours, t.time_to_full_critical_hours)
+        if sev:
+            yield Alarm(
+                key="buffer.time_to_full",
+                severity=sev,
+                kind=Kind.BUFFER,
+                title=f"buffer full in {format_duration(ttf)}",
+                detail=(
+                    f"filling at {format_bytes(forecast.fill_rate_bps)}/s net, "
+                    f"{format_bytes(forecast.free_bytes)} free"
+                ),
+                since=None,
+                hint="find why the buffer is not drained (uplink, Rucio rules, tape queue)",
+            )
+    if snap.uplink_up is False:
+        autonomy = forecast.autonomy
+        sev = Severity.WARNING
+        if autonomy is not None and autonomy.total_seconds() < t.autonomy_critical_hours * 3600:
+            sev = Severity.CRITICAL
+        left = (
+            f"data taking can go on for {format_duration(autonomy)} on the free space"
+            if autonomy is not None
+            else "DAQ write rate unknown"
+        )
+        yield Alarm(
+            key="buffer.uplink",
+            severity=sev,
+            kind=Kind.BUFFER,
+            title="uplink from LNGS down",
+            detail=f"nothing leaves the buffer; {left}",
+            since=None,
+            hint="call LNGS IT about the network; keep the buffer free for the DAQ",
+        )
+
+
+# ------------------------------------------------------------------ transfers
+
+
+def _transfers_alarms(snap: TransfersSnapshot, t: Thresholds, now: datetime) -> Iterable[Alarm]:
+    for rse in snap.rses:
+        if not rse.available:
+            yield Alarm(
+                key=f"rse.{rse.name}.unavailable",
+                severity=Severity.CRITICAL if rse.name == LNGS_RSE else Severity.WARNING,
+                kind=Kind.TRANSFERS,
+                title=f"{rse.name} unavailable",
+                detail=f"RSE {rse.name} is not available for reading or writing",
+                since=None,
+                hint="check the site's status page and the Rucio RSE attributes",
+            )
+    by_rse: dict[str, list] = {}
+    for rule in snap.rules:
+        if rule.state is RuleState.STUCK:
+            by_rse.setdefault(rule.rse, []).append(rule)
+    for name in sorted(by_rse):
+        rules = sorted(by_rse[name], key=lambda r: (stuck_since(r), r.id))
+        oldest = rules[0]
+        age_h = (now - stuck_since(oldest)).total_seconds() / 3600
+        sev = _level(age_h, t.rule_stuck_warning_hours, t.rule_stuck_critical_hours)
+        if not sev:
+            continue
+        over = sum(
+            1
+            for r in rules
+            if (now - stuck_since(r)).total_seconds() / 3600 >= t.rule_stuck_warning_hours
+        )
+        run = f" (run {oldest.run_number})" if oldest.run_number is not None else ""
+        error = f": {one_line(oldest.error)}" if oldest.error else ""
+        yield Alarm(
+            key=f"rse.{name}.stuck",
+            severity=sev,
+            kind=Kind.TRANSFERS,
+            title=f"{_plural(over, 'rule')} stuck at {name}",
+            detail=(
+                f"{_plural(len(rules), 'rule')} stuck, oldest for "
+                f"{format_duration(now - stuck_since(oldest))}{run}{error}"
+            ),
+            since=stuck_since(oldest),
+            hint="rucio rule-info <id>; check the FTS errors and the destination RSE",
+        )
+
+
+# ----------------------------------------------------------------------- tape
+
+
+def _tape_alarms(snap: TapeSnapshot, t: Thresholds, now: datetime) -> Iterable[Alarm]:
+    window = timedelta(hours=t.tape_failure_window_hours)
+    summary = summarize_tape(snap, now, window)
+    sev = _level(summary.failed_recent, t.tape_failures_warning, t.tape_failures_critical)
+    if sev:
+        newest = failed_uploads(snap)[0]
+        rc = f" rc {newest.return_code}" if newest.return_code is not None else ""
+        msg = f": {one_line(newest.message)}" if newest.message else ""
+        yield Alarm(
+            key="tape.failures",
+            severity=sev,
+            kind=Kind.TAPE,
+            title=f"{_plural(summary.failed_recent, 'tape upload')} failed",
+            detail=(
+                f"{summary.failed_recent} failed in the last {format_duration(window)}; "
+                f"newest run {newest.run_number}{rc}{msg}"
+            ),
+            since=newest.finished_at or newest.updated_at,
+            hint="read the dsmc log on the datamanager; rc 12 = errors, 8 = warnings",
+        )
+
+
+def _checksum_alarm(runs: RunsSnapshot, t: Thresholds) -> Iterable[Alarm]:
+    bad = [r for r in runs.runs if tape_checksum_problem(r) and not has_valid_tape(r)]
+    sev = _level(len(bad), t.tape_checksum_warning, t.tape_checksum_critical)
+    if sev:
+        numbers = ", ".join(str(r.number) for r in bad[-5:])
+        more = ", ..." if len(bad) > 5 else ""
+        yield Alarm(
+            key="tape.checksum",
+            severity=sev,
+            kind=Kind.RUNS,
+            title=f"{_plural(len(bad), 'tape copy', 'tape copies')} failed checksum",
+            detail=f"restore test checksum mismatch for runs {numbers}{more}",
+            since=None,
+            hint="re-upload these runs to tape; do not purge them from the buffer",
+        )
+
+
+# ----------------------------------------------------------------------- jobs
+
+
+def _jobs_alarms(snap: JobsSnapshot, t: Thresholds) -> Iterable[Alarm]:
+    held = [j for j in snap.jobs if j.status is JobStatus.HELD]
+    sev = _level(len(held), t.held_jobs_warning, t.held_jobs_critical)
+    if sev:
+        reasons = hold_reasons(snap, top=1)
+        top = f"; top reason ({reasons[0][1]}): {one_line(reasons[0][0])}" if reasons else ""
+        yield Alarm(
+            key="jobs.held",
+            severity=sev,
+            kind=Kind.JOBS,
+            title=f"{_plural(len(held), 'held job')}",
+            detail=f"{_plural(len(held), 'job')} held{top}",
+            since=min((j.entered_status_at for j in held), default=None),
+            hint="condor_q -hold; fix the cause, then condor_release",
+        )
+    stalled = [d for d in snap.dags if dag_stalled(d)]
+    if len(stalled) >= t.stalled_dags_warning > 0:
+        runs = ", ".join(
+            str(d.run_number) if d.run_number is not None else d.batch_name for d in stalled[:5]
+        )
+        more = ", ..." if len(stalled) > 5 else ""
+        yield Alarm(
+            key="jobs.dags_stalled",
+            severity=Severity.WARNING,
+            kind=Kind.JOBS,
+            title=f"{_plural(len(stalled), 'DAG')} stalled",
+            detail=f"only held nodes left for runs {runs}{more}",
+            since=min(d.submitted_at for d in stalled),
+            hint="release or fix the held nodes; the DAG waits for them",
+        )
+
+
+# ----------------------------------------------------------------------- runs
+
+
+def _runs_alarms(snap: RunsSnapshot, t: Thresholds, now: datetime) -> Iterable[Alarm]:
+    if snap.data_taking and snap.runs:
+        newest = max(snap.runs, key=lambda r: r.start)
+        age = now - newest.start
+        if age >= timedelta(hours=t.no_new_run_warning_hours):
+            yield Alarm(
+                key="runs.no_new_run",
+                severity=Severity.WARNING,
+                kind=Kind.RUNS,
+                title=f"no new run for {format_duration(age)}",
+                detail=f"DAQ is taking data but run {newest.number} is the newest",
+                since=newest.start,
+                hint="check the DAQ and the event builder at LNGS",
+            )
+    yield from _checksum_alarm(snap, t)
+    cutoff = now - timedelta(hours=t.unsafe_after_hours)
+    unsafe = [
+        r for r in snap.runs if (r.end or r.start) <= cutoff and not data_safety(r).safe
+    ]
+    sev = _level(len(unsafe), t.unsafe_runs_warning, t.unsafe_runs_critical)
+    if sev:
+        oldest = unsafe[0]
+        after = format_duration(timedelta(hours=t.unsafe_after_hours))
+        yield Alarm(
+            key="runs.unsafe",
+            severity=sev,
+            kind=Kind.RUNS,
+            title=f"{_plural(len(unsafe), 'run')} not data-safe",
+            detail=(
+                f"{len(unsafe)} older than {after}"
+                f" lack required copies; oldest run {oldest.number}: {data_safety(oldest).reason}"
+            ),
+            since=oldest.end or oldest.start,
+            hint="see the runs pane; add the missing Rucio rules or tape uploads",
+        )
+
+
+# --------------------------------------------------------------------- sources
+
+
+def _source_alarm(
+    kind: Kind, snap: Snapshot | None, error: str | None, now: datetime, stale_after: float | None
+) -> Alarm | None:
+    if error is not None and snap is None:
+        return Alarm(
+            key=f"source.{kind.value}.down",
+            severity=Severity.UNKNOWN,
+            kind=kind,
+            title=f"{kind.value} source failing",
+            detail=one_line(error),
+            since=None,
+            hint="check the backend's connection settings and the service it reads",
+        )
+    if snap is None:
+        return None
+    age = now - snap.taken_at
+    if error is not None:
+        return Alarm(
+            key=f"source.{kind.value}.stale",
+            severity=Severity.WARNING,
+            kind=kind,
+            title=f"{kind.value} data stale",
+            detail=f"showing data from {format_duration(age)} ago; last error: {one_line(error)}",
+            since=snap.taken_at,
+            hint="check the backend's connection settings and the service it reads",
+        )
+    if stale_after is not None and age.total_seconds() > stale_after:
+        return Alarm(
+            key=f"source.{kind.value}.stale",
+            severity=Severity.WARNING,
+            kind=kind,
+            title=f"{kind.value} data stale",
+            detail=f"no fresh data for {format_duration(age)}",
+            since=snap.taken_at,
+            hint="the source is slow or hung; check the service it reads",
+        )
+    return None
+
+
+def evaluate(
+    snapshots: Mapping[Kind, Snapshot | None],
+    errors: Mapping[Kind, str | None],
+    thresholds: Thresholds,
+    now: datetime,
+    *,
+    intervals: Mapping[Kind, float] | None = None,
+) -> list[Alarm]:
+    """Every alarm raised by the snapshots, most severe first, then by key.
+
+    A source with an error and no snapshot gives UNKNOWN; one with an error
+    and an older snapshot gives a stale-data WARNING and its snapshot is still
+    evaluated. With ``intervals`` (poll seconds per kind), a snapshot older
+    than ``stale_after_factor`` intervals also counts as stale.
+    """
+    t = thresholds
+    alarms: list[Alarm] = []
+    for kind in Kind:
+        snap = snapshots.get(kind)
+        stale_after = None
+        if intervals is not None and kind in intervals:
+            stale_after = max(t.stale_min_seconds, intervals[kind] * t.stale_after_factor)
+        source = _source_alarm(kind, snap, errors.get(kind), now, stale_after)
+        if source is not None:
+            alarms.append(source)
+        if isinstance(snap, BufferSnapshot):
+            alarms.extend(_buffer_alarms(snap, t))
+        elif isinstance(snap, TransfersSnapshot):
+            alarms.extend(_transfers_alarms(snap, t, now))
+        elif isinstance(snap, TapeSnapshot):
+            alarms.extend(_tape_alarms(snap, t, now))
+        elif isinstance(snap, JobsSnapshot):
+            alarms.extend(_jobs_alarms(snap, t))
+        elif isinstance(snap, RunsSnapshot):
+            alarms.extend(_runs_alarms(snap, t, now))
+    return sort_alarms(alarms)
+
+
+def sort_alarms(alarms: Iterable[Alarm]) -> list[Alarm]:
+    return sorted(alarms, key=lambda a: (-_RANK[a.severity], a.key))
+
+
+def overall(alarms: Iterable[Alarm]) -> Severity:
+    """Nagios precedence: CRITICAL > WARNING > UNKNOWN > OK."""
+    worst = Severity.OK
+    for alarm in alarms:
+        if _RANK[alarm.severity] > _RANK[worst]:
+            worst = alarm.severity
+    return worst
