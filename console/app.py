@@ -1,0 +1,368 @@
+"""The Textual app: five panes, an alarms strip, one poller per source.
+
+Each source is fetched in its own thread worker. When a fetch returns, its
+result is posted to the main thread, the pane is redrawn and the next poll
+is scheduled, so polls of one source never overlap (a tick that comes while
+one is running is dropped) and a slow source never holds up another. A
+failing source backs off: its interval doubles with each failure, up to two
+minutes, and returns to normal on the first success.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from functools import partial
+
+from textual import events, on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Container
+from textual.message import Message
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Header, Static
+
+from backends.analysis.alarms import Alarm, Severity, evaluate
+from backends.analysis.jobs import dag_for_run
+from backends.model import JobsSnapshot, Kind
+from console.collect import Result, Sources, fetch_one
+from console.config import Config
+from console.panes.base import SourcePane
+from console.panes.buffer import BufferPane
+from console.panes.jobs import JobsPane
+from console.panes.runs import RunsPane
+from console.panes.tape import TapePane
+from console.panes.transfers import TransfersPane
+from console.screens.help import HelpScreen
+from console.screens.run_details import GoToRunScreen, RunDetailsScreen
+from console.widgets.alarms_strip import AlarmsStrip
+
+#: The panes in the order of their number keys.
+PANE_ORDER: tuple[Kind, ...] = (Kind.BUFFER, Kind.TRANSFERS, Kind.TAPE, Kind.JOBS, Kind.RUNS)
+PANE_CLASSES: dict[Kind, type[SourcePane]] = {
+    Kind.BUFFER: BufferPane,
+    Kind.TRANSFERS: TransfersPane,
+    Kind.TAPE: TapePane,
+    Kind.JOBS: JobsPane,
+    Kind.RUNS: RunsPane,
+}
+#: Below this size one pane is shown at a time, chosen with 1-5 or Tab.
+WIDE_MIN_WIDTH = 120
+WIDE_MIN_HEIGHT = 36
+MAX_BACKOFF = 120.0
+
+
+class SourceResult(Message):
+    """A poll finished (posted from the worker thread)."""
+
+    def __init__(self, result: Result, received_at: float) -> None:
+        super().__init__()
+        self.result = result
+        self.received_at = received_at
+
+
+class PaneBar(Static):
+    """The pane selector shown when only one pane fits."""
+
+
+class XenonConsole(App[int]):
+    CSS_PATH = "app.tcss"
+    TITLE = "xenon-console"
+
+    BINDINGS = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Help"),
+        Binding("1", "show_pane('buffer')", "Buffer", show=False),
+        Binding("2", "show_pane('transfers')", "Transfers", show=False),
+        Binding("3", "show_pane('tape')", "Tape", show=False),
+        Binding("4", "show_pane('jobs')", "Jobs", show=False),
+        Binding("5", "show_pane('runs')", "Runs", show=False),
+        Binding("tab", "cycle_pane(1)", "Next pane", priority=True),
+        Binding("shift+tab", "cycle_pane(-1)", "Previous pane", show=False, priority=True),
+        Binding("z", "zoom", "Zoom"),
+        Binding("r", "refresh_all", "Refresh"),
+        Binding("colon", "goto_run", "Go to run"),
+    ]
+
+    active_kind: reactive[Kind] = reactive(Kind.BUFFER, init=False)
+
+    def __init__(
+        self,
+        config: Config,
+        sources: Sources,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        watchdog: bool = False,
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self.sources = sources
+        self.clock = clock
+        self.watchdog = watchdog
+        self.alarms: list[Alarm] = []
+        self._in_flight: set[Kind] = set()
+        self._failures: dict[Kind, int] = dict.fromkeys(Kind, 0)
+        self._timers: dict[Kind, Timer] = {}
+        self._critical_seen: set[str] = set()
+        scenario = self._scenario_label()
+        self.sub_title = scenario
+
+    def _scenario_label(self) -> str:
+        names = {self.sources.backend_name(kind) for kind in Kind}
+        parts = []
+        for name in sorted(names):
+            spec = self.config.backends.get(name)
+            if spec is not None and spec.type == "simulator":
+                scenario = spec.options.get("scenario", "nominal")
+                parts.append(f"{name}: {scenario}")
+            else:
+                parts.append(name)
+        return " · ".join(parts)
+
+    # ------------------------------------------------------------- layout
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False, icon="◆")
+        yield AlarmsStrip(id="alarms")
+        yield PaneBar(id="pane-bar")
+        with Container(id="panes"):
+            for kind in (Kind.BUFFER, Kind.TAPE, Kind.TRANSFERS, Kind.JOBS, Kind.RUNS):
+                pane = PANE_CLASSES[kind](interval=self.config.intervals[kind])
+                pane.timeout = self.config.timeouts[kind]
+                pane.source_name = self.sources.backend_name(kind)
+                yield pane
+        yield Footer()
+
+    def pane(self, kind: Kind) -> SourcePane:
+        return self.query_one(f"#{kind.value}", SourcePane)
+
+    def on_mount(self) -> None:
+        thresholds = self.config.thresholds
+        buffer = self.query_one(BufferPane)
+        buffer.warning = thresholds.buffer_warning_percent / 100
+        buffer.critical = thresholds.buffer_critical_percent / 100
+        self.query_one(AlarmsStrip).show([])
+        self._layout_for(self.size.width, self.size.height)
+        self.active_kind = Kind.RUNS
+        self.watch_active_kind(Kind.RUNS)
+        for kind in Kind:
+            self._poll(kind)
+        self.set_interval(1.0, self._tick)
+        if self.watchdog:
+            self._install_watchdog()
+
+    def on_resize(self) -> None:
+        self._layout_for(self.size.width, self.size.height)
+
+    def _layout_for(self, width: int, height: int) -> None:
+        narrow = width < WIDE_MIN_WIDTH or height < WIDE_MIN_HEIGHT
+        self.screen.set_class(narrow, "-narrow")
+
+    def watch_active_kind(self, kind: Kind) -> None:
+        for other in Kind:
+            self.pane(other).set_class(other is kind, "-active")
+        bar = self.query_one(PaneBar)
+        from rich.text import Text
+
+        text = Text(no_wrap=True)
+        for number, pane_kind in enumerate(PANE_ORDER, start=1):
+            label = f" {number} {PANE_CLASSES[pane_kind].TITLE.split(' (')[0]} "
+            stale = self.pane(pane_kind).has_class("-stale")
+            style = "reverse bold" if pane_kind is kind else ("red" if stale else "")
+            text.append(label, style=style)
+            text.append(" ")
+        bar.update(text)
+
+    # ------------------------------------------------------------ polling
+
+    def _poll(self, kind: Kind) -> None:
+        if kind in self._in_flight:
+            return  # a fetch is still running: drop this tick
+        self._in_flight.add(kind)
+        self.pane(kind).waiting_since = self.clock()
+        self._fetch(kind)
+
+    @work(thread=True, exit_on_error=False, group="poll")
+    def _fetch(self, kind: Kind) -> None:
+        result = fetch_one(self.sources, kind)
+        self.post_message(SourceResult(result, self.clock()))
+
+    @on(SourceResult)
+    def _on_result(self, message: SourceResult) -> None:
+        result = message.result
+        kind = result.kind
+        self._in_flight.discard(kind)
+        pane = self.pane(kind)
+        pane.accept(result.source, result.snapshot, result.error, message.received_at)
+        if result.error is None:
+            self._failures[kind] = 0
+            delay = self.config.intervals[kind]
+        else:
+            self._failures[kind] += 1
+            delay = min(MAX_BACKOFF, self.config.intervals[kind] * 2 ** (self._failures[kind] - 1))
+        if kind is Kind.JOBS and isinstance(result.snapshot, JobsSnapshot):
+            self.query_one(RunsPane).set_dags(dag_for_run(result.snapshot))
+        self._timers[kind] = self.set_timer(delay, partial(self._poll, kind))
+        self._update_alarms()
+        self.watch_active_kind(self.active_kind)
+
+    def _tick(self) -> None:
+        """Every second: ages and STALE marks move on even without new data."""
+        now = self.clock()
+        for kind in Kind:
+            self.pane(kind).update_status(now)
+        self._update_alarms()
+
+    def _errors(self) -> dict[Kind, str | None]:
+        now = self.clock()
+        errors: dict[Kind, str | None] = {}
+        for kind in Kind:
+            pane = self.pane(kind)
+            error = pane.error
+            if (
+                error is None
+                and pane.waiting_since is not None
+                and pane.timeout is not None
+                and now - pane.waiting_since > pane.timeout
+            ):
+                error = f"no answer for {now - pane.waiting_since:.0f} s"
+            errors[kind] = error
+        return errors
+
+    def _update_alarms(self) -> None:
+        snapshots = {kind: self.pane(kind).snapshot for kind in Kind}
+        stamps = [s.taken_at for s in snapshots.values() if s is not None]
+        now = max(stamps) if stamps else datetime.now(UTC)
+        alarms = evaluate(snapshots, self._errors(), self.config.thresholds, now)
+        if alarms != self.alarms:
+            self.alarms = alarms
+            self.query_one(AlarmsStrip).show(alarms)
+            critical = {a.key for a in alarms if a.severity is Severity.CRITICAL}
+            if critical - self._critical_seen and self.config.bell_on_critical:
+                self.bell()
+            self._critical_seen = critical
+
+    # ------------------------------------------------------------ actions
+
+    def action_show_pane(self, kind_name: str) -> None:
+        kind = Kind(kind_name)
+        if self.screen.maximized is not None:
+            self.screen.minimize()
+        self.active_kind = kind
+        pane = self.pane(kind)
+        target = next((w for w in pane.query("*") if w.focusable), None)
+        (target or pane).focus()
+
+    def action_cycle_pane(self, step: int) -> None:
+        index = PANE_ORDER.index(self.active_kind)
+        self.action_show_pane(PANE_ORDER[(index + step) % len(PANE_ORDER)].value)
+
+    def action_zoom(self) -> None:
+        if self.screen.maximized is not None:
+            self.screen.minimize()
+        else:
+            self.screen.maximize(self.pane(self.active_kind), container=False)
+
+    def action_refresh_all(self) -> None:
+        for kind in Kind:
+            timer = self._timers.pop(kind, None)
+            if timer is not None:
+                timer.stop()
+            self._poll(kind)
+        self.notify("Polling every source now", timeout=2)
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def action_goto_run(self) -> None:
+        def go(number: int | None) -> None:
+            if number is None:
+                return
+            runs = self.query_one(RunsPane)
+            self.action_show_pane(Kind.RUNS.value)
+            if not runs.jump_to_run(number):
+                self.notify(f"Run {number} is not in the runs table", severity="warning")
+
+        self.push_screen(GoToRunScreen(), go)
+
+    @on(events.DescendantFocus)
+    def _pane_focused(self, event: events.DescendantFocus) -> None:
+        node = event.widget
+        while node is not None and not isinstance(node, SourcePane):
+            node = node.parent
+        if isinstance(node, SourcePane) and node.KIND is not self.active_kind:
+            self.active_kind = node.KIND
+
+    @on(RunsPane.RunChosen)
+    def _run_chosen(self, event: RunsPane.RunChosen) -> None:
+        jobs = self.pane(Kind.JOBS).snapshot
+        dag = dag_for_run(jobs).get(event.run.number) if isinstance(jobs, JobsSnapshot) else None
+        self.push_screen(RunDetailsScreen(event.run, dag))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for number, kind in enumerate(PANE_ORDER, start=1):
+            title = PANE_CLASSES[kind].TITLE
+            yield SystemCommand(
+                f"Show {title}", f"Key {number}", partial(self.action_show_pane, kind.value)
+            )
+        yield SystemCommand("Refresh all sources", "Poll every source now (r)",
+                            self.action_refresh_all)
+        yield SystemCommand("Zoom current pane", "Toggle full screen for the pane (z)",
+                            self.action_zoom)
+        yield SystemCommand("Filter runs", "Filter the runs table (/)", self._filter_runs)
+        yield SystemCommand("Go to run", "Jump to a run by number (:)", self.action_goto_run)
+        yield SystemCommand("Help", "Keys and panes (?)", self.action_help)
+
+    def _filter_runs(self) -> None:
+        self.action_show_pane(Kind.RUNS.value)
+        self.query_one(RunsPane).action_filter()
+
+    # ----------------------------------------------------------- watchdog
+
+    def _install_watchdog(self) -> None:
+        """Exit when the terminal is gone (an SSH session that dropped).
+
+        Textual's input thread spins on stdin EOF after a hang-up (Textual
+        issue 6690), so the console must notice by itself and leave.
+        """
+        hung_up = False
+
+        def on_hangup(_signum: int, _frame: object) -> None:
+            nonlocal hung_up
+            hung_up = True
+
+        with contextlib.suppress(ValueError, OSError):
+            signal.signal(signal.SIGHUP, on_hangup)
+        parent = os.getppid()
+
+        def check() -> None:
+            gone = hung_up or os.getppid() != parent
+            try:
+                os.ttyname(sys.__stdin__.fileno())
+            except (OSError, AttributeError, ValueError):
+                gone = True
+            if gone:
+                self.exit(0)
+
+        self.set_interval(1.0, check)
+
+    def on_unmount(self) -> None:
+        self.sources.close()
+
+
+def run_app(config: Config, sources: Sources | None = None) -> int:
+    """Start the TUI; returns the exit code."""
+    if sources is None:
+        sources = Sources(config)
+    app = XenonConsole(config, sources, watchdog=True)
+    result = app.run()
+    return int(result or 0)
+

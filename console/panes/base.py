@@ -1,0 +1,114 @@
+"""What every pane has: its source, the age of its data, and the last error.
+
+A pane keeps the last good snapshot. When a poll fails or hangs, the data
+stays on screen but the status line says STALE, how old it is and why, so
+old data is never shown as current.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Static
+
+from backends.model import Kind, Snapshot
+from console.format import fmt_duration, fmt_time
+from console.safe_text import clean
+
+
+class PaneStatus(Static):
+    """One line: source, as-of time, age, STALE and the last error."""
+
+
+class SourcePane(Vertical, can_focus=False):
+    """Base of the five panes. Subclasses implement :meth:`show`."""
+
+    KIND: ClassVar[Kind]
+    TITLE: ClassVar[str]
+    NUMBER: ClassVar[int]
+
+    DEFAULT_CSS = """
+    SourcePane { border: round $panel-lighten-2; height: 1fr; }
+    SourcePane:focus-within { border: round $accent; }
+    SourcePane > PaneStatus { height: 1; color: $text-muted; }
+    """
+
+    def __init__(self, *, interval: float, id: str | None = None) -> None:
+        super().__init__(id=id or self.KIND.value)
+        self.interval = interval
+        self.source_name = "-"
+        self.snapshot: Snapshot | None = None
+        self.error: str | None = None
+        self.received_at: float | None = None
+        self.waiting_since: float | None = None
+        self.timeout: float | None = None
+        self.border_title = f"{self.NUMBER} {self.TITLE}"
+
+    def compose(self) -> ComposeResult:
+        yield PaneStatus(Text("waiting for first data…"), classes="pane-status")
+        yield from self.compose_body()
+
+    def compose_body(self) -> ComposeResult:
+        yield from ()
+
+    # ------------------------------------------------------------ updates
+
+    def accept(self, source: str, snapshot: Snapshot | None, error: str | None, at: float) -> None:
+        """A poll came back: keep good data, remember the error, redraw."""
+        self.source_name = source
+        self.error = error
+        self.waiting_since = None
+        if snapshot is not None:
+            self.snapshot = snapshot
+            self.received_at = at
+            self.show(snapshot)
+        self.set_class(self.is_stale(at), "-stale")
+        self.set_class(error is not None, "-error")
+        self.update_status(at)
+
+    def show(self, snapshot: Snapshot) -> None:
+        """Render a new snapshot into the pane's widgets."""
+        raise NotImplementedError
+
+    def is_stale(self, now: float) -> bool:
+        if self.received_at is None:
+            return self.error is not None
+        if self.error is not None:
+            return True
+        if self.waiting_since is not None and self.timeout is not None:
+            return now - self.waiting_since > self.timeout
+        return now - self.received_at > max(3 * self.interval, self.interval + 30)
+
+    def update_status(self, now: float) -> None:
+        """Redraw the status line; called on every result and every second."""
+        stale = self.is_stale(now)
+        self.set_class(stale, "-stale")
+        line = Text(no_wrap=True, overflow="ellipsis")
+        line.append(clean(self.source_name), style="bold")
+        taken = getattr(self.snapshot, "taken_at", None)
+        if taken is not None:
+            line.append(f" · as of {fmt_time(taken)}")
+        if self.received_at is not None:
+            age = fmt_duration(max(0.0, now - self.received_at))
+            if stale:
+                line.append(" ")
+                line.append(f" STALE {age} ", style="bold white on red")
+            else:
+                line.append(f" · {age} ago")
+        elif self.error is None:
+            line.append(" · waiting for first data…")
+        if (
+            self.waiting_since is not None
+            and self.timeout is not None
+            and now - self.waiting_since > self.timeout
+        ):
+            line.append(
+                f" · no answer for {fmt_duration(now - self.waiting_since)}", style="bold red"
+            )
+        if self.error is not None:
+            line.append(" · ")
+            line.append(clean(self.error), style="red")
+        self.query_one(PaneStatus).update(line)

@@ -1,0 +1,110 @@
+"""Jobs pane: HTCondor queues per site, one row per run's DAG, hold reasons.
+
+Colours follow condor_watch_q: held red, done green, running cyan, idle
+yellow. Columns that are zero everywhere stay dim rather than vanish, so the
+table does not jump about between refreshes.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import DataTable, Static
+
+from backends.analysis.jobs import dag_rows, hold_reasons, jobs_by_site, jobs_total
+from backends.model import Dag, DagStatus, JobsSnapshot, Kind
+from console.format import fmt_duration
+from console.panes.base import SourcePane
+from console.safe_text import clean
+from console.widgets.tables import sync_rows
+
+SITE_COLUMNS = ("Site", "Idle", "Run", "Held", "Xfer", "Done", "Retried")
+DAG_COLUMNS = ("Run", "Progress", "Done", "Fail", "Queue", "Held", "Total", "Age")
+
+
+def _n(value: int, style: str) -> Text:
+    return Text(str(value), style=style if value else "dim")
+
+
+def progress_bar(dag: Dag, width: int = 12) -> Text:
+    """Done in green, failed in red, the rest dim, like condor_watch_q."""
+    total = max(1, dag.nodes_total)
+    done = round(width * dag.nodes_done / total)
+    failed = min(width - done, round(width * dag.nodes_failed / total))
+    bar = Text()
+    bar.append("█" * done, style="green")
+    bar.append("█" * failed, style="red")
+    bar.append("░" * (width - done - failed), style="grey37")
+    bar.append(f" {100 * dag.progress:3.0f}%")
+    return bar
+
+
+class JobsPane(SourcePane):
+    KIND = Kind.JOBS
+    TITLE = "Jobs (HTCondor)"
+    NUMBER = 4
+
+    def compose_body(self) -> ComposeResult:
+        with Horizontal(id="jobs-top"):
+            sites: DataTable = DataTable(id="site-table", cursor_type="row")
+            sites.add_columns(*SITE_COLUMNS)
+            yield sites
+            yield Static(id="hold-reasons")
+        dags: DataTable = DataTable(id="dag-table", cursor_type="row")
+        dags.add_columns(*DAG_COLUMNS)
+        yield dags
+
+    def show(self, snapshot: JobsSnapshot) -> None:  # type: ignore[override]
+        now = snapshot.taken_at
+        rows = []
+        for counts in [*jobs_by_site(snapshot), jobs_total(snapshot)]:
+            label = Text(clean(counts.site), style="bold" if counts.site == "all" else "")
+            rows.append(
+                (
+                    f"site:{counts.site}",
+                    (
+                        label,
+                        _n(counts.idle, "yellow"),
+                        _n(counts.running, "cyan"),
+                        _n(counts.held, "bold red"),
+                        _n(counts.transferring, "cyan"),
+                        _n(counts.completed, "green"),
+                        _n(counts.retried, "yellow"),
+                    ),
+                )
+            )
+        sync_rows(self.query_one("#site-table", DataTable), rows)
+
+        reasons = hold_reasons(snapshot, top=5)
+        text = Text()
+        text.append("Top hold reasons\n", style="bold")
+        if not reasons:
+            text.append("none", style="green")
+        for reason, count in reasons:
+            text.append(f"{count:>5} ", style="bold red")
+            text.append(clean(reason) + "\n")
+        self.query_one("#hold-reasons", Static).update(text)
+
+        dag_table_rows = []
+        for dag in dag_rows(snapshot):
+            run = "-" if dag.run_number is None else str(dag.run_number)
+            style = "" if not dag.finished else "dim"
+            if dag.status not in (DagStatus.OK,):
+                style = "red"
+            dag_table_rows.append(
+                (
+                    f"dag:{dag.schedd}:{dag.cluster_id}",
+                    (
+                        Text(run, style=style),
+                        progress_bar(dag),
+                        _n(dag.nodes_done, "green"),
+                        _n(dag.nodes_failed, "bold red"),
+                        _n(dag.nodes_queued, "yellow"),
+                        _n(dag.nodes_held, "bold red"),
+                        str(dag.nodes_total),
+                        fmt_duration(now - dag.submitted_at),
+                    ),
+                )
+            )
+        sync_rows(self.query_one("#dag-table", DataTable), dag_table_rows)

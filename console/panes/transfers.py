@@ -1,0 +1,80 @@
+"""Transfers pane: per RSE usage, rules by state, stuck rules and throughput."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.widgets import DataTable, Static
+
+from backends.analysis.transfers import stuck_rules, summarize_transfers
+from backends.model import Kind, RuleState, TransfersSnapshot
+from console.format import fmt_bytes, fmt_duration, fmt_percent, fmt_rate
+from console.panes.base import SourcePane
+from console.safe_text import clean
+from console.widgets.tables import sync_rows
+
+COLUMNS = ("RSE", "Used", "Fill", "OK", "Repl", "Stuck", "Oldest stuck", "Rate", "Expiring")
+
+
+def _count(n: int, style: str) -> Text:
+    return Text(str(n), style=style if n else "dim")
+
+
+class TransfersPane(SourcePane):
+    KIND = Kind.TRANSFERS
+    TITLE = "Transfers (Rucio)"
+    NUMBER = 2
+
+    def compose_body(self) -> ComposeResult:
+        table: DataTable = DataTable(id="rse-table", cursor_type="row", zebra_stripes=False)
+        table.add_columns(*COLUMNS)
+        yield table
+        yield Static(id="stuck-line")
+
+    def show(self, snapshot: TransfersSnapshot) -> None:  # type: ignore[override]
+        now = snapshot.taken_at
+        rows = []
+        for rse in summarize_transfers(snapshot, now=now):
+            name = Text(clean(rse.name), style="" if rse.available else "bold red")
+            if not rse.available:
+                name.append(" ✗")
+            fill = (
+                rse.used_bytes / rse.total_bytes
+                if rse.used_bytes is not None and rse.total_bytes
+                else None
+            )
+            if rse.oldest_stuck is not None:
+                since = rse.oldest_stuck.stuck_since or rse.oldest_stuck.updated_at
+                oldest = Text(fmt_duration(now - since), style="red")
+            else:
+                oldest = Text("-", style="dim")
+            rows.append(
+                (
+                    rse.name,
+                    (
+                        name,
+                        fmt_bytes(rse.used_bytes),
+                        fmt_percent(fill),
+                        _count(rse.rules.get(RuleState.OK, 0), "green"),
+                        _count(rse.rules.get(RuleState.REPLICATING, 0), "cyan"),
+                        _count(rse.rules.get(RuleState.STUCK, 0), "bold red"),
+                        oldest,
+                        fmt_rate(rse.throughput_bps),
+                        _count(rse.expiring_soon, "yellow"),
+                    ),
+                )
+            )
+        sync_rows(self.query_one("#rse-table", DataTable), rows)
+        stuck = stuck_rules(snapshot)
+        line = Text(no_wrap=True, overflow="ellipsis")
+        if stuck:
+            first = stuck[0]
+            line.append(f"{len(stuck)} stuck rules", style="bold red")
+            line.append(" · oldest: ")
+            if first.run_number is not None:
+                line.append(f"run {first.run_number} ")
+            line.append(f"→ {clean(first.rse)}: ")
+            line.append(clean(first.error or "no error given"), style="red")
+        else:
+            line.append("No stuck rules", style="green")
+        self.query_one("#stuck-line", Static).update(line)

@@ -1,0 +1,54 @@
+"""The `?` help screen: keys and what the panes show."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Markdown
+
+HELP = """\
+# xenon-console
+
+| Key | Action |
+|---|---|
+| `1`-`5` | show pane: 1 buffer, 2 transfers, 3 tape, 4 jobs, 5 runs |
+| `Tab` / `Shift+Tab` | next / previous pane |
+| `z` | zoom the current pane to the whole screen (again to restore) |
+| `r` | poll every source now |
+| `/` | filter the runs table (all words must match; `Esc` clears) |
+| `↑ ↓ PgUp PgDn Home End` | move in a table (`g`/`G` first/last run) |
+| `Enter` | details of the selected run: copies, safety and purge verdicts |
+| `:` | go to a run by number |
+| `Ctrl+P` | command palette |
+| `?` | this help |
+| `q` | quit |
+
+Each pane's status line names its source, the time its data was taken, and
+its age. **STALE** means the last poll failed or did not answer in time: the
+data shown is the last good one, and the error follows.
+
+The alarms strip at the top is always in view: counts by severity, the worst
+alarms, and the worst one's detail with a hint of what to do.
+
+Data-safety verdicts follow the experiment's policy: science runs need
+UC_OSG_USERDISK, one European RSE and a verified tape copy; other runs one
+European RSE and a verified tape copy.
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]
+
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll {
+        width: 90%; max-width: 100; height: 90%;
+        border: round $accent; background: $surface; padding: 0 1;
+    }
+    """
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Markdown(HELP)

@@ -1,0 +1,54 @@
+"""The alarms strip, always in view: counts by severity and the worst ones."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.text import Text
+from textual.widgets import Static
+
+from backends.analysis.alarms import Alarm, Severity
+from console.safe_text import clean
+
+SEVERITY_STYLE = {
+    Severity.CRITICAL: "bold white on red",
+    Severity.WARNING: "bold black on yellow",
+    Severity.UNKNOWN: "bold white on magenta",
+    Severity.OK: "bold black on green",
+}
+
+
+def severity_badge(severity: Severity) -> Text:
+    return Text(f" {severity.name} ", style=SEVERITY_STYLE[severity])
+
+
+class AlarmsStrip(Static):
+    """Two lines: a summary with counts, then the worst alarm's detail."""
+
+    def show(self, alarms: Sequence[Alarm]) -> None:
+        line = Text(no_wrap=True, overflow="ellipsis")
+        active = [a for a in alarms if a.severity is not Severity.OK]
+        if not active:
+            line.append_text(severity_badge(Severity.OK))
+            line.append(" All clear: no active alarms", style="green")
+            self.update(line)
+            return
+        for severity in (Severity.CRITICAL, Severity.WARNING, Severity.UNKNOWN):
+            n = sum(1 for a in active if a.severity is severity)
+            if n:
+                line.append_text(severity_badge(severity))
+                line.append(f" {n}  ")
+        line.append("│ ", style="dim")
+        for i, alarm in enumerate(active[:4]):
+            if i:
+                line.append(" │ ", style="dim")
+            style = "red" if alarm.severity is Severity.CRITICAL else "yellow"
+            line.append(clean(alarm.title), style=style)
+        worst = active[0]
+        detail = Text(no_wrap=True, overflow="ellipsis")
+        detail.append("▲ ", style="red" if worst.severity is Severity.CRITICAL else "yellow")
+        detail.append(clean(worst.detail))
+        if worst.hint:
+            detail.append(" → ", style="dim")
+            detail.append(clean(worst.hint), style="italic")
+        self.update(Text("\n").join([line, detail]))

@@ -1,0 +1,54 @@
+"""Layering rules that keep backends free of the terminal UI."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+FORBIDDEN = ("textual", "rich")
+
+
+def _imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def test_no_backend_module_imports_the_ui() -> None:
+    offenders = []
+    files = sorted((ROOT / "backends").rglob("*.py"))
+    assert len(files) >= 5, "backends package not found"
+    for path in files:
+        for name in _imported_modules(path):
+            if name.split(".")[0] in FORBIDDEN or name.split(".")[0] == "console":
+                offenders.append(f"{path.relative_to(ROOT)} imports {name}")
+    assert offenders == []
+
+
+def test_importing_every_backend_leaves_textual_unloaded() -> None:
+    """The static check above misses dynamic imports; this one runs them."""
+    code = (
+        "import importlib, pkgutil, sys, backends\n"
+        "for m in pkgutil.walk_packages(backends.__path__, 'backends.'):\n"
+        "    importlib.import_module(m.name)\n"
+        "bad = sorted(n for n in sys.modules if n.split('.')[0] in ('textual', 'rich'))\n"
+        "print(','.join(bad))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == ""
+
+
+def test_simulator_is_registered_as_an_entry_point() -> None:
+    from backends.registry import available
+
+    assert "simulator" in available()
