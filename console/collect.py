@@ -1,0 +1,151 @@
+"""Build the configured backends and fetch snapshots from them, safely.
+
+Shared by the TUI (which polls one kind at a time in its own workers) and the
+one-shot ``report`` and ``check`` (which fetch every kind at once). A fetch
+never raises: whatever goes wrong becomes a one-line, redacted error in its
+``Result``. No Textual here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from backends.analysis.units import one_line
+from backends.model import (
+    BufferSnapshot,
+    JobsSnapshot,
+    Kind,
+    RunsSnapshot,
+    Snapshot,
+    TapeSnapshot,
+    TransfersSnapshot,
+)
+from backends.registry import create_backend
+from backends.sources import Backend, BackendConfigError
+from console.config import Config
+from console.safe_text import redact_secrets
+
+SNAPSHOT_TYPES: Mapping[Kind, type] = {
+    Kind.BUFFER: BufferSnapshot,
+    Kind.TRANSFERS: TransfersSnapshot,
+    Kind.TAPE: TapeSnapshot,
+    Kind.JOBS: JobsSnapshot,
+    Kind.RUNS: RunsSnapshot,
+}
+
+BackendFactory = Callable[[str, Mapping[str, Any]], Backend]
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    kind: Kind
+    #: Name of the backend instance (config section) that served it.
+    source: str
+    snapshot: Snapshot | None
+    error: str | None
+    #: Seconds the fetch took (the timeout, when it timed out).
+    elapsed: float
+
+
+def describe_error(exc: BaseException) -> str:
+    """``Type: message`` on one line, with secrets hidden."""
+    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return redact_secrets(one_line(text))
+
+
+class Sources:
+    """One backend instance per config section in use, shared by the kinds it serves."""
+
+    def __init__(self, config: Config, factory: BackendFactory = create_backend) -> None:
+        self._names: dict[Kind, str] = dict(config.panes)
+        self._instances: dict[str, Backend] = {}
+        try:
+            for spec in config.backends_in_use():
+                self._instances[spec.name] = self._create(factory, spec.name, spec.type,
+                                                          spec.options)
+            for kind, name in self._names.items():
+                backend = self._instances[name]
+                if kind not in backend.kinds:
+                    raise BackendConfigError(
+                        f"[panes] {kind.value} = {name!r}: backend type "
+                        f"{config.backends[name].type!r} does not serve {kind.value}"
+                    )
+        except BaseException:
+            self.close()
+            raise
+
+    @staticmethod
+    def _create(factory: BackendFactory, name: str, type_name: str,
+                options: Mapping[str, Any]) -> Backend:
+        try:
+            return factory(type_name, options)
+        except BackendConfigError as exc:
+            raise BackendConfigError(redact_secrets(f"[backends.{name}] {exc}")) from exc
+        except Exception as exc:  # a backend that cannot start is a config-level failure
+            raise BackendConfigError(
+                f"[backends.{name}] could not start: {describe_error(exc)}"
+            ) from exc
+
+    def for_kind(self, kind: Kind) -> Backend:
+        return self._instances[self._names[kind]]
+
+    def backend_name(self, kind: Kind) -> str:
+        return self._names[kind]
+
+    def close(self) -> None:
+        """Close every backend once; a failing close does not stop the others."""
+        for backend in self._instances.values():
+            with contextlib.suppress(Exception):  # shutting down: nothing left to tell
+                backend.close()
+        self._instances = {}
+
+
+def fetch_one(sources: Sources, kind: Kind) -> Result:
+    """Fetch one kind, never raising: failures become the Result's error."""
+    name = sources.backend_name(kind)
+    start = time.monotonic()
+    try:
+        snapshot = sources.for_kind(kind).fetch(kind)
+        if not isinstance(snapshot, SNAPSHOT_TYPES[kind]):
+            raise TypeError(
+                f"backend {name!r} returned {type(snapshot).__name__} for {kind.value}"
+            )
+    except Exception as exc:
+        return Result(kind, name, None, describe_error(exc), time.monotonic() - start)
+    return Result(kind, name, snapshot, None, time.monotonic() - start)
+
+
+def collect_once(sources: Sources, config: Config) -> dict[Kind, Result]:
+    """Fetch every kind concurrently, each bounded by its own timeout.
+
+    Each fetch runs in a daemon thread, so a hung backend neither blocks the
+    others nor keeps the process alive after we give up on it.
+    """
+    results: dict[Kind, Result] = {}
+    done = {kind: threading.Event() for kind in Kind}
+
+    def work(kind: Kind) -> None:
+        try:
+            results[kind] = fetch_one(sources, kind)
+        finally:
+            done[kind].set()
+
+    start = time.monotonic()
+    for kind in Kind:
+        threading.Thread(target=work, args=(kind,), name=f"fetch-{kind.value}",
+                         daemon=True).start()
+    out: dict[Kind, Result] = {}
+    for kind in Kind:
+        timeout = config.timeouts[kind]
+        remaining = max(0.0, start + timeout - time.monotonic())
+        if done[kind].wait(remaining):
+            out[kind] = results[kind]
+        else:
+            out[kind] = Result(kind, sources.backend_name(kind), None,
+                               f"timed out after {timeout:g} s", timeout)
+    return out

@@ -1,0 +1,234 @@
+"""The console's TOML config: which backend serves each pane, and how often.
+
+Every mistake is reported as one ``ConfigError`` line that names the file,
+the key and what is wrong, because the people reading it are on shift and the
+console must not greet them with a traceback. Backend options themselves are
+checked by the backend when it is created (``BackendConfigError``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import platformdirs
+
+from backends.analysis.alarms import Thresholds
+from backends.model import Kind
+
+APP_NAME = "xenon-console"
+SIMULATOR = "simulator"
+
+DEFAULT_INTERVALS: Mapping[Kind, float] = MappingProxyType({
+    Kind.BUFFER: 5.0,
+    Kind.TRANSFERS: 10.0,
+    Kind.TAPE: 10.0,
+    Kind.JOBS: 5.0,
+    Kind.RUNS: 10.0,
+})
+DEFAULT_TIMEOUT = 10.0
+
+SECTIONS = ("panes", "backends", "intervals", "timeouts", "thresholds", "ui")
+UI_KEYS = {"bell_on_critical": bool}
+
+
+class ConfigError(ValueError):
+    """One line naming the file, the key and the problem."""
+
+
+@dataclass(frozen=True)
+class BackendSpec:
+    name: str
+    type: str
+    options: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Config:
+    panes: Mapping[Kind, str]
+    backends: Mapping[str, BackendSpec]
+    intervals: Mapping[Kind, float]
+    timeouts: Mapping[Kind, float]
+    thresholds: Thresholds
+    bell_on_critical: bool
+    source_path: Path | None
+
+    def backends_in_use(self) -> list[BackendSpec]:
+        """The backend instances some pane reads from, in pane order, once each."""
+        names = dict.fromkeys(self.panes[kind] for kind in Kind)
+        return [self.backends[name] for name in names]
+
+
+def default_path() -> Path:
+    return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
+
+
+def _describe(value: object) -> str:
+    return repr(value) if isinstance(value, str) else f"{value!r} ({type(value).__name__})"
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+class _Reader:
+    def __init__(self, origin: str) -> None:
+        self.origin = origin
+
+    def error(self, message: str) -> ConfigError:
+        return ConfigError(f"{self.origin}: {message}")
+
+    def table(self, data: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+        value = data.get(name, {})
+        if not isinstance(value, dict):
+            raise self.error(f"[{name}] must be a table, got {_describe(value)}")
+        return value
+
+    def kind(self, section: str, key: str) -> Kind:
+        try:
+            return Kind(key)
+        except ValueError:
+            known = ", ".join(k.value for k in Kind)
+            raise self.error(f"[{section}] unknown pane {key!r} (known: {known})") from None
+
+    def seconds(self, section: str, data: Mapping[str, Any], defaults: Mapping[Kind, float]):
+        out = dict(defaults)
+        for key, value in data.items():
+            kind = self.kind(section, key)
+            if not _is_number(value) or value <= 0:
+                raise self.error(
+                    f"[{section}] {key} must be a positive number of seconds, "
+                    f"got {_describe(value)}"
+                )
+            out[kind] = float(value)
+        return MappingProxyType(out)
+
+    def thresholds(self, data: Mapping[str, Any]) -> Thresholds:
+        fields = {f.name: f for f in dataclasses.fields(Thresholds)}
+        values: dict[str, Any] = {}
+        for key, value in data.items():
+            field = fields.get(key)
+            if field is None:
+                raise self.error(f"[thresholds] unknown key {key!r}")
+            wants_int = field.type in ("int", int)
+            ok = isinstance(value, int) if wants_int else _is_number(value)
+            if isinstance(value, bool) or not ok or value < 0:
+                what = "a non-negative whole number" if wants_int else "a non-negative number"
+                raise self.error(f"[thresholds] {key} must be {what}, got {_describe(value)}")
+            values[key] = value if wants_int else float(value)
+        return Thresholds(**values)
+
+
+def load_config(
+    path: Path | None = None,
+    *,
+    scenario: str | None = None,
+    seed: int | None = None,
+    speed: float | None = None,
+    runs: int | None = None,
+) -> Config:
+    """Read ``path``, else the user's config file if it exists, else the defaults.
+
+    The simulator overrides apply to every backend instance of type simulator.
+    """
+    source_path: Path | None = None
+    data: dict[str, Any] = {}
+    if path is None and default_path().is_file():
+        path = default_path()
+    if path is not None:
+        source_path = Path(path)
+        origin = str(path)
+        try:
+            text = source_path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ConfigError(f"{origin}: config file not found") from None
+        except IsADirectoryError:
+            raise ConfigError(f"{origin}: is a directory, not a config file") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise ConfigError(f"{origin}: cannot read config file: {reason}") from None
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{origin}: invalid TOML: {exc}") from None
+    reader = _Reader(str(path) if path is not None else "defaults")
+    return _build(reader, data, source_path, scenario=scenario, seed=seed, speed=speed, runs=runs)
+
+
+def _build(reader: _Reader, data: Mapping[str, Any], source_path: Path | None, **overrides):
+    for section in data:
+        if section not in SECTIONS:
+            raise reader.error(
+                f"unknown section [{section}] (known: {', '.join(f'[{s}]' for s in SECTIONS)})"
+            )
+
+    backends: dict[str, BackendSpec] = {}
+    for name, section in reader.table(data, "backends").items():
+        if not isinstance(section, dict):
+            raise reader.error(f"[backends.{name}] must be a table, got {_describe(section)}")
+        options = dict(section)
+        type_name = options.pop("type", name)
+        if not isinstance(type_name, str) or not type_name:
+            raise reader.error(
+                f"[backends.{name}] type must be a backend type name, got {_describe(type_name)}"
+            )
+        backends[name] = BackendSpec(name, type_name, options)
+
+    panes = dict.fromkeys(Kind, SIMULATOR)
+    for key, value in reader.table(data, "panes").items():
+        kind = reader.kind("panes", key)
+        if not isinstance(value, str) or not value:
+            raise reader.error(f"[panes] {key} must be a backend name, got {_describe(value)}")
+        if value not in backends and value != SIMULATOR:
+            known = ", ".join(sorted({*backends, SIMULATOR}))
+            raise reader.error(
+                f"[panes] {key} = {value!r} names no [backends.{value}] section (known: {known})"
+            )
+        panes[kind] = value
+    if SIMULATOR in panes.values() and SIMULATOR not in backends:
+        backends[SIMULATOR] = BackendSpec(SIMULATOR, SIMULATOR, {})
+
+    intervals = reader.seconds("intervals", reader.table(data, "intervals"), DEFAULT_INTERVALS)
+    timeouts = reader.seconds(
+        "timeouts", reader.table(data, "timeouts"), dict.fromkeys(Kind, DEFAULT_TIMEOUT)
+    )
+    thresholds = reader.thresholds(reader.table(data, "thresholds"))
+
+    ui = reader.table(data, "ui")
+    for key, value in ui.items():
+        wanted = UI_KEYS.get(key)
+        if wanted is None:
+            raise reader.error(f"[ui] unknown key {key!r} (known: {', '.join(UI_KEYS)})")
+        if not isinstance(value, wanted):
+            raise reader.error(f"[ui] {key} must be true or false, got {_describe(value)}")
+    bell = ui.get("bell_on_critical", True)
+
+    given = {k: v for k, v in overrides.items() if v is not None}
+    if given:
+        used = {panes[k] for k in Kind}
+        simulators = [n for n, s in backends.items() if s.type == SIMULATOR and n in used]
+        if not simulators:
+            flags = ", ".join(f"--{k}" for k in given)
+            raise reader.error(f"{flags} given but no pane is served by a simulator backend")
+        for name in simulators:
+            spec = backends[name]
+            backends[name] = BackendSpec(name, spec.type, {**spec.options, **given})
+
+    frozen = {
+        name: BackendSpec(s.name, s.type, MappingProxyType(dict(s.options)))
+        for name, s in backends.items()
+    }
+    return Config(
+        panes=MappingProxyType(panes),
+        backends=MappingProxyType(frozen),
+        intervals=intervals,
+        timeouts=timeouts,
+        thresholds=thresholds,
+        bell_on_critical=bell,
+        source_path=source_path,
+    )
