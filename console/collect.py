@@ -61,7 +61,8 @@ def describe_error(exc: BaseException) -> str:
 class Sources:
     """One backend instance per config section in use, shared by the kinds it serves."""
 
-    def __init__(self, config: Config, factory: BackendFactory = create_backend) -> None:
+    def __init__(self, config: Config, factory: BackendFactory | None = None) -> None:
+        factory = factory or create_backend
         self._names: dict[Kind, str] = dict(config.panes)
         self._instances: dict[str, Backend] = {}
         try:

@@ -1,0 +1,227 @@
+"""Command line: the TUI by default, ``report`` and ``check`` for scripts and Nagios.
+
+User mistakes (bad options, a broken config, an unknown scenario) end with one
+line on stderr starting ``xenon-console: error:`` and exit code 2, never a
+traceback. ``check`` follows the Nagios plugin convention instead: any such
+problem is ``XENON UNKNOWN - ...`` on stdout and exit code 3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from rich.console import Console
+
+from backends.analysis.alarms import Severity
+from backends.registry import available
+from backends.sources import BackendConfigError
+from console.config import Config, ConfigError, default_path, load_config
+from console.safe_text import clean, redact_secrets
+
+PROG = "xenon-console"
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """A mistake on the command line (argparse's errors, routed here)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # type: ignore[override]
+        raise UsageError(message)
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text!r}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number > 0, got {text!r}")
+    return value
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+
+
+def _version() -> str:
+    try:
+        return version("xenon-console")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _common_options() -> argparse.ArgumentParser:
+    """Options accepted before and after the subcommand.
+
+    Defaults are SUPPRESS so that a subcommand's parser does not overwrite a
+    value given before the subcommand.
+    """
+    common = _Parser(add_help=False)
+    group = common.add_argument_group("configuration")
+    S = argparse.SUPPRESS
+    group.add_argument("--config", metavar="FILE", default=S,
+                       help=f"TOML config file (default: {default_path()} if it exists, "
+                       "else the simulator for every pane)")
+    group.add_argument("--scenario", metavar="NAME", default=S,
+                       help="simulator scenario, for every simulator backend "
+                       "(see --list-scenarios)")
+    group.add_argument("--seed", metavar="N", type=_int, default=S,
+                       help="simulator random seed")
+    group.add_argument("--speed", metavar="X", type=_non_negative_float, default=S,
+                       help="simulated seconds per real second (0 freezes the clock)")
+    group.add_argument("--runs", metavar="N", type=_positive_int, default=S,
+                       help="number of runs the simulator invents")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common_options()
+    parser = _Parser(
+        prog=PROG,
+        parents=[common],
+        description="Operations console for the XENON1T computing chain: LNGS buffer, "
+        "Rucio transfers, tape, processing jobs and the runs database. Without a "
+        "subcommand it starts the terminal UI.",
+        epilog="Exit codes: 0 ok; 2 a usage or config error (one line on stderr). "
+        "'check' follows the Nagios plugin convention: 0 OK, 1 WARNING, 2 CRITICAL, "
+        "3 UNKNOWN, and a usage or config error is UNKNOWN (3) with its reason on stdout.",
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {_version()}")
+    parser.add_argument("--list-backends", action="store_true",
+                        help="list installed backend types and exit")
+    parser.add_argument("--list-scenarios", action="store_true",
+                        help="list the simulator's scenarios and exit")
+    sub = parser.add_subparsers(dest="command", metavar="{report,check}",
+                                parser_class=_Parser)
+    report = sub.add_parser("report", parents=[common],
+                            help="print one snapshot of every pane and exit",
+                            description="Fetch every pane once and print it (Rich tables; "
+                            "no colour when stdout is not a terminal).")
+    report.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    sub.add_parser("check", parents=[common],
+                   help="Nagios-style check: one status line, exit code 0/1/2/3",
+                   description="Fetch every pane once, evaluate the alarms and print one "
+                   "line 'XENON <STATUS> - <summary> | <perfdata>'. Exit 0 OK, 1 WARNING, "
+                   "2 CRITICAL, 3 UNKNOWN (also for a bad config or bad options).")
+    return parser
+
+
+def _fail(message: str) -> int:
+    print(f"{PROG}: error: {clean(redact_secrets(message))}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _unknown(message: str) -> int:
+    print(f"XENON UNKNOWN - {clean(redact_secrets(message))}")
+    return int(Severity.UNKNOWN)
+
+
+def _list_backends() -> int:
+    eps = available()
+    if not eps:
+        print("no backends installed")
+    for name in sorted(eps):
+        print(f"{name:<16} {eps[name].value}")
+    return 0
+
+
+def _list_scenarios() -> int:
+    try:
+        from backends.simulator import SCENARIOS
+    except ImportError as exc:
+        return _fail(f"the simulator is not available: {exc}")
+    width = max((len(n) for n in SCENARIOS), default=0)
+    for name, description in SCENARIOS.items():
+        print(f"{name:<{width}}  {description}")
+    return 0
+
+
+def _load(args: argparse.Namespace) -> Config:
+    return load_config(
+        getattr(args, "config", None),
+        scenario=getattr(args, "scenario", None),
+        seed=getattr(args, "seed", None),
+        speed=getattr(args, "speed", None),
+        runs=getattr(args, "runs", None),
+    )
+
+
+def _one_shot(args: argparse.Namespace, config: Config) -> int:
+    from console.collect import Sources, collect_once
+    from console.report import check_line, render_report, report_data
+
+    sources = Sources(config)
+    try:
+        results = collect_once(sources, config)
+    finally:
+        sources.close()
+    if args.command == "check":
+        status, line = check_line(results, config)
+        print(line)
+        return int(status)
+    if args.json:
+        print(json.dumps(report_data(results, config), indent=2, ensure_ascii=False))
+        return 0
+    render_report(results, config, Console(highlight=False))
+    return 0
+
+
+def _run_tui(config: Config) -> int:
+    from console.app import run_app
+    from console.collect import Sources
+
+    return run_app(config, Sources(config))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    is_check = "check" in argv
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as exc:
+        if is_check:
+            return _unknown(f"usage: {exc}")
+        return _fail(f"{exc} (see {PROG} --help)")
+    if args.list_backends:
+        return _list_backends()
+    if args.list_scenarios:
+        return _list_scenarios()
+    if getattr(args, "config", None) is not None:
+        args.config = Path(args.config)
+    try:
+        config = _load(args)
+        if args.command is None:
+            return _run_tui(config)
+        return _one_shot(args, config)
+    except (ConfigError, BackendConfigError) as exc:
+        if args.command == "check":
+            return _unknown(f"config error: {exc}")
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
