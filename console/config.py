@@ -60,7 +60,7 @@ class Config:
 
     def backends_in_use(self) -> list[BackendSpec]:
         """The backend instances some pane reads from, in pane order, once each."""
-        names = dict.fromkeys(self.panes[kind] for kind in Kind)
+        names = dict.fromkeys(self.panes.values())
         return [self.backends[name] for name in names]
 
 
