@@ -109,8 +109,11 @@ class XenonConsole(App[int]):
         self.alarms: list[Alarm] = []
         self._in_flight: set[Kind] = set()
         self._failures: dict[Kind, int] = dict.fromkeys(Kind, 0)
-        self._timers: dict[Kind, Timer] = {}
+        self._poll_timers: dict[Kind, Timer] = {}
         self._critical_seen: set[str] = set()
+        self._panes: dict[Kind, SourcePane] = {}
+        self._alarms_strip = AlarmsStrip(id="alarms")
+        self._pane_bar = PaneBar(id="pane-bar")
         scenario = self._scenario_label()
         self.sub_title = scenario
 
@@ -130,25 +133,34 @@ class XenonConsole(App[int]):
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="◆")
-        yield AlarmsStrip(id="alarms")
-        yield PaneBar(id="pane-bar")
+        yield self._alarms_strip
+        yield self._pane_bar
         with Container(id="panes"):
             for kind in (Kind.BUFFER, Kind.TAPE, Kind.TRANSFERS, Kind.JOBS, Kind.RUNS):
                 pane = PANE_CLASSES[kind](interval=self.config.intervals[kind])
                 pane.timeout = self.config.timeouts[kind]
                 pane.source_name = self.sources.backend_name(kind)
+                self._panes[kind] = pane
                 yield pane
         yield Footer()
 
     def pane(self, kind: Kind) -> SourcePane:
-        return self.query_one(f"#{kind.value}", SourcePane)
+        """The pane of a kind, wherever the user is (queries see only the top screen)."""
+        return self._panes[kind]
+
+    @property
+    def runs_pane(self) -> RunsPane:
+        pane = self._panes[Kind.RUNS]
+        assert isinstance(pane, RunsPane)
+        return pane
 
     def on_mount(self) -> None:
         thresholds = self.config.thresholds
-        buffer = self.query_one(BufferPane)
+        buffer = self.pane(Kind.BUFFER)
+        assert isinstance(buffer, BufferPane)
         buffer.warning = thresholds.buffer_warning_percent / 100
         buffer.critical = thresholds.buffer_critical_percent / 100
-        self.query_one(AlarmsStrip).show([])
+        self._alarms_strip.show([])
         self._layout_for(self.size.width, self.size.height)
         self.active_kind = Kind.RUNS
         self.watch_active_kind(Kind.RUNS)
@@ -168,7 +180,7 @@ class XenonConsole(App[int]):
     def watch_active_kind(self, kind: Kind) -> None:
         for other in Kind:
             self.pane(other).set_class(other is kind, "-active")
-        bar = self.query_one(PaneBar)
+        bar = self._pane_bar
         from rich.text import Text
 
         text = Text(no_wrap=True)
@@ -208,8 +220,8 @@ class XenonConsole(App[int]):
             self._failures[kind] += 1
             delay = min(MAX_BACKOFF, self.config.intervals[kind] * 2 ** (self._failures[kind] - 1))
         if kind is Kind.JOBS and isinstance(result.snapshot, JobsSnapshot):
-            self.query_one(RunsPane).set_dags(dag_for_run(result.snapshot))
-        self._timers[kind] = self.set_timer(delay, partial(self._poll, kind))
+            self.runs_pane.set_dags(dag_for_run(result.snapshot))
+        self._poll_timers[kind] = self.set_timer(delay, partial(self._poll, kind))
         self._update_alarms()
         self.watch_active_kind(self.active_kind)
 
@@ -243,7 +255,7 @@ class XenonConsole(App[int]):
         alarms = evaluate(snapshots, self._errors(), self.config.thresholds, now)
         if alarms != self.alarms:
             self.alarms = alarms
-            self.query_one(AlarmsStrip).show(alarms)
+            self._alarms_strip.show(alarms)
             critical = {a.key for a in alarms if a.severity is Severity.CRITICAL}
             if critical - self._critical_seen and self.config.bell_on_critical:
                 self.bell()
@@ -272,7 +284,7 @@ class XenonConsole(App[int]):
 
     def action_refresh_all(self) -> None:
         for kind in Kind:
-            timer = self._timers.pop(kind, None)
+            timer = self._poll_timers.pop(kind, None)
             if timer is not None:
                 timer.stop()
             self._poll(kind)
@@ -285,7 +297,7 @@ class XenonConsole(App[int]):
         def go(number: int | None) -> None:
             if number is None:
                 return
-            runs = self.query_one(RunsPane)
+            runs = self.runs_pane
             self.action_show_pane(Kind.RUNS.value)
             if not runs.jump_to_run(number):
                 self.notify(f"Run {number} is not in the runs table", severity="warning")
@@ -323,7 +335,7 @@ class XenonConsole(App[int]):
 
     def _filter_runs(self) -> None:
         self.action_show_pane(Kind.RUNS.value)
-        self.query_one(RunsPane).action_filter()
+        self.runs_pane.action_filter()
 
     # ----------------------------------------------------------- watchdog
 

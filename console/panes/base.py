@@ -12,6 +12,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.css.query import NoMatches
 from textual.widgets import Static
 
 from backends.model import Kind, Snapshot
@@ -64,10 +65,23 @@ class SourcePane(Vertical, can_focus=False):
         if snapshot is not None:
             self.snapshot = snapshot
             self.received_at = at
-            self.show(snapshot)
-        self.set_class(self.is_stale(at), "-stale")
         self.set_class(error is not None, "-error")
-        self.update_status(at)
+        self._redraw(at, retry=True)
+
+    def _redraw(self, at: float, retry: bool = False) -> None:
+        """Draw the last snapshot and the status line.
+
+        Results can arrive while the pane's children are still being mounted
+        (at start) or already removed (at exit); then try once more after the
+        next refresh, and give up quietly if the pane is gone.
+        """
+        try:
+            if self.snapshot is not None:
+                self.show(self.snapshot)
+            self.update_status(at)
+        except NoMatches:
+            if retry and self.is_attached:
+                self.call_after_refresh(self._redraw, at)
 
     def show(self, snapshot: Snapshot) -> None:
         """Render a new snapshot into the pane's widgets."""
@@ -84,6 +98,8 @@ class SourcePane(Vertical, can_focus=False):
 
     def update_status(self, now: float) -> None:
         """Redraw the status line; called on every result and every second."""
+        if not self.is_attached:
+            return
         stale = self.is_stale(now)
         self.set_class(stale, "-stale")
         line = Text(no_wrap=True, overflow="ellipsis")

@@ -1,0 +1,15 @@
+"""Read what a Pilot-driven app shows, as plain text lines."""
+
+from __future__ import annotations
+
+from textual.app import App
+
+
+def screen_lines(app: App) -> list[str]:
+    """The characters on screen now, one string per terminal line."""
+    strips = app.screen._compositor.render_strips()
+    return ["".join(segment.text for segment in strip) for strip in strips]
+
+
+def screen_text(app: App) -> str:
+    return "\n".join(screen_lines(app))
