@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
@@ -26,6 +27,8 @@ from console.safe_text import clean, redact_secrets
 
 PROG = "xenon-console"
 EXIT_USAGE = 2
+#: Width of a report written to a file or a pipe (COLUMNS overrides it).
+REPORT_WIDTH = 120
 
 
 class UsageError(Exception):
@@ -183,7 +186,10 @@ def _one_shot(args: argparse.Namespace, config: Config) -> int:
     if args.json:
         print(json.dumps(report_data(results, config), indent=2, ensure_ascii=False))
         return 0
-    render_report(results, config, Console(highlight=False))
+    console = Console(highlight=False)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console = Console(highlight=False, width=REPORT_WIDTH)
+    render_report(results, config, console)
     return 0
 
 

@@ -329,7 +329,7 @@ def _buffer_view(snap: BufferSnapshot, config: Config):
     style = ("bold red" if percent >= t.buffer_critical_percent
              else "yellow" if percent >= t.buffer_warning_percent else "green")
     table = Table(show_header=False, box=None, pad_edge=False)
-    table.add_column(style="dim")
+    table.add_column(style="dim", no_wrap=True)
     table.add_column()
     table.add_row("mount", _t(snap.mount))
     table.add_row("used", Text(f"{format_bytes(f.used_bytes)} of {format_bytes(f.total_bytes)}"
@@ -347,20 +347,20 @@ def _buffer_view(snap: BufferSnapshot, config: Config):
 
 def _transfers_view(snap: TransfersSnapshot, now: datetime):
     table = Table(title="RSEs", title_justify="left")
-    for col in ("RSE", "region", "avail", "OK", "repl", "STUCK", "susp", "locks", "throughput",
-                "expiring", "oldest stuck"):
-        table.add_column(col, justify="left" if col in ("RSE", "region", "oldest stuck")
-                         else "right")
+    table.add_column("RSE", no_wrap=True)
+    for col in ("up", "OK", "repl", "STUCK", "susp", "locks ok", "in/s", "exp<24h"):
+        table.add_column(col, justify="right", no_wrap=True)
+    table.add_column("oldest stuck", no_wrap=True)
     for s in summarize_transfers(snap, now):
         oldest = s.oldest_stuck
         table.add_row(
-            _t(s.name), _t(s.region),
+            _t(s.name),
             Text("yes", "green") if s.available else Text("NO", "bold red"),
             _num(s.rules[RuleState.OK], "green"),
             _num(s.rules[RuleState.REPLICATING], "cyan"),
             _num(s.rules[RuleState.STUCK], "bold red"),
             _num(s.rules[RuleState.SUSPENDED], "yellow"),
-            Text(f"{s.locks_ok}/{s.locks_total}"),
+            Text(f"{s.progress:.1%}"),
             Text(format_rate(s.throughput_bps)),
             _num(s.expiring_soon, "yellow"),
             Text("-") if oldest is None else Text(
@@ -370,8 +370,9 @@ def _transfers_view(snap: TransfersSnapshot, now: datetime):
     stuck = stuck_rules(snap)
     if stuck:
         st = Table(title=f"stuck rules ({len(stuck)}, oldest first)", title_justify="left")
-        for col in ("rule", "run", "RSE", "stuck for", "locks", "error"):
-            st.add_column(col)
+        for col in ("rule", "run", "RSE", "stuck for", "locks"):
+            st.add_column(col, no_wrap=True)
+        st.add_column("error")
         for r in stuck[:10]:
             st.add_row(_t(r.id[:12]), _t(r.run_number), _t(r.rse),
                        Text(format_duration(now - stuck_since(r))),
@@ -440,6 +441,22 @@ def _jobs_view(snap: JobsSnapshot):
     return Group(*parts)
 
 
+_SHORT_SLOT = {"UC_OSG_USERDISK": "UC", "European RSE": "EU", "tape": "tape"}
+
+
+def _purge_text(allowed: bool, reason: str) -> Text:
+    if allowed:
+        return Text("ok", "green")
+    if reason == "already purged":
+        return Text("purged", "dim")
+    short = []
+    if "tape" in reason:
+        short.append("tape")
+    if "Rucio" in reason:
+        short.append("Rucio")
+    return Text("no: " + " ".join(short) if short else _t(reason).plain, "dim")
+
+
 def _runs_view(snap: RunsSnapshot, jobs: JobsSnapshot | None, now: datetime, config: Config):
     data = _runs_json(snap, jobs, now, config)
     summary = Text(f"{data['count']:,} runs; {data['unsafe']:,} not data-safe "
@@ -447,17 +464,17 @@ def _runs_view(snap: RunsSnapshot, jobs: JobsSnapshot | None, now: datetime, con
                    f"{format_duration(timedelta(hours=config.thresholds.unsafe_after_hours))}); "
                    f"{data['malformed']:,} malformed")
     table = Table(title=f"newest {len(data['newest'])} runs", title_justify="left")
-    for col in ("run", "name", "source", "SR", "events", "size", "copies", "processing",
-                "safe", "purge"):
-        table.add_column(col, justify="right" if col in ("run", "events", "size") else "left")
+    for col in ("run", "source", "SR", "events", "size", "copies", "processing", "safe",
+                "purge"):
+        table.add_column(col, no_wrap=True,
+                         justify="right" if col in ("run", "events", "size") else "left")
     for row in data["newest"]:
         safe = Text("yes", "green") if row["safe"] else Text(
-            "NO: " + ", ".join(row["missing"]), "yellow")
-        purge = Text("ok", "green") if row["purge_allowed"] else _t(row["purge_reason"], "dim")
-        table.add_row(_t(row["number"]), _t(row["name"]), _t(row["source"]),
-                      _t(row["science_run"]), _num(row["events"]),
-                      Text(format_bytes(row["size_bytes"])), _t(row["copies"]),
-                      _t(row["processing"]), safe, purge)
+            "no: " + " ".join(_SHORT_SLOT.get(m, m) for m in row["missing"]), "yellow")
+        table.add_row(_t(row["number"]), _t(row["source"]), _t(row["science_run"]),
+                      _num(row["events"]), Text(format_bytes(row["size_bytes"])),
+                      _t(row["copies"]), _t(row["processing"]), safe,
+                      _purge_text(row["purge_allowed"], row["purge_reason"]))
     return Group(summary, table)
 
 

@@ -116,7 +116,8 @@ def test_stuck_alarms_are_per_rse_and_count_rules():
     assert keyed(got) == {"rse.CNAF_USERDISK.stuck": Severity.CRITICAL,
                           "rse.NIKHEF_USERDISK.stuck": Severity.WARNING}
     assert got[0].title == "2 rules stuck at CNAF_USERDISK"
-    assert got[0].detail.startswith("3 rules stuck, oldest for 30.0 h (run 7000)")
+    assert got[0].detail == (
+        "2 stuck over 6 h (3 in all), oldest for 30.0 h (run 7000): DESTINATION OVERWRITE")
 
 
 def test_rse_unavailable():

@@ -213,8 +213,8 @@ def _transfers_alarms(snap: TransfersSnapshot, t: Thresholds, now: datetime) -> 
             kind=Kind.TRANSFERS,
             title=f"{_plural(over, 'rule')} stuck at {name}",
             detail=(
-                f"{_plural(len(rules), 'rule')} stuck, oldest for "
-                f"{format_duration(now - stuck_since(oldest))}{run}{error}"
+                f"{over} stuck over {t.rule_stuck_warning_hours:g} h ({len(rules)} in all), "
+                f"oldest for {format_duration(now - stuck_since(oldest))}{run}{error}"
             ),
             since=stuck_since(oldest),
             hint="rucio rule-info <id>; check the FTS errors and the destination RSE",
