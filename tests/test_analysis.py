@@ -296,6 +296,21 @@ def test_hold_reasons_group_across_slots():
     assert normalise_hold_reason(
         "SHADOW at 192.168.1.4 failed to send file(s) to <10.0.0.1:9618?addrs=x>") == (
         "SHADOW at <ip> failed to send file(s) to <addr>")
+    # As the simulator (and HTCondor) word them: one group per cause.
+    memory = ("Error from slot1_{}@wn{:03d}.mwt2.org: Job has gone over memory limit of 2048 "
+              "megabytes. Peak usage: {} megabytes.")
+    starter = ("Error from slot1_{0}@wn{1:03d}.x.org: STARTER at wn{1:03d}.x.org failed to send "
+               "file(s) to <192.170.227.{0}:9618>: error writing to file "
+               "/var/lib/condor/execute/dir_{2}/output.root: (errno 28) No space left on device")
+    for template in (memory, starter):
+        reasons = {normalise_hold_reason(template.format(i, 7 * i, 2049 + i)) for i in range(5)}
+        assert len(reasons) == 1, reasons
+    assert normalise_hold_reason(memory.format(1, 2, 2071)) == (
+        "Error from <slot>: Job has gone over memory limit of 2048 megabytes. "
+        "Peak usage: N megabytes.")
+    assert normalise_hold_reason(starter.format(1, 2, 3)) == (
+        "Error from <slot>: STARTER at <host> failed to send file(s) to <addr>: error writing "
+        "to file /var/lib/condor/execute/dir_N/output.root: (errno 28) No space left on device")
 
 
 def test_dag_rows_and_dag_for_run():

@@ -65,6 +65,13 @@ _SLOT = re.compile(r"[\w.\-]+@[\w.\-]+[\w]")
 _SINFUL = re.compile(r"<[^<>\s]*\d+\.\d+\.\d+\.\d+[^<>\s]*>")
 _IP = re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b")
 _SPACE = re.compile(r"\s+")
+# Numbers and hosts that HTCondor puts in a reason and that differ per job.
+_VARYING: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"\b(STARTER|SHADOW|starter|shadow) at [\w.\-]+"), r"\1 at <host>"),
+    (re.compile(r"(?i)\b(peak usage:?\s*)\d+"), r"\1N"),
+    (re.compile(r"\bdir_\d+"), "dir_N"),
+    (re.compile(r"\b(pid|PID)\s+\d+"), r"\1 N"),
+)
 
 
 def normalise_hold_reason(reason: str | None, code: int | None = None) -> str:
@@ -74,6 +81,8 @@ def normalise_hold_reason(reason: str | None, code: int | None = None) -> str:
     text = _SLOT.sub("<slot>", reason)
     text = _SINFUL.sub("<addr>", text)
     text = _IP.sub("<ip>", text)
+    for pattern, repl in _VARYING:
+        text = pattern.sub(repl, text)
     return _SPACE.sub(" ", text).strip()
 
 
