@@ -1,0 +1,286 @@
+"""The DAQ's run plan: which runs exist, when, of what source and size.
+
+Everything about a run that the DAQ decides when it takes it (start, source,
+events, size, tags, the European RSE Ruciax will pick) is drawn here, from one
+``random.Random(seed)`` stream in run order, so the same seed always gives the
+same runs. The shares of the sources follow Table 1 of the XENON1T computing
+paper: per-source run probabilities are the table's volumes divided by a mean
+run size per source, so that volumes, not run counts, match the table.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from datetime import UTC, datetime
+from typing import NamedTuple
+
+from backends.model import EUROPEAN_RSES
+
+MB = 10**6
+
+# ------------------------------------------------------------------ vocabulary
+
+SOURCE_DARK_MATTER = "dark_matter"
+SOURCE_LED = "LED"
+SOURCE_CS137 = "Cs137"
+SOURCE_KR83M = "Kr83m"
+SOURCE_RN220 = "Rn220"
+SOURCE_AMBE = "AmBe"
+SOURCE_TH228 = "Th228"
+SOURCE_NEUTRON_GENERATOR = "neutron_generator"
+SOURCE_MUON_VETO = "muon_veto"
+
+#: The ``Run.source`` vocabulary of the simulator, in Table 1 order.
+SOURCES: tuple[str, ...] = (
+    SOURCE_DARK_MATTER,
+    SOURCE_LED,
+    SOURCE_CS137,
+    SOURCE_KR83M,
+    SOURCE_RN220,
+    SOURCE_AMBE,
+    SOURCE_TH228,
+    SOURCE_NEUTRON_GENERATOR,
+    SOURCE_MUON_VETO,
+)
+
+#: Table 1 of the paper: total raw data per source (TB) over 26,762 runs.
+TABLE1_TB: dict[str, float] = {
+    SOURCE_DARK_MATTER: 414.69,
+    SOURCE_LED: 37.37,
+    SOURCE_CS137: 8.47,
+    SOURCE_KR83M: 62.25,
+    SOURCE_RN220: 91.14,
+    SOURCE_AMBE: 68.71,
+    SOURCE_TH228: 3.01,
+    SOURCE_NEUTRON_GENERATOR: 54.5,
+    SOURCE_MUON_VETO: 2.73,
+}
+TABLE1_TOTAL_TB = 743.23
+TABLE1_RUNS = 26_762
+
+#: Typical events per run and mean bytes per event, per source. Their product
+#: is the mean run size; ~20,000 events of ~1.5 MB for a dark-matter hour.
+EVENTS_AND_EVENT_BYTES: dict[str, tuple[int, int]] = {
+    SOURCE_DARK_MATTER: (20_000, 1_500_000),
+    SOURCE_LED: (10_000, 1_000_000),
+    SOURCE_CS137: (25_000, 1_200_000),
+    SOURCE_KR83M: (60_000, 750_000),
+    SOURCE_RN220: (50_000, 1_000_000),
+    SOURCE_AMBE: (16_700, 1_800_000),
+    SOURCE_TH228: (30_000, 1_000_000),
+    SOURCE_NEUTRON_GENERATOR: (25_000, 1_600_000),
+    SOURCE_MUON_VETO: (3_000, 500_000),
+}
+MAX_EVENT_BYTES = 2 * MB
+EVENTS_PER_FILE = 100
+
+DETECTOR_TPC = "tpc"
+DETECTOR_MUON_VETO = "muon_veto"
+
+TAG_DONOTPROCESS = "donotprocess"
+#: Sources whose runs never get a science-run tag (as in Table 1).
+NEVER_SCIENCE: frozenset[str] = frozenset({SOURCE_LED, SOURCE_TH228, SOURCE_MUON_VETO})
+
+
+def _utc(text: str) -> float:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp()
+
+
+#: Science-run periods: (tag, first second, end second).
+SCIENCE_RUNS: tuple[tuple[str, float, float], ...] = (
+    ("_sciencerun0", _utc("2016-11-01"), _utc("2017-01-18")),
+    ("_sciencerun1", _utc("2017-02-02"), _utc("2018-02-08")),
+)
+
+#: Probability that the next run keeps the previous run's source: calibration
+#: campaigns come in blocks. Mixing with the Table 1 draw keeps its shares.
+CAMPAIGN_STICKINESS = 0.7
+DONOTPROCESS_PROBABILITY = 0.02
+BREAK_PROBABILITY = 0.008
+BREAK_HOURS = (1.0, 8.0)
+GAP_SECONDS = (20.0, 150.0)
+RUN_MINUTES = (56.0, 62.0)
+
+#: The run number of the newest run of a history of up to this many runs, so
+#: the default month of runs has realistic SR1-era numbers.
+NEWEST_RUN_NUMBER = 14_999
+
+
+def _run_probabilities() -> tuple[list[str], list[float]]:
+    weights = []
+    for source in SOURCES:
+        events, event_bytes = EVENTS_AND_EVENT_BYTES[source]
+        weights.append(TABLE1_TB[source] * 1e12 / (events * event_bytes))
+    total = sum(weights)
+    cumulative, acc = [], 0.0
+    for w in weights:
+        acc += w / total
+        cumulative.append(acc)
+    cumulative[-1] = 1.0
+    return list(SOURCES), cumulative
+
+
+_SOURCE_LIST, _SOURCE_CUMULATIVE = _run_probabilities()
+
+
+class RunSpec(NamedTuple):
+    """What the DAQ decided about one run. Times are POSIX seconds (UTC)."""
+
+    number: int
+    start: float
+    end: float
+    detector: str
+    source: str
+    tags: tuple[str, ...]
+    events: int
+    size: int
+    files: int
+    eu_rse: str
+    #: Seed of the keyed draws (``draws.unit(salt, key)``) for this run.
+    salt: int
+    #: Pause before the next run starts (seconds); long ones are DAQ breaks.
+    gap_after: float
+    #: Tagged as science data (needs the Chicago copy too).
+    science: bool
+    #: Processed at all (not muon-veto, not ``donotprocess``).
+    processable: bool
+
+
+_DAYS: dict[int, str] = {}
+
+
+def run_name(start: float) -> str:
+    """``YYMMDD_HHMM`` of the start time, as XENON1T named its runs.
+
+    Day strings are cached: names are made for every run of the history."""
+    seconds = int(start)
+    day, second = divmod(seconds, 86400)
+    prefix = _DAYS.get(day)
+    if prefix is None:
+        prefix = _DAYS[day] = time.strftime("%y%m%d", time.gmtime(day * 86400))
+    return f"{prefix}_{second // 3600:02d}{second % 3600 // 60:02d}"
+
+
+def science_tag(start: float, source: str) -> str | None:
+    if source in NEVER_SCIENCE:
+        return None
+    for tag, first, end in SCIENCE_RUNS:
+        if first <= start < end:
+            return tag
+    return None
+
+
+def scope_of(spec: RunSpec, name: str | None = None) -> str:
+    """The Rucio scope Ruciax used: ``x1t_SR001_171115_1200_tpc``.
+
+    The label is the science-run era of the upload (SR000 until SR1 began).
+    """
+    period = "SR000" if spec.start < SCIENCE_RUNS[1][1] else "SR001"
+    return f"x1t_{period}_{name or run_name(spec.start)}_{spec.detector}"
+
+
+_Draw = tuple  # (source, duration, events, size, eu_rse, donotprocess, salt, gap_after)
+
+
+class Catalogue:
+    """The seeded run plan: the history up to ``now`` and runs after it.
+
+    Generation is a hot path (26,762 runs must be planned in a few tens of
+    milliseconds), hence the plain tuples and inlined draws below.
+    """
+
+    def __init__(self, seed: int, runs: int, now: float) -> None:
+        self._rng = random.Random(seed)
+        self._source = SOURCE_DARK_MATTER
+        draws = [self._draw() for _ in range(runs)]
+        # The newest run is in progress at ``now``: place the plan backwards.
+        last = draws[-1]
+        start = now - last[1] * (0.1 + 0.8 * self._rng.random())
+        starts = [0.0] * runs
+        for i in range(runs - 1, -1, -1):
+            starts[i] = start
+            if i:
+                prev = draws[i - 1]
+                start -= prev[7] + prev[1]
+        first_number = max(0, NEWEST_RUN_NUMBER - runs + 1)
+        spec = self._spec
+        self.history: list[RunSpec] = [
+            spec(first_number + i, starts[i], d) for i, d in enumerate(draws)
+        ]
+        self._next_number = first_number + runs
+
+    def next_spec(self, start: float) -> RunSpec:
+        """The run after the last one planned, starting at ``start``."""
+        spec = self._spec(self._next_number, start, self._draw())
+        self._next_number += 1
+        return spec
+
+    def _draw(self) -> _Draw:
+        rand = self._rng.random
+        if rand() >= CAMPAIGN_STICKINESS:
+            u = rand()
+            for source, edge in zip(_SOURCE_LIST, _SOURCE_CUMULATIVE, strict=True):
+                if u < edge:
+                    self._source = source
+                    break
+        source = self._source
+        mean_events, mean_event_bytes = EVENTS_AND_EVENT_BYTES[source]
+        events = max(100, int(mean_events * (0.85 + 0.3 * rand())))
+        event_bytes = min(MAX_EVENT_BYTES, mean_event_bytes * (0.9 + 0.2 * rand()))
+        if rand() < BREAK_PROBABILITY:
+            low, high = BREAK_HOURS
+            gap = 3600.0 * (low + (high - low) * rand())
+        else:
+            gap = GAP_SECONDS[0] + (GAP_SECONDS[1] - GAP_SECONDS[0]) * rand()
+        duration = 60.0 * (RUN_MINUTES[0] + (RUN_MINUTES[1] - RUN_MINUTES[0]) * rand())
+        eu_rse = EUROPEAN_RSES[int(rand() * len(EUROPEAN_RSES))]
+        donotprocess = rand() < DONOTPROCESS_PROBABILITY
+        salt = self._rng.getrandbits(63)
+        return (
+            source,
+            duration,
+            events,
+            int(events * event_bytes),
+            eu_rse,
+            donotprocess,
+            salt,
+            gap,
+        )
+
+    @staticmethod
+    def _spec(number: int, start: float, d: _Draw) -> RunSpec:
+        source, duration, events, size, eu_rse, donotprocess, salt, gap = d
+        tags: tuple[str, ...] = ()
+        if source not in NEVER_SCIENCE:
+            for tag, first, end in SCIENCE_RUNS:
+                if first <= start < end:
+                    tags = (tag,)
+                    break
+        science = bool(tags)
+        if donotprocess:
+            tags = (*tags, TAG_DONOTPROCESS)
+        muon_veto = source == SOURCE_MUON_VETO
+        detector = DETECTOR_MUON_VETO if muon_veto else DETECTOR_TPC
+        return _new_spec(
+            RunSpec,
+            (
+                number,
+                start,
+                start + duration,
+                detector,
+                source,
+                tags,
+                events,
+                size,
+                -(-events // EVENTS_PER_FILE),
+                eu_rse,
+                salt,
+                gap,
+                science,
+                not (muon_veto or donotprocess),
+            ),
+        )
+
+
+_new_spec = tuple.__new__

@@ -1,0 +1,114 @@
+"""Named faults injected into the simulated history.
+
+Each scenario is a fault that began some time before ``now`` and is still
+going on, so that the operator sees its effect at ``now`` and watches it
+persist (or worsen) while the console runs. All faults start inside the
+window the engine simulates step by step, except the buffer-full purge stop,
+which is weeks old and therefore decided while the history is settled.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from backends.model import EUROPEAN_RSES
+from backends.simulator.catalogue import RunSpec
+from backends.simulator.infrastructure import (
+    BUFFER_TOTAL_BYTES,
+    OSG_SITES,
+    PURGE_RETENTION_S,
+)
+
+SCENARIOS: dict[str, str] = {
+    "nominal": "everything healthy: runs flow to Rucio, tape and processing",
+    "uplink-down": "LNGS uplink down for the last 36 h: buffer fills, uploads and tape stall",
+    "rse-outage": "one European RSE down for the last 24 h: its rules STUCK",
+    "tape-checksum": "tape restore tests failing for the last 24 h: checksum mismatches",
+    "held-jobs": "one compute site holds every job for the last 8 h: DAGs stall",
+    "buffer-full": "buffer purge stopped weeks ago: LNGS buffer above 95 %",
+}
+
+UPLINK_DOWN_S = 36 * 3600.0
+RSE_OUTAGE_S = 24 * 3600.0
+TAPE_CHECKSUM_S = 24 * 3600.0
+HELD_JOBS_S = 8 * 3600.0
+#: Fill the buffer-full scenario reaches at ``now``.
+BUFFER_FULL_TARGET = 0.965
+#: Runs of the default history: a month, or ~3 months for buffer-full, since a
+#: month of raw data (~20 TB) cannot fill a 50 TB buffer.
+DEFAULT_RUNS = 720
+BUFFER_FULL_DEFAULT_RUNS = 2_300
+
+
+@dataclass(frozen=True, slots=True)
+class Faults:
+    """When each fault starts (POSIX seconds); None when it does not happen."""
+
+    uplink_down_from: float | None = None
+    rse_down: str | None = None
+    rse_down_from: float | None = None
+    tape_checksum_from: float | None = None
+    held_site: str | None = None
+    held_from: float | None = None
+    purge_stopped_from: float | None = None
+
+    def uplink_up(self, t: float) -> bool:
+        return self.uplink_down_from is None or t < self.uplink_down_from
+
+    def rse_up(self, rse: str, t: float) -> bool:
+        return rse != self.rse_down or self.rse_down_from is None or t < self.rse_down_from
+
+    def tape_checksum_bad(self, t: float) -> bool:
+        return self.tape_checksum_from is not None and t >= self.tape_checksum_from
+
+    def site_holds(self, site: str, t: float) -> bool:
+        return site == self.held_site and self.held_from is not None and t >= self.held_from
+
+    def purge_enabled(self, t: float) -> bool:
+        if not self.uplink_up(t):  # the purge tool asks Rucio and TSM first
+            return False
+        return self.purge_stopped_from is None or t < self.purge_stopped_from
+
+
+def default_runs(scenario: str) -> int:
+    return BUFFER_FULL_DEFAULT_RUNS if scenario == "buffer-full" else DEFAULT_RUNS
+
+
+def plan_faults(scenario: str, seed: int, now: float, history: Sequence[RunSpec]) -> Faults:
+    """The faults of ``scenario`` for this history, chosen so the effect shows
+    for any seed (the RSE and site picked are ones that certainly get work)."""
+    rng = random.Random(f"{scenario}:{seed}")
+    if scenario == "nominal":
+        return Faults()
+    if scenario == "uplink-down":
+        return Faults(uplink_down_from=now - UPLINK_DOWN_S)
+    if scenario == "rse-outage":
+        since = now - RSE_OUTAGE_S
+        counts = Counter(s.eu_rse for s in history if s.end > since - 6 * 3600)
+        ranked = sorted(EUROPEAN_RSES, key=lambda r: (-counts[r], rng.random()))
+        return Faults(rse_down=ranked[0], rse_down_from=since)
+    if scenario == "tape-checksum":
+        return Faults(tape_checksum_from=now - TAPE_CHECKSUM_S)
+    if scenario == "held-jobs":
+        # One of the two biggest OSG sites, where most of the daily work goes.
+        return Faults(held_site=rng.choice(OSG_SITES[:2]), held_from=now - HELD_JOBS_S)
+    if scenario == "buffer-full":
+        return Faults(purge_stopped_from=_purge_stop_for_fill(history, BUFFER_FULL_TARGET))
+    raise ValueError(f"unknown scenario {scenario!r}")
+
+
+def _purge_stop_for_fill(history: Sequence[RunSpec], target: float) -> float:
+    """When the purge must have stopped for the buffer to hold ``target`` of
+    its size at the end of ``history``: every run newer than the cut stays."""
+    budget = target * BUFFER_TOTAL_BYTES
+    held = 0
+    for i in range(len(history) - 1, -1, -1):
+        held += history[i].size
+        if held > budget:
+            # Run i must have been purged, run i + 1 not: stop just after
+            # run i became old enough to go.
+            return history[i].end + PURGE_RETENTION_S + 1.0
+    return float("-inf")  # the history is too short: purge stopped before it

@@ -1,0 +1,452 @@
+"""Immutable snapshots built from the engine's records, rebuilding only what
+changed: with the paper's 26,762 runs a poll must not rebuild 26,762 runs.
+
+Settled runs and their rules are built once (from ``settle``'s closed-form
+times) and kept; a run is rebuilt only when the engine marks it dirty, a rule,
+tape upload, job or DAG only when its record dropped its cached ``view``.
+"""
+
+from __future__ import annotations
+
+from backends.model import (
+    ALL_RSES,
+    CHICAGO_RSE,
+    HOST_BUFFER,
+    HOST_OSG,
+    HOST_RCC,
+    HOST_RUCIO,
+    HOST_TAPE,
+    BufferSnapshot,
+    CopyStatus,
+    CopyType,
+    Dag,
+    DagStatus,
+    DataCopy,
+    Job,
+    JobsSnapshot,
+    RseStatus,
+    Rule,
+    RuleState,
+    Run,
+    RunsSnapshot,
+    TapeSnapshot,
+    TapeState,
+    TapeUpload,
+    TransfersSnapshot,
+)
+from backends.simulator import settle
+from backends.simulator.catalogue import RunSpec, run_name, scope_of
+from backends.simulator.engine import Engine, to_datetime
+from backends.simulator.infrastructure import (
+    BUFFER_LOCATION,
+    BUFFER_MOUNT,
+    BUFFER_TOTAL_BYTES,
+    JOB_HISTORY_S,
+    MINITREES_LOCATION,
+    OWNER,
+    PROCESSED_OSG_LOCATION,
+    PROCESSED_RCC_LOCATION,
+    RATE_WINDOW_S,
+    RSES,
+    RULES_RECENT_S,
+    SCHEDD,
+    TAPE_LOCATION,
+    TAPE_RATE_WINDOW_S,
+    TAPE_RECENT_S,
+)
+from backends.simulator.records import DagRec, JobRec, RuleRec, RunRec, TapeRec
+
+_RAW = CopyType.RAW.value
+_PROCESSED = CopyType.PROCESSED.value
+_MINITREES = CopyType.MINITREES.value
+_TRANSFERRED = CopyStatus.TRANSFERRED.value
+_TRANSFERRING = CopyStatus.TRANSFERRING.value
+_RULE_COPY_STATUS = {
+    RuleState.OK: _TRANSFERRED,
+    RuleState.STUCK: CopyStatus.ERROR.value,
+}
+_TAPE_COPY_STATUS = {
+    TapeState.UPLOADING: _TRANSFERRING,
+    TapeState.VERIFYING: CopyStatus.VERIFYING.value,
+    TapeState.VERIFIED: _TRANSFERRED,
+    TapeState.FAILED: CopyStatus.ERROR.value,
+}
+
+
+def batch_name(spec: RunSpec) -> str:
+    return f"pax_{run_name(spec.start)}"
+
+
+class Views:
+    """Snapshot builders over one engine, with their caches."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._runs: list[Run] = []
+
+    # ----------------------------------------------------------------- buffer
+
+    def buffer(self) -> BufferSnapshot:
+        e = self.engine
+        return BufferSnapshot(
+            taken_at=to_datetime(e.t),
+            total_bytes=BUFFER_TOTAL_BYTES,
+            used_bytes=int(e.buffer_used),
+            history=tuple(e.samples),
+            daq_write_bps=sum(b for _, b in e.daq_moved) / RATE_WINDOW_S,
+            uplink_up=e.faults.uplink_up(e.t),
+            mount=BUFFER_MOUNT,
+        )
+
+    # -------------------------------------------------------------- transfers
+
+    def transfers(self) -> TransfersSnapshot:
+        e = self.engine
+        since = e.t - RULES_RECENT_S
+        live = tuple(
+            r.view or self._rule(r)
+            for r in e.live_rules.values()
+            if r.updated >= since or r.state is not RuleState.OK
+        )
+        rses = tuple(
+            RseStatus(
+                name=rse,
+                used_bytes=int(e.rse_stored[rse]),
+                total_bytes=RSES[rse][1],
+                throughput_bps=sum(b for _, b in e.rse_moved[rse]) / RATE_WINDOW_S,
+                available=e.faults.rse_up(rse, e.t),
+                region=RSES[rse][0],
+            )
+            for rse in ALL_RSES
+        )
+        return TransfersSnapshot(to_datetime(e.t), rses, live)
+
+    @staticmethod
+    def _rule(rec: RuleRec) -> Rule:
+        spec = rec.run.spec
+        files = spec.files
+        ok = (
+            files
+            if rec.state is RuleState.OK
+            else min(files - 1, int(files * rec.done / spec.size))
+        )
+        rest = files - ok
+        stuck = 0
+        if rec.state is RuleState.STUCK:
+            # A site outage sticks every remaining lock; a transfer error a few.
+            stuck = rest if rec.repair_at is None else max(1, rest // 10)
+        view = rec.view = Rule(
+            rec.id,
+            scope_of(spec),
+            "raw",
+            rec.rse,
+            rec.state,
+            ok,
+            rest - stuck,
+            stuck,
+            spec.size,
+            to_datetime(rec.created),
+            to_datetime(rec.updated),
+            spec.number,
+            None if rec.expires is None else to_datetime(rec.expires),
+            None if rec.stuck_since is None else to_datetime(rec.stuck_since),
+            rec.error,
+        )
+        return view
+
+    # ------------------------------------------------------------------- tape
+
+    def tape(self) -> TapeSnapshot:
+        e = self.engine
+        since = e.t - TAPE_RECENT_S
+        recs = [r for r in e.tape_recent if (r.finished or 0.0) >= since]
+        recs.extend(e.tape_open)
+        recs.sort(key=lambda r: r.run.spec.number)
+        return TapeSnapshot(
+            taken_at=to_datetime(e.t),
+            uploads=tuple(r.view or self._upload(r) for r in recs),
+            verified_runs=e.verified_runs,
+            verified_bytes=e.verified_bytes,
+            last_success=None if e.last_success is None else to_datetime(e.last_success),
+            rate_bps=sum(b for _, b in e.tape_moved) / TAPE_RATE_WINDOW_S,
+        )
+
+    @staticmethod
+    def _upload(rec: TapeRec) -> TapeUpload:
+        view = rec.view = TapeUpload(
+            run_number=rec.run.spec.number,
+            state=rec.state,
+            bytes=rec.run.spec.size,
+            updated_at=to_datetime(rec.updated),
+            started_at=None if rec.started is None else to_datetime(rec.started),
+            finished_at=None if rec.finished is None else to_datetime(rec.finished),
+            return_code=rec.rc,
+            message=rec.message,
+        )
+        return view
+
+    # ------------------------------------------------------------------- jobs
+
+    def jobs(self) -> JobsSnapshot:
+        e = self.engine
+        sched = e.scheduler
+        since = e.t - JOB_HISTORY_S
+        recs = [j for j in sched.left if (j.left_at or 0.0) >= since]
+        recs.extend(sched.queue.values())
+        recs.sort(key=lambda j: j.cluster)
+        dags = list(sched.finished_dags)
+        dags.extend(sched.active_dags.values())
+        dags.sort(key=lambda d: d.cluster)
+        return JobsSnapshot(
+            taken_at=to_datetime(e.t),
+            jobs=tuple(j.view or self._job(j) for j in recs),
+            dags=tuple(d.view or self._dag(d) for d in dags),
+            schedds=(SCHEDD,),
+        )
+
+    @staticmethod
+    def _job(rec: JobRec) -> Job:
+        view = rec.view = Job(
+            SCHEDD,
+            rec.cluster,
+            0,
+            rec.status,
+            OWNER,
+            rec.site,
+            to_datetime(rec.entered),
+            to_datetime(rec.submitted),
+            rec.dag.cluster,
+            rec.node,
+            batch_name(rec.dag.run.spec),
+            rec.starts,
+            rec.hold_reason,
+            rec.hold_code,
+        )
+        return view
+
+    @staticmethod
+    def _dag(rec: DagRec) -> Dag:
+        view = rec.view = Dag(
+            schedd=SCHEDD,
+            cluster_id=rec.cluster,
+            batch_name=batch_name(rec.run.spec),
+            run_number=rec.run.spec.number,
+            nodes_total=rec.chunks + 1,
+            nodes_done=rec.done,
+            nodes_failed=rec.failed,
+            nodes_queued=rec.queued,
+            nodes_held=rec.held,
+            status=DagStatus(rec.status),
+            submitted_at=to_datetime(rec.submitted),
+            finished=rec.finished_at is not None,
+        )
+        return view
+
+    # ------------------------------------------------------------------- runs
+
+    def runs(self) -> RunsSnapshot:
+        e = self.engine
+        self._build_settled()
+        runs = self._runs
+        count = e.started_runs
+        known = len(runs)
+        for index in e.dirty_runs:
+            if index < known:
+                runs[index] = self._run(index)
+        e.dirty_runs.clear()
+        runs.extend(self._run(index) for index in range(known, count))
+        return RunsSnapshot(to_datetime(e.t), tuple(runs), data_taking=e.data_taking)
+
+    def _run(self, index: int) -> Run:
+        e = self.engine
+        spec = e.specs[index]
+        rec = e.recs.get(index)
+        if rec is None:
+            return self._settled_run(spec, bool(e.settled_on_buffer[index]))
+        return self._live_run(rec, e.t)
+
+    def _build_settled(self) -> None:
+        """Runs of the settled history, built once."""
+        if self._runs:
+            return
+        e = self.engine
+        on_buffer = e.settled_on_buffer
+        build = self._settled_run
+        specs = e.specs
+        self._runs = [build(specs[i], bool(on_buffer[i])) for i in range(e.first_rec)]
+        e.dirty_runs.difference_update(range(e.first_rec))
+
+    @staticmethod
+    def _settled_run(spec: RunSpec, on_buffer: bool) -> Run:
+        """A run that went cleanly through the chain (times from ``settle``).
+
+        The hot path of the first poll with the paper's 26,762 runs: keep it
+        to the objects the runs DB document really has."""
+        name = run_name(spec.start)
+        times = settle.settled_times(spec)
+        checksum = settle.checksum(spec)
+        start = to_datetime(spec.start)
+        copies = []
+        if on_buffer:
+            copies.append(
+                DataCopy(
+                    _RAW,
+                    HOST_BUFFER,
+                    _TRANSFERRED,
+                    BUFFER_LOCATION.format(name=name),
+                    checksum,
+                    None,
+                    start,
+                )
+            )
+        location = f"{scope_of(spec, name)}:raw"
+        created = to_datetime(times.lngs_ok)
+        if times.chicago_ok is not None:
+            copies.append(
+                DataCopy(_RAW, HOST_RUCIO, _TRANSFERRED, location, checksum, CHICAGO_RSE, created)
+            )
+        copies.append(
+            DataCopy(_RAW, HOST_RUCIO, _TRANSFERRED, location, checksum, spec.eu_rse, created)
+        )
+        copies.append(
+            DataCopy(
+                _RAW,
+                HOST_TAPE,
+                _TRANSFERRED,
+                TAPE_LOCATION.format(name=name),
+                checksum,
+                None,
+                to_datetime(times.tape_start),
+            )
+        )
+        if times.processed is not None and times.minitrees is not None:
+            copies.append(
+                DataCopy(
+                    _PROCESSED,
+                    HOST_RCC,
+                    _TRANSFERRED,
+                    PROCESSED_RCC_LOCATION.format(name=name),
+                    None,
+                    None,
+                    to_datetime(times.processed),
+                )
+            )
+            copies.append(
+                DataCopy(
+                    _MINITREES,
+                    HOST_RCC,
+                    _TRANSFERRED,
+                    MINITREES_LOCATION.format(name=name),
+                    None,
+                    None,
+                    to_datetime(times.minitrees),
+                )
+            )
+        return Run(
+            spec.number,
+            name,
+            start,
+            to_datetime(spec.end),
+            spec.detector,
+            spec.source,
+            spec.tags,
+            spec.events,
+            spec.size,
+            tuple(copies),
+        )
+
+    @staticmethod
+    def _live_run(rec: RunRec, now: float) -> Run:
+        spec = rec.spec
+        name = run_name(spec.start)
+        checksum = settle.checksum(spec) if rec.ended else None
+        copies = []
+        if rec.on_buffer:
+            copies.append(
+                DataCopy(
+                    _RAW,
+                    HOST_BUFFER,
+                    _TRANSFERRED if rec.ended else _TRANSFERRING,
+                    BUFFER_LOCATION.format(name=name),
+                    checksum,
+                    None,
+                    to_datetime(spec.start),
+                )
+            )
+        location = f"{scope_of(spec)}:raw"
+        for rse, rule in rec.rules.items():
+            copies.append(
+                DataCopy(
+                    _RAW,
+                    HOST_RUCIO,
+                    _RULE_COPY_STATUS.get(rule.state, _TRANSFERRING),
+                    location,
+                    checksum,
+                    rse,
+                    to_datetime(rule.created),
+                )
+            )
+        tape = rec.tape
+        if tape is not None and tape.state is not TapeState.QUEUED and tape.started is not None:
+            copies.append(
+                DataCopy(
+                    _RAW,
+                    HOST_TAPE,
+                    _TAPE_COPY_STATUS[tape.state],
+                    TAPE_LOCATION.format(name=name),
+                    checksum if tape.state in (TapeState.VERIFIED, TapeState.FAILED) else None,
+                    None,
+                    to_datetime(tape.started),
+                    tape.checksum_problem,
+                )
+            )
+        if rec.processed_at is not None and rec.processed_at <= now:
+            processed = to_datetime(rec.processed_at)
+            copies.append(
+                DataCopy(
+                    _PROCESSED,
+                    HOST_OSG,
+                    _TRANSFERRED,
+                    PROCESSED_OSG_LOCATION.format(name=name),
+                    None,
+                    None,
+                    processed,
+                )
+            )
+            rcc_done = rec.rcc_done_at is not None and rec.rcc_done_at <= now
+            copies.append(
+                DataCopy(
+                    _PROCESSED,
+                    HOST_RCC,
+                    _TRANSFERRED if rcc_done else _TRANSFERRING,
+                    PROCESSED_RCC_LOCATION.format(name=name),
+                    None,
+                    None,
+                    processed,
+                )
+            )
+            if rec.minitrees_at is not None and rec.minitrees_at <= now:
+                copies.append(
+                    DataCopy(
+                        _MINITREES,
+                        HOST_RCC,
+                        _TRANSFERRED,
+                        MINITREES_LOCATION.format(name=name),
+                        None,
+                        None,
+                        to_datetime(rec.minitrees_at),
+                    )
+                )
+        fraction = 1.0 if rec.ended else rec.written / spec.size
+        return Run(
+            spec.number,
+            name,
+            to_datetime(spec.start),
+            to_datetime(spec.end) if rec.ended else None,
+            spec.detector,
+            spec.source,
+            spec.tags,
+            spec.events if rec.ended else int(spec.events * fraction),
+            int(rec.written),
+            tuple(copies),
+        )
