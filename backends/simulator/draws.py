@@ -35,24 +35,10 @@ def between(salt: int, key: int, low: float, high: float) -> float:
     return low + (high - low) * unit(salt, key)
 
 
-def hex_id(salt: int, key: int, digits: int = 32) -> str:
-    """A hex identifier (Rucio rule ids are 32 hex digits)."""
-    out = ""
-    k = key
-    while len(out) < digits:
-        out += f"{mix(salt, k):016x}"
-        k += 0x9E37
-    return out[:digits]
-
-
 # Keys of the draws, so that two uses never share one by accident.
-K_SETTLE_A = 1
-K_SETTLE_B = 2
 K_STUCK = 10  # + 16 * RSE index
 K_STUCK_AT = 11  # + 16 * RSE index
 K_STUCK_ERROR = 12  # + 16 * RSE index
 K_REPAIR = 13  # + 16 * RSE index
-K_CHECKSUM = 6
 K_BAD_CHECKSUM = 7
-K_RULE_ID = 200  # + RSE index
 K_JOB = 1_000_000  # + 8 * (node * 8 + attempt) + field

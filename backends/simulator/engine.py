@@ -93,7 +93,6 @@ class Engine:
         self.dirty_runs: set[int] = set()
         # Rucio.
         self.rse_stored: dict[str, float] = {rse: float(v[2]) for rse, v in RSES.items()}
-        self.settled_rules_by_rse: dict[str, int] = dict.fromkeys(RSES, 0)
         self.live_rules: dict[str, RuleRec] = {}
         self._replicating: list[RuleRec] = []
         self._lngs_expiry: deque[RuleRec] = deque()
@@ -136,7 +135,6 @@ class Engine:
         recent_cut = t_w - RECENT_S
         on_buffer = bytearray(len(specs))
         stored = self.rse_stored
-        counts = self.settled_rules_by_rse
         written = purged = verified = 0
         last_success = None
         index = 0
@@ -153,9 +151,7 @@ class Engine:
                 self._purge_queue.append(index)
             if spec.science:
                 stored[CHICAGO_RSE] += size
-                counts[CHICAGO_RSE] += 1
             stored[spec.eu_rse] += size
-            counts[spec.eu_rse] += 1
             verified += size
         else:
             index = len(specs)
