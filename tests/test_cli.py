@@ -200,3 +200,138 @@ def test_entry_point_version_and_usage_error():
     assert done.stderr == (
         "xenon-console: error: argument --seed: not a whole number: 'abc' "
         "(see xenon-console --help)\n")
+
+
+# ------------------------------------------------- the seeded simulator
+
+SEEDED = ["--seed", "1", "--speed", "0"]
+
+
+def report_json(capsys, *argv: str) -> dict:
+    assert main(["report", "--json", *SEEDED, *argv]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+@pytest.mark.parametrize(
+    ("scenario", "status", "keys"),
+    [
+        ("nominal", 0, []),
+        ("uplink-down", 1, ["buffer.uplink"]),
+        ("rse-outage", 1, ["rse.NIKHEF_USERDISK.stuck", "rse.NIKHEF_USERDISK.unavailable"]),
+        ("tape-checksum", 2, ["tape.checksum", "tape.failures"]),
+        ("held-jobs", 2, ["jobs.held", "jobs.dags_stalled"]),
+        ("buffer-full", 2, ["buffer.fill", "buffer.time_to_full"]),
+    ],
+)
+def test_check_per_scenario(capsys, scenario, status, keys):
+    assert main(["check", "--scenario", scenario, *SEEDED]) == status
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1
+    name = ["OK", "WARNING", "CRITICAL"][status]
+    assert out.startswith(f"XENON {name} - ")
+    assert " | buffer_fill=" in out
+    data = report_json(capsys, "--scenario", scenario)
+    assert [a["key"] for a in data["alarms"]] == keys
+    assert data["status"] == name
+
+
+def test_check_lines_name_the_problem(capsys):
+    main(["--scenario", "buffer-full", "check", *SEEDED])  # options before the subcommand
+    out = capsys.readouterr().out
+    assert out.startswith("XENON CRITICAL - buffer 96.4 % full; buffer full in 2.6 d | "
+                          "buffer_fill=96.4%;80;90;0;100 ")
+    main(["check", "--scenario", "nominal", *SEEDED])
+    assert capsys.readouterr().out == (
+        "XENON OK - buffer 29.4 % full, 397 rules, 46 jobs running, 720 runs | "
+        "buffer_fill=29.4%;80;90;0;100 buffer_free=35311873429450B;;;0;50000000000000 "
+        "rules_stuck=0 tape_failed=0;1;10 jobs_held=0;1;100 runs=720\n")
+
+
+def test_report_json_nominal_numbers(capsys):
+    data = report_json(capsys)
+    assert data["now"] == "2017-11-15T12:00:00+00:00"
+    assert data["status"] == "OK" and data["alarms"] == []
+    buffer = data["buffer"]
+    assert (buffer["source"], buffer["taken_at"], buffer["error"]) == (
+        "simulator", "2017-11-15T12:00:00+00:00", None)
+    assert buffer["used_bytes"] == 14_688_126_570_550
+    assert buffer["total_bytes"] == 50 * 10**12
+    assert buffer["free_bytes"] == buffer["total_bytes"] - buffer["used_bytes"]
+    assert buffer["fill_percent"] == 29.38
+    assert buffer["uplink_up"] is True
+    assert buffer["autonomy_days"] == pytest.approx(50.9, abs=0.05)
+    transfers = data["transfers"]
+    assert [r["name"] for r in transfers["rses"]] == [
+        "LNGS_USERDISK", "UC_OSG_USERDISK", "NIKHEF_USERDISK", "SURFSARA_USERDISK",
+        "CNAF_USERDISK", "CCIN2P3_USERDISK", "WEIZMANN_USERDISK"]
+    assert sum(sum(r["rules"].values()) for r in transfers["rses"]) == 397
+    assert set(transfers["rses"][0]["rules"]) == {
+        "OK", "REPLICATING", "STUCK", "SUSPENDED", "WAITING_APPROVAL", "INJECT"}
+    assert transfers["stuck_rules"] == [] and transfers["stuck_total"] == 0
+    tape = data["tape"]
+    assert (tape["verified_runs"], tape["failed_recent"], tape["failed_uploads"]) == (718, 0, [])
+    jobs = data["jobs"]
+    assert jobs["totals"] == {"site": "all", "idle": 0, "running": 46, "held": 0,
+                              "transferring": 0, "completed": 743, "retried": 25}
+    assert sum(s["running"] for s in jobs["sites"]) == 46
+    assert {"run", "done", "failed", "queued", "held", "total"} <= set(jobs["dags"][0])
+    runs = data["runs"]
+    assert (runs["count"], runs["unsafe_old"], runs["malformed"]) == (720, 0, 0)
+    newest = runs["newest"]
+    assert len(newest) == 20 and newest[0]["number"] == 14999
+    assert [r["number"] for r in newest] == sorted((r["number"] for r in newest), reverse=True)
+    assert set(newest[0]) >= {"number", "name", "source", "science_run", "start", "events",
+                              "size_bytes", "copies", "processing", "safe", "missing",
+                              "purge_allowed", "purge_reason"}
+    # The run being written now: only on the buffer, nothing may be purged.
+    assert (newest[0]["copies"], newest[0]["safe"], newest[0]["purge_allowed"]) == (
+        "buf", False, False)
+    assert newest[1]["copies"] == "buf LN"
+    assert all(r["safe"] and r["copies"] == "buf tape UC EU" for r in newest[2:])
+
+
+def test_report_json_is_deterministic_and_honours_runs(capsys):
+    first = report_json(capsys, "--runs", "40", "--scenario", "rse-outage")
+    again = report_json(capsys, "--scenario", "rse-outage", "--runs", "40")
+    assert first == again
+    assert first["runs"]["count"] == 40
+
+
+def test_report_json_failures_carry_backend_text(capsys):
+    data = report_json(capsys, "--scenario", "tape-checksum")
+    failed = data["tape"]["failed_uploads"]
+    assert len(failed) == data["tape"]["failed_recent"] == 23
+    assert failed[0]["message"].startswith("checksum mismatch after restore")
+    data = report_json(capsys, "--scenario", "rse-outage")
+    stuck = data["transfers"]["stuck_rules"]
+    assert len(stuck) == 7 and {r["rse"] for r in stuck} == {"NIKHEF_USERDISK"}
+    assert stuck[0]["stuck_hours"] >= stuck[-1]["stuck_hours"]
+    assert {"id", "run", "rse", "error", "stuck_hours"} <= set(stuck[0])
+
+
+def test_report_tables_for_the_simulator(capsys):
+    assert main(["report", *SEEDED, "--scenario", "held-jobs"]) == 0
+    out = capsys.readouterr().out
+    for heading in ("BUFFER from simulator", "TRANSFERS from simulator", "TAPE from simulator",
+                    "JOBS from simulator", "RUNS from simulator", "ALARMS (2)"):
+        assert heading in out
+    assert "XENON computing chain CRITICAL" in out
+    assert "\x1b[" not in out
+
+
+def test_list_scenarios_and_unknown_scenario(capsys):
+    assert main(["--list-scenarios"]) == 0
+    names = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
+    assert names == ["nominal", "uplink-down", "rse-outage", "tape-checksum", "held-jobs",
+                     "buffer-full"]
+    assert main(["report", "--scenario", "bogus"]) == 2
+    assert "[backends.simulator] unknown scenario 'bogus'" in one_error_line(capsys)
+    assert main(["check", "--scenario", "bogus"]) == 3
+    assert capsys.readouterr().out.startswith(
+        "XENON UNKNOWN - config error: [backends.simulator] unknown scenario 'bogus'")
+
+
+def test_entry_point_check_nominal():
+    done = run_entry_point("check", "--scenario", "nominal", *SEEDED)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.startswith("XENON OK - ")
