@@ -264,3 +264,17 @@ def test_evaluate_sorts_most_severe_first_then_key():
     assert [a.key for a in got] == ["buffer.fill", "rse.CNAF_USERDISK.stuck",
                                     "rse.NIKHEF_USERDISK.stuck", "source.tape.down"]
     assert all("\n" not in a.detail for a in got)
+
+
+def test_content_and_source_alarms_compose_evaluate():
+    from backends.analysis.alarms import content_alarms, sort_alarms, source_alarm
+
+    snap = BufferSnapshot(NOW, 100, 95)
+    assert [a.key for a in content_alarms(snap, T, NOW)] == ["buffer.fill"]
+    stale = source_alarm(Kind.BUFFER, snap, "TimeoutError: slow", NOW, None)
+    assert stale is not None and stale.key == "source.buffer.stale"
+    assert source_alarm(Kind.BUFFER, snap, None, NOW, None) is None
+    assert sort_alarms([*content_alarms(snap, T, NOW), stale]) == evaluate(
+        {Kind.BUFFER: snap}, {Kind.BUFFER: "TimeoutError: slow"}, T, NOW)
+    with pytest.raises(TypeError):
+        content_alarms(object(), T, NOW)  # type: ignore[arg-type]

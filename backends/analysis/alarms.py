@@ -341,9 +341,13 @@ def _runs_alarms(snap: RunsSnapshot, t: Thresholds, now: datetime) -> Iterable[A
 # --------------------------------------------------------------------- sources
 
 
-def _source_alarm(
+def source_alarm(
     kind: Kind, snap: Snapshot | None, error: str | None, now: datetime, stale_after: float | None
 ) -> Alarm | None:
+    """The health of one source: down (UNKNOWN), stale (WARNING) or None when fine.
+
+    ``stale_after`` (seconds) also makes an old snapshot without an error stale.
+    """
     if error is not None and snap is None:
         return Alarm(
             key=f"source.{kind.value}.down",
@@ -402,19 +406,11 @@ def evaluate(
         stale_after = None
         if intervals is not None and kind in intervals:
             stale_after = max(t.stale_min_seconds, intervals[kind] * t.stale_after_factor)
-        source = _source_alarm(kind, snap, errors.get(kind), now, stale_after)
+        source = source_alarm(kind, snap, errors.get(kind), now, stale_after)
         if source is not None:
             alarms.append(source)
-        if isinstance(snap, BufferSnapshot):
-            alarms.extend(_buffer_alarms(snap, t))
-        elif isinstance(snap, TransfersSnapshot):
-            alarms.extend(_transfers_alarms(snap, t, now))
-        elif isinstance(snap, TapeSnapshot):
-            alarms.extend(_tape_alarms(snap, t, now))
-        elif isinstance(snap, JobsSnapshot):
-            alarms.extend(_jobs_alarms(snap, t))
-        elif isinstance(snap, RunsSnapshot):
-            alarms.extend(_runs_alarms(snap, t, now))
+        if snap is not None:
+            alarms.extend(content_alarms(snap, t, now))
     return sort_alarms(alarms)
 
 
@@ -429,3 +425,25 @@ def overall(alarms: Iterable[Alarm]) -> Severity:
         if _RANK[alarm.severity] > _RANK[worst]:
             worst = alarm.severity
     return worst
+
+
+def content_alarms(snapshot: Snapshot, thresholds: Thresholds, now: datetime) -> list[Alarm]:
+    """The alarms raised by one snapshot's data, without the source's health.
+
+    The TUI computes these once per poll, in the poll's worker thread (for
+    the runs that is a verdict on every run), and combines them with
+    :func:`source_alarm`, which is cheap enough to redo every second.
+    """
+    t = thresholds
+    if isinstance(snapshot, BufferSnapshot):
+        return list(_buffer_alarms(snapshot, t))
+    if isinstance(snapshot, TransfersSnapshot):
+        return list(_transfers_alarms(snapshot, t, now))
+    if isinstance(snapshot, TapeSnapshot):
+        return list(_tape_alarms(snapshot, t, now))
+    if isinstance(snapshot, JobsSnapshot):
+        return list(_jobs_alarms(snapshot, t))
+    if isinstance(snapshot, RunsSnapshot):
+        return list(_runs_alarms(snapshot, t, now))
+    raise TypeError(f"not a snapshot: {type(snapshot).__name__}")
+
