@@ -16,7 +16,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 
 from textual import events, on, work
@@ -29,10 +29,10 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Header, Static
 
-from backends.analysis.alarms import Alarm, Severity, evaluate
+from backends.analysis.alarms import Alarm, Severity, content_alarms, sort_alarms, source_alarm
 from backends.analysis.jobs import dag_for_run
-from backends.model import JobsSnapshot, Kind
-from console.collect import Result, Sources, fetch_one
+from backends.model import JobsSnapshot, Kind, RunsSnapshot, Snapshot
+from console.collect import Result, Sources, describe_error, fetch_one
 from console.config import Config
 from console.panes.base import SourcePane
 from console.panes.buffer import BufferPane
@@ -66,6 +66,19 @@ class SourceResult(Message):
         super().__init__()
         self.result = result
         self.received_at = received_at
+
+
+class PollDone(Message):
+    """The alarms derived from a poll's snapshot are ready (from the worker)."""
+
+    def __init__(
+        self, kind: Kind, snapshot: Snapshot | None, alarms: list[Alarm] | None, malformed: int
+    ) -> None:
+        super().__init__()
+        self.kind = kind
+        self.snapshot = snapshot
+        self.alarms = alarms
+        self.malformed = malformed
 
 
 class PaneBar(Static):
@@ -112,6 +125,7 @@ class XenonConsole(App[int]):
         self._poll_timers: dict[Kind, Timer] = {}
         self._critical_seen: set[str] = set()
         self._panes: dict[Kind, SourcePane] = {}
+        self._content_alarms: dict[Kind, list[Alarm]] = {}
         self._alarms_strip = AlarmsStrip(id="alarms")
         self._pane_bar = PaneBar(id="pane-bar")
         scenario = self._scenario_label()
@@ -160,10 +174,11 @@ class XenonConsole(App[int]):
         assert isinstance(buffer, BufferPane)
         buffer.warning = thresholds.buffer_warning_percent / 100
         buffer.critical = thresholds.buffer_critical_percent / 100
+        self.runs_pane.overdue_after = timedelta(hours=thresholds.unsafe_after_hours)
         self._alarms_strip.show([])
         self._layout_for(self.size.width, self.size.height)
-        self.active_kind = Kind.RUNS
-        self.watch_active_kind(Kind.RUNS)
+        self.action_show_pane(Kind.BUFFER.value)
+        self.watch_active_kind(Kind.BUFFER)
         for kind in Kind:
             self._poll(kind)
         self.set_interval(1.0, self._tick)
@@ -203,27 +218,64 @@ class XenonConsole(App[int]):
 
     @work(thread=True, exit_on_error=False, group="poll")
     def _fetch(self, kind: Kind) -> None:
+        """In a worker thread: fetch, show it, then derive its alarms.
+
+        The snapshot goes to the pane first so it appears at once; the
+        alarms over it (for the runs, a verdict on every run) are computed
+        here, off the main thread, and follow in a second message.
+        """
         result = fetch_one(self.sources, kind)
         self.post_message(SourceResult(result, self.clock()))
+        derived: list[Alarm] | None = None
+        malformed = 0
+        if result.snapshot is not None:
+            try:
+                derived = content_alarms(
+                    result.snapshot, self.config.thresholds, result.snapshot.taken_at
+                )
+                if isinstance(result.snapshot, RunsSnapshot):
+                    malformed = sum(1 for run in result.snapshot.runs if run.malformed)
+            except Exception as exc:  # garbage from a backend must not kill the poller
+                derived = []
+                self.post_message(
+                    SourceResult(
+                        Result(kind, result.source, None, f"bad data: {describe_error(exc)}", 0),
+                        self.clock(),
+                    )
+                )
+        self.post_message(PollDone(kind, result.snapshot, derived, malformed))
 
     @on(SourceResult)
     def _on_result(self, message: SourceResult) -> None:
         result = message.result
-        kind = result.kind
+        pane = self.pane(result.kind)
+        try:
+            pane.accept(result.source, result.snapshot, result.error, message.received_at)
+        except Exception as exc:  # a snapshot the pane cannot draw: say so, keep going
+            pane.accept(result.source, None, f"cannot show data: {describe_error(exc)}",
+                        message.received_at)
+        if result.kind is Kind.JOBS and isinstance(result.snapshot, JobsSnapshot):
+            self.runs_pane.set_dags(dag_for_run(result.snapshot))
+        self._update_alarms()
+        self.watch_active_kind(self.active_kind)
+
+    @on(PollDone)
+    def _on_poll_done(self, message: PollDone) -> None:
+        kind = message.kind
         self._in_flight.discard(kind)
         pane = self.pane(kind)
-        pane.accept(result.source, result.snapshot, result.error, message.received_at)
-        if result.error is None:
+        if message.alarms is not None and message.snapshot is pane.snapshot:
+            self._content_alarms[kind] = message.alarms
+            if kind is Kind.RUNS:
+                self.runs_pane.set_malformed(message.malformed)
+        if pane.error is None:
             self._failures[kind] = 0
             delay = self.config.intervals[kind]
         else:
             self._failures[kind] += 1
             delay = min(MAX_BACKOFF, self.config.intervals[kind] * 2 ** (self._failures[kind] - 1))
-        if kind is Kind.JOBS and isinstance(result.snapshot, JobsSnapshot):
-            self.runs_pane.set_dags(dag_for_run(result.snapshot))
         self._poll_timers[kind] = self.set_timer(delay, partial(self._poll, kind))
         self._update_alarms()
-        self.watch_active_kind(self.active_kind)
 
     def _tick(self) -> None:
         """Every second: ages and STALE marks move on even without new data."""
@@ -249,10 +301,17 @@ class XenonConsole(App[int]):
         return errors
 
     def _update_alarms(self) -> None:
+        """Cached alarms of each pane's data plus the health of each source."""
         snapshots = {kind: self.pane(kind).snapshot for kind in Kind}
         stamps = [s.taken_at for s in snapshots.values() if s is not None]
         now = max(stamps) if stamps else datetime.now(UTC)
-        alarms = evaluate(snapshots, self._errors(), self.config.thresholds, now)
+        errors = self._errors()
+        alarms = [a for kind_alarms in self._content_alarms.values() for a in kind_alarms]
+        for kind in Kind:
+            alarm = source_alarm(kind, snapshots[kind], errors[kind], now, None)
+            if alarm is not None:
+                alarms.append(alarm)
+        alarms = sort_alarms(alarms)
         if alarms != self.alarms:
             self.alarms = alarms
             self._alarms_strip.show(alarms)

@@ -47,9 +47,10 @@ class SourcePane(Vertical, can_focus=False):
         self.waiting_since: float | None = None
         self.timeout: float | None = None
         self.border_title = f"{self.NUMBER} {self.TITLE}"
+        self._status = PaneStatus(Text("waiting for first data…"), classes="pane-status")
 
     def compose(self) -> ComposeResult:
-        yield PaneStatus(Text("waiting for first data…"), classes="pane-status")
+        yield self._status
         yield from self.compose_body()
 
     def compose_body(self) -> ComposeResult:
@@ -98,8 +99,8 @@ class SourcePane(Vertical, can_focus=False):
 
     def update_status(self, now: float) -> None:
         """Redraw the status line; called on every result and every second."""
-        if not self.is_attached:
-            return
+        if not self._status.is_attached:
+            return  # not mounted yet, or already torn down
         stale = self.is_stale(now)
         self.set_class(stale, "-stale")
         line = Text(no_wrap=True, overflow="ellipsis")
@@ -127,4 +128,4 @@ class SourcePane(Vertical, can_focus=False):
         if self.error is not None:
             line.append(" · ")
             line.append(clean(self.error), style="red")
-        self.query_one(PaneStatus).update(line)
+        self._status.update(line)

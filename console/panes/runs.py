@@ -8,8 +8,10 @@ database hand back the same immutable Run for a run that did not change.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from rich.text import Text
 from textual import on
@@ -25,21 +27,21 @@ from backends.analysis.safety import (
     processing_state,
 )
 from backends.model import Dag, Kind, Run, RunsSnapshot
-from console.format import fmt_bytes, fmt_time
+from console.format import fmt_bytes
 from console.panes.base import SourcePane
 from console.safe_text import clean
 from console.widgets.virtual_table import Column, VirtualTable
 
 COLUMNS = (
     Column("Run", 6, "right"),
-    Column("Source", 10),
+    Column("Source", 11),
     Column("SR", 3),
-    Column("Start (UTC)", 16),
-    Column("Safety", 13),
+    Column("Start UTC", 14),
+    Column("Safety", 16),
     Column("Processing", 10),
+    Column("Copies", 14),
     Column("Events", 6, "right"),
     Column("Size", 8, "right"),
-    Column("Copies", 16),
 )
 
 PROCESSING_STYLE = {
@@ -63,24 +65,31 @@ class RunRow:
     search: str
 
 
-def build_row(run: Run, dag: Dag | None) -> RunRow:
+def build_row(run: Run, dag: Dag | None, overdue_before: datetime | None = None) -> RunRow:
+    """Cells of one run. A run that is not yet safe is "wait" (yellow) until
+    it ended before ``overdue_before``, then "MISS" (red): copies that should
+    be there by now are not."""
     verdict = data_safety(run)
     processing = processing_state(run, dag)
+    missing = " ".join(_short(m) for m in verdict.missing)
+    overdue = overdue_before is None or (run.end or run.start) <= overdue_before
     if verdict.safe:
         safety = Text("safe", style="green")
+    elif overdue:
+        safety = Text(f"MISS: {missing}", style="bold red")
     else:
-        safety = Text("missing " + ",".join(_short(m) for m in verdict.missing), style="bold red")
+        safety = Text(f"wait: {missing}", style="yellow")
     number = Text(str(run.number), style="red" if run.malformed else "")
     cells = (
         number,
         Text(clean(run.source)),
         Text(run.science_run or "", style="cyan"),
-        Text(fmt_time(run.start)),
+        Text(run.start.strftime("%y-%m-%d %H:%M")),
         safety,
         Text(processing.value, style=PROCESSING_STYLE.get(processing, "")),
+        Text(copies_label(run)),
         Text("-" if run.events is None else str(run.events)),
         Text(fmt_bytes(run.raw_size_bytes)),
-        Text(copies_label(run)),
     )
     search = " ".join(
         [
@@ -88,7 +97,7 @@ def build_row(run: Run, dag: Dag | None) -> RunRow:
             run.name,
             run.source,
             run.science_run or "nonscience",
-            "safe" if verdict.safe else "unsafe",
+            "safe" if verdict.safe else ("unsafe missing" if overdue else "unsafe wait"),
             processing.value,
             copies_label(run),
             *run.tags,
@@ -125,6 +134,8 @@ class RunsPane(SourcePane):
         self._rows: dict[int, RunRow] = {}
         self._dags: dict[int, Dag] = {}
         self._malformed = 0
+        #: A run not data-safe this long after its end is shown as missing copies.
+        self.overdue_after = timedelta(hours=48)
         self.filter_text = ""
 
     def compose_body(self) -> ComposeResult:
@@ -146,13 +157,21 @@ class RunsPane(SourcePane):
     def show(self, snapshot: RunsSnapshot) -> None:  # type: ignore[override]
         # Cached rows stay valid while their Run object is the same one.
         self._runs = snapshot.runs
-        self._malformed = sum(1 for r in snapshot.runs if r.malformed)
         self._apply_filter()
+
+    def set_malformed(self, count: int) -> None:
+        """Malformed documents in the snapshot (counted off the main thread)."""
+        if count != self._malformed:
+            self._malformed = count
+            self._apply_filter()
 
     def row_for(self, run: Run) -> RunRow:
         row = self._rows.get(run.number)
         if row is None or row.run is not run:
-            row = build_row(run, self._dags.get(run.number))
+            overdue_before = None
+            if self.snapshot is not None:
+                overdue_before = self.snapshot.taken_at - self.overdue_after
+            row = build_row(run, self._dags.get(run.number), overdue_before)
             self._rows[run.number] = row
         return row
 
@@ -220,8 +239,16 @@ class RunsPane(SourcePane):
     def jump_to_run(self, number: int) -> bool:
         """Move the cursor to a run by number; False when it is not shown."""
         table = self.query_one(VirtualTable)
-        for index in range(table.row_count):
-            if self.run_at(index).number == number:
+        if self._order is None:
+            # Runs are in ascending number order: bisect, so a lazy sequence
+            # only builds the few runs it looks at.
+            position = bisect_left(self._runs, number, key=lambda run: run.number)
+            if position < len(self._runs) and self._runs[position].number == number:
+                table.move_cursor(len(self._runs) - 1 - position)
+                return True
+            return False
+        for index, run_index in enumerate(self._order):
+            if self._runs[run_index].number == number:
                 table.move_cursor(index)
                 return True
         return False

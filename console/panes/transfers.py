@@ -8,12 +8,12 @@ from textual.widgets import DataTable, Static
 
 from backends.analysis.transfers import stuck_rules, summarize_transfers
 from backends.model import Kind, RuleState, TransfersSnapshot
-from console.format import fmt_bytes, fmt_duration, fmt_percent, fmt_rate
+from console.format import fmt_bytes, fmt_duration, fmt_rate
 from console.panes.base import SourcePane
 from console.safe_text import clean
 from console.widgets.tables import sync_rows
 
-COLUMNS = ("RSE", "Used", "Fill", "OK", "Repl", "Stuck", "Oldest stuck", "Rate", "Expiring")
+COLUMNS = ("RSE", "Used", "OK", "Repl", "Stuck", "Stuck for", "In/s", "Exp<24h")
 
 
 def _count(n: int, style: str) -> Text:
@@ -38,11 +38,10 @@ class TransfersPane(SourcePane):
             name = Text(clean(rse.name), style="" if rse.available else "bold red")
             if not rse.available:
                 name.append(" ✗")
-            fill = (
-                rse.used_bytes / rse.total_bytes
-                if rse.used_bytes is not None and rse.total_bytes
-                else None
-            )
+            used = Text(fmt_bytes(rse.used_bytes))
+            if rse.used_bytes is not None and rse.total_bytes:
+                fill = rse.used_bytes / rse.total_bytes
+                used.stylize("bold red" if fill >= 0.95 else "yellow" if fill >= 0.85 else "")
             if rse.oldest_stuck is not None:
                 since = rse.oldest_stuck.stuck_since or rse.oldest_stuck.updated_at
                 oldest = Text(fmt_duration(now - since), style="red")
@@ -53,8 +52,7 @@ class TransfersPane(SourcePane):
                     rse.name,
                     (
                         name,
-                        fmt_bytes(rse.used_bytes),
-                        fmt_percent(fill),
+                        used,
                         _count(rse.rules.get(RuleState.OK, 0), "green"),
                         _count(rse.rules.get(RuleState.REPLICATING, 0), "cyan"),
                         _count(rse.rules.get(RuleState.STUCK, 0), "bold red"),
@@ -69,7 +67,8 @@ class TransfersPane(SourcePane):
         line = Text(no_wrap=True, overflow="ellipsis")
         if stuck:
             first = stuck[0]
-            line.append(f"{len(stuck)} stuck rules", style="bold red")
+            noun = "stuck rule" if len(stuck) == 1 else "stuck rules"
+            line.append(f"{len(stuck)} {noun}", style="bold red")
             line.append(" · oldest: ")
             if first.run_number is not None:
                 line.append(f"run {first.run_number} ")

@@ -51,4 +51,7 @@ class AlarmsStrip(Static):
         if worst.hint:
             detail.append(" → ", style="dim")
             detail.append(clean(worst.hint), style="italic")
-        self.update(Text("\n").join([line, detail]))
+        both = Text("\n").join([line, detail])
+        both.no_wrap = True
+        both.overflow = "ellipsis"
+        self.update(both)

@@ -1,0 +1,158 @@
+"""The console on the seeded simulator: the screen agrees with `report --json`.
+
+Both read the same frozen simulator (seed 1, speed 0), so every figure the
+TUI shows can be checked against the JSON report's figure for it.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from backends.analysis.alarms import Severity
+from backends.model import Kind
+from console.cli import main
+from console.panes.runs import RunsPane
+from console.screens.run_details import RunDetailsScreen
+from console.widgets.virtual_table import VirtualTable
+from tests.screen import screen_lines, screen_text
+from tests.simapp import simulator_app, wait_settled
+
+
+def report_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict:
+    assert main(["report", "--json", "--speed", "0", "--seed", "1", *args]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def line_with(lines: list[str], needle: str) -> str:
+    found = [line for line in lines if needle in line]
+    assert found, f"{needle!r} not on screen"
+    return found[0]
+
+
+async def test_nominal_screen_matches_report(capsys: pytest.CaptureFixture[str]) -> None:
+    report = report_json(capsys)
+    app = simulator_app()
+    async with app.run_test(size=(160, 50)) as pilot:
+        await wait_settled(pilot)
+        lines = screen_lines(app)
+        text = "\n".join(lines)
+        # Buffer: fill percentage as the report gives it.
+        assert f"{report['buffer']['fill_percent']:.1f}%" in text
+        # Transfers: each RSE's OK and replicating rule counts.
+        for rse in report["transfers"]["rses"]:
+            row = line_with(lines, f" {rse['name']} ").split()
+            index = row.index(rse["name"])
+            ok, repl, stuck = (int(x) for x in row[index + 3 : index + 6])
+            assert (ok, repl, stuck) == (
+                rse["rules"]["OK"],
+                rse["rules"]["REPLICATING"],
+                rse["rules"]["STUCK"],
+            ), rse["name"]
+        assert "No stuck rules" in text
+        # Tape: verified runs.
+        assert f"Verified {report['tape']['verified_runs']} runs" in text
+        # Jobs: the "all" row of the site table equals the report's totals.
+        totals = report["jobs"]["totals"]
+        all_row = line_with(lines, " all ").split()
+        start = all_row.index("all")
+        assert [int(x) for x in all_row[start + 1 : start + 6]] == [
+            totals["idle"],
+            totals["running"],
+            totals["held"],
+            totals["transferring"],
+            totals["completed"],
+        ]
+        # Runs: count and newest run first.
+        count = report["runs"]["count"]
+        assert f"{count:,} of {count:,} runs" in text
+        newest = report["runs"]["newest"][0]
+        table = app.runs_pane.query_one(VirtualTable)
+        assert app.runs_pane.run_at(0).number == newest["number"]
+        assert table.row_count == count
+        # Alarms: none in nominal, as in the report.
+        assert report["alarms"] == []
+        assert "All clear" in text
+
+
+@pytest.mark.parametrize(
+    ("scenario", "expected"),
+    [
+        ("uplink-down", "uplink from LNGS down"),
+        ("rse-outage", "NIKHEF_USERDISK unavailable"),
+        ("tape-checksum", "failed checksum"),
+        ("held-jobs", "held jobs"),
+        ("buffer-full", "buffer 96.4 % full"),
+    ],
+)
+async def test_each_scenario_raises_its_alarm_on_screen(
+    scenario: str, expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report = report_json(capsys, "--scenario", scenario)
+    titles = [a["title"] for a in report["alarms"]]
+    assert any(expected in t for t in titles), titles
+    app = simulator_app(scenario)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await wait_settled(pilot)
+        shown = [a.title for a in app.alarms if a.severity is not Severity.OK]
+        assert shown == titles  # the TUI and the report agree on every alarm
+        strip = "\n".join(screen_lines(app)[1:3])
+        worst = report["alarms"][0]
+        assert worst["severity"] in strip
+        assert worst["title"][:30] in strip
+
+
+async def test_scenario_effects_in_the_panes() -> None:
+    app = simulator_app("rse-outage")
+    async with app.run_test(size=(160, 50)) as pilot:
+        await wait_settled(pilot)
+        text = screen_text(app)
+        assert "NIKHEF_USERDISK ✗" in text
+        assert "stuck rules · oldest:" in text
+    app = simulator_app("uplink-down")
+    async with app.run_test(size=(160, 50)) as pilot:
+        await wait_settled(pilot)
+        assert "Uplink DOWN" in screen_text(app)
+    app = simulator_app("held-jobs")
+    async with app.run_test(size=(160, 50)) as pilot:
+        await wait_settled(pilot)
+        text = screen_text(app)
+        assert "Top hold reasons" in text
+        assert "memory" in text  # the simulated hold reason
+
+
+async def test_full_history_jump_to_end_and_details() -> None:
+    app = simulator_app(runs=26762)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_settled(pilot, timeout=30)
+        pane = app.runs_pane
+        table = pane.query_one(VirtualTable)
+        assert table.row_count == 26762
+        await pilot.press("5", "end")
+        assert table.cursor_row == 26761
+        oldest = pane.run_at(table.cursor_row)
+        assert oldest.number == min(pane.run_at(0).number, oldest.number)
+        assert str(oldest.number) in screen_text(app)
+        await pilot.press("enter")
+        assert isinstance(app.screen, RunDetailsScreen)
+        assert f"Run {oldest.number}" in screen_text(app)
+        await pilot.press("escape", "home")
+        assert table.cursor_row == 0
+
+
+async def test_filter_finds_unsafe_runs() -> None:
+    app = simulator_app("tape-checksum")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_settled(pilot)
+        pane: RunsPane = app.runs_pane
+        await pilot.press("5", "slash", *"unsafe")
+        table = pane.query_one(VirtualTable)
+        assert 0 < table.row_count < 720
+        for index in range(table.row_count):
+            assert pane.row_for(pane.run_at(index)).cells[4].plain.startswith(("MISS", "wait"))
+        snapshot = app.pane(Kind.RUNS).snapshot
+        from backends.analysis.safety import data_safety
+
+        unsafe = sum(1 for run in snapshot.runs if not data_safety(run).safe)
+        assert table.row_count == unsafe

@@ -1,0 +1,57 @@
+"""SVG snapshots of the screens at 80x24 and 160x50 on the seeded simulator.
+
+The console's clock is frozen (ages read 0 s) and the simulator is frozen
+(speed 0), so a snapshot changes only when what the screen shows changes.
+Update after a deliberate change with `pytest --snapshot-update`.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.simapp import simulator_app, wait_settled
+
+SMALL = (80, 24)
+LARGE = (160, 50)
+
+
+def settle_then(*keys: str):  # type: ignore[no-untyped-def]
+    async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await wait_settled(pilot)
+        if keys:
+            await pilot.press(*keys)
+        await pilot.pause()
+
+    return run_before
+
+
+@pytest.mark.parametrize("scenario", ["nominal", "uplink-down", "held-jobs"])
+def test_dashboard_large(snap_compare, scenario: str) -> None:
+    assert snap_compare(
+        simulator_app(scenario), terminal_size=LARGE, run_before=settle_then()
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "scenario"),
+    [("1", "buffer-full"), ("2", "rse-outage"), ("3", "tape-checksum"), ("4", "held-jobs"),
+     ("5", "nominal")],
+)
+def test_each_pane_small(snap_compare, key: str, scenario: str) -> None:
+    assert snap_compare(
+        simulator_app(scenario), terminal_size=SMALL, run_before=settle_then(key)
+    )
+
+
+def test_help_small(snap_compare) -> None:
+    assert snap_compare(
+        simulator_app(), terminal_size=SMALL, run_before=settle_then("question_mark")
+    )
+
+
+def test_run_details_large(snap_compare) -> None:
+    assert snap_compare(
+        simulator_app("tape-checksum"),
+        terminal_size=LARGE,
+        run_before=settle_then("5", "down", "down", "enter"),
+    )
