@@ -8,6 +8,7 @@ about the terminal: backends never import Textual.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum, StrEnum
@@ -333,8 +334,10 @@ class Run:
 @dataclass(frozen=True, slots=True)
 class RunsSnapshot:
     taken_at: datetime
-    #: Every run known, ordered by run number ascending.
-    runs: tuple[Run, ...]
+    #: Every run known, ordered by run number ascending. May be a lazy
+    #: sequence that builds Run objects on first access (index, slice,
+    #: iteration); it is immutable and safe to read from several threads.
+    runs: Sequence[Run]
     #: Whether the DAQ is taking data now, when the source knows.
     data_taking: bool | None = None
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -20,13 +22,15 @@ from backends.model import (
     HOST_RUCIO,
     HOST_TAPE,
     LNGS_RSE,
+    DataCopy,
     JobStatus,
     Kind,
     RuleState,
     Run,
+    RunsSnapshot,
     TapeState,
 )
-from backends.simulator import SCENARIOS, SimulatorBackend
+from backends.simulator import SCENARIOS, SimulatorBackend, lazyruns, settle
 from backends.simulator.catalogue import (
     NEVER_SCIENCE,
     SCIENCE_RUNS,
@@ -34,9 +38,12 @@ from backends.simulator.catalogue import (
     TABLE1_RUNS,
     TABLE1_TB,
     TABLE1_TOTAL_TB,
+    RunSpec,
     run_name,
 )
+from backends.simulator.engine import to_datetime
 from backends.simulator.infrastructure import HOLD_REASONS, SCHEDD, SITES
+from backends.simulator.lazyruns import LazyRuns
 from backends.sources import BackendConfigError
 
 NOW = datetime(2017, 11, 15, 12, tzinfo=UTC)
@@ -48,13 +55,19 @@ def make(scenario: str = "nominal", seed: int = 1, **options: object) -> Simulat
 
 
 def snapshots(sim: SimulatorBackend) -> tuple[object, ...]:
+    """Every kind's snapshot, the runs one materialized (its ``runs`` may be a
+    lazy sequence: compare the runs themselves, not the sequence objects)."""
     return (
         sim.fetch_buffer(),
         sim.fetch_transfers(),
         sim.fetch_tape(),
         sim.fetch_jobs(),
-        sim.fetch_runs(),
+        materialized(sim.fetch_runs()),
     )
+
+
+def materialized(snap: RunsSnapshot) -> tuple[object, ...]:
+    return (snap.taken_at, tuple(snap.runs), snap.data_taking)
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +140,8 @@ def test_now_option_moves_the_end_of_the_history() -> None:
 def test_same_seed_same_snapshots_different_seed_different() -> None:
     a, b, c = make(), make(), make(seed=2)
     assert snapshots(a) == snapshots(b)
-    assert a.fetch_runs() != c.fetch_runs()
+    assert len(a.fetch_runs().runs) == len(c.fetch_runs().runs) == 720
+    assert tuple(a.fetch_runs().runs) != tuple(c.fetch_runs().runs)
     a.advance(5 * HOUR)
     b.advance(5 * HOUR)
     assert snapshots(a) == snapshots(b)
@@ -217,6 +231,157 @@ def test_repeated_polls_reuse_the_settled_objects(paper: SimulatorBackend) -> No
     assert all(a is b for a, b in zip(first[:26_000], second[:26_000], strict=True))
 
 
+# -------------------------------------------------------- the lazy runs
+
+
+def counting_builds(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the settled runs the lazy sequence builds from now on."""
+    built: list[int] = []
+    real = lazyruns.build_settled_run
+
+    def build(spec: RunSpec, on_buffer: int) -> Run:
+        built.append(spec.number)
+        return real(spec, on_buffer)
+
+    monkeypatch.setattr(lazyruns, "build_settled_run", build)
+    return built
+
+
+def test_runs_are_a_lazy_sequence_built_on_first_access(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sim = make(runs=2_000)
+    built = counting_builds(monkeypatch)
+    runs = sim.fetch_runs().runs
+    settled = sim.engine.first_rec
+    assert isinstance(runs, Sequence) and isinstance(runs, LazyRuns)
+    assert 1_500 < settled < 2_000
+    assert len(runs) == 2_000 and built == []  # the poll built no settled run
+    newest = runs[-40:]
+    assert isinstance(newest, tuple) and len(newest) == 40 and built == []
+    first = runs[0]
+    assert built == [first.number]
+    assert runs[0] is first and runs[-2_000] is first and built == [first.number]
+    some = runs[settled - 3 : settled + 3]
+    assert [r.number for r in some] == list(
+        range(first.number + settled - 3, first.number + settled + 3)
+    )
+    assert len(built) == 4  # three more settled ones, the rest was built by the poll
+    assert runs[-1] is runs[1_999] and runs[-1].end is None  # the run in progress
+    for index in (2_000, -2_001, 10**9):
+        with pytest.raises(IndexError):
+            runs[index]
+    with pytest.raises(TypeError):
+        runs["1"]  # type: ignore[call-overload]
+    assert runs[5:1] == () and runs[1_990:5_000] == tuple(runs[i] for i in range(1_990, 2_000))
+    assert runs[::-500] == (runs[1_999], runs[1_499], runs[999], runs[499])
+    everything = list(runs)
+    assert len(everything) == 2_000
+    assert [r.number for r in everything] == list(range(first.number, first.number + 2_000))
+    assert all(run is runs[i] for i, run in enumerate(everything))  # cached, not rebuilt
+    assert list(reversed(runs)) == everything[::-1]
+    assert runs.index(everything[1_234]) == 1_234 and everything[7] in runs
+    # Equal to (and hashing like) the tuple it stands for.
+    assert runs == tuple(everything) and tuple(everything) == runs
+    assert hash(runs) == hash(tuple(everything))
+    assert runs != tuple(everything[:-1]) and runs != everything  # a list is no tuple
+    assert "2000 runs" in repr(runs)
+
+
+def test_lazy_runs_keep_identity_across_polls_and_snapshots_stay_frozen() -> None:
+    sim = make()
+    settled = sim.engine.first_rec
+    before = sim.fetch_runs()
+    assert sim.fetch_runs().runs is before.runs  # nothing changed: the same sequence
+    sim.advance(30 * HOUR)  # the purge reaches settled runs still on the buffer
+    after = sim.fetch_runs()
+    # Both snapshots materialize to what fresh simulators show at their times,
+    # although ``before`` was not read until after the purge.
+    assert materialized(before) == materialized(make().fetch_runs())
+    twin = make()
+    twin.advance(30 * HOUR)
+    assert materialized(after) == materialized(twin.fetch_runs())
+    purged = [i for i in range(settled) if buffer_copy(before.runs[i])]
+    purged = [i for i in purged if not buffer_copy(after.runs[i])]
+    assert len(purged) >= 10
+    for i in range(settled):
+        if i in purged:
+            assert after.runs[i] is not before.runs[i]
+            assert after.runs[i].copies == before.runs[i].copies[1:]
+        else:
+            assert after.runs[i] is before.runs[i]
+    again = sim.fetch_runs()
+    assert all(again.runs[i] is after.runs[i] for i in range(len(after.runs)))
+
+
+def test_lazy_runs_materialize_the_settled_history_from_settle(paper: SimulatorBackend) -> None:
+    runs = paper.fetch_runs().runs
+    engine = paper.engine
+    assert sum(r.raw_size_bytes or 0 for r in runs) == engine.bytes_written
+    copies = Counter((c.type, c.host) for r in runs for c in r.copies)
+    assert copies[("raw", HOST_TAPE)] >= engine.first_rec
+    for spec in engine.specs:  # the times of a document, bit for bit those of settle
+        times = settle.settled_times(spec)
+        expected = (times.lngs_ok, times.tape_start, times.processed, times.minitrees)
+        assert settle.document_times(spec) == expected, spec
+    for index in range(0, engine.first_rec, 97):
+        spec, run = engine.specs[index], runs[index]
+        times = settle.settled_times(spec)
+        created = {c.host if c.rse is None else c.rse: c.creation_time for c in run.copies}
+        assert run.number == spec.number and run.name == run_name(spec.start)
+        assert run.raw_size_bytes == spec.size and run.events == spec.events
+        assert created[spec.eu_rse] == to_datetime(times.lngs_ok)
+        assert created[HOST_TAPE] == to_datetime(times.tape_start)
+        assert (CHICAGO_RSE in created) == spec.science
+        if times.minitrees is not None:
+            assert [c.creation_time for c in run.copies[-2:]] == [
+                to_datetime(times.processed),
+                to_datetime(times.minitrees),
+            ]
+        else:
+            assert all(c.type == "raw" for c in run.copies)
+        assert all(c.checksum == settle.checksum(spec) for c in run.copies if c.type == "raw")
+
+
+def test_positional_constructor_makes_what_the_dataclass_makes() -> None:
+    make_copy = lazyruns.positional_constructor(DataCopy)
+    at = datetime(2017, 1, 2, 3, 4, 5, 678, tzinfo=UTC)
+    values = ("raw", HOST_TAPE, "transferred", "/x", "0badcafe", None, at, True)
+    made, real = make_copy(*values), DataCopy(*values)
+    assert type(made) is DataCopy and made == real and hash(made) == hash(real)
+    assert repr(made) == repr(real)
+    assert make_copy("raw", HOST_TAPE, "error") == DataCopy("raw", HOST_TAPE, "error")
+    with pytest.raises(AttributeError):
+        made.status = "error"  # type: ignore[misc]
+
+    @dataclass(frozen=True)
+    class Plain:  # no slots: nothing to speed up
+        a: int
+        b: list[int] = field(default_factory=list)
+
+    assert lazyruns.positional_constructor(Plain) is Plain
+
+
+def test_lazy_runs_built_from_several_threads_agree() -> None:
+    sim = make(runs=3_000)
+    runs = sim.fetch_runs().runs
+    barrier = threading.Barrier(4)
+    results: list[tuple[Run, ...]] = []
+
+    def read() -> None:
+        barrier.wait()
+        results.append(tuple(runs))
+
+    threads = [threading.Thread(target=read) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 4 and all(r == results[0] for r in results)
+    assert results[0] == tuple(make(runs=3_000).fetch_runs().runs)
+    assert all(run is runs[i] for i, run in enumerate(runs))
+
+
 # ------------------------------------------------------------ conservation
 
 
@@ -256,7 +421,7 @@ def test_advancing_brings_new_runs_and_progresses_rules() -> None:
 # --------------------------------------------------------- the purge rule
 
 
-def assert_purge_rule_held(runs: tuple[Run, ...]) -> int:
+def assert_purge_rule_held(runs: Sequence[Run]) -> int:
     purged = 0
     for run in runs:
         if buffer_copy(run):

@@ -166,7 +166,6 @@ class Engine:
         if settled:
             last_success = settle.settled_times(specs[settled - 1]).tape_verified
         self.last_success = last_success
-        self.dirty_runs.update(range(settled))
 
         for index in range(settled, len(specs)):
             spec = specs[index]

@@ -150,6 +150,44 @@ def settled_times(spec: RunSpec) -> SettledTimes:
     )
 
 
+#: Lower bounds and widths of the spans ``document_times`` draws from (the
+#: same floats ``_span`` computes, so the results are bit-identical).
+_UPLOAD_LO, _UPLOAD_W = UPLOAD_DELAY_S[0], UPLOAD_DELAY_S[1] - UPLOAD_DELAY_S[0]
+_FTS_LO, _FTS_W = FTS_DELAY_S[0], FTS_DELAY_S[1] - FTS_DELAY_S[0]
+_TAPE_LO, _TAPE_W = TAPE_QUEUE_DELAY_S[0], TAPE_QUEUE_DELAY_S[1] - TAPE_QUEUE_DELAY_S[0]
+_DAG_LO, _DAG_W = DAG_SUBMIT_DELAY_S[0], DAG_SUBMIT_DELAY_S[1] - DAG_SUBMIT_DELAY_S[0]
+_HOURS_LO, _HOURS_W = DAG_HOURS[0], DAG_HOURS[1] - DAG_HOURS[0]
+_RCC_LO, _RCC_W = RCC_COPY_S[0], RCC_COPY_S[1] - RCC_COPY_S[0]
+_MT_LO, _MT_W = MINITREES_S[0], MINITREES_S[1] - MINITREES_S[0]
+
+
+def document_times(spec: RunSpec) -> tuple[float, float, float | None, float | None]:
+    """``(lngs_ok, tape_start, processed, minitrees)`` of ``settled_times``:
+    the only times a settled run's document shows, bit-identical to it, without
+    the rest (the lazy runs sequence builds settled runs on demand, and all
+    26,762 of them when a consumer walks the whole history)."""
+    salt = spec.salt
+    size = spec.size
+    end = spec.end
+    lngs_ok = end + (_UPLOAD_LO + _UPLOAD_W * ((salt & 0x7F) / 128.0)) + size / LNGS_UPLOAD_BPS
+    tape_start = end + (_TAPE_LO + _TAPE_W * (((salt >> 21) & 0x7F) / 128.0))
+    if not spec.processable:
+        return lngs_ok, tape_start, None, None
+    first_copy = (
+        lngs_ok + (_FTS_LO + _FTS_W * (((salt >> 14) & 0x7F) / 128.0)) + size / _BPS[spec.eu_rse]
+    )
+    if spec.science:
+        fts = _FTS_LO + _FTS_W * (((salt >> 7) & 0x7F) / 128.0)
+        chicago_ok = lngs_ok + fts + size / _CHICAGO_BPS
+        if not first_copy < chicago_ok:
+            first_copy = chicago_ok
+    dag = first_copy + (_DAG_LO + _DAG_W * (((salt >> 35) & 0x7F) / 128.0))
+    processed = dag + 3600.0 * (_HOURS_LO + _HOURS_W * (((salt >> 42) & 0x7F) / 128.0))
+    rcc = processed + (_RCC_LO + _RCC_W * (((salt >> 49) & 0x7F) / 128.0))
+    minitrees = rcc + (_MT_LO + _MT_W * (((salt >> 56) & 0x7F) / 128.0))
+    return lngs_ok, tape_start, processed, minitrees
+
+
 def processed_after(spec: RunSpec, first_copy: float) -> float:
     """When a clean DAG, submitted after the run's first copy outside LNGS,
     delivered the merged file."""
@@ -167,4 +205,4 @@ def settled_rses(spec: RunSpec) -> tuple[str, ...]:
     return (CHICAGO_RSE, spec.eu_rse) if spec.science else (spec.eu_rse,)
 
 
-__all__ = ["LNGS_RSE", "SettledTimes", "settled_rses", "settled_times"]
+__all__ = ["LNGS_RSE", "SettledTimes", "document_times", "settled_rses", "settled_times"]

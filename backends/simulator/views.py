@@ -1,16 +1,17 @@
 """Immutable snapshots built from the engine's records, rebuilding only what
 changed: with the paper's 26,762 runs a poll must not rebuild 26,762 runs.
 
-Settled runs and their rules are built once (from ``settle``'s closed-form
-times) and kept; a run is rebuilt only when the engine marks it dirty, a rule,
-tape upload, job or DAG only when its record dropped its cached ``view``.
+Settled runs are not built by a poll at all: the runs snapshot carries them as
+a ``LazyRuns`` sequence that builds each (from ``settle``'s closed-form times)
+on first access and keeps it for later polls. The other runs are rebuilt only
+when the engine marks them dirty; a rule, tape upload, job or DAG only when its
+record dropped its cached ``view``.
 """
 
 from __future__ import annotations
 
 from backends.model import (
     ALL_RSES,
-    CHICAGO_RSE,
     HOST_BUFFER,
     HOST_OSG,
     HOST_RCC,
@@ -54,6 +55,7 @@ from backends.simulator.infrastructure import (
     TAPE_RATE_WINDOW_S,
     TAPE_RECENT_S,
 )
+from backends.simulator.lazyruns import LazyRuns, SettledRuns, build_settled_run
 from backends.simulator.records import DagRec, JobRec, RuleRec, RunRec, TapeRec
 
 _RAW = CopyType.RAW.value
@@ -82,7 +84,13 @@ class Views:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._runs: list[Run] = []
+        #: Settled runs, built on demand and shared by every runs snapshot.
+        self._settled: SettledRuns | None = None
+        #: One byte per settled run, 1 while on the buffer (frozen per change).
+        self._on_buffer = b""
+        #: Runs after the settled ones (all have records), rebuilt when dirty.
+        self._tail: list[Run] = []
+        self._last_runs: LazyRuns | None = None
 
     # ----------------------------------------------------------------- buffer
 
@@ -246,114 +254,40 @@ class Views:
 
     def runs(self) -> RunsSnapshot:
         e = self.engine
-        self._build_settled()
-        runs = self._runs
+        store = self._settled
+        if store is None:
+            # The settled history is fixed once the engine is built.
+            store = self._settled = SettledRuns(e.specs[: e.first_rec])
+            self._on_buffer = bytes(e.settled_on_buffer[: store.count])
+        settled = store.count
+        tail = self._tail
+        known = settled + len(tail)
         count = e.started_runs
-        known = len(runs)
+        changed = count > known
+        settled_changed = False
         for index in e.dirty_runs:
-            if index < known:
-                runs[index] = self._run(index)
+            if index < settled:
+                changed = settled_changed = True
+            elif index < known:
+                tail[index - settled] = self._run(index)
+                changed = True
         e.dirty_runs.clear()
-        runs.extend(self._run(index) for index in range(known, count))
-        return RunsSnapshot(to_datetime(e.t), tuple(runs), data_taking=e.data_taking)
+        if settled_changed:
+            # Only the purge changes a settled run: take the bits afresh, so
+            # snapshots already handed out keep the ones they were taken with.
+            self._on_buffer = bytes(e.settled_on_buffer[:settled])
+        tail.extend(self._run(index) for index in range(known, count))
+        runs = self._last_runs
+        if changed or runs is None:
+            runs = self._last_runs = LazyRuns(store, self._on_buffer, tuple(tail))
+        return RunsSnapshot(to_datetime(e.t), runs, data_taking=e.data_taking)
 
     def _run(self, index: int) -> Run:
         e = self.engine
-        spec = e.specs[index]
         rec = e.recs.get(index)
         if rec is None:
-            return self._settled_run(spec, bool(e.settled_on_buffer[index]))
+            return build_settled_run(e.specs[index], e.settled_on_buffer[index])
         return self._live_run(rec, e.t)
-
-    def _build_settled(self) -> None:
-        """Runs of the settled history, built once."""
-        if self._runs:
-            return
-        e = self.engine
-        on_buffer = e.settled_on_buffer
-        build = self._settled_run
-        specs = e.specs
-        self._runs = [build(specs[i], bool(on_buffer[i])) for i in range(e.first_rec)]
-        e.dirty_runs.difference_update(range(e.first_rec))
-
-    @staticmethod
-    def _settled_run(spec: RunSpec, on_buffer: bool) -> Run:
-        """A run that went cleanly through the chain (times from ``settle``).
-
-        The hot path of the first poll with the paper's 26,762 runs: keep it
-        to the objects the runs DB document really has."""
-        name = run_name(spec.start)
-        times = settle.settled_times(spec)
-        checksum = settle.checksum(spec)
-        start = to_datetime(spec.start)
-        copies = []
-        if on_buffer:
-            copies.append(
-                DataCopy(
-                    _RAW,
-                    HOST_BUFFER,
-                    _TRANSFERRED,
-                    BUFFER_LOCATION.format(name=name),
-                    checksum,
-                    None,
-                    start,
-                )
-            )
-        location = f"{scope_of(spec, name)}:raw"
-        created = to_datetime(times.lngs_ok)
-        if times.chicago_ok is not None:
-            copies.append(
-                DataCopy(_RAW, HOST_RUCIO, _TRANSFERRED, location, checksum, CHICAGO_RSE, created)
-            )
-        copies.append(
-            DataCopy(_RAW, HOST_RUCIO, _TRANSFERRED, location, checksum, spec.eu_rse, created)
-        )
-        copies.append(
-            DataCopy(
-                _RAW,
-                HOST_TAPE,
-                _TRANSFERRED,
-                TAPE_LOCATION.format(name=name),
-                checksum,
-                None,
-                to_datetime(times.tape_start),
-            )
-        )
-        if times.processed is not None and times.minitrees is not None:
-            copies.append(
-                DataCopy(
-                    _PROCESSED,
-                    HOST_RCC,
-                    _TRANSFERRED,
-                    PROCESSED_RCC_LOCATION.format(name=name),
-                    None,
-                    None,
-                    to_datetime(times.processed),
-                )
-            )
-            copies.append(
-                DataCopy(
-                    _MINITREES,
-                    HOST_RCC,
-                    _TRANSFERRED,
-                    MINITREES_LOCATION.format(name=name),
-                    None,
-                    None,
-                    to_datetime(times.minitrees),
-                )
-            )
-        return Run(
-            spec.number,
-            name,
-            start,
-            to_datetime(spec.end),
-            spec.detector,
-            spec.source,
-            spec.tags,
-            spec.events,
-            spec.size,
-            tuple(copies),
-        )
 
     @staticmethod
     def _live_run(rec: RunRec, now: float) -> Run:

@@ -1,0 +1,312 @@
+"""The runs of a snapshot as a lazy sequence: settled runs are built on first
+access, not all at once.
+
+With the paper's 26,762 runs, building every settled ``Run`` (and its ~4.5
+``DataCopy`` objects and ~6 datetimes) for the first poll took about a second,
+while the runs pane only ever reads the rows on screen. ``LazyRuns`` stands
+for ``RunsSnapshot.runs``: ``len()`` is O(1), ``runs[i]`` builds settled run
+``i`` the first time anyone asks for it and caches it in ``SettledRuns``, a
+store shared by every snapshot of one simulator, so a run is the same object
+from poll to poll for as long as it does not change (the runs pane caches its
+rows by identity). The dynamic runs of the last days are built eagerly by
+``Views`` and carried as a plain tuple (``tail``).
+
+A settled run is a pure function of its ``RunSpec`` and of one bit, whether its
+raw data is still on the buffer (the purge clears it, nothing else changes a
+settled run), so the store keeps one cache per value of the bit, each a
+preallocated list of None, and a snapshot carries a frozen copy of the bits:
+it keeps showing what it showed when it was taken. Building the same run twice
+from two threads gives equal objects and is harmless; the lists are only ever
+item-assigned, never resized.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import MISSING, fields
+from datetime import UTC, datetime
+from types import MemberDescriptorType
+from typing import Any, overload
+
+from backends.model import (
+    CHICAGO_RSE,
+    HOST_BUFFER,
+    HOST_RCC,
+    HOST_RUCIO,
+    HOST_TAPE,
+    CopyStatus,
+    CopyType,
+    DataCopy,
+    Run,
+)
+from backends.simulator import settle
+from backends.simulator.catalogue import RunSpec, run_name, scope_of
+from backends.simulator.infrastructure import (
+    BUFFER_LOCATION,
+    MINITREES_LOCATION,
+    PROCESSED_RCC_LOCATION,
+    TAPE_LOCATION,
+)
+
+__all__ = ["LazyRuns", "SettledRuns", "build_settled_run"]
+
+
+def positional_constructor(cls: type) -> Callable[..., Any]:
+    """A faster stand-in for ``cls(*fields)`` of a frozen, slotted dataclass.
+
+    A frozen dataclass's ``__init__`` sets each field with ``object.__setattr__``
+    by name; setting the slots through their descriptors does the same in
+    about half the time, which counts when tens of thousands of runs and
+    ~120,000 copies are built. Falls back to ``cls`` itself when the class is
+    not one this applies to (no slots, ``__post_init__``, default factories).
+    """
+    try:
+        specs = fields(cls)
+    except TypeError:
+        return cls
+    if hasattr(cls, "__post_init__") or not all(f.init for f in specs):
+        return cls
+    namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
+    params = []
+    body = []
+    for i, f in enumerate(specs):
+        slot = cls.__dict__.get(f.name)
+        if f.default_factory is not MISSING or not isinstance(slot, MemberDescriptorType):
+            return cls
+        namespace[f"_set{i}"] = slot.__set__
+        if f.default is MISSING:
+            params.append(f"a{i}")
+        else:
+            namespace[f"_default{i}"] = f.default
+            params.append(f"a{i}=_default{i}")
+        body.append(f"    _set{i}(obj, a{i})\n")
+    source = (
+        f"def make({', '.join(params)}):\n    obj = _new(_cls)\n{''.join(body)}    return obj\n"
+    )
+    exec(source, namespace)  # the same technique dataclasses use for __init__
+    make = namespace["make"]
+    make.__qualname__ = make.__name__ = f"make_{cls.__name__}"
+    make.__doc__ = f"Positional constructor of {cls.__name__} (see positional_constructor)."
+    return make
+
+
+_new_copy = positional_constructor(DataCopy)
+_new_run = positional_constructor(Run)
+_from_timestamp = datetime.fromtimestamp
+
+_RAW = CopyType.RAW.value
+_PROCESSED = CopyType.PROCESSED.value
+_MINITREES = CopyType.MINITREES.value
+_TRANSFERRED = CopyStatus.TRANSFERRED.value
+_BUFFER_PRE, _, _BUFFER_POST = BUFFER_LOCATION.partition("{name}")
+_TAPE_PRE, _, _TAPE_POST = TAPE_LOCATION.partition("{name}")
+_RCC_PRE, _, _RCC_POST = PROCESSED_RCC_LOCATION.partition("{name}")
+_MT_PRE, _, _MT_POST = MINITREES_LOCATION.partition("{name}")
+
+
+def build_settled_run(spec: RunSpec, on_buffer: int) -> Run:
+    """A run that went cleanly through the chain (times from ``settle``).
+
+    The hot path of materializing a long history: one ``Run``, its 3-6
+    ``DataCopy`` objects and their datetimes, nothing else."""
+    name = run_name(spec.start)
+    lngs_ok, tape_start, processed, minitrees = settle.document_times(spec)
+    checksum = settle.checksum(spec)
+    start = _from_timestamp(spec.start, UTC)
+    location = scope_of(spec, name) + ":raw"
+    created = _from_timestamp(lngs_ok, UTC)
+    tape = _new_copy(
+        _RAW,
+        HOST_TAPE,
+        _TRANSFERRED,
+        _TAPE_PRE + name + _TAPE_POST,
+        checksum,
+        None,
+        _from_timestamp(tape_start, UTC),
+        False,
+    )
+    eu = _new_copy(_RAW, HOST_RUCIO, _TRANSFERRED, location, checksum, spec.eu_rse, created, False)
+    if spec.science:
+        chicago = _new_copy(
+            _RAW, HOST_RUCIO, _TRANSFERRED, location, checksum, CHICAGO_RSE, created, False
+        )
+        copies: tuple[DataCopy, ...] = (chicago, eu, tape)
+    else:
+        copies = (eu, tape)
+    if on_buffer:
+        buffer = _new_copy(
+            _RAW,
+            HOST_BUFFER,
+            _TRANSFERRED,
+            _BUFFER_PRE + name + _BUFFER_POST,
+            checksum,
+            None,
+            start,
+            False,
+        )
+        copies = (buffer, *copies)
+    if processed is not None and minitrees is not None:
+        copies = (
+            *copies,
+            _new_copy(
+                _PROCESSED,
+                HOST_RCC,
+                _TRANSFERRED,
+                _RCC_PRE + name + _RCC_POST,
+                None,
+                None,
+                _from_timestamp(processed, UTC),
+                False,
+            ),
+            _new_copy(
+                _MINITREES,
+                HOST_RCC,
+                _TRANSFERRED,
+                _MT_PRE + name + _MT_POST,
+                None,
+                None,
+                _from_timestamp(minitrees, UTC),
+                False,
+            ),
+        )
+    return _new_run(
+        spec.number,
+        name,
+        start,
+        _from_timestamp(spec.end, UTC),
+        spec.detector,
+        spec.source,
+        spec.tags,
+        spec.events,
+        spec.size,
+        copies,
+        (),
+    )
+
+
+class SettledRuns:
+    """The settled history of one simulator and the runs built from it so far.
+
+    Shared by every ``LazyRuns`` of that simulator: ``caches[bit][i]`` is run
+    ``i`` built with its buffer copy (bit 1) or without it (bit 0), or None
+    until someone asks for it.
+    """
+
+    __slots__ = ("caches", "count", "specs")
+
+    def __init__(self, specs: Sequence[RunSpec]) -> None:
+        self.specs: tuple[RunSpec, ...] = tuple(specs)
+        self.count = len(self.specs)
+        self.caches: tuple[list[Run | None], list[Run | None]] = (
+            [None] * self.count,
+            [None] * self.count,
+        )
+
+    def build(self, index: int, on_buffer: int) -> Run:
+        """Build run ``index``, cache it, and return the cached one (a run
+        another thread cached meanwhile wins, so everyone sees one object)."""
+        run = build_settled_run(self.specs[index], on_buffer)
+        cache = self.caches[on_buffer]
+        cached = cache[index]
+        if cached is None:
+            cache[index] = run
+            return run
+        return cached
+
+
+class LazyRuns(Sequence[Run]):
+    """Every run of a snapshot, by run number ascending; see the module doc.
+
+    Immutable and safe to read from several threads. Indexing (negative too)
+    builds the one run asked for; slicing returns a tuple; iteration builds the
+    settled runs in order, once. Equal to a ``LazyRuns`` or a tuple holding
+    equal runs, and hashes like that tuple (hashing materializes every run).
+    """
+
+    __slots__ = ("_hash", "_len", "_on_buffer", "_settled", "_store", "_tail")
+
+    def __init__(self, store: SettledRuns, on_buffer: bytes, tail: tuple[Run, ...]) -> None:
+        if len(on_buffer) != store.count:
+            raise ValueError("on_buffer needs one byte per settled run")
+        self._store = store
+        self._settled = store.count
+        #: One byte per settled run: 1 while its raw data is on the buffer.
+        self._on_buffer = on_buffer
+        self._tail = tail
+        self._len = store.count + len(tail)
+        self._hash: int | None = None
+
+    def __len__(self) -> int:
+        return self._len
+
+    @overload
+    def __getitem__(self, index: int) -> Run: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[Run, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> Run | tuple[Run, ...]:
+        if isinstance(index, slice):
+            start, stop, step = index.indices(self._len)
+            settled = self._settled
+            if step == 1 and start >= settled:
+                return self._tail[start - settled : stop - settled]
+            item = self._item
+            return tuple([item(i) for i in range(start, stop, step)])
+        i = operator.index(index)
+        if i < 0:
+            i += self._len
+        if not 0 <= i < self._len:
+            raise IndexError("runs index out of range")
+        return self._item(i)
+
+    def _item(self, i: int) -> Run:
+        """Run ``i``, for ``0 <= i < len(self)``."""
+        settled = self._settled
+        if i >= settled:
+            return self._tail[i - settled]
+        bit = self._on_buffer[i]
+        run = self._store.caches[bit][i]
+        return run if run is not None else self._store.build(i, bit)
+
+    def __iter__(self) -> Iterator[Run]:
+        store = self._store
+        caches = store.caches
+        build = store.build
+        for i, bit in enumerate(self._on_buffer):
+            run = caches[bit][i]
+            yield run if run is not None else build(i, bit)
+        yield from self._tail
+
+    def __reversed__(self) -> Iterator[Run]:
+        yield from reversed(self._tail)
+        item = self._item
+        for i in range(self._settled - 1, -1, -1):
+            yield item(i)
+
+    def __eq__(self, other: object) -> bool:
+        if self is other:
+            return True
+        if isinstance(other, LazyRuns):
+            if self._len != other._len:
+                return False
+            if (
+                self._store is other._store
+                and self._on_buffer == other._on_buffer
+                and self._tail == other._tail
+            ):
+                return True  # same runs, from the same store: no need to build them
+        elif not isinstance(other, tuple):
+            return NotImplemented
+        elif len(other) != self._len:
+            return False
+        return all(a is b or a == b for a, b in zip(self, other, strict=True))
+
+    def __hash__(self) -> int:
+        if self._hash is None:
+            self._hash = hash(tuple(self))
+        return self._hash
+
+    def __repr__(self) -> str:
+        return f"<LazyRuns of {self._len} runs, {self._settled} settled>"
