@@ -118,8 +118,7 @@ async def test_scenario_effects_in_the_panes() -> None:
     async with app.run_test(size=(160, 50)) as pilot:
         await wait_settled(pilot)
         text = screen_text(app)
-        assert "Top hold reasons" in text
-        assert "memory" in text  # the simulated hold reason
+        assert "Held   273 Error from <slot>: Job has gone over memory" in text
 
 
 async def test_full_history_jump_to_end_and_details() -> None:
@@ -156,3 +155,26 @@ async def test_filter_finds_unsafe_runs() -> None:
 
         unsafe = sum(1 for run in snapshot.runs if not data_safety(run).safe)
         assert table.row_count == unsafe
+
+
+async def test_filter_the_dag_and_tape_tables() -> None:
+    app = simulator_app("tape-checksum")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_settled(pilot)
+        from textual.widgets import DataTable
+
+        tape = app.pane(Kind.TAPE).query_one("#tape-table", DataTable)
+        failed = tape.row_count
+        assert failed >= 23
+        await pilot.press("3", "slash", *"14997")
+        assert tape.row_count == 1
+        await pilot.press("escape")
+        assert tape.row_count == failed
+        dags = app.pane(Kind.JOBS).query_one("#dag-table", DataTable)
+        all_dags = dags.row_count
+        await pilot.press("4", "slash", *"100%")
+        assert 0 < dags.row_count < all_dags
+        await pilot.press("enter")  # keeps the filter, back to the table
+        assert dags.row_count < all_dags
+        await pilot.press("1", "slash")  # the buffer pane has no table to filter
+        assert app.active_kind is Kind.BUFFER

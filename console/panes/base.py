@@ -7,13 +7,16 @@ old data is never shown as current.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import ClassVar
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
 from textual.css.query import NoMatches
-from textual.widgets import Static
+from textual.widgets import Input, Static
 
 from backends.model import Kind, Snapshot
 from console.format import fmt_duration, fmt_time
@@ -30,6 +33,13 @@ class SourcePane(Vertical, can_focus=False):
     KIND: ClassVar[Kind]
     TITLE: ClassVar[str]
     NUMBER: ClassVar[int]
+    #: Whether `/` filters this pane's main table.
+    FILTERABLE: ClassVar[bool] = False
+
+    BINDINGS = [
+        Binding("slash", "filter", "Filter"),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+    ]
 
     DEFAULT_CSS = """
     SourcePane { border: round $panel-lighten-2; height: 1fr; }
@@ -48,13 +58,72 @@ class SourcePane(Vertical, can_focus=False):
         self.timeout: float | None = None
         self.border_title = f"{self.NUMBER} {self.TITLE}"
         self._status = PaneStatus(Text("waiting for first data…"), classes="pane-status")
+        self.filter_text = ""
 
     def compose(self) -> ComposeResult:
         yield self._status
         yield from self.compose_body()
+        if self.FILTERABLE:
+            yield Input(
+                placeholder="filter: every word must match (Enter keeps it, Esc clears)",
+                classes="pane-filter",
+            )
 
     def compose_body(self) -> ComposeResult:
         yield from ()
+
+    # ------------------------------------------------------------- filter
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return self.FILTERABLE or action not in ("filter", "clear_filter")
+
+    def action_filter(self) -> None:
+        box = self.query_one(".pane-filter", Input)
+        box.add_class("-visible")
+        box.focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one(".pane-filter", Input)
+        had_filter = bool(box.value)
+        box.value = ""
+        box.remove_class("-visible")
+        self.focus_main()
+        if had_filter:
+            self.filter_text = ""
+            self.apply_filter()
+
+    @on(Input.Changed, ".pane-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.filter_text = event.value
+        self.apply_filter()
+
+    @on(Input.Submitted, ".pane-filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if not event.value:
+            event.input.remove_class("-visible")
+        self.focus_main()
+
+    def apply_filter(self) -> None:
+        """Redraw with the current filter; panes with their own tables override."""
+        if self.snapshot is not None:
+            self.show(self.snapshot)
+
+    def matches(self, cells: Iterable[Text | str]) -> bool:
+        """Whether a row's text holds every word of the filter (case-insensitive)."""
+        terms = self.filter_text.lower().split()
+        if not terms:
+            return True
+        text = " ".join(c.plain if isinstance(c, Text) else str(c) for c in cells).lower()
+        return all(term in text for term in terms)
+
+    def focus_main(self) -> None:
+        """Focus the pane's main table (or the pane itself)."""
+        target = next(
+            (w for w in self.query("*") if w.focusable and not isinstance(w, Input)), None
+        )
+        (target or self).focus()
 
     # ------------------------------------------------------------ updates
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import Horizontal
 from textual.widgets import DataTable, Static
 
 from backends.analysis.jobs import dag_rows, hold_reasons, jobs_by_site, jobs_total
@@ -44,13 +43,13 @@ class JobsPane(SourcePane):
     KIND = Kind.JOBS
     TITLE = "Jobs (HTCondor)"
     NUMBER = 4
+    FILTERABLE = True
 
     def compose_body(self) -> ComposeResult:
-        with Horizontal(id="jobs-top"):
-            sites: DataTable = DataTable(id="site-table", cursor_type="row")
-            sites.add_columns(*SITE_COLUMNS)
-            yield sites
-            yield Static(id="hold-reasons")
+        sites: DataTable = DataTable(id="site-table", cursor_type="row")
+        sites.add_columns(*SITE_COLUMNS)
+        yield sites
+        yield Static(id="hold-reasons")
         dags: DataTable = DataTable(id="dag-table", cursor_type="row")
         dags.add_columns(*DAG_COLUMNS)
         yield dags
@@ -76,15 +75,14 @@ class JobsPane(SourcePane):
             )
         sync_rows(self.query_one("#site-table", DataTable), rows)
 
-        reasons = hold_reasons(snapshot, top=5)
-        text = Text()
-        text.append("Top hold reasons\n", style="bold")
+        reasons = hold_reasons(snapshot, top=3)
+        lines = []
         if not reasons:
-            text.append("none", style="green")
+            lines.append(Text.assemble(("Held: ", "bold"), ("none", "green")))
         for reason, count in reasons:
-            text.append(f"{count:>5} ", style="bold red")
-            text.append(clean(reason) + "\n")
-        self.query_one("#hold-reasons", Static).update(text)
+            lines.append(Text.assemble(("Held ", "bold"), (f"{count:>5} ", "bold red"),
+                                       clean(reason)))
+        self.query_one("#hold-reasons", Static).update(Text("\n").join(lines))
 
         dag_table_rows = []
         for dag in dag_rows(snapshot):
@@ -107,4 +105,5 @@ class JobsPane(SourcePane):
                     ),
                 )
             )
+        dag_table_rows = [row for row in dag_table_rows if self.matches(row[1])]
         sync_rows(self.query_one("#dag-table", DataTable), dag_table_rows)

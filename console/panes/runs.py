@@ -16,9 +16,8 @@ from datetime import datetime, timedelta
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.message import Message
-from textual.widgets import Input, Static
+from textual.widgets import Static
 
 from backends.analysis.safety import (
     ProcessingState,
@@ -117,10 +116,7 @@ class RunsPane(SourcePane):
     TITLE = "Runs"
     NUMBER = 5
 
-    BINDINGS = [
-        Binding("slash", "filter", "Filter"),
-        Binding("escape", "clear_filter", "Clear filter", show=False),
-    ]
+    FILTERABLE = True
 
     class RunChosen(Message):
         def __init__(self, run: Run) -> None:
@@ -142,7 +138,6 @@ class RunsPane(SourcePane):
         table = VirtualTable(COLUMNS, id="runs-table")
         yield Static(table.header_text(), id="runs-header")
         yield table
-        yield Input(placeholder="filter runs: words all must match (Esc clears)", id="runs-filter")
         yield Static(id="runs-footer")
 
     # ------------------------------------------------------------ data
@@ -207,29 +202,8 @@ class RunsPane(SourcePane):
         footer.append(" · / filter · Enter details", style="dim")
         self.query_one("#runs-footer", Static).update(footer)
 
-    # --------------------------------------------------------- actions
-
-    def action_filter(self) -> None:
-        box = self.query_one("#runs-filter", Input)
-        box.add_class("-visible")
-        box.focus()
-
-    def action_clear_filter(self) -> None:
-        box = self.query_one("#runs-filter", Input)
-        box.value = ""
-        box.remove_class("-visible")
-        self.query_one(VirtualTable).focus()
-
-    @on(Input.Changed, "#runs-filter")
-    def _filter_changed(self, event: Input.Changed) -> None:
-        self.filter_text = event.value
+    def apply_filter(self) -> None:
         self._apply_filter()
-
-    @on(Input.Submitted, "#runs-filter")
-    def _filter_done(self, event: Input.Submitted) -> None:
-        if not event.value:
-            event.input.remove_class("-visible")
-        self.query_one(VirtualTable).focus()
 
     @on(VirtualTable.RowSelected, "#runs-table")
     def _row_selected(self, event: VirtualTable.RowSelected) -> None:

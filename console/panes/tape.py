@@ -34,6 +34,7 @@ class TapePane(SourcePane):
     KIND = Kind.TAPE
     TITLE = "Tape (TSM, PDC)"
     NUMBER = 3
+    FILTERABLE = True
 
     def compose_body(self) -> ComposeResult:
         yield Static(id="tape-figures")
@@ -55,7 +56,7 @@ class TapePane(SourcePane):
         fig.append(f"{s.verified_runs} runs ({fmt_bytes(s.verified_bytes)})", style="green")
         fig.append("  Failed 24h ", style="dim")
         fig.append(str(s.failed_recent), style="bold red" if s.failed_recent else "green")
-        fig.append("  Last success ", style="dim")
+        fig.append("\nLast success ", style="dim")
         if s.last_success is None:
             fig.append("never", style="red")
         else:
@@ -78,6 +79,7 @@ class TapePane(SourcePane):
                     clean(u.message or ""),
                 ),
             )
-            for u in uploads[:200]
+            for u in uploads
         ]
+        rows = [row for row in rows if self.matches(row[1])][:500]
         sync_rows(self.query_one("#tape-table", DataTable), rows)
