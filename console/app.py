@@ -14,6 +14,7 @@ import contextlib
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
@@ -40,7 +41,6 @@ from console.panes.jobs import JobsPane
 from console.panes.runs import RunsPane
 from console.panes.tape import TapePane
 from console.panes.transfers import TransfersPane
-from console.screens.help import HelpScreen
 from console.screens.run_details import GoToRunScreen, RunDetailsScreen
 from console.widgets.alarms_strip import AlarmsStrip
 
@@ -62,10 +62,14 @@ MAX_BACKOFF = 120.0
 class SourceResult(Message):
     """A poll finished (posted from the worker thread)."""
 
-    def __init__(self, result: Result, received_at: float) -> None:
+    def __init__(
+        self, result: Result, received_at: float, shown: threading.Event | None = None
+    ) -> None:
         super().__init__()
         self.result = result
         self.received_at = received_at
+        #: Set once the result is on screen (the worker waits for it).
+        self.shown = shown
 
 
 class PollDone(Message):
@@ -225,7 +229,11 @@ class XenonConsole(App[int]):
         here, off the main thread, and follow in a second message.
         """
         result = fetch_one(self.sources, kind)
-        self.post_message(SourceResult(result, self.clock()))
+        shown = threading.Event()
+        self.post_message(SourceResult(result, self.clock(), shown))
+        # Let the main thread draw the new data before the heavy part starts:
+        # both need the GIL, and the screen comes first.
+        shown.wait(timeout=2.0)
         derived: list[Alarm] | None = None
         malformed = 0
         if result.snapshot is not None:
@@ -258,6 +266,8 @@ class XenonConsole(App[int]):
             self.runs_pane.set_dags(dag_for_run(result.snapshot))
         self._update_alarms()
         self.watch_active_kind(self.active_kind)
+        if message.shown is not None:
+            self.call_after_refresh(message.shown.set)
 
     @on(PollDone)
     def _on_poll_done(self, message: PollDone) -> None:
@@ -350,6 +360,10 @@ class XenonConsole(App[int]):
         self.notify("Polling every source now", timeout=2)
 
     def action_help(self) -> None:
+        # Imported when first asked for: the Markdown widget costs ~80 ms of
+        # start-up that a shifter should not wait for.
+        from console.screens.help import HelpScreen
+
         self.push_screen(HelpScreen())
 
     def action_goto_run(self) -> None:
