@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: setup run test lint bench clean
+.PHONY: setup run test lint bench clean testbeds
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,7 +23,16 @@ run: setup
 lint: setup
 	$(PY) -m ruff check .
 
-test: setup lint
+# Install what the real servers of tests/testbeds/ need (each setup.sh is
+# idempotent); the tests start and stop the servers themselves.
+testbeds: setup
+	@for script in tests/testbeds/*/setup.sh; do \
+		[ -e "$$script" ] || continue; \
+		echo "testbed: $$script"; \
+		VENV=$(VENV) bash "$$script" || exit 1; \
+	done
+
+test: setup lint testbeds
 	CONDOR_CONFIG=/dev/null $(PY) -m pytest -q
 
 bench: setup

@@ -342,4 +342,54 @@ class RunsSnapshot:
     data_taking: bool | None = None
 
 
+# ----------------------------------------------------------------- drill-down
+
+
+@dataclass(frozen=True, slots=True)
+class Replica:
+    """One file replica of a run's data at one RSE, as Rucio reports it."""
+
+    scope: str
+    name: str
+    rse: str
+    #: Rucio's replica state: AVAILABLE, COPYING, UNAVAILABLE, BAD, ...
+    state: str
+    bytes: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TransferRequest:
+    """A Rucio transfer request of a rule (what FTS is doing or did)."""
+
+    id: str
+    scope: str
+    name: str
+    rse: str
+    #: Rucio's request state: QUEUED, SUBMITTED, FAILED, DONE, ...
+    state: str
+    created_at: datetime | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunDetail:
+    """What one backend knows about one run, for the drill-down screen.
+
+    Each backend fills the parts it has; the console merges the details of
+    every backend that serves them.
+    """
+
+    taken_at: datetime
+    run_number: int
+    run: Run | None = None
+    rules: tuple[Rule, ...] = ()
+    replicas: tuple[Replica, ...] = ()
+    requests: tuple[TransferRequest, ...] = ()
+    tape: tuple[TapeUpload, ...] = ()
+    dags: tuple[Dag, ...] = ()
+    jobs: tuple[Job, ...] = ()
+    #: Anything else worth a line, in words (untrusted text).
+    notes: tuple[str, ...] = ()
+
+
 Snapshot = BufferSnapshot | TransfersSnapshot | TapeSnapshot | JobsSnapshot | RunsSnapshot

@@ -17,6 +17,7 @@ from backends.model import (
     BufferSnapshot,
     JobsSnapshot,
     Kind,
+    RunDetail,
     RunsSnapshot,
     Snapshot,
     TapeSnapshot,
@@ -55,6 +56,13 @@ class JobsSource(ABC):
 class RunsSource(ABC):
     @abstractmethod
     def fetch_runs(self) -> RunsSnapshot: ...
+
+
+class RunDetailSource(ABC):
+    """Optional: everything a backend knows about one run, for drill-down."""
+
+    @abstractmethod
+    def fetch_run_detail(self, run_number: int) -> RunDetail: ...
 
 
 _INTERFACES: dict[Kind, tuple[type, str]] = {
