@@ -51,6 +51,9 @@ class BufferSnapshot:
     #: Whether the uplink from LNGS is up, when the source knows.
     uplink_up: bool | None = None
     mount: str = "/data/xenon/raw"
+    #: What the source had to leave out (e.g. history samples that were not
+    #: numbers), in words; the rest of the snapshot is still good.
+    problems: tuple[str, ...] = ()
 
     @property
     def free_bytes(self) -> int:
@@ -166,6 +169,15 @@ class TapeUpload:
     #: dsmc return code: 0 ok, 4 files skipped, 8 warnings, 12 errors.
     return_code: int | None = None
     message: str | None = None
+    #: Figures of the upload's ``dsmc incremental`` summary, when a source
+    #: reads them (the TSM log backend); None when unknown.
+    objects_inspected: int | None = None
+    objects_backed_up: int | None = None
+    objects_failed: int | None = None
+    bytes_transferred: int | None = None
+    #: dsmc's aggregate data transfer rate (bytes/s).
+    transfer_rate_bps: float | None = None
+    elapsed_seconds: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +190,9 @@ class TapeSnapshot:
     last_success: datetime | None = None
     #: Recent upload rate (bytes/s), when known.
     rate_bps: float | None = None
+    #: What the source could not read (an unreadable log, a file name that
+    #: names no run), in words; the rest of the snapshot is still good.
+    problems: tuple[str, ...] = ()
 
 
 # ----------------------------------------------------------------------- jobs
