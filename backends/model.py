@@ -274,6 +274,12 @@ class JobsSnapshot:
     jobs: tuple[Job, ...]
     dags: tuple[Dag, ...]
     schedds: tuple[str, ...] = ()
+    #: Schedds that could not be read this time, with a one-line error each
+    #: (untrusted text). Their jobs and DAGs above are the last ones read.
+    schedd_errors: tuple[tuple[str, str], ...] = ()
+    #: Job ads skipped as garbage, one line per schedd with the count and the
+    #: first problem; the other ads of that schedd are in ``jobs``/``dags``.
+    ad_problems: tuple[str, ...] = ()
 
 
 # ----------------------------------------------------------------------- runs
