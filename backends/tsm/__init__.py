@@ -1,0 +1,211 @@
+"""Tape status from the TSM client's own output: the uploader's dsmc logs.
+
+The uploader ran ``dsmc incr`` once per run and upload and kept dsmc's output
+in a log directory, one file per run and upload; the run number is in the
+file name (``log_pattern``, a regex with a ``run`` group, searched in the
+name). Per run the newest upload counts (by dsmc's ``Client date/time``,
+else the file's modification time): its objects inspected / backed up /
+failed, bytes, rate, elapsed time and return code (the one the uploader
+logged, else dsmc's rule over what it printed). A return code in
+``ok_return_codes`` (default only 0) puts the run on tape; anything else is a
+failure, as is a log that stopped before dsmc's summary and has not grown for
+``stale_minutes`` (truncated, or dsmc killed); a log younger than that is an
+upload in progress.
+
+The queue (runs on the buffer not yet on tape) needs to know what is on the
+buffer: with ``buffer_dir`` set, every entry there whose name carries a run
+number (``buffer_pattern``) and that has no upload yet is queued. Without it
+the queue is left empty, not guessed.
+
+The dsmc log shows the backup, not the restore test and checksum the
+experiment asks for before a copy counts; a clean backup is reported as on
+tape (``verified``) and this limit is said in the README.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta, tzinfo
+from pathlib import Path
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from backends import backend_options as opt
+from backends.model import RunDetail, TapeSnapshot, TapeState, TapeUpload
+from backends.sources import (
+    Backend,
+    BackendConfigError,
+    RunDetailSource,
+    SourceError,
+    TapeSource,
+)
+from backends.tsm.buffer_queue import BufferDirectory
+from backends.tsm.dsmc_log import RC_MEANING
+from backends.tsm.logdir import LogDirectory, LogFile
+
+OPTIONS = ("log_dir", "log_pattern", "buffer_dir", "buffer_pattern", "timezone",
+           "stale_minutes", "ok_return_codes", "rate_window_hours")
+DEFAULT_PATTERN = r"(?P<run>\d+)"
+
+
+def _pattern(options: Mapping[str, Any], key: str) -> re.Pattern[str]:
+    text = opt.text(options, key, DEFAULT_PATTERN) or DEFAULT_PATTERN
+    try:
+        pattern = re.compile(text)
+    except re.error as exc:
+        raise BackendConfigError(f"option {key!r} is not a valid regex: {exc}") from None
+    if "run" not in pattern.groupindex:
+        raise BackendConfigError(f"option {key!r} needs a (?P<run>\\d+) group")
+    return pattern
+
+
+def _timezone(options: Mapping[str, Any]) -> tzinfo:
+    name = opt.text(options, "timezone", "UTC") or "UTC"
+    if name == "UTC":
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise BackendConfigError(f"option 'timezone': unknown time zone {name!r}") from None
+
+
+def _ok_codes(options: Mapping[str, Any]) -> frozenset[int]:
+    value = options.get("ok_return_codes", [0])
+    if (not isinstance(value, list) or not value
+            or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)):
+        raise BackendConfigError("option 'ok_return_codes' must be a list of whole numbers, "
+                                 f"got {value!r}")
+    return frozenset(value)
+
+
+class TsmBackend(Backend, TapeSource, RunDetailSource):
+    """Serves the tape pane from a directory of ``dsmc incremental`` logs."""
+
+    name: ClassVar[str] = "tsm"
+    description: ClassVar[str] = "tape uploads from the uploader's dsmc incremental logs"
+
+    def __init__(self, options: Mapping[str, Any], *,
+                 clock: Callable[[], datetime] | None = None) -> None:
+        super().__init__(options)
+        o = self.options
+        opt.reject_unknown(o, OPTIONS, "tsm")
+        self.log_dir = Path(opt.text(o, "log_dir", required=True) or "").expanduser()
+        tz = _timezone(o)
+        self.logs = LogDirectory(self.log_dir, _pattern(o, "log_pattern"), tz)
+        buffer_dir = opt.text(o, "buffer_dir")
+        self.buffer = (BufferDirectory(Path(buffer_dir).expanduser(),
+                                       _pattern(o, "buffer_pattern"))
+                       if buffer_dir else None)
+        if "buffer_pattern" in o and self.buffer is None:
+            raise BackendConfigError("option 'buffer_pattern' needs 'buffer_dir'")
+        self.stale_after = timedelta(minutes=opt.number(o, "stale_minutes", 60.0))
+        self.ok_codes = _ok_codes(o)
+        self.rate_window = timedelta(hours=opt.number(o, "rate_window_hours", 24.0))
+        self._clock = clock or (lambda: datetime.now(UTC))
+
+    # ------------------------------------------------------------------ fetch
+
+    def _scan(self):  # type: ignore[no-untyped-def]
+        try:
+            return self.logs.scan()
+        except OSError as exc:
+            raise SourceError(f"cannot read the dsmc log directory {str(self.log_dir)!r}: "
+                              f"{exc.strerror or type(exc).__name__}") from None
+
+    def fetch_tape(self) -> TapeSnapshot:
+        scan = self._scan()
+        now = self._clock()
+        problems = list(scan.problems)
+        latest: dict[int, LogFile] = {}
+        for log in scan.logs:
+            current = latest.get(log.run_number)
+            if current is None or _order(log) > _order(current):
+                latest[log.run_number] = log
+        uploads = [self.upload(log, now) for log in latest.values()]
+
+        if self.buffer is not None:
+            try:
+                on_buffer = self.buffer.runs()
+            except OSError as exc:
+                problems.append(f"buffer_dir {str(self.buffer.path)!r} unreadable "
+                                f"({exc.strerror or type(exc).__name__}): queue unknown")
+                on_buffer = []
+            for run in sorted(on_buffer, key=lambda r: r.run_number):
+                if run.run_number not in latest:
+                    uploads.append(TapeUpload(run.run_number, TapeState.QUEUED, run.bytes, now,
+                                              message=f"on the buffer as {run.name!r}"))
+
+        verified = [u for u in uploads if u.state is TapeState.VERIFIED]
+        recent = [u for u in verified
+                  if u.finished_at is not None and now - u.finished_at <= self.rate_window
+                  and u.bytes_transferred is not None and u.elapsed_seconds]
+        seconds = sum(u.elapsed_seconds or 0.0 for u in recent)
+        rate = sum(u.bytes_transferred or 0 for u in recent) / seconds if seconds else None
+        uploads.sort(key=lambda u: u.run_number)
+        return TapeSnapshot(
+            taken_at=now,
+            uploads=tuple(uploads),
+            verified_runs=len(verified),
+            verified_bytes=sum(u.bytes for u in verified),
+            last_success=max((u.finished_at or u.updated_at for u in verified), default=None),
+            rate_bps=rate,
+            problems=tuple(problems),
+        )
+
+    def fetch_run_detail(self, run_number: int) -> RunDetail:
+        """Every upload of one run (each retry), oldest first."""
+        scan = self._scan()
+        now = self._clock()
+        logs = sorted((log for log in scan.logs if log.run_number == run_number), key=_order)
+        notes = tuple(f"dsmc log {log.name}" for log in logs)
+        return RunDetail(now, run_number, tape=tuple(self.upload(log, now) for log in logs),
+                         notes=notes)
+
+    def upload(self, log: LogFile, now: datetime) -> TapeUpload:
+        """One log's upload: its state, figures and the message worth reading first."""
+        s = log.summary
+        started = s.started_at
+        if started is None and s.elapsed_seconds is not None:
+            started = log.modified_at - timedelta(seconds=s.elapsed_seconds)
+        figures = dict(
+            objects_inspected=s.objects_inspected,
+            objects_backed_up=s.objects_backed_up,
+            objects_failed=s.objects_failed,
+            bytes_transferred=s.bytes_transferred,
+            transfer_rate_bps=s.aggregate_rate_bps,
+            elapsed_seconds=s.elapsed_seconds,
+        )
+        size = s.bytes_inspected if s.bytes_inspected is not None else s.bytes_transferred or 0
+        if not s.complete:
+            if now - log.modified_at <= self.stale_after:
+                return TapeUpload(log.run_number, TapeState.UPLOADING, size, log.modified_at,
+                                  started_at=started, message=s.errors[0] if s.errors else None,
+                                  **figures)
+            return TapeUpload(
+                log.run_number, TapeState.FAILED, size, log.modified_at, started_at=started,
+                finished_at=log.modified_at,
+                message=f"log {log.name!r} ends before dsmc's summary (truncated, or dsmc "
+                        "was killed)" + (f"; {s.errors[0]}" if s.errors else ""),
+                **figures,
+            )
+        rc = s.return_code
+        finished = (started + timedelta(seconds=s.elapsed_seconds)
+                    if started is not None and s.elapsed_seconds is not None
+                    else log.modified_at)
+        ok = rc in self.ok_codes
+        message = None
+        if not ok:
+            message = (s.errors[0] if s.errors else s.warnings[0] if s.warnings
+                       else f"dsmc return code {rc} ({RC_MEANING.get(rc or 0, 'unknown')})")
+            if s.error_count > 1:
+                message += f" (+{s.error_count - 1} more errors)"
+        elif s.warnings:
+            message = s.warnings[0]
+        return TapeUpload(log.run_number, TapeState.VERIFIED if ok else TapeState.FAILED, size,
+                          log.modified_at, started_at=started, finished_at=finished,
+                          return_code=rc, message=message, **figures)
+
+
+def _order(log: LogFile) -> tuple[datetime, str]:
+    return (log.summary.started_at or log.modified_at, log.name)
