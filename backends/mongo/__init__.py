@@ -1,0 +1,173 @@
+"""The runs database on MongoDB: the runs pane, the tape pane and run drill-down.
+
+XENON1T's runs database holds one document per run with every copy of its
+data (``runs_new``; XENONnT's is ``runs``). This backend reads it with simple
+queries (filters on top-level fields, a projection of the fields it uses) and
+derives everything else in Python, so it is right on any server speaking the
+MongoDB protocol. Polls after the first read only the recent tail of the
+collection (see ``cache``), so 30,000 runs cost little per refresh.
+
+It only ever reads: ``find`` and the driver's own handshakes and pings.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
+
+from backends.model import Run, RunDetail, RunsSnapshot, TapeSnapshot
+from backends.mongo.cache import RunsCache
+from backends.mongo.connection import Settings, make_client, parse_settings, source_error
+from backends.mongo.documents import NO_TIME, PROJECTION, document_to_run, run_number
+from backends.mongo.tape import run_upload, tape_snapshot
+from backends.sources import Backend, RunDetailSource, RunsSource, TapeSource
+
+__all__ = ["MongoBackend"]
+
+Clock = Callable[[], datetime]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class MongoBackend(Backend, RunsSource, TapeSource, RunDetailSource):
+    """Runs, tape and run details from a XENON runs database."""
+
+    name: ClassVar[str] = "mongo"
+    description: ClassVar[str] = "XENON runs database on MongoDB (runs, tape, run details)"
+
+    def __init__(
+        self,
+        options: Mapping[str, Any],
+        *,
+        client: Any = None,
+        clock: Clock | None = None,
+        environ: Mapping[str, str] | None = None,
+        client_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        """``client`` (e.g. mongomock's), ``clock``, ``environ`` and
+        ``client_options`` (pymongo keywords such as ``event_listeners``) are
+        for tests; the console passes only the options of the config section.
+        """
+        super().__init__(options)
+        self.settings: Settings = parse_settings(self.options, environ)
+        self._client = client
+        self._client_options = dict(client_options or {})
+        self._clock = clock or _utcnow
+        self._lock = threading.Lock()
+        self._cache = RunsCache()
+        self._full_at: float | None = None
+        #: How the last refresh read the collection: "full" or "tail", and the
+        #: number of documents it read (for the bench and the tests).
+        self.last_read: tuple[str, int] = ("", 0)
+
+    # -------------------------------------------------------------- plumbing
+
+    def _collection(self) -> Any:
+        if self._client is None:
+            self._client = make_client(self.settings, **self._client_options)
+        return self._client[self.settings.database][self.settings.collection]
+
+    def _read(self, query: Mapping[str, Any], doing: str) -> list[dict[str, Any]]:
+        try:
+            return list(self._collection().find(query, dict(PROJECTION)))
+        except Exception as exc:  # the driver's, or garbage it could not decode
+            raise source_error(exc, self.settings, doing) from None
+
+    def _refresh(self) -> tuple[Run, ...]:
+        """Bring the cache up to date (tail read, or a full one when due)."""
+        with self._lock:
+            cache = self._cache
+            now = time.monotonic()
+            full_due = self._full_at is None or now - self._full_at >= self.settings.full_every
+            if not cache.loaded or full_due:
+                docs = self._read({}, f"reading {self.settings.target}")
+                numeric, odd = _convert(docs)
+                cache.load_full(numeric, odd)
+                self._full_at = now
+                self.last_read = ("full", len(docs))
+            else:
+                floor = cache.tail_floor(timedelta(days=self.settings.recent_days))
+                docs = self._read({"number": {"$gte": floor}},
+                                  f"reading runs from {floor} in {self.settings.target}")
+                # Only documents with a numeric number match the filter; the
+                # odd ones are refreshed by the full reads.
+                numeric, _ = _convert(docs)
+                cache.load_tail(floor, numeric)
+                self.last_read = ("tail", len(docs))
+            return cache.runs
+
+    # --------------------------------------------------------------- sources
+
+    def fetch_runs(self) -> RunsSnapshot:
+        runs = self._refresh()
+        data_taking = None
+        if runs:
+            data_taking = runs[-1].end is None
+        return RunsSnapshot(self._clock(), runs, data_taking=data_taking)
+
+    def fetch_tape(self) -> TapeSnapshot:
+        runs = self._refresh()
+        return tape_snapshot(runs, self._clock())
+
+    def fetch_run_detail(self, run_number: int) -> RunDetail:
+        docs = self._read({"number": run_number},
+                          f"reading run {run_number} in {self.settings.target}")
+        taken_at = self._clock()
+        if not docs:
+            return RunDetail(taken_at, run_number,
+                             notes=(f"no document with number {run_number} in "
+                                    f"{self.settings.target}",))
+        runs = [document_to_run(doc) for doc in docs]
+        run = runs[0]
+        notes = [f"malformed document: {note}" for note in run.malformed]
+        if len(runs) > 1:
+            notes.append(f"{len(runs)} documents have number {run_number}; showing the first")
+        uploads = tuple(u for u in (run_upload(r) for r in runs) if u is not None)
+        return RunDetail(taken_at, run_number, run=run, tape=uploads, notes=tuple(notes))
+
+    def close(self) -> None:
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+
+
+def _convert(docs: Iterable[Mapping[str, Any]]) -> tuple[list[Run], list[Run]]:
+    """Runs of documents the server compares by number, and the odd ones.
+
+    Odd documents (number missing or text) get negative numbers in the order
+    read, so each is still shown, apart from the real runs.
+    """
+    numeric: list[Run] = []
+    odd: list[Run] = []
+    for doc in docs:
+        if run_number(doc.get("number")) is not None:
+            numeric.append(_safe_run(doc, -1))
+        else:
+            odd.append(_safe_run(doc, -(len(odd) + 1)))
+    return numeric, odd
+
+
+def _safe_run(doc: Mapping[str, Any], fallback_number: int) -> Run:
+    """``document_to_run``, and should it ever fail, still a row that says so."""
+    try:
+        return document_to_run(doc, fallback_number)
+    except Exception as exc:  # one bad document must not hide the others
+        number = run_number(doc.get("number"))
+        return Run(
+            number=fallback_number if number is None else number,
+            name="?",
+            start=NO_TIME,
+            end=None,
+            detector="unknown",
+            source="unknown",
+            tags=(),
+            events=None,
+            raw_size_bytes=None,
+            malformed=(f"unreadable document: {type(exc).__name__}",),
+        )
