@@ -52,8 +52,8 @@ class BufferSnapshot:
     uplink_up: bool | None = None
     mount: str = "/data/xenon/raw"
     #: What the source had to leave out (e.g. history samples that were not
-    #: numbers), in words; the rest of the snapshot is still good.
-    problems: tuple[str, ...] = ()
+    #: numbers), one line each (untrusted text); the rest is still good.
+    malformed: tuple[str, ...] = ()
 
     @property
     def free_bytes(self) -> int:
@@ -191,8 +191,8 @@ class TapeSnapshot:
     #: Recent upload rate (bytes/s), when known.
     rate_bps: float | None = None
     #: What the source could not read (an unreadable log, a file name that
-    #: names no run), in words; the rest of the snapshot is still good.
-    problems: tuple[str, ...] = ()
+    #: names no run), one line each (untrusted text); the rest is still good.
+    malformed: tuple[str, ...] = ()
 
 
 # ----------------------------------------------------------------------- jobs

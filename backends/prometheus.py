@@ -157,7 +157,7 @@ class PrometheusBackend(Backend, BufferSource):
             daq_write_bps=daq,
             uplink_up=uplink,
             mount=self.mountpoint,
-            problems=problems,
+            malformed=problems,
         )
 
     def _history(self, now: datetime, deadline: float

@@ -150,7 +150,7 @@ class TsmBackend(Backend, TapeSource, RunDetailSource):
             verified_bytes=sum(u.bytes for u in verified),
             last_success=max((u.finished_at or u.updated_at for u in verified), default=None),
             rate_bps=rate,
-            problems=tuple(problems),
+            malformed=tuple(problems),
         )
 
     def fetch_run_detail(self, run_number: int) -> RunDetail:
