@@ -31,8 +31,10 @@ from textual.timer import Timer
 from textual.widgets import Footer, Header, Static
 
 from backends.analysis.alarms import Alarm, Severity, content_alarms, sort_alarms, source_alarm
+from backends.analysis.drilldown import detail_from_snapshots
 from backends.analysis.jobs import dag_for_run
 from backends.model import JobsSnapshot, Kind, RunsSnapshot, Snapshot
+from backends.sources import RunDetailSource
 from console.collect import Result, Sources, describe_error, fetch_one
 from console.config import Config
 from console.panes.base import SourcePane
@@ -370,12 +372,27 @@ class XenonConsole(App[int]):
         def go(number: int | None) -> None:
             if number is None:
                 return
-            runs = self.runs_pane
             self.action_show_pane(Kind.RUNS.value)
-            if not runs.jump_to_run(number):
-                self.notify(f"Run {number} is not in the runs table", severity="warning")
+            self.runs_pane.jump_to_run(number)
+            self.open_run(number)
 
         self.push_screen(GoToRunScreen(), go)
+
+    def open_run(self, number: int) -> None:
+        """The drill-down screen of one run, from every source that knows it."""
+        snapshots = {kind: self.pane(kind).snapshot for kind in Kind}
+        stamps = [s.taken_at for s in snapshots.values() if s is not None]
+        now = max(stamps) if stamps else datetime.now(UTC)
+        local = detail_from_snapshots(number, snapshots, now)
+        fetchers = [
+            (name, backend.fetch_run_detail)
+            for name, backend in self.sources.instances().items()
+            if isinstance(backend, RunDetailSource)
+        ]
+        if local.run is None and not fetchers:
+            self.notify(f"Run {number} is not known to any source", severity="warning")
+            return
+        self.push_screen(RunDetailsScreen(local, fetchers))
 
     @on(events.DescendantFocus)
     def _pane_focused(self, event: events.DescendantFocus) -> None:
@@ -385,11 +402,9 @@ class XenonConsole(App[int]):
         if isinstance(node, SourcePane) and node.KIND is not self.active_kind:
             self.active_kind = node.KIND
 
-    @on(RunsPane.RunChosen)
-    def _run_chosen(self, event: RunsPane.RunChosen) -> None:
-        jobs = self.pane(Kind.JOBS).snapshot
-        dag = dag_for_run(jobs).get(event.run.number) if isinstance(jobs, JobsSnapshot) else None
-        self.push_screen(RunDetailsScreen(event.run, dag))
+    @on(SourcePane.RunRequested)
+    def _run_requested(self, event: SourcePane.RunRequested) -> None:
+        self.open_run(event.run_number)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

@@ -98,6 +98,10 @@ class Sources:
     def backend_name(self, kind: Kind) -> str:
         return self._names[kind]
 
+    def instances(self) -> dict[str, Backend]:
+        """Every backend in use, by config section name."""
+        return dict(self._instances)
+
     def close(self) -> None:
         """Close every backend once; a failing close does not stop the others."""
         for backend in self._instances.values():

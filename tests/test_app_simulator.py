@@ -134,6 +134,7 @@ async def test_full_history_jump_to_end_and_details() -> None:
         assert oldest.number == min(pane.run_at(0).number, oldest.number)
         assert str(oldest.number) in screen_text(app)
         await pilot.press("enter")
+        await pilot.pause()
         assert isinstance(app.screen, RunDetailsScreen)
         assert f"Run {oldest.number}" in screen_text(app)
         await pilot.press("escape", "home")

@@ -179,11 +179,14 @@ async def test_filter_and_details_of_a_run(app: XenonConsole) -> None:
         table = app.query_one(RunsPane).query_one(VirtualTable)
         assert table.row_count == 1
         await pilot.press("enter", "enter")  # leave the filter box, then open the run
+        await pilot.pause()
         assert isinstance(app.screen, RunDetailsScreen)
-        assert app.screen.run.number == 1005
+        assert app.screen.run_number == 1005
         text = screen_text(app)
         assert "Run 1005" in text
         assert "NOT SAFE" in text  # odd runs lack the UC_OSG_USERDISK copy
+        # the hint names the missing rule, as a command to copy
+        assert "rucio add-rule" in text and "UC_OSG_USERDISK" in text
         await pilot.press("escape")
         await pilot.press("escape")  # clears the filter
         assert table.row_count == 10
@@ -193,8 +196,13 @@ async def test_goto_run_and_unsafe_runs_in_the_table(app: XenonConsole) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: populated(app))
         await pilot.press("colon", *"1003", "enter")
-        table = app.query_one(RunsPane).query_one(VirtualTable)
-        assert app.query_one(RunsPane).run_at(table.cursor_row).number == 1003
+        await pilot.pause()
+        assert isinstance(app.screen, RunDetailsScreen)  # `:` opens the drill-down
+        assert "Run 1003" in screen_text(app)
+        await pilot.press("escape")
+        await pilot.pause()
+        table = app.runs_pane.query_one(VirtualTable)
+        assert app.runs_pane.run_at(table.cursor_row).number == 1003
         text = screen_text(app)
         assert "wait: UC" in text  # unsafe, but younger than 48 h
 

@@ -16,6 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.css.query import NoMatches
+from textual.message import Message
 from textual.widgets import Input, Static
 
 from backends.model import Kind, Snapshot
@@ -29,6 +30,13 @@ class PaneStatus(Static):
 
 class SourcePane(Vertical, can_focus=False):
     """Base of the five panes. Subclasses implement :meth:`show`."""
+
+    class RunRequested(Message):
+        """The user asked for one run's details (Enter on a row naming a run)."""
+
+        def __init__(self, run_number: int) -> None:
+            super().__init__()
+            self.run_number = run_number
 
     KIND: ClassVar[Kind]
     TITLE: ClassVar[str]

@@ -45,6 +45,11 @@ class JobsPane(SourcePane):
     NUMBER = 4
     FILTERABLE = True
 
+    def __init__(self, *, interval: float, id: str | None = None) -> None:
+        super().__init__(interval=interval, id=id)
+        #: DAG row key -> run number, for Enter on a DAG row.
+        self._dag_runs: dict[str | None, int | None] = {}
+
     def compose_body(self) -> ComposeResult:
         sites: DataTable = DataTable(id="site-table", cursor_type="row")
         sites.add_columns(*SITE_COLUMNS)
@@ -85,6 +90,9 @@ class JobsPane(SourcePane):
         self.query_one("#hold-reasons", Static).update(Text("\n").join(lines))
 
         dag_table_rows = []
+        self._dag_runs = {
+            f"dag:{dag.schedd}:{dag.cluster_id}": dag.run_number for dag in snapshot.dags
+        }
         for dag in dag_rows(snapshot):
             run = "-" if dag.run_number is None else str(dag.run_number)
             style = "" if not dag.finished else "dim"
@@ -107,3 +115,10 @@ class JobsPane(SourcePane):
             )
         dag_table_rows = [row for row in dag_table_rows if self.matches(row[1])]
         sync_rows(self.query_one("#dag-table", DataTable), dag_table_rows)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on a DAG: its run's details (processing, held jobs, copies)."""
+        event.stop()
+        run = self._dag_runs.get(event.row_key.value)
+        if run is not None:
+            self.post_message(self.RunRequested(run))

@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.message import Message
 from textual.widgets import Static
 
 from backends.analysis.safety import (
@@ -118,11 +117,6 @@ class RunsPane(SourcePane):
 
     FILTERABLE = True
 
-    class RunChosen(Message):
-        def __init__(self, run: Run) -> None:
-            super().__init__()
-            self.run = run
-
     def __init__(self, *, interval: float, id: str | None = None) -> None:
         super().__init__(interval=interval, id=id)
         self._runs: Sequence[Run] = ()
@@ -208,7 +202,7 @@ class RunsPane(SourcePane):
     @on(VirtualTable.RowSelected, "#runs-table")
     def _row_selected(self, event: VirtualTable.RowSelected) -> None:
         event.stop()
-        self.post_message(self.RunChosen(self.run_at(event.index)))
+        self.post_message(self.RunRequested(self.run_at(event.index).number))
 
     def jump_to_run(self, number: int) -> bool:
         """Move the cursor to a run by number; False when it is not shown."""

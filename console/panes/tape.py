@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.widgets import DataTable, Static
 
 from backends.analysis.tape import summarize_tape
-from backends.model import Kind, TapeSnapshot, TapeState
+from backends.model import Kind, TapeSnapshot, TapeState, TapeUpload
 from console.format import fmt_bytes, fmt_duration, fmt_rate, fmt_time
 from console.panes.base import SourcePane
 from console.safe_text import clean
@@ -28,6 +28,24 @@ STATE_ORDER = {
     TapeState.QUEUED: 3,
     TapeState.VERIFIED: 4,
 }
+
+
+def message_with_figures(u: TapeUpload) -> str:
+    """The upload's message, then the dsmc summary figures a source gave (TSM logs)."""
+    parts = []
+    if u.objects_inspected is not None:
+        parts.append(f"{u.objects_backed_up if u.objects_backed_up is not None else '?'}"
+                     f"/{u.objects_inspected} objects")
+    if u.objects_failed:
+        parts.append(f"{u.objects_failed} failed")
+    if u.bytes_transferred is not None:
+        parts.append(f"{fmt_bytes(u.bytes_transferred)} sent")
+    if u.transfer_rate_bps is not None:
+        parts.append(fmt_rate(u.transfer_rate_bps))
+    if u.elapsed_seconds is not None:
+        parts.append(fmt_duration(u.elapsed_seconds))
+    figures = f"[{', '.join(parts)}]" if parts else ""
+    return " ".join(p for p in (u.message or "", figures) if p)
 
 
 class TapePane(SourcePane):
@@ -61,6 +79,9 @@ class TapePane(SourcePane):
             fig.append("never", style="red")
         else:
             fig.append(f"{fmt_duration(now - s.last_success)} ago")
+        if snapshot.malformed:
+            fig.append(f"\nUnreadable {len(snapshot.malformed)}: ", style="yellow")
+            fig.append(clean(snapshot.malformed[0]))
         self.query_one("#tape-figures", Static).update(fig)
 
         uploads = sorted(
@@ -76,10 +97,17 @@ class TapePane(SourcePane):
                     fmt_bytes(u.bytes),
                     fmt_time(u.updated_at),
                     "-" if u.return_code is None else str(u.return_code),
-                    clean(u.message or ""),
+                    clean(message_with_figures(u)),
                 ),
             )
             for u in uploads
         ]
         rows = [row for row in rows if self.matches(row[1])][:500]
         sync_rows(self.query_one("#tape-table", DataTable), rows)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on an upload: that run's details."""
+        event.stop()
+        key = event.row_key.value or ""
+        if key.split(":")[0].isdigit():
+            self.post_message(self.RunRequested(int(key.split(":")[0])))

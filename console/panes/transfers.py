@@ -25,6 +25,11 @@ class TransfersPane(SourcePane):
     TITLE = "Transfers (Rucio)"
     NUMBER = 2
 
+    def __init__(self, *, interval: float, id: str | None = None) -> None:
+        super().__init__(interval=interval, id=id)
+        #: RSE -> run of its oldest stuck rule, for Enter on an RSE row.
+        self._stuck_run: dict[str, int] = {}
+
     def compose_body(self) -> ComposeResult:
         table: DataTable = DataTable(id="rse-table", cursor_type="row", zebra_stripes=False)
         table.add_columns(*COLUMNS)
@@ -34,7 +39,8 @@ class TransfersPane(SourcePane):
     def show(self, snapshot: TransfersSnapshot) -> None:  # type: ignore[override]
         now = snapshot.taken_at
         rows = []
-        for rse in summarize_transfers(snapshot, now=now):
+        summaries = summarize_transfers(snapshot, now=now)
+        for rse in summaries:
             name = Text(clean(rse.name), style="" if rse.available else "bold red")
             if not rse.available:
                 name.append(" ✗")
@@ -63,6 +69,11 @@ class TransfersPane(SourcePane):
                 )
             )
         sync_rows(self.query_one("#rse-table", DataTable), rows)
+        self._stuck_run = {
+            rse.name: rse.oldest_stuck.run_number
+            for rse in summaries
+            if rse.oldest_stuck is not None and rse.oldest_stuck.run_number is not None
+        }
         stuck = stuck_rules(snapshot)
         line = Text(no_wrap=True, overflow="ellipsis")
         if stuck:
@@ -77,3 +88,13 @@ class TransfersPane(SourcePane):
         else:
             line.append("No stuck rules", style="green")
         self.query_one("#stuck-line", Static).update(line)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on an RSE: the run of its oldest stuck rule."""
+        event.stop()
+        rse = event.row_key.value
+        run = self._stuck_run.get(rse)
+        if run is None:
+            self.notify(f"No stuck rule at {rse}", timeout=3)
+        else:
+            self.post_message(self.RunRequested(run))

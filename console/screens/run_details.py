@@ -1,24 +1,48 @@
-"""Details of one run: every copy, and the safety and purge verdicts in words."""
+"""Drill-down into one run: every copy, rule, replica, tape upload and job.
+
+The screen opens at once with what the console's own snapshots know, then
+asks every backend that offers run details (Rucio replicas and requests, the
+runs database, HTCondor) in a worker thread and merges what they answer.
+Where something is wrong, a hint gives the command an operator would run,
+as text to copy (`c` copies them all); the console runs nothing itself.
+"""
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Callable, Sequence
+
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Static
 
+from backends.analysis.drilldown import Hint, hints, merge_details
+from backends.analysis.jobs import normalise_hold_reason
 from backends.analysis.safety import data_safety, processing_state, purge_verdict
-from backends.model import Dag, Run
+from backends.model import JobStatus, RunDetail
 from console.format import fmt_bytes, fmt_time
 from console.safe_text import clean
+from console.widgets.tables import sync_rows
+
+#: Fetches the details of one run from one backend (called in a worker thread).
+DetailFetcher = Callable[[int], RunDetail]
 
 
-def describe_run(run: Run, dag: Dag | None) -> Text:
+def describe_run(detail: RunDetail) -> Text:
+    """The run's identity and its verdicts, each with the reason in words."""
+    run = detail.run
+    text = Text()
+    if run is None:
+        text.append(f"Run {detail.run_number}", style="bold")
+        text.append(" is not in the runs database snapshot", style="yellow")
+        return text
     verdict = data_safety(run)
     purge = purge_verdict(run)
-    text = Text()
+    dag = detail.dags[-1] if detail.dags else None
     text.append(f"Run {run.number}", style="bold")
     text.append(f"  {clean(run.name)}  {clean(run.detector)}  source {clean(run.source)}")
     text.append(f"  {run.science_run or 'not science data'}\n")
@@ -37,50 +61,201 @@ def describe_run(run: Run, dag: Dag | None) -> Text:
     if dag is not None:
         text.append(
             f" — DAG {dag.cluster_id}: {dag.nodes_done}/{dag.nodes_total} done, "
-            f"{dag.nodes_failed} failed, {dag.nodes_held} held"
+            f"{dag.nodes_failed} failed, {dag.nodes_queued} queued, {dag.nodes_held} held"
         )
     if run.malformed:
         text.append("\nMalformed document: ", style="bold red")
         text.append(clean("; ".join(run.malformed)))
+    for note in detail.notes:
+        text.append("\nNote: ", style="bold")
+        text.append(clean(note))
+    return text
+
+
+def hints_text(found: Sequence[Hint]) -> Text:
+    text = Text()
+    if not found:
+        text.append("Nothing to do for this run.", style="green")
+        return text
+    for i, hint in enumerate(found):
+        if i:
+            text.append("\n")
+        text.append("▲ ", style="yellow")
+        text.append(clean(hint.problem))
+        text.append("\n  $ ", style="dim")
+        text.append(clean(hint.command), style="bold cyan")
     return text
 
 
 class RunDetailsScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,q", "dismiss", "Close")]
+    BINDINGS = [
+        Binding("escape,q", "dismiss", "Close"),
+        Binding("c", "copy_hints", "Copy hints"),
+    ]
 
     DEFAULT_CSS = """
     RunDetailsScreen { align: center middle; }
-    RunDetailsScreen > Vertical {
-        width: 95%; max-width: 140; height: 90%;
+    RunDetailsScreen > VerticalScroll {
+        width: 96%; max-width: 160; height: 94%;
         border: round $accent; background: $surface; padding: 0 1;
     }
-    RunDetailsScreen #run-summary { height: auto; margin-bottom: 1; }
+    RunDetailsScreen .section { text-style: bold; margin-top: 1; color: $accent; }
+    RunDetailsScreen DataTable { height: auto; max-height: 14; }
+    RunDetailsScreen #detail-sources { color: $text-muted; }
     """
 
-    def __init__(self, run: Run, dag: Dag | None = None) -> None:
+    def __init__(
+        self, local: RunDetail, fetchers: Sequence[tuple[str, DetailFetcher]] = ()
+    ) -> None:
         super().__init__()
-        self.run = run
-        self.dag = dag
+        self.detail = local
+        self.run_number = local.run_number
+        self._local = local
+        self._fetchers = tuple(fetchers)
+        self._answers: list[RunDetail] = []
+        self._status: dict[str, str] = {}
+        self.hints: list[Hint] = []
+        self._summary = Static(id="run-summary")
+        self._hints = Static(id="run-hints")
+        self._sources = Static(id="detail-sources")
+        self._tables = {
+            "copies": self._table("copies-table", "Type", "Host", "RSE", "Status", "Created",
+                                  "Checksum", "Location"),
+            "rules": self._table("rules-table", "RSE", "State", "Locks ok/repl/stuck",
+                                 "Progress", "Expires", "Stuck since", "Error", "Rule id"),
+            "replicas": self._table("replicas-table", "RSE", "State", "Files", "Bytes"),
+            "tape": self._table("tape-uploads", "State", "Size", "Updated", "RC", "Message"),
+            "jobs": self._table("jobs-table", "Job", "Node", "Status", "Site", "Starts",
+                                "Hold reason"),
+        }
 
     def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(describe_run(self.run, self.dag), id="run-summary")
-            table: DataTable = DataTable(id="copies-table", cursor_type="row")
-            table.add_columns("Type", "Host", "RSE", "Status", "Created", "Checksum", "Location")
-            for copy in self.run.copies:
-                status = Text(clean(copy.status))
-                if copy.checksum_problem:
-                    status.append(" checksum problem", style="bold red")
-                table.add_row(
-                    Text(clean(copy.type)),
-                    Text(clean(copy.host)),
-                    Text(clean(copy.rse or "-")),
-                    status,
-                    Text(fmt_time(copy.creation_time)),
-                    Text(clean((copy.checksum or "-")[:12])),
-                    Text(clean(copy.location)),
-                )
-            yield table
+        with VerticalScroll():
+            yield self._summary
+            yield Static("What to do", classes="section")
+            yield self._hints
+            yield Static("Copies in the runs database", classes="section")
+            yield self._tables["copies"]
+            yield Static("Rucio rules", classes="section")
+            yield self._tables["rules"]
+            yield Static("Rucio replicas and requests", classes="section")
+            yield self._tables["replicas"]
+            yield Static("Tape uploads", classes="section")
+            yield self._tables["tape"]
+            yield Static("Processing: held and retried jobs", classes="section")
+            yield self._tables["jobs"]
+            yield self._sources
+
+    @staticmethod
+    def _table(table_id: str, *columns: str) -> DataTable:
+        table: DataTable = DataTable(id=table_id, cursor_type="row")
+        table.add_columns(*columns)
+        return table
+
+    def on_mount(self) -> None:
+        self._draw_detail()
+        for name, fetch in self._fetchers:
+            self._status[name] = "asking…"
+            self._ask(name, fetch)
+        self._draw_sources()
+
+    @work(thread=True, exit_on_error=False, group="drilldown")
+    def _ask(self, name: str, fetch: DetailFetcher) -> None:
+        try:
+            answer: RunDetail | None = fetch(self.run_number)
+            status = "answered"
+        except Exception as exc:  # a backend's failure is shown, not raised
+            from console.collect import describe_error
+
+            answer, status = None, f"failed: {describe_error(exc)}"
+        self.app.call_from_thread(self._answered, name, answer, status)
+
+    def _answered(self, name: str, answer: RunDetail | None, status: str) -> None:
+        self._status[name] = status
+        if answer is not None:
+            self._answers.append(answer)
+            self.detail = merge_details([self._local, *self._answers])
+            self._draw_detail()
+        self._draw_sources()
+
+    def _draw_sources(self) -> None:
+        line = Text("Sources: console snapshots", style="dim")
+        for name, status in self._status.items():
+            line.append(f" · {clean(name)}: {clean(status)}", style="dim")
+        self._sources.update(line)
+
+    def _draw_detail(self) -> None:
+        detail = self.detail
+        self._summary.update(describe_run(detail))
+        self.hints = hints(detail)
+        self._hints.update(hints_text(self.hints))
+        copies = detail.run.copies if detail.run is not None else ()
+        rows = []
+        for i, copy in enumerate(copies):
+            status = Text(clean(copy.status))
+            if copy.checksum_problem:
+                status.append(" checksum problem", style="bold red")
+            rows.append((f"copy{i}", (
+                copy.type, copy.host, copy.rse or "-", status, fmt_time(copy.creation_time),
+                (copy.checksum or "-")[:12], copy.location,
+            )))
+        sync_rows(self._tables["copies"], rows)
+        sync_rows(self._tables["rules"], [
+            (rule.id, (
+                rule.rse,
+                Text(rule.state.value, style="bold red" if rule.state.value == "STUCK" else ""),
+                f"{rule.locks_ok}/{rule.locks_replicating}/{rule.locks_stuck}",
+                f"{100 * rule.progress:.0f}%",
+                fmt_time(rule.expires_at),
+                fmt_time(rule.stuck_since),
+                rule.error or "",
+                rule.id,
+            ))
+            for rule in detail.rules
+        ])
+        by_rse_state = Counter((r.rse, r.state) for r in detail.replicas)
+        size = Counter()
+        for replica in detail.replicas:
+            size[(replica.rse, replica.state)] += replica.bytes or 0
+        replica_rows = [
+            (f"rep:{rse}:{state}", (rse, state, str(n), fmt_bytes(size[(rse, state)])))
+            for (rse, state), n in sorted(by_rse_state.items())
+        ]
+        replica_rows += [
+            (f"req:{req.id}", (req.rse, f"request {req.state}", "-", req.error or ""))
+            for req in detail.requests
+        ]
+        sync_rows(self._tables["replicas"], replica_rows)
+        sync_rows(self._tables["tape"], [
+            (f"tape{i}", (
+                upload.state.value, fmt_bytes(upload.bytes), fmt_time(upload.updated_at),
+                "-" if upload.return_code is None else str(upload.return_code),
+                upload.message or "",
+            ))
+            for i, upload in enumerate(detail.tape)
+        ])
+        interesting = [
+            j for j in detail.jobs if j.status is JobStatus.HELD or j.num_job_starts > 1
+        ]
+        sync_rows(self._tables["jobs"], [
+            (f"{job.schedd}:{job.job_id}", (
+                job.job_id, job.node_name or "-",
+                Text(job.status.name.lower(),
+                     style="bold red" if job.status is JobStatus.HELD else ""),
+                job.site or "-", str(job.num_job_starts),
+                normalise_hold_reason(job.hold_reason, job.hold_reason_code)
+                if job.hold_reason else "",
+            ))
+            for job in interesting[:500]
+        ])
+
+    def action_copy_hints(self) -> None:
+        commands = "\n".join(h.command for h in self.hints)
+        if not commands:
+            self.notify("No commands to copy for this run")
+            return
+        self.app.copy_to_clipboard(commands)
+        self.notify(f"Copied {len(self.hints)} command(s) to the clipboard")
 
 
 class GoToRunScreen(ModalScreen[int | None]):
@@ -93,7 +268,7 @@ class GoToRunScreen(ModalScreen[int | None]):
     """
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="run number", id="goto-run", restrict=r"[0-9]*")
+        yield Input(placeholder="run number, then Enter", id="goto-run", restrict=r"[0-9]*")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.dismiss(int(event.value) if event.value else None)

@@ -1,0 +1,204 @@
+"""One run, everything about it: merged from every source, with what to do.
+
+The drill-down screen shows a run's copies, rules, replicas, tape uploads and
+processing side by side, and the verdicts with their reasons. Where something
+is wrong, :func:`hints` says what an operator would run to fix it, as text to
+copy: the console itself never runs anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from backends.analysis.jobs import normalise_hold_reason
+from backends.analysis.safety import (
+    SLOT_CHICAGO,
+    SLOT_EUROPE,
+    SLOT_TAPE,
+    data_safety,
+    purge_verdict,
+    tape_checksum_problem,
+)
+from backends.model import (
+    CHICAGO_RSE,
+    EUROPEAN_RSES,
+    LNGS_RSE,
+    Dag,
+    Job,
+    JobsSnapshot,
+    JobStatus,
+    Kind,
+    Rule,
+    RuleState,
+    RunDetail,
+    RunsSnapshot,
+    Snapshot,
+    TapeSnapshot,
+    TapeState,
+    TransfersSnapshot,
+)
+
+
+def detail_from_snapshots(
+    run_number: int, snapshots: Mapping[Kind, Snapshot | None], now: datetime
+) -> RunDetail:
+    """What the console's own snapshots say about one run."""
+    run = None
+    runs = snapshots.get(Kind.RUNS)
+    if isinstance(runs, RunsSnapshot):
+        run = find_run(runs, run_number)
+    rules: tuple[Rule, ...] = ()
+    transfers = snapshots.get(Kind.TRANSFERS)
+    if isinstance(transfers, TransfersSnapshot):
+        rules = tuple(r for r in transfers.rules if r.run_number == run_number)
+    tape = snapshots.get(Kind.TAPE)
+    uploads = ()
+    if isinstance(tape, TapeSnapshot):
+        uploads = tuple(u for u in tape.uploads if u.run_number == run_number)
+    dags: tuple[Dag, ...] = ()
+    jobs: tuple[Job, ...] = ()
+    queue = snapshots.get(Kind.JOBS)
+    if isinstance(queue, JobsSnapshot):
+        dags = tuple(d for d in queue.dags if d.run_number == run_number)
+        clusters = {d.cluster_id for d in dags}
+        jobs = tuple(j for j in queue.jobs if j.dag_cluster_id in clusters)
+    return RunDetail(now, run_number, run, rules, tape=uploads, dags=dags, jobs=jobs)
+
+
+def find_run(snapshot: RunsSnapshot, number: int):  # type: ignore[no-untyped-def]
+    """The run with this number, by bisection (runs are in ascending order)."""
+    runs = snapshot.runs
+    lo, hi = 0, len(runs)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if runs[mid].number < number:
+            lo = mid + 1
+        else:
+            hi = mid
+    if lo < len(runs) and runs[lo].number == number:
+        return runs[lo]
+    return None
+
+
+def merge_details(details: Sequence[RunDetail]) -> RunDetail:
+    """One detail from several sources; later sources win on the same item."""
+    if not details:
+        raise ValueError("nothing to merge")
+    number = details[0].run_number
+    run = next((d.run for d in reversed(details) if d.run is not None), None)
+    return RunDetail(
+        taken_at=max(d.taken_at for d in details),
+        run_number=number,
+        run=run,
+        rules=_unique((r for d in details for r in d.rules), lambda r: r.id),
+        replicas=_unique(
+            (r for d in details for r in d.replicas), lambda r: (r.scope, r.name, r.rse)
+        ),
+        requests=_unique((r for d in details for r in d.requests), lambda r: r.id),
+        tape=_unique(
+            (u for d in details for u in d.tape), lambda u: (u.run_number, u.started_at, u.state)
+        ),
+        dags=_unique((g for d in details for g in d.dags), lambda g: (g.schedd, g.cluster_id)),
+        jobs=_unique(
+            (j for d in details for j in d.jobs), lambda j: (j.schedd, j.cluster_id, j.proc_id)
+        ),
+        notes=tuple(dict.fromkeys(n for d in details for n in d.notes)),
+    )
+
+
+def _unique(items: Iterable, key) -> tuple:  # type: ignore[no-untyped-def, type-arg]
+    seen: dict[object, object] = {}
+    for item in items:
+        seen[key(item)] = item
+    return tuple(seen.values())
+
+
+@dataclass(frozen=True, slots=True)
+class Hint:
+    """Something wrong, in words, and the command an operator would run."""
+
+    problem: str
+    command: str
+
+
+def did_of(detail: RunDetail) -> str:
+    """The run's raw-data DID (scope:name) as its rules name it, or XENON1T's pattern."""
+    for rule in detail.rules:
+        return f"{rule.scope}:{rule.name}"
+    for replica in detail.replicas:
+        return f"{replica.scope}:{replica.name}"
+    if detail.run is not None:
+        period = detail.run.science_run or "SR000"
+        period = "SR" + period[2:].zfill(3) if period.startswith("SR") else period
+        return f"x1t_{period}_{detail.run.name}_{detail.run.detector}:raw"
+    return f"<scope of run {detail.run_number}>:raw"
+
+
+def hints(detail: RunDetail) -> list[Hint]:
+    """What an operator would do about each problem of this run."""
+    out: list[Hint] = []
+    did = did_of(detail)
+    run = detail.run
+    if run is not None:
+        verdict = data_safety(run)
+        rules_at = {r.rse for r in detail.rules if r.state is not RuleState.SUSPENDED}
+        if SLOT_CHICAGO in verdict.missing and CHICAGO_RSE not in rules_at:
+            out.append(Hint("no rule to UC_OSG_USERDISK for a science run",
+                            f"rucio add-rule {did} 1 {CHICAGO_RSE}"))
+        if SLOT_EUROPE in verdict.missing and not rules_at & set(EUROPEAN_RSES):
+            out.append(Hint("no rule to a European RSE",
+                            f"rucio add-rule {did} 1 'NIKHEF_USERDISK|SURFSARA_USERDISK"
+                            f"|CNAF_USERDISK|CCIN2P3_USERDISK|WEIZMANN_USERDISK'"))
+        if SLOT_TAPE in verdict.missing:
+            failed = [u for u in detail.tape if u.state is TapeState.FAILED]
+            if tape_checksum_problem(run) or failed:
+                out.append(Hint(
+                    "tape copy failed (checksum or dsmc errors): upload again, then restore-test",
+                    f"dsmc incremental -subdir=yes '/data/xenon/raw/{run.name}/'",
+                ))
+        purge = purge_verdict(run)
+        if purge.on_buffer and not purge.allowed:
+            out.append(Hint(f"keep on the LNGS buffer: {purge.reason}",
+                            "# do not purge this run yet"))
+    for rule in detail.rules:
+        if rule.state is RuleState.STUCK:
+            out.append(Hint(
+                f"rule {rule.id} to {rule.rse} STUCK"
+                + (f": {rule.error}" if rule.error else ""),
+                f"rucio rule-info {rule.id}   # then, once the cause is fixed: "
+                f"rucio update-rule --stuck {rule.id}",
+            ))
+        elif rule.state is RuleState.SUSPENDED:
+            out.append(Hint(f"rule {rule.id} to {rule.rse} SUSPENDED",
+                            f"rucio rule-info {rule.id}"))
+        elif (
+            rule.rse == LNGS_RSE
+            and rule.expires_at is not None
+            and rule.state is not RuleState.OK
+        ):
+            out.append(Hint(
+                f"LNGS rule {rule.id} not OK and expires {rule.expires_at:%Y-%m-%d %H:%M}",
+                f"rucio update-rule --lifetime 345600 {rule.id}",
+            ))
+    held = [j for j in detail.jobs if j.status is JobStatus.HELD]
+    if held:
+        reasons = sorted({normalise_hold_reason(j.hold_reason, j.hold_reason_code) for j in held})
+        clusters = sorted({j.cluster_id for j in held})
+        shown = " ".join(str(c) for c in clusters[:20])
+        out.append(Hint(
+            f"{len(held)} held jobs: {'; '.join(reasons[:3])}",
+            f"condor_q -hold {shown}   # fix the cause, then: condor_release {shown}",
+        ))
+    for dag in detail.dags:
+        if dag.nodes_failed and not dag.finished:
+            out.append(Hint(f"DAG {dag.cluster_id} has {dag.nodes_failed} failed nodes",
+                            f"condor_q -dag {dag.cluster_id} -nobatch"))
+        elif dag.finished and dag.nodes_failed:
+            out.append(Hint(
+                f"DAG {dag.cluster_id} finished with {dag.nodes_failed} failed nodes",
+                f"condor_submit_dag {dag.batch_name}.dag   # DAGMan reruns what failed "
+                "from the rescue DAG",
+            ))
+    return out

@@ -1,0 +1,152 @@
+"""Run drill-down: the right verdicts and hints for a run in each scenario."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+from textual.widgets import DataTable
+
+from backends.analysis.drilldown import detail_from_snapshots, did_of, hints, merge_details
+from backends.analysis.safety import data_safety, purge_verdict
+from backends.model import JobStatus, Kind, Replica, RuleState, RunDetail, TapeState
+from backends.simulator import SimulatorBackend
+from console.screens.run_details import RunDetailsScreen
+from tests.screen import screen_text
+from tests.simapp import simulator_app, wait_settled
+
+
+def snapshots(scenario: str) -> dict:
+    sim = SimulatorBackend({"scenario": scenario, "seed": 1, "speed": 0})
+    return {kind: sim.fetch(kind) for kind in Kind}
+
+
+def detail(snaps: dict, number: int) -> RunDetail:
+    return detail_from_snapshots(number, snaps, snaps[Kind.RUNS].taken_at)
+
+
+def test_nominal_settled_run_is_safe_with_nothing_to_do() -> None:
+    snaps = snapshots("nominal")
+    old = snaps[Kind.RUNS].runs[-200]  # about 8 days old: settled
+    d = detail(snaps, old.number)
+    assert d.run is old
+    assert data_safety(old).safe
+    assert hints(d) == []
+
+
+def test_rse_outage_stuck_rule_hint_names_the_rule() -> None:
+    snaps = snapshots("rse-outage")
+    stuck = [r for r in snaps[Kind.TRANSFERS].rules if r.state is RuleState.STUCK]
+    assert stuck
+    rule = stuck[0]
+    d = detail(snaps, rule.run_number)
+    assert rule in d.rules
+    found = [h for h in hints(d) if rule.id in h.command]
+    assert found and found[0].command.startswith(f"rucio rule-info {rule.id}")
+    assert "STUCK" in found[0].problem and rule.rse in found[0].problem
+    assert did_of(d) == f"{rule.scope}:{rule.name}"
+
+
+def test_tape_checksum_run_is_unsafe_and_hint_reuploads() -> None:
+    snaps = snapshots("tape-checksum")
+    failed = [u for u in snaps[Kind.TAPE].uploads if u.state is TapeState.FAILED]
+    assert failed
+    d = detail(snaps, failed[0].run_number)
+    verdict = data_safety(d.run)
+    assert not verdict.safe and "tape" in verdict.missing
+    assert "checksum" in verdict.reason
+    assert not purge_verdict(d.run).allowed
+    commands = [h.command for h in hints(d)]
+    assert any(c.startswith("dsmc incremental") and d.run.name in c for c in commands)
+    assert any("do not purge" in c for c in commands)
+
+
+def test_held_jobs_hint_lists_the_held_clusters() -> None:
+    snaps = snapshots("held-jobs")
+    held = [j for j in snaps[Kind.JOBS].jobs if j.status is JobStatus.HELD]
+    dag = next(d for d in snaps[Kind.JOBS].dags if d.nodes_held)
+    d = detail(snaps, dag.run_number)
+    mine = [j for j in d.jobs if j.status is JobStatus.HELD]
+    assert mine and set(mine) <= set(held)
+    hint = next(h for h in hints(d) if h.command.startswith("condor_q -hold"))
+    assert str(mine[0].cluster_id) in hint.command
+    assert "condor_release" in hint.command
+    assert f"{len(mine)} held jobs" in hint.problem
+
+
+def test_uplink_down_newest_run_needs_its_rules() -> None:
+    snaps = snapshots("uplink-down")
+    run = snaps[Kind.RUNS].runs[-10]  # taken while the uplink was down
+    d = detail(snaps, run.number)
+    assert not data_safety(run).safe
+    commands = " ".join(h.command for h in hints(d))
+    assert "rucio add-rule" in commands
+    assert f"{run.name}_tpc:raw" in commands or did_of(d) in commands
+
+
+def test_merge_details_unions_and_later_sources_win() -> None:
+    snaps = snapshots("rse-outage")
+    rule = next(r for r in snaps[Kind.TRANSFERS].rules if r.state is RuleState.STUCK)
+    local = detail(snaps, rule.run_number)
+    later = RunDetail(
+        local.taken_at + timedelta(seconds=5),
+        rule.run_number,
+        rules=(replace(rule, error="newer error"),),
+        replicas=(Replica(rule.scope, "raw.0001", rule.rse, "UNAVAILABLE", 10),),
+        notes=("from rucio",),
+    )
+    merged = merge_details([local, later])
+    assert merged.run is local.run
+    assert [r.error for r in merged.rules if r.id == rule.id] == ["newer error"]
+    assert len(merged.rules) == len(local.rules)
+    assert merged.replicas == later.replicas
+    assert merged.notes == ("from rucio",)
+    with pytest.raises(ValueError):
+        merge_details([])
+
+
+async def test_enter_on_a_stuck_rse_opens_its_oldest_stuck_run() -> None:
+    app = simulator_app("rse-outage")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_settled(pilot)
+        await pilot.press("2")
+        table = app.pane(Kind.TRANSFERS).query_one("#rse-table", DataTable)
+        names = [key.value for key in table.rows]
+        table.move_cursor(row=names.index("NIKHEF_USERDISK"))
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, RunDetailsScreen)
+        text = screen_text(app)
+        assert "rucio rule-info" in text and "STUCK" in text
+
+
+async def test_enter_on_a_held_dag_shows_its_held_jobs() -> None:
+    app = simulator_app("held-jobs")
+    async with app.run_test(size=(160, 50)) as pilot:
+        await wait_settled(pilot)
+        await pilot.press("4")
+        table = app.pane(Kind.JOBS).query_one("#dag-table", DataTable)
+        table.focus()
+        table.move_cursor(row=0)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, RunDetailsScreen)
+        text = screen_text(app)
+        assert "held jobs" in text and "condor_release" in text
+        assert "memory limit" in text  # a hold reason in the jobs table
+
+
+async def test_enter_on_a_failed_tape_upload_opens_the_run() -> None:
+    app = simulator_app("tape-checksum")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_settled(pilot)
+        await pilot.press("3")
+        table = app.pane(Kind.TAPE).query_one("#tape-table", DataTable)
+        table.focus()
+        first_run = int(next(iter(table.rows)).value.split(":")[0])
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, RunDetailsScreen)
+        assert app.screen.run_number == first_run
+        assert "NOT SAFE" in screen_text(app)
