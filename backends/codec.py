@@ -252,9 +252,7 @@ def decode(data: Any, notes: set[str] | None = None) -> Any:
         decoded = {key: decode(value, notes) for key, value in data.items()}
         obj = _decode_object(decoded, notes)
         if obj is decoded:
-            raise CodecError(
-                f"object without a type tag (keys: {', '.join(sorted(data)[:5])})"
-            )
+            raise CodecError(f"object without a type tag (keys: {', '.join(sorted(data)[:5])})")
         return obj
     if data is None or kind in _PLAIN:
         return data
