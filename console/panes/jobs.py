@@ -7,11 +7,19 @@ table does not jump about between refreshes.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Static
 
-from backends.analysis.jobs import dag_rows, hold_reasons, jobs_by_site, jobs_total
+from backends.analysis.jobs import (
+    SiteCounts,
+    dag_rows,
+    hold_reasons,
+    jobs_by_site,
+    jobs_total,
+)
 from backends.model import Dag, DagStatus, JobsSnapshot, Kind
 from console.format import fmt_duration
 from console.panes.base import SourcePane
@@ -39,6 +47,17 @@ def progress_bar(dag: Dag, width: int = 12) -> Text:
     return bar
 
 
+def _per_schedd(snapshot: JobsSnapshot) -> list[SiteCounts]:
+    """Counts per schedd, labelled by schedd, when there is more than one."""
+    if len(snapshot.schedds) < 2:
+        return []
+    return [
+        replace(jobs_total(replace(snapshot, jobs=tuple(j for j in snapshot.jobs
+                                                         if j.schedd == name))), site=name)
+        for name in snapshot.schedds
+    ]
+
+
 class JobsPane(SourcePane):
     KIND = Kind.JOBS
     TITLE = "Jobs (HTCondor)"
@@ -51,6 +70,9 @@ class JobsPane(SourcePane):
         self._dag_runs: dict[str | None, int | None] = {}
 
     def compose_body(self) -> ComposeResult:
+        status = Static(id="schedd-status")
+        status.display = False  # only when a schedd is unreachable or ads were skipped
+        yield status
         sites: DataTable = DataTable(id="site-table", cursor_type="row")
         sites.add_columns(*SITE_COLUMNS)
         yield sites
@@ -61,12 +83,18 @@ class JobsPane(SourcePane):
 
     def show(self, snapshot: JobsSnapshot) -> None:  # type: ignore[override]
         now = snapshot.taken_at
+        self._show_schedd_status(snapshot)
         rows = []
-        for counts in [*jobs_by_site(snapshot), jobs_total(snapshot)]:
-            label = Text(clean(counts.site), style="bold" if counts.site == "all" else "")
+        for key, counts in [
+            *((f"site:{c.site}", c) for c in jobs_by_site(snapshot)),
+            *((f"schedd:{c.site}", c) for c in _per_schedd(snapshot)),
+            ("site:all", jobs_total(snapshot)),
+        ]:
+            style = "bold" if key == "site:all" else "italic" if key.startswith("schedd:") else ""
+            label = Text(clean(counts.site), style=style)
             rows.append(
                 (
-                    f"site:{counts.site}",
+                    key,
                     (
                         label,
                         _n(counts.idle, "yellow"),
@@ -115,6 +143,18 @@ class JobsPane(SourcePane):
             )
         dag_table_rows = [row for row in dag_table_rows if self.matches(row[1])]
         sync_rows(self.query_one("#dag-table", DataTable), dag_table_rows)
+
+    def _show_schedd_status(self, snapshot: JobsSnapshot) -> None:
+        """Unreachable schedds in red (their rows are their last data), skipped ads in yellow."""
+        lines = [
+            Text.assemble(("✗ schedd unreachable: ", "bold red"), (clean(name), "bold"),
+                          (" " + clean(error), "red"))
+            for name, error in snapshot.schedd_errors
+        ]
+        lines.extend(Text(clean(problem), style="yellow") for problem in snapshot.ad_problems)
+        status = self.query_one("#schedd-status", Static)
+        status.update(Text("\n").join(lines))
+        status.display = bool(lines)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         """Enter on a DAG: its run's details (processing, held jobs, copies)."""
