@@ -122,11 +122,13 @@ class MongoBackend(Backend, RunsSource, TapeSource, RunDetailSource):
             return RunDetail(taken_at, run_number,
                              notes=(f"no document with number {run_number} in "
                                     f"{self.settings.target}",))
-        runs = [document_to_run(doc) for doc in docs]
+        # The cleanest of several documents with one number is the likelier truth.
+        runs = sorted((_safe_run(doc, run_number) for doc in docs), key=lambda r: len(r.malformed))
         run = runs[0]
         notes = [f"malformed document: {note}" for note in run.malformed]
         if len(runs) > 1:
-            notes.append(f"{len(runs)} documents have number {run_number}; showing the first")
+            notes.append(f"{len(runs)} documents have number {run_number}; "
+                         "showing the one with fewest problems")
         uploads = tuple(u for u in (run_upload(r) for r in runs) if u is not None)
         return RunDetail(taken_at, run_number, run=run, tape=uploads, notes=tuple(notes))
 
@@ -145,11 +147,14 @@ def _convert(docs: Iterable[Mapping[str, Any]]) -> tuple[list[Run], list[Run]]:
     """
     numeric: list[Run] = []
     odd: list[Run] = []
+    unnumbered = 0
     for doc in docs:
         if run_number(doc.get("number")) is not None:
             numeric.append(_safe_run(doc, -1))
         else:
-            odd.append(_safe_run(doc, -(len(odd) + 1)))
+            run = _safe_run(doc, -(unnumbered + 1))
+            unnumbered += run.number < 0
+            odd.append(run)
     return numeric, odd
 
 

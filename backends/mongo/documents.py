@@ -36,7 +36,7 @@ PROJECTION: Mapping[str, int] = {
     "detector": 1,
     "source": 1,
     "tags": 1,
-    "trigger.events_built": 1,
+    "trigger": 1,
     "raw_size_byte": 1,
     "data": 1,
 }
@@ -161,6 +161,9 @@ def _tags(doc: Mapping[str, Any], notes: _Notes) -> tuple[str, ...]:
     value = doc.get("tags")
     if value is None:
         return ()
+    if isinstance(value, str):
+        notes.add("tags is text, not a list")
+        return (value,)
     if not isinstance(value, list):
         notes.add(f"tags is not a list ({_kind(value)})")
         return ()

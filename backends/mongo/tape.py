@@ -58,7 +58,8 @@ def _raw(run: Run, host: str) -> list[DataCopy]:
 
 def run_upload(run: Run) -> TapeUpload | None:
     """The run's tape upload as the database tells it, or None when it has none."""
-    tape = [(state, c) for c in _raw(run, HOST_TAPE) if (state := copy_state(c)) is not None]
+    copies = _raw(run, HOST_TAPE)
+    tape = [(state, c) for c in copies if (state := copy_state(c)) is not None]
     size = run.raw_size_bytes or 0
     if tape:
         state, copy = min(tape, key=lambda sc: _RANK[sc[0]])
@@ -76,7 +77,7 @@ def run_upload(run: Run) -> TapeUpload | None:
             started_at=copy.creation_time,
             message=message,
         )
-    if run.end is not None and _raw(run, HOST_BUFFER):
+    if not copies and run.end is not None and _raw(run, HOST_BUFFER):
         return TapeUpload(run.number, TapeState.QUEUED, size, updated_at=run.end)
     return None
 
@@ -115,11 +116,11 @@ def tape_snapshot(runs: Iterable[Run], taken_at: datetime) -> TapeSnapshot:
         verified_bytes=verified_bytes,
         last_success=last_success,
         rate_bps=None,
-        problems=_problems(unknown),
+        malformed=_malformed(unknown),
     )
 
 
-def _problems(unknown: list[int]) -> tuple[str, ...]:
+def _malformed(unknown: list[int]) -> tuple[str, ...]:
     if not unknown:
         return ()
     shown = ", ".join(str(n) for n in unknown[:5])
