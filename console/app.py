@@ -16,6 +16,7 @@ import signal
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -35,6 +36,8 @@ from backends.analysis.drilldown import detail_from_snapshots
 from backends.analysis.jobs import dag_for_run
 from backends.model import JobsSnapshot, Kind, RunsSnapshot, Snapshot
 from backends.sources import RunDetailSource
+from console.acks import AckStore
+from console.acks import default_path as default_ack_path
 from console.collect import Result, Sources, describe_error, fetch_one
 from console.config import Config
 from console.panes.base import SourcePane
@@ -43,6 +46,7 @@ from console.panes.jobs import JobsPane
 from console.panes.runs import RunsPane
 from console.panes.tape import TapePane
 from console.panes.transfers import TransfersPane
+from console.screens.alarms import AlarmsScreen
 from console.screens.run_details import GoToRunScreen, RunDetailsScreen
 from console.widgets.alarms_strip import AlarmsStrip
 
@@ -108,6 +112,7 @@ class XenonConsole(App[int]):
         Binding("z", "zoom", "Zoom"),
         Binding("r", "refresh_all", "Refresh"),
         Binding("colon", "goto_run", "Go to run"),
+        Binding("a", "alarms", "Alarms"),
     ]
 
     active_kind: reactive[Kind] = reactive(Kind.BUFFER, init=False)
@@ -119,6 +124,7 @@ class XenonConsole(App[int]):
         *,
         clock: Callable[[], float] = time.monotonic,
         watchdog: bool = False,
+        acks: AckStore | None = None,
     ) -> None:
         super().__init__()
         self.config = config
@@ -130,6 +136,9 @@ class XenonConsole(App[int]):
         self._failures: dict[Kind, int] = dict.fromkeys(Kind, 0)
         self._poll_timers: dict[Kind, Timer] = {}
         self._critical_seen: set[str] = set()
+        self.acks = acks if acks is not None else AckStore(default_ack_path())
+        #: Alarms that cleared in this session, newest first, with when.
+        self.recent_alarms: deque[tuple[Alarm, datetime]] = deque(maxlen=100)
         self._panes: dict[Kind, SourcePane] = {}
         self._content_alarms: dict[Kind, list[Alarm]] = {}
         self._alarms_strip = AlarmsStrip(id="alarms")
@@ -190,6 +199,8 @@ class XenonConsole(App[int]):
         self.set_interval(1.0, self._tick)
         if self.watchdog:
             self._install_watchdog()
+        if self.acks.load_error:
+            self.notify(self.acks.load_error, severity="warning", timeout=15)
 
     def on_resize(self) -> None:
         self._layout_for(self.size.width, self.size.height)
@@ -324,13 +335,25 @@ class XenonConsole(App[int]):
             if alarm is not None:
                 alarms.append(alarm)
         alarms = sort_alarms(alarms)
+        self.acks.observe(alarms, now)
         if alarms != self.alarms:
+            keys = {a.key for a in alarms}
+            for old in self.alarms:
+                if old.key not in keys:
+                    self.recent_alarms.appendleft((old, now))
             self.alarms = alarms
-            self._alarms_strip.show(alarms)
-            critical = {a.key for a in alarms if a.severity is Severity.CRITICAL}
-            if critical - self._critical_seen and self.config.bell_on_critical:
-                self.bell()
-            self._critical_seen = critical
+        self._alarms_strip.show(alarms, self.is_acked)
+        critical = {
+            self.acks.occurrence(a)
+            for a in alarms
+            if a.severity is Severity.CRITICAL and not self.is_acked(a)
+        }
+        if critical - self._critical_seen and self.config.bell_on_critical:
+            self.bell()  # once per new critical occurrence
+        self._critical_seen = critical
+
+    def is_acked(self, alarm: Alarm) -> bool:
+        return self.acks.ack_for(alarm) is not None
 
     # ------------------------------------------------------------ actions
 
@@ -360,6 +383,11 @@ class XenonConsole(App[int]):
                 timer.stop()
             self._poll(kind)
         self.notify("Polling every source now", timeout=2)
+
+    def action_alarms(self) -> None:
+        self.push_screen(
+            AlarmsScreen(lambda: self.alarms, lambda: list(self.recent_alarms), self.acks)
+        )
 
     def action_help(self) -> None:
         # Imported when first asked for: the Markdown widget costs ~80 ms of
@@ -419,6 +447,8 @@ class XenonConsole(App[int]):
                             self.action_zoom)
         yield SystemCommand("Filter runs", "Filter the runs table (/)", self._filter_runs)
         yield SystemCommand("Go to run", "Jump to a run by number (:)", self.action_goto_run)
+        yield SystemCommand("Alarms", "Active and recent alarms; acknowledge (a)",
+                            self.action_alarms)
         yield SystemCommand("Help", "Keys and panes (?)", self.action_help)
 
     def _filter_runs(self) -> None:

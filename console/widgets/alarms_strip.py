@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from rich.text import Text
 from textual.widgets import Static
@@ -25,12 +25,19 @@ def severity_badge(severity: Severity) -> Text:
 class AlarmsStrip(Static):
     """Two lines: a summary with counts, then the worst alarm's detail."""
 
-    def show(self, alarms: Sequence[Alarm]) -> None:
+    def show(
+        self, alarms: Sequence[Alarm], is_acked: Callable[[Alarm], bool] = lambda _a: False
+    ) -> None:
+        """Counts and titles of the alarms not acknowledged; acked ones only counted."""
         line = Text(no_wrap=True, overflow="ellipsis")
-        active = [a for a in alarms if a.severity is not Severity.OK]
+        raised = [a for a in alarms if a.severity is not Severity.OK]
+        active = [a for a in raised if not is_acked(a)]
+        quiet = len(raised) - len(active)
         if not active:
             line.append_text(severity_badge(Severity.OK))
             line.append(" All clear: no active alarms", style="green")
+            if quiet:
+                line.append(f" · {quiet} acknowledged (a: alarms)", style="dim")
             self.update(line)
             return
         for severity in (Severity.CRITICAL, Severity.WARNING, Severity.UNKNOWN):
@@ -38,6 +45,8 @@ class AlarmsStrip(Static):
             if n:
                 line.append_text(severity_badge(severity))
                 line.append(f" {n}  ")
+        if quiet:
+            line.append(f"+{quiet} acked  ", style="dim")
         line.append("│ ", style="dim")
         for i, alarm in enumerate(active[:4]):
             if i:

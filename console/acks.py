@@ -1,0 +1,155 @@
+"""Acknowledged alarms, kept per occurrence and across restarts.
+
+An alarm's *occurrence* is its key plus the time it started: the alarm's own
+``since`` when it has one, else the first time the console saw it active
+(remembered in the state file, so a restart keeps it). An acknowledgement
+belongs to one occurrence: when the alarm clears and fires again, or its
+``since`` moves (a newer failure), the new occurrence is not hidden by the
+old acknowledgement.
+
+The state lives in a small JSON file in the user's data directory, written
+atomically. A corrupt or unreadable file is set aside with a message, never
+fatal: the console starts with no acknowledgements rather than not at all.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import platformdirs
+
+from backends.analysis.alarms import Alarm
+
+STATE_VERSION = 1
+#: Acknowledgements of occurrences not seen for this long are forgotten.
+KEEP = timedelta(days=30)
+
+
+def default_path() -> Path:
+    return Path(platformdirs.user_data_dir("xenon-console")) / "acks.json"
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    occurrence: str
+    key: str
+    note: str
+    #: Wall-clock time of the acknowledgement.
+    acked_at: datetime
+
+
+class AckStore:
+    """Acknowledgements and open occurrences; ``path=None`` keeps them in memory."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.acks: dict[str, Ack] = {}
+        #: key -> start of its current occurrence (for alarms without ``since``).
+        self.open: dict[str, datetime] = {}
+        #: One line when the state file could not be read, for the user.
+        self.load_error: str | None = None
+        if path is not None:
+            self._load(path)
+
+    # ------------------------------------------------------------ identity
+
+    def occurrence(self, alarm: Alarm) -> str:
+        start = alarm.since or self.open.get(alarm.key)
+        return f"{alarm.key}@{start.isoformat() if start else '?'}"
+
+    def observe(self, alarms: Iterable[Alarm], now: datetime) -> None:
+        """Track which alarms are active: start occurrences, close cleared ones."""
+        active = {a.key for a in alarms}
+        changed = False
+        for key in active - set(self.open):
+            self.open[key] = now
+            changed = True
+        for key in set(self.open) - active:
+            del self.open[key]
+            changed = True
+        if changed:
+            self.save()
+
+    # ---------------------------------------------------------------- acks
+
+    def ack_for(self, alarm: Alarm) -> Ack | None:
+        return self.acks.get(self.occurrence(alarm))
+
+    def acknowledge(self, alarm: Alarm, note: str, at: datetime | None = None) -> Ack:
+        ack = Ack(self.occurrence(alarm), alarm.key, note.strip(), at or datetime.now(UTC))
+        self.acks[ack.occurrence] = ack
+        self.save()
+        return ack
+
+    def unacknowledge(self, alarm: Alarm) -> None:
+        if self.acks.pop(self.occurrence(alarm), None) is not None:
+            self.save()
+
+    # ------------------------------------------------------------- storage
+
+    def save(self) -> None:
+        if self.path is None:
+            return
+        horizon = datetime.now(UTC) - KEEP
+        self.acks = {k: a for k, a in self.acks.items() if a.acked_at >= horizon}
+        data = {
+            "version": STATE_VERSION,
+            "acks": [
+                {"occurrence": a.occurrence, "key": a.key, "note": a.note,
+                 "acked_at": a.acked_at.isoformat()}
+                for a in self.acks.values()
+            ],
+            "open": {key: start.isoformat() for key, start in self.open.items()},
+        }
+        tmp: str | None = None
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".acks.", dir=self.path.parent)
+            with os.fdopen(fd, "w") as out:
+                json.dump(data, out, indent=1)
+            os.replace(tmp, self.path)
+        except OSError as exc:
+            self.load_error = f"cannot save acknowledgements to {self.path}: {exc.strerror}"
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+
+    def _load(self, path: Path) -> None:
+        try:
+            raw = path.read_text()
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            self.load_error = f"cannot read {path}: {exc.strerror}"
+            return
+        try:
+            data = json.loads(raw)
+            if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
+                raise ValueError(f"unknown state version {data.get('version')!r}")
+            for item in data.get("acks", []):
+                ack = Ack(str(item["occurrence"]), str(item["key"]), str(item.get("note", "")),
+                          _parse_time(item["acked_at"]))
+                self.acks[ack.occurrence] = ack
+            for key, start in dict(data.get("open", {})).items():
+                self.open[str(key)] = _parse_time(start)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            self.acks, self.open = {}, {}
+            aside = path.with_suffix(".corrupt")
+            with contextlib.suppress(OSError):
+                os.replace(path, aside)
+            self.load_error = (
+                f"acknowledgements file {path} was unreadable ({exc}); "
+                f"moved aside to {aside.name}, starting with none"
+            )
+
+
+def _parse_time(text: str) -> datetime:
+    value = datetime.fromisoformat(text)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

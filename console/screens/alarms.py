@@ -1,0 +1,177 @@
+"""The alarms screen: active and recent alarms, with acknowledgements.
+
+Acknowledging an alarm (with a note) keeps it listed but quiet: it leaves the
+alarms strip's counts and rings no bell. The note and the acknowledgement
+survive a restart (see console/acks.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Input, Static
+
+from backends.analysis.alarms import Alarm, Severity
+from console.acks import AckStore
+from console.format import fmt_time
+from console.safe_text import clean
+from console.widgets.alarms_strip import SEVERITY_STYLE
+from console.widgets.tables import sync_rows
+
+
+class NoteScreen(ModalScreen[str | None]):
+    """Asks for the acknowledgement's note."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+    DEFAULT_CSS = """
+    NoteScreen { align: center middle; }
+    NoteScreen > Vertical { width: 80; height: auto; border: round $accent;
+                            background: $surface; padding: 0 1; }
+    """
+
+    def __init__(self, title: str) -> None:
+        super().__init__()
+        self.title_text = title
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(Text.assemble(("Acknowledge: ", "bold"), clean(self.title_text)))
+            yield Input(placeholder="note (who is on it, ticket, why) — Enter to acknowledge")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value)
+
+
+class AlarmsScreen(ModalScreen[None]):
+    BINDINGS = [
+        Binding("escape,q", "dismiss", "Close"),
+        Binding("a", "acknowledge", "Acknowledge"),
+        Binding("u", "unacknowledge", "Un-acknowledge"),
+    ]
+
+    DEFAULT_CSS = """
+    AlarmsScreen { align: center middle; }
+    AlarmsScreen > Vertical {
+        width: 96%; max-width: 170; height: 90%;
+        border: round $accent; background: $surface; padding: 0 1;
+    }
+    AlarmsScreen DataTable { height: 1fr; }
+    AlarmsScreen #alarm-detail { height: auto; max-height: 6; margin-top: 1; }
+    """
+
+    def __init__(
+        self,
+        active: Callable[[], Sequence[Alarm]],
+        recent: Callable[[], Sequence[tuple[Alarm, datetime]]],
+        store: AckStore,
+    ) -> None:
+        super().__init__()
+        self._active = active
+        self._recent = recent
+        self.store = store
+        self._rows: dict[str, Alarm] = {}
+        self._table: DataTable = DataTable(id="alarms-table", cursor_type="row")
+        self._table.add_columns("Severity", "Since", "Alarm", "State", "Note / detail")
+        self._detail = Static(id="alarm-detail")
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(Text("Alarms — a acknowledge · u un-acknowledge · Esc close",
+                              style="bold"))
+            yield self._table
+            yield self._detail
+
+    def on_mount(self) -> None:
+        self.refresh_rows()
+        self.set_interval(1.0, self.refresh_rows)
+        self._table.focus()
+
+    def refresh_rows(self) -> None:
+        rows = []
+        self._rows = {}
+        active = list(self._active())
+        acked = [a for a in active if self.store.ack_for(a) is not None]
+        unacked = [a for a in active if self.store.ack_for(a) is None]
+        for alarm in [*unacked, *acked]:
+            key = f"active:{self.store.occurrence(alarm)}"
+            self._rows[key] = alarm
+            ack = self.store.ack_for(alarm)
+            badge = Text(f" {alarm.severity.name} ", style=SEVERITY_STYLE[alarm.severity])
+            if ack is not None:
+                badge.stylize("dim")
+            rows.append((key, (
+                badge,
+                fmt_time(alarm.since),
+                Text(clean(alarm.title), style="dim" if ack else "bold"),
+                Text("acknowledged", style="dim") if ack else Text("ACTIVE", style="bold red"),
+                Text(clean(ack.note or "(no note)"), style="dim") if ack
+                else Text(clean(alarm.detail)),
+            )))
+        for alarm, cleared in self._recent():
+            key = f"recent:{self.store.occurrence(alarm)}:{cleared.isoformat()}"
+            self._rows[key] = alarm
+            rows.append((key, (
+                Text(f" {alarm.severity.name} ", style="dim"),
+                fmt_time(alarm.since),
+                Text(clean(alarm.title), style="dim"),
+                Text(f"cleared {fmt_time(cleared)}", style="green"),
+                Text(clean(alarm.detail), style="dim"),
+            )))
+        sync_rows(self._table, rows)
+        self._show_detail()
+
+    def _selected(self) -> tuple[str, Alarm] | None:
+        if not self._table.row_count:
+            return None
+        key = self._table.coordinate_to_cell_key(self._table.cursor_coordinate).row_key.value
+        alarm = self._rows.get(key or "")
+        return (key, alarm) if key and alarm else None
+
+    @on(DataTable.RowHighlighted)
+    def _show_detail(self) -> None:
+        chosen = self._selected()
+        if chosen is None:
+            self._detail.update(Text("No alarms.", style="green"))
+            return
+        _key, alarm = chosen
+        text = Text()
+        text.append(f"{alarm.key}\n", style="dim")
+        text.append(clean(alarm.detail) + "\n")
+        text.append("What to do: ", style="bold")
+        text.append(clean(alarm.hint or "-"), style="italic")
+        ack = self.store.ack_for(alarm)
+        if ack is not None:
+            text.append(f"\nAcknowledged {fmt_time(ack.acked_at)}: ", style="bold")
+            text.append(clean(ack.note or "(no note)"))
+        self._detail.update(text)
+
+    def action_acknowledge(self) -> None:
+        chosen = self._selected()
+        if chosen is None or not chosen[0].startswith("active:"):
+            self.notify("Choose an active alarm to acknowledge", severity="warning")
+            return
+        alarm = chosen[1]
+        if alarm.severity is Severity.OK:
+            return
+
+        def done(note: str | None) -> None:
+            if note is None:
+                return
+            self.store.acknowledge(alarm, note)
+            self.refresh_rows()
+            self.notify(f"Acknowledged: {alarm.title}")
+
+        self.app.push_screen(NoteScreen(alarm.title), done)
+
+    def action_unacknowledge(self) -> None:
+        chosen = self._selected()
+        if chosen is not None:
+            self.store.unacknowledge(chosen[1])
+            self.refresh_rows()

@@ -1,0 +1,120 @@
+"""Alarm acknowledgements: scoped to one occurrence, kept across restarts."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from backends.analysis.alarms import Alarm, Severity
+from backends.model import Kind
+from console.acks import AckStore
+from console.screens.alarms import AlarmsScreen, NoteScreen
+from tests.screen import screen_lines, screen_text
+from tests.simapp import simulator_app, wait_settled
+
+T0 = datetime(2017, 11, 15, 12, 0, tzinfo=UTC)
+
+
+def alarm(key: str = "tape.failures", since: datetime | None = T0) -> Alarm:
+    return Alarm(key, Severity.CRITICAL, Kind.TAPE, "3 tape uploads failed", "detail", since,
+                 "hint")
+
+
+def test_ack_survives_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "acks.json"
+    store = AckStore(path)
+    a = alarm()
+    store.observe([a], T0)
+    store.acknowledge(a, "  on it, ticket 42  ")
+    again = AckStore(path)
+    ack = again.ack_for(a)
+    assert ack is not None and ack.note == "on it, ticket 42"
+    assert again.load_error is None
+
+
+def test_a_new_occurrence_is_not_hidden_by_an_old_ack(tmp_path: Path) -> None:
+    store = AckStore(tmp_path / "acks.json")
+    first = alarm(since=T0)
+    store.acknowledge(first, "known")
+    assert store.ack_for(first) is not None
+    newer = alarm(since=T0 + timedelta(hours=3))  # a newer failure moved `since`
+    assert store.ack_for(newer) is None
+    assert store.ack_for(alarm(key="tape.checksum", since=T0)) is None  # other identity
+
+
+def test_alarms_without_since_are_scoped_by_when_they_were_first_seen(tmp_path: Path) -> None:
+    path = tmp_path / "acks.json"
+    store = AckStore(path)
+    a = alarm("buffer.uplink", since=None)
+    store.observe([a], T0)
+    store.acknowledge(a, "uplink work planned")
+    store.observe([a], T0 + timedelta(minutes=5))  # still the same occurrence
+    assert store.ack_for(a) is not None
+    assert AckStore(path).ack_for(a) is not None  # and after a restart
+    store.observe([], T0 + timedelta(minutes=10))  # cleared...
+    store.observe([a], T0 + timedelta(minutes=20))  # ...and fired again
+    assert store.ack_for(a) is None
+
+
+def test_a_corrupt_state_file_is_set_aside_not_fatal(tmp_path: Path) -> None:
+    path = tmp_path / "acks.json"
+    path.write_text("{not json")
+    store = AckStore(path)
+    assert store.acks == {}
+    assert store.load_error and "moved aside" in store.load_error
+    assert (tmp_path / "acks.corrupt").read_text() == "{not json"
+    store.acknowledge(alarm(), "fresh start")
+    assert json.loads(path.read_text())["version"] == 1
+
+
+def test_an_unwritable_state_dir_is_reported_not_fatal(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    store = AckStore(blocker / "acks.json")  # parent is a file: cannot be created
+    store.acknowledge(alarm(), "still works in memory")
+    assert store.ack_for(alarm()) is not None
+    assert store.load_error and "cannot save" in store.load_error
+
+
+async def test_acknowledging_in_the_alarms_screen_quiets_the_strip(tmp_path: Path) -> None:
+    path = tmp_path / "acks.json"
+    app = simulator_app("held-jobs")
+    app.acks = AckStore(path)
+    bells: list[int] = []
+    app.bell = lambda: bells.append(1)  # type: ignore[method-assign]
+    async with app.run_test(size=(160, 50)) as pilot:
+        await wait_settled(pilot)
+        assert bells == [1]  # a new critical alarm rang once
+        strip = "\n".join(screen_lines(app)[1:3])
+        assert "CRITICAL" in strip and "770 held jobs" in strip
+        await pilot.press("a")
+        await pilot.pause()
+        assert isinstance(app.screen, AlarmsScreen)
+        assert "770 held jobs" in screen_text(app)
+        await pilot.press("a")  # acknowledge the selected (worst) alarm
+        await pilot.pause()
+        assert isinstance(app.screen, NoteScreen)
+        await pilot.press(*"on it", "enter")
+        await pilot.pause()
+        assert "acknowledged" in screen_text(app)
+        await pilot.press("escape")
+        await pilot.pause(1.2)  # the strip redraws every second
+        counts, detail = screen_lines(app)[1:3]
+        assert "770 held jobs" not in counts and "770 jobs held" not in detail
+        assert "+1 acked" in counts
+        assert "DAGs stalled" in counts  # the alarm not acknowledged stays loud
+        assert bells == [1]
+    # a restart keeps the acknowledgement and rings no bell for it
+    app2 = simulator_app("held-jobs")
+    app2.acks = AckStore(path)
+    bells2: list[int] = []
+    app2.bell = lambda: bells2.append(1)  # type: ignore[method-assign]
+    async with app2.run_test(size=(160, 50)) as pilot:
+        await wait_settled(pilot)
+        worst = app2.alarms[0]
+        assert app2.is_acked(worst)
+        assert app2.acks.ack_for(worst).note == "on it"
+        # the other critical alarm (stalled DAGs, if critical) may still ring;
+        # the acknowledged one must not be among those that did
+        assert app2.acks.occurrence(worst) not in app2._critical_seen
