@@ -109,6 +109,9 @@ class Rule:
     #: When the rule last entered STUCK, if it is stuck.
     stuck_since: datetime | None = None
     error: str | None = None
+    #: The run's name (``YYMMDD_HHMM``) when the source knows it rather than
+    #: its number (a Rucio scope carries the name), so views can join by name.
+    run_name: str | None = None
 
     @property
     def locks_total(self) -> int:
@@ -143,6 +146,9 @@ class TransfersSnapshot:
     taken_at: datetime
     rses: tuple[RseStatus, ...]
     rules: tuple[Rule, ...]
+    #: Records the source could not read (one line each, untrusted text);
+    #: they are left out of ``rules``/``rses`` and do not hide the others.
+    malformed: tuple[str, ...] = ()
 
 
 # ----------------------------------------------------------------------- tape
