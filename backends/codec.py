@@ -264,11 +264,12 @@ def decode_json(text: str | bytes, notes: set[str] | None = None) -> Any:
 
     Several times faster than ``decode(json.loads(text))`` on big snapshots.
     Objects without a type tag are left as dicts (envelopes around encoded
-    values, such as a recording's records); arrays become tuples only inside
-    decoded values. Raises ``ValueError`` on bad JSON (``json.JSONDecodeError``)
-    and ``CodecError`` on data it cannot decode.
+    values, such as a recording's records), and so are the arrays in them;
+    every other array becomes a tuple. Raises ``ValueError`` on bad JSON
+    (``json.JSONDecodeError``) and ``CodecError`` on data it cannot decode.
     """
-    return json.loads(text, object_hook=lambda obj: _decode_object(obj, notes))
+    value = json.loads(text, object_hook=lambda obj: _decode_object(obj, notes))
+    return _tupled(value) if type(value) is list else value
 
 
 def _tupled(value: list[Any]) -> tuple[Any, ...]:

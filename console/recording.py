@@ -401,16 +401,12 @@ class _Reader:
 
     def _no_header(self) -> None:
         lines = self.lines
-        if lines.failure and not lines.partial:
-            raise RecordingError(f"{self.path} is not a xenon-console recording ({lines.failure})")
-        if lines.partial:
-            try:
-                json.loads(lines.partial)
-            except ValueError:
-                raise RecordingError(
-                    f"{self.path} is truncated inside its header: nothing to replay"
-                ) from None
-        raise RecordingError(f"{self.path} is not a xenon-console recording (no header)")
+        if lines.truncated or lines.partial.strip():
+            raise RecordingError(
+                f"{self.path} ends inside its header (truncated?): nothing to replay"
+            )
+        reason = lines.failure or "no header"
+        raise RecordingError(f"{self.path} is not a xenon-console recording ({reason})")
 
     def _header(self, line: bytes) -> dict[str, Any]:
         try:
