@@ -22,11 +22,17 @@ _LEFT_QUEUE = (JobStatus.COMPLETED, JobStatus.REMOVED)
 
 
 def quote(text: str) -> str:
-    """A ClassAd string literal: backslash, quote and control characters escaped."""
-    out = text.replace("\\", "\\\\").replace('"', '\\"')
-    out = out.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
-    return '"' + "".join(c if c >= " " and c != "\x7f" else f"\\x{ord(c):02x}"
-                         for c in out) + '"'
+    """A string literal in the old ClassAd syntax that ``-long`` prints.
+
+    There only ``\\"`` is an escape; a line cannot hold a line break, so
+    breaks become spaces (as the tools print them). Other characters,
+    terminal escapes included, are kept: the parser must cope with them.
+    """
+    out = text.replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
+    out = out.replace('"', '\\"')
+    if out.endswith("\\"):
+        out += " "  # would escape the closing quote
+    return f'"{out}"'
 
 
 def _ts(at: datetime) -> int:
