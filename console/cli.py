@@ -115,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="list installed backend types and exit")
     parser.add_argument("--list-scenarios", action="store_true",
                         help="list the simulator's scenarios and exit")
-    sub = parser.add_subparsers(dest="command", metavar="{report,check}",
+    sub = parser.add_subparsers(dest="command", metavar="{report,check,sim}",
                                 parser_class=_Parser)
     report = sub.add_parser("report", parents=[common],
                             help="print one snapshot of every pane and exit",
@@ -127,7 +127,49 @@ def build_parser() -> argparse.ArgumentParser:
                    description="Fetch every pane once, evaluate the alarms and print one "
                    "line 'XENON <STATUS> - <summary> | <perfdata>'. Exit 0 OK, 1 WARNING, "
                    "2 CRITICAL, 3 UNKNOWN (also for a bad config or bad options).")
+    _add_sim(sub)
     return parser
+
+
+def _add_sim(sub: argparse._SubParsersAction) -> None:
+    """``sim``: put the simulator's history into a real service, to try a backend on it."""
+    sim = sub.add_parser("sim", help="write the simulator's data into a real service",
+                         description="Write the simulator's runs into a real service, in "
+                         "the experiment's own format, to try a backend on a copy.")
+    tools = sim.add_subparsers(dest="sim_command", metavar="{export-mongo}",
+                               parser_class=_Parser, required=True)
+    export = tools.add_parser(
+        "export-mongo", help="write the simulated runs into a MongoDB as XENON1T run documents",
+        description="Insert every simulated run as a XENON1T run document. The collection "
+        "must be empty unless --drop is given. A password may come from MONGO_PASSWORD "
+        "instead of the URI.")
+    export.add_argument("uri", metavar="URI", help="mongodb://[user[:password]@]host[:port]/")
+    export.add_argument("--database", default="run", help="database (default: run)")
+    export.add_argument("--collection", default="runs_new",
+                        help="collection (default: runs_new)")
+    export.add_argument("--drop", action="store_true",
+                        help="drop the collection first (else it must be empty)")
+    S = argparse.SUPPRESS
+    export.add_argument("--scenario", metavar="NAME", default=S, help="simulator scenario")
+    export.add_argument("--seed", metavar="N", type=_int, default=S, help="simulator seed")
+    export.add_argument("--runs", metavar="N", type=_positive_int, default=S,
+                        help="number of runs to simulate")
+
+
+def _sim(args: argparse.Namespace) -> int:
+    from backends.mongo.export import ExportError, export_simulated_runs
+
+    try:
+        written = export_simulated_runs(
+            args.uri, database=args.database, collection=args.collection, drop=args.drop,
+            scenario=getattr(args, "scenario", "nominal"), seed=getattr(args, "seed", 1),
+            runs=getattr(args, "runs", None))
+    except (BackendConfigError, ExportError) as exc:
+        return _fail(f"export-mongo: {exc}")
+    except KeyboardInterrupt:
+        return 130
+    print(f"wrote {written:,} runs to {args.database}.{args.collection}")
+    return 0
 
 
 def _fail(message: str) -> int:
@@ -214,6 +256,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _list_backends()
     if args.list_scenarios:
         return _list_scenarios()
+    if args.command == "sim":
+        return _sim(args)
     if getattr(args, "config", None) is not None:
         args.config = Path(args.config)
     try:
