@@ -45,11 +45,22 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, Self
+from typing import IO, TYPE_CHECKING, Any, Self
 
 from backends.codec import CodecError, decode_json, encode
-from backends.model import Kind, Run, RunsSnapshot, Snapshot
-from console.collect import SNAPSHOT_TYPES, Result
+from backends.model import (
+    BufferSnapshot,
+    JobsSnapshot,
+    Kind,
+    Run,
+    RunsSnapshot,
+    Snapshot,
+    TapeSnapshot,
+    TransfersSnapshot,
+)
+
+if TYPE_CHECKING:  # console.collect pulls in the backends registry and Rich
+    from console.collect import Result
 
 __all__ = [
     "FORMAT",
@@ -67,6 +78,14 @@ VERSION = 1
 #: zlib's default: about as small as 9 on this data, and much faster.
 COMPRESS_LEVEL = 6
 _CHUNK = 1 << 16
+#: The snapshot type of each kind (as ``console.collect.SNAPSHOT_TYPES``).
+SNAPSHOT_TYPES: dict[Kind, type] = {
+    Kind.BUFFER: BufferSnapshot,
+    Kind.TRANSFERS: TransfersSnapshot,
+    Kind.TAPE: TapeSnapshot,
+    Kind.JOBS: JobsSnapshot,
+    Kind.RUNS: RunsSnapshot,
+}
 _MAX_REASON = 200
 
 

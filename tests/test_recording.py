@@ -6,6 +6,8 @@ import dataclasses
 import enum
 import gzip
 import json
+import subprocess
+import sys
 import threading
 import types
 import typing
@@ -245,6 +247,25 @@ def synthesize(annotation: Any, default: Any = dataclasses.MISSING) -> Any:
 def test_codec_round_trips_every_model_class_with_every_field_set(cls: type) -> None:
     value = synthesize(cls)
     assert round_trip(value) == value
+
+
+def test_recording_modules_load_no_ui() -> None:
+    code = (
+        "import sys, console.recording\n"
+        "print(sorted(n for n in sys.modules if n.split('.')[0] in ('textual', 'rich')))\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"
+
+
+def test_snapshot_types_agree_with_collect() -> None:
+    from console.collect import SNAPSHOT_TYPES as COLLECT_TYPES
+    from console.recording import SNAPSHOT_TYPES
+
+    assert dict(COLLECT_TYPES) == SNAPSHOT_TYPES
 
 
 def test_codec_registry_holds_the_model() -> None:
