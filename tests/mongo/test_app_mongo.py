@@ -1,0 +1,123 @@
+"""The console on a real runs database that goes away mid-session and comes back.
+
+The runs and tape panes read a secantusd on loopback (filled by the export
+writer); the other panes read the controllable fake backend, to show they
+carry on while the database is down. Driven with Textual's Pilot.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from backends.model import Kind
+from backends.mongo.export import export_simulated_runs
+from backends.registry import create_backend
+from backends.sources import Backend
+from console.app import XenonConsole
+from console.collect import Sources
+from console.config import load_config
+from tests.fakes import FakeBackend
+from tests.mongo.server import SecantusServer, free_port
+from tests.screen import screen_text
+from tests.test_app_sources import wait_for
+
+PASSWORD = "s3cr3t-Pw0rd"
+
+
+def console(tmp_path: Path, uri: str, fake: FakeBackend) -> XenonConsole:
+    path = tmp_path / "config.toml"
+    path.write_text(f"""
+[panes]
+buffer = "fake"
+transfers = "fake"
+jobs = "fake"
+tape = "mongo"
+runs = "mongo"
+
+[backends.fake]
+type = "fake"
+
+[backends.mongo]
+type = "mongo"
+uri = "{uri}"
+server_selection_timeout = 0.5
+connect_timeout = 0.5
+socket_timeout = 5
+
+[intervals]
+buffer = 0.2
+transfers = 0.2
+jobs = 0.2
+tape = 0.2
+runs = 0.2
+
+[timeouts]
+tape = 20
+runs = 20
+
+[ui]
+bell_on_critical = false
+""")
+    config = load_config(path)
+
+    def factory(type_name: str, options: Mapping[str, Any]) -> Backend:
+        return fake if type_name == "fake" else create_backend(type_name, options)
+
+    return XenonConsole(config, Sources(config, factory=factory))
+
+
+async def test_losing_the_database_makes_runs_and_tape_stale_and_they_recover(
+    tmp_path: Path, own_server: SecantusServer
+) -> None:
+    assert export_simulated_runs(own_server.uri) == 720
+    fake = FakeBackend()
+    app = console(tmp_path, f"{own_server.uri}run", fake)
+    async with app.run_test(size=(160, 50)) as pilot:
+        runs, tape, buffer = (app.pane(k) for k in (Kind.RUNS, Kind.TAPE, Kind.BUFFER))
+        await wait_for(pilot, lambda: all(app.pane(k).snapshot is not None for k in Kind),
+                       timeout=30)
+        await pilot.pause()
+        assert "720 of 720 runs" in screen_text(app)
+        assert runs.error is None and tape.error is None
+
+        own_server.stop()
+        await wait_for(pilot, lambda: runs.error is not None and tape.error is not None,
+                       timeout=30)
+        calls = fake.calls[Kind.BUFFER]
+        await pilot.pause(1.2)  # past a status tick: the age is on screen
+        text = screen_text(app)
+        for pane in (runs, tape):
+            assert pane.has_class("-stale")
+            assert pane.snapshot is not None  # the last good data stays
+            assert pane.error is not None and pane.error.startswith(
+                "SourceError: cannot reach the runs database at 127.0.0.1:")
+        assert len(re.findall(r"STALE \d+ ?s", text)) == 2, text
+        assert "cannot reach the runs database" in text
+        assert "720 of 720 runs" in text  # still shown
+        assert fake.calls[Kind.BUFFER] > calls  # the other panes go on
+        assert not buffer.has_class("-stale")
+
+        own_server.start()  # same port, same data
+        await wait_for(pilot, lambda: runs.error is None and tape.error is None, timeout=60)
+        await pilot.pause(1.2)
+        assert not runs.has_class("-stale") and not tape.has_class("-stale")
+        text = screen_text(app)
+        assert "STALE" not in text
+        assert "720 of 720 runs" in text
+
+
+async def test_no_password_reaches_the_screen(tmp_path: Path) -> None:
+    fake = FakeBackend()
+    app = console(tmp_path, f"mongodb://xe1t:{PASSWORD}@127.0.0.1:{free_port()}/run", fake)
+    async with app.run_test(size=(160, 50)) as pilot:
+        runs = app.pane(Kind.RUNS)
+        await wait_for(pilot, lambda: runs.error is not None and
+                       app.pane(Kind.TAPE).error is not None, timeout=30)
+        await pilot.pause(1.2)
+        text = screen_text(app)
+        assert "cannot reach the runs database" in text
+        assert PASSWORD not in text
+        assert PASSWORD not in (runs.error or "")
