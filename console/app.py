@@ -48,6 +48,7 @@ from console.panes.tape import TapePane
 from console.panes.transfers import TransfersPane
 from console.screens.alarms import AlarmsScreen
 from console.screens.run_details import GoToRunScreen, RunDetailsScreen
+from console.trends import Trends
 from console.widgets.alarms_strip import AlarmsStrip
 
 #: The panes in the order of their number keys.
@@ -137,6 +138,7 @@ class XenonConsole(App[int]):
         self._poll_timers: dict[Kind, Timer] = {}
         self._critical_seen: set[str] = set()
         self.acks = acks if acks is not None else AckStore(default_ack_path())
+        self.trends = Trends(timedelta(hours=config.trend_hours))
         #: Alarms that cleared in this session, newest first, with when.
         self.recent_alarms: deque[tuple[Alarm, datetime]] = deque(maxlen=100)
         self._panes: dict[Kind, SourcePane] = {}
@@ -169,6 +171,7 @@ class XenonConsole(App[int]):
                 pane = PANE_CLASSES[kind](interval=self.config.intervals[kind])
                 pane.timeout = self.config.timeouts[kind]
                 pane.source_name = self.sources.backend_name(kind)
+                pane.trends = self.trends
                 self._panes[kind] = pane
                 yield pane
         yield Footer()
@@ -270,6 +273,11 @@ class XenonConsole(App[int]):
     def _on_result(self, message: SourceResult) -> None:
         result = message.result
         pane = self.pane(result.kind)
+        if result.snapshot is not None:
+            try:
+                self.trends.record(result.snapshot)
+            except Exception as exc:  # garbage figures must not stop the pane
+                self.log.warning(f"trend of {result.kind.value}: {describe_error(exc)}")
         try:
             pane.accept(result.source, result.snapshot, result.error, message.received_at)
         except Exception as exc:  # a snapshot the pane cannot draw: say so, keep going

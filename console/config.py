@@ -34,7 +34,11 @@ DEFAULT_INTERVALS: Mapping[Kind, float] = MappingProxyType({
 DEFAULT_TIMEOUT = 10.0
 
 SECTIONS = ("panes", "backends", "intervals", "timeouts", "thresholds", "ui")
-UI_KEYS = {"bell_on_critical": bool}
+UI_KEYS: dict[str, type | tuple[type, ...]] = {
+    "bell_on_critical": bool,
+    "trend_hours": (int, float),
+}
+DEFAULT_TREND_HOURS = 24.0
 
 
 class ConfigError(ValueError):
@@ -57,6 +61,8 @@ class Config:
     thresholds: Thresholds
     bell_on_critical: bool
     source_path: Path | None
+    #: How much history the panes' trends keep.
+    trend_hours: float = DEFAULT_TREND_HOURS
 
     def backends_in_use(self) -> list[BackendSpec]:
         """The backend instances some pane reads from, in pane order, once each."""
@@ -204,9 +210,16 @@ def _build(reader: _Reader, data: Mapping[str, Any], source_path: Path | None, *
         wanted = UI_KEYS.get(key)
         if wanted is None:
             raise reader.error(f"[ui] unknown key {key!r} (known: {', '.join(UI_KEYS)})")
-        if not isinstance(value, wanted):
+        if wanted is bool and not isinstance(value, bool):
             raise reader.error(f"[ui] {key} must be true or false, got {_describe(value)}")
+        if wanted is not bool and (
+            isinstance(value, bool) or not isinstance(value, wanted) or not 0 < value <= 24 * 30
+        ):
+            raise reader.error(
+                f"[ui] {key} must be a number of hours between 0 and 720, got {_describe(value)}"
+            )
     bell = ui.get("bell_on_critical", True)
+    trend_hours = float(ui.get("trend_hours", DEFAULT_TREND_HOURS))
 
     given = {k: v for k, v in overrides.items() if v is not None}
     if given:
@@ -231,4 +244,5 @@ def _build(reader: _Reader, data: Mapping[str, Any], source_path: Path | None, *
         thresholds=thresholds,
         bell_on_critical=bell,
         source_path=source_path,
+        trend_hours=trend_hours,
     )

@@ -22,6 +22,7 @@ from textual.widgets import Input, Static
 from backends.model import Kind, Snapshot
 from console.format import fmt_duration, fmt_time
 from console.safe_text import clean
+from console.trends import Trends
 
 
 class PaneStatus(Static):
@@ -67,6 +68,8 @@ class SourcePane(Vertical, can_focus=False):
         self.border_title = f"{self.NUMBER} {self.TITLE}"
         self._status = PaneStatus(Text("waiting for first data…"), classes="pane-status")
         self.filter_text = ""
+        #: The console's rolling history of key figures (set by the app).
+        self.trends: Trends | None = None
 
     def compose(self) -> ComposeResult:
         yield self._status

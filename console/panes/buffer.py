@@ -73,6 +73,8 @@ class BufferPane(SourcePane, can_focus=True):
         else:
             body.append("DOWN", style="bold red")
         self.query_one("#buffer-figures", Static).update(body)
-        self.query_one("#buffer-trend", Sparkline).data = [
-            s.used_bytes for s in snapshot.history
-        ]
+        # The backend's own history when it has one, else the console's trend.
+        history = [s.used_bytes for s in snapshot.history]
+        if len(history) < 2 and self.trends is not None:
+            history = self.trends.values("buffer.fill_percent")
+        self.query_one("#buffer-trend", Sparkline).data = history

@@ -110,6 +110,12 @@ class JobsPane(SourcePane):
 
         reasons = hold_reasons(snapshot, top=3)
         lines = []
+        if self.trends is not None and len(self.trends.values("jobs.running")) > 1:
+            trend = Text("Trend ", style="bold")
+            for name, style in (("running", "cyan"), ("idle", "yellow"), ("held", "red")):
+                trend.append(f" {name} ")
+                trend.append(self.trends.spark(f"jobs.{name}", 12), style=style)
+            lines.append(trend)
         if not reasons:
             lines.append(Text.assemble(("Held: ", "bold"), ("none", "green")))
         for reason, count in reasons:

@@ -66,10 +66,14 @@ class TapePane(SourcePane):
         fig = Text()
         fig.append("Queue ", style="dim")
         fig.append(f"{s.queued} runs ({fmt_bytes(s.queued_bytes)})", style="bold")
+        if self.trends is not None:
+            fig.append(" " + self.trends.spark("tape.queue", 8), style="yellow")
         fig.append("  In progress ", style="dim")
         fig.append(str(s.in_progress))
         fig.append("  Rate ", style="dim")
         fig.append(fmt_rate(s.rate_bps))
+        if self.trends is not None:
+            fig.append(" " + self.trends.spark("tape.rate", 8), style="cyan")
         fig.append("\nVerified ", style="dim")
         fig.append(f"{s.verified_runs} runs ({fmt_bytes(s.verified_bytes)})", style="green")
         fig.append("  Failed 24h ", style="dim")

@@ -13,7 +13,10 @@ from console.panes.base import SourcePane
 from console.safe_text import clean
 from console.widgets.tables import sync_rows
 
-COLUMNS = ("RSE", "Used", "OK", "Repl", "Stuck", "Stuck for", "In/s", "Exp<24h")
+#: "Oldest": how long the oldest stuck rule has been stuck; "In/s": incoming
+#: throughput and its trend; "Exp": LNGS rules expiring within 24 h.
+COLUMNS = ("RSE", "Used", "OK", "Repl", "Stuck", "Oldest", "In/s", "Exp")
+TREND_WIDTH = 5
 
 
 def _count(n: int, style: str) -> Text:
@@ -63,7 +66,7 @@ class TransfersPane(SourcePane):
                         _count(rse.rules.get(RuleState.REPLICATING, 0), "cyan"),
                         _count(rse.rules.get(RuleState.STUCK, 0), "bold red"),
                         oldest,
-                        fmt_rate(rse.throughput_bps),
+                        self._rate_cell(rse.name, rse.throughput_bps),
                         _count(rse.expiring_soon, "yellow"),
                     ),
                 )
@@ -88,6 +91,13 @@ class TransfersPane(SourcePane):
         else:
             line.append("No stuck rules", style="green")
         self.query_one("#stuck-line", Static).update(line)
+
+    def _rate_cell(self, rse: str, bps: float | None) -> Text:
+        cell = Text(fmt_rate(bps).rjust(9))
+        if self.trends is not None:
+            cell.append(" " + self.trends.spark(f"rse.{rse}.throughput", TREND_WIDTH),
+                        style="cyan")
+        return cell
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         """Enter on an RSE: the run of its oldest stuck rule."""

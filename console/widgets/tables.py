@@ -30,7 +30,7 @@ def sync_rows(table: DataTable, rows: Sequence[tuple[str, Cells]]) -> None:
             old = table.get_row(key)
             for column, old_cell, new_cell in zip(columns, old, cells, strict=False):
                 if _plain(old_cell) != _plain(new_cell) or _style(old_cell) != _style(new_cell):
-                    table.update_cell(key, column, new_cell)
+                    table.update_cell(key, column, new_cell, update_width=True)
         return
     cursor_key = None
     if table.row_count and 0 <= table.cursor_row < table.row_count:

@@ -1,0 +1,120 @@
+"""Rolling history of each pane's key figures, for sparklines.
+
+A shifter needs the direction, not just the value: is the buffer filling,
+is an RSE's throughput dropping, is the tape queue growing. Every snapshot
+adds one point per figure, stamped with the snapshot's own time. Memory is
+bounded twice: points older than the window are dropped, and points closer
+together than window / MAX_POINTS are merged into the last one, so a series
+never holds more than about MAX_POINTS points however fast the polling.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+
+from backends.analysis.jobs import jobs_total
+from backends.analysis.tape import summarize_tape
+from backends.analysis.transfers import stuck_rules
+from backends.model import (
+    BufferSnapshot,
+    JobsSnapshot,
+    Snapshot,
+    TapeSnapshot,
+    TransfersSnapshot,
+)
+
+MAX_POINTS = 720
+BLOCKS = "▁▂▃▄▅▆▇█"
+
+
+class Series:
+    """One figure over time: (time, value) points, oldest first, bounded."""
+
+    def __init__(self, window: timedelta, max_points: int = MAX_POINTS) -> None:
+        self.window = window
+        self.max_points = max_points
+        self.spacing = window / max_points
+        self.points: deque[tuple[datetime, float]] = deque(maxlen=max_points + 1)
+
+    def add(self, at: datetime, value: float) -> None:
+        if self.points and at < self.points[-1][0]:
+            return  # late or replayed out of order: keep the series monotonic
+        if len(self.points) >= 2 and at - self.points[-2][0] < self.spacing:
+            self.points[-1] = (at, value)  # too close to the one before: merge
+        else:
+            self.points.append((at, value))
+        horizon = at - self.window
+        while self.points and self.points[0][0] < horizon:
+            self.points.popleft()
+
+    def values(self) -> list[float]:
+        return [v for _, v in self.points]
+
+    def __len__(self) -> int:
+        return len(self.points)
+
+
+def spark(values: list[float], width: int) -> str:
+    """A text sparkline of at most ``width`` cells (bucket maxima, min to max).
+
+    Empty until there are two values: one point shows no direction.
+    """
+    if len(values) < 2 or width <= 0:
+        return ""
+    if len(values) > width:
+        size = len(values) / width
+        values = [max(values[int(i * size): max(int(i * size) + 1, int((i + 1) * size))])
+                  for i in range(width)]
+    low, high = min(values), max(values)
+    if high == low:
+        return BLOCKS[0 if high == 0 else 3] * len(values)
+    scale = (len(BLOCKS) - 1) / (high - low)
+    return "".join(BLOCKS[round((v - low) * scale)] for v in values)
+
+
+class Trends:
+    """The console's trends: one Series per figure name."""
+
+    def __init__(self, window: timedelta = timedelta(hours=24)) -> None:
+        self.window = window
+        self.series: dict[str, Series] = {}
+
+    def add(self, name: str, at: datetime, value: float | None) -> None:
+        if value is None:
+            return
+        series = self.series.get(name)
+        if series is None:
+            series = self.series[name] = Series(self.window)
+        series.add(at, float(value))
+
+    def values(self, name: str) -> list[float]:
+        series = self.series.get(name)
+        return series.values() if series is not None else []
+
+    def spark(self, name: str, width: int) -> str:
+        return spark(self.values(name), width)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.series)
+
+    def record(self, snapshot: Snapshot) -> None:
+        """The key figures of one snapshot."""
+        at = snapshot.taken_at
+        if isinstance(snapshot, BufferSnapshot):
+            self.add("buffer.fill_percent", at, 100 * snapshot.fill_fraction)
+        elif isinstance(snapshot, TransfersSnapshot):
+            for rse in snapshot.rses:
+                self.add(f"rse.{rse.name}.throughput", at, rse.throughput_bps)
+            self.add("transfers.stuck", at, len(stuck_rules(snapshot)))
+        elif isinstance(snapshot, TapeSnapshot):
+            summary = summarize_tape(snapshot, at)
+            self.add("tape.queue", at, summary.queued)
+            self.add("tape.rate", at, summary.rate_bps)
+            self.add("tape.failed", at, summary.failed_recent)
+        elif isinstance(snapshot, JobsSnapshot):
+            total = jobs_total(snapshot)
+            self.add("jobs.idle", at, total.idle)
+            self.add("jobs.running", at, total.running)
+            self.add("jobs.held", at, total.held)
