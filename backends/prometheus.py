@@ -243,7 +243,8 @@ class PrometheusBackend(Backend, BufferSource):
         if remaining <= 0:
             raise SourceError(f"Prometheus at {self.display_url} did not answer within "
                               f"{self.timeout:g} s")
-        params = {"query": query, **params, "timeout": f"{max(remaining, 0.001):.3f}s"}
+        # Prometheus durations take no fractions: whole milliseconds.
+        params = {"query": query, **params, "timeout": f"{max(1, int(remaining * 1000))}ms"}
         try:
             response = self._client.get(path, params=params, timeout=remaining)
         except httpx.TimeoutException:
