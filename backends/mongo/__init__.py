@@ -22,7 +22,7 @@ from backends.model import Run, RunDetail, RunsSnapshot, TapeSnapshot
 from backends.mongo.cache import RunsCache
 from backends.mongo.connection import Settings, make_client, parse_settings, source_error
 from backends.mongo.documents import NO_TIME, PROJECTION, document_to_run, run_number
-from backends.mongo.tape import run_upload, tape_snapshot
+from backends.mongo.tape import TapeView, run_upload
 from backends.sources import Backend, RunDetailSource, RunsSource, TapeSource
 
 __all__ = ["MongoBackend"]
@@ -60,6 +60,8 @@ class MongoBackend(Backend, RunsSource, TapeSource, RunDetailSource):
         self._clock = clock or _utcnow
         self._lock = threading.Lock()
         self._cache = RunsCache()
+        self._tape = TapeView()
+        self._tape_lock = threading.Lock()
         self._full_at: float | None = None
         #: How the last refresh read the collection: "full" or "tail", and the
         #: number of documents it read (for the bench and the tests).
@@ -112,7 +114,8 @@ class MongoBackend(Backend, RunsSource, TapeSource, RunDetailSource):
 
     def fetch_tape(self) -> TapeSnapshot:
         runs = self._refresh()
-        return tape_snapshot(runs, self._clock())
+        with self._tape_lock:
+            return self._tape.snapshot(runs, self._clock())
 
     def fetch_run_detail(self, run_number: int) -> RunDetail:
         docs = self._read({"number": run_number},

@@ -204,6 +204,41 @@ def _rses(value: object, notes: _Notes) -> list[str | None]:
     return [None]
 
 
+def _clean_copy(entry: dict[str, Any]) -> DataCopy | None:
+    """The copy of a ``data`` entry with nothing odd about it, else None.
+
+    The common case, checked with exact types and no notes: a full read of
+    30,000 runs spends most of its Python time here.
+    """
+    kind = entry.get("type")
+    host = entry.get("host")
+    status = entry.get("status")
+    location = entry.get("location", "")
+    checksum = entry.get("checksum")
+    created = entry.get("creation_time")
+    problem = entry.get("checksumproblem", False)
+    if (
+        type(kind) is not str
+        or type(host) is not str
+        or type(status) is not str
+        or status not in KNOWN_STATUSES
+        or type(location) is not str
+        or (checksum is not None and type(checksum) is not str)
+        or (created is not None and type(created) is not datetime)
+        or type(problem) is not bool
+    ):
+        return None
+    rse = entry.get("rse")
+    if rse is not None:
+        if type(rse) is list and host == HOST_RUCIO and len(rse) == 1:
+            rse = rse[0]
+        if type(rse) is not str or not rse:
+            return None
+    if created is not None and created.tzinfo is None:
+        created = created.replace(tzinfo=UTC)
+    return DataCopy(kind, host, status, location, checksum, rse, created, problem)
+
+
 def _copies(doc: Mapping[str, Any], notes: _Notes) -> tuple[DataCopy, ...]:
     value = doc.get("data")
     if value is None:
@@ -214,6 +249,10 @@ def _copies(doc: Mapping[str, Any], notes: _Notes) -> tuple[DataCopy, ...]:
         return ()
     copies: list[DataCopy] = []
     for index, entry in enumerate(value):
+        fast = _clean_copy(entry) if type(entry) is dict else None
+        if fast is not None:
+            copies.append(fast)
+            continue
         if not isinstance(entry, Mapping):
             notes.add(f"data[{index}] is not a document ({_kind(entry)})")
             continue
@@ -239,7 +278,7 @@ def _copies(doc: Mapping[str, Any], notes: _Notes) -> tuple[DataCopy, ...]:
         if created is not None and created_at is None:
             notes.add(f"{where}creation_time is not a date ({_kind(created)})")
         rses = _rses(entry.get("rse"), notes) if host == HOST_RUCIO else [
-            entry["rse"] if isinstance(entry.get("rse"), str) else None
+            entry["rse"] or None if isinstance(entry.get("rse"), str) else None
         ]
         for rse in rses:
             copies.append(

@@ -82,16 +82,53 @@ def run_upload(run: Run) -> TapeUpload | None:
     return None
 
 
+#: What the tape view needs of one run: its upload, and whether a tape copy
+#: of it has a status nobody defined.
+TapeFacts = tuple[TapeUpload | None, bool]
+
+
+def run_facts(run: Run) -> TapeFacts:
+    return run_upload(run), any(copy_state(c) is None for c in _raw(run, HOST_TAPE))
+
+
+class TapeView:
+    """``tape_snapshot`` that re-derives only runs it has not seen.
+
+    Between polls the cache hands out the very same ``Run`` objects for all
+    but the recent tail, so facts are kept per object (the memo holds the run
+    itself, so its ``id`` cannot be reused while remembered).
+    """
+
+    def __init__(self) -> None:
+        self._memo: dict[int, tuple[Run, TapeFacts]] = {}
+
+    def snapshot(self, runs: Iterable[Run], taken_at: datetime) -> TapeSnapshot:
+        old = self._memo
+        memo: dict[int, tuple[Run, TapeFacts]] = {}
+        facts: list[tuple[Run, TapeFacts]] = []
+        for run in runs:
+            seen = old.get(id(run))
+            if seen is None or seen[0] is not run:
+                seen = (run, run_facts(run))
+            memo[id(run)] = seen
+            facts.append(seen)
+        self._memo = memo
+        return _snapshot(facts, taken_at)
+
+
 def tape_snapshot(runs: Iterable[Run], taken_at: datetime) -> TapeSnapshot:
     """Open uploads, recent finished ones, and the totals over every run."""
+    return _snapshot(((run, run_facts(run)) for run in runs), taken_at)
+
+
+def _snapshot(facts: Iterable[tuple[Run, TapeFacts]], taken_at: datetime) -> TapeSnapshot:
     since = taken_at - RECENT
     uploads: list[TapeUpload] = []
     verified_runs = verified_bytes = 0
     last_success: datetime | None = None
     unknown: list[int] = []
-    for run in runs:
-        upload = run_upload(run)
-        if any(copy_state(c) is None for c in _raw(run, HOST_TAPE)):
+    for run, (upload, odd) in facts:
+        if odd:
             unknown.append(run.number)
         if upload is None:
             continue

@@ -217,6 +217,13 @@ def test_polls_after_the_first_read_only_the_recent_tail(monkeypatch) -> None:
     assert backend.last_read == ("full", 720)
     assert after[old.number].name == "renamed"
 
+    # The tape view re-derives only what the tail read replaced, and is right.
+    first = backend.fetch_tape()
+    collection.update_one({"number": last.number - 30}, {"$set": {"data": []}})
+    second = backend.fetch_tape()
+    assert second != first
+    assert second == tape_snapshot(backend.fetch_runs().runs, second.taken_at)
+
 
 def test_run_detail() -> None:
     sim, backend, collection = loaded("tape-checksum")
