@@ -130,7 +130,7 @@ class RucioBackend(Backend, TransfersSource, RunDetailSource):
         notes: list[str] = []
         with self._client("poll") as client:
             rses = self._rse_list(client)
-            account = self.settings.account or client.account
+            account = self.settings.rule_account or self.settings.account or client.account
             filters, full = self._cache.next_filters(account)
             started = time.monotonic()
             records = list(client.list_replication_rules(filters))

@@ -22,7 +22,7 @@ DEFAULT_RUN_PATTERN = r"^x1t_SR\d+_(?P<name>\d{6}_\d{4})_"
 AUTH_TYPES = ("userpass", "x509", "x509_proxy", "gss", "ssh", "oidc", "saml")
 
 OPTIONS = (
-    "host", "auth_host", "account", "auth_type", "username", "password",
+    "host", "auth_host", "account", "rule_account", "auth_type", "username", "password",
     "client_cert", "client_key", "client_proxy", "ca_cert", "vo", "token_dir",
     "timeout", "rse_expression", "run_pattern", "admin", "source_rses",
     "full_sync_minutes", "rse_cache_minutes", "overlap_seconds", "max_request_lookups",
@@ -34,6 +34,9 @@ class RucioOptions:
     host: str | None = None
     auth_host: str | None = None
     account: str | None = None
+    #: Whose rules the pane shows; default the account logged in as (an
+    #: admin account may watch the experiment's).
+    rule_account: str | None = None
     auth_type: str | None = None
     username: str | None = None
     password: str | None = None
@@ -140,6 +143,7 @@ def parse_options(options: Mapping[str, Any]) -> RucioOptions:
         host=_url(options, "host"),
         auth_host=_url(options, "auth_host"),
         account=_text(options, "account"),
+        rule_account=_text(options, "rule_account"),
         auth_type=auth_type,
         username=_text(options, "username"),
         password=options.get("password") or None,

@@ -6,7 +6,8 @@ registered at LNGS_USERDISK, and rules of the experiment's account to the RSEs
 the simulator replicated the run to. Nothing transfers on a server without
 FTS, so the states are made by hand: OK by declaring the destination replicas
 available (``update_replicas_states``), STUCK through the server's own core
-(``rucio.core.lock.failed_transfer``, run in the server's venv), SUSPENDED by
+(``rucio.core.lock.failed_transfer``, run in the server's venv, which also
+marks their requests FAILED from LNGS as the conveyor would), SUSPENDED by
 updating the rule. Every step is a bulk call (a call costs about 70 ms here).
 
 Muon-veto runs are left out: their simulated scopes
@@ -32,6 +33,7 @@ HOSTILE_ERROR = "[bold red]FAKE[/] \x1b[2J\x1b]0;pwned\x07 transfer failed"
 #: Two LNGS lifetimes: rules expiring within a day, and the rest.
 SHORT_LIFETIME = timedelta(hours=10)
 LONG_LIFETIME = timedelta(days=3)
+EXPIRING_LNGS_RULES = 10
 
 
 @dataclass
@@ -108,13 +110,15 @@ def populate(server: RucioServer, max_runs: int = 30) -> Population:
     ])
 
     # Rules: one bulk call per RSE (and per LNGS lifetime).
+    # The oldest runs' LNGS rules get little time left, the others more.
+    lngs = sorted((r for r in rules if r.rse == LNGS_RSE), key=lambda r: r.scope.split("_")[2:4])
+    expiring = {r.id for r in lngs[:EXPIRING_LNGS_RULES]}
     groups: dict[tuple[str, int | None], list[dict[str, str]]] = defaultdict(list)
     for rule in rules:
         lifetime = None
         if rule.rse == LNGS_RSE:
-            expiring = rule.expires_at is not None and rule.expires_at - _sim_now() <= timedelta(
-                hours=24)
-            lifetime = int((SHORT_LIFETIME if expiring else LONG_LIFETIME).total_seconds())
+            left = SHORT_LIFETIME if rule.id in expiring else LONG_LIFETIME
+            lifetime = int(left.total_seconds())
         groups[(rule.rse, lifetime)].append({"scope": rule.scope, "name": "raw"})
     for (rse, lifetime), dids in groups.items():
         client.add_replication_rule(dids, 1, rse, lifetime=lifetime, account=ACCOUNT,
@@ -152,9 +156,22 @@ def populate(server: RucioServer, max_runs: int = 30) -> Population:
             from rucio.common.types import InternalScope
             from rucio.core.lock import failed_transfer
             from rucio.core.rse import get_rse_id
-            for scope, name, rse, error in json.loads({json.dumps(json.dumps(stuck))}):
+            from rucio.db.sqla import models
+            from rucio.db.sqla.constants import RequestState
+            from rucio.db.sqla.session import get_session
+            stuck = json.loads({json.dumps(json.dumps(stuck))})
+            for scope, name, rse, error in stuck:
                 failed_transfer(scope=InternalScope(scope), name=name,
                                 rse_id=get_rse_id(rse=rse), error_message=error)
+            # What the conveyor would have left: FAILED requests from LNGS.
+            session = get_session()
+            lngs = get_rse_id(rse="LNGS_USERDISK")
+            for scope, name, rse, error in stuck:
+                session.query(models.Request).filter_by(
+                    scope=InternalScope(scope), name=name, dest_rse_id=get_rse_id(rse=rse)
+                ).update({{"source_rse_id": lngs, "state": RequestState.FAILED,
+                          "err_msg": error[:4000]}})
+            session.commit()
         """)
     # One REPLICATING rule suspended by hand.
     for rule in rules:
@@ -166,10 +183,3 @@ def populate(server: RucioServer, max_runs: int = 30) -> Population:
             break
     return pop
 
-
-def _sim_now():  # type: ignore[no-untyped-def]
-    from datetime import datetime
-
-    from backends.simulator import DEFAULT_NOW
-
-    return datetime.fromisoformat(DEFAULT_NOW)

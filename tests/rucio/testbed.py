@@ -13,9 +13,11 @@ with the gunicorn log, so a test run fails instead of skipping.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -204,6 +206,27 @@ class RucioServer:
             return self.log_path.read_text(errors="replace")[-6000:]
         except OSError:
             return "(no log)"
+
+    def table_digests(self, ignore: tuple[str, ...] = ("tokens",)) -> dict[str, str]:
+        """A digest of every table's rows, read straight from the SQLite file.
+
+        For "the console never writes": compare before and after a session.
+        ``tokens`` is left out: logging in stores a token, which is Rucio's
+        authentication, not a change to the data being watched.
+        """
+        db = sqlite3.connect(f"file:{self.home}/rucio.db?mode=ro", uri=True)
+        try:
+            names = [row[0] for row in db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+            out = {}
+            for name in names:
+                if name in ignore:
+                    continue
+                rows = sorted(repr(row) for row in db.execute(f'SELECT * FROM "{name}"'))
+                out[name] = hashlib.sha256("\n".join(rows).encode()).hexdigest()
+            return out
+        finally:
+            db.close()
 
     # -------------------------------------------------------------- clients
 
