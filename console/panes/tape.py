@@ -31,11 +31,14 @@ STATE_ORDER = {
 
 
 def message_with_figures(u: TapeUpload) -> str:
-    """The upload's message, then the dsmc summary figures a source gave (TSM logs)."""
+    """The dsmc summary figures a source gave (TSM logs), then the upload's message.
+
+    Figures first: they are short, and a dsmc message (a file path) is long.
+    """
     parts = []
     if u.objects_inspected is not None:
         parts.append(f"{u.objects_backed_up if u.objects_backed_up is not None else '?'}"
-                     f"/{u.objects_inspected} objects")
+                     f"/{u.objects_inspected} obj")
     if u.objects_failed:
         parts.append(f"{u.objects_failed} failed")
     if u.bytes_transferred is not None:
@@ -44,8 +47,7 @@ def message_with_figures(u: TapeUpload) -> str:
         parts.append(fmt_rate(u.transfer_rate_bps))
     if u.elapsed_seconds is not None:
         parts.append(fmt_duration(u.elapsed_seconds))
-    figures = f"[{', '.join(parts)}]" if parts else ""
-    return " ".join(p for p in (u.message or "", figures) if p)
+    return " · ".join([*parts, u.message or ""]) if parts else u.message or ""
 
 
 class TapePane(SourcePane):
@@ -84,7 +86,7 @@ class TapePane(SourcePane):
         else:
             fig.append(f"{fmt_duration(now - s.last_success)} ago")
         if snapshot.malformed:
-            fig.append(f"\nUnreadable {len(snapshot.malformed)}: ", style="yellow")
+            fig.append(f"  Unreadable {len(snapshot.malformed)}: ", style="yellow")
             fig.append(clean(snapshot.malformed[0]))
         self.query_one("#tape-figures", Static).update(fig)
 
