@@ -20,6 +20,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from pathlib import Path
 
 from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
@@ -46,10 +47,17 @@ from console.panes.jobs import JobsPane
 from console.panes.runs import RunsPane
 from console.panes.tape import TapePane
 from console.panes.transfers import TransfersPane
+from console.recording import Frame, Recording, RecordingWriter
+from console.replay import ReplayDriver
 from console.screens.alarms import AlarmsScreen
 from console.screens.run_details import GoToRunScreen, RunDetailsScreen
 from console.trends import Trends
 from console.widgets.alarms_strip import AlarmsStrip
+from console.widgets.replay_bar import ReplayBar
+
+REPLAY_ACTIONS = frozenset(
+    {"replay_toggle", "replay_step", "replay_seek", "replay_speed"}
+)
 
 #: The panes in the order of their number keys.
 PANE_ORDER: tuple[Kind, ...] = (Kind.BUFFER, Kind.TRANSFERS, Kind.TAPE, Kind.JOBS, Kind.RUNS)
@@ -83,13 +91,20 @@ class PollDone(Message):
     """The alarms derived from a poll's snapshot are ready (from the worker)."""
 
     def __init__(
-        self, kind: Kind, snapshot: Snapshot | None, alarms: list[Alarm] | None, malformed: int
+        self,
+        kind: Kind,
+        snapshot: Snapshot | None,
+        alarms: list[Alarm] | None,
+        malformed: int,
+        schedule: bool = True,
     ) -> None:
         super().__init__()
         self.kind = kind
         self.snapshot = snapshot
         self.alarms = alarms
         self.malformed = malformed
+        #: Whether to schedule the next poll (not when replaying).
+        self.schedule = schedule
 
 
 class PaneBar(Static):
@@ -114,6 +129,14 @@ class XenonConsole(App[int]):
         Binding("r", "refresh_all", "Refresh"),
         Binding("colon", "goto_run", "Go to run"),
         Binding("a", "alarms", "Alarms"),
+        Binding("space", "replay_toggle", "Play/pause"),
+        Binding("n", "replay_step", "Step"),
+        Binding("left_square_bracket", "replay_seek(-60)", "-1 min"),
+        Binding("right_square_bracket", "replay_seek(60)", "+1 min"),
+        Binding("left_curly_bracket", "replay_seek(-600)", "-10 min", show=False),
+        Binding("right_curly_bracket", "replay_seek(600)", "+10 min", show=False),
+        Binding("plus", "replay_speed(2)", "Faster"),
+        Binding("minus", "replay_speed(0.5)", "Slower"),
     ]
 
     active_kind: reactive[Kind] = reactive(Kind.BUFFER, init=False)
@@ -121,15 +144,24 @@ class XenonConsole(App[int]):
     def __init__(
         self,
         config: Config,
-        sources: Sources,
+        sources: Sources | None,
         *,
         clock: Callable[[], float] = time.monotonic,
         watchdog: bool = False,
         acks: AckStore | None = None,
+        recorder: RecordingWriter | None = None,
+        replay: ReplayDriver | None = None,
     ) -> None:
         super().__init__()
         self.config = config
         self.sources = sources
+        self.recorder = recorder
+        self.replay = replay
+        self._replay_bar = ReplayBar(replay, id="replay-bar") if replay is not None else None
+        self._record_t0 = clock()
+        if replay is not None:
+            # Ages and STALE marks read in the recording's time.
+            clock = lambda: replay.position  # noqa: E731
         self.clock = clock
         self.watchdog = watchdog
         self.alarms: list[Alarm] = []
@@ -149,6 +181,8 @@ class XenonConsole(App[int]):
         self.sub_title = scenario
 
     def _scenario_label(self) -> str:
+        if self.replay is not None or self.sources is None:
+            return "replay"
         names = {self.sources.backend_name(kind) for kind in Kind}
         parts = []
         for name in sorted(names):
@@ -165,12 +199,15 @@ class XenonConsole(App[int]):
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="◆")
         yield self._alarms_strip
+        if self._replay_bar is not None:
+            yield self._replay_bar
         yield self._pane_bar
         with Container(id="panes"):
             for kind in (Kind.BUFFER, Kind.TAPE, Kind.TRANSFERS, Kind.JOBS, Kind.RUNS):
                 pane = PANE_CLASSES[kind](interval=self.config.intervals[kind])
                 pane.timeout = self.config.timeouts[kind]
-                pane.source_name = self.sources.backend_name(kind)
+                if self.sources is not None:
+                    pane.source_name = self.sources.backend_name(kind)
                 pane.trends = self.trends
                 self._panes[kind] = pane
                 yield pane
@@ -197,8 +234,11 @@ class XenonConsole(App[int]):
         self._layout_for(self.size.width, self.size.height)
         self.action_show_pane(Kind.BUFFER.value)
         self.watch_active_kind(Kind.BUFFER)
-        for kind in Kind:
-            self._poll(kind)
+        if self.replay is None:
+            for kind in Kind:
+                self._poll(kind)
+        else:
+            self._start_replay()
         self.set_interval(1.0, self._tick)
         if self.watchdog:
             self._install_watchdog()
@@ -244,12 +284,25 @@ class XenonConsole(App[int]):
         alarms over it (for the runs, a verdict on every run) are computed
         here, off the main thread, and follow in a second message.
         """
+        assert self.sources is not None
         result = fetch_one(self.sources, kind)
         shown = threading.Event()
         self.post_message(SourceResult(result, self.clock(), shown))
         # Let the main thread draw the new data before the heavy part starts:
         # both need the GIL, and the screen comes first.
         shown.wait(timeout=2.0)
+        self._derive_and_report(result)
+        if self.recorder is not None:
+            try:
+                self.recorder.write(result, self.clock() - self._record_t0)
+            except Exception as exc:  # a full disk must not stop the console
+                self.recorder = None
+                self.call_from_thread(
+                    self.notify, f"recording stopped: {describe_error(exc)}", severity="error"
+                )
+
+    def _derive_and_report(self, result: Result, *, schedule: bool = True) -> None:
+        """The alarms of a result's snapshot (worker thread), posted as PollDone."""
         derived: list[Alarm] | None = None
         malformed = 0
         if result.snapshot is not None:
@@ -261,13 +314,10 @@ class XenonConsole(App[int]):
                     malformed = sum(1 for run in result.snapshot.runs if run.malformed)
             except Exception as exc:  # garbage from a backend must not kill the poller
                 derived = []
-                self.post_message(
-                    SourceResult(
-                        Result(kind, result.source, None, f"bad data: {describe_error(exc)}", 0),
-                        self.clock(),
-                    )
-                )
-        self.post_message(PollDone(kind, result.snapshot, derived, malformed))
+                bad = Result(result.kind, result.source, None,
+                             f"bad data: {describe_error(exc)}", 0)
+                self.post_message(SourceResult(bad, self.clock()))
+        self.post_message(PollDone(result.kind, result.snapshot, derived, malformed, schedule))
 
     @on(SourceResult)
     def _on_result(self, message: SourceResult) -> None:
@@ -299,6 +349,9 @@ class XenonConsole(App[int]):
             self._content_alarms[kind] = message.alarms
             if kind is Kind.RUNS:
                 self.runs_pane.set_malformed(message.malformed)
+        if not message.schedule:
+            self._update_alarms()
+            return
         if pane.error is None:
             self._failures[kind] = 0
             delay = self.config.intervals[kind]
@@ -385,6 +438,9 @@ class XenonConsole(App[int]):
             self.screen.maximize(self.pane(self.active_kind), container=False)
 
     def action_refresh_all(self) -> None:
+        if self.replay is not None:
+            self.notify("Replaying a recording: nothing to poll", timeout=2)
+            return
         for kind in Kind:
             timer = self._poll_timers.pop(kind, None)
             if timer is not None:
@@ -422,7 +478,7 @@ class XenonConsole(App[int]):
         local = detail_from_snapshots(number, snapshots, now)
         fetchers = [
             (name, backend.fetch_run_detail)
-            for name, backend in self.sources.instances().items()
+            for name, backend in (self.sources.instances() if self.sources else {}).items()
             if isinstance(backend, RunDetailSource)
         ]
         if local.run is None and not fetchers:
@@ -493,14 +549,116 @@ class XenonConsole(App[int]):
         self.set_interval(1.0, check)
 
     def on_unmount(self) -> None:
-        self.sources.close()
+        if self.sources is not None:
+            self.sources.close()
+        if self.recorder is not None:
+            self.recorder.close()
+
+    # ------------------------------------------------------------- replay
+
+    def _start_replay(self) -> None:
+        assert self.replay is not None
+        damage = self.replay.recording.damage
+        if damage:
+            self.notify(f"Replaying up to the damage: {damage}", severity="warning",
+                        timeout=20)
+        for frame in self.replay.advance(0.0):
+            self._apply_frame(frame)
+        self.set_interval(0.1, self._replay_tick)
+
+    def _replay_tick(self) -> None:
+        assert self.replay is not None
+        for frame in self.replay.advance(0.1):
+            self._apply_frame(frame)
+        self._refresh_replay_bar()
+
+    def _refresh_replay_bar(self) -> None:
+        if self._replay_bar is not None:
+            self._replay_bar.refresh_bar()
+
+    def _apply_frame(self, frame: Frame) -> None:
+        """Show a recorded poll as if it had just come in."""
+        result = Result(frame.kind, frame.source, frame.snapshot, frame.error, 0.0)
+        self._on_result(SourceResult(result, frame.t))
+        self._derive_replayed(result)
+
+    @work(thread=True, exit_on_error=False, group="replay")
+    def _derive_replayed(self, result: Result) -> None:
+        self._derive_and_report(result, schedule=False)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in REPLAY_ACTIONS:
+            return self.replay is not None
+        return True
+
+    def action_replay_toggle(self) -> None:
+        assert self.replay is not None
+        self.replay.toggle()
+        self._refresh_replay_bar()
+
+    def action_replay_step(self) -> None:
+        assert self.replay is not None
+        for frame in self.replay.step():
+            self._apply_frame(frame)
+        self._refresh_replay_bar()
+
+    def action_replay_seek(self, seconds: float) -> None:
+        assert self.replay is not None
+        state = self.replay.seek(self.replay.position + seconds)
+        self.trends = Trends(self.trends.window)
+        for pane in self._panes.values():
+            pane.trends = self.trends
+        for frame in self.replay.frames_until(self.replay.position):
+            if frame.snapshot is not None:
+                with contextlib.suppress(Exception):
+                    self.trends.record(frame.snapshot)
+        for frame in state.values():
+            result = Result(frame.kind, frame.source, frame.snapshot, frame.error, 0.0)
+            self._on_result(SourceResult(result, frame.t))
+            self._derive_replayed(result)
+        self._refresh_replay_bar()
+
+    def action_replay_speed(self, factor: float) -> None:
+        assert self.replay is not None
+        if factor > 1:
+            self.replay.faster()
+        else:
+            self.replay.slower()
+        self._refresh_replay_bar()
 
 
-def run_app(config: Config, sources: Sources | None = None) -> int:
-    """Start the TUI; returns the exit code."""
+def run_app(
+    config: Config, sources: Sources | None = None, *, record: Path | None = None
+) -> int:
+    """Start the TUI (recording every snapshot to ``record`` if given)."""
     if sources is None:
         sources = Sources(config)
-    app = XenonConsole(config, sources, watchdog=True)
+    recorder = None
+    if record is not None:
+        recorder = RecordingWriter(record, meta=recording_meta(config))
+    app = XenonConsole(config, sources, watchdog=True, recorder=recorder)
     result = app.run()
     return int(result or 0)
+
+
+def replay_app(config: Config, recording: Recording, *, speed: float = 1.0,
+               paused: bool = False) -> int:
+    """Play a recording back in the same screens."""
+    driver = ReplayDriver(recording, speed, paused=paused)
+    app = XenonConsole(config, None, watchdog=True, replay=driver)
+    app.sub_title = f"REPLAY {recording.meta.get('title', '')}".strip()
+    result = app.run()
+    return int(result or 0)
+
+
+def recording_meta(config: Config) -> dict[str, object]:
+    """What a recording says about where it came from (no secrets: names only)."""
+    panes = {kind.value: config.panes[kind] for kind in Kind}
+    scenarios = {
+        name: spec.options.get("scenario")
+        for name, spec in config.backends.items()
+        if spec.type == "simulator"
+    }
+    return {"title": "xenon-console session", "panes": panes, "scenarios": scenarios,
+            "started": datetime.now(UTC).isoformat()}
 

@@ -115,7 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="list installed backend types and exit")
     parser.add_argument("--list-scenarios", action="store_true",
                         help="list the simulator's scenarios and exit")
-    sub = parser.add_subparsers(dest="command", metavar="{report,check,sim}",
+    parser.add_argument("--record", metavar="FILE",
+                        help="write every snapshot the console receives to FILE "
+                        "(play it back with 'replay FILE')")
+    sub = parser.add_subparsers(dest="command", metavar="{report,check,replay,sim}",
                                 parser_class=_Parser)
     report = sub.add_parser("report", parents=[common],
                             help="print one snapshot of every pane and exit",
@@ -127,8 +130,26 @@ def build_parser() -> argparse.ArgumentParser:
                    description="Fetch every pane once, evaluate the alarms and print one "
                    "line 'XENON <STATUS> - <summary> | <perfdata>'. Exit 0 OK, 1 WARNING, "
                    "2 CRITICAL, 3 UNKNOWN (also for a bad config or bad options).")
+    replay = sub.add_parser(
+        "replay", help="play a recording back in the console's screens",
+        description="Play back a recording made with --record: space pauses, n steps, "
+        "[ and ] seek a minute, { and } ten minutes, + and - change the speed. A truncated "
+        "or damaged recording plays up to the damage and says so.")
+    replay.add_argument("file", metavar="FILE", help="the recording")
+    replay.add_argument("--speed", metavar="X", type=_positive_float, default=1.0,
+                        help="playback speed: recorded seconds per real second (default 1)")
+    replay.add_argument("--paused", action="store_true", help="start paused at the beginning")
+    replay.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS,
+                        help="config whose thresholds the alarms use (default as for the TUI)")
     _add_sim(sub)
     return parser
+
+
+def _positive_float(text: str) -> float:
+    value = _non_negative_float(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text!r}")
+    return value
 
 
 def _add_sim(sub: argparse._SubParsersAction) -> None:
@@ -235,11 +256,30 @@ def _one_shot(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
-def _run_tui(config: Config) -> int:
+def _run_tui(config: Config, record: Path | None = None) -> int:
     from console.app import run_app
     from console.collect import Sources
 
-    return run_app(config, Sources(config))
+    if record is not None:
+        if record.is_dir():
+            raise ConfigError(f"--record {record}: is a directory")
+        if not record.parent.is_dir():
+            raise ConfigError(f"--record {record}: directory {record.parent} does not exist")
+    return run_app(config, Sources(config), record=record)
+
+
+def _replay(args: argparse.Namespace, config: Config) -> int:
+    from console.app import replay_app
+    from console.recording import RecordingError, read_recording
+
+    try:
+        recording = read_recording(args.file)
+    except RecordingError as exc:
+        return _fail(str(exc))
+    if not recording.frames:
+        detail = f": {recording.damage}" if recording.damage else ""
+        return _fail(f"{args.file}: the recording holds no snapshots{detail}")
+    return replay_app(config, recording, speed=args.speed, paused=args.paused)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -261,9 +301,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "config", None) is not None:
         args.config = Path(args.config)
     try:
+        if args.command == "replay":
+            return _replay(args, load_config(getattr(args, "config", None)))
         config = _load(args)
         if args.command is None:
-            return _run_tui(config)
+            return _run_tui(config, Path(args.record) if args.record else None)
         return _one_shot(args, config)
     except (ConfigError, BackendConfigError) as exc:
         if args.command == "check":

@@ -55,3 +55,24 @@ def test_run_details_large(snap_compare) -> None:
         terminal_size=LARGE,
         run_before=settle_then("5", "down", "down", "enter"),
     )
+
+
+def test_replay_small(snap_compare, tmp_path) -> None:
+    """A recording of the tape-checksum scenario, replayed, stepped once."""
+    from console.app import XenonConsole
+    from console.config import load_config
+    from console.recording import read_recording
+    from console.replay import ReplayDriver
+    from tests.test_replay import write_session
+
+    path = tmp_path / "s.rec"
+    write_session(path, polls=3)
+    driver = ReplayDriver(read_recording(path), paused=True)
+    app = XenonConsole(load_config(None), None, replay=driver)
+
+    async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await pilot.pause(0.3)
+        await pilot.press("n", "3")
+        await pilot.pause(0.3)
+
+    assert snap_compare(app, terminal_size=SMALL, run_before=run_before)
