@@ -88,7 +88,7 @@ def main() -> None:
                 _timed(lambda: list(coll.find({}, dict(PROJECTION)))) for _ in range(3))
             raw.close()
 
-            backend = MongoBackend({"uri": uri})
+            backend = MongoBackend({"uri": uri, "socket_timeout": 120})
             first = _timed(backend.fetch_runs)
             first_read = backend.last_read
             later = [_timed(backend.fetch_runs) for _ in range(args.repeat)]
@@ -96,7 +96,7 @@ def main() -> None:
             tape = [_timed(backend.fetch_tape) for _ in range(args.repeat)]
             backend.close()
 
-            again = MongoBackend({"uri": uri, "full_every": 1e-9})
+            again = MongoBackend({"uri": uri, "full_every": 1e-9, "socket_timeout": 120})
             full = [_timed(again.fetch_runs) for _ in range(3)]
             again.close()
         finally:
