@@ -34,6 +34,10 @@ HOSTILE_ERROR = "[bold red]FAKE[/] \x1b[2J\x1b]0;pwned\x07 transfer failed"
 SHORT_LIFETIME = timedelta(hours=10)
 LONG_LIFETIME = timedelta(days=3)
 EXPIRING_LNGS_RULES = 10
+#: How long the STUCK rules have been stuck (``stuck_at``): the hostile one
+#: longest, past the 24 h critical threshold.
+STUCK_HOURS_FIRST = 36
+STUCK_HOURS_OTHERS = 3
 
 
 @dataclass
@@ -171,6 +175,14 @@ def populate(server: RucioServer, max_runs: int = 30) -> Population:
                     scope=InternalScope(scope), name=name, dest_rse_id=get_rse_id(rse=rse)
                 ).update({{"source_rse_id": lngs, "state": RequestState.FAILED,
                           "err_msg": error[:4000]}})
+            # Stuck since: the first (hostile) rule for a day and a half, the rest 3 h.
+            from datetime import datetime, timedelta
+            now = datetime.utcnow()
+            for index, (scope, rse) in enumerate(dict.fromkeys((s, r) for s, _, r, _ in stuck)):
+                hours = {STUCK_HOURS_FIRST} if index == 0 else {STUCK_HOURS_OTHERS}
+                session.query(models.ReplicationRule).filter_by(
+                    scope=InternalScope(scope), name="raw", rse_expression=rse
+                ).update({{"stuck_at": now - timedelta(hours=hours)}})
             session.commit()
         """)
     # One REPLICATING rule suspended by hand.

@@ -23,7 +23,14 @@ from backends.rucio.options import parse_options
 from backends.sources import BackendConfigError, SourceError
 from console.cli import main
 from tests.rucio.conftest import RucioBed
-from tests.rucio.populate import ACCOUNT, ACCOUNT_PASSWORD, EXPIRING_LNGS_RULES, HOSTILE_ERROR
+from tests.rucio.populate import (
+    ACCOUNT,
+    ACCOUNT_PASSWORD,
+    EXPIRING_LNGS_RULES,
+    HOSTILE_ERROR,
+    STUCK_HOURS_FIRST,
+    STUCK_HOURS_OTHERS,
+)
 from tests.rucio.testbed import ROOT_PASSWORD
 
 
@@ -233,7 +240,11 @@ def test_report_json_equals_the_servers_state(running: RucioBed, tmp_path: Path,
         assert listed["rse"] == rule["rse_expression"]
         assert listed["error"] == rule["error"]
         assert (listed["locks_ok"], listed["locks_total"]) == (1, 3)
-        assert listed["stuck_hours"] is not None and listed["stuck_hours"] >= 0
+        # Stuck since the rule's stuck_at (36 h for the first, 3 h for the others).
+        hours = STUCK_HOURS_FIRST if listed["error"] == HOSTILE_ERROR else STUCK_HOURS_OTHERS
+        assert hours - 0.1 <= listed["stuck_hours"] <= hours + 0.5
+    oldest = shown["NIKHEF_USERDISK"]["oldest_stuck"]
+    assert oldest["id"] == next(r["id"] for r in truth if r["error"] == HOSTILE_ERROR)
 
 
 def test_the_console_never_writes_to_rucio(running: RucioBed, backend: RucioBackend) -> None:
