@@ -103,6 +103,7 @@ class TsmBackend(Backend, TapeSource, RunDetailSource):
         self.ok_codes = _ok_codes(o)
         self.rate_window = timedelta(hours=opt.number(o, "rate_window_hours", 24.0))
         self._clock = clock or (lambda: datetime.now(UTC))
+        self._uploads: dict[str, tuple[LogFile, TapeUpload]] = {}
 
     # ------------------------------------------------------------------ fetch
 
@@ -122,7 +123,10 @@ class TsmBackend(Backend, TapeSource, RunDetailSource):
             current = latest.get(log.run_number)
             if current is None or _order(log) > _order(current):
                 latest[log.run_number] = log
-        uploads = [self.upload(log, now) for log in latest.values()]
+        uploads = [self._upload_cached(log, now) for log in latest.values()]
+        if len(self._uploads) > len(latest):  # logs removed or superseded
+            keep = {log.name for log in latest.values()}
+            self._uploads = {k: v for k, v in self._uploads.items() if k in keep}
 
         if self.buffer is not None:
             try:
@@ -161,6 +165,21 @@ class TsmBackend(Backend, TapeSource, RunDetailSource):
         notes = tuple(f"dsmc log {log.name}" for log in logs)
         return RunDetail(now, run_number, tape=tuple(self.upload(log, now) for log in logs),
                          notes=notes)
+
+    def _upload_cached(self, log: LogFile, now: datetime) -> TapeUpload:
+        """``upload``, remembered for a finished log until its file changes.
+
+        A finished log's upload does not depend on the time of the poll, and
+        the log directory hands out the same LogFile until the file changes:
+        an unchanged directory costs no new objects.
+        """
+        cached = self._uploads.get(log.name)
+        if cached is not None and cached[0] is log:
+            return cached[1]
+        upload = self.upload(log, now)
+        if log.summary.complete:
+            self._uploads[log.name] = (log, upload)
+        return upload
 
     def upload(self, log: LogFile, now: datetime) -> TapeUpload:
         """One log's upload: its state, figures and the message worth reading first."""

@@ -46,6 +46,9 @@ class _Tracked:
     decoder: codecs.IncrementalDecoder
     run_number: int
     summary: DsmcSummary
+    #: The LogFile handed out for the state above (the same object until the
+    #: file changes, so callers can cache what they derive from it).
+    log: LogFile | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,9 +105,11 @@ class LogDirectory:
                                     f"{exc.strerror or type(exc).__name__}")
                     continue
                 read += n
-                logs.append(LogFile(name, tracked.run_number,
-                                    datetime.fromtimestamp(st.st_mtime_ns / 1e9, UTC),
-                                    tracked.summary))
+                if tracked.log is None:
+                    tracked.log = LogFile(name, tracked.run_number,
+                                          datetime.fromtimestamp(st.st_mtime_ns / 1e9, UTC),
+                                          tracked.summary)
+                logs.append(tracked.log)
         for gone in set(self._files) - seen:
             del self._files[gone]
         if unnamed:
@@ -136,5 +141,6 @@ class LogDirectory:
         tracked.inode, tracked.size, tracked.mtime_ns = st.st_ino, st.st_size, st.st_mtime_ns
         tracked.run_number = run
         tracked.summary = tracked.parser.result()
+        tracked.log = None
         self._files[name] = tracked
         return tracked, read
