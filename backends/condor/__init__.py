@@ -55,6 +55,9 @@ class _Schedd:
 
     ref: ScheddRef
     history: HistoryWindow
+    #: Queue and history readers; the queue one remembers unchanged jobs.
+    queue_reader: AdReader
+    history_reader: AdReader
     jobs: list[Job] = field(default_factory=list)
     dags: list[Dag] = field(default_factory=list)
     read_at: datetime | None = None
@@ -110,10 +113,16 @@ class CondorBackend(Backend, JobsSource, RunDetailSource):
     def _state(self, ref: ScheddRef) -> _Schedd:
         state = self._schedds.get(ref.name)
         if state is None:
-            state = self._schedds[ref.name] = _Schedd(ref, HistoryWindow(self.config.history_s))
+            state = self._schedds[ref.name] = _Schedd(
+                ref, HistoryWindow(self.config.history_s), self._reader(ref.name),
+                self._reader(ref.name))
         elif ref.address and ref.address != state.ref.address:
             state.ref = ref
         return state
+
+    def _reader(self, schedd: str) -> AdReader:
+        return AdReader(schedd, self.config.site_attributes, self._reader_mapper,
+                        getattr(self.transport, "getter", None))
 
     def _read(self, state: _Schedd) -> None:
         """Read one schedd (in a worker thread) and store what it holds."""
@@ -122,10 +131,13 @@ class CondorBackend(Backend, JobsSource, RunDetailSource):
             if ref.address is None:
                 ref = self.transport.locate(ref.name)
             now = self._clock()
-            reader = AdReader(ref.name, self.config.site_attributes, self._reader_mapper)
-            queue = read_ads(reader, self.transport.query(ref, self.config.constraint,
-                                                          self._projection))
-            history = read_ads(reader, self.transport.history(
+            ads = self.transport.query(ref, self.config.constraint, self._projection)
+            state.queue_reader.begin_queue()
+            try:
+                queue = read_ads(state.queue_reader, ads)
+            finally:
+                state.queue_reader.end_queue()
+            history = read_ads(state.history_reader, self.transport.history(
                 ref, state.history.since(now), self.config.constraint, self._projection),
                 finished=True)
         except Exception as exc:

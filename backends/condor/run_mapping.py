@@ -11,7 +11,7 @@ DAG that matches neither has no run: it is still shown, just not linked.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from enum import Enum
 from typing import Any
 
@@ -31,8 +31,12 @@ class RunMapper:
             raise ValueError("run_pattern needs one group that captures the run number")
 
     def run_of(self, ad: Mapping[str, Any], batch_name: str | None) -> int | None:
+        return self.run_of_get(ad.get, batch_name)
+
+    def run_of_get(self, get: Callable[[str], Any], batch_name: str | None) -> int | None:
+        """As run_of, given the ad's ``get``."""
         if self.attribute is not None:
-            value = ad.get(self.attribute)
+            value = get(self.attribute)
             if isinstance(value, int) and not isinstance(value, bool | Enum) and value >= 0:
                 return value
             if isinstance(value, str) and value.strip().isdigit():
