@@ -53,6 +53,7 @@ class TextTransport:
         self.fail: dict[str, Exception] = {}
         self.hang: dict[str, threading.Event] = {}
         self.collector_fail: Exception | None = None
+        self.collector_hang: threading.Event | None = None
         #: (method, schedd, ads returned, since) per call.
         self.calls: list[tuple[str, str, int, str | None]] = []
         self.projections: list[list[str]] = []
@@ -76,6 +77,8 @@ class TextTransport:
         return self.schedds[name]
 
     def locate_schedds(self) -> list[ScheddRef]:
+        if self.collector_hang is not None:
+            self.collector_hang.wait(30)
         if self.collector_fail is not None:
             raise self.collector_fail
         return [ScheddRef(name, f"<127.0.0.1:{9618 + i}>")

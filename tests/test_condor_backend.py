@@ -242,6 +242,23 @@ def test_schedds_from_the_collector_and_a_collector_outage(held_jobs: JobsSnapsh
                                    "RuntimeError: Failed communication with collector."),)
 
 
+def test_a_hanging_collector_blocks_nobody(held_jobs: JobsSnapshot) -> None:
+    transport = TextTransport()
+    serve(transport, held_jobs, SCHEDD)
+    backend = CondorBackend({"pool": "cm.xenon.example", "history_hours": 48, "timeout": 1},
+                            transport=transport, clock=Clock(held_jobs.taken_at))
+    assert len(backend.fetch_jobs().jobs) == 1284
+    release = threading.Event()
+    transport.collector_hang = release
+    try:
+        snap = backend.fetch_jobs()
+    finally:
+        release.set()
+    assert snap.schedd_errors == (("collector cm.xenon.example", "no answer within 1 s"),)
+    assert len(snap.jobs) == 1284
+    backend.close()
+
+
 def test_run_detail_gives_the_runs_dag_and_held_jobs_first(held_jobs: JobsSnapshot) -> None:
     transport = TextTransport()
     serve(transport, held_jobs)
@@ -259,6 +276,8 @@ def test_run_detail_gives_the_runs_dag_and_held_jobs_first(held_jobs: JobsSnapsh
     assert all(j.hold_reason for j in held)
     empty = backend.fetch_run_detail(1)
     assert empty.dags == () and empty.jobs == ()
+    # The first detail polled; the next ones use that poll, not the schedd.
+    assert [c[0] for c in transport.calls] == ["query", "history"]
 
 
 # -------------------------------------------------------------- read-only

@@ -14,8 +14,10 @@ The backend only reads: it never calls anything that acts on a job.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -41,6 +43,9 @@ __all__ = ["CondorBackend", "CondorOptions"]
 
 #: Most schedds read at once (XENON had a handful of submit hosts).
 MAX_PARALLEL = 8
+#: A run's details come from the last poll when it is at most this old
+#: (seconds), so opening a run does not read 100,000 job ads again.
+DETAIL_MAX_AGE_S = 30.0
 
 
 def _error_line(exc: BaseException) -> str:
@@ -88,26 +93,37 @@ class CondorBackend(Backend, JobsSource, RunDetailSource):
         self._lock = threading.Lock()
         self._schedds: dict[str, _Schedd] = {}
         self._collector_error: str | None = None
+        #: The last snapshot and when (monotonic) it was made, for run details.
+        self._last: tuple[float, JobsSnapshot] | None = None
         self._pool = ThreadPoolExecutor(max_workers=MAX_PARALLEL, thread_name_prefix="condor")
 
     # ------------------------------------------------------------- schedds
 
     def _targets(self) -> list[ScheddRef]:
-        """The schedds to read this poll: from the config, else the collector."""
+        """The schedds to read this poll: from the config, else the collector.
+
+        Asked in a worker with the same timeout as a schedd, and without the
+        lock, so a collector that hangs holds up nothing else.
+        """
         if self.config.schedds:
             return list(self.config.schedds)
+        collector = f"collector {self.config.pool or '(local)'}"
         try:
-            refs = self.transport.locate_schedds()
+            refs = self._pool.submit(self.transport.locate_schedds).result(
+                timeout=self.config.timeout_s)
         except Exception as exc:
-            known = [s.ref for s in self._schedds.values()]
+            error = (f"no answer within {self.config.timeout_s:g} s"
+                     if isinstance(exc, FutureTimeout) else _error_line(exc))
+            with self._lock:
+                known = [s.ref for s in self._schedds.values()]
+                self._collector_error = error
             if not known:
-                raise SourceError(f"collector {self.config.pool or '(local)'}: "
-                                  f"{_error_line(exc)}") from exc
-            self._collector_error = _error_line(exc)
+                raise SourceError(f"{collector}: {error}") from exc
             return known
-        self._collector_error = None
+        with self._lock:
+            self._collector_error = None
         if not refs:
-            raise SourceError(f"collector {self.config.pool or '(local)'} knows no schedd")
+            raise SourceError(f"{collector} knows no schedd")
         return refs
 
     def _state(self, ref: ScheddRef) -> _Schedd:
@@ -155,8 +171,8 @@ class CondorBackend(Backend, JobsSource, RunDetailSource):
     # --------------------------------------------------------------- fetch
 
     def fetch_jobs(self) -> JobsSnapshot:
+        targets = self._targets()
         with self._lock:
-            targets = self._targets()
             states = [self._state(ref) for ref in targets]
             started = []
             for state in states:
@@ -179,7 +195,7 @@ class CondorBackend(Backend, JobsSource, RunDetailSource):
                 raise SourceError("no schedd could be read: " + "; ".join(
                     f"{name}: {error}" for name, error in errors))
             names = [s.ref.name for s in states]
-            return snapshot(
+            snap = snapshot(
                 taken_at,
                 names,
                 {s.ref.name: s.jobs for s in states},
@@ -187,6 +203,8 @@ class CondorBackend(Backend, JobsSource, RunDetailSource):
                 errors,
                 [s.problem for s in states if s.problem is not None],
             )
+            self._last = (time.monotonic(), snap)
+            return snap
 
     @staticmethod
     def _stale_line(state: _Schedd, now: datetime) -> str:
@@ -196,6 +214,11 @@ class CondorBackend(Backend, JobsSource, RunDetailSource):
         return f"{state.error} (showing data from {age} s ago)"
 
     def fetch_run_detail(self, run_number: int) -> RunDetail:
+        """The run's DAGs and node jobs, from the last poll if it is recent."""
+        with self._lock:
+            last = self._last
+        if last is not None and time.monotonic() - last[0] <= DETAIL_MAX_AGE_S:
+            return run_detail(last[1], run_number)
         return run_detail(self.fetch_jobs(), run_number)
 
     def close(self) -> None:
