@@ -104,11 +104,14 @@ class RucioBackend(Backend, TransfersSource, RunDetailSource):
     def _where(self) -> str:
         return self.settings.host or "the host of rucio.cfg"
 
-    def _describe(self, prefix: str, exc: BaseException) -> str:
-        """``prefix: Type: message`` on one line, the configured secrets masked."""
+    def _describe(self, context: str, exc: BaseException) -> str:
+        """``message (Type; context)`` on one line, the configured secrets masked.
+
+        The message comes first: a pane's status line has room for little more.
+        """
         text = " ".join(str(exc).split())
         text = text.replace("An unknown exception occurred. Details: ", "")
-        line = f"{prefix}: {type(exc).__name__}" + (f": {text}" if text else "")
+        line = f"{text or type(exc).__name__} ({type(exc).__name__}; {context})"
         for secret in (self.settings.password,):
             if secret:
                 line = line.replace(secret, _MASK)

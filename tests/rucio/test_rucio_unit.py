@@ -207,7 +207,7 @@ def test_a_failing_poll_is_one_line_with_secrets_masked_and_keeps_the_cache():
         backend.fetch_transfers()
     message = str(caught.value)
     assert "\n" not in message and secret not in message
-    assert message.startswith("rucio poll at http://rucio.example: RuntimeError: server said")
+    assert message.startswith("server said no: *** (RuntimeError; rucio poll at http://rucio")
     # The broken client was dropped; the next poll gets a new one.
     with pytest.raises(SourceError, match="boom"):
         backend.fetch_transfers()
