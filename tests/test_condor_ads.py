@@ -79,6 +79,7 @@ DAGManJobId = 500
 DAGNodeName = "chunk_0008"
 QDate = {T0 + 60}
 NumJobStarts = 0
+MATCH_EXP_JOB_GLIDEIN_Site = "LeftBehind"
 
 ClusterId = 504
 ProcId = 0
@@ -144,7 +145,8 @@ def test_jobs_and_dag_from_condor_q_text() -> None:
     assert held.hold_reason_code == 34 and held.hold_reason is not None
     assert held.hold_reason.startswith("Error from slot1_3@node042.unl.edu")
     assert held.entered_status_at == datetime(2017, 11, 15, 10, 15, tzinfo=UTC)
-    # No EnteredCurrentStatus: the time it was queued stands in.
+    # No EnteredCurrentStatus: the time it was queued stands in; an idle job
+    # is at no site, whatever an earlier match left in its ad.
     assert idle.site is None and idle.entered_status_at == idle.submitted_at
     assert xfer.status is JobStatus.TRANSFERRING_OUTPUT
     assert plain.dag_cluster_id is None and plain.owner == "shifter"

@@ -211,10 +211,13 @@ class AdReader:
             if dag_cluster is None and self._is_dagman(get):
                 return self._dag(get, cluster, status, submitted, finished)
         site = None
-        for name in self.site_attributes:
-            site = _text(get(name))
-            if site is not None:
-                break
+        # An idle job runs nowhere: a site left from an earlier match would
+        # count it at a site it has left (and costs failed look-ups).
+        if status is not JobStatus.IDLE:
+            for name in self.site_attributes:
+                site = _text(get(name))
+                if site is not None:
+                    break
         held = status is JobStatus.HELD
         starts = get("NumJobStarts")
         return _make_job(

@@ -11,12 +11,15 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 from backends.condor.ads import AdProblem, AdReader
 from backends.model import Dag, Job, JobsSnapshot, JobStatus, RunDetail
 
 JobKey = tuple[int, int]
+_JOB_ORDER = attrgetter("cluster_id", "proc_id")
+_DAG_ORDER = attrgetter("cluster_id")
 
 
 @dataclass(slots=True)
@@ -108,8 +111,8 @@ def snapshot(
     all_jobs: list[Job] = []
     all_dags: list[Dag] = []
     for name in schedds:
-        all_jobs.extend(sorted(jobs.get(name, ()), key=lambda j: (j.cluster_id, j.proc_id)))
-        all_dags.extend(sorted(dags.get(name, ()), key=lambda d: d.cluster_id))
+        all_jobs.extend(sorted(jobs.get(name, ()), key=_JOB_ORDER))
+        all_dags.extend(sorted(dags.get(name, ()), key=_DAG_ORDER))
     return JobsSnapshot(
         taken_at=taken_at,
         jobs=tuple(all_jobs),
