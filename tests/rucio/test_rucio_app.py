@@ -80,8 +80,9 @@ async def test_the_transfers_pane_shows_the_server_then_stale_then_recovers(
             assert pane.snapshot is not None  # the last good data stays
             text = screen_text(app)
             assert "STALE" in text
-            assert "Cannot connect to the Rucio server" in text
-            assert "ServerConnectionException" in (pane.error or "")
+            assert "SourceError: Cannot connect" in text  # the line is cut at the pane width
+            assert (f"Cannot connect to the Rucio server. (ServerConnectionException; "
+                    f"rucio poll at {running.server.url})") in (pane.error or "")
             assert ACCOUNT_PASSWORD not in text
             assert cell_text(table, "NIKHEF_USERDISK", 4) == "7"
             assert app.pane(Kind.BUFFER).error is None  # the rest goes on
