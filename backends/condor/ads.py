@@ -200,11 +200,13 @@ class AdReader:
             status = _STATUSES.get(code) if code is not None else None
             if status is None:
                 raise AdProblem(f"JobStatus {code} unknown")
-        submitted = self._time(get("QDate"), "QDate")
+        times = self._times
+        qdate = get("QDate")
+        submitted = times.get(qdate) or self._time(qdate, "QDate")
         if entered is None or isinstance(entered, Enum):
             entered_at = submitted
         else:
-            entered_at = self._time(entered, "EnteredCurrentStatus")
+            entered_at = times.get(entered) or self._time(entered, "EnteredCurrentStatus")
         dag_cluster = get("DAGManJobId")
         if type(dag_cluster) is not int:
             dag_cluster = _int(dag_cluster, "DAGManJobId")
@@ -220,18 +222,20 @@ class AdReader:
                     break
         held = status is JobStatus.HELD
         starts = get("NumJobStarts")
+        # Plain short strings, the usual case, without a call each.
+        owner, node, batch = get("Owner"), get("DAGNodeName"), get("JobBatchName")
         return _make_job(
             self.schedd,
             cluster,
             proc,
             status,
-            _text(get("Owner")) or "",
+            owner if type(owner) is str and len(owner) <= MAX_TEXT else _text(owner) or "",
             site,
             entered_at,
             submitted,
             dag_cluster,
-            _text(get("DAGNodeName")),
-            _text(get("JobBatchName")),
+            node if type(node) is str and len(node) <= MAX_TEXT else _text(node),
+            batch if type(batch) is str and len(batch) <= MAX_TEXT else _text(batch),
             starts if type(starts) is int else _int(starts, "NumJobStarts", 0) or 0,
             _text(get("HoldReason")) if held else None,
             _int(get("HoldReasonCode"), "HoldReasonCode") if held else None,
