@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
+import sys
 import threading
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -352,3 +354,27 @@ def test_jobs_that_changed_are_read_again_and_the_others_reused() -> None:
         else:
             changed += 1
     assert same > 0 and changed > 0
+
+
+def test_a_read_stuck_forever_does_not_keep_the_console_from_exiting() -> None:
+    script = """
+import threading
+from backends.condor import CondorBackend
+from tests.condor_text_transport import TextTransport
+
+transport = TextTransport()
+transport.set_text("stuck", "")
+transport.hang["stuck"] = threading.Event()  # never set
+transport.hang["stuck"].wait = lambda timeout=None: threading.Event().wait()  # forever
+backend = CondorBackend({"schedds": ["stuck"], "timeout": 0.5}, transport=transport)
+try:
+    backend.fetch_jobs()
+except Exception as exc:
+    print(exc)
+backend.close()
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, cwd=Path(__file__).resolve().parent.parent)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "no schedd could be read: stuck: no answer within 0.5 s " \
+                                  "(no data yet)"

@@ -16,10 +16,11 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, wait
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, ClassVar
 
 from backends.analysis.units import one_line
@@ -41,11 +42,31 @@ from backends.sources import Backend, JobsSource, RunDetailSource, SourceError
 
 __all__ = ["CondorBackend", "CondorOptions"]
 
-#: Most schedds read at once (XENON had a handful of submit hosts).
-MAX_PARALLEL = 8
 #: A run's details come from the last poll when it is at most this old
 #: (seconds), so opening a run does not read 100,000 job ads again.
 DETAIL_MAX_AGE_S = 30.0
+
+
+def _spawn(fn: Callable[[], Any]) -> Future[Any]:
+    """Run ``fn`` in a daemon thread; its Future says when it is done.
+
+    Not a ThreadPoolExecutor: its workers are joined when Python exits, so a
+    read stuck in the bindings (a schedd that never answers) would keep the
+    console from quitting. At most one read per schedd (and one collector
+    query) is in flight, so these threads stay few.
+    """
+    future: Future[Any] = Future()
+
+    def run() -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(fn())
+        except BaseException as exc:  # handed to whoever waits on the future
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="condor-read", daemon=True).start()
+    return future
 
 
 def _error_line(exc: BaseException) -> str:
@@ -95,7 +116,7 @@ class CondorBackend(Backend, JobsSource, RunDetailSource):
         self._collector_error: str | None = None
         #: The last snapshot and when (monotonic) it was made, for run details.
         self._last: tuple[float, JobsSnapshot] | None = None
-        self._pool = ThreadPoolExecutor(max_workers=MAX_PARALLEL, thread_name_prefix="condor")
+        self._locating: Future[list[ScheddRef]] | None = None
 
     # ------------------------------------------------------------- schedds
 
@@ -108,9 +129,12 @@ class CondorBackend(Backend, JobsSource, RunDetailSource):
         if self.config.schedds:
             return list(self.config.schedds)
         collector = f"collector {self.config.pool or '(local)'}"
+        with self._lock:
+            if self._locating is None or self._locating.done():
+                self._locating = _spawn(self.transport.locate_schedds)
+            locating = self._locating
         try:
-            refs = self._pool.submit(self.transport.locate_schedds).result(
-                timeout=self.config.timeout_s)
+            refs = locating.result(timeout=self.config.timeout_s)
         except Exception as exc:
             error = (f"no answer within {self.config.timeout_s:g} s"
                      if isinstance(exc, FutureTimeout) else _error_line(exc))
@@ -177,7 +201,7 @@ class CondorBackend(Backend, JobsSource, RunDetailSource):
             started = []
             for state in states:
                 if state.inflight is None or state.inflight.done():
-                    state.inflight = self._pool.submit(self._read, state)
+                    state.inflight = _spawn(partial(self._read, state))
                     started.append(state.inflight)
         wait(started, timeout=self.config.timeout_s)
         taken_at = self._clock()
@@ -222,4 +246,4 @@ class CondorBackend(Backend, JobsSource, RunDetailSource):
         return run_detail(self.fetch_jobs(), run_number)
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """Nothing to release: reads in flight end with their daemon threads."""

@@ -79,7 +79,9 @@ def merge_queue_and_history(
             jobs[(record.cluster_id, record.proc_id)] = record
         else:
             dags[record.cluster_id] = record
-    return list(jobs.values()), fill_held_nodes(dags.values(), jobs.values())
+    # Sorted here, in the schedd's worker thread, not in the fetch that waits.
+    return (sorted(jobs.values(), key=_JOB_ORDER),
+            sorted(fill_held_nodes(dags.values(), jobs.values()), key=_DAG_ORDER))
 
 
 def fill_held_nodes(dags: Iterable[Dag], jobs: Iterable[Job]) -> list[Dag]:
@@ -107,12 +109,13 @@ def snapshot(
     errors: Sequence[tuple[str, str]] = (),
     problems: Sequence[str] = (),
 ) -> JobsSnapshot:
-    """One snapshot over every schedd, in the order given."""
+    """One snapshot over every schedd, in the order given (each schedd's own
+    jobs and DAGs as given: merge_queue_and_history sorts them)."""
     all_jobs: list[Job] = []
     all_dags: list[Dag] = []
     for name in schedds:
-        all_jobs.extend(sorted(jobs.get(name, ()), key=_JOB_ORDER))
-        all_dags.extend(sorted(dags.get(name, ()), key=_DAG_ORDER))
+        all_jobs.extend(jobs.get(name, ()))
+        all_dags.extend(dags.get(name, ()))
     return JobsSnapshot(
         taken_at=taken_at,
         jobs=tuple(all_jobs),
