@@ -128,7 +128,7 @@ class MongoBackend(Backend, RunsSource, TapeSource, RunDetailSource):
         # The cleanest of several documents with one number is the likelier truth.
         runs = sorted((_safe_run(doc, run_number) for doc in docs), key=lambda r: len(r.malformed))
         run = runs[0]
-        notes = [f"malformed document: {note}" for note in run.malformed]
+        notes = []  # the run's own oddities travel in run.malformed
         if len(runs) > 1:
             notes.append(f"{len(runs)} documents have number {run_number}; "
                          "showing the one with fewest problems")

@@ -12,13 +12,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from backends.model import Kind
+from backends.model import Kind, TapeState
 from backends.mongo.export import export_simulated_runs
 from backends.registry import create_backend
+from backends.simulator import SimulatorBackend
 from backends.sources import Backend
 from console.app import XenonConsole
 from console.collect import Sources
 from console.config import load_config
+from console.screens.run_details import RunDetailsScreen
 from tests.fakes import FakeBackend
 from tests.mongo.server import SecantusServer, free_port
 from tests.screen import screen_text
@@ -27,7 +29,8 @@ from tests.test_app_sources import wait_for
 PASSWORD = "s3cr3t-Pw0rd"
 
 
-def console(tmp_path: Path, uri: str, fake: FakeBackend) -> XenonConsole:
+def console(tmp_path: Path, uri: str, fake: FakeBackend, database: str = "run",
+            interval: float = 0.2) -> XenonConsole:
     path = tmp_path / "config.toml"
     path.write_text(f"""
 [panes]
@@ -43,6 +46,7 @@ type = "fake"
 [backends.mongo]
 type = "mongo"
 uri = "{uri}"
+database = "{database}"
 server_selection_timeout = 0.5
 connect_timeout = 0.5
 socket_timeout = 5
@@ -51,8 +55,8 @@ socket_timeout = 5
 buffer = 0.2
 transfers = 0.2
 jobs = 0.2
-tape = 0.2
-runs = 0.2
+tape = {interval}
+runs = {interval}
 
 [timeouts]
 tape = 20
@@ -121,3 +125,25 @@ async def test_no_password_reaches_the_screen(tmp_path: Path) -> None:
         assert "cannot reach the runs database" in text
         assert PASSWORD not in text
         assert PASSWORD not in (runs.error or "")
+
+
+async def test_drill_down_asks_the_runs_database(tmp_path: Path, secantus: SecantusServer,
+                                                 db_name: str) -> None:
+    assert export_simulated_runs(secantus.uri, database=db_name, scenario="tape-checksum") == 720
+    sim_failed = next(
+        u.run_number
+        for u in SimulatorBackend({"scenario": "tape-checksum", "speed": 0}).fetch_tape().uploads
+        if u.state is TapeState.FAILED
+    )
+    app = console(tmp_path, secantus.uri, FakeBackend(), database=db_name, interval=30)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await wait_for(pilot, lambda: app.pane(Kind.RUNS).snapshot is not None, timeout=30)
+        await pilot.press("colon", *str(sim_failed), "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunDetailsScreen)
+                       and "mongo: answered" in screen_text(app), timeout=30)
+        await pilot.pause()
+        text = screen_text(app)
+        assert f"Run {sim_failed}" in text
+        assert "NOT SAFE" in text
+        assert "checksum mismatch after the restore test" in text  # the tape row from mongo
+
