@@ -17,7 +17,7 @@ from typing import Any
 
 import classad2
 
-from backends.condor.transport import ScheddRef, classad_getter
+from backends.condor.transport import ScheddRef
 
 #: classad2.parseAds is superlinear on one very large string (100,000 ads of
 #: 13 attributes took 45 s here, 20,000 took 0.6 s): parse in slices.
@@ -58,8 +58,6 @@ class TextTransport:
         self.calls: list[tuple[str, str, int, str | None]] = []
         self.projections: list[list[str]] = []
         self._lock = threading.Lock()
-        #: The production lookup for ClassAds, as the real transport has.
-        self.getter = classad_getter()
 
     def set_text(self, schedd: str, queue: str, history: str = "") -> None:
         self.schedds[schedd] = TextSchedd(parse_long(queue), parse_long(history))

@@ -161,8 +161,7 @@ class CondorBackend(Backend, JobsSource, RunDetailSource):
         return state
 
     def _reader(self, schedd: str) -> AdReader:
-        return AdReader(schedd, self.config.site_attributes, self._reader_mapper,
-                        getattr(self.transport, "getter", None))
+        return AdReader(schedd, self.config.site_attributes, self._reader_mapper)
 
     def _read(self, state: _Schedd) -> None:
         """Read one schedd (in a worker thread) and store what it holds."""

@@ -10,7 +10,7 @@ missing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import fields
 from datetime import UTC, datetime
 from enum import Enum
@@ -124,13 +124,10 @@ class AdReader:
     when it starts, the hold reason when it is held.
     """
 
-    def __init__(self, schedd: str, site_attributes: Sequence[str], runs: RunMapper,
-                 getter: Callable[[Any], Callable[[str], Any]] | None = None) -> None:
-        """``getter(ad)`` gives the ad's attribute lookup (default ``ad.get``)."""
+    def __init__(self, schedd: str, site_attributes: Sequence[str], runs: RunMapper) -> None:
         self.schedd = schedd
         self.site_attributes = tuple(site_attributes)
         self.runs = runs
-        self._getter = getter
         self._known: dict[tuple[int, int], _Known] = {}
         self._seen: dict[tuple[int, int], _Known] | None = None
         self._times: dict[int, datetime] = {}
@@ -165,7 +162,7 @@ class AdReader:
 
         ``finished`` marks ads from the history: the job has left the queue.
         """
-        get = ad.get if self._getter is None else self._getter(ad)
+        get = ad.get
         cluster, proc = get("ClusterId"), get("ProcId")
         code, entered = get("JobStatus"), get("EnteredCurrentStatus")
         if type(cluster) is int and type(proc) is int:

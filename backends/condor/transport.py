@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -53,46 +53,6 @@ class Transport(Protocol):
         ...
 
 
-Getter = Callable[[str], Any]
-
-
-def mapping_getter(ad: Mapping[str, Any]) -> Getter:
-    """How any mapping's attributes are looked up: ``ad.get``."""
-    return ad.get
-
-
-def classad_getter() -> Callable[[Any], Getter]:
-    """A faster ``ad.get`` for ``classad2.ClassAd``, when the bindings allow it.
-
-    ``ClassAd.get`` goes through two Python layers (Mapping.get, then
-    ``__getitem__``) before the C lookup; with 100,000 ads and a dozen
-    attributes each, those layers cost twice the lookup itself
-    (bench/condor_aggregate.py). This calls the C lookup directly, and falls
-    back to ``ad.get`` for anything else or another version of classad2.
-    """
-    try:
-        import classad2
-        from classad2._class_ad import _classad_get_item as lookup
-    except ImportError:
-        return mapping_getter
-    classad = classad2.ClassAd
-
-    def getter(ad: Any) -> Getter:
-        handle = getattr(ad, "_handle", None)
-        if type(ad) is not classad or handle is None:
-            return ad.get
-
-        def get(name: str) -> Any:
-            try:
-                return lookup(handle, name, True)
-            except KeyError:
-                return None
-
-        return get
-
-    return getter
-
-
 def _bindings() -> Any:
     """Import ``htcondor2`` only when a real pool is used.
 
@@ -111,8 +71,6 @@ class Htcondor2Transport:
     def __init__(self, pool: str | None) -> None:
         self.pool = pool
         self._htcondor = _bindings()
-        #: How the backend looks attributes up in the ClassAds returned here.
-        self.getter = classad_getter()
 
     def _collector(self) -> Any:
         return self._htcondor.Collector(self.pool) if self.pool else self._htcondor.Collector()
