@@ -127,15 +127,15 @@ async def test_no_password_reaches_the_screen(tmp_path: Path) -> None:
         assert PASSWORD not in (runs.error or "")
 
 
-async def test_drill_down_asks_the_runs_database(tmp_path: Path, secantus: SecantusServer,
+async def test_drill_down_asks_the_runs_database(tmp_path: Path, server_uri: str,
                                                  db_name: str) -> None:
-    assert export_simulated_runs(secantus.uri, database=db_name, scenario="tape-checksum") == 720
+    assert export_simulated_runs(server_uri, database=db_name, scenario="tape-checksum") == 720
     sim_failed = next(
         u.run_number
         for u in SimulatorBackend({"scenario": "tape-checksum", "speed": 0}).fetch_tape().uploads
         if u.state is TapeState.FAILED
     )
-    app = console(tmp_path, secantus.uri, FakeBackend(), database=db_name, interval=30)
+    app = console(tmp_path, server_uri, FakeBackend(), database=db_name, interval=30)
     async with app.run_test(size=(160, 50)) as pilot:
         await wait_for(pilot, lambda: app.pane(Kind.RUNS).snapshot is not None, timeout=30)
         await pilot.press("colon", *str(sim_failed), "enter")
