@@ -148,6 +148,8 @@ async def test_filter_finds_unsafe_runs() -> None:
         pane: RunsPane = app.runs_pane
         await pilot.press("5", "slash", *"unsafe")
         table = pane.query_one(VirtualTable)
+        while pane._busy or table.row_count == 720:  # filtered in a worker thread
+            await pilot.pause(0.05)
         assert 0 < table.row_count < 720
         for index in range(table.row_count):
             assert pane.row_for(pane.run_at(index)).cells[4].plain.startswith(("MISS", "wait"))
@@ -179,3 +181,54 @@ async def test_filter_the_dag_and_tape_tables() -> None:
         assert dags.row_count < all_dags
         await pilot.press("1", "slash")  # the buffer pane has no table to filter
         assert app.active_kind is Kind.BUFFER
+
+
+async def test_sort_the_runs_and_the_rse_table() -> None:
+    app = simulator_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_settled(pilot)
+        pane: RunsPane = app.runs_pane
+        await pilot.press("5")
+        # s cycles the sort column: Run, Source, SR, Start, Safety, Processing,
+        # Copies, Events, Size. Eight presses: by size; S reverses it.
+        await pilot.press(*"s" * 9, "S")
+        while pane._busy or pane._order is None:
+            await pilot.pause(0.05)
+        sizes = [pane.run_at(i).raw_size_bytes for i in range(50)]
+        assert sizes == sorted(sizes, reverse=True)
+        biggest = max(r.raw_size_bytes for r in app.pane(Kind.RUNS).snapshot.runs)
+        assert sizes[0] == biggest
+        assert "sorted by Size ↓" in screen_text(app)
+        await pilot.press("2", "s", "s")  # transfers: by Used
+        from textual.widgets import DataTable
+
+        table = app.pane(Kind.TRANSFERS).query_one("#rse-table", DataTable)
+        names = [key.value for key in table.rows]
+        assert names[0] == "LNGS_USERDISK" and names[-1] == "UC_OSG_USERDISK"  # 3.2 TB .. 200.6 TB
+
+
+async def test_a_run_that_changed_is_highlighted_for_one_refresh() -> None:
+    from console.widgets.tables import CHANGED_STYLE
+
+    app = simulator_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_settled(pilot)
+        pane = app.runs_pane
+        sim = app.sources.for_kind(Kind.RUNS)
+        before = app.pane(Kind.RUNS).snapshot
+        sim.advance(1800)  # half an hour: the newest runs move on
+        after = sim.fetch_runs()
+        pane.accept("simulator", after, None, 0.0)
+        changed = [
+            i for i in range(5)
+            if any(CHANGED_STYLE in str(s.style) for c in pane._render_row(i) for s in c.spans)
+        ]
+        old_newest = {r.number: r for r in before.runs[-5:]}
+        expect = [i for i in range(5) if pane.run_at(i).number in old_newest
+                  and pane.run_at(i) != old_newest[pane.run_at(i).number]]
+        assert changed == expect and expect  # exactly the runs that changed
+        pane.accept("simulator", after, None, 0.0)  # the next refresh, no change
+        assert not any(
+            CHANGED_STYLE in str(s.style) for i in range(5) for c in pane._render_row(i)
+            for s in c.spans
+        )

@@ -177,7 +177,7 @@ async def test_filter_and_details_of_a_run(app: XenonConsole) -> None:
         await pilot.press("5", "slash")
         await pilot.press(*"1005")
         table = app.query_one(RunsPane).query_one(VirtualTable)
-        assert table.row_count == 1
+        await wait_for(pilot, lambda: table.row_count == 1)  # filtered in a worker
         await pilot.press("enter", "enter")  # leave the filter box, then open the run
         await pilot.pause()
         assert isinstance(app.screen, RunDetailsScreen)

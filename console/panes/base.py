@@ -7,7 +7,7 @@ old data is never shown as current.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import ClassVar
 
 from rich.text import Text
@@ -17,12 +17,13 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.css.query import NoMatches
 from textual.message import Message
-from textual.widgets import Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from backends.model import Kind, Snapshot
 from console.format import fmt_duration, fmt_time
 from console.safe_text import clean
 from console.trends import Trends
+from console.widgets.tables import Row, sort_rows
 
 
 class PaneStatus(Static):
@@ -44,10 +45,14 @@ class SourcePane(Vertical, can_focus=False):
     NUMBER: ClassVar[int]
     #: Whether `/` filters this pane's main table.
     FILTERABLE: ClassVar[bool] = False
+    #: The id of the table that `s` sorts (None: the pane cannot be sorted).
+    SORT_TABLE: ClassVar[str | None] = None
 
     BINDINGS = [
         Binding("slash", "filter", "Filter"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
+        Binding("s", "sort", "Sort"),
+        Binding("S", "sort_reverse", "Reverse sort", show=False),
     ]
 
     DEFAULT_CSS = """
@@ -68,6 +73,9 @@ class SourcePane(Vertical, can_focus=False):
         self.border_title = f"{self.NUMBER} {self.TITLE}"
         self._status = PaneStatus(Text("waiting for first data…"), classes="pane-status")
         self.filter_text = ""
+        #: Column the main table is sorted by (None: the pane's own order).
+        self.sort_column: int | None = None
+        self.sort_reverse = False
         #: The console's rolling history of key figures (set by the app).
         self.trends: Trends | None = None
 
@@ -86,7 +94,57 @@ class SourcePane(Vertical, can_focus=False):
     # ------------------------------------------------------------- filter
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("sort", "sort_reverse"):
+            return self.sortable
         return self.FILTERABLE or action not in ("filter", "clear_filter")
+
+    # --------------------------------------------------------------- sort
+
+    @property
+    def sortable(self) -> bool:
+        return self.SORT_TABLE is not None
+
+    def sort_columns(self) -> list[str]:
+        if self.SORT_TABLE is None:
+            return []
+        table = self.query_one(f"#{self.SORT_TABLE}", DataTable)
+        return [str(column.label) for column in table.columns.values()]
+
+    def action_sort(self) -> None:
+        """Sort by the next column; after the last one, back to the pane's order."""
+        columns = self.sort_columns()
+        if not columns:
+            return
+        if self.sort_column is None:
+            self.sort_column = 0
+        elif self.sort_column + 1 < len(columns):
+            self.sort_column += 1
+        else:
+            self.sort_column = None
+        self.sort_reverse = False
+        self._sorted()
+
+    def action_sort_reverse(self) -> None:
+        if self.sort_column is None:
+            self.sort_column = 0
+        self.sort_reverse = not self.sort_reverse
+        self._sorted()
+
+    def _sorted(self) -> None:
+        columns = self.sort_columns()
+        if self.sort_column is None:
+            self.notify("Default order", timeout=2)
+        else:
+            arrow = "↓" if self.sort_reverse else "↑"
+            self.notify(f"Sorted by {columns[self.sort_column]} {arrow} (s: next, S: reverse)",
+                        timeout=2)
+        self.apply_filter()
+
+    def filter_and_sort(self, rows: Sequence[Row]) -> list[Row]:
+        """Rows through the pane's filter and sort."""
+        return sort_rows(
+            [row for row in rows if self.matches(row[1])], self.sort_column, self.sort_reverse
+        )
 
     def action_filter(self) -> None:
         box = self.query_one(".pane-filter", Input)

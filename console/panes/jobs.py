@@ -63,6 +63,7 @@ class JobsPane(SourcePane):
     TITLE = "Jobs (HTCondor)"
     NUMBER = 4
     FILTERABLE = True
+    SORT_TABLE = "dag-table"
 
     def __init__(self, *, interval: float, id: str | None = None) -> None:
         super().__init__(interval=interval, id=id)
@@ -106,6 +107,7 @@ class JobsPane(SourcePane):
                     ),
                 )
             )
+        rows = [row for row in rows if row[0] == "site:all" or self.matches(row[1])]
         sync_rows(self.query_one("#site-table", DataTable), rows)
 
         reasons = hold_reasons(snapshot, top=3)
@@ -147,7 +149,7 @@ class JobsPane(SourcePane):
                     ),
                 )
             )
-        dag_table_rows = [row for row in dag_table_rows if self.matches(row[1])]
+        dag_table_rows = self.filter_and_sort(dag_table_rows)
         sync_rows(self.query_one("#dag-table", DataTable), dag_table_rows)
 
     def _show_schedd_status(self, snapshot: JobsSnapshot) -> None:

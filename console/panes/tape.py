@@ -55,6 +55,7 @@ class TapePane(SourcePane):
     TITLE = "Tape (TSM, PDC)"
     NUMBER = 3
     FILTERABLE = True
+    SORT_TABLE = "tape-table"
 
     def compose_body(self) -> ComposeResult:
         yield Static(id="tape-figures")
@@ -108,7 +109,7 @@ class TapePane(SourcePane):
             )
             for u in uploads
         ]
-        rows = [row for row in rows if self.matches(row[1])][:500]
+        rows = self.filter_and_sort(rows)[:500]
         sync_rows(self.query_one("#tape-table", DataTable), rows)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:

@@ -27,6 +27,8 @@ class TransfersPane(SourcePane):
     KIND = Kind.TRANSFERS
     TITLE = "Transfers (Rucio)"
     NUMBER = 2
+    FILTERABLE = True
+    SORT_TABLE = "rse-table"
 
     def __init__(self, *, interval: float, id: str | None = None) -> None:
         super().__init__(interval=interval, id=id)
@@ -71,7 +73,7 @@ class TransfersPane(SourcePane):
                     ),
                 )
             )
-        sync_rows(self.query_one("#rse-table", DataTable), rows)
+        sync_rows(self.query_one("#rse-table", DataTable), self.filter_and_sort(rows))
         self._stuck_run = {
             rse.name: rse.oldest_stuck.run_number
             for rse in summaries

@@ -17,10 +17,14 @@ HELP = """\
 | `Tab` / `Shift+Tab` | next / previous pane |
 | `z` | zoom the current pane to the whole screen (again to restore) |
 | `r` | poll every source now |
-| `/` | filter the runs table (all words must match; `Esc` clears) |
+| `/` | filter the current table (every word must match; `Esc` clears) |
+| `s` / `S` | sort the current table by the next column / reverse the order |
 | `↑ ↓ PgUp PgDn Home End` | move in a table (`g`/`G` first/last run) |
-| `Enter` | details of the selected run: copies, safety and purge verdicts |
-| `:` | go to a run by number |
+| `Enter` | details of the run under the cursor (a run, a DAG, an RSE's oldest \
+stuck rule, a tape upload): copies, rules, replicas, tape, jobs, verdicts and \
+what to do (`c` copies the commands) |
+| `:` | go to a run by number and open its details |
+| `a` | alarms: active and recent; `a` there acknowledges with a note, `u` undoes |
 | `Ctrl+P` | command palette |
 | `?` | this help |
 | `q` | quit |
@@ -28,6 +32,12 @@ HELP = """\
 Each pane's status line names its source, the time its data was taken, and
 its age. **STALE** means the last poll failed or did not answer in time: the
 data shown is the last good one, and the error follows.
+
+When replaying a recording: `space` play/pause, `n` step, `[` `]` seek a
+minute, `{` `}` ten minutes, `+` `-` speed.
+
+Rows that changed since the last refresh are highlighted for one refresh.
+Sparklines show the trend of the last 24 h (`[ui] trend_hours`).
 
 The alarms strip at the top is always in view: counts by severity, the worst
 alarms, and the worst one's detail with a hint of what to do.

@@ -1,8 +1,16 @@
-"""Update a DataTable by row key, touching only the cells that changed."""
+"""Keep a DataTable in step with fresh data: by row key, changed cells only.
+
+Rows whose cells changed since the previous refresh (and rows that are new)
+are highlighted for one refresh, as k9s does, so a shifter sees what moved.
+Rows can be sorted by any column with units understood (``200.6 TB`` sorts
+after ``43.9 TB``, ``2.5 h`` after ``45 min``).
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from weakref import WeakKeyDictionary
 
 from rich.text import Text
 from textual.widgets import DataTable
@@ -11,25 +19,44 @@ from textual.widgets.data_table import RowDoesNotExist
 from console.safe_text import clean
 
 Cells = Sequence[Text | str]
+Row = tuple[str, Cells]
+
+#: Background of a row that changed in the last refresh.
+CHANGED_STYLE = "on #264d33"
+
+#: The cells last shown per table, without highlight, to tell what changed.
+_last: WeakKeyDictionary[DataTable, dict[str, tuple[Text, ...]]] = WeakKeyDictionary()
 
 
-def sync_rows(table: DataTable, rows: Sequence[tuple[str, Cells]]) -> None:
+def sync_rows(table: DataTable, rows: Sequence[Row], *, highlight: bool = True) -> None:
     """Make ``table`` show ``rows`` (key, cells) in that order.
 
-    String cells are shown as plain text (never as markup): a backend's
-    text is untrusted. When the keys and their order are unchanged, only changed cells are
-    updated, so the cursor and scroll position stay where the user left them.
-    Otherwise the rows are rebuilt and the cursor follows its row's key.
+    String cells are shown as plain text (never as markup): a backend's text
+    is untrusted. When the keys and their order are unchanged, only changed
+    cells are updated, so the cursor and scroll position stay where the user
+    left them; otherwise the rows are rebuilt and the cursor follows its key.
     """
-    rows = [(key, tuple(_as_text(c) for c in cells)) for key, cells in rows]
+    fresh = [(key, tuple(_as_text(c) for c in cells)) for key, cells in rows]
+    before = _last.get(table)
+    shown = []
+    for key, cells in fresh:
+        changed = before is not None and (
+            key not in before or any(_differs(a, b) for a, b in zip(before[key], cells,
+                                                                     strict=False))
+        )
+        if highlight and changed:
+            cells = tuple(_highlighted(c) for c in cells)
+        shown.append((key, cells))
+    _last[table] = dict(fresh)
+
     current = [row_key.value for row_key in table.rows]
-    wanted = [key for key, _ in rows]
+    wanted = [key for key, _ in shown]
     columns = list(table.columns)
     if current == wanted:
-        for key, cells in rows:
+        for key, cells in shown:
             old = table.get_row(key)
             for column, old_cell, new_cell in zip(columns, old, cells, strict=False):
-                if _plain(old_cell) != _plain(new_cell) or _style(old_cell) != _style(new_cell):
+                if _differs(old_cell, new_cell):
                     table.update_cell(key, column, new_cell, update_width=True)
         return
     cursor_key = None
@@ -39,15 +66,25 @@ def sync_rows(table: DataTable, rows: Sequence[tuple[str, Cells]]) -> None:
         except RowDoesNotExist:
             cursor_key = None
     table.clear()
-    for key, cells in rows:
+    for key, cells in shown:
         table.add_row(*cells, key=key)
     if cursor_key in wanted:
         table.move_cursor(row=wanted.index(cursor_key), animate=False)
 
 
+def _highlighted(cell: Text) -> Text:
+    cell = cell.copy()
+    cell.stylize(CHANGED_STYLE)
+    return cell
+
+
 def _as_text(cell: Text | str) -> Text:
     """Plain strings become Text, so DataTable never parses them as markup."""
     return cell if isinstance(cell, Text) else Text(clean(cell))
+
+
+def _differs(a: object, b: object) -> bool:
+    return _plain(a) != _plain(b) or _style(a) != _style(b)
 
 
 def _plain(cell: object) -> str:
@@ -58,3 +95,35 @@ def _style(cell: object) -> str:
     if isinstance(cell, Text):
         return f"{cell.style}|{[(s.start, s.end, str(s.style)) for s in cell.spans]}"
     return ""
+
+
+# ------------------------------------------------------------------- sorting
+
+_UNITS = {
+    "b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12, "pb": 1e15, "eb": 1e18,
+    "b/s": 1, "kb/s": 1e3, "mb/s": 1e6, "gb/s": 1e9, "tb/s": 1e12,
+    "s": 1, "min": 60, "h": 3600, "d": 86400, "%": 1,
+}
+_NUMBER = re.compile(r"^\s*([-+]?\d[\d,]*(?:\.\d+)?)\s*([a-zA-Z/%]*)")
+
+
+def sort_key(cell: object) -> tuple[int, float, str]:
+    """Numbers (with their units) before text; text case-insensitively."""
+    text = _plain(cell)
+    match = _NUMBER.match(text)
+    if match:
+        unit = _UNITS.get(match.group(2).lower(), 1)
+        return (0, float(match.group(1).replace(",", "")) * unit, text.lower())
+    if text.strip() in ("", "-"):
+        return (2, 0.0, "")  # empty cells last
+    return (1, 0.0, text.lower())
+
+
+def sort_rows(rows: Sequence[Row], column: int | None, reverse: bool = False) -> list[Row]:
+    """Rows ordered by one column (None keeps the pane's own order)."""
+    if column is None:
+        return list(rows)
+    present = [r for r in rows if sort_key(r[1][column])[0] < 2]
+    empty = [r for r in rows if sort_key(r[1][column])[0] == 2]
+    present.sort(key=lambda r: sort_key(r[1][column]), reverse=reverse)
+    return present + empty
