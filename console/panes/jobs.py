@@ -20,7 +20,7 @@ from backends.analysis.jobs import (
     jobs_by_site,
     jobs_total,
 )
-from backends.model import Dag, DagStatus, JobsSnapshot, Kind
+from backends.model import Dag, DagStatus, Job, JobsSnapshot, Kind
 from console.format import fmt_duration
 from console.panes.base import SourcePane
 from console.safe_text import clean
@@ -51,11 +51,11 @@ def _per_schedd(snapshot: JobsSnapshot) -> list[SiteCounts]:
     """Counts per schedd, labelled by schedd, when there is more than one."""
     if len(snapshot.schedds) < 2:
         return []
-    return [
-        replace(jobs_total(replace(snapshot, jobs=tuple(j for j in snapshot.jobs
-                                                         if j.schedd == name))), site=name)
-        for name in snapshot.schedds
-    ]
+    groups: dict[str, list[Job]] = {name: [] for name in snapshot.schedds}
+    for job in snapshot.jobs:
+        groups.setdefault(job.schedd, []).append(job)
+    return [replace(jobs_total(replace(snapshot, jobs=tuple(jobs))), site=name)
+            for name, jobs in groups.items()]
 
 
 class JobsPane(SourcePane):
