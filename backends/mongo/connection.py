@@ -115,7 +115,10 @@ def _uri(options: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
         raise BackendConfigError(f"uri must start with mongodb:// or mongodb+srv://, got {shown!r}")
     if uri.startswith("mongodb+srv://"):
         # Resolving the SRV record needs DNS: leave it to the first fetch.
-        return uri, {"nodelist": [(uri.split("://", 1)[1].split("/")[0].split("@")[-1], None)]}
+        authority = uri.split("://", 1)[1].split("/")[0]
+        userinfo, _, host = authority.rpartition("@")
+        user = unquote_plus(userinfo.split(":")[0]) if userinfo else None
+        return uri, {"nodelist": [(host, None)], "username": user}
     try:
         parsed = parse_uri(uri, validate=True)
     except (InvalidURI, ConfigurationError, ValueError) as exc:
@@ -152,6 +155,13 @@ def parse_settings(options: Mapping[str, Any], environ: Mapping[str, str] | None
     password = parsed.get("password") or _uri_password(uri) or None
     if not password and username:
         password = environ.get(PASSWORD_ENV) or None
+    mechanism = str(parsed.get("options", {}).get("authMechanism", "")).upper()
+    if username and not password and mechanism in ("", "DEFAULT", "SCRAM-SHA-1",
+                                                     "SCRAM-SHA-256", "PLAIN"):
+        raise BackendConfigError(
+            f"uri names user {username!r} but no password: put it in the "
+            f"{PASSWORD_ENV} environment variable (or in the uri)"
+        )
     hosts = ",".join(
         host if port in (None, 27017) else f"{host}:{port}"
         for host, port in parsed.get("nodelist", [])
