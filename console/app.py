@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import sys
 import threading
 import time
@@ -52,6 +51,7 @@ from console.replay import ReplayDriver
 from console.screens.alarms import AlarmsScreen
 from console.screens.run_details import GoToRunScreen, RunDetailsScreen
 from console.trends import Trends
+from console.watchdog import TerminalWatch
 from console.widgets.alarms_strip import AlarmsStrip
 from console.widgets.replay_bar import ReplayBar
 
@@ -522,29 +522,22 @@ class XenonConsole(App[int]):
     # ----------------------------------------------------------- watchdog
 
     def _install_watchdog(self) -> None:
-        """Exit when the terminal is gone (an SSH session that dropped).
-
-        Textual's input thread spins on stdin EOF after a hang-up (Textual
-        issue 6690), so the console must notice by itself and leave.
-        """
-        hung_up = False
-
-        def on_hangup(_signum: int, _frame: object) -> None:
-            nonlocal hung_up
-            hung_up = True
-
-        with contextlib.suppress(ValueError, OSError):
-            signal.signal(signal.SIGHUP, on_hangup)
-        parent = os.getppid()
+        """Exit when the terminal is gone (see console/watchdog.py)."""
+        try:
+            watch = TerminalWatch(sys.__stdin__.fileno())
+        except (AttributeError, ValueError, OSError):
+            return  # no stdin to watch
+        watch.install_sighup()
 
         def check() -> None:
-            gone = hung_up or os.getppid() != parent
-            try:
-                os.ttyname(sys.__stdin__.fileno())
-            except (OSError, AttributeError, ValueError):
-                gone = True
-            if gone:
+            if watch.terminal_gone():
+                self.log.warning("terminal gone: exiting")
                 self.exit(0)
+                # Leaving cleanly means writing to the terminal, which may
+                # block or fail once it is gone: do not wait long for it.
+                deadline = threading.Timer(3.0, os._exit, args=(0,))
+                deadline.daemon = True
+                deadline.start()
 
         self.set_interval(1.0, check)
 
