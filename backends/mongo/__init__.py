@@ -56,6 +56,7 @@ class MongoBackend(Backend, RunsSource, TapeSource, RunDetailSource):
         super().__init__(options)
         self.settings: Settings = parse_settings(self.options, environ)
         self._client = client
+        self._client_lock = threading.Lock()
         self._client_options = dict(client_options or {})
         self._clock = clock or _utcnow
         self._lock = threading.Lock()
@@ -70,9 +71,10 @@ class MongoBackend(Backend, RunsSource, TapeSource, RunDetailSource):
     # -------------------------------------------------------------- plumbing
 
     def _collection(self) -> Any:
-        if self._client is None:
-            self._client = make_client(self.settings, **self._client_options)
-        return self._client[self.settings.database][self.settings.collection]
+        with self._client_lock:  # polls and drill-downs come from several threads
+            if self._client is None:
+                self._client = make_client(self.settings, **self._client_options)
+            return self._client[self.settings.database][self.settings.collection]
 
     def _read(self, query: Mapping[str, Any], doing: str) -> list[dict[str, Any]]:
         try:
@@ -136,7 +138,7 @@ class MongoBackend(Backend, RunsSource, TapeSource, RunDetailSource):
         return RunDetail(taken_at, run_number, run=run, tape=uploads, notes=tuple(notes))
 
     def close(self) -> None:
-        with self._lock:
+        with self._client_lock:
             if self._client is not None:
                 self._client.close()
                 self._client = None

@@ -8,6 +8,7 @@ safety verdicts and tape figures. Messy documents are hand-written.
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -241,3 +242,31 @@ def test_run_detail() -> None:
     assert twin.notes == (f"2 documents have number {failed.run_number}; "
                           "showing the one with fewest problems",)
     assert len(twin.tape) == 1
+
+
+def test_polls_from_several_threads_at_once() -> None:
+    """The console polls runs and tape (and drill-downs) from separate threads."""
+    _, backend, _ = loaded()
+    results: list[int] = []
+    errors: list[BaseException] = []
+
+    def work(i: int) -> None:
+        try:
+            for _ in range(3):
+                if i % 3 == 0:
+                    results.append(len(backend.fetch_runs().runs))
+                elif i % 3 == 1:
+                    results.append(backend.fetch_tape().verified_runs)
+                else:
+                    results.append(backend.fetch_run_detail(14500).run_number)
+        except BaseException as exc:  # collected for the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors
+    assert sorted(set(results)) == sorted({720, 718, 14500})
+    assert len(results) == 18
