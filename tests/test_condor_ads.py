@@ -276,3 +276,20 @@ def test_option_echo_hides_a_password() -> None:
     with pytest.raises(BackendConfigError) as info:
         CondorBackend({"pool": ["https://admin:hunter2@collector"]}, transport=TextTransport())
     assert "hunter2" not in str(info.value)
+
+
+def test_the_readme_example_config_is_valid() -> None:
+    import tomllib
+    from pathlib import Path
+
+    readme = Path(__file__).resolve().parent.parent.joinpath("README.md").read_text()
+    section = readme[readme.index("### condor:"):]
+    block = section[section.index("```toml") + len("```toml"):]
+    config = tomllib.loads(block[: block.index("```")])
+    options = dict(config["backends"]["condor"])
+    assert options.pop("type") == "condor" and config["panes"]["jobs"] == "condor"
+    backend = CondorBackend(options, transport=TextTransport())
+    assert [r.name for r in backend.config.schedds] == ["xenon-submit", "<192.170.227.10:9618>"]
+    assert backend.config.schedds[1].address == "<192.170.227.10:9618>"
+    assert backend.config.schedds[0].address is None
+    assert backend._reader_mapper.run_of({}, "xe1t_run_6789") == 6789
