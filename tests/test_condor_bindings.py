@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import socket
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -126,3 +127,26 @@ speed = 0
     assert report["jobs"]["error"].startswith(
         f"SourceError: no schedd could be read: <127.0.0.1:{dead_port}>: HTCondorException")
     assert report["buffer"]["error"] is None and report["runs"]["error"] is None
+
+
+def test_the_bindings_accept_the_history_since_expressions(dead_port: int) -> None:
+    """The ``since`` and projection the backend sends get as far as the network."""
+    import htcondor2
+
+    from backends.condor.ads import projection
+    from backends.condor.aggregate import AdsRead
+    from backends.condor.history import HistoryWindow
+
+    window = HistoryWindow(3 * 3600)
+    first = window.since(datetime(2017, 11, 15, 12, tzinfo=UTC))
+    read = AdsRead()
+    read.first_id = (4211319, 0)
+    window.add(read, datetime(2017, 11, 15, 12, tzinfo=UTC))
+    later = window.since(datetime(2017, 11, 15, 12, 5, tzinfo=UTC))
+    assert later.startswith("(ClusterId == 4211319 && ProcId == 0) || ")
+    transport = Htcondor2Transport(None)
+    dead = ScheddRef(f"<127.0.0.1:{dead_port}>", f"<127.0.0.1:{dead_port}>")
+    for since in (first, later):
+        with pytest.raises(htcondor2.HTCondorException, match="Failed to connect"):
+            transport.history(dead, since, 'Owner == "xenon"',
+                              projection(("MATCH_EXP_JOB_GLIDEIN_Site",), "RunNumber"))
