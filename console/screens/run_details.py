@@ -39,6 +39,9 @@ def describe_run(detail: RunDetail) -> Text:
     if run is None:
         text.append(f"Run {detail.run_number}", style="bold")
         text.append(" is not in the runs database snapshot", style="yellow")
+        for note in detail.notes:
+            text.append("\nNote: ", style="bold")
+            text.append(clean(note))
         return text
     verdict = data_safety(run)
     purge = purge_verdict(run)
