@@ -194,7 +194,8 @@ def _counts_json(c) -> dict[str, Any]:
 
 def _jobs_json(snap: JobsSnapshot | None) -> dict[str, Any]:
     if snap is None:
-        return {"totals": None, "sites": [], "dags": [], "hold_reasons": []}
+        return {"totals": None, "sites": [], "dags": [], "hold_reasons": [], "schedds": [],
+                "schedd_errors": [], "ad_problems": None}
     return {
         "totals": _counts_json(jobs_total(snap)),
         "sites": [_counts_json(c) for c in jobs_by_site(snap)],
@@ -214,6 +215,9 @@ def _jobs_json(snap: JobsSnapshot | None) -> dict[str, Any]:
             for d in dag_rows(snap)
         ],
         "hold_reasons": [{"reason": r, "count": n} for r, n in hold_reasons(snap)],
+        "schedds": list(snap.schedds),
+        "schedd_errors": [{"schedd": s, "error": e} for s, e in snap.schedd_errors],
+        "ad_problems": len(snap.ad_problems),
     }
 
 

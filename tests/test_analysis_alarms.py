@@ -278,3 +278,18 @@ def test_content_and_source_alarms_compose_evaluate():
         {Kind.BUFFER: snap}, {Kind.BUFFER: "TimeoutError: slow"}, T, NOW)
     with pytest.raises(TypeError):
         content_alarms(object(), T, NOW)  # type: ignore[arg-type]
+
+
+def test_an_unreachable_schedd_is_a_warning_naming_it() -> None:
+    from datetime import UTC, datetime
+
+    from backends.analysis.alarms import Severity, Thresholds, content_alarms
+    from backends.model import JobsSnapshot
+
+    now = datetime(2017, 11, 15, 12, tzinfo=UTC)
+    snap = JobsSnapshot(now, (), (), ("a", "b"), schedd_errors=(("b", "CEDAR:6001 refused"),))
+    alarms = content_alarms(snap, Thresholds(), now)
+    assert [(a.key, a.severity) for a in alarms] == [
+        ("jobs.schedd.b.unreachable", Severity.WARNING)
+    ]
+    assert "CEDAR:6001" in alarms[0].detail

@@ -296,6 +296,16 @@ def _jobs_alarms(snap: JobsSnapshot, t: Thresholds) -> Iterable[Alarm]:
             since=min(d.submitted_at for d in stalled),
             hint="release or fix the held nodes; the DAG waits for them",
         )
+    for schedd, error in snap.schedd_errors:
+        yield Alarm(
+            key=f"jobs.schedd.{schedd}.unreachable",
+            severity=Severity.WARNING,
+            kind=Kind.JOBS,
+            title=f"schedd {schedd} unreachable",
+            detail=f"its jobs are from its last answer; {one_line(error)}",
+            since=None,
+            hint="condor_q -name <schedd> from the submit host; check the schedd and network",
+        )
 
 
 # ----------------------------------------------------------------------- runs
