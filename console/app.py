@@ -78,13 +78,19 @@ class SourceResult(Message):
     """A poll finished (posted from the worker thread)."""
 
     def __init__(
-        self, result: Result, received_at: float, shown: threading.Event | None = None
+        self,
+        result: Result,
+        received_at: float,
+        shown: threading.Event | None = None,
+        prepared: object | None = None,
     ) -> None:
         super().__init__()
         self.result = result
         self.received_at = received_at
         #: Set once the result is on screen (the worker waits for it).
         self.shown = shown
+        #: The pane's figures computed in the worker (SourcePane.prepare).
+        self.prepared = prepared
 
 
 class PollDone(Message):
@@ -286,8 +292,14 @@ class XenonConsole(App[int]):
         """
         assert self.sources is not None
         result = fetch_one(self.sources, kind)
+        prepared = None
+        if result.snapshot is not None:
+            try:
+                prepared = PANE_CLASSES[kind].prepare(result.snapshot)
+            except Exception as exc:  # the pane will try again and say what is wrong
+                self.log.warning(f"preparing {kind.value}: {describe_error(exc)}")
         shown = threading.Event()
-        self.post_message(SourceResult(result, self.clock(), shown))
+        self.post_message(SourceResult(result, self.clock(), shown, prepared))
         # Let the main thread draw the new data before the heavy part starts:
         # both need the GIL, and the screen comes first.
         shown.wait(timeout=2.0)
@@ -329,7 +341,8 @@ class XenonConsole(App[int]):
             except Exception as exc:  # garbage figures must not stop the pane
                 self.log.warning(f"trend of {result.kind.value}: {describe_error(exc)}")
         try:
-            pane.accept(result.source, result.snapshot, result.error, message.received_at)
+            pane.accept(result.source, result.snapshot, result.error, message.received_at,
+                        message.prepared)
         except Exception as exc:  # a snapshot the pane cannot draw: say so, keep going
             pane.accept(result.source, None, f"cannot show data: {describe_error(exc)}",
                         message.received_at)

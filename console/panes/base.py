@@ -73,6 +73,7 @@ class SourcePane(Vertical, can_focus=False):
         self.border_title = f"{self.NUMBER} {self.TITLE}"
         self._status = PaneStatus(Text("waiting for first data…"), classes="pane-status")
         self.filter_text = ""
+        self._prepared: tuple[Snapshot | None, object | None] = (None, None)
         #: Column the main table is sorted by (None: the pane's own order).
         self.sort_column: int | None = None
         self.sort_reverse = False
@@ -196,8 +197,31 @@ class SourcePane(Vertical, can_focus=False):
 
     # ------------------------------------------------------------ updates
 
-    def accept(self, source: str, snapshot: Snapshot | None, error: str | None, at: float) -> None:
+    @classmethod
+    def prepare(cls, snapshot: Snapshot) -> object | None:
+        """Heavy, pure work on a new snapshot, done in the poll's worker thread.
+
+        What it returns reaches :meth:`show` through :meth:`prepared_for`, so
+        a pane over 100,000 jobs does not aggregate them on the UI thread.
+        """
+        return None
+
+    def prepared_for(self, snapshot: Snapshot) -> object | None:
+        """What :meth:`prepare` made of this very snapshot, if it ran."""
+        done, prepared = self._prepared
+        return prepared if done is snapshot else None
+
+    def accept(
+        self,
+        source: str,
+        snapshot: Snapshot | None,
+        error: str | None,
+        at: float,
+        prepared: object | None = None,
+    ) -> None:
         """A poll came back: keep good data, remember the error, redraw."""
+        if snapshot is not None:
+            self._prepared = (snapshot, prepared)
         self.source_name = source
         self.error = error
         self.waiting_since = None
