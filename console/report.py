@@ -100,7 +100,7 @@ def _buffer_json(snap: BufferSnapshot | None, config: Config) -> dict[str, Any]:
     if snap is None:
         keys = ("used_bytes", "free_bytes", "total_bytes", "fill_percent", "fill_rate_bps",
                 "time_to_full_hours", "autonomy_days", "daq_write_bps", "uplink_up", "mount")
-        return dict.fromkeys(keys)
+        return {**dict.fromkeys(keys), "malformed": []}
     f = buffer_forecast(snap, timedelta(hours=config.thresholds.buffer_rate_window_hours))
     return {
         "used_bytes": f.used_bytes,
@@ -113,6 +113,7 @@ def _buffer_json(snap: BufferSnapshot | None, config: Config) -> dict[str, Any]:
         "daq_write_bps": _round(snap.daq_write_bps, 1),
         "uplink_up": snap.uplink_up,
         "mount": snap.mount,
+        "malformed": list(snap.malformed),
     }
 
 
@@ -162,7 +163,7 @@ def _tape_json(snap: TapeSnapshot | None, now: datetime, config: Config) -> dict
     keys = ("queued", "queued_bytes", "in_progress", "verified_runs", "verified_bytes",
             "failed_recent", "last_success", "rate_bps")
     if snap is None:
-        return {**dict.fromkeys(keys), "failed_uploads": []}
+        return {**dict.fromkeys(keys), "failed_uploads": [], "malformed": []}
     window = timedelta(hours=config.thresholds.tape_failure_window_hours)
     s = summarize_tape(snap, now, window)
     return {
@@ -181,9 +182,15 @@ def _tape_json(snap: TapeSnapshot | None, now: datetime, config: Config) -> dict
                 "return_code": u.return_code,
                 "message": u.message,
                 "at": _iso(u.finished_at or u.updated_at),
+                "objects_inspected": u.objects_inspected,
+                "objects_backed_up": u.objects_backed_up,
+                "objects_failed": u.objects_failed,
+                "bytes_transferred": u.bytes_transferred,
+                "elapsed_seconds": u.elapsed_seconds,
             }
             for u in failed_uploads(snap)
         ],
+        "malformed": list(snap.malformed),
     }
 
 

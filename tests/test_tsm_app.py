@@ -83,6 +83,10 @@ def test_report_json_tape_block(config_path: Path, capsys: pytest.CaptureFixture
     [failed] = tape["failed_uploads"]
     assert failed["run"] == 6732 and failed["return_code"] == 12
     assert failed["message"].startswith("ANS1228E Sending of object '/data/xenon/raw/6732/")
+    # the dsmc summary of the failed upload: 5 inspected, 4 backed up, 1 failed
+    assert (failed["objects_inspected"], failed["objects_backed_up"],
+            failed["objects_failed"]) == (5, 4, 1)
+    assert tape["malformed"] == []
 
 
 async def test_tape_pane_shows_the_dsmc_figures(config_path: Path) -> None:

@@ -10,6 +10,7 @@ from backends.analysis.buffer import buffer_forecast
 from backends.model import BufferSnapshot, Kind
 from console.format import fmt_bytes, fmt_duration, fmt_percent, fmt_rate
 from console.panes.base import SourcePane
+from console.safe_text import clean
 
 
 def gauge(fraction: float, width: int, warning: float, critical: float) -> Text:
@@ -72,6 +73,9 @@ class BufferPane(SourcePane, can_focus=True):
             body.append("up", style="green")
         else:
             body.append("DOWN", style="bold red")
+        if snapshot.malformed:
+            body.append(f"\n{len(snapshot.malformed)} bad values ignored: ", style="yellow")
+            body.append(clean(snapshot.malformed[0]), style="yellow")
         self.query_one("#buffer-figures", Static).update(body)
         # The backend's own history when it has one, else the console's trend.
         history = [s.used_bytes for s in snapshot.history]
