@@ -86,7 +86,7 @@ def test_report_json_tape_block(config_path: Path, capsys: pytest.CaptureFixture
     # the dsmc summary of the failed upload: 5 inspected, 4 backed up, 1 failed
     assert (failed["objects_inspected"], failed["objects_backed_up"],
             failed["objects_failed"]) == (5, 4, 1)
-    assert tape["malformed"] == []
+    assert tape["malformed"] == ["1 file(s) in the log directory name no run: 'uploader-notes.log'"]
 
 
 async def test_tape_pane_shows_the_dsmc_figures(config_path: Path) -> None:
