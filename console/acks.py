@@ -55,14 +55,17 @@ class AckStore:
         self.open: dict[str, datetime] = {}
         #: One line when the state file could not be read, for the user.
         self.load_error: str | None = None
+        #: Acknowledgements withdrawn here, so a merge on save does not revive them.
+        self._removed: set[str] = set()
         if path is not None:
             self._load(path)
 
     # ------------------------------------------------------------ identity
 
     def occurrence(self, alarm: Alarm) -> str:
+        """Key, start and severity: an alarm that gets worse is a new occurrence."""
         start = alarm.since or self.open.get(alarm.key)
-        return f"{alarm.key}@{start.isoformat() if start else '?'}"
+        return f"{alarm.key}@{start.isoformat() if start else '?'}#{alarm.severity.name}"
 
     def observe(self, alarms: Iterable[Alarm], now: datetime) -> None:
         """Track which alarms are active: start occurrences, close cleared ones."""
@@ -89,7 +92,9 @@ class AckStore:
         return ack
 
     def unacknowledge(self, alarm: Alarm) -> None:
-        if self.acks.pop(self.occurrence(alarm), None) is not None:
+        occurrence = self.occurrence(alarm)
+        if self.acks.pop(occurrence, None) is not None:
+            self._removed.add(occurrence)
             self.save()
 
     # ------------------------------------------------------------- storage
@@ -97,6 +102,17 @@ class AckStore:
     def save(self) -> None:
         if self.path is None:
             return
+        # Another console of the same account may have acknowledged meanwhile:
+        # merge its acknowledgements in rather than overwrite them.
+        if self.path.exists():
+            other = AckStore.__new__(AckStore)
+            other.path, other.acks, other.open, other.load_error = None, {}, {}, None
+            other._removed = set()
+            other._read(self.path)
+            if other.load_error is None:
+                for occurrence, ack in other.acks.items():
+                    if occurrence not in self._removed:
+                        self.acks.setdefault(occurrence, ack)
         horizon = datetime.now(UTC) - KEEP
         self.acks = {k: a for k, a in self.acks.items() if a.acked_at >= horizon}
         data = {
@@ -122,6 +138,13 @@ class AckStore:
                     os.unlink(tmp)
 
     def _load(self, path: Path) -> None:
+        self._read(path)
+        if self.load_error and "unreadable" in self.load_error:
+            aside = path.with_suffix(".corrupt")
+            with contextlib.suppress(OSError):
+                os.replace(path, aside)
+
+    def _read(self, path: Path) -> None:
         try:
             raw = path.read_text()
         except FileNotFoundError:
@@ -142,8 +165,6 @@ class AckStore:
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             self.acks, self.open = {}, {}
             aside = path.with_suffix(".corrupt")
-            with contextlib.suppress(OSError):
-                os.replace(path, aside)
             self.load_error = (
                 f"acknowledgements file {path} was unreadable ({exc}); "
                 f"moved aside to {aside.name}, starting with none"

@@ -409,7 +409,12 @@ class XenonConsole(App[int]):
             if alarm is not None:
                 alarms.append(alarm)
         alarms = sort_alarms(alarms)
-        self.acks.observe(alarms, now)
+        # Occurrences open and close only once every source has spoken, so a
+        # restart does not close (and forget) what is merely not polled yet.
+        if all(self.pane(k).snapshot is not None or self.pane(k).error for k in Kind) and all(
+            k in self._content_alarms or self.pane(k).snapshot is None for k in Kind
+        ):
+            self.acks.observe(alarms, now)
         if alarms != self.alarms:
             keys = {a.key for a in alarms}
             for old in self.alarms:
@@ -651,7 +656,9 @@ def replay_app(config: Config, recording: Recording, *, speed: float = 1.0,
                paused: bool = False) -> int:
     """Play a recording back in the same screens."""
     driver = ReplayDriver(recording, speed, paused=paused)
-    app = XenonConsole(config, None, watchdog=True, replay=driver)
+    # Acknowledgements made while replaying stay in memory: a replay must not
+    # touch the live console's state file.
+    app = XenonConsole(config, None, watchdog=True, replay=driver, acks=AckStore(None))
     app.sub_title = f"REPLAY {recording.meta.get('title', '')}".strip()
     result = app.run()
     return int(result or 0)

@@ -118,3 +118,46 @@ async def test_acknowledging_in_the_alarms_screen_quiets_the_strip(tmp_path: Pat
         # the other critical alarm (stalled DAGs, if critical) may still ring;
         # the acknowledged one must not be among those that did
         assert app2.acks.occurrence(worst) not in app2._critical_seen
+
+
+def test_an_alarm_that_gets_worse_is_loud_again(tmp_path: Path) -> None:
+    store = AckStore(tmp_path / "acks.json")
+    warning = Alarm("buffer.fill", Severity.WARNING, Kind.BUFFER, "buffer 85 % full", "d", None,
+                    "h")
+    store.observe([warning], T0)
+    store.acknowledge(warning, "purge planned")
+    critical = Alarm("buffer.fill", Severity.CRITICAL, Kind.BUFFER, "buffer 96 % full", "d",
+                     None, "h")
+    store.observe([critical], T0 + timedelta(hours=1))
+    assert store.ack_for(critical) is None
+
+
+def test_two_consoles_do_not_overwrite_each_others_acks(tmp_path: Path) -> None:
+    path = tmp_path / "acks.json"
+    first, second = AckStore(path), AckStore(path)
+    first.acknowledge(alarm("tape.failures"), "first console")
+    second.acknowledge(alarm("rse.CNAF_USERDISK.stuck"), "second console")
+    second.observe([alarm("jobs.held")], T0)
+    again = AckStore(path)
+    assert again.ack_for(alarm("tape.failures")).note == "first console"
+    assert again.ack_for(alarm("rse.CNAF_USERDISK.stuck")).note == "second console"
+    first.unacknowledge(alarm("tape.failures"))
+    assert AckStore(path).ack_for(alarm("tape.failures")) is None  # not revived by the merge
+
+
+async def test_a_restart_keeps_acks_of_alarms_without_since(tmp_path: Path) -> None:
+    path = tmp_path / "acks.json"
+    for attempt in range(2):
+        app = simulator_app("uplink-down")
+        app.acks = AckStore(path)
+        # the second console starts ten minutes later: still the same outage
+        app.sources.for_kind(Kind.BUFFER).advance(600 * attempt)
+        async with app.run_test(size=(160, 50)) as pilot:
+            await wait_settled(pilot)
+            await pilot.pause(1.1)  # a tick of the alarms
+            uplink = next(a for a in app.alarms if a.key == "buffer.uplink")
+            assert uplink.since is None
+            if attempt == 0:
+                app.acks.acknowledge(uplink, "network team on it")
+            else:
+                assert app.is_acked(uplink)
