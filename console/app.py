@@ -39,7 +39,7 @@ from backends.sources import RunDetailSource
 from console.acks import AckStore
 from console.acks import default_path as default_ack_path
 from console.collect import Result, Sources, describe_error, fetch_one
-from console.config import Config
+from console.config import Config, ConfigError
 from console.panes.base import SourcePane
 from console.panes.buffer import BufferPane
 from console.panes.jobs import JobsPane
@@ -438,11 +438,15 @@ class XenonConsole(App[int]):
 
     def action_show_pane(self, kind_name: str) -> None:
         kind = Kind(kind_name)
-        if self.screen.maximized is not None:
-            self.screen.minimize()
         self.active_kind = kind
         pane = self.pane(kind)
-        target = next((w for w in pane.query("*") if w.focusable), None)
+        # The table Enter and `s` work on (the DAGs, not the sites, in the
+        # jobs pane), else the first thing that takes focus.
+        target = None
+        if pane.SORT_TABLE is not None:
+            target = pane.query_one(f"#{pane.SORT_TABLE}")
+        if target is None or not target.focusable:
+            target = next((w for w in pane.query("*") if w.focusable), None)
         (target or pane).focus()
 
     def action_cycle_pane(self, step: int) -> None:
@@ -450,10 +454,9 @@ class XenonConsole(App[int]):
         self.action_show_pane(PANE_ORDER[(index + step) % len(PANE_ORDER)].value)
 
     def action_zoom(self) -> None:
-        if self.screen.maximized is not None:
-            self.screen.minimize()
-        else:
-            self.screen.maximize(self.pane(self.active_kind), container=False)
+        """The current pane alone, full size; the alarms strip stays in view."""
+        zoomed = not self.screen.has_class("-zoomed")
+        self.screen.set_class(zoomed, "-zoomed")
 
     def action_refresh_all(self) -> None:
         if self.replay is not None:
@@ -550,6 +553,8 @@ class XenonConsole(App[int]):
         def check() -> None:
             if watch.terminal_gone():
                 self.log.warning("terminal gone: exiting")
+                if self.recorder is not None:
+                    self.recorder.close()  # before anything can block on the terminal
                 self.exit(0)
                 # Leaving cleanly means writing to the terminal, which may
                 # block or fail once it is gone: do not wait long for it.
@@ -646,7 +651,11 @@ def run_app(
         sources = Sources(config)
     recorder = None
     if record is not None:
-        recorder = RecordingWriter(record, meta=recording_meta(config))
+        try:
+            recorder = RecordingWriter(record, meta=recording_meta(config))
+        except OSError as exc:
+            sources.close()
+            raise ConfigError(f"--record {record}: {exc.strerror or exc}") from None
     app = XenonConsole(config, sources, watchdog=True, recorder=recorder)
     result = app.run()
     return int(result or 0)

@@ -265,6 +265,9 @@ def _run_tui(config: Config, record: Path | None = None) -> int:
             raise ConfigError(f"--record {record}: is a directory")
         if not record.parent.is_dir():
             raise ConfigError(f"--record {record}: directory {record.parent} does not exist")
+        if record.exists():
+            raise ConfigError(f"--record {record}: the file exists; a recording is never "
+                              "overwritten, choose another name")
     return run_app(config, Sources(config), record=record)
 
 
@@ -301,6 +304,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "config", None) is not None:
         args.config = Path(args.config)
     try:
+        if getattr(args, "record", None) and args.command is not None:
+            return _fail("--record goes with the console itself, not with a subcommand")
         if args.command == "replay":
             return _replay(args, load_config(getattr(args, "config", None)))
         config = _load(args)

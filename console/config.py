@@ -9,6 +9,7 @@ checked by the backend when it is created (``BackendConfigError``).
 from __future__ import annotations
 
 import dataclasses
+import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -106,7 +107,7 @@ class _Reader:
         out = dict(defaults)
         for key, value in data.items():
             kind = self.kind(section, key)
-            if not _is_number(value) or value <= 0:
+            if not _is_number(value) or not math.isfinite(value) or value <= 0:
                 raise self.error(
                     f"[{section}] {key} must be a positive number of seconds, "
                     f"got {_describe(value)}"
@@ -123,7 +124,7 @@ class _Reader:
                 raise self.error(f"[thresholds] unknown key {key!r}")
             wants_int = field.type in ("int", int)
             ok = isinstance(value, int) if wants_int else _is_number(value)
-            if isinstance(value, bool) or not ok or value < 0:
+            if isinstance(value, bool) or not ok or not math.isfinite(value) or value < 0:
                 what = "a non-negative whole number" if wants_int else "a non-negative number"
                 raise self.error(f"[thresholds] {key} must be {what}, got {_describe(value)}")
             values[key] = value if wants_int else float(value)
@@ -213,7 +214,10 @@ def _build(reader: _Reader, data: Mapping[str, Any], source_path: Path | None, *
         if wanted is bool and not isinstance(value, bool):
             raise reader.error(f"[ui] {key} must be true or false, got {_describe(value)}")
         if wanted is not bool and (
-            isinstance(value, bool) or not isinstance(value, wanted) or not 0 < value <= 24 * 30
+            isinstance(value, bool)
+            or not isinstance(value, wanted)
+            or not math.isfinite(value)
+            or not 0 < value <= 24 * 30
         ):
             raise reader.error(
                 f"[ui] {key} must be a number of hours between 0 and 720, got {_describe(value)}"

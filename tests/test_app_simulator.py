@@ -232,3 +232,26 @@ async def test_a_run_that_changed_is_highlighted_for_one_refresh() -> None:
             CHANGED_STYLE in str(s.style) for i in range(5) for c in pane._render_row(i)
             for s in c.spans
         )
+
+
+async def test_zoom_keeps_the_alarms_strip_and_jobs_focus_the_dags() -> None:
+    app = simulator_app("held-jobs")
+    async with app.run_test(size=(160, 50)) as pilot:
+        await wait_settled(pilot)
+        await pilot.press("4")
+        assert app.focused is not None and app.focused.id == "dag-table"
+        await pilot.press("z")
+        await pilot.pause()
+        assert app.screen.has_class("-zoomed")
+        assert app._alarms_strip.region.height == 2  # still in view
+        assert [k for k in Kind if app.pane(k).region.height > 0] == [Kind.JOBS]
+        assert app.pane(Kind.JOBS).region.height > 40
+        await pilot.press("enter")  # Enter on the first DAG opens its run
+        await pilot.pause()
+        from console.screens.run_details import RunDetailsScreen
+
+        assert isinstance(app.screen, RunDetailsScreen)
+        await pilot.press("escape", "z")
+        await pilot.pause()
+        assert not app.screen.has_class("-zoomed")
+        assert all(app.pane(k).region.height > 0 for k in Kind)

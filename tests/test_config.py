@@ -335,3 +335,16 @@ def test_collect_once_times_out_a_hung_fetch_without_blocking_others(tmp_path):
     assert results[Kind.RUNS].error.startswith("ConnectionError: mongodb://xenon:***@")
     for kind in (Kind.TRANSFERS, Kind.TAPE, Kind.JOBS):
         assert results[kind].error is None and results[kind].snapshot is not None
+
+
+def test_infinite_or_nan_numbers_are_refused(tmp_path) -> None:
+    import pytest as _pytest
+
+    from console.config import ConfigError, load_config
+
+    for text in ("[intervals]\nbuffer = inf\n", "[thresholds]\nbuffer_critical_percent = nan\n",
+                 "[timeouts]\nruns = inf\n", "[ui]\ntrend_hours = inf\n"):
+        path = tmp_path / "c.toml"
+        path.write_text(text)
+        with _pytest.raises(ConfigError):
+            load_config(path)

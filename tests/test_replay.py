@@ -124,3 +124,18 @@ def test_recording_type_is_what_the_reader_returns(tmp_path: Path) -> None:
     path = tmp_path / "s.rec"
     write_session(path, polls=1)
     assert isinstance(read_recording(path), Recording)
+
+
+def test_record_refuses_to_overwrite_and_reports_unwritable_paths(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    existing = tmp_path / "night.rec"
+    existing.write_bytes(b"last night")
+    assert main(["--record", str(existing)]) == 2
+    assert "never overwritten" in capsys.readouterr().err
+    assert existing.read_bytes() == b"last night"
+    assert main(["--record", "/proc/nope.rec"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--record /proc/nope.rec" in err
+    assert main(["--record", str(tmp_path / "x.rec"), "report"]) == 2
+    assert "not with a subcommand" in capsys.readouterr().err
