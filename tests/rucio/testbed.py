@@ -13,6 +13,7 @@ with the gunicorn log, so a test run fails instead of skipping.
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import os
 import signal
@@ -29,6 +30,20 @@ ROOT = Path(__file__).resolve().parents[2]
 SERVER_VENV = Path(os.environ.get("RUCIO_SERVER_VENV", ROOT / ".venv-rucio-server"))
 ROOT_PASSWORD = "root-secret-Pa55"
 START_TIMEOUT_S = 90.0
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child: SIGTERM when the process that started it dies (Linux).
+
+    A test run killed before its teardown (a CI timeout, Ctrl-C twice) must
+    not leave a server running on a shared machine.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:
+        pass
 
 
 def free_port() -> int:
@@ -167,6 +182,7 @@ class RucioServer:
                 "rucio.web.rest.flaskapi.v1.main:application",
             ],
             env=self._env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         log.close()
         deadline = time.monotonic() + START_TIMEOUT_S
