@@ -505,7 +505,14 @@ class XenonConsole(App[int]):
         if local.run is None and not fetchers:
             self.notify(f"Run {number} is not known to any source", severity="warning")
             return
-        self.push_screen(RunDetailsScreen(local, fetchers))
+        transfers = snapshots.get(Kind.TRANSFERS)
+        unavailable = frozenset(
+            r.name for r in getattr(transfers, "rses", ()) if not r.available
+        )
+        overdue_before = now - timedelta(hours=self.config.thresholds.unsafe_after_hours)
+        self.push_screen(RunDetailsScreen(
+            local, fetchers, overdue_before=overdue_before, unavailable_rses=unavailable
+        ))
 
     @on(events.DescendantFocus)
     def _pane_focused(self, event: events.DescendantFocus) -> None:

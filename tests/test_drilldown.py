@@ -43,8 +43,13 @@ def test_rse_outage_stuck_rule_hint_names_the_rule() -> None:
     d = detail(snaps, rule.run_number)
     assert rule in d.rules
     found = [h for h in hints(d) if rule.id in h.command]
-    assert found and found[0].command.startswith(f"rucio rule-info {rule.id}")
+    assert found and found[0].command.startswith(f"rucio rule show {rule.id}")
+    assert found[0].command.endswith(f"rucio rule update {rule.id} --boost-rule")
     assert "STUCK" in found[0].problem and rule.rse in found[0].problem
+    # when the RSE itself is down, the hint is to move the copy elsewhere
+    moved = [h for h in hints(d, unavailable_rses=frozenset({rule.rse})) if rule.id in h.command]
+    assert moved[0].command.startswith(f"rucio rule move {rule.id} --rses '")
+    assert rule.rse not in moved[0].command.split("--rses")[1]
     assert did_of(d) == f"{rule.scope}:{rule.name}"
 
 
@@ -58,7 +63,9 @@ def test_tape_checksum_run_is_unsafe_and_hint_reuploads() -> None:
     assert "checksum" in verdict.reason
     assert not purge_verdict(d.run).allowed
     commands = [h.command for h in hints(d)]
-    assert any(c.startswith("dsmc incremental") and d.run.name in c for c in commands)
+    # a checksum mismatch: the files did not change, so only a full backup resends them
+    assert any(c.startswith("dsmc selective -subdir=yes") and d.run.name in c for c in commands)
+    assert not any(c.startswith("dsmc incremental") for c in commands)
     assert any("do not purge" in c for c in commands)
 
 
@@ -75,14 +82,19 @@ def test_held_jobs_hint_lists_the_held_clusters() -> None:
     assert f"{len(mine)} held jobs" in hint.problem
 
 
-def test_uplink_down_newest_run_needs_its_rules() -> None:
+def test_uplink_down_runs_need_rules_only_once_overdue() -> None:
     snaps = snapshots("uplink-down")
     run = snaps[Kind.RUNS].runs[-10]  # taken while the uplink was down
     d = detail(snaps, run.number)
     assert not data_safety(run).safe
-    commands = " ".join(h.command for h in hints(d))
-    assert "rucio add-rule" in commands
-    assert f"{run.name}_tpc:raw" in commands or did_of(d) in commands
+    now = snaps[Kind.RUNS].taken_at
+    # still within 48 h of its end: its copies are on their way, no rule by hand
+    young = hints(d, overdue_before=now - timedelta(hours=48))
+    assert not any("rucio rule add" in h.command for h in young)
+    # two days later with nothing changed: add the rules
+    late = " ".join(h.command for h in hints(d, overdue_before=now + timedelta(days=2)))
+    assert f"rucio rule add {did_of(d)} --copies 1 --rses UC_OSG_USERDISK" in late
+    assert "--copies 1 --rses 'NIKHEF_USERDISK|" in late
 
 
 def test_merge_details_unions_and_later_sources_win() -> None:
@@ -118,7 +130,8 @@ async def test_enter_on_a_stuck_rse_opens_its_oldest_stuck_run() -> None:
         await pilot.pause()
         assert isinstance(app.screen, RunDetailsScreen)
         text = screen_text(app)
-        assert "rucio rule-info" in text and "STUCK" in text
+        # NIKHEF is down in this scenario: move the copy to another RSE
+        assert "rucio rule move" in text and "STUCK" in text
 
 
 async def test_enter_on_a_held_dag_shows_its_held_jobs() -> None:

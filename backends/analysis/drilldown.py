@@ -123,6 +123,11 @@ class Hint:
     command: str
 
 
+def _european(excluding: set[str]) -> str:
+    """A Rucio RSE expression for the European RSEs but ``excluding``."""
+    return "|".join(rse for rse in EUROPEAN_RSES if rse not in excluding)
+
+
 def did_of(detail: RunDetail) -> str:
     """The run's raw-data DID (scope:name) as its rules name it, or XENON1T's pattern."""
     for rule in detail.rules:
@@ -136,43 +141,87 @@ def did_of(detail: RunDetail) -> str:
     return f"<scope of run {detail.run_number}>:raw"
 
 
-def hints(detail: RunDetail) -> list[Hint]:
-    """What an operator would do about each problem of this run."""
+def overdue(detail: RunDetail, overdue_before: datetime | None) -> bool:
+    """Whether the run's copies should all be there by now.
+
+    A run still being taken, or ended less than ``unsafe_after_hours`` ago, is
+    not yet safe because its copies are on their way: Ruciax and the tape
+    uploader will make them, and nobody should add rules by hand.
+    """
+    run = detail.run
+    if run is None or overdue_before is None:
+        return True
+    return run.end is not None and run.end <= overdue_before
+
+
+def failing(detail: RunDetail) -> bool:
+    """Whether a copy of the run failed (not merely not there yet)."""
+    if detail.run is not None and tape_checksum_problem(detail.run):
+        return True
+    return any(u.state is TapeState.FAILED for u in detail.tape) or any(
+        r.state is RuleState.STUCK for r in detail.rules
+    )
+
+
+def hints(
+    detail: RunDetail,
+    overdue_before: datetime | None = None,
+    unavailable_rses: frozenset[str] = frozenset(),
+) -> list[Hint]:
+    """What an operator would do about each problem of this run.
+
+    Commands are those of the rucio-clients 41 command line, HTCondor's and
+    the TSM client's; the console runs none of them.
+    """
     out: list[Hint] = []
     did = did_of(detail)
     run = detail.run
     if run is not None:
         verdict = data_safety(run)
+        late = overdue(detail, overdue_before)
         rules_at = {r.rse for r in detail.rules if r.state is not RuleState.SUSPENDED}
-        if SLOT_CHICAGO in verdict.missing and CHICAGO_RSE not in rules_at:
+        if late and SLOT_CHICAGO in verdict.missing and CHICAGO_RSE not in rules_at:
             out.append(Hint("no rule to UC_OSG_USERDISK for a science run",
-                            f"rucio add-rule {did} 1 {CHICAGO_RSE}"))
-        if SLOT_EUROPE in verdict.missing and not rules_at & set(EUROPEAN_RSES):
+                            f"rucio rule add {did} --copies 1 --rses {CHICAGO_RSE}"))
+        if late and SLOT_EUROPE in verdict.missing and not rules_at & set(EUROPEAN_RSES):
             out.append(Hint("no rule to a European RSE",
-                            f"rucio add-rule {did} 1 'NIKHEF_USERDISK|SURFSARA_USERDISK"
-                            f"|CNAF_USERDISK|CCIN2P3_USERDISK|WEIZMANN_USERDISK'"))
+                            f"rucio rule add {did} --copies 1 --rses '{_european(set())}'"))
         if SLOT_TAPE in verdict.missing:
             failed = [u for u in detail.tape if u.state is TapeState.FAILED]
-            if tape_checksum_problem(run) or failed:
+            folder = f"/data/xenon/raw/{run.name}/"
+            if tape_checksum_problem(run):
                 out.append(Hint(
-                    "tape copy failed (checksum or dsmc errors): upload again, then restore-test",
-                    f"dsmc incremental -subdir=yes '/data/xenon/raw/{run.name}/'",
+                    "tape copy failed its restore test (checksum mismatch): the files on the "
+                    "buffer are unchanged, so back them up again in full, then restore-test",
+                    f"dsmc selective -subdir=yes '{folder}*'",
+                ))
+            elif failed:
+                out.append(Hint(
+                    f"tape upload failed (dsmc rc {failed[-1].return_code}): send what is "
+                    "missing, then restore-test",
+                    f"dsmc incremental -subdir=yes '{folder}'",
                 ))
         purge = purge_verdict(run)
-        if purge.on_buffer and not purge.allowed:
+        if purge.on_buffer and not purge.allowed and late:
             out.append(Hint(f"keep on the LNGS buffer: {purge.reason}",
                             "# do not purge this run yet"))
     for rule in detail.rules:
-        if rule.state is RuleState.STUCK:
+        if rule.state is RuleState.STUCK and rule.rse in unavailable_rses:
+            out.append(Hint(
+                f"rule {rule.id} STUCK because {rule.rse} is unavailable: move the copy to "
+                "another RSE so the run becomes safe",
+                f"rucio rule move {rule.id} --rses '{_european({rule.rse})}'",
+            ))
+        elif rule.state is RuleState.STUCK:
             out.append(Hint(
                 f"rule {rule.id} to {rule.rse} STUCK"
                 + (f": {rule.error}" if rule.error else ""),
-                f"rucio rule-info {rule.id}   # then, once the cause is fixed: "
-                f"rucio update-rule --stuck {rule.id}",
+                f"rucio rule show {rule.id}   # then, once the cause is fixed: "
+                f"rucio rule update {rule.id} --boost-rule",
             ))
         elif rule.state is RuleState.SUSPENDED:
             out.append(Hint(f"rule {rule.id} to {rule.rse} SUSPENDED",
-                            f"rucio rule-info {rule.id}"))
+                            f"rucio rule show {rule.id}"))
         elif (
             rule.rse == LNGS_RSE
             and rule.expires_at is not None
@@ -180,7 +229,7 @@ def hints(detail: RunDetail) -> list[Hint]:
         ):
             out.append(Hint(
                 f"LNGS rule {rule.id} not OK and expires {rule.expires_at:%Y-%m-%d %H:%M}",
-                f"rucio update-rule --lifetime 345600 {rule.id}",
+                f"rucio rule update {rule.id} --lifetime 345600",
             ))
     held = [j for j in detail.jobs if j.status is JobStatus.HELD]
     if held:

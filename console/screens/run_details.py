@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
+from datetime import datetime
 
 from rich.text import Text
 from textual import work
@@ -20,7 +21,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Static
 
-from backends.analysis.drilldown import Hint, hints, merge_details
+from backends.analysis.drilldown import Hint, failing, hints, merge_details, overdue
 from backends.analysis.jobs import normalise_hold_reason
 from backends.analysis.safety import data_safety, processing_state, purge_verdict
 from backends.model import JobStatus, RunDetail
@@ -32,7 +33,7 @@ from console.widgets.tables import sync_rows
 DetailFetcher = Callable[[int], RunDetail]
 
 
-def describe_run(detail: RunDetail) -> Text:
+def describe_run(detail: RunDetail, overdue_before: datetime | None = None) -> Text:
     """The run's identity and its verdicts, each with the reason in words."""
     run = detail.run
     text = Text()
@@ -53,7 +54,13 @@ def describe_run(detail: RunDetail) -> Text:
     text.append(f"events {run.events if run.events is not None else '-'}  ")
     text.append(f"size {fmt_bytes(run.raw_size_bytes)}  tags {clean(', '.join(run.tags)) or '-'}\n")
     text.append("Data safety: ", style="bold")
-    text.append("safe" if verdict.safe else "NOT SAFE", style="green" if verdict.safe else "red")
+    if verdict.safe:
+        text.append("safe", style="green")
+    elif overdue(detail, overdue_before) or failing(detail):
+        text.append("NOT SAFE", style="bold red")
+    else:
+        text.append("not safe yet", style="yellow")
+        text.append(" (a recent run: its copies are on their way)", style="yellow")
     text.append(f" — {clean(verdict.reason)}\n")
     text.append("Purge from buffer: ", style="bold")
     text.append("allowed" if purge.allowed else "not allowed",
@@ -108,9 +115,17 @@ class RunDetailsScreen(ModalScreen[None]):
     """
 
     def __init__(
-        self, local: RunDetail, fetchers: Sequence[tuple[str, DetailFetcher]] = ()
+        self,
+        local: RunDetail,
+        fetchers: Sequence[tuple[str, DetailFetcher]] = (),
+        *,
+        overdue_before: datetime | None = None,
+        unavailable_rses: frozenset[str] = frozenset(),
     ) -> None:
         super().__init__()
+        #: Runs ended before this should be safe by now (else "on their way").
+        self.overdue_before = overdue_before
+        self.unavailable_rses = unavailable_rses
         self.detail = local
         self.run_number = local.run_number
         self._local = local
@@ -189,8 +204,8 @@ class RunDetailsScreen(ModalScreen[None]):
 
     def _draw_detail(self) -> None:
         detail = self.detail
-        self._summary.update(describe_run(detail))
-        self.hints = hints(detail)
+        self._summary.update(describe_run(detail, self.overdue_before))
+        self.hints = hints(detail, self.overdue_before, self.unavailable_rses)
         self._hints.update(hints_text(self.hints))
         copies = detail.run.copies if detail.run is not None else ()
         rows = []
