@@ -625,20 +625,37 @@ class XenonConsole(App[int]):
             self._apply_frame(frame)
         self._refresh_replay_bar()
 
-    def action_replay_seek(self, seconds: float) -> None:
+    async def action_replay_seek(self, seconds: float) -> None:
+        """Jump in the recording: every pane shows what it showed at that time.
+
+        Panes are emptied first, so seeking back never leaves data from the
+        future on screen; then each gets its last good snapshot before the
+        new position, and its last error if a failed poll came after it.
+        """
         assert self.replay is not None
-        state = self.replay.seek(self.replay.position + seconds)
+        driver = self.replay
+        latest = driver.seek(driver.position + seconds)
+        good = driver.recording.state_at(driver.position, with_snapshot=True)
         self.trends = Trends(self.trends.window)
+        self._content_alarms.clear()
+        self.recent_alarms.clear()
+        self.alarms = []
         for pane in self._panes.values():
             pane.trends = self.trends
-        for frame in self.replay.frames_until(self.replay.position):
+            await pane.reset()
+        for frame in driver.frames_until(driver.position):
             if frame.snapshot is not None:
                 with contextlib.suppress(Exception):
                     self.trends.record(frame.snapshot)
-        for frame in state.values():
-            result = Result(frame.kind, frame.source, frame.snapshot, frame.error, 0.0)
+        for kind, frame in good.items():
+            result = Result(kind, frame.source, frame.snapshot, None, 0.0)
             self._on_result(SourceResult(result, frame.t))
             self._derive_replayed(result)
+        for kind, frame in latest.items():
+            if frame.error is not None:
+                failed = Result(kind, frame.source, None, frame.error, 0.0)
+                self._on_result(SourceResult(failed, frame.t))
+        self._update_alarms()
         self._refresh_replay_bar()
 
     def action_replay_speed(self, factor: float) -> None:

@@ -255,3 +255,21 @@ async def test_zoom_keeps_the_alarms_strip_and_jobs_focus_the_dags() -> None:
         await pilot.pause()
         assert not app.screen.has_class("-zoomed")
         assert all(app.pane(k).region.height > 0 for k in Kind)
+
+
+async def test_a_waiting_run_turns_to_missing_when_overdue_without_changing() -> None:
+    from dataclasses import replace as dc_replace
+    from datetime import timedelta
+
+    app = simulator_app("uplink-down")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_settled(pilot)
+        pane = app.runs_pane
+        snap = app.pane(Kind.RUNS).snapshot
+        newest = pane.run_at(3)
+        assert pane.row_for(newest).cells[4].plain.startswith("wait:")
+        # the same Run objects, five days later: nothing arrived
+        later = dc_replace(snap, taken_at=snap.taken_at + timedelta(days=5))
+        pane.accept("simulator", later, None, 0.0)
+        assert pane.run_at(3) is newest
+        assert pane.row_for(newest).cells[4].plain.startswith("MISS:")

@@ -139,3 +139,31 @@ def test_record_refuses_to_overwrite_and_reports_unwritable_paths(
     assert err.count("\n") == 1 and "--record /proc/nope.rec" in err
     assert main(["--record", str(tmp_path / "x.rec"), "report"]) == 2
     assert "not with a subcommand" in capsys.readouterr().err
+
+
+async def test_seeking_back_shows_only_what_was_known_then(tmp_path: Path) -> None:
+    path = tmp_path / "s.rec"
+    sim = SimulatorBackend({"scenario": "nominal", "seed": 1, "speed": 0})
+    with RecordingWriter(path, meta={}) as writer:
+        # buffer from the start; the runs only from t=30 on; then a runs error
+        writer.write(Result(Kind.BUFFER, "sim", sim.fetch(Kind.BUFFER), None, 0.0), 0.0)
+        sim.advance(3600)
+        writer.write(Result(Kind.RUNS, "sim", sim.fetch(Kind.RUNS), None, 0.0), 30.0)
+        writer.write(Result(Kind.BUFFER, "sim", sim.fetch(Kind.BUFFER), None, 0.0), 30.0)
+        writer.write(Result(Kind.RUNS, "sim", None, "ConnectionError: db down", 0.0), 60.0)
+    driver = ReplayDriver(read_recording(path), paused=True)
+    app = XenonConsole(load_config(None), None, replay=driver)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.pause(0.3)
+        await pilot.press("right_curly_bracket")  # +10 min: to the end (60 s)
+        await pilot.pause(0.3)
+        runs = app.pane(Kind.RUNS)
+        assert runs.snapshot is not None and runs.error == "ConnectionError: db down"
+        late_buffer = app.pane(Kind.BUFFER).snapshot
+        await pilot.press("left_curly_bracket")  # back to the start
+        await pilot.pause(0.3)
+        assert driver.position == 0.0
+        assert app.pane(Kind.RUNS).snapshot is None  # not known yet at t=0
+        assert app.pane(Kind.RUNS).error is None
+        assert app.pane(Kind.BUFFER).snapshot != late_buffer
+        assert app.pane(Kind.BUFFER).snapshot.taken_at < late_buffer.taken_at

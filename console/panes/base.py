@@ -81,6 +81,7 @@ class SourcePane(Vertical, can_focus=False):
         self.trends: Trends | None = None
 
     def compose(self) -> ComposeResult:
+        self._status = PaneStatus(Text("waiting for first data…"), classes="pane-status")
         yield self._status
         yield from self.compose_body()
         if self.FILTERABLE:
@@ -196,6 +197,19 @@ class SourcePane(Vertical, can_focus=False):
         (target or self).focus()
 
     # ------------------------------------------------------------ updates
+
+    async def reset(self) -> None:
+        """Forget all data and redraw empty (a replay seeking backwards)."""
+        self.snapshot = None
+        self.error = None
+        self.received_at = None
+        self.waiting_since = None
+        self._prepared = (None, None)
+        self.forget()
+        await self.recompose()
+
+    def forget(self) -> None:
+        """Drop what subclasses keep about past snapshots."""
 
     @classmethod
     def prepare(cls, snapshot: Snapshot) -> object | None:

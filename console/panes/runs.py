@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
+from textual.timer import Timer
 from textual.widgets import Static
 
 from backends.analysis.safety import (
@@ -30,6 +31,9 @@ from console.panes.base import SourcePane
 from console.safe_text import clean
 from console.widgets.tables import CHANGED_STYLE
 from console.widgets.virtual_table import Column, VirtualTable
+
+#: Seconds of quiet in the filter box before the runs are scanned.
+FILTER_DEBOUNCE = 0.25
 
 COLUMNS = (
     Column("Run", 6, "right"),
@@ -66,6 +70,8 @@ class RunRow:
     keys: tuple[tuple[int, float, str], ...]
     #: The refresh in which this run changed (highlighted during that refresh).
     changed_in: int = -1
+    #: Whether the run was overdue (its copies due) when the row was built.
+    overdue: bool = True
 
 
 def build_row(run: Run, dag: Dag | None, overdue_before: datetime | None = None) -> RunRow:
@@ -75,7 +81,7 @@ def build_row(run: Run, dag: Dag | None, overdue_before: datetime | None = None)
     verdict = data_safety(run)
     processing = processing_state(run, dag)
     missing = " ".join(_short(m) for m in verdict.missing)
-    overdue = overdue_before is None or (run.end or run.start) <= overdue_before
+    overdue = _is_overdue(run, overdue_before)
     if verdict.safe:
         safety = Text("safe", style="green")
     elif overdue:
@@ -119,7 +125,11 @@ def build_row(run: Run, dag: Dag | None, overdue_before: datetime | None = None)
         txt(processing.value), txt(copies_label(run)),
         num(run.events), num(run.raw_size_bytes),
     )
-    return RunRow(run, cells, search, keys)
+    return RunRow(run, cells, search, keys, overdue=overdue)
+
+
+def _is_overdue(run: Run, overdue_before: datetime | None) -> bool:
+    return overdue_before is None or (run.end or run.start) <= overdue_before
 
 
 def _highlight(cell: Text) -> Text:
@@ -152,6 +162,8 @@ class RunsPane(SourcePane):
         self._malformed = 0
         self._busy = False
         self._generation = 0
+        self._order_token = 0
+        self._order_timer: Timer | None = None
         #: A run not data-safe this long after its end is shown as missing copies.
         self.overdue_after = timedelta(hours=48)
         self.filter_text = ""
@@ -177,6 +189,13 @@ class RunsPane(SourcePane):
         self._runs = snapshot.runs
         self._apply_filter()
 
+    def forget(self) -> None:
+        self._runs = ()
+        self._order = None
+        self._order_runs = ()
+        self._rows.clear()
+        self._malformed = 0
+
     def set_malformed(self, count: int) -> None:
         """Malformed documents in the snapshot (counted off the main thread)."""
         if count != self._malformed:
@@ -184,15 +203,17 @@ class RunsPane(SourcePane):
             self._apply_filter()
 
     def row_for(self, run: Run) -> RunRow:
+        overdue_before = None
+        if self.snapshot is not None:
+            overdue_before = self.snapshot.taken_at - self.overdue_after
         row = self._rows.get(run.number)
         if row is not None and row.run is not run and row.run != run:
             changed = self._generation  # the run changed since it was last shown
         else:
             changed = row.changed_in if row is not None else -1
-        if row is None or row.run is not run:
-            overdue_before = None
-            if self.snapshot is not None:
-                overdue_before = self.snapshot.taken_at - self.overdue_after
+        # A row is reused while its run is the same object and the run has not
+        # crossed from "copies on their way" to overdue since it was built.
+        if row is None or row.run is not run or row.overdue != _is_overdue(run, overdue_before):
             row = replace(build_row(run, self._dags.get(run.number), overdue_before),
                           changed_in=changed)
             self._rows[run.number] = row
@@ -218,34 +239,52 @@ class RunsPane(SourcePane):
         thread and the table follows when it is ready.
         """
         terms = self.filter_text.lower().split()
+        self._order_token += 1  # any order still being computed is now moot
+        if self._order_timer is not None:
+            self._order_timer.stop()
+            self._order_timer = None
         if not terms and self.sort_column is None:
+            self._busy = False
             self._order = None
             self._show_rows(len(self._runs))
             return
         self._busy = True
         self._update_footer(len(self._order) if self._order is not None else len(self._runs))
-        self._compute_order(self._runs, tuple(terms), self.sort_column, self.sort_reverse)
+        # Wait for a pause in the typing: one scan for a word, not one a letter.
+        token = self._order_token
+        args = (self._runs, tuple(terms), self.sort_column, self.sort_reverse, token)
+        self._order_timer = self.set_timer(
+            FILTER_DEBOUNCE, lambda: self._compute_order(*args)
+        )
 
-    @work(thread=True, exclusive=True, group="runs-order", exit_on_error=False)
+    @work(thread=True, group="runs-order", exit_on_error=False)
     def _compute_order(
-        self, runs: Sequence[Run], terms: tuple[str, ...], column: int | None, reverse: bool
+        self,
+        runs: Sequence[Run],
+        terms: tuple[str, ...],
+        column: int | None,
+        reverse: bool,
+        token: int,
     ) -> None:
-        order = [
-            i
-            for i in range(len(runs) - 1, -1, -1)
-            if all(t in self.row_for(runs[i]).search for t in terms)
-        ]
+        order = []
+        for n, i in enumerate(range(len(runs) - 1, -1, -1)):
+            if n % 2048 == 0 and token != self._order_token:
+                return  # superseded by newer keys or data: stop, do not compete
+            if all(t in self.row_for(runs[i]).search for t in terms):
+                order.append(i)
+        if token != self._order_token:
+            return
         if column is not None:
             keyed = [(self.row_for(runs[i]).keys[column], i) for i in order]
             present = [p for p in keyed if p[0][0] < 2]
             empty = [p for p in keyed if p[0][0] == 2]
             present.sort(key=lambda p: p[0], reverse=reverse)
             order = [i for _, i in present + empty]
-        self.app.call_from_thread(self._order_ready, runs, order)
+        self.app.call_from_thread(self._order_ready, runs, order, token)
 
-    def _order_ready(self, runs: Sequence[Run], order: list[int]) -> None:
-        if runs is not self._runs:
-            return  # a newer snapshot came meanwhile; its own order is on the way
+    def _order_ready(self, runs: Sequence[Run], order: list[int], token: int) -> None:
+        if token != self._order_token:
+            return  # newer keys or data came meanwhile; their own order is on the way
         self._busy = False
         self._order = order
         self._order_runs = runs
