@@ -11,6 +11,7 @@ minutes, and returns to normal on the first success.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import os
 import sys
 import threading
@@ -497,8 +498,9 @@ class XenonConsole(App[int]):
         stamps = [s.taken_at for s in snapshots.values() if s is not None]
         now = max(stamps) if stamps else datetime.now(UTC)
         local = detail_from_snapshots(number, snapshots, now)
+        run_name = local.run.name if local.run is not None else None
         fetchers = [
-            (name, backend.fetch_run_detail)
+            (name, _detail_fetcher(backend, run_name))
             for name, backend in (self.sources.instances() if self.sources else {}).items()
             if isinstance(backend, RunDetailSource)
         ]
@@ -665,6 +667,17 @@ class XenonConsole(App[int]):
         else:
             self.replay.slower()
         self._refresh_replay_bar()
+
+
+def _detail_fetcher(backend: RunDetailSource, run_name: str | None) -> Callable[[int], object]:
+    """The backend's fetch_run_detail, given the run's name where it takes one
+    (Rucio finds XENON1T runs by name: its scopes carry no number)."""
+    fetch = backend.fetch_run_detail
+    try:
+        takes_name = "run_name" in inspect.signature(fetch).parameters
+    except (TypeError, ValueError):
+        takes_name = False
+    return partial(fetch, run_name=run_name) if takes_name and run_name else fetch
 
 
 def run_app(

@@ -163,3 +163,33 @@ async def test_enter_on_a_failed_tape_upload_opens_the_run() -> None:
         assert isinstance(app.screen, RunDetailsScreen)
         assert app.screen.run_number == first_run
         assert "NOT SAFE" in screen_text(app)
+
+
+def test_rules_named_only_by_run_name_join_the_run() -> None:
+    """XENON1T's Rucio scopes carry the run's name, not its number."""
+    snaps = snapshots("nominal")
+    run = snaps[Kind.RUNS].runs[-3]
+    theirs = [r for r in snaps[Kind.TRANSFERS].rules if r.run_number == run.number]
+    assert theirs
+    by_name = tuple(replace(r, run_number=None, run_name=run.name) for r in theirs)
+    transfers = replace(snaps[Kind.TRANSFERS], rules=by_name)
+    d = detail({**snaps, Kind.TRANSFERS: transfers}, run.number)
+    assert set(d.rules) == set(by_name)
+
+
+def test_detail_fetcher_passes_the_run_name_where_it_is_taken() -> None:
+    from console.app import _detail_fetcher
+
+    calls = []
+
+    class ByName:
+        def fetch_run_detail(self, run_number: int, run_name: str | None = None):
+            calls.append((run_number, run_name))
+
+    class ByNumber:
+        def fetch_run_detail(self, run_number: int):
+            calls.append((run_number,))
+
+    _detail_fetcher(ByName(), "171115_1200")(7)
+    _detail_fetcher(ByNumber(), "171115_1200")(8)
+    assert calls == [(7, "171115_1200"), (8,)]

@@ -52,7 +52,12 @@ def detail_from_snapshots(
     rules: tuple[Rule, ...] = ()
     transfers = snapshots.get(Kind.TRANSFERS)
     if isinstance(transfers, TransfersSnapshot):
-        rules = tuple(r for r in transfers.rules if r.run_number == run_number)
+        # XENON1T's Rucio scopes carry the run's name, not its number.
+        name = run.name if run is not None else None
+        rules = tuple(
+            r for r in transfers.rules
+            if r.run_number == run_number or (name is not None and r.run_name == name)
+        )
     tape = snapshots.get(Kind.TAPE)
     uploads = ()
     if isinstance(tape, TapeSnapshot):

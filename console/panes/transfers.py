@@ -92,6 +92,14 @@ class TransfersPane(SourcePane):
             line.append(clean(first.error or "no error given"), style="red")
         else:
             line.append("No stuck rules", style="green")
+        suspended = sum(1 for r in snapshot.rules if r.state is RuleState.SUSPENDED)
+        waiting = sum(1 for r in snapshot.rules if r.state is RuleState.WAITING_APPROVAL)
+        if suspended:
+            line.append(f" · {suspended} suspended", style="yellow")
+        if waiting:
+            line.append(f" · {waiting} waiting approval", style="yellow")
+        if snapshot.malformed:
+            line.append(f" · {len(snapshot.malformed)} unreadable records", style="yellow")
         self.query_one("#stuck-line", Static).update(line)
 
     def _rate_cell(self, rse: str, bps: float | None) -> Text:
