@@ -13,3 +13,13 @@ def screen_lines(app: App) -> list[str]:
 
 def screen_text(app: App) -> str:
     return "\n".join(screen_lines(app))
+
+
+async def wait_for(pilot, predicate, timeout: float = 5.0, step: float = 0.05) -> None:  # type: ignore[no-untyped-def]
+    """Let the app run until ``predicate()`` holds; fail after ``timeout`` seconds."""
+    waited = 0.0
+    while not predicate():
+        await pilot.pause(step)
+        waited += step
+        if waited > timeout:
+            raise AssertionError("condition not met in time")

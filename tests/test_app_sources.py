@@ -19,7 +19,7 @@ from console.panes.runs import RunsPane
 from console.screens.run_details import RunDetailsScreen
 from console.widgets.virtual_table import VirtualTable
 from tests.fakes import FakeBackend
-from tests.screen import screen_text
+from tests.screen import screen_text, wait_for
 
 CONFIG = """
 [panes]
@@ -64,14 +64,6 @@ def app(tmp_path: Path, fake: FakeBackend) -> XenonConsole:
     sources = Sources(config, factory=lambda _type, _options: fake)
     return XenonConsole(config, sources)
 
-
-async def wait_for(pilot, predicate, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
-    loop_time = 0.0
-    while not predicate():
-        await pilot.pause(0.05)
-        loop_time += 0.05
-        if loop_time > timeout:
-            raise AssertionError("condition not met in time")
 
 
 def populated(app: XenonConsole) -> bool:

@@ -27,6 +27,7 @@ from console.collect import Sources
 from console.config import load_config
 from tests.prometheus_testbed import Exporter, PrometheusServer
 from tests.screen import screen_text
+from tests.screen import wait_for as wait_until
 
 #: Generous: the machine is shared, and a scrape can come a little late.
 CHANGE_TIMEOUT = 30.0
@@ -172,12 +173,7 @@ def test_report_json_shows_what_the_exporter_serves(
 
 
 async def wait_for(pilot, predicate, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
-    waited = 0.0
-    while not predicate():
-        await pilot.pause(0.1)
-        waited += 0.1
-        if waited > timeout:
-            raise AssertionError("condition not met in time")
+    await wait_until(pilot, predicate, timeout, step=0.1)
 
 
 async def test_pane_goes_stale_when_prometheus_goes_away_and_recovers(

@@ -23,8 +23,7 @@ from console.config import load_config
 from console.screens.run_details import RunDetailsScreen
 from tests.fakes import FakeBackend
 from tests.mongo.server import SecantusServer, free_port
-from tests.screen import screen_text
-from tests.test_app_sources import wait_for
+from tests.screen import screen_text, wait_for
 
 PASSWORD = "s3cr3t-Pw0rd"
 

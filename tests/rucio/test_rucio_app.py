@@ -21,6 +21,7 @@ from console.config import load_config
 from tests.rucio.conftest import RucioBed
 from tests.rucio.populate import ACCOUNT, ACCOUNT_PASSWORD
 from tests.screen import screen_text
+from tests.screen import wait_for as wait_until
 
 WAIT_S = 60.0
 
@@ -36,12 +37,7 @@ def write_config(bed: RucioBed, path: Path) -> Path:
 
 
 async def wait_for(pilot, predicate, timeout: float = WAIT_S) -> None:  # type: ignore[no-untyped-def]
-    waited = 0.0
-    while not predicate():
-        await pilot.pause(0.1)
-        waited += 0.1
-        if waited > timeout:
-            raise AssertionError("condition not met in time")
+    await wait_until(pilot, predicate, timeout, step=0.1)
 
 
 def cell_text(table: DataTable, row: str, column: int) -> str:
