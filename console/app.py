@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 
+from rich.text import Text
 from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
@@ -263,8 +264,6 @@ class XenonConsole(App[int]):
         for other in Kind:
             self.pane(other).set_class(other is kind, "-active")
         bar = self._pane_bar
-        from rich.text import Text
-
         text = Text(no_wrap=True)
         for number, pane_kind in enumerate(PANE_ORDER, start=1):
             label = f" {number} {PANE_CLASSES[pane_kind].TITLE.split(' (')[0]} "
