@@ -217,6 +217,7 @@ class XenonConsole(App[int]):
                 if self.sources is not None:
                     pane.source_name = self.sources.backend_name(kind)
                 pane.trends = self.trends
+                pane.thresholds = self.config.thresholds
                 self._panes[kind] = pane
                 yield pane
         yield Footer()
@@ -232,12 +233,6 @@ class XenonConsole(App[int]):
         return pane
 
     def on_mount(self) -> None:
-        thresholds = self.config.thresholds
-        buffer = self.pane(Kind.BUFFER)
-        assert isinstance(buffer, BufferPane)
-        buffer.warning = thresholds.buffer_warning_percent / 100
-        buffer.critical = thresholds.buffer_critical_percent / 100
-        self.runs_pane.overdue_after = timedelta(hours=thresholds.unsafe_after_hours)
         self._alarms_strip.show([])
         self._layout_for(self.size.width, self.size.height)
         self.action_show_pane(Kind.BUFFER.value)
@@ -387,12 +382,8 @@ class XenonConsole(App[int]):
         for kind in Kind:
             pane = self.pane(kind)
             error = pane.error
-            if (
-                error is None
-                and pane.waiting_since is not None
-                and pane.timeout is not None
-                and now - pane.waiting_since > pane.timeout
-            ):
+            if error is None and pane.timed_out(now):
+                assert pane.waiting_since is not None
                 error = f"no answer for {now - pane.waiting_since:.0f} s"
             errors[kind] = error
         return errors

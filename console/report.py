@@ -21,6 +21,7 @@ from backends.analysis.buffer import buffer_forecast
 from backends.analysis.jobs import dag_for_run, dag_rows, hold_reasons, jobs_by_site, jobs_total
 from backends.analysis.safety import (
     copies_label,
+    copies_overdue,
     data_safety,
     processing_state,
     purge_verdict,
@@ -262,7 +263,7 @@ def _runs_json(snap: RunsSnapshot | None, jobs: JobsSnapshot | None, now: dateti
         "count": len(snap.runs),
         "data_taking": snap.data_taking,
         "unsafe": sum(1 for _, v in verdicts if not v.safe),
-        "unsafe_old": sum(1 for r, v in verdicts if not v.safe and (r.end or r.start) <= cutoff),
+        "unsafe_old": sum(1 for r, v in verdicts if not v.safe and copies_overdue(r, cutoff)),
         "malformed": sum(1 for r in snap.runs if r.malformed),
         "newest": rows,
     }

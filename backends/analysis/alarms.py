@@ -14,7 +14,12 @@ from enum import IntEnum
 
 from backends.analysis.buffer import buffer_forecast
 from backends.analysis.jobs import dag_stalled, hold_reasons
-from backends.analysis.safety import data_safety, has_valid_tape, tape_checksum_problem
+from backends.analysis.safety import (
+    copies_overdue,
+    data_safety,
+    has_valid_tape,
+    tape_checksum_problem,
+)
 from backends.analysis.tape import failed_uploads, summarize_tape
 from backends.analysis.transfers import stuck_since
 from backends.analysis.units import format_bytes, format_duration, one_line
@@ -328,7 +333,7 @@ def _runs_alarms(snap: RunsSnapshot, t: Thresholds, now: datetime) -> Iterable[A
     yield from _checksum_alarm(snap, t)
     cutoff = now - timedelta(hours=t.unsafe_after_hours)
     unsafe = [
-        r for r in snap.runs if (r.end or r.start) <= cutoff and not data_safety(r).safe
+        r for r in snap.runs if copies_overdue(r, cutoff) and not data_safety(r).safe
     ]
     sev = _level(len(unsafe), t.unsafe_runs_warning, t.unsafe_runs_critical)
     if sev:

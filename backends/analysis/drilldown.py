@@ -17,6 +17,7 @@ from backends.analysis.safety import (
     SLOT_CHICAGO,
     SLOT_EUROPE,
     SLOT_TAPE,
+    copies_overdue,
     data_safety,
     purge_verdict,
     tape_checksum_problem,
@@ -153,10 +154,7 @@ def overdue(detail: RunDetail, overdue_before: datetime | None) -> bool:
     not yet safe because its copies are on their way: Ruciax and the tape
     uploader will make them, and nobody should add rules by hand.
     """
-    run = detail.run
-    if run is None or overdue_before is None:
-        return True
-    return run.end is not None and run.end <= overdue_before
+    return detail.run is None or copies_overdue(detail.run, overdue_before)
 
 
 def failing(detail: RunDetail) -> bool:

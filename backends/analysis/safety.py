@@ -9,6 +9,7 @@ checksum-verified tape copy and a valid Rucio copy outside LNGS.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from backends.analysis.jobs import dag_stalled
@@ -76,6 +77,16 @@ def tape_checksum_problem(run: Run) -> bool:
 
 def on_buffer(run: Run) -> bool:
     return any(_is_raw(c) and c.host == HOST_BUFFER for c in run.copies)
+
+
+def copies_overdue(run: Run, before: datetime | None) -> bool:
+    """Whether all the run's copies should exist by now: it ended (or, with no
+    end recorded, started) before ``before`` (now - unsafe_after_hours).
+
+    Younger runs are not yet safe because their copies are on their way.
+    ``before=None`` means no grace: every run counts as due.
+    """
+    return before is None or (run.end or run.start) <= before
 
 
 @dataclass(frozen=True, slots=True)

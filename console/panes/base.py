@@ -19,6 +19,7 @@ from textual.css.query import NoMatches
 from textual.message import Message
 from textual.widgets import DataTable, Input, Static
 
+from backends.analysis.alarms import Thresholds
 from backends.model import Kind, Snapshot
 from console.format import fmt_duration, fmt_time
 from console.safe_text import clean
@@ -79,6 +80,9 @@ class SourcePane(Vertical, can_focus=False):
         self.sort_reverse = False
         #: The console's rolling history of key figures (set by the app).
         self.trends: Trends | None = None
+        #: Alarm thresholds of the config (set by the app): the panes colour
+        #: and mark by the same limits the alarms use.
+        self.thresholds = Thresholds()
 
     def compose(self) -> ComposeResult:
         self._status = PaneStatus(Text("waiting for first data…"), classes="pane-status")
@@ -264,14 +268,25 @@ class SourcePane(Vertical, can_focus=False):
         """Render a new snapshot into the pane's widgets."""
         raise NotImplementedError
 
+    def timed_out(self, now: float) -> bool:
+        """A poll is running and has not answered within the pane's timeout."""
+        return (
+            self.waiting_since is not None
+            and self.timeout is not None
+            and now - self.waiting_since > self.timeout
+        )
+
     def is_stale(self, now: float) -> bool:
+        """Data that must not pass for current: after an error, a timed-out poll,
+        or when older than ``stale_after_factor`` intervals (at least
+        ``stale_min_seconds``), as the thresholds say."""
         if self.received_at is None:
             return self.error is not None
-        if self.error is not None:
+        if self.error is not None or self.timed_out(now):
             return True
-        if self.waiting_since is not None and self.timeout is not None:
-            return now - self.waiting_since > self.timeout
-        return now - self.received_at > max(3 * self.interval, self.interval + 30)
+        t = self.thresholds
+        return now - self.received_at > max(t.stale_min_seconds,
+                                            self.interval * t.stale_after_factor)
 
     def update_status(self, now: float) -> None:
         """Redraw the status line; called on every result and every second."""
@@ -293,11 +308,8 @@ class SourcePane(Vertical, can_focus=False):
                 line.append(f" · {age} ago")
         elif self.error is None:
             line.append(" · waiting for first data…")
-        if (
-            self.waiting_since is not None
-            and self.timeout is not None
-            and now - self.waiting_since > self.timeout
-        ):
+        if self.timed_out(now):
+            assert self.waiting_since is not None
             line.append(
                 f" · no answer for {fmt_duration(now - self.waiting_since)}", style="bold red"
             )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import Sparkline, Static
@@ -29,20 +31,19 @@ class BufferPane(SourcePane, can_focus=True):
     TITLE = "Buffer disk (LNGS)"
     NUMBER = 1
 
-    warning = 0.80
-    critical = 0.90
-
     def compose_body(self) -> ComposeResult:
         yield Static(id="buffer-gauge")
         yield Static(id="buffer-figures")
         yield Sparkline([], id="buffer-trend")
 
     def show(self, snapshot: BufferSnapshot) -> None:  # type: ignore[override]
-        forecast = buffer_forecast(snapshot)
+        t = self.thresholds
+        forecast = buffer_forecast(snapshot, timedelta(hours=t.buffer_rate_window_hours))
         head = Text(no_wrap=True)
         head.append(fmt_percent(forecast.fill_fraction), style="bold")
         head.append(" ")
-        head.append_text(gauge(forecast.fill_fraction, 40, self.warning, self.critical))
+        head.append_text(gauge(forecast.fill_fraction, 40, t.buffer_warning_percent / 100,
+                               t.buffer_critical_percent / 100))
         self.query_one("#buffer-gauge", Static).update(head)
 
         rate = forecast.fill_rate_bps
@@ -61,7 +62,8 @@ class BufferPane(SourcePane, can_focus=True):
         body.append(rate_text)
         body.append("  Full in ", style="dim")
         body.append(ttf, style="bold red" if forecast.time_to_full is not None
-                    and forecast.time_to_full.total_seconds() < 86400 else "bold")
+                    and forecast.time_to_full.total_seconds()
+                    < 3600 * t.time_to_full_critical_hours else "bold")
         body.append("\nDAQ writes ", style="dim")
         body.append(fmt_rate(snapshot.daq_write_bps))
         body.append("  Autonomy if uplink down ", style="dim")

@@ -22,6 +22,7 @@ from textual.widgets import Static
 from backends.analysis.safety import (
     ProcessingState,
     copies_label,
+    copies_overdue,
     data_safety,
     processing_state,
 )
@@ -29,7 +30,7 @@ from backends.model import Dag, Kind, Run, RunsSnapshot
 from console.format import fmt_bytes
 from console.panes.base import SourcePane
 from console.safe_text import clean
-from console.widgets.tables import CHANGED_STYLE
+from console.widgets.tables import highlighted
 from console.widgets.virtual_table import Column, VirtualTable
 
 #: Seconds of quiet in the filter box before the runs are scanned.
@@ -80,8 +81,9 @@ def build_row(run: Run, dag: Dag | None, overdue_before: datetime | None = None)
     be there by now are not."""
     verdict = data_safety(run)
     processing = processing_state(run, dag)
+    copies = copies_label(run)
     missing = " ".join(_short(m) for m in verdict.missing)
-    overdue = _is_overdue(run, overdue_before)
+    overdue = copies_overdue(run, overdue_before)
     if verdict.safe:
         safety = Text("safe", style="green")
     elif overdue:
@@ -96,7 +98,7 @@ def build_row(run: Run, dag: Dag | None, overdue_before: datetime | None = None)
         Text(run.start.strftime("%y-%m-%d %H:%M")),
         safety,
         Text(processing.value, style=PROCESSING_STYLE.get(processing, "")),
-        Text(copies_label(run)),
+        Text(copies),
         Text("-" if run.events is None else str(run.events)),
         Text(fmt_bytes(run.raw_size_bytes)),
     )
@@ -108,7 +110,7 @@ def build_row(run: Run, dag: Dag | None, overdue_before: datetime | None = None)
             run.science_run or "nonscience",
             "safe" if verdict.safe else ("unsafe missing" if overdue else "unsafe wait"),
             processing.value,
-            copies_label(run),
+            copies,
             *run.tags,
         ]
     ).lower()
@@ -122,20 +124,10 @@ def build_row(run: Run, dag: Dag | None, overdue_before: datetime | None = None)
         num(run.number), txt(run.source), txt(run.science_run or "~"),
         num(run.start.timestamp()),
         (0, 0.0 if verdict.safe else 2.0 if overdue else 1.0, missing),
-        txt(processing.value), txt(copies_label(run)),
+        txt(processing.value), txt(copies),
         num(run.events), num(run.raw_size_bytes),
     )
     return RunRow(run, cells, search, keys, overdue=overdue)
-
-
-def _is_overdue(run: Run, overdue_before: datetime | None) -> bool:
-    return overdue_before is None or (run.end or run.start) <= overdue_before
-
-
-def _highlight(cell: Text) -> Text:
-    cell = cell.copy()
-    cell.stylize(CHANGED_STYLE)
-    return cell
 
 
 def _short(requirement: str) -> str:
@@ -164,8 +156,6 @@ class RunsPane(SourcePane):
         self._generation = 0
         self._order_token = 0
         self._order_timer: Timer | None = None
-        #: A run not data-safe this long after its end is shown as missing copies.
-        self.overdue_after = timedelta(hours=48)
         self.filter_text = ""
 
     def compose_body(self) -> ComposeResult:
@@ -178,10 +168,15 @@ class RunsPane(SourcePane):
 
     def set_dags(self, dags: dict[int, Dag]) -> None:
         """DAGs by run number, from the jobs pane, for the processing column."""
-        if dags != self._dags:
-            self._dags = dags
-            self._rows.clear()
-            self.query_one(VirtualTable).refresh()
+        if dags == self._dags:
+            return
+        # Rebuild only the rows of runs whose DAG changed: clearing them all
+        # would rebuild every run's cells at the next filter or sort.
+        for number in dags.keys() | self._dags.keys():
+            if dags.get(number) != self._dags.get(number):
+                self._rows.pop(number, None)
+        self._dags = dags
+        self.query_one(VirtualTable).refresh()
 
     def show(self, snapshot: RunsSnapshot) -> None:  # type: ignore[override]
         # Cached rows stay valid while their Run object is the same one.
@@ -205,7 +200,9 @@ class RunsPane(SourcePane):
     def row_for(self, run: Run) -> RunRow:
         overdue_before = None
         if self.snapshot is not None:
-            overdue_before = self.snapshot.taken_at - self.overdue_after
+            overdue_before = self.snapshot.taken_at - timedelta(
+                hours=self.thresholds.unsafe_after_hours
+            )
         row = self._rows.get(run.number)
         if row is not None and row.run is not run and row.run != run:
             changed = self._generation  # the run changed since it was last shown
@@ -213,7 +210,7 @@ class RunsPane(SourcePane):
             changed = row.changed_in if row is not None else -1
         # A row is reused while its run is the same object and the run has not
         # crossed from "copies on their way" to overdue since it was built.
-        if row is None or row.run is not run or row.overdue != _is_overdue(run, overdue_before):
+        if row is None or row.run is not run or row.overdue != copies_overdue(run, overdue_before):
             row = replace(build_row(run, self._dags.get(run.number), overdue_before),
                           changed_in=changed)
             self._rows[run.number] = row
@@ -227,7 +224,7 @@ class RunsPane(SourcePane):
     def _render_row(self, index: int) -> Sequence[Text]:
         row = self.row_for(self.run_at(index))
         if row.changed_in == self._generation:
-            return [_highlight(cell) for cell in row.cells]
+            return [highlighted(cell) for cell in row.cells]
         return row.cells
 
     def _apply_filter(self) -> None:

@@ -45,7 +45,7 @@ def sync_rows(table: DataTable, rows: Sequence[Row], *, highlight: bool = True) 
                                                                      strict=False))
         )
         if highlight and changed:
-            cells = tuple(_highlighted(c) for c in cells)
+            cells = tuple(highlighted(c) for c in cells)
         shown.append((key, cells))
     _last[table] = dict(fresh)
 
@@ -72,7 +72,8 @@ def sync_rows(table: DataTable, rows: Sequence[Row], *, highlight: bool = True) 
         table.move_cursor(row=wanted.index(cursor_key), animate=False)
 
 
-def _highlighted(cell: Text) -> Text:
+def highlighted(cell: Text) -> Text:
+    """A copy of the cell with the changed-row background."""
     cell = cell.copy()
     cell.stylize(CHANGED_STYLE)
     return cell
