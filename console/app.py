@@ -33,7 +33,14 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Header, Static
 
-from backends.analysis.alarms import Alarm, Severity, content_alarms, sort_alarms, source_alarm
+from backends.analysis.alarms import (
+    Alarm,
+    Severity,
+    content_alarms,
+    data_time,
+    sort_alarms,
+    source_alarm,
+)
 from backends.analysis.drilldown import detail_from_snapshots
 from backends.analysis.jobs import dag_for_run
 from backends.model import JobsSnapshot, Kind, RunsSnapshot, Snapshot
@@ -391,8 +398,7 @@ class XenonConsole(App[int]):
     def _update_alarms(self) -> None:
         """Cached alarms of each pane's data plus the health of each source."""
         snapshots = {kind: self.pane(kind).snapshot for kind in Kind}
-        stamps = [s.taken_at for s in snapshots.values() if s is not None]
-        now = max(stamps) if stamps else datetime.now(UTC)
+        now = data_time(snapshots.values())
         errors = self._errors()
         alarms = [a for kind_alarms in self._content_alarms.values() for a in kind_alarms]
         for kind in Kind:
@@ -485,8 +491,7 @@ class XenonConsole(App[int]):
     def open_run(self, number: int) -> None:
         """The drill-down screen of one run, from every source that knows it."""
         snapshots = {kind: self.pane(kind).snapshot for kind in Kind}
-        stamps = [s.taken_at for s in snapshots.values() if s is not None]
-        now = max(stamps) if stamps else datetime.now(UTC)
+        now = data_time(snapshots.values())
         local = detail_from_snapshots(number, snapshots, now)
         run_name = local.run.name if local.run is not None else None
         fetchers = [

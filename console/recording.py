@@ -466,7 +466,7 @@ class _Reader:
         )
 
     def _at(self) -> str:
-        return _clock(self.frames[-1].t if self.frames else 0.0)
+        return clock_text(self.frames[-1].t if self.frames else 0.0)
 
     def _record(self, line: bytes) -> None:
         record = decode_json(line, self.notes)
@@ -528,7 +528,8 @@ class _Reader:
         return dataclasses.replace(snapshot, runs=rebuilt)
 
 
-def _clock(seconds: float) -> str:
+def clock_text(seconds: float) -> str:
+    """Seconds into a recording as HH:MM:SS."""
     whole = int(seconds)
     return f"{whole // 3600:02d}:{whole // 60 % 60:02d}:{whole % 60:02d}"
 

@@ -9,14 +9,14 @@ backend is passed through ``clean`` before it is printed, and through ``Text``
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from backends.analysis.alarms import Alarm, Severity, evaluate, overall
+from backends.analysis.alarms import Alarm, Severity, data_time, evaluate, overall
 from backends.analysis.buffer import buffer_forecast
 from backends.analysis.jobs import dag_for_run, dag_rows, hold_reasons, jobs_by_site, jobs_total
 from backends.analysis.safety import (
@@ -50,13 +50,8 @@ STUCK_RULES_LISTED = 50
 
 
 def reference_time(results: Mapping[Kind, Result]) -> datetime:
-    """The time the report speaks of: the newest snapshot's stamp, else now.
-
-    Using the data's own clock keeps a simulator with a fixed clock
-    deterministic; real sources stamp snapshots with the current time anyway.
-    """
-    stamps = [r.snapshot.taken_at for r in results.values() if r.snapshot is not None]
-    return max(stamps) if stamps else datetime.now(UTC)
+    """The time the report speaks of (see ``alarms.data_time``)."""
+    return data_time(r.snapshot for r in results.values())
 
 
 def alarms_for(results: Mapping[Kind, Result], config: Config) -> list[Alarm]:

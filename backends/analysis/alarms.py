@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import IntEnum
 
 from backends.analysis.buffer import buffer_forecast
@@ -48,6 +48,17 @@ class Severity(IntEnum):
 
 #: Nagios precedence for combining results: CRITICAL > WARNING > UNKNOWN > OK.
 _RANK = {Severity.OK: 0, Severity.UNKNOWN: 1, Severity.WARNING: 2, Severity.CRITICAL: 3}
+
+
+def data_time(snapshots: Iterable[Snapshot | None]) -> datetime:
+    """The time the data speaks of: the newest snapshot's stamp, else now.
+
+    Using the data's own clock keeps a simulator with a fixed clock (and a
+    replay) deterministic; real sources stamp snapshots with the current
+    time anyway.
+    """
+    stamps = [s.taken_at for s in snapshots if s is not None]
+    return max(stamps) if stamps else datetime.now(UTC)
 
 
 def severity_rank(severity: Severity) -> int:

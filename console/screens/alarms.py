@@ -22,7 +22,7 @@ from backends.analysis.alarms import Alarm, Severity
 from console.acks import AckStore
 from console.format import fmt_time
 from console.safe_text import clean
-from console.widgets.alarms_strip import SEVERITY_STYLE
+from console.widgets.alarms_strip import severity_badge
 from console.widgets.tables import sync_rows
 
 
@@ -103,7 +103,7 @@ class AlarmsScreen(ModalScreen[None]):
             key = f"active:{self.store.occurrence(alarm)}"
             self._rows[key] = alarm
             ack = self.store.ack_for(alarm)
-            badge = Text(f" {alarm.severity.name} ", style=SEVERITY_STYLE[alarm.severity])
+            badge = severity_badge(alarm.severity)
             if ack is not None:
                 badge.stylize("dim")
             rows.append((key, (

@@ -5,13 +5,9 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
+from console.recording import clock_text
 from console.replay import ReplayDriver
 from console.safe_text import clean
-
-
-def _clock(seconds: float) -> str:
-    s = int(seconds)
-    return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
 class ReplayBar(Static):
@@ -32,7 +28,7 @@ class ReplayBar(Static):
         line = Text()
         line.append(" REPLAY ", style="bold black on yellow")
         line.append(" ▶ " if d.playing else " ⏸ ", style="bold")
-        line.append(f"{_clock(d.position - d.start)} / {_clock(d.end - d.start)}")
+        line.append(f"{clock_text(d.position - d.start)} / {clock_text(d.end - d.start)}")
         line.append(f"  speed {d.speed:g}x")
         line.append(f"  frame {d.index}/{len(d.frames)}", style="dim")
         if d.recording.damage:
