@@ -227,7 +227,7 @@ class RunsPane(SourcePane):
             return [highlighted(cell) for cell in row.cells]
         return row.cells
 
-    def _apply_filter(self) -> None:
+    def _apply_filter(self, delay: float = 0.0) -> None:
         """Show the runs through the filter and sort.
 
         Without either, the rows are the snapshot's, newest first, at no
@@ -247,12 +247,14 @@ class RunsPane(SourcePane):
             return
         self._busy = True
         self._update_footer(len(self._order) if self._order is not None else len(self._runs))
-        # Wait for a pause in the typing: one scan for a word, not one a letter.
+        # When typing, wait for a pause: one scan for a word, not one a letter.
+        # New data is filtered at once (a fast source must not starve it).
         token = self._order_token
         args = (self._runs, tuple(terms), self.sort_column, self.sort_reverse, token)
-        self._order_timer = self.set_timer(
-            FILTER_DEBOUNCE, lambda: self._compute_order(*args)
-        )
+        if delay > 0:
+            self._order_timer = self.set_timer(delay, lambda: self._compute_order(*args))
+        else:
+            self._compute_order(*args)
 
     @work(thread=True, group="runs-order", exit_on_error=False)
     def _compute_order(
@@ -316,7 +318,8 @@ class RunsPane(SourcePane):
         return [column.title for column in COLUMNS]
 
     def apply_filter(self) -> None:
-        self._apply_filter()
+        """The filter text or the sort changed (keys): scan after a pause."""
+        self._apply_filter(FILTER_DEBOUNCE)
 
     @on(VirtualTable.RowSelected, "#runs-table")
     def _row_selected(self, event: VirtualTable.RowSelected) -> None:
