@@ -61,10 +61,6 @@ def data_time(snapshots: Iterable[Snapshot | None]) -> datetime:
     return max(stamps) if stamps else datetime.now(UTC)
 
 
-def severity_rank(severity: Severity) -> int:
-    return _RANK[severity]
-
-
 @dataclass(frozen=True, slots=True)
 class Thresholds:
     """Alarm limits; every field can be set in the config's ``[thresholds]``."""

@@ -24,10 +24,6 @@ class SiteCounts:
     #: Jobs started more than once (HTCondor retried them).
     retried: int
 
-    @property
-    def total(self) -> int:
-        return self.idle + self.running + self.held + self.transferring + self.completed
-
 
 #: Column of each status in a tally row (retried is the last column).
 _COLUMN = {
