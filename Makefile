@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: setup run test lint bench clean testbeds
+.PHONY: setup run test test-fast lint bench clean testbeds
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,13 @@ testbeds: setup
 
 test: setup lint testbeds
 	CONDOR_CONFIG=/dev/null $(PY) -m pytest -q
+
+# The inner loop: no real servers to install or start (Rucio, Prometheus),
+# nothing marked slow (the paper's full history in the TUI); stops at the
+# first failure. `make test` is what CI runs.
+test-fast: setup lint
+	CONDOR_CONFIG=/dev/null $(PY) -m pytest -q -x -m "not slow" \
+		--ignore=tests/rucio --ignore=tests/test_prometheus_server.py
 
 bench: setup
 	$(PY) bench/startup.py

@@ -311,6 +311,8 @@ HOST_TAPE = "tsm-server"
 HOST_RUCIO = "rucio-catalogue"
 HOST_RCC = "midway-login1"
 HOST_OSG = "login"
+#: Hosts whose copies are never Rucio copies, whatever ``rse`` they carry.
+NON_RUCIO_HOSTS = frozenset({HOST_BUFFER, HOST_TAPE, HOST_RCC, HOST_OSG})
 
 
 @dataclass(frozen=True, slots=True)
@@ -324,7 +326,13 @@ class DataCopy:
     checksum: str | None = None
     rse: str | None = None
     creation_time: datetime | None = None
+    #: True when any checksum problem is recorded (the reader counts every
+    #: ``checksumproblem`` value but an absent one or ``false``).
     checksum_problem: bool = False
+    #: What the reader found malformed in this entry (wrong types, an RSE list
+    #: holding something that is not a name), one line each (untrusted text).
+    #: A copy with problems is never a valid copy (``analysis.safety``).
+    problems: tuple[str, ...] = ()
 
 
 SCIENCE_TAG_PREFIX = "_sciencerun"
@@ -344,6 +352,9 @@ class Run:
     copies: tuple[DataCopy, ...] = ()
     #: Problems found while reading the document; empty when it was clean.
     malformed: tuple[str, ...] = field(default=())
+    #: Other documents with the same run number, as read (a runs database can
+    #: hold two). The run gets the worst of their verdicts (``analysis.safety``).
+    twins: tuple[Run, ...] = ()
 
     @property
     def science(self) -> bool:

@@ -43,6 +43,7 @@ from backends.analysis.alarms import (
 )
 from backends.analysis.drilldown import detail_from_snapshots
 from backends.analysis.jobs import dag_for_run
+from backends.analysis.safety import count_malformed
 from backends.model import JobsSnapshot, Kind, RunsSnapshot, Snapshot
 from backends.sources import RunDetailSource
 from console.acks import AckStore
@@ -225,6 +226,7 @@ class XenonConsole(App[int]):
                     pane.source_name = self.sources.backend_name(kind)
                 pane.trends = self.trends
                 pane.thresholds = self.config.thresholds
+                pane.policy = self.config.policy
                 self._panes[kind] = pane
                 yield pane
         yield Footer()
@@ -321,11 +323,12 @@ class XenonConsole(App[int]):
         malformed = 0
         if result.snapshot is not None:
             try:
+                policy = self.config.policy
                 derived = content_alarms(
-                    result.snapshot, self.config.thresholds, result.snapshot.taken_at
+                    result.snapshot, self.config.thresholds, result.snapshot.taken_at, policy
                 )
                 if isinstance(result.snapshot, RunsSnapshot):
-                    malformed = sum(1 for run in result.snapshot.runs if run.malformed)
+                    malformed = count_malformed(result.snapshot.runs, policy)
             except Exception as exc:  # garbage from a backend must not kill the poller
                 derived = []
                 bad = Result(result.kind, result.source, None,
@@ -508,7 +511,8 @@ class XenonConsole(App[int]):
         )
         overdue_before = now - timedelta(hours=self.config.thresholds.unsafe_after_hours)
         self.push_screen(RunDetailsScreen(
-            local, fetchers, overdue_before=overdue_before, unavailable_rses=unavailable
+            local, fetchers, overdue_before=overdue_before, unavailable_rses=unavailable,
+            policy=self.config.policy,
         ))
 
     @on(events.DescendantFocus)

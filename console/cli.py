@@ -9,7 +9,6 @@ problem is ``XENON UNKNOWN - ...`` on stdout and exit code 3.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import sys
@@ -23,7 +22,7 @@ from backends.analysis.alarms import Severity
 from backends.registry import available
 from backends.sources import BackendConfigError
 from console.config import Config, ConfigError, default_path, load_config
-from console.safe_text import clean, redact_secrets
+from console.safe_text import clean, json_text, redact_secrets
 
 PROG = "xenon-console"
 EXIT_USAGE = 2
@@ -118,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--record", metavar="FILE",
                         help="write every snapshot the console receives to FILE "
                         "(play it back with 'replay FILE')")
-    sub = parser.add_subparsers(dest="command", metavar="{report,check,replay,sim}",
+    sub = parser.add_subparsers(dest="command", metavar="{report,check,audit,replay,sim}",
                                 parser_class=_Parser)
     report = sub.add_parser("report", parents=[common],
                             help="print one snapshot of every pane and exit",
@@ -130,6 +129,23 @@ def build_parser() -> argparse.ArgumentParser:
                    description="Fetch every pane once, evaluate the alarms and print one "
                    "line 'XENON <STATUS> - <summary> | <perfdata>'. Exit 0 OK, 1 WARNING, "
                    "2 CRITICAL, 3 UNKNOWN (also for a bad config or bad options).")
+    audit = sub.add_parser(
+        "audit", parents=[common],
+        help="the data-safety verdict of every run, one line each",
+        description="Read the runs once and write one line per run of the whole history: "
+        "number, name, science, policy_met, missing, purge_allowed, reasons, malformed, "
+        "overdue. Lines are written as they are decided (the history is never held twice). "
+        "A summary goes to stderr when it is a terminal.",
+        epilog="Exit codes: 0 every run whose copies are due meets the policy; 1 some run "
+        "ended more than unsafe_after_hours ago does not; 2 a usage or config error; "
+        "3 the runs could not be read.")
+    formats = audit.add_mutually_exclusive_group()
+    formats.add_argument("--json", action="store_const", dest="format", const="json",
+                         help="JSON Lines (control characters escaped)")
+    formats.add_argument("--csv", action="store_const", dest="format", const="csv",
+                         help="CSV with a header line")
+    audit.add_argument("--unsafe-only", action="store_true",
+                       help="only the runs that do not meet the policy")
     replay = sub.add_parser(
         "replay", help="play a recording back in the console's screens",
         description="Play back a recording made with --record: space pauses, n steps, "
@@ -247,13 +263,33 @@ def _one_shot(args: argparse.Namespace, config: Config) -> int:
         print(line)
         return int(status)
     if args.json:
-        print(json.dumps(report_data(results, config), indent=2, ensure_ascii=False))
+        print(json_text(report_data(results, config), indent=2))
         return 0
     console = Console(highlight=False)
     if not console.is_terminal and "COLUMNS" not in os.environ:
         console = Console(highlight=False, width=REPORT_WIDTH)
     render_report(results, config, console)
     return 0
+
+
+def _audit(args: argparse.Namespace, config: Config) -> int:
+    from backends.model import Kind
+    from console.audit import EXIT_UNREADABLE, run_audit
+    from console.collect import Sources, collect_once
+
+    sources = Sources(config, kinds=(Kind.RUNS,))
+    try:
+        result = collect_once(sources, config, kinds=(Kind.RUNS,))[Kind.RUNS]
+        snapshot = result.snapshot
+        if snapshot is None:
+            print(f"{PROG}: error: audit: cannot read the runs from {clean(result.source)}: "
+                  f"{clean(redact_secrets(result.error or 'no answer'))}", file=sys.stderr)
+            return EXIT_UNREADABLE
+        return run_audit(snapshot.runs, snapshot.taken_at, config.policy,  # type: ignore[union-attr]
+                         config.thresholds.unsafe_after_hours, args.format or "text",
+                         unsafe_only=args.unsafe_only)
+    finally:
+        sources.close()
 
 
 def _run_tui(config: Config, record: Path | None = None) -> int:
@@ -311,6 +347,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = _load(args)
         if args.command is None:
             return _run_tui(config, Path(args.record) if args.record else None)
+        if args.command == "audit":
+            return _audit(args, config)
         return _one_shot(args, config)
     except (ConfigError, BackendConfigError) as exc:
         if args.command == "check":

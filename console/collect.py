@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,12 +61,18 @@ def describe_error(exc: BaseException) -> str:
 class Sources:
     """One backend instance per config section in use, shared by the kinds it serves."""
 
-    def __init__(self, config: Config, factory: BackendFactory | None = None) -> None:
+    def __init__(self, config: Config, factory: BackendFactory | None = None, *,
+                 kinds: Iterable[Kind] | None = None) -> None:
+        """``kinds``: only the backends serving these (``audit`` needs the runs alone,
+        and a broken backend of another pane must not stop it)."""
         factory = factory or create_backend
-        self._names: dict[Kind, str] = dict(config.panes)
+        wanted = set(Kind if kinds is None else kinds)
+        self._names: dict[Kind, str] = {k: n for k, n in config.panes.items() if k in wanted}
         self._instances: dict[str, Backend] = {}
         try:
             for spec in config.backends_in_use():
+                if spec.name not in self._names.values():
+                    continue
                 self._instances[spec.name] = self._create(factory, spec.name, spec.type,
                                                           spec.options)
             for kind, name in self._names.items():
@@ -125,14 +131,16 @@ def fetch_one(sources: Sources, kind: Kind) -> Result:
     return Result(kind, name, snapshot, None, time.monotonic() - start)
 
 
-def collect_once(sources: Sources, config: Config) -> dict[Kind, Result]:
-    """Fetch every kind concurrently, each bounded by its own timeout.
+def collect_once(sources: Sources, config: Config,
+                 kinds: Iterable[Kind] | None = None) -> dict[Kind, Result]:
+    """Fetch every kind (or ``kinds``) concurrently, each bounded by its own timeout.
 
     Each fetch runs in a daemon thread, so a hung backend neither blocks the
     others nor keeps the process alive after we give up on it.
     """
+    wanted = tuple(Kind if kinds is None else kinds)
     results: dict[Kind, Result] = {}
-    done = {kind: threading.Event() for kind in Kind}
+    done = {kind: threading.Event() for kind in wanted}
 
     def work(kind: Kind) -> None:
         try:
@@ -141,11 +149,11 @@ def collect_once(sources: Sources, config: Config) -> dict[Kind, Result]:
             done[kind].set()
 
     start = time.monotonic()
-    for kind in Kind:
+    for kind in wanted:
         threading.Thread(target=work, args=(kind,), name=f"fetch-{kind.value}",
                          daemon=True).start()
     out: dict[Kind, Result] = {}
-    for kind in Kind:
+    for kind in wanted:
         timeout = config.timeouts[kind]
         remaining = max(0.0, start + timeout - time.monotonic())
         if done[kind].wait(remaining):

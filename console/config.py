@@ -20,6 +20,14 @@ from typing import Any
 import platformdirs
 
 from backends.analysis.alarms import Thresholds
+from backends.analysis.safety import (
+    DEFAULT_POLICY,
+    DEFAULT_RSES,
+    RSE_NAME,
+    Region,
+    RseCatalogue,
+    SafetyPolicy,
+)
 from backends.model import Kind
 
 APP_NAME = "xenon-console"
@@ -34,7 +42,9 @@ DEFAULT_INTERVALS: Mapping[Kind, float] = MappingProxyType({
 })
 DEFAULT_TIMEOUT = 10.0
 
-SECTIONS = ("panes", "backends", "intervals", "timeouts", "thresholds", "ui")
+SECTIONS = ("panes", "backends", "intervals", "timeouts", "thresholds", "ui", "rses")
+#: ``[rses] defaults = false`` starts the catalogue empty instead of the paper's sites.
+RSES_DEFAULTS_KEY = "defaults"
 UI_KEYS: dict[str, type | tuple[type, ...]] = {
     "bell_on_critical": bool,
     "trend_hours": (int, float),
@@ -64,6 +74,8 @@ class Config:
     source_path: Path | None
     #: How much history the panes' trends keep.
     trend_hours: float = DEFAULT_TREND_HOURS
+    #: What the data-safety verdicts are decided against (``[rses]``).
+    policy: SafetyPolicy = DEFAULT_POLICY
 
     def backends_in_use(self) -> list[BackendSpec]:
         """The backend instances some pane reads from, in pane order, once each."""
@@ -129,6 +141,33 @@ class _Reader:
                 raise self.error(f"[thresholds] {key} must be {what}, got {_describe(value)}")
             values[key] = value if wants_int else float(value)
         return Thresholds(**values)
+
+    def rses(self, data: Mapping[str, Any]) -> RseCatalogue:
+        """``[rses]``: ``NAME = "US" | "Europe" | "LNGS"`` adds an RSE or moves
+        it to another region, ``NAME = false`` removes it; ``defaults = false``
+        starts from an empty catalogue instead of the paper's sites."""
+        start = data.get(RSES_DEFAULTS_KEY, True)
+        if not isinstance(start, bool):
+            raise self.error(f"[rses] {RSES_DEFAULTS_KEY} must be true or false, "
+                             f"got {_describe(start)}")
+        regions = {r.value.lower(): r for r in Region}
+        known = ", ".join(f'"{r.value}"' for r in Region)
+        changes: dict[str, Region | None] = {}
+        for key, value in data.items():
+            if key == RSES_DEFAULTS_KEY:
+                continue
+            if not RSE_NAME.fullmatch(key):
+                raise self.error(f"[rses] {key!r} is not an RSE name (upper-case letters, "
+                                 "digits, '_' or '-' between them)")
+            if value is False:
+                changes[key] = None
+            elif isinstance(value, str) and value.lower() in regions:
+                changes[key] = regions[value.lower()]
+            else:
+                raise self.error(f"[rses] {key} must be a region ({known}) or false to "
+                                 f"remove it, got {_describe(value)}")
+        base = DEFAULT_RSES if start else RseCatalogue(())
+        return base.with_changes(changes)
 
 
 def load_config(
@@ -205,6 +244,7 @@ def _build(reader: _Reader, data: Mapping[str, Any], source_path: Path | None, *
         "timeouts", reader.table(data, "timeouts"), dict.fromkeys(Kind, DEFAULT_TIMEOUT)
     )
     thresholds = reader.thresholds(reader.table(data, "thresholds"))
+    policy = SafetyPolicy(rses=reader.rses(reader.table(data, "rses")))
 
     ui = reader.table(data, "ui")
     for key, value in ui.items():
@@ -249,4 +289,5 @@ def _build(reader: _Reader, data: Mapping[str, Any], source_path: Path | None, *
         bell_on_critical=bell,
         source_path=source_path,
         trend_hours=trend_hours,
+        policy=policy,
     )

@@ -12,7 +12,30 @@ from backends.analysis.units import format_bytes as fmt_bytes
 from backends.analysis.units import format_duration
 from backends.analysis.units import format_rate as fmt_rate
 
-__all__ = ["fmt_bytes", "fmt_duration", "fmt_percent", "fmt_rate", "fmt_time"]
+__all__ = ["VERDICT_VIEW", "fmt_bytes", "fmt_duration", "fmt_percent", "fmt_rate",
+           "fmt_time", "fmt_verdict", "short_slot"]
+
+#: How each verdict word (``safety.verdict_word``) is shown: its text (with
+#: the missing slots), its style, the words it adds to the runs filter's
+#: search text, and its place in a sort. The runs pane and ``report`` use it.
+VERDICT_VIEW: dict[str, tuple[str, str, str, float]] = {
+    "safe": ("safe", "green", "safe", 0.0),
+    "wait": ("wait: {}", "yellow", "unsafe wait", 1.0),
+    "miss": ("MISS: {}", "bold red", "unsafe missing", 2.0),
+    "fail": ("FAIL: {}", "bold red", "unsafe checksum", 3.0),
+}
+_SHORT_SLOT = {"UC_OSG_USERDISK": "UC", "European RSE": "EU", "tape": "tape"}
+
+
+def short_slot(slot: str) -> str:
+    """A requirement slot as the runs table writes it: UC, EU, tape."""
+    return _SHORT_SLOT.get(slot, slot)
+
+
+def fmt_verdict(word: str, missing: tuple[str, ...] | list[str]) -> tuple[str, str]:
+    """(text, style) of a verdict word and its missing slots: ``MISS: UC tape``."""
+    shown, style, _, _ = VERDICT_VIEW[word]
+    return shown.format(" ".join(short_slot(m) for m in missing)), style
 
 
 def fmt_duration(delta: timedelta | float | None) -> str:

@@ -58,6 +58,7 @@ from backends.model import (
     TapeSnapshot,
     TransfersSnapshot,
 )
+from console.safe_text import json_text
 
 if TYPE_CHECKING:  # console.collect pulls in the backends registry and Rich
     from console.collect import Result
@@ -129,7 +130,7 @@ class RecordingWriter:
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "meta": dict(meta),
         }
-        line = json.dumps(header, separators=(",", ":"), ensure_ascii=False, default=str)
+        line = json_text(header, separators=(",", ":"), default=str)
         self._file: IO[bytes] = open(self.path, "wb")  # noqa: SIM115 (closed in close())
         try:
             self._gz = gzip.GzipFile(
@@ -171,7 +172,9 @@ class RecordingWriter:
                     record["delta"] = delta
             else:
                 record["snapshot"] = None if snapshot is None else encode(snapshot)
-            line = json.dumps(record, separators=(",", ":"), ensure_ascii=False)
+            # Escaped like every JSON the console writes: `zcat night.rec` on a
+            # terminal must not act on a control character from a backend.
+            line = json_text(record, separators=(",", ":"))
             self._gz.write(line.encode() + b"\n")
             self._gz.flush()  # Z_SYNC_FLUSH: readable up to here, whatever happens next
             if isinstance(snapshot, RunsSnapshot):

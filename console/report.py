@@ -22,9 +22,12 @@ from backends.analysis.jobs import dag_for_run, dag_rows, hold_reasons, jobs_by_
 from backends.analysis.safety import (
     copies_label,
     copies_overdue,
+    count_malformed,
     data_safety,
     processing_state,
     purge_verdict,
+    run_problems,
+    verdict_word,
 )
 from backends.analysis.tape import failed_uploads, summarize_tape
 from backends.analysis.transfers import stuck_rules, stuck_since, summarize_transfers
@@ -40,6 +43,7 @@ from backends.model import (
 )
 from console.collect import Result
 from console.config import Config
+from console.format import fmt_verdict
 from console.safe_text import clean
 
 NEWEST_RUNS = 20
@@ -57,7 +61,8 @@ def reference_time(results: Mapping[Kind, Result]) -> datetime:
 def alarms_for(results: Mapping[Kind, Result], config: Config) -> list[Alarm]:
     snapshots = {kind: r.snapshot for kind, r in results.items()}
     errors = {kind: r.error for kind, r in results.items()}
-    return evaluate(snapshots, errors, config.thresholds, reference_time(results))
+    return evaluate(snapshots, errors, config.thresholds, reference_time(results),
+                    policy=config.policy)
 
 
 def _iso(at: datetime | None) -> str | None:
@@ -228,15 +233,22 @@ def _runs_json(snap: RunsSnapshot | None, jobs: JobsSnapshot | None, now: dateti
                config: Config) -> dict[str, Any]:
     if snap is None:
         return {"count": None, "data_taking": None, "unsafe": None, "unsafe_old": None,
-                "malformed": None, "newest": []}
+                "failed": None, "malformed": None, "newest": [], "left_out": None}
+    policy = config.policy
     dags = dag_for_run(jobs) if jobs is not None else {}
     cutoff = now - timedelta(hours=config.thresholds.unsafe_after_hours)
-    verdicts = [(r, data_safety(r)) for r in snap.runs]
+    unsafe = unsafe_old = failed = 0
+    for run in snap.runs:
+        verdict = data_safety(run, policy)
+        if not verdict.safe:
+            unsafe += 1
+            unsafe_old += copies_overdue(run, cutoff)
+            failed += bool(verdict.failed)
     newest = sorted(snap.runs, key=lambda r: r.number, reverse=True)[:NEWEST_RUNS]
     rows = []
     for run in newest:
-        safety = data_safety(run)
-        purge = purge_verdict(run)
+        safety = data_safety(run, policy)
+        purge = purge_verdict(run, policy)
         rows.append({
             "number": run.number,
             "name": run.name,
@@ -246,21 +258,27 @@ def _runs_json(snap: RunsSnapshot | None, jobs: JobsSnapshot | None, now: dateti
             "end": _iso(run.end),
             "events": run.events,
             "size_bytes": run.raw_size_bytes,
-            "copies": copies_label(run),
+            "copies": copies_label(run, policy),
             "processing": processing_state(run, dags.get(run.number)).value,
             "safe": safety.safe,
+            "verdict": verdict_word(safety, copies_overdue(run, cutoff)),
             "missing": list(safety.missing),
+            "safety_reason": safety.reason,
             "purge_allowed": purge.allowed,
+            "on_buffer": purge.on_buffer,
             "purge_reason": purge.reason,
-            "malformed": list(run.malformed),
+            "malformed": list(run_problems(run, policy)),
         })
     return {
         "count": len(snap.runs),
         "data_taking": snap.data_taking,
-        "unsafe": sum(1 for _, v in verdicts if not v.safe),
-        "unsafe_old": sum(1 for r, v in verdicts if not v.safe and copies_overdue(r, cutoff)),
-        "malformed": sum(1 for r in snap.runs if r.malformed),
+        "unsafe": unsafe,
+        "unsafe_old": unsafe_old,
+        "failed": failed,
+        "malformed": count_malformed(snap.runs, policy),
         "newest": rows,
+        #: The runs not listed in "newest" (``xenon-console audit`` lists every run).
+        "left_out": len(snap.runs) - len(rows),
     }
 
 
@@ -448,14 +466,11 @@ def _jobs_view(snap: JobsSnapshot):
     return Group(*parts)
 
 
-_SHORT_SLOT = {"UC_OSG_USERDISK": "UC", "European RSE": "EU", "tape": "tape"}
-
-
-def _purge_text(allowed: bool, reason: str) -> Text:
+def _purge_text(allowed: bool, on_buffer: bool, reason: str) -> Text:
     if allowed:
         return Text("ok", "green")
-    if reason == "already purged":
-        return Text("purged", "dim")
+    if not on_buffer:
+        return Text("purged" if reason == "already purged" else "no copy", "dim")
     short = []
     if "tape" in reason:
         short.append("tape")
@@ -468,7 +483,8 @@ def _runs_view(snap: RunsSnapshot, jobs: JobsSnapshot | None, now: datetime, con
     data = _runs_json(snap, jobs, now, config)
     summary = Text(f"{data['count']:,} runs; {data['unsafe']:,} not data-safe "
                    f"({data['unsafe_old']:,} older than "
-                   f"{format_duration(timedelta(hours=config.thresholds.unsafe_after_hours))}); "
+                   f"{format_duration(timedelta(hours=config.thresholds.unsafe_after_hours))}, "
+                   f"{data['failed']:,} with a failed copy); "
                    f"{data['malformed']:,} malformed")
     table = Table(title=f"newest {len(data['newest'])} runs", title_justify="left")
     for col in ("run", "source", "SR", "events", "size", "copies", "processing", "safe",
@@ -476,12 +492,12 @@ def _runs_view(snap: RunsSnapshot, jobs: JobsSnapshot | None, now: datetime, con
         table.add_column(col, no_wrap=True,
                          justify="right" if col in ("run", "events", "size") else "left")
     for row in data["newest"]:
-        safe = Text("yes", "green") if row["safe"] else Text(
-            "no: " + " ".join(_SHORT_SLOT.get(m, m) for m in row["missing"]), "yellow")
+        safe = Text(*fmt_verdict(row["verdict"], row["missing"]))
         table.add_row(_t(row["number"]), _t(row["source"]), _t(row["science_run"]),
                       _num(row["events"]), Text(format_bytes(row["size_bytes"])),
                       _t(row["copies"]), _t(row["processing"]), safe,
-                      _purge_text(row["purge_allowed"], row["purge_reason"]))
+                      _purge_text(row["purge_allowed"], row["on_buffer"],
+                                  row["purge_reason"]))
     return Group(summary, table)
 
 

@@ -10,9 +10,9 @@ strings must append them as plain text (``Text(s)``, never ``Text.from_markup``)
 
 from __future__ import annotations
 
+import json
 import re
-
-from rich.markup import escape
+from typing import Any
 
 REPLACEMENT = "\N{REPLACEMENT CHARACTER}"
 
@@ -31,23 +31,44 @@ _ESCAPES = re.compile(
     """,
     re.VERBOSE,
 )
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+#: Bidirectional overrides and isolates (U+202A-U+202E, U+2066-U+2069): they
+#: reorder what a reader sees ("Trojan Source"), so they go like controls.
+_BIDI = "\u202a-\u202e\u2066-\u2069"
+_CONTROL = re.compile(f"[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f{_BIDI}]")
 
 
 def clean(text: object) -> str:
     """Text safe to print: no escape sequences, no control characters but \\t and \\n.
 
     Escape sequences are removed whole; other control characters (C0, DEL, C1,
-    and \\r, which could overwrite a line) become U+FFFD so a reader sees that
-    something was there.
+    and \\r, which could overwrite a line) and bidi overrides become U+FFFD so
+    a reader sees that something was there.
     """
     s = text if isinstance(text, str) else str(text)
     s = _ESCAPES.sub("", s)
     return _CONTROL.sub(REPLACEMENT, s)
 
 
+#: What ``json.dumps`` leaves raw with ``ensure_ascii=False`` but a terminal
+#: would act on: DEL, C1 controls, bidi controls, line and paragraph separators.
+_JSON_UNSAFE = re.compile(f"[\\x7f-\\x9f\\u2028\\u2029{_BIDI}]")
+
+
+def json_text(data: object, **options: Any) -> str:
+    """``json.dumps`` whose output is safe on a terminal (``jq`` on a tty).
+
+    C0 controls are escaped by ``json`` itself; DEL, C1 and bidi controls are
+    escaped here as ``\\uXXXX`` (they can only occur inside strings, so the
+    JSON stays the same value). Other text stays readable (UTF-8).
+    """
+    text = json.dumps(data, ensure_ascii=False, **options)
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def escape_markup(text: object) -> str:
     """``clean`` plus Rich markup escaping, for building markup strings."""
+    from rich.markup import escape  # here, so the recording and audit load no UI
+
     return escape(clean(text))
 
 

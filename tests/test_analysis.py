@@ -62,7 +62,7 @@ def rucio(rse: str, status: str = "transferred") -> DataCopy:
 
 
 BUF = raw("xe1t-datamanager")
-TAPE = raw("tsm-server")
+TAPE = raw("tsm-server", checksum="adler32:0badc0de")
 UC = rucio("UC_OSG_USERDISK")
 EU = rucio("CNAF_USERDISK")
 LNGS = rucio("LNGS_USERDISK")
@@ -364,13 +364,15 @@ def test_purge_verdicts():
     v = purge_verdict(run(copies=(BUF, TAPE, LNGS)))
     assert (v.allowed, v.on_buffer, v.reason) == (False, True, "no valid Rucio copy outside LNGS")
     v = purge_verdict(run(copies=(BUF, UC)))
-    assert (v.allowed, v.reason) == (False, "no verified tape copy")
+    assert (v.allowed, v.reason) == (False, "no valid tape copy (none recorded)")
     v = purge_verdict(run(copies=(BUF, raw("tsm-server", checksum_problem=True), UC)))
     assert not v.allowed and "checksum" in v.reason
     v = purge_verdict(run(copies=(BUF,)))
-    assert v.reason == "no verified tape copy and no valid Rucio copy outside LNGS"
+    assert v.reason == "no valid tape copy (none recorded) and no valid Rucio copy outside LNGS"
     v = purge_verdict(run(copies=(TAPE, EU)))
     assert (v.allowed, v.on_buffer, v.reason) == (False, False, "already purged")
+    v = purge_verdict(run(copies=()))
+    assert (v.allowed, v.on_buffer, v.reason) == (False, False, "no copy recorded")
     # Purge needs any valid copy outside LNGS, not the full policy: UC alone will do.
     assert purge_verdict(run(copies=(BUF, TAPE, UC))).allowed
 

@@ -121,6 +121,7 @@ async def test_scenario_effects_in_the_panes() -> None:
         assert "Held   273 Error from <slot>: Job has gone over memory" in text
 
 
+@pytest.mark.slow
 async def test_full_history_jump_to_end_and_details() -> None:
     app = simulator_app(runs=26762)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -152,7 +153,8 @@ async def test_filter_finds_unsafe_runs() -> None:
             await pilot.pause(0.05)
         assert 0 < table.row_count < 720
         for index in range(table.row_count):
-            assert pane.row_for(pane.run_at(index)).cells[4].plain.startswith(("MISS", "wait"))
+            assert pane.row_for(pane.run_at(index)).cells[4].plain.startswith(
+                ("MISS", "wait", "FAIL"))
         snapshot = app.pane(Kind.RUNS).snapshot
         from backends.analysis.safety import data_safety
 

@@ -153,6 +153,13 @@ speed = 60
         ("[backends.lab]\ntype = 5", "[backends.lab] type must be a backend type name"),
         ("[backends]\nlab = 5", "[backends.lab] must be a table"),
         ("[intervals\nbuffer = 1", "invalid TOML"),
+        ("[rses]\nsdsc_userdisk = 'US'", "[rses] 'sdsc_userdisk' is not an RSE name"),
+        ("[rses]\n'A B' = 'US'", "[rses] 'A B' is not an RSE name"),
+        ("[rses]\nSDSC_USERDISK = 'Asia'",
+         "[rses] SDSC_USERDISK must be a region (\"US\", \"Europe\", \"LNGS\") or false to "
+         "remove it, got 'Asia'"),
+        ("[rses]\nSDSC_USERDISK = true", "[rses] SDSC_USERDISK must be a region"),
+        ("[rses]\ndefaults = 'no'", "[rses] defaults must be true or false, got 'no'"),
     ],
 )
 def test_config_errors_are_one_line_naming_file_and_key(tmp_path, text, message):
@@ -348,3 +355,41 @@ def test_infinite_or_nan_numbers_are_refused(tmp_path) -> None:
         path.write_text(text)
         with _pytest.raises(ConfigError):
             load_config(path)
+
+
+def test_rse_catalogue_defaults_to_the_papers_sites(tmp_path) -> None:
+    from backends.analysis.safety import Region
+
+    rses = load_config(None).policy.rses
+    assert rses.names(Region.EUROPE) == ("NIKHEF_USERDISK", "SURFSARA_USERDISK", "CNAF_USERDISK",
+                                         "CCIN2P3_USERDISK", "WEIZMANN_USERDISK")
+    assert rses.names(Region.US) == ("UC_OSG_USERDISK",)
+    assert rses.names(Region.LNGS) == ("LNGS_USERDISK",)
+
+
+def test_rses_section_adds_moves_and_removes_sites(tmp_path) -> None:
+    from backends.analysis.safety import Region, data_safety
+    from backends.model import DataCopy, Run
+
+    path = write(tmp_path, "[rses]\nSDSC_USERDISK = 'europe'\nCNAF_USERDISK = false\n"
+                           "WEIZMANN_USERDISK = 'US'\n")
+    config = load_config(path)
+    rses = config.policy.rses
+    assert rses.region("SDSC_USERDISK") is Region.EUROPE
+    assert rses.region("CNAF_USERDISK") is None
+    assert rses.region("WEIZMANN_USERDISK") is Region.US
+    tape = DataCopy("raw", "tsm-server", "transferred", checksum="a")
+
+    def run(rse: str) -> Run:
+        return Run(1, "r", NOW, NOW, "tpc", "LED", (), None, None,
+                   copies=(tape, DataCopy("raw", "rucio-catalogue", "transferred", rse=rse)))
+
+    assert data_safety(run("SDSC_USERDISK"), config.policy).safe
+    assert not data_safety(run("SDSC_USERDISK")).safe  # not one of the paper's sites
+    removed = data_safety(run("CNAF_USERDISK"), config.policy)
+    assert not removed.safe
+    assert removed.reason == ("non-science run: missing European RSE "
+                              "(RSE 'CNAF_USERDISK' is not a known RSE)")
+
+    only = load_config(write(tmp_path, "[rses]\ndefaults = false\nX1_DISK = 'LNGS'\n"))
+    assert only.policy.rses.entries == (("X1_DISK", Region.LNGS),)

@@ -206,17 +206,22 @@ def test_codec_round_trips_a_hand_built_snapshot_with_every_optional_field(snaps
     assert json.dumps(encode(decoded)) == json.dumps(encode(snapshot))
 
 
-def synthesize(annotation: Any, default: Any = dataclasses.MISSING) -> Any:
-    """A value of ``annotation`` that differs from ``default``: every field set."""
+def synthesize(annotation: Any, default: Any = dataclasses.MISSING, depth: int = 0) -> Any:
+    """A value of ``annotation`` that differs from ``default``: every field set.
+
+    A class that holds itself (``Run.twins``) is nested one level deep.
+    """
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if depth > 1 and origin in (tuple, Sequence):
+        return ()
     if origin in (typing.Union, types.UnionType):
-        return synthesize(next(a for a in args if a is not type(None)))
+        return synthesize(next(a for a in args if a is not type(None)), depth=depth)
     if origin is tuple:
         if len(args) == 2 and args[1] is Ellipsis:
-            return (synthesize(args[0]), synthesize(args[0]))
-        return tuple(synthesize(a) for a in args)
+            return (synthesize(args[0], depth=depth), synthesize(args[0], depth=depth))
+        return tuple(synthesize(a, depth=depth) for a in args)
     if origin is Sequence:
-        return (synthesize(args[0]),)
+        return (synthesize(args[0], depth=depth),)
     if annotation is bool:
         return default is not True
     if annotation is int:
@@ -233,7 +238,7 @@ def synthesize(annotation: Any, default: Any = dataclasses.MISSING) -> Any:
         hints = typing.get_type_hints(annotation, vars(model))
         return annotation(
             **{
-                f.name: synthesize(hints[f.name], f.default)
+                f.name: synthesize(hints[f.name], f.default, depth + 1)
                 for f in dataclasses.fields(annotation)
                 if f.init
             }

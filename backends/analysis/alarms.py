@@ -15,10 +15,12 @@ from enum import IntEnum
 from backends.analysis.buffer import buffer_forecast
 from backends.analysis.jobs import dag_stalled, hold_reasons
 from backends.analysis.safety import (
-    copies_overdue,
+    DEFAULT_POLICY,
+    SafetyPolicy,
     data_safety,
     has_valid_tape,
     tape_checksum_problem,
+    unsafe_overdue,
 )
 from backends.analysis.tape import failed_uploads, summarize_tape
 from backends.analysis.transfers import stuck_since
@@ -258,8 +260,8 @@ def _tape_alarms(snap: TapeSnapshot, t: Thresholds, now: datetime) -> Iterable[A
         )
 
 
-def _checksum_alarm(runs: RunsSnapshot, t: Thresholds) -> Iterable[Alarm]:
-    bad = [r for r in runs.runs if tape_checksum_problem(r) and not has_valid_tape(r)]
+def _checksum_alarm(runs: RunsSnapshot, t: Thresholds, policy: SafetyPolicy) -> Iterable[Alarm]:
+    bad = [r for r in runs.runs if tape_checksum_problem(r) and not has_valid_tape(r, policy)]
     sev = _level(len(bad), t.tape_checksum_warning, t.tape_checksum_critical)
     if sev:
         numbers = ", ".join(str(r.number) for r in bad[-5:])
@@ -323,7 +325,8 @@ def _jobs_alarms(snap: JobsSnapshot, t: Thresholds) -> Iterable[Alarm]:
 # ----------------------------------------------------------------------- runs
 
 
-def _runs_alarms(snap: RunsSnapshot, t: Thresholds, now: datetime) -> Iterable[Alarm]:
+def _runs_alarms(snap: RunsSnapshot, t: Thresholds, now: datetime,
+                 policy: SafetyPolicy) -> Iterable[Alarm]:
     if snap.data_taking and snap.runs:
         newest = max(snap.runs, key=lambda r: r.start)
         age = now - newest.start
@@ -337,11 +340,8 @@ def _runs_alarms(snap: RunsSnapshot, t: Thresholds, now: datetime) -> Iterable[A
                 since=newest.start,
                 hint="check the DAQ and the event builder at LNGS",
             )
-    yield from _checksum_alarm(snap, t)
-    cutoff = now - timedelta(hours=t.unsafe_after_hours)
-    unsafe = [
-        r for r in snap.runs if copies_overdue(r, cutoff) and not data_safety(r).safe
-    ]
+    yield from _checksum_alarm(snap, t, policy)
+    unsafe = unsafe_overdue(snap.runs, now - timedelta(hours=t.unsafe_after_hours), policy)
     sev = _level(len(unsafe), t.unsafe_runs_warning, t.unsafe_runs_critical)
     if sev:
         oldest = unsafe[0]
@@ -353,7 +353,8 @@ def _runs_alarms(snap: RunsSnapshot, t: Thresholds, now: datetime) -> Iterable[A
             title=f"{_plural(len(unsafe), 'run')} not data-safe",
             detail=(
                 f"{len(unsafe)} older than {after}"
-                f" lack required copies; oldest run {oldest.number}: {data_safety(oldest).reason}"
+                f" lack required copies; oldest run {oldest.number}: "
+                f"{data_safety(oldest, policy).reason}"
             ),
             since=oldest.end or oldest.start,
             hint="see the runs pane; add the missing Rucio rules or tape uploads",
@@ -413,6 +414,7 @@ def evaluate(
     now: datetime,
     *,
     intervals: Mapping[Kind, float] | None = None,
+    policy: SafetyPolicy = DEFAULT_POLICY,
 ) -> list[Alarm]:
     """Every alarm raised by the snapshots, most severe first, then by key.
 
@@ -432,7 +434,7 @@ def evaluate(
         if source is not None:
             alarms.append(source)
         if snap is not None:
-            alarms.extend(content_alarms(snap, t, now))
+            alarms.extend(content_alarms(snap, t, now, policy))
     return sort_alarms(alarms)
 
 
@@ -449,7 +451,8 @@ def overall(alarms: Iterable[Alarm]) -> Severity:
     return worst
 
 
-def content_alarms(snapshot: Snapshot, thresholds: Thresholds, now: datetime) -> list[Alarm]:
+def content_alarms(snapshot: Snapshot, thresholds: Thresholds, now: datetime,
+                   policy: SafetyPolicy = DEFAULT_POLICY) -> list[Alarm]:
     """The alarms raised by one snapshot's data, without the source's health.
 
     The TUI computes these once per poll, in the poll's worker thread (for
@@ -466,6 +469,6 @@ def content_alarms(snapshot: Snapshot, thresholds: Thresholds, now: datetime) ->
     if isinstance(snapshot, JobsSnapshot):
         return list(_jobs_alarms(snapshot, t))
     if isinstance(snapshot, RunsSnapshot):
-        return list(_runs_alarms(snapshot, t, now))
+        return list(_runs_alarms(snapshot, t, now, policy))
     raise TypeError(f"not a snapshot: {type(snapshot).__name__}")
 

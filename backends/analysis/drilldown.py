@@ -14,9 +14,12 @@ from datetime import datetime
 
 from backends.analysis.jobs import normalise_hold_reason
 from backends.analysis.safety import (
+    DEFAULT_POLICY,
     SLOT_CHICAGO,
     SLOT_EUROPE,
     SLOT_TAPE,
+    Region,
+    SafetyPolicy,
     copies_overdue,
     data_safety,
     purge_verdict,
@@ -24,7 +27,6 @@ from backends.analysis.safety import (
 )
 from backends.model import (
     CHICAGO_RSE,
-    EUROPEAN_RSES,
     LNGS_RSE,
     Dag,
     Job,
@@ -129,9 +131,9 @@ class Hint:
     command: str
 
 
-def _european(excluding: set[str]) -> str:
-    """A Rucio RSE expression for the European RSEs but ``excluding``."""
-    return "|".join(rse for rse in EUROPEAN_RSES if rse not in excluding)
+def _european(policy: SafetyPolicy, excluding: set[str]) -> str:
+    """A Rucio RSE expression for the catalogue's European RSEs but ``excluding``."""
+    return "|".join(r for r in policy.rses.names(Region.EUROPE) if r not in excluding)
 
 
 def did_of(detail: RunDetail) -> str:
@@ -157,9 +159,11 @@ def overdue(detail: RunDetail, overdue_before: datetime | None) -> bool:
     return detail.run is None or copies_overdue(detail.run, overdue_before)
 
 
-def failing(detail: RunDetail) -> bool:
+def failing(detail: RunDetail, policy: SafetyPolicy = DEFAULT_POLICY) -> bool:
     """Whether a copy of the run failed (not merely not there yet)."""
-    if detail.run is not None and tape_checksum_problem(detail.run):
+    if detail.run is not None and (
+        tape_checksum_problem(detail.run) or data_safety(detail.run, policy).failed
+    ):
         return True
     return any(u.state is TapeState.FAILED for u in detail.tape) or any(
         r.state is RuleState.STUCK for r in detail.rules
@@ -170,6 +174,7 @@ def hints(
     detail: RunDetail,
     overdue_before: datetime | None = None,
     unavailable_rses: frozenset[str] = frozenset(),
+    policy: SafetyPolicy = DEFAULT_POLICY,
 ) -> list[Hint]:
     """What an operator would do about each problem of this run.
 
@@ -180,15 +185,19 @@ def hints(
     did = did_of(detail)
     run = detail.run
     if run is not None:
-        verdict = data_safety(run)
+        verdict = data_safety(run, policy)
         late = overdue(detail, overdue_before)
         rules_at = {r.rse for r in detail.rules if r.state is not RuleState.SUSPENDED}
         if late and SLOT_CHICAGO in verdict.missing and CHICAGO_RSE not in rules_at:
             out.append(Hint("no rule to UC_OSG_USERDISK for a science run",
                             f"rucio rule add {did} --copies 1 --rses {CHICAGO_RSE}"))
-        if late and SLOT_EUROPE in verdict.missing and not rules_at & set(EUROPEAN_RSES):
-            out.append(Hint("no rule to a European RSE",
-                            f"rucio rule add {did} --copies 1 --rses '{_european(set())}'"))
+        if late and SLOT_EUROPE in verdict.missing and not rules_at & set(
+            policy.rses.names(Region.EUROPE)
+        ):
+            out.append(Hint(
+                "no rule to a European RSE",
+                f"rucio rule add {did} --copies 1 --rses '{_european(policy, set())}'",
+            ))
         if SLOT_TAPE in verdict.missing:
             failed = [u for u in detail.tape if u.state is TapeState.FAILED]
             folder = f"/data/xenon/raw/{run.name}/"
@@ -204,7 +213,7 @@ def hints(
                     "missing, then restore-test",
                     f"dsmc incremental -subdir=yes '{folder}'",
                 ))
-        purge = purge_verdict(run)
+        purge = purge_verdict(run, policy)
         if purge.on_buffer and not purge.allowed and late:
             out.append(Hint(f"keep on the LNGS buffer: {purge.reason}",
                             "# do not purge this run yet"))
@@ -213,7 +222,7 @@ def hints(
             out.append(Hint(
                 f"rule {rule.id} STUCK because {rule.rse} is unavailable: move the copy to "
                 "another RSE so the run becomes safe",
-                f"rucio rule move {rule.id} --rses '{_european({rule.rse})}'",
+                f"rucio rule move {rule.id} --rses '{_european(policy, {rule.rse})}'",
             ))
         elif rule.state is RuleState.STUCK:
             out.append(Hint(

@@ -21,7 +21,13 @@ from typing import Any, ClassVar
 from backends.model import Run, RunDetail, RunsSnapshot, TapeSnapshot
 from backends.mongo.cache import RunsCache
 from backends.mongo.connection import Settings, make_client, parse_settings, source_error
-from backends.mongo.documents import NO_TIME, PROJECTION, document_to_run, run_number
+from backends.mongo.documents import (
+    NO_TIME,
+    PROJECTION,
+    document_to_run,
+    join_twins,
+    run_number,
+)
 from backends.mongo.tape import TapeView, run_upload
 from backends.sources import Backend, RunDetailSource, RunsSource, TapeSource
 
@@ -127,15 +133,13 @@ class MongoBackend(Backend, RunsSource, TapeSource, RunDetailSource):
             return RunDetail(taken_at, run_number,
                              notes=(f"no document with number {run_number} in "
                                     f"{self.settings.target}",))
-        # The cleanest of several documents with one number is the likelier truth.
-        runs = sorted((_safe_run(doc, run_number) for doc in docs), key=lambda r: len(r.malformed))
-        run = runs[0]
-        notes = []  # the run's own oddities travel in run.malformed
-        if len(runs) > 1:
-            notes.append(f"{len(runs)} documents have number {run_number}; "
-                         "showing the one with fewest problems")
+        # Several documents with one number: one run with twins, whose verdict
+        # is the worst of them (never the cleanest document's).
+        # The query matched every document by number, so they make one group.
+        runs = [_safe_run(doc, run_number) for doc in docs]
+        run = join_twins(runs)[0]
         uploads = tuple(u for u in (run_upload(r) for r in runs) if u is not None)
-        return RunDetail(taken_at, run_number, run=run, tape=uploads, notes=tuple(notes))
+        return RunDetail(taken_at, run_number, run=run, tape=uploads)
 
     def close(self) -> None:
         with self._client_lock:

@@ -8,6 +8,8 @@ that number on (which also drops runs deleted there), and the rest of the
 history is kept as it was. A periodic full read (``full_every``) catches
 changes to older runs, such as a late purge from the buffer, and deletions.
 
+Documents that share a number are shown as one run (``documents.join_twins``).
+
 Documents whose ``number`` the server cannot compare as a number (text,
 missing) never match the tail filter, so they are kept apart and refreshed by
 full reads only; they are shown with a negative number, never dropped.
@@ -22,6 +24,7 @@ from datetime import timedelta
 from operator import attrgetter
 
 from backends.model import Run
+from backends.mongo.documents import join_twins
 
 _by_number = attrgetter("number")
 
@@ -53,10 +56,12 @@ class RunsCache:
         self._rebuild()
 
     def _rebuild(self) -> None:
+        # Documents that share a number (two numeric ones, or a numeric one
+        # and one whose number is text) become one run with twins.
         if self._odd:
-            self._view = tuple(heapq.merge(self._runs, self._odd, key=_by_number))
+            self._view = tuple(join_twins(heapq.merge(self._runs, self._odd, key=_by_number)))
         else:
-            self._view = tuple(self._runs)
+            self._view = tuple(join_twins(self._runs))
 
     @property
     def runs(self) -> tuple[Run, ...]:

@@ -13,13 +13,17 @@ instead of losing it or failing the whole poll.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
+from itertools import groupby
+from operator import attrgetter
 from typing import Any
 
 from backends.model import (
     HOST_RUCIO,
     HOST_TAPE,
+    NON_RUCIO_HOSTS,
     CopyStatus,
     DataCopy,
     Run,
@@ -189,19 +193,24 @@ def _events(doc: Mapping[str, Any], notes: _Notes) -> int | None:
     return _count(trigger.get("events_built"), "trigger.events_built", notes)
 
 
-def _rses(value: object, notes: _Notes) -> list[str | None]:
-    """``rse`` is one name, or (as ruciax wrote it) a list of the RSEs holding the copy."""
+def _rses(value: object, notes: _Notes) -> tuple[list[str | None], str | None]:
+    """``rse`` is one name, or (as ruciax wrote it) a list of the RSEs holding
+    the copy. Returns the names and, when the value was odd, what was odd:
+    every copy made of an odd value carries that problem and never counts."""
     if value is None:
-        return [None]
+        return [None], None
     if isinstance(value, str):
-        return [value or None]
+        return [value or None], None
     if isinstance(value, list):
         names = [v for v in value if isinstance(v, str) and v]
         if len(names) != len(value):
-            notes.add("rse list holds something that is not an RSE name")
-        return list(names) or [None]
-    notes.add(f"rse is not a name ({_kind(value)})")
-    return [None]
+            problem = "rse list holds something that is not an RSE name"
+            notes.add(problem)
+            return list(names) or [None], problem
+        return list(names) or [None], None
+    problem = f"rse is not a name ({_kind(value)})"
+    notes.add(problem)
+    return [None], problem
 
 
 def _clean_copy(entry: dict[str, Any]) -> DataCopy | None:
@@ -239,6 +248,64 @@ def _clean_copy(entry: dict[str, Any]) -> DataCopy | None:
     return DataCopy(kind, host, status, location, checksum, rse, created, problem)
 
 
+def _checksum_problem(entry: Mapping[str, Any], where: str, notes: _Notes) -> bool:
+    """Whether a checksum problem is recorded: anything but an absent key or
+    ``false`` counts (``null``, ``0``, ``"false"`` are not plainly false)."""
+    if "checksumproblem" not in entry:
+        return False
+    value = entry["checksumproblem"]
+    if isinstance(value, bool):
+        return value
+    notes.add(f"{where}checksumproblem is not true/false ({value!r}), "
+              "so it counts as a problem"[:160])
+    return True
+
+
+def _odd_copy(entry: Mapping[str, Any], index: int, notes: _Notes) -> list[DataCopy]:
+    """The copies of a ``data`` entry with something odd about it.
+
+    Every oddity goes to the run's notes and to the copy's own ``problems``
+    (a copy with problems never counts), except an unknown status, which
+    the status rule itself rejects.
+    """
+    where = f"data[{index}]."
+    mine = _Notes()
+    # A missing or odd type, host or status is noted for the run only: the
+    # rules of a valid copy reject it by itself ("has no status").
+    kind = _text(entry, "type", notes, "", where)
+    host = _text(entry, "host", notes, "", where)
+    status = _text(entry, "status", notes, "", where)
+    checksum = entry.get("checksum")
+    if checksum is not None and not isinstance(checksum, str):
+        mine.add(f"{where}checksum is not text ({_kind(checksum)})")
+        checksum = str(checksum)
+    problem = _checksum_problem(entry, where, notes)
+    location = entry.get("location", "")
+    if not isinstance(location, str):
+        mine.add(f"{where}location is not text ({_kind(location)})")
+        location = str(location)
+    created = entry.get("creation_time")
+    created_at = as_datetime(created)
+    if created is not None and created_at is None:
+        mine.add(f"{where}creation_time is not a date ({_kind(created)})")
+    if status and status not in KNOWN_STATUSES:
+        notes.add(f"unknown status {status!r} of a copy on {host or '?'}"[:120])
+    raw_rse = entry.get("rse")
+    if host == HOST_RUCIO or (raw_rse is not None and host not in NON_RUCIO_HOSTS):
+        rses, odd = _rses(raw_rse, notes)
+        if odd is not None:
+            mine.add(odd)
+    else:
+        rses = [None]  # an RSE means nothing on the buffer, tape or RCC
+    problems = tuple(mine.items)
+    for note in problems:
+        notes.add(note)
+    return [
+        DataCopy(kind, host, status, location, checksum, rse, created_at, problem, problems)
+        for rse in rses
+    ]
+
+
 def _copies(doc: Mapping[str, Any], notes: _Notes) -> tuple[DataCopy, ...]:
     value = doc.get("data")
     if value is None:
@@ -252,48 +319,33 @@ def _copies(doc: Mapping[str, Any], notes: _Notes) -> tuple[DataCopy, ...]:
         fast = _clean_copy(entry) if type(entry) is dict else None
         if fast is not None:
             copies.append(fast)
-            continue
-        if not isinstance(entry, Mapping):
+        elif not isinstance(entry, Mapping):
             notes.add(f"data[{index}] is not a document ({_kind(entry)})")
-            continue
-        where = f"data[{index}]."
-        host = _text(entry, "host", notes, "", where)
-        status = _text(entry, "status", notes, CopyStatus.OTHER.value, where)
-        if status not in KNOWN_STATUSES and "status" in entry:
-            notes.add(f"unknown status {status!r} of a copy on {host or '?'}"[:120])
-        checksum = entry.get("checksum")
-        if checksum is not None and not isinstance(checksum, str):
-            notes.add(f"{where}checksum is not text ({_kind(checksum)})")
-            checksum = str(checksum)
-        problem = entry.get("checksumproblem", False)
-        if not isinstance(problem, bool):
-            notes.add(f"{where}checksumproblem is not true/false ({problem!r})"[:120])
-            problem = bool(problem)
-        location = entry.get("location", "")
-        if not isinstance(location, str):
-            notes.add(f"{where}location is not text ({_kind(location)})")
-            location = str(location)
-        created = entry.get("creation_time")
-        created_at = as_datetime(created)
-        if created is not None and created_at is None:
-            notes.add(f"{where}creation_time is not a date ({_kind(created)})")
-        rses = _rses(entry.get("rse"), notes) if host == HOST_RUCIO else [
-            entry["rse"] or None if isinstance(entry.get("rse"), str) else None
-        ]
-        for rse in rses:
-            copies.append(
-                DataCopy(
-                    type=_text(entry, "type", notes, "", where),
-                    host=host,
-                    status=status,
-                    location=location,
-                    checksum=checksum,
-                    rse=rse,
-                    creation_time=created_at,
-                    checksum_problem=problem,
-                )
-            )
+        else:
+            copies.extend(_odd_copy(entry, index, notes))
     return tuple(copies)
+
+
+def join_twins(runs: Iterable[Run]) -> list[Run]:
+    """Runs in number order with the documents that share a number made one run.
+
+    The first document read stands for the run; the others travel in its
+    ``twins`` (so the verdict can be the worst of them, and the drill-down
+    can list them all) and it is marked malformed. ``runs`` must be sorted
+    by number.
+    """
+    out: list[Run] = []
+    for number, group in groupby(runs, key=_by_number):
+        first, *others = group
+        rest = tuple(others)
+        if rest:
+            note = f"{len(rest) + 1} documents with number {number}"
+            first = replace(first, malformed=(note, *first.malformed), twins=rest)
+        out.append(first)
+    return out
+
+
+_by_number = attrgetter("number")
 
 
 def document_to_run(doc: Mapping[str, Any], fallback_number: int = -1) -> Run:

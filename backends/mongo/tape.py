@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from backends.analysis.safety import valid_tape_copy
 from backends.model import (
     HOST_BUFFER,
     HOST_TAPE,
@@ -45,10 +46,19 @@ _RANK = {
 
 
 def copy_state(copy: DataCopy) -> TapeState | None:
-    """The tape state of a ``tsm-server`` copy; None for a status nobody defined."""
+    """The tape state of a ``tsm-server`` copy; None for a status nobody defined.
+
+    A ``transferred`` copy is verified only when it is a valid tape copy
+    (``analysis.safety``): with a checksum problem it failed; without a
+    checksum, or malformed, it is still in verification as far as anyone can
+    tell.
+    """
     state = _STATES.get(copy.status)
-    if state is TapeState.VERIFIED and copy.checksum_problem:
-        return TapeState.FAILED
+    if state is TapeState.VERIFIED:
+        if copy.checksum_problem:
+            return TapeState.FAILED
+        if not valid_tape_copy(copy):
+            return TapeState.VERIFYING
     return state
 
 
@@ -69,6 +79,10 @@ def run_upload(run: Run) -> TapeUpload | None:
             message = "checksum mismatch after the restore test (checksumproblem)"
         elif state is TapeState.FAILED:
             message = "tape copy in error"
+        elif copy.status == CopyStatus.TRANSFERRED and state is TapeState.VERIFYING:
+            message = ("transferred, but " + ("; ".join(copy.problems) if copy.problems
+                                              else "no checksum recorded")
+                       + ": not shown to pass the restore test")
         return TapeUpload(
             run_number=run.number,
             state=state,

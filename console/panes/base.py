@@ -20,6 +20,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Input, Static
 
 from backends.analysis.alarms import Thresholds
+from backends.analysis.safety import DEFAULT_POLICY, SafetyPolicy
 from backends.model import Kind, Snapshot
 from console.format import fmt_duration, fmt_time
 from console.safe_text import clean
@@ -83,6 +84,8 @@ class SourcePane(Vertical, can_focus=False):
         #: Alarm thresholds of the config (set by the app): the panes colour
         #: and mark by the same limits the alarms use.
         self.thresholds = Thresholds()
+        #: What the data-safety verdicts are decided against (set by the app).
+        self.policy: SafetyPolicy = DEFAULT_POLICY
 
     def compose(self) -> ComposeResult:
         self._status = PaneStatus(Text("waiting for first data…"), classes="pane-status")

@@ -20,14 +20,18 @@ from textual.timer import Timer
 from textual.widgets import Static
 
 from backends.analysis.safety import (
+    DEFAULT_POLICY,
     ProcessingState,
+    SafetyPolicy,
     copies_label,
     copies_overdue,
     data_safety,
     processing_state,
+    run_problems,
+    verdict_word,
 )
 from backends.model import Dag, Kind, Run, RunsSnapshot
-from console.format import fmt_bytes
+from console.format import VERDICT_VIEW, fmt_bytes, fmt_verdict, short_slot
 from console.panes.base import SourcePane
 from console.safe_text import clean
 from console.widgets.tables import highlighted
@@ -75,22 +79,23 @@ class RunRow:
     overdue: bool = True
 
 
-def build_row(run: Run, dag: Dag | None, overdue_before: datetime | None = None) -> RunRow:
+def build_row(run: Run, dag: Dag | None, overdue_before: datetime | None = None,
+              policy: SafetyPolicy = DEFAULT_POLICY) -> RunRow:
     """Cells of one run. A run that is not yet safe is "wait" (yellow) until
     it ended before ``overdue_before``, then "MISS" (red): copies that should
-    be there by now are not."""
-    verdict = data_safety(run)
+    be there by now are not. A copy that failed its checksum is "FAIL" (red)
+    at once, whatever the run's age."""
+    verdict = data_safety(run, policy)
     processing = processing_state(run, dag)
-    copies = copies_label(run)
-    missing = " ".join(_short(m) for m in verdict.missing)
+    copies = copies_label(run, policy)
+    missing = " ".join(short_slot(m) for m in verdict.missing)
     overdue = copies_overdue(run, overdue_before)
-    if verdict.safe:
-        safety = Text("safe", style="green")
-    elif overdue:
-        safety = Text(f"MISS: {missing}", style="bold red")
-    else:
-        safety = Text(f"wait: {missing}", style="yellow")
-    number = Text(str(run.number), style="red" if run.malformed else "")
+    word = verdict_word(verdict, overdue)
+    _, _, searched, rank = VERDICT_VIEW[word]
+    if word == "fail" and overdue:
+        searched += " missing"
+    safety = Text(*fmt_verdict(word, verdict.missing))
+    number = Text(str(run.number), style="red" if run_problems(run, policy) else "")
     cells = (
         number,
         Text(clean(run.source)),
@@ -108,7 +113,7 @@ def build_row(run: Run, dag: Dag | None, overdue_before: datetime | None = None)
             run.name,
             run.source,
             run.science_run or "nonscience",
-            "safe" if verdict.safe else ("unsafe missing" if overdue else "unsafe wait"),
+            searched,
             processing.value,
             copies,
             *run.tags,
@@ -123,17 +128,11 @@ def build_row(run: Run, dag: Dag | None, overdue_before: datetime | None = None)
     keys = (
         num(run.number), txt(run.source), txt(run.science_run or "~"),
         num(run.start.timestamp()),
-        (0, 0.0 if verdict.safe else 2.0 if overdue else 1.0, missing),
+        (0, rank, missing),
         txt(processing.value), txt(copies),
         num(run.events), num(run.raw_size_bytes),
     )
     return RunRow(run, cells, search, keys, overdue=overdue)
-
-
-def _short(requirement: str) -> str:
-    return {"UC_OSG_USERDISK": "UC", "European RSE": "EU", "tape": "tape"}.get(
-        requirement, requirement
-    )
 
 
 class RunsPane(SourcePane):
@@ -211,8 +210,8 @@ class RunsPane(SourcePane):
         # A row is reused while its run is the same object and the run has not
         # crossed from "copies on their way" to overdue since it was built.
         if row is None or row.run is not run or row.overdue != copies_overdue(run, overdue_before):
-            row = replace(build_row(run, self._dags.get(run.number), overdue_before),
-                          changed_in=changed)
+            row = replace(build_row(run, self._dags.get(run.number), overdue_before,
+                                    self.policy), changed_in=changed)
             self._rows[run.number] = row
         return row
 

@@ -43,8 +43,12 @@ The alarms strip at the top is always in view: counts by severity, the worst
 alarms, and the worst one's detail with a hint of what to do.
 
 Data-safety verdicts follow the experiment's policy: science runs need
-UC_OSG_USERDISK, one European RSE and a verified tape copy; other runs one
-European RSE and a verified tape copy.
+UC_OSG_USERDISK, one European RSE and a valid tape copy; other runs one
+European RSE and a valid tape copy. A copy counts only when it is raw data,
+`transferred`, has no checksum problem, is at a known RSE (`[rses]`) and, on
+tape, has a checksum. `safe` green; `wait` yellow (a young run, copies on
+their way); `MISS` red (overdue); `FAIL` red (a copy failed its checksum).
+A red run number is malformed: Enter says why.
 """
 
 

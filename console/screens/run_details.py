@@ -23,7 +23,17 @@ from textual.widgets import DataTable, Input, Static
 
 from backends.analysis.drilldown import Hint, failing, hints, merge_details, overdue
 from backends.analysis.jobs import normalise_hold_reason
-from backends.analysis.safety import data_safety, processing_state, purge_verdict
+from backends.analysis.safety import (
+    DEFAULT_POLICY,
+    SafetyPolicy,
+    copy_problems,
+    data_safety,
+    documents,
+    is_candidate,
+    processing_state,
+    purge_verdict,
+    run_problems,
+)
 from backends.model import JobStatus, RunDetail
 from console.format import fmt_bytes, fmt_time
 from console.safe_text import clean
@@ -33,7 +43,8 @@ from console.widgets.tables import sync_rows
 DetailFetcher = Callable[[int], RunDetail]
 
 
-def describe_run(detail: RunDetail, overdue_before: datetime | None = None) -> Text:
+def describe_run(detail: RunDetail, overdue_before: datetime | None = None,
+                 policy: SafetyPolicy = DEFAULT_POLICY) -> Text:
     """The run's identity and its verdicts, each with the reason in words."""
     run = detail.run
     text = Text()
@@ -44,8 +55,8 @@ def describe_run(detail: RunDetail, overdue_before: datetime | None = None) -> T
             text.append("\nNote: ", style="bold")
             text.append(clean(note))
         return text
-    verdict = data_safety(run)
-    purge = purge_verdict(run)
+    verdict = data_safety(run, policy)
+    purge = purge_verdict(run, policy)
     dag = detail.dags[-1] if detail.dags else None
     text.append(f"Run {run.number}", style="bold")
     text.append(f"  {clean(run.name)}  {clean(run.detector)}  source {clean(run.source)}")
@@ -56,7 +67,7 @@ def describe_run(detail: RunDetail, overdue_before: datetime | None = None) -> T
     text.append("Data safety: ", style="bold")
     if verdict.safe:
         text.append("safe", style="green")
-    elif overdue(detail, overdue_before) or failing(detail):
+    elif overdue(detail, overdue_before) or failing(detail, policy):
         text.append("NOT SAFE", style="bold red")
     else:
         text.append("not safe yet", style="yellow")
@@ -73,9 +84,10 @@ def describe_run(detail: RunDetail, overdue_before: datetime | None = None) -> T
             f" — DAG {dag.cluster_id}: {dag.nodes_done}/{dag.nodes_total} done, "
             f"{dag.nodes_failed} failed, {dag.nodes_queued} queued, {dag.nodes_held} held"
         )
-    if run.malformed:
-        text.append("\nMalformed document: ", style="bold red")
-        text.append(clean("; ".join(run.malformed)))
+    problems = run_problems(run, policy)
+    if problems:
+        text.append("\nMalformed: ", style="bold red")
+        text.append(clean("; ".join(problems)))
     for note in detail.notes:
         text.append("\nNote: ", style="bold")
         text.append(clean(note))
@@ -95,6 +107,31 @@ def hints_text(found: Sequence[Hint]) -> Text:
         text.append("\n  $ ", style="dim")
         text.append(clean(hint.command), style="bold cyan")
     return text
+
+
+def copy_rows(detail: RunDetail, policy: SafetyPolicy = DEFAULT_POLICY) -> list[tuple[str, tuple]]:
+    """One row per copy of every document of the run, with whether it counts
+    and, when it does not, why (``safety.copy_problems``)."""
+    rows: list[tuple[str, tuple]] = []
+    if detail.run is None:
+        return rows
+    for d, doc in enumerate(documents(detail.run), start=1):
+        for i, copy in enumerate(doc.copies):
+            status = Text(clean(copy.status) or "-")
+            if copy.checksum_problem:
+                status.append(" checksum problem", style="bold red")
+            problems = copy_problems(copy, policy)
+            if not is_candidate(copy):
+                counts = Text("-", style="dim")  # not raw data on tape or in Rucio
+            elif not problems:
+                counts = Text("valid copy", style="green")
+            else:
+                counts = Text("not valid: " + clean("; ".join(problems)), style="red")
+            rows.append((f"doc{d}:copy{i}", (  # sync_rows cleans the strings
+                str(d), copy.type, copy.host, copy.rse or "-", status, counts,
+                fmt_time(copy.creation_time), (copy.checksum or "-")[:12], copy.location,
+            )))
+    return rows
 
 
 class RunDetailsScreen(ModalScreen[None]):
@@ -121,8 +158,10 @@ class RunDetailsScreen(ModalScreen[None]):
         *,
         overdue_before: datetime | None = None,
         unavailable_rses: frozenset[str] = frozenset(),
+        policy: SafetyPolicy = DEFAULT_POLICY,
     ) -> None:
         super().__init__()
+        self.policy = policy
         #: Runs ended before this should be safe by now (else "on their way").
         self.overdue_before = overdue_before
         self.unavailable_rses = unavailable_rses
@@ -137,8 +176,8 @@ class RunDetailsScreen(ModalScreen[None]):
         self._hints = Static(id="run-hints")
         self._sources = Static(id="detail-sources")
         self._tables = {
-            "copies": self._table("copies-table", "Type", "Host", "RSE", "Status", "Created",
-                                  "Checksum", "Location"),
+            "copies": self._table("copies-table", "Doc", "Type", "Host", "RSE", "Status",
+                                  "Counts", "Created", "Checksum", "Location"),
             "rules": self._table("rules-table", "RSE", "State", "Locks ok/repl/stuck",
                                  "Progress", "Expires", "Stuck since", "Error", "Rule id"),
             "replicas": self._table("replicas-table", "RSE", "State", "Files", "Bytes"),
@@ -204,20 +243,10 @@ class RunDetailsScreen(ModalScreen[None]):
 
     def _draw_detail(self) -> None:
         detail = self.detail
-        self._summary.update(describe_run(detail, self.overdue_before))
-        self.hints = hints(detail, self.overdue_before, self.unavailable_rses)
+        self._summary.update(describe_run(detail, self.overdue_before, self.policy))
+        self.hints = hints(detail, self.overdue_before, self.unavailable_rses, self.policy)
         self._hints.update(hints_text(self.hints))
-        copies = detail.run.copies if detail.run is not None else ()
-        rows = []
-        for i, copy in enumerate(copies):
-            status = Text(clean(copy.status))
-            if copy.checksum_problem:
-                status.append(" checksum problem", style="bold red")
-            rows.append((f"copy{i}", (
-                copy.type, copy.host, copy.rse or "-", status, fmt_time(copy.creation_time),
-                (copy.checksum or "-")[:12], copy.location,
-            )))
-        sync_rows(self._tables["copies"], rows)
+        sync_rows(self._tables["copies"], copy_rows(detail, self.policy))
         sync_rows(self._tables["rules"], [
             (rule.id, (
                 rule.rse,

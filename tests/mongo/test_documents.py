@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 import mongomock
 import pytest
 
-from backends.analysis.safety import data_safety
+from backends.analysis.safety import data_safety, purge_verdict
 from backends.model import Run, TapeState
 from backends.mongo import MongoBackend
 from backends.mongo.documents import document_to_run, run_to_document
@@ -140,7 +140,8 @@ def test_messy_documents_are_shown_and_counted_never_hiding_others() -> None:
     nine = by_number[9]
     assert [c.rse for c in nine.copies] == ["UC_OSG_USERDISK", "NIKHEF_USERDISK"]
     assert all(c.checksum_problem for c in nine.copies)  # "no" is truthy: reported
-    assert "data[0].checksumproblem is not true/false ('no')" in nine.malformed
+    assert ("data[0].checksumproblem is not true/false ('no'), so it counts as a problem"
+            in nine.malformed)
 
 
 def test_tape_states_from_tsm_copies() -> None:
@@ -156,13 +157,14 @@ def test_tape_states_from_tsm_copies() -> None:
     runs = [
         run(1, tsm("transferring")),
         run(2, tsm("verifying")),
-        run(3, tsm("transferred")),
+        run(3, tsm("transferred", checksum="adler32:0badc0de")),
         run(4, tsm("transferred", checksumproblem=True)),
         run(5, tsm("error")),
         run(6),  # ended, on the buffer, no tape copy
         run(7, ended=False),  # still being written: not queued yet
         run(8, tsm("mislaid")),
-        run(9, tsm("error"), tsm("transferred")),  # a retry that worked
+        run(9, tsm("error"), tsm("transferred", checksum="adler32:0badc0de")),  # a retry
+        run(10, tsm("transferred")),  # no checksum: not shown to pass the restore test
     ]
     snap = tape_snapshot(runs, T0 + timedelta(hours=3))
     states = {u.run_number: u.state for u in snap.uploads}
@@ -174,13 +176,17 @@ def test_tape_states_from_tsm_copies() -> None:
         5: TapeState.FAILED,
         6: TapeState.QUEUED,
         9: TapeState.VERIFIED,
+        10: TapeState.VERIFYING,
     }
+    unverified = next(u for u in snap.uploads if u.run_number == 10)
+    assert unverified.message == ("transferred, but no checksum recorded: not shown to pass "
+                                  "the restore test")
     assert snap.verified_runs == 2 and snap.verified_bytes == 2 * 10**10
     assert snap.last_success == T0 + timedelta(hours=2)
     assert len(snap.malformed) == 1 and "(runs 8)" in snap.malformed[0]
     # Finished uploads leave the list after 48 h; open ones stay.
     later = tape_snapshot(runs, T0 + timedelta(days=3))
-    assert {u.run_number for u in later.uploads} == {1, 2, 6}
+    assert {u.run_number for u in later.uploads} == {1, 2, 6, 10}
     assert later.verified_runs == 2
 
 
@@ -236,12 +242,21 @@ def test_run_detail() -> None:
     missing = backend.fetch_run_detail(10**6)
     assert missing.run is None
     assert missing.notes == ("no document with number 1000000 in db.example/run.runs_new",)
-    collection.insert_one({"number": failed.run_number, "name": "twin"})
-    twin = backend.fetch_run_detail(failed.run_number)
-    assert twin.run == detail.run  # the clean one, not the twin
-    assert twin.notes == (f"2 documents have number {failed.run_number}; "
-                          "showing the one with fewest problems",)
-    assert len(twin.tape) == 1
+    safe = next(r for r in sim.fetch_runs().runs if r.end is not None and data_safety(r).safe)
+    clean = backend.fetch_run_detail(safe.number)
+    assert clean.run is not None and data_safety(clean.run).safe
+    collection.insert_one({"number": safe.number, "name": "twin"})
+    twin = backend.fetch_run_detail(safe.number)
+    # Both documents, as one run marked malformed, with the worse verdict:
+    # never the clean document's alone.
+    assert twin.run is not None and twin.run.copies == clean.run.copies
+    assert [t.name for t in twin.run.twins] == ["twin"]
+    assert twin.run.malformed[0] == f"2 documents with number {safe.number}"
+    verdict = data_safety(twin.run)
+    assert not verdict.safe and verdict.missing == ("European RSE", "tape")
+    assert verdict.reason == (f"document 2 of 2 with number {safe.number}: non-science run: "
+                              "missing European RSE (none recorded), tape (none recorded)")
+    assert not purge_verdict(twin.run).allowed
 
 
 def test_polls_from_several_threads_at_once() -> None:
