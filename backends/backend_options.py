@@ -28,8 +28,9 @@ def reject_unknown(options: Mapping[str, Any], known: Iterable[str], backend: st
         )
 
 
-def text(options: Mapping[str, Any], key: str, default: str | None = None,
-         *, required: bool = False) -> str | None:
+def text(
+    options: Mapping[str, Any], key: str, default: str | None = None, *, required: bool = False
+) -> str | None:
     """A non-empty string option, or ``default`` when absent."""
     if key not in options:
         if required:
@@ -37,8 +38,9 @@ def text(options: Mapping[str, Any], key: str, default: str | None = None,
         return default
     value = options[key]
     if not isinstance(value, str) or not value.strip():
-        raise BackendConfigError(f"option {key!r} must be a non-empty string, got "
-                                 f"{_describe(value)}")
+        raise BackendConfigError(
+            f"option {key!r} must be a non-empty string, got {_describe(value)}"
+        )
     return value
 
 
@@ -52,8 +54,14 @@ def secret(options: Mapping[str, Any], key: str) -> str | None:
     return value
 
 
-def number(options: Mapping[str, Any], key: str, default: float,
-           *, minimum: float = 0.0, inclusive: bool = False) -> float:
+def number(
+    options: Mapping[str, Any],
+    key: str,
+    default: float,
+    *,
+    minimum: float = 0.0,
+    inclusive: bool = False,
+) -> float:
     """A finite number above ``minimum`` (or equal to it when ``inclusive``)."""
     if key not in options:
         return default

@@ -36,9 +36,13 @@ class LocalDiskBackend(Backend, BufferSource):
     name: ClassVar[str] = "localdisk"
     description: ClassVar[str] = "buffer disk fill of a local path (statvfs), rate from samples"
 
-    def __init__(self, options: Mapping[str, Any], *,
-                 clock: Callable[[], datetime] | None = None,
-                 statvfs: Callable[[str], os.statvfs_result] | None = None) -> None:
+    def __init__(
+        self,
+        options: Mapping[str, Any],
+        *,
+        clock: Callable[[], datetime] | None = None,
+        statvfs: Callable[[str], os.statvfs_result] | None = None,
+    ) -> None:
         super().__init__(options)
         opt.reject_unknown(self.options, OPTIONS, "localdisk")
         self.path = opt.text(self.options, "path", required=True) or ""
@@ -55,8 +59,9 @@ class LocalDiskBackend(Backend, BufferSource):
         try:
             st = self._statvfs(self.path)
         except OSError as exc:
-            raise SourceError(f"cannot read the disk of {self.path!r}: "
-                              f"{exc.strerror or type(exc).__name__}") from None
+            raise SourceError(
+                f"cannot read the disk of {self.path!r}: {exc.strerror or type(exc).__name__}"
+            ) from None
         now = self._clock()
         total = st.f_blocks * st.f_frsize
         free = min(total, st.f_bavail * st.f_frsize)
@@ -73,5 +78,6 @@ class LocalDiskBackend(Backend, BufferSource):
             if not samples or now - samples[-1].at >= self.sample_every:
                 samples.append(BufferSample(now, used))
             history = tuple(samples)
-        return BufferSnapshot(taken_at=now, total_bytes=total, used_bytes=used,
-                              history=history, mount=self.path)
+        return BufferSnapshot(
+            taken_at=now, total_bytes=total, used_bytes=used, history=history, mount=self.path
+        )

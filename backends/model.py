@@ -365,7 +365,7 @@ class Run:
         """``SR0``, ``SR1``... for science data, else None."""
         for tag in self.tags:
             if tag.startswith(SCIENCE_TAG_PREFIX):
-                return "SR" + tag[len(SCIENCE_TAG_PREFIX):]
+                return "SR" + tag[len(SCIENCE_TAG_PREFIX) :]
         return None
 
 

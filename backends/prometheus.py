@@ -32,8 +32,19 @@ from backends.model import BufferSample, BufferSnapshot
 from backends.sources import Backend, BackendConfigError, BufferSource, SourceError
 
 OPTIONS = (
-    "url", "mountpoint", "size_query", "avail_query", "daq_write_query", "uplink_query",
-    "history_hours", "step_seconds", "timeout", "token", "token_file", "username", "password",
+    "url",
+    "mountpoint",
+    "size_query",
+    "avail_query",
+    "daq_write_query",
+    "uplink_query",
+    "history_hours",
+    "step_seconds",
+    "timeout",
+    "token",
+    "token_file",
+    "username",
+    "password",
     "verify_tls",
 )
 DEFAULT_MOUNTPOINT = "/data"
@@ -59,8 +70,9 @@ class PrometheusBackend(Backend, BufferSource):
     name: ClassVar[str] = "prometheus"
     description: ClassVar[str] = "buffer disk fill and trend from Prometheus (node_exporter)"
 
-    def __init__(self, options: Mapping[str, Any], *,
-                 transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self, options: Mapping[str, Any], *, transport: httpx.BaseTransport | None = None
+    ) -> None:
         super().__init__(options)
         o = self.options
         opt.reject_unknown(o, OPTIONS, "prometheus")
@@ -114,16 +126,19 @@ class PrometheusBackend(Backend, BufferSource):
 
         headers = {"Accept": "application/json"}
         auth: httpx.Auth | None = None
-        self._secrets: tuple[str, ...] = tuple(
-            s for s in (token, password, parsed.password) if s
-        )
+        self._secrets: tuple[str, ...] = tuple(s for s in (token, password, parsed.password) if s)
         if token:
             headers["Authorization"] = f"Bearer {token}"
         if username and password:
             auth = httpx.BasicAuth(username, password)
         self._client = httpx.Client(
-            base_url=url.rstrip("/"), headers=headers, auth=auth, verify=verify,
-            transport=transport, follow_redirects=False, trust_env=False,
+            base_url=url.rstrip("/"),
+            headers=headers,
+            auth=auth,
+            verify=verify,
+            transport=transport,
+            follow_redirects=False,
+            trust_env=False,
         )
         # Nothing but this object needs the secrets from here on.
         for key in ("token", "password"):
@@ -137,11 +152,15 @@ class PrometheusBackend(Backend, BufferSource):
         size = self._instant(self.size_query, now, deadline)
         avail = self._instant(self.avail_query, now, deadline)
         if size <= 0:
-            raise SourceError(f"query {_short(self.size_query)!r} gave a disk size of {size:g} "
-                              "bytes; expected a positive size")
+            raise SourceError(
+                f"query {_short(self.size_query)!r} gave a disk size of {size:g} "
+                "bytes; expected a positive size"
+            )
         if avail < 0 or avail > size:
-            raise SourceError(f"query {_short(self.avail_query)!r} gave {avail:g} bytes free "
-                              f"of {size:g}: not a free space of that disk")
+            raise SourceError(
+                f"query {_short(self.avail_query)!r} gave {avail:g} bytes free "
+                f"of {size:g}: not a free space of that disk"
+            )
         history, problems = self._history(now, deadline)
         daq = None
         if self.daq_write_query:
@@ -160,14 +179,20 @@ class PrometheusBackend(Backend, BufferSource):
             malformed=problems,
         )
 
-    def _history(self, now: datetime, deadline: float
-                 ) -> tuple[tuple[BufferSample, ...], tuple[str, ...]]:
+    def _history(
+        self, now: datetime, deadline: float
+    ) -> tuple[tuple[BufferSample, ...], tuple[str, ...]]:
         start = now - self.history
-        data = self._get("/api/v1/query_range", self.used_query, deadline, {
-            "start": f"{start.timestamp():.3f}",
-            "end": f"{now.timestamp():.3f}",
-            "step": f"{self.step:g}",
-        })
+        data = self._get(
+            "/api/v1/query_range",
+            self.used_query,
+            deadline,
+            {
+                "start": f"{start.timestamp():.3f}",
+                "end": f"{now.timestamp():.3f}",
+                "step": f"{self.step:g}",
+            },
+        )
         series = self._one_series(self.used_query, data, ("matrix",), allow_empty=True)
         if series is None:
             return (), ()
@@ -187,8 +212,10 @@ class PrometheusBackend(Backend, BufferSource):
                 bad += 1
         problems = ()
         if bad:
-            problems = (f"{bad} of {len(values)} history samples of the fill level were not "
-                        "numbers; left out of the fill rate",)
+            problems = (
+                f"{bad} of {len(values)} history samples of the fill level were not "
+                "numbers; left out of the fill rate",
+            )
         samples.sort(key=lambda s: s.at)
         return tuple(samples), problems
 
@@ -204,19 +231,23 @@ class PrometheusBackend(Backend, BufferSource):
             value = math.nan
         if not math.isfinite(value):
             shown = one_line(self._scrub(str(raw)))[:40]
-            raise SourceError(f"query {_short(query)!r} returned a value that is not a "
-                              f"number: {shown!r}")
+            raise SourceError(
+                f"query {_short(query)!r} returned a value that is not a number: {shown!r}"
+            )
         return value
 
-    def _one_series(self, query: str, data: Any, kinds: tuple[str, ...],
-                    *, allow_empty: bool) -> dict[str, Any] | None:
+    def _one_series(
+        self, query: str, data: Any, kinds: tuple[str, ...], *, allow_empty: bool
+    ) -> dict[str, Any] | None:
         if not isinstance(data, dict):
             raise SourceError(f"query {_short(query)!r}: answer has no data")
         kind = data.get("resultType")
         result = data.get("result")
         if kind not in kinds:
-            raise SourceError(f"query {_short(query)!r} returned a {one_line(str(kind))[:20]} "
-                              f"result; expected {' or '.join(kinds)}")
+            raise SourceError(
+                f"query {_short(query)!r} returned a {one_line(str(kind))[:20]} "
+                f"result; expected {' or '.join(kinds)}"
+            )
         if kind == "scalar":
             return {"value": result}
         if not isinstance(result, list):
@@ -241,21 +272,26 @@ class PrometheusBackend(Backend, BufferSource):
     def _get(self, path: str, query: str, deadline: float, params: dict[str, str]) -> Any:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise SourceError(f"Prometheus at {self.display_url} did not answer within "
-                              f"{self.timeout:g} s")
+            raise SourceError(
+                f"Prometheus at {self.display_url} did not answer within {self.timeout:g} s"
+            )
         # Prometheus durations take no fractions: whole milliseconds.
         params = {"query": query, **params, "timeout": f"{max(1, int(remaining * 1000))}ms"}
         try:
             response = self._client.get(path, params=params, timeout=remaining)
         except httpx.TimeoutException:
-            raise SourceError(f"Prometheus at {self.display_url} did not answer within "
-                              f"{self.timeout:g} s") from None
+            raise SourceError(
+                f"Prometheus at {self.display_url} did not answer within {self.timeout:g} s"
+            ) from None
         except httpx.ConnectError as exc:
-            raise SourceError(f"cannot reach Prometheus at {self.display_url}: "
-                              f"{self._reason(exc)}") from None
+            raise SourceError(
+                f"cannot reach Prometheus at {self.display_url}: {self._reason(exc)}"
+            ) from None
         except httpx.HTTPError as exc:
-            raise SourceError(f"request to Prometheus at {self.display_url} failed: "
-                              f"{type(exc).__name__}: {self._reason(exc)}") from None
+            raise SourceError(
+                f"request to Prometheus at {self.display_url} failed: "
+                f"{type(exc).__name__}: {self._reason(exc)}"
+            ) from None
         try:
             body = response.json()
         except ValueError:
@@ -263,17 +299,24 @@ class PrometheusBackend(Backend, BufferSource):
         if isinstance(body, dict) and body.get("status") == "error":
             kind = one_line(self._scrub(str(body.get("errorType", "error"))))[:40]
             text = one_line(self._scrub(str(body.get("error", ""))))[:MAX_ERROR_TEXT]
-            raise SourceError(f"Prometheus refused query {_short(query)!r} "
-                              f"(HTTP {response.status_code}): {kind}: {text}")
+            raise SourceError(
+                f"Prometheus refused query {_short(query)!r} "
+                f"(HTTP {response.status_code}): {kind}: {text}"
+            )
         if response.status_code != 200:
             reason = one_line(self._scrub(response.reason_phrase))[:60]
-            hint = " (check token or username/password)" if response.status_code in (401, 403) \
-                else ""
-            raise SourceError(f"Prometheus at {self.display_url} answered HTTP "
-                              f"{response.status_code} {reason}{hint}".rstrip())
+            hint = (
+                " (check token or username/password)" if response.status_code in (401, 403) else ""
+            )
+            raise SourceError(
+                f"Prometheus at {self.display_url} answered HTTP "
+                f"{response.status_code} {reason}{hint}".rstrip()
+            )
         if not isinstance(body, dict) or body.get("status") != "success":
-            raise SourceError(f"{self.display_url} answered something that is not a Prometheus "
-                              "API answer (is 'url' the Prometheus server?)")
+            raise SourceError(
+                f"{self.display_url} answered something that is not a Prometheus "
+                "API answer (is 'url' the Prometheus server?)"
+            )
         return body.get("data")
 
     def _reason(self, exc: BaseException) -> str:

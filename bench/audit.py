@@ -54,8 +54,13 @@ def measure(argv: list[str]) -> tuple[float, float]:
     """(wall seconds, peak RSS in MB) of one child process."""
     start = time.perf_counter()
     with open(os.devnull, "wb") as sink:
-        child = subprocess.Popen(argv, cwd=ROOT, stdout=sink, stderr=subprocess.PIPE,
-                                 env={**os.environ, "CONDOR_CONFIG": "/dev/null"})
+        child = subprocess.Popen(
+            argv,
+            cwd=ROOT,
+            stdout=sink,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "CONDOR_CONFIG": "/dev/null"},
+        )
         _, status, usage = os.wait4(child.pid, 0)
     elapsed = time.perf_counter() - start
     code = os.waitstatus_to_exitcode(status)
@@ -75,13 +80,21 @@ def main() -> None:
     args = parser.parse_args()
     python = sys.executable
     print(f"median of {args.rounds} rounds, cases interleaved; RSS = peak resident set size")
-    print(f"{'runs':>8}  {'case':<14} {'time s':>8} {'x floor':>8} {'RSS MB':>8} "
-          f"{'x floor':>8}")
+    print(f"{'runs':>8}  {'case':<14} {'time s':>8} {'x floor':>8} {'RSS MB':>8} {'x floor':>8}")
     for runs in args.runs:
         cases = {
             "floor": [python, "-c", FLOOR, str(runs)],
-            "audit --json": [python, "-m", "console.cli", "audit", "--json", "--speed", "0",
-                             "--runs", str(runs)],
+            "audit --json": [
+                python,
+                "-m",
+                "console.cli",
+                "audit",
+                "--json",
+                "--speed",
+                "0",
+                "--runs",
+                str(runs),
+            ],
         }
         if not args.no_pane:
             cases["runs pane"] = [python, "-c", PANE, str(runs)]
@@ -94,8 +107,7 @@ def main() -> None:
         for name, values in figures.items():
             t = statistics.median(v[0] for v in values)
             m = statistics.median(v[1] for v in values)
-            print(f"{runs:>8,}  {name:<14} {t:8.2f} {t / floor_t:8.2f} {m:8.0f} "
-                  f"{m / floor_m:8.2f}")
+            print(f"{runs:>8,}  {name:<14} {t:8.2f} {t / floor_t:8.2f} {m:8.0f} {m / floor_m:8.2f}")
         if "runs pane" in figures:
             audit_m = statistics.median(m for _, m in figures["audit --json"])
             pane_m = statistics.median(m for _, m in figures["runs pane"])

@@ -46,8 +46,16 @@ SCHEDD = "xenon-submit.grid.uchicago.edu"
 NOW = datetime(2017, 11, 15, 12, 0, tzinfo=UTC)
 T0 = int(NOW.timestamp()) - 6 * 3600
 NODES_PER_DAG = 500
-SITES = ("MWT2", "UChicago", "Nebraska", "SU-ITS", "NIKHEF-ELPROD", "CCIN2P3", "INFN-T1",
-         "Weizmann")
+SITES = (
+    "MWT2",
+    "UChicago",
+    "Nebraska",
+    "SU-ITS",
+    "NIKHEF-ELPROD",
+    "CCIN2P3",
+    "INFN-T1",
+    "Weizmann",
+)
 REASONS = (
     "Error from slot1_{n}@wn{n}.mwt2.org: Job has gone over memory limit of 2048 megabytes. "
     "Peak usage: {p} megabytes.",
@@ -71,17 +79,24 @@ def generate(n_jobs: int) -> str:
             f'JobBatchName = "pax_v6.8.0_run{10000 + d}"\nQDate = {T0 + d}\n'
             f"EnteredCurrentStatus = {T0 + d}\nDAG_NodesTotal = {NODES_PER_DAG}\n"
             f"DAG_NodesDone = 0\nDAG_NodesFailed = 0\nDAG_NodesQueued = {NODES_PER_DAG}\n"
-            f"DAG_JobsHeld = 40\nDAG_Status = 0\nRunNumber = {10000 + d}\n")
+            f"DAG_JobsHeld = 40\nDAG_Status = 0\nRunNumber = {10000 + d}\n"
+        )
         for i in range(NODES_PER_DAG):
             k = d * NODES_PER_DAG + i
             status = (2, 2, 2, 1, 1, 6, 2, 1, 2, 5)[k % 10] if k % 25 else 5
             lines = [
-                f"ClusterId = {cluster + 1 + i}", "ProcId = 0", f"JobStatus = {status}",
-                'Owner = "xenon"', f'JobBatchName = "pax_v6.8.0_run{10000 + d}"',
-                f"DAGManJobId = {cluster}", f'DAGNodeName = "chunk_{i:04d}"',
-                f"QDate = {T0 + d}", f"EnteredCurrentStatus = {T0 + d + i}",
+                f"ClusterId = {cluster + 1 + i}",
+                "ProcId = 0",
+                f"JobStatus = {status}",
+                'Owner = "xenon"',
+                f'JobBatchName = "pax_v6.8.0_run{10000 + d}"',
+                f"DAGManJobId = {cluster}",
+                f'DAGNodeName = "chunk_{i:04d}"',
+                f"QDate = {T0 + d}",
+                f"EnteredCurrentStatus = {T0 + d + i}",
                 f"NumJobStarts = {1 + (k % 13 == 0)}",
-                "JobUniverse = 5", 'Cmd = "/home/xenon/processing/pax_wrapper.sh"',
+                "JobUniverse = 5",
+                'Cmd = "/home/xenon/processing/pax_wrapper.sh"',
             ]
             if status != 1:
                 lines.append(f'MATCH_EXP_JOB_GLIDEIN_Site = "{SITES[k % len(SITES)]}"')
@@ -97,8 +112,9 @@ def parse(text: str) -> list[classad2.ClassAd]:
     blocks = [b for b in text.split("\n\n") if b.strip()]
     ads: list[classad2.ClassAd] = []
     for i in range(0, len(blocks), 2000):
-        ads.extend(classad2.parseAds("\n\n".join(blocks[i:i + 2000]) + "\n",
-                                     classad2.ParserType.Old))
+        ads.extend(
+            classad2.parseAds("\n\n".join(blocks[i : i + 2000]) + "\n", classad2.ParserType.Old)
+        )
     return ads
 
 
@@ -114,12 +130,14 @@ class Served:
     def locate(self, name: str) -> ScheddRef:
         return ScheddRef(name, "<127.0.0.1:9618>")
 
-    def query(self, schedd: ScheddRef, constraint: str,
-              projection: Sequence[str]) -> list[Mapping[str, Any]]:
+    def query(
+        self, schedd: ScheddRef, constraint: str, projection: Sequence[str]
+    ) -> list[Mapping[str, Any]]:
         return self.ads
 
-    def history(self, schedd: ScheddRef, since: str | None, constraint: str,
-                projection: Sequence[str]) -> list[Mapping[str, Any]]:
+    def history(
+        self, schedd: ScheddRef, since: str | None, constraint: str, projection: Sequence[str]
+    ) -> list[Mapping[str, Any]]:
         return []
 
 
@@ -150,9 +168,11 @@ def main() -> None:
 
     read = read_ads(reader, ads)
     assert read.skipped == 0, read.first_problem
+
     def new_backend() -> CondorBackend:
-        return CondorBackend({"schedds": [SCHEDD], "timeout": 120}, transport=Served(ads),
-                             clock=lambda: NOW)
+        return CondorBackend(
+            {"schedds": [SCHEDD], "timeout": 120}, transport=Served(ads), clock=lambda: NOW
+        )
 
     def first_poll() -> None:
         fresh = new_backend()
@@ -169,9 +189,20 @@ def main() -> None:
         hold_reasons(snap)
         dag_rows(snap)
 
-    needed = ("ClusterId", "ProcId", "JobStatus", "EnteredCurrentStatus", "QDate",
-              "DAGManJobId", "NumJobStarts", "Owner", "JobBatchName", "DAGNodeName",
-              "MATCH_EXP_JOB_GLIDEIN_Site", "MATCH_GLIDEIN_Site")
+    needed = (
+        "ClusterId",
+        "ProcId",
+        "JobStatus",
+        "EnteredCurrentStatus",
+        "QDate",
+        "DAGManJobId",
+        "NumJobStarts",
+        "Owner",
+        "JobBatchName",
+        "DAGNodeName",
+        "MATCH_EXP_JOB_GLIDEIN_Site",
+        "MATCH_GLIDEIN_Site",
+    )
 
     def floor() -> None:
         for ad in ads:
@@ -179,30 +210,38 @@ def main() -> None:
             for name in needed:
                 get(name)
 
-    m = medians_s({
-        "floor": floor,
-        "read": lambda: read_ads(reader, ads),
-        "dict": lambda: read_ads(reader, dicts),
-        "first": first_poll,
-        "next": backend.fetch_jobs,
-        "figures": figures,
-    })
+    m = medians_s(
+        {
+            "floor": floor,
+            "read": lambda: read_ads(reader, ads),
+            "dict": lambda: read_ads(reader, dicts),
+            "first": first_poll,
+            "next": backend.fetch_jobs,
+            "figures": figures,
+        }
+    )
     floor_s, read_s, dict_s = m["floor"], m["read"], m["dict"]
     first_s, fetch_s, figures_s = m["first"], m["next"], m["figures"]
     backend.close()
 
     total = jobs_total(snap)
-    print(f"{len(ads):,} job ads ({len(snap.dags)} DAGs, {len(snap.jobs):,} node jobs: "
-          f"{total.running:,} running, {total.idle:,} idle, {total.held:,} held, "
-          f"{total.transferring:,} transferring, {total.retried:,} retried; "
-          f"{len(hold_reasons(snap))} hold reasons after grouping)")
+    print(
+        f"{len(ads):,} job ads ({len(snap.dags)} DAGs, {len(snap.jobs):,} node jobs: "
+        f"{total.running:,} running, {total.idle:,} idle, {total.held:,} held, "
+        f"{total.transferring:,} transferring, {total.retried:,} retried; "
+        f"{len(hold_reasons(snap))} hold reasons after grouping)"
+    )
     print(f"parse -long text with classad2 (once, not part of a poll): {parse_s:6.2f} s")
     print(f"median of {ROUNDS} rounds, the cases interleaved:")
     print(f"  floor: look up {len(needed)} attributes in each ad   {floor_s * 1000:7.0f} ms")
-    print(f"  read ClassAds into Jobs/Dags (read_ads)      {read_s * 1000:7.0f} ms "
-          f"({read_s / floor_s:.2f}x the floor)")
-    print(f"  the same from plain dicts                    {dict_s * 1000:7.0f} ms "
-          f"(ClassAd access = {read_s / dict_s:.1f}x dicts)")
+    print(
+        f"  read ClassAds into Jobs/Dags (read_ads)      {read_s * 1000:7.0f} ms "
+        f"({read_s / floor_s:.2f}x the floor)"
+    )
+    print(
+        f"  the same from plain dicts                    {dict_s * 1000:7.0f} ms "
+        f"(ClassAd access = {read_s / dict_s:.1f}x dicts)"
+    )
     print(f"  first poll: fetch_jobs of a new backend      {first_s * 1000:7.0f} ms")
     print(f"  next polls: fetch_jobs, nothing changed      {fetch_s * 1000:7.0f} ms")
     print(f"  pane figures (sites, totals, reasons, DAGs)  {figures_s * 1000:7.0f} ms")

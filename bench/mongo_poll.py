@@ -46,7 +46,9 @@ def _start_server(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
     log = (workdir / "secantusd.log").open("wb")
     process = subprocess.Popen(
         [command, "--host", "127.0.0.1", "--port", str(port), "--storage-path", ":memory:"],
-        stdout=log, stderr=subprocess.STDOUT)
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     uri = f"mongodb://127.0.0.1:{port}/"
     client = pymongo.MongoClient(uri, serverSelectionTimeoutMS=500)
     deadline = time.monotonic() + 60
@@ -57,8 +59,10 @@ def _start_server(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
         except pymongo.errors.PyMongoError:
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
-                sys.exit("secantusd did not start:\n"
-                         + (workdir / "secantusd.log").read_text(errors="replace"))
+                sys.exit(
+                    "secantusd did not start:\n"
+                    + (workdir / "secantusd.log").read_text(errors="replace")
+                )
             time.sleep(0.1)
     client.close()
     return process, uri
@@ -85,7 +89,8 @@ def main() -> None:
             raw = pymongo.MongoClient(uri)
             coll = raw.run.runs_new
             bare = statistics.median(
-                _timed(lambda: list(coll.find({}, dict(PROJECTION)))) for _ in range(3))
+                _timed(lambda: list(coll.find({}, dict(PROJECTION)))) for _ in range(3)
+            )
             raw.close()
 
             backend = MongoBackend({"uri": uri, "socket_timeout": 120})

@@ -40,8 +40,13 @@ from tests.rucio.testbed import RucioServer
 
 ACCOUNT = "xenon"
 PASSWORD = "bench-Pa55word"
-RSES = ("UC_OSG_USERDISK", "NIKHEF_USERDISK", "SURFSARA_USERDISK", "CNAF_USERDISK",
-        "CCIN2P3_USERDISK")
+RSES = (
+    "UC_OSG_USERDISK",
+    "NIKHEF_USERDISK",
+    "SURFSARA_USERDISK",
+    "CNAF_USERDISK",
+    "CCIN2P3_USERDISK",
+)
 SOURCE = "LNGS_USERDISK"
 #: Datasets per bulk call. Larger calls stall on SQLite (a big transaction
 #: spills and locks out the server's own nested reads until they time out).
@@ -58,17 +63,35 @@ def fill(server: RucioServer, rules: int) -> None:
     client.timeout = 900  # one bulk call creates hundreds of rules (30-50 ms each here)
     datasets = -(-rules // len(RSES))
     client.add_account(ACCOUNT, "USER", "xenon@localhost")
-    client.add_identity(account=ACCOUNT, identity=ACCOUNT, authtype="USERPASS",
-                        email="xenon@localhost", password=PASSWORD)
+    client.add_identity(
+        account=ACCOUNT,
+        identity=ACCOUNT,
+        authtype="USERPASS",
+        email="xenon@localhost",
+        password=PASSWORD,
+    )
     for rse in (SOURCE, *RSES):
         client.add_rse(rse)
-        client.add_protocol(rse, {
-            "scheme": "file", "hostname": "localhost", "port": 0, "prefix": f"/tmp/{rse}/",
-            "impl": "rucio.rse.protocols.posix.Default",
-            "domains": {"lan": {"read": 1, "write": 1, "delete": 1},
-                        "wan": {"read": 1, "write": 1, "delete": 1,
-                                "third_party_copy_read": 1, "third_party_copy_write": 1}},
-        })
+        client.add_protocol(
+            rse,
+            {
+                "scheme": "file",
+                "hostname": "localhost",
+                "port": 0,
+                "prefix": f"/tmp/{rse}/",
+                "impl": "rucio.rse.protocols.posix.Default",
+                "domains": {
+                    "lan": {"read": 1, "write": 1, "delete": 1},
+                    "wan": {
+                        "read": 1,
+                        "write": 1,
+                        "delete": 1,
+                        "third_party_copy_read": 1,
+                        "third_party_copy_write": 1,
+                    },
+                },
+            },
+        )
         client.set_local_account_limit(ACCOUNT, rse, 10**18)
         client.set_rse_usage(rse, "storage", 10**14, 4 * 10**14)
     scope = "x1t_SR001_bench"
@@ -76,20 +99,28 @@ def fill(server: RucioServer, rules: int) -> None:
     names = [f"run_{i:06d}" for i in range(datasets)]
     started = time.monotonic()
     for at in range(0, datasets, CHUNK):
-        chunk = names[at:at + CHUNK]
-        files = [{"scope": scope, "name": f"{n}.zip", "bytes": 10**9, "adler32": "0cc737eb"}
-                 for n in chunk]
+        chunk = names[at : at + CHUNK]
+        files = [
+            {"scope": scope, "name": f"{n}.zip", "bytes": 10**9, "adler32": "0cc737eb"}
+            for n in chunk
+        ]
         client.add_replicas(SOURCE, files)
         client.add_dids([{"scope": scope, "name": n, "type": "DATASET"} for n in chunk])
-        client.attach_dids_to_dids([
-            {"scope": scope, "name": n, "dids": [{"scope": scope, "name": f"{n}.zip"}]}
-            for n in chunk])
+        client.attach_dids_to_dids(
+            [
+                {"scope": scope, "name": n, "dids": [{"scope": scope, "name": f"{n}.zip"}]}
+                for n in chunk
+            ]
+        )
         for rse in RSES:
-            client.add_replication_rule([{"scope": scope, "name": n} for n in chunk], 1, rse,
-                                        account=ACCOUNT)
+            client.add_replication_rule(
+                [{"scope": scope, "name": n} for n in chunk], 1, rse, account=ACCOUNT
+            )
         if (at // CHUNK) % 50 == 49:
-            log(f"  {min(at + CHUNK, datasets) * len(RSES)} rules, "
-                f"{time.monotonic() - started:.0f} s")
+            log(
+                f"  {min(at + CHUNK, datasets) * len(RSES)} rules, "
+                f"{time.monotonic() - started:.0f} s"
+            )
     log(f"  done, {time.monotonic() - started:.0f} s")
 
 
@@ -123,9 +154,13 @@ def age_rules(server: RucioServer, spacing_s: float = 8.0) -> None:
     try:
         with db:
             ids = [row[0] for row in db.execute("SELECT id FROM rules ORDER BY id")]
-            db.executemany("UPDATE rules SET updated_at = ? WHERE id = ?", [
-                ((now - timedelta(seconds=spacing_s * (i + 1))).isoformat(sep=" "), rule_id)
-                for i, rule_id in enumerate(ids)])
+            db.executemany(
+                "UPDATE rules SET updated_at = ? WHERE id = ?",
+                [
+                    ((now - timedelta(seconds=spacing_s * (i + 1))).isoformat(sep=" "), rule_id)
+                    for i, rule_id in enumerate(ids)
+                ],
+            )
     finally:
         db.close()
 
@@ -157,9 +192,15 @@ def main() -> int:
             log(f"filling {home} with {args.rules} rules (bulk calls)...")
             fill(server, args.rules)
         age_rules(server)
-        options = {"host": server.url, "account": ACCOUNT, "auth_type": "userpass",
-                   "username": ACCOUNT, "password": PASSWORD, "token_dir": str(home / "tok"),
-                   "timeout": 120}
+        options = {
+            "host": server.url,
+            "account": ACCOUNT,
+            "auth_type": "userpass",
+            "username": ACCOUNT,
+            "password": PASSWORD,
+            "token_dir": str(home / "tok"),
+            "timeout": 120,
+        }
         full = RucioBackend({**options, "full_sync_minutes": 0})
         first = time.perf_counter()
         snap = full.fetch_transfers()
@@ -182,27 +223,31 @@ def main() -> int:
 
         root = server.root_client()
         root.timeout = 900
-        listing_s = median_s(lambda: list(root.list_replication_rules({"account": ACCOUNT})),
-                             args.repeat)
+        listing_s = median_s(
+            lambda: list(root.list_replication_rules({"account": ACCOUNT})), args.repeat
+        )
         records = list(root.list_replication_rules({"account": ACCOUNT}))
         matcher = RunMatcher(re.compile(DEFAULT_RUN_PATTERN))
-        parse_s = median_s(lambda: RuleCache(600, 120).apply(records, matcher, True),
-                           args.repeat)
+        parse_s = median_s(lambda: RuleCache(600, 120).apply(records, matcher, True), args.repeat)
         some_rule = snap.rules[0].id
         one_s = median_s(lambda: root.get_replication_rule(some_rule), max(args.repeat, 10))
     finally:
         server.stop()
 
-    print(f"Rucio poll, {rules} rules of one account, {len(RSES) + 1} RSEs, "
-          f"median of {args.repeat} (seconds)")
+    print(
+        f"Rucio poll, {rules} rules of one account, {len(RSES) + 1} RSEs, "
+        f"median of {args.repeat} (seconds)"
+    )
     print(f"  first poll (login, RSE list, full listing, usage): {first_s:8.3f}")
     print(f"  full poll (every rule listed):                     {full_s:8.3f}")
     print(f"  of which rucio-clients listing alone (as root):    {listing_s:8.3f}")
     print(f"  of which reading the records into Rules:           {parse_s:8.3f}")
     print(f"  incremental poll, nothing changed:                 {quiet_s:8.3f}")
     print(f"  incremental poll, 500 rules changed:               {changed_s:8.3f}")
-    print(f"  one get_replication_rule call:                     {one_s:8.4f}"
-          f"  (x {rules} = {one_s * rules:.0f} s for a call per rule)")
+    print(
+        f"  one get_replication_rule call:                     {one_s:8.4f}"
+        f"  (x {rules} = {one_s * rules:.0f} s for a call per rule)"
+    )
     print(f"  requests per full poll: {per_poll} over {1 + args.repeat} polls")
     print(f"  full poll / quiet incremental poll: {full_s / quiet_s:.1f}x")
     return 0

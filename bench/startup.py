@@ -110,16 +110,21 @@ def main() -> None:
     def med(rows: list[dict[str, float]], key: str) -> float:
         return statistics.median(r[key] for r in rows)
 
-    print(f"xenon-console startup, simulator with {args.runs:,} runs, 120x40, "
-          f"median of {args.repeat}")
+    print(
+        f"xenon-console startup, simulator with {args.runs:,} runs, 120x40, median of {args.repeat}"
+    )
     print(f"  bare Textual app, first frame     {med(bare, 'first_frame') * 1000:7.0f} ms")
-    print(f"  console, first full frame         {med(full, 'first_frame') * 1000:7.0f} ms"
-          f"   ({med(full, 'first_frame') / med(bare, 'first_frame'):.1f}x the bare app)")
+    print(
+        f"  console, first full frame         {med(full, 'first_frame') * 1000:7.0f} ms"
+        f"   ({med(full, 'first_frame') / med(bare, 'first_frame'):.1f}x the bare app)"
+    )
     print(f"  runs alarms ready (all runs read) {med(full, 'alarms') * 1000:7.0f} ms")
     print(f"  jump to the last run (End)        {med(full, 'jump_end') * 1000:7.1f} ms")
     print(f"  jump back to the first (Home)     {med(full, 'jump_home') * 1000:7.1f} ms")
-    print(f"  peak RSS                          {med(full, 'rss_mb'):7.0f} MB"
-          f"   (bare app {med(bare, 'rss_mb'):.0f} MB)")
+    print(
+        f"  peak RSS                          {med(full, 'rss_mb'):7.0f} MB"
+        f"   (bare app {med(bare, 'rss_mb'):.0f} MB)"
+    )
 
 
 if __name__ == "__main__":

@@ -42,8 +42,10 @@ def log_text(run: int, at: datetime) -> str:
         f"Incremental backup of volume '/data/xenon/raw/{run}/'",
     ]
     for i in range(FILES_PER_RUN):
-        lines.append(f"Normal File-->         1,073,741,824 /data/xenon/raw/{run}/"
-                     f"XENON1T-{run}-{i * 1000:09d}-{i * 1000 + 999:09d}-000001000.zip [Sent]")
+        lines.append(
+            f"Normal File-->         1,073,741,824 /data/xenon/raw/{run}/"
+            f"XENON1T-{run}-{i * 1000:09d}-{i * 1000 + 999:09d}-000001000.zip [Sent]"
+        )
     lines += [
         f"Successful incremental backup of '/data/xenon/raw/{run}/*'",
         "",
@@ -98,10 +100,14 @@ def main() -> None:
         assert snap is not None and snap.verified_runs == args.logs
         first, same, grew = (statistics.median(x) for x in (firsts, unchanged, grown))
         print(f"first poll (read and parse every log):   {first * 1000:8.1f} ms")
-        print(f"next poll, nothing changed (stat only):  {same * 1000:8.1f} ms"
-              f"  ({first / same:.1f}x faster)")
-        print(f"next poll, one log grew (its new bytes): {grew * 1000:8.1f} ms"
-              f"  ({first / grew:.1f}x faster)")
+        print(
+            f"next poll, nothing changed (stat only):  {same * 1000:8.1f} ms"
+            f"  ({first / same:.1f}x faster)"
+        )
+        print(
+            f"next poll, one log grew (its new bytes): {grew * 1000:8.1f} ms"
+            f"  ({first / grew:.1f}x faster)"
+        )
 
 
 if __name__ == "__main__":

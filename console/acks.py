@@ -118,8 +118,12 @@ class AckStore:
         data = {
             "version": STATE_VERSION,
             "acks": [
-                {"occurrence": a.occurrence, "key": a.key, "note": a.note,
-                 "acked_at": a.acked_at.isoformat()}
+                {
+                    "occurrence": a.occurrence,
+                    "key": a.key,
+                    "note": a.note,
+                    "acked_at": a.acked_at.isoformat(),
+                }
                 for a in self.acks.values()
             ],
             "open": {key: start.isoformat() for key, start in self.open.items()},
@@ -157,8 +161,12 @@ class AckStore:
             if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
                 raise ValueError(f"unknown state version {data.get('version')!r}")
             for item in data.get("acks", []):
-                ack = Ack(str(item["occurrence"]), str(item["key"]), str(item.get("note", "")),
-                          _parse_time(item["acked_at"]))
+                ack = Ack(
+                    str(item["occurrence"]),
+                    str(item["key"]),
+                    str(item.get("note", "")),
+                    _parse_time(item["acked_at"]),
+                )
                 self.acks[ack.occurrence] = ack
             for key, start in dict(data.get("open", {})).items():
                 self.open[str(key)] = _parse_time(start)

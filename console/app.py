@@ -65,9 +65,7 @@ from console.watchdog import TerminalWatch
 from console.widgets.alarms_strip import AlarmsStrip
 from console.widgets.replay_bar import ReplayBar
 
-REPLAY_ACTIONS = frozenset(
-    {"replay_toggle", "replay_step", "replay_seek", "replay_speed"}
-)
+REPLAY_ACTIONS = frozenset({"replay_toggle", "replay_step", "replay_seek", "replay_speed"})
 
 #: The panes in the order of their number keys.
 PANE_ORDER: tuple[Kind, ...] = (Kind.BUFFER, Kind.TRANSFERS, Kind.TAPE, Kind.JOBS, Kind.RUNS)
@@ -331,8 +329,9 @@ class XenonConsole(App[int]):
                     malformed = count_malformed(result.snapshot.runs, policy)
             except Exception as exc:  # garbage from a backend must not kill the poller
                 derived = []
-                bad = Result(result.kind, result.source, None,
-                             f"bad data: {describe_error(exc)}", 0)
+                bad = Result(
+                    result.kind, result.source, None, f"bad data: {describe_error(exc)}", 0
+                )
                 self.post_message(SourceResult(bad, self.clock()))
         self.post_message(PollDone(result.kind, result.snapshot, derived, malformed, schedule))
 
@@ -346,11 +345,13 @@ class XenonConsole(App[int]):
             except Exception as exc:  # garbage figures must not stop the pane
                 self.log.warning(f"trend of {result.kind.value}: {describe_error(exc)}")
         try:
-            pane.accept(result.source, result.snapshot, result.error, message.received_at,
-                        message.prepared)
+            pane.accept(
+                result.source, result.snapshot, result.error, message.received_at, message.prepared
+            )
         except Exception as exc:  # a snapshot the pane cannot draw: say so, keep going
-            pane.accept(result.source, None, f"cannot show data: {describe_error(exc)}",
-                        message.received_at)
+            pane.accept(
+                result.source, None, f"cannot show data: {describe_error(exc)}", message.received_at
+            )
         if result.kind is Kind.JOBS and isinstance(result.snapshot, JobsSnapshot):
             self.runs_pane.set_dags(dag_for_run(result.snapshot))
         self._update_alarms()
@@ -506,14 +507,17 @@ class XenonConsole(App[int]):
             self.notify(f"Run {number} is not known to any source", severity="warning")
             return
         transfers = snapshots.get(Kind.TRANSFERS)
-        unavailable = frozenset(
-            r.name for r in getattr(transfers, "rses", ()) if not r.available
-        )
+        unavailable = frozenset(r.name for r in getattr(transfers, "rses", ()) if not r.available)
         overdue_before = now - timedelta(hours=self.config.thresholds.unsafe_after_hours)
-        self.push_screen(RunDetailsScreen(
-            local, fetchers, overdue_before=overdue_before, unavailable_rses=unavailable,
-            policy=self.config.policy,
-        ))
+        self.push_screen(
+            RunDetailsScreen(
+                local,
+                fetchers,
+                overdue_before=overdue_before,
+                unavailable_rses=unavailable,
+                policy=self.config.policy,
+            )
+        )
 
     @on(events.DescendantFocus)
     def _pane_focused(self, event: events.DescendantFocus) -> None:
@@ -534,14 +538,17 @@ class XenonConsole(App[int]):
             yield SystemCommand(
                 f"Show {title}", f"Key {number}", partial(self.action_show_pane, kind.value)
             )
-        yield SystemCommand("Refresh all sources", "Poll every source now (r)",
-                            self.action_refresh_all)
-        yield SystemCommand("Zoom current pane", "Toggle full screen for the pane (z)",
-                            self.action_zoom)
+        yield SystemCommand(
+            "Refresh all sources", "Poll every source now (r)", self.action_refresh_all
+        )
+        yield SystemCommand(
+            "Zoom current pane", "Toggle full screen for the pane (z)", self.action_zoom
+        )
         yield SystemCommand("Filter runs", "Filter the runs table (/)", self._filter_runs)
         yield SystemCommand("Go to run", "Jump to a run by number (:)", self.action_goto_run)
-        yield SystemCommand("Alarms", "Active and recent alarms; acknowledge (a)",
-                            self.action_alarms)
+        yield SystemCommand(
+            "Alarms", "Active and recent alarms; acknowledge (a)", self.action_alarms
+        )
         yield SystemCommand("Help", "Keys and panes (?)", self.action_help)
 
     def _filter_runs(self) -> None:
@@ -584,8 +591,7 @@ class XenonConsole(App[int]):
         assert self.replay is not None
         damage = self.replay.recording.damage
         if damage:
-            self.notify(f"Replaying up to the damage: {damage}", severity="warning",
-                        timeout=20)
+            self.notify(f"Replaying up to the damage: {damage}", severity="warning", timeout=20)
         for frame in self.replay.advance(0.0):
             self._apply_frame(frame)
         self.set_interval(0.1, self._replay_tick)
@@ -679,9 +685,7 @@ def _detail_fetcher(backend: RunDetailSource, run_name: str | None) -> Callable[
     return partial(fetch, run_name=run_name) if takes_name and run_name else fetch
 
 
-def run_app(
-    config: Config, sources: Sources | None = None, *, record: Path | None = None
-) -> int:
+def run_app(config: Config, sources: Sources | None = None, *, record: Path | None = None) -> int:
     """Start the TUI (recording every snapshot to ``record`` if given)."""
     if sources is None:
         sources = Sources(config)
@@ -697,8 +701,9 @@ def run_app(
     return int(result or 0)
 
 
-def replay_app(config: Config, recording: Recording, *, speed: float = 1.0,
-               paused: bool = False) -> int:
+def replay_app(
+    config: Config, recording: Recording, *, speed: float = 1.0, paused: bool = False
+) -> int:
     """Play a recording back in the same screens."""
     driver = ReplayDriver(recording, speed, paused=paused)
     # Acknowledgements made while replaying stay in memory: a replay must not
@@ -717,6 +722,9 @@ def recording_meta(config: Config) -> dict[str, object]:
         for name, spec in config.backends.items()
         if spec.type == "simulator"
     }
-    return {"title": "xenon-console session", "panes": panes, "scenarios": scenarios,
-            "started": datetime.now(UTC).isoformat()}
-
+    return {
+        "title": "xenon-console session",
+        "panes": panes,
+        "scenarios": scenarios,
+        "started": datetime.now(UTC).isoformat(),
+    }

@@ -31,8 +31,17 @@ from console.format import fmt_verdict
 from console.safe_text import clean, json_text
 
 #: The fields of each line, in this order (CSV columns).
-FIELDS = ("number", "name", "science", "policy_met", "missing", "purge_allowed", "reasons",
-          "malformed", "overdue")
+FIELDS = (
+    "number",
+    "name",
+    "science",
+    "policy_met",
+    "missing",
+    "purge_allowed",
+    "reasons",
+    "malformed",
+    "overdue",
+)
 FORMATS = ("text", "json", "csv")
 #: Exit codes.
 EXIT_OK = 0
@@ -40,8 +49,9 @@ EXIT_UNSAFE = 1
 EXIT_UNREADABLE = 3
 
 
-def audit_row(run: Run, policy: SafetyPolicy,
-              overdue_before: datetime | None) -> tuple[dict[str, Any], str]:
+def audit_row(
+    run: Run, policy: SafetyPolicy, overdue_before: datetime | None
+) -> tuple[dict[str, Any], str]:
     """One run's line (the FIELDS), with the runs pane's word for its verdict."""
     safety = data_safety(run, policy)
     purge = purge_verdict(run, policy)
@@ -84,14 +94,22 @@ class Tally:
         return EXIT_UNSAFE if self.unsafe_overdue else EXIT_OK
 
     def summary(self) -> str:
-        return (f"audit: {self.runs:,} runs; {self.runs - self.unsafe:,} meet the policy, "
-                f"{self.unsafe:,} do not ({self.unsafe_overdue:,} overdue, {self.failed:,} "
-                f"with a failed copy); {self.purge_allowed:,} may be purged from the buffer; "
-                f"{self.malformed:,} malformed")
+        return (
+            f"audit: {self.runs:,} runs; {self.runs - self.unsafe:,} meet the policy, "
+            f"{self.unsafe:,} do not ({self.unsafe_overdue:,} overdue, {self.failed:,} "
+            f"with a failed copy); {self.purge_allowed:,} may be purged from the buffer; "
+            f"{self.malformed:,} malformed"
+        )
 
 
-def rows(runs: Iterator[Run] | Any, policy: SafetyPolicy, overdue_before: datetime | None,
-         tally: Tally, *, unsafe_only: bool = False) -> Iterator[tuple[dict[str, Any], str]]:
+def rows(
+    runs: Iterator[Run] | Any,
+    policy: SafetyPolicy,
+    overdue_before: datetime | None,
+    tally: Tally,
+    *,
+    unsafe_only: bool = False,
+) -> Iterator[tuple[dict[str, Any], str]]:
     """Every run's row and word, newest last (the order of the history),
     counted in ``tally``."""
     for run in runs:
@@ -116,8 +134,10 @@ def _text_line(row: dict[str, Any], word: str) -> str:
     reason = row["reasons"][0] if not row["policy_met"] else row["reasons"][1]
     mark = " (malformed)" if row["malformed"] else ""
     name = clean(row["name"]).replace("\n", " ")[:16]
-    return (f"{row['number']:>7} {name:<16} {text:<18} {purge:<9} "
-            f"{clean(reason).replace(chr(10), ' ')}{mark}")
+    return (
+        f"{row['number']:>7} {name:<16} {text:<18} {purge:<9} "
+        f"{clean(reason).replace(chr(10), ' ')}{mark}"
+    )
 
 
 def write(rows_: Iterator[tuple[dict[str, Any], str]], fmt: str, out: TextIO) -> None:
@@ -144,9 +164,17 @@ def _silence(out: TextIO) -> None:
         pass
 
 
-def run_audit(runs: Any, taken_at: datetime, policy: SafetyPolicy, unsafe_after_hours: float,
-              fmt: str, *, unsafe_only: bool = False, out: TextIO | None = None,
-              err: TextIO | None = None) -> int:
+def run_audit(
+    runs: Any,
+    taken_at: datetime,
+    policy: SafetyPolicy,
+    unsafe_after_hours: float,
+    fmt: str,
+    *,
+    unsafe_only: bool = False,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+) -> int:
     """Audit ``runs`` (a runs snapshot's sequence) and return the exit status.
 
     The summary goes to ``err`` when it is a terminal (so cron mails only the

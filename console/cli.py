@@ -82,18 +82,34 @@ def _common_options() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
     group = common.add_argument_group("configuration")
     S = argparse.SUPPRESS
-    group.add_argument("--config", metavar="FILE", default=S,
-                       help=f"TOML config file (default: {default_path()} if it exists, "
-                       "else the simulator for every pane)")
-    group.add_argument("--scenario", metavar="NAME", default=S,
-                       help="simulator scenario, for every simulator backend "
-                       "(see --list-scenarios)")
-    group.add_argument("--seed", metavar="N", type=_int, default=S,
-                       help="simulator random seed")
-    group.add_argument("--speed", metavar="X", type=_non_negative_float, default=S,
-                       help="simulated seconds per real second (0 freezes the clock)")
-    group.add_argument("--runs", metavar="N", type=_positive_int, default=S,
-                       help="number of runs the simulator invents")
+    group.add_argument(
+        "--config",
+        metavar="FILE",
+        default=S,
+        help=f"TOML config file (default: {default_path()} if it exists, "
+        "else the simulator for every pane)",
+    )
+    group.add_argument(
+        "--scenario",
+        metavar="NAME",
+        default=S,
+        help="simulator scenario, for every simulator backend (see --list-scenarios)",
+    )
+    group.add_argument("--seed", metavar="N", type=_int, default=S, help="simulator random seed")
+    group.add_argument(
+        "--speed",
+        metavar="X",
+        type=_non_negative_float,
+        default=S,
+        help="simulated seconds per real second (0 freezes the clock)",
+    )
+    group.add_argument(
+        "--runs",
+        metavar="N",
+        type=_positive_int,
+        default=S,
+        help="number of runs the simulator invents",
+    )
     return common
 
 
@@ -110,27 +126,39 @@ def build_parser() -> argparse.ArgumentParser:
         "3 UNKNOWN, and a usage or config error is UNKNOWN (3) with its reason on stdout.",
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {_version()}")
-    parser.add_argument("--list-backends", action="store_true",
-                        help="list installed backend types and exit")
-    parser.add_argument("--list-scenarios", action="store_true",
-                        help="list the simulator's scenarios and exit")
-    parser.add_argument("--record", metavar="FILE",
-                        help="write every snapshot the console receives to FILE "
-                        "(play it back with 'replay FILE')")
-    sub = parser.add_subparsers(dest="command", metavar="{report,check,audit,replay,sim}",
-                                parser_class=_Parser)
-    report = sub.add_parser("report", parents=[common],
-                            help="print one snapshot of every pane and exit",
-                            description="Fetch every pane once and print it (Rich tables; "
-                            "no colour when stdout is not a terminal).")
+    parser.add_argument(
+        "--list-backends", action="store_true", help="list installed backend types and exit"
+    )
+    parser.add_argument(
+        "--list-scenarios", action="store_true", help="list the simulator's scenarios and exit"
+    )
+    parser.add_argument(
+        "--record",
+        metavar="FILE",
+        help="write every snapshot the console receives to FILE (play it back with 'replay FILE')",
+    )
+    sub = parser.add_subparsers(
+        dest="command", metavar="{report,check,audit,replay,sim}", parser_class=_Parser
+    )
+    report = sub.add_parser(
+        "report",
+        parents=[common],
+        help="print one snapshot of every pane and exit",
+        description="Fetch every pane once and print it (Rich tables; "
+        "no colour when stdout is not a terminal).",
+    )
     report.add_argument("--json", action="store_true", help="print JSON instead of tables")
-    sub.add_parser("check", parents=[common],
-                   help="Nagios-style check: one status line, exit code 0/1/2/3",
-                   description="Fetch every pane once, evaluate the alarms and print one "
-                   "line 'XENON <STATUS> - <summary> | <perfdata>'. Exit 0 OK, 1 WARNING, "
-                   "2 CRITICAL, 3 UNKNOWN (also for a bad config or bad options).")
+    sub.add_parser(
+        "check",
+        parents=[common],
+        help="Nagios-style check: one status line, exit code 0/1/2/3",
+        description="Fetch every pane once, evaluate the alarms and print one "
+        "line 'XENON <STATUS> - <summary> | <perfdata>'. Exit 0 OK, 1 WARNING, "
+        "2 CRITICAL, 3 UNKNOWN (also for a bad config or bad options).",
+    )
     audit = sub.add_parser(
-        "audit", parents=[common],
+        "audit",
+        parents=[common],
         help="the data-safety verdict of every run, one line each",
         description="Read the runs once and write one line per run of the whole history: "
         "number, name, science, policy_met, missing, purge_allowed, reasons, malformed, "
@@ -138,25 +166,44 @@ def build_parser() -> argparse.ArgumentParser:
         "A summary goes to stderr when it is a terminal.",
         epilog="Exit codes: 0 every run whose copies are due meets the policy; 1 some run "
         "ended more than unsafe_after_hours ago does not; 2 a usage or config error; "
-        "3 the runs could not be read.")
+        "3 the runs could not be read.",
+    )
     formats = audit.add_mutually_exclusive_group()
-    formats.add_argument("--json", action="store_const", dest="format", const="json",
-                         help="JSON Lines (control characters escaped)")
-    formats.add_argument("--csv", action="store_const", dest="format", const="csv",
-                         help="CSV with a header line")
-    audit.add_argument("--unsafe-only", action="store_true",
-                       help="only the runs that do not meet the policy")
+    formats.add_argument(
+        "--json",
+        action="store_const",
+        dest="format",
+        const="json",
+        help="JSON Lines (control characters escaped)",
+    )
+    formats.add_argument(
+        "--csv", action="store_const", dest="format", const="csv", help="CSV with a header line"
+    )
+    audit.add_argument(
+        "--unsafe-only", action="store_true", help="only the runs that do not meet the policy"
+    )
     replay = sub.add_parser(
-        "replay", help="play a recording back in the console's screens",
+        "replay",
+        help="play a recording back in the console's screens",
         description="Play back a recording made with --record: space pauses, n steps, "
         "[ and ] seek a minute, { and } ten minutes, + and - change the speed. A truncated "
-        "or damaged recording plays up to the damage and says so.")
+        "or damaged recording plays up to the damage and says so.",
+    )
     replay.add_argument("file", metavar="FILE", help="the recording")
-    replay.add_argument("--speed", metavar="X", type=_positive_float, default=1.0,
-                        help="playback speed: recorded seconds per real second (default 1)")
+    replay.add_argument(
+        "--speed",
+        metavar="X",
+        type=_positive_float,
+        default=1.0,
+        help="playback speed: recorded seconds per real second (default 1)",
+    )
     replay.add_argument("--paused", action="store_true", help="start paused at the beginning")
-    replay.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS,
-                        help="config whose thresholds the alarms use (default as for the TUI)")
+    replay.add_argument(
+        "--config",
+        metavar="FILE",
+        default=argparse.SUPPRESS,
+        help="config whose thresholds the alarms use (default as for the TUI)",
+    )
     _add_sim(sub)
     return parser
 
@@ -170,27 +217,34 @@ def _positive_float(text: str) -> float:
 
 def _add_sim(sub: argparse._SubParsersAction) -> None:
     """``sim``: put the simulator's history into a real service, to try a backend on it."""
-    sim = sub.add_parser("sim", help="write the simulator's data into a real service",
-                         description="Write the simulator's runs into a real service, in "
-                         "the experiment's own format, to try a backend on a copy.")
-    tools = sim.add_subparsers(dest="sim_command", metavar="{export-mongo}",
-                               parser_class=_Parser, required=True)
+    sim = sub.add_parser(
+        "sim",
+        help="write the simulator's data into a real service",
+        description="Write the simulator's runs into a real service, in "
+        "the experiment's own format, to try a backend on a copy.",
+    )
+    tools = sim.add_subparsers(
+        dest="sim_command", metavar="{export-mongo}", parser_class=_Parser, required=True
+    )
     export = tools.add_parser(
-        "export-mongo", help="write the simulated runs into a MongoDB as XENON1T run documents",
+        "export-mongo",
+        help="write the simulated runs into a MongoDB as XENON1T run documents",
         description="Insert every simulated run as a XENON1T run document. The collection "
         "must be empty unless --drop is given. A password may come from MONGO_PASSWORD "
-        "instead of the URI.")
+        "instead of the URI.",
+    )
     export.add_argument("uri", metavar="URI", help="mongodb://[user[:password]@]host[:port]/")
     export.add_argument("--database", default="run", help="database (default: run)")
-    export.add_argument("--collection", default="runs_new",
-                        help="collection (default: runs_new)")
-    export.add_argument("--drop", action="store_true",
-                        help="drop the collection first (else it must be empty)")
+    export.add_argument("--collection", default="runs_new", help="collection (default: runs_new)")
+    export.add_argument(
+        "--drop", action="store_true", help="drop the collection first (else it must be empty)"
+    )
     S = argparse.SUPPRESS
     export.add_argument("--scenario", metavar="NAME", default=S, help="simulator scenario")
     export.add_argument("--seed", metavar="N", type=_int, default=S, help="simulator seed")
-    export.add_argument("--runs", metavar="N", type=_positive_int, default=S,
-                        help="number of runs to simulate")
+    export.add_argument(
+        "--runs", metavar="N", type=_positive_int, default=S, help="number of runs to simulate"
+    )
 
 
 def _sim(args: argparse.Namespace) -> int:
@@ -198,9 +252,14 @@ def _sim(args: argparse.Namespace) -> int:
 
     try:
         written = export_simulated_runs(
-            args.uri, database=args.database, collection=args.collection, drop=args.drop,
-            scenario=getattr(args, "scenario", "nominal"), seed=getattr(args, "seed", 1),
-            runs=getattr(args, "runs", None))
+            args.uri,
+            database=args.database,
+            collection=args.collection,
+            drop=args.drop,
+            scenario=getattr(args, "scenario", "nominal"),
+            seed=getattr(args, "seed", 1),
+            runs=getattr(args, "runs", None),
+        )
     except (BackendConfigError, ExportError) as exc:
         return _fail(f"export-mongo: {exc}")
     except KeyboardInterrupt:
@@ -282,12 +341,20 @@ def _audit(args: argparse.Namespace, config: Config) -> int:
         result = collect_once(sources, config, kinds=(Kind.RUNS,))[Kind.RUNS]
         snapshot = result.snapshot
         if snapshot is None:
-            print(f"{PROG}: error: audit: cannot read the runs from {clean(result.source)}: "
-                  f"{clean(redact_secrets(result.error or 'no answer'))}", file=sys.stderr)
+            print(
+                f"{PROG}: error: audit: cannot read the runs from {clean(result.source)}: "
+                f"{clean(redact_secrets(result.error or 'no answer'))}",
+                file=sys.stderr,
+            )
             return EXIT_UNREADABLE
-        return run_audit(snapshot.runs, snapshot.taken_at, config.policy,  # type: ignore[union-attr]
-                         config.thresholds.unsafe_after_hours, args.format or "text",
-                         unsafe_only=args.unsafe_only)
+        return run_audit(
+            snapshot.runs,
+            snapshot.taken_at,
+            config.policy,  # type: ignore[union-attr]
+            config.thresholds.unsafe_after_hours,
+            args.format or "text",
+            unsafe_only=args.unsafe_only,
+        )
     finally:
         sources.close()
 
@@ -302,8 +369,10 @@ def _run_tui(config: Config, record: Path | None = None) -> int:
         if not record.parent.is_dir():
             raise ConfigError(f"--record {record}: directory {record.parent} does not exist")
         if record.exists():
-            raise ConfigError(f"--record {record}: the file exists; a recording is never "
-                              "overwritten, choose another name")
+            raise ConfigError(
+                f"--record {record}: the file exists; a recording is never "
+                "overwritten, choose another name"
+            )
     return run_app(config, Sources(config), record=record)
 
 

@@ -61,8 +61,13 @@ def describe_error(exc: BaseException) -> str:
 class Sources:
     """One backend instance per config section in use, shared by the kinds it serves."""
 
-    def __init__(self, config: Config, factory: BackendFactory | None = None, *,
-                 kinds: Iterable[Kind] | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        factory: BackendFactory | None = None,
+        *,
+        kinds: Iterable[Kind] | None = None,
+    ) -> None:
         """``kinds``: only the backends serving these (``audit`` needs the runs alone,
         and a broken backend of another pane must not stop it)."""
         factory = factory or create_backend
@@ -73,8 +78,9 @@ class Sources:
             for spec in config.backends_in_use():
                 if spec.name not in self._names.values():
                     continue
-                self._instances[spec.name] = self._create(factory, spec.name, spec.type,
-                                                          spec.options)
+                self._instances[spec.name] = self._create(
+                    factory, spec.name, spec.type, spec.options
+                )
             for kind, name in self._names.items():
                 backend = self._instances[name]
                 if kind not in backend.kinds:
@@ -87,8 +93,9 @@ class Sources:
             raise
 
     @staticmethod
-    def _create(factory: BackendFactory, name: str, type_name: str,
-                options: Mapping[str, Any]) -> Backend:
+    def _create(
+        factory: BackendFactory, name: str, type_name: str, options: Mapping[str, Any]
+    ) -> Backend:
         try:
             return factory(type_name, options)
         except BackendConfigError as exc:
@@ -123,16 +130,15 @@ def fetch_one(sources: Sources, kind: Kind) -> Result:
     try:
         snapshot = sources.for_kind(kind).fetch(kind)
         if not isinstance(snapshot, SNAPSHOT_TYPES[kind]):
-            raise TypeError(
-                f"backend {name!r} returned {type(snapshot).__name__} for {kind.value}"
-            )
+            raise TypeError(f"backend {name!r} returned {type(snapshot).__name__} for {kind.value}")
     except Exception as exc:
         return Result(kind, name, None, describe_error(exc), time.monotonic() - start)
     return Result(kind, name, snapshot, None, time.monotonic() - start)
 
 
-def collect_once(sources: Sources, config: Config,
-                 kinds: Iterable[Kind] | None = None) -> dict[Kind, Result]:
+def collect_once(
+    sources: Sources, config: Config, kinds: Iterable[Kind] | None = None
+) -> dict[Kind, Result]:
     """Fetch every kind (or ``kinds``) concurrently, each bounded by its own timeout.
 
     Each fetch runs in a daemon thread, so a hung backend neither blocks the
@@ -150,8 +156,7 @@ def collect_once(sources: Sources, config: Config,
 
     start = time.monotonic()
     for kind in wanted:
-        threading.Thread(target=work, args=(kind,), name=f"fetch-{kind.value}",
-                         daemon=True).start()
+        threading.Thread(target=work, args=(kind,), name=f"fetch-{kind.value}", daemon=True).start()
     out: dict[Kind, Result] = {}
     for kind in wanted:
         timeout = config.timeouts[kind]
@@ -159,6 +164,7 @@ def collect_once(sources: Sources, config: Config,
         if done[kind].wait(remaining):
             out[kind] = results[kind]
         else:
-            out[kind] = Result(kind, sources.backend_name(kind), None,
-                               f"timed out after {timeout:g} s", timeout)
+            out[kind] = Result(
+                kind, sources.backend_name(kind), None, f"timed out after {timeout:g} s", timeout
+            )
     return out

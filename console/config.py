@@ -33,13 +33,15 @@ from backends.model import Kind
 APP_NAME = "xenon-console"
 SIMULATOR = "simulator"
 
-DEFAULT_INTERVALS: Mapping[Kind, float] = MappingProxyType({
-    Kind.BUFFER: 5.0,
-    Kind.TRANSFERS: 10.0,
-    Kind.TAPE: 10.0,
-    Kind.JOBS: 5.0,
-    Kind.RUNS: 10.0,
-})
+DEFAULT_INTERVALS: Mapping[Kind, float] = MappingProxyType(
+    {
+        Kind.BUFFER: 5.0,
+        Kind.TRANSFERS: 10.0,
+        Kind.TAPE: 10.0,
+        Kind.JOBS: 5.0,
+        Kind.RUNS: 10.0,
+    }
+)
 DEFAULT_TIMEOUT = 10.0
 
 SECTIONS = ("panes", "backends", "intervals", "timeouts", "thresholds", "ui", "rses")
@@ -148,8 +150,9 @@ class _Reader:
         starts from an empty catalogue instead of the paper's sites."""
         start = data.get(RSES_DEFAULTS_KEY, True)
         if not isinstance(start, bool):
-            raise self.error(f"[rses] {RSES_DEFAULTS_KEY} must be true or false, "
-                             f"got {_describe(start)}")
+            raise self.error(
+                f"[rses] {RSES_DEFAULTS_KEY} must be true or false, got {_describe(start)}"
+            )
         regions = {r.value.lower(): r for r in Region}
         known = ", ".join(f'"{r.value}"' for r in Region)
         changes: dict[str, Region | None] = {}
@@ -157,15 +160,19 @@ class _Reader:
             if key == RSES_DEFAULTS_KEY:
                 continue
             if not RSE_NAME.fullmatch(key):
-                raise self.error(f"[rses] {key!r} is not an RSE name (upper-case letters, "
-                                 "digits, '_' or '-' between them)")
+                raise self.error(
+                    f"[rses] {key!r} is not an RSE name (upper-case letters, "
+                    "digits, '_' or '-' between them)"
+                )
             if value is False:
                 changes[key] = None
             elif isinstance(value, str) and value.lower() in regions:
                 changes[key] = regions[value.lower()]
             else:
-                raise self.error(f"[rses] {key} must be a region ({known}) or false to "
-                                 f"remove it, got {_describe(value)}")
+                raise self.error(
+                    f"[rses] {key} must be a region ({known}) or false to "
+                    f"remove it, got {_describe(value)}"
+                )
         base = DEFAULT_RSES if start else RseCatalogue(())
         return base.with_changes(changes)
 

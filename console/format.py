@@ -12,8 +12,16 @@ from backends.analysis.units import format_bytes as fmt_bytes
 from backends.analysis.units import format_duration
 from backends.analysis.units import format_rate as fmt_rate
 
-__all__ = ["VERDICT_VIEW", "fmt_bytes", "fmt_duration", "fmt_percent", "fmt_rate",
-           "fmt_time", "fmt_verdict", "short_slot"]
+__all__ = [
+    "VERDICT_VIEW",
+    "fmt_bytes",
+    "fmt_duration",
+    "fmt_percent",
+    "fmt_rate",
+    "fmt_time",
+    "fmt_verdict",
+    "short_slot",
+]
 
 #: How each verdict word (``safety.verdict_word``) is shown: its text (with
 #: the missing slots), its style, the words it adds to the runs filter's

@@ -42,7 +42,7 @@ class ReplayDriver:
 
     def _due(self) -> list[Frame]:
         stop = bisect_right(self._times, self.position, lo=self.index)
-        due = self.frames[self.index:stop]
+        due = self.frames[self.index : stop]
         self.index = stop
         return due
 

@@ -61,8 +61,9 @@ def reference_time(results: Mapping[Kind, Result]) -> datetime:
 def alarms_for(results: Mapping[Kind, Result], config: Config) -> list[Alarm]:
     snapshots = {kind: r.snapshot for kind, r in results.items()}
     errors = {kind: r.error for kind, r in results.items()}
-    return evaluate(snapshots, errors, config.thresholds, reference_time(results),
-                    policy=config.policy)
+    return evaluate(
+        snapshots, errors, config.thresholds, reference_time(results), policy=config.policy
+    )
 
 
 def _iso(at: datetime | None) -> str | None:
@@ -99,8 +100,18 @@ def _head(results: Mapping[Kind, Result], kind: Kind) -> dict[str, Any]:
 
 def _buffer_json(snap: BufferSnapshot | None, config: Config) -> dict[str, Any]:
     if snap is None:
-        keys = ("used_bytes", "free_bytes", "total_bytes", "fill_percent", "fill_rate_bps",
-                "time_to_full_hours", "autonomy_days", "daq_write_bps", "uplink_up", "mount")
+        keys = (
+            "used_bytes",
+            "free_bytes",
+            "total_bytes",
+            "fill_percent",
+            "fill_rate_bps",
+            "time_to_full_hours",
+            "autonomy_days",
+            "daq_write_bps",
+            "uplink_up",
+            "mount",
+        )
         return {**dict.fromkeys(keys), "malformed": []}
     f = buffer_forecast(snap, timedelta(hours=config.thresholds.buffer_rate_window_hours))
     return {
@@ -124,23 +135,27 @@ def _transfers_json(snap: TransfersSnapshot | None, now: datetime) -> dict[str, 
     rses = []
     for s in summarize_transfers(snap, now):
         oldest = s.oldest_stuck
-        rses.append({
-            "name": s.name,
-            "region": s.region,
-            "available": s.available,
-            "used_bytes": s.used_bytes,
-            "total_bytes": s.total_bytes,
-            "throughput_bps": _round(s.throughput_bps, 1),
-            "rules": {state.value: n for state, n in s.rules.items()},
-            "locks_ok": s.locks_ok,
-            "locks_total": s.locks_total,
-            "oldest_stuck": None if oldest is None else {
-                "id": oldest.id,
-                "run": oldest.run_number,
-                "stuck_hours": _hours(now - stuck_since(oldest)),
-            },
-            "expiring_soon": s.expiring_soon,
-        })
+        rses.append(
+            {
+                "name": s.name,
+                "region": s.region,
+                "available": s.available,
+                "used_bytes": s.used_bytes,
+                "total_bytes": s.total_bytes,
+                "throughput_bps": _round(s.throughput_bps, 1),
+                "rules": {state.value: n for state, n in s.rules.items()},
+                "locks_ok": s.locks_ok,
+                "locks_total": s.locks_total,
+                "oldest_stuck": None
+                if oldest is None
+                else {
+                    "id": oldest.id,
+                    "run": oldest.run_number,
+                    "stuck_hours": _hours(now - stuck_since(oldest)),
+                },
+                "expiring_soon": s.expiring_soon,
+            }
+        )
     stuck = stuck_rules(snap)
     return {
         "rses": rses,
@@ -161,8 +176,16 @@ def _transfers_json(snap: TransfersSnapshot | None, now: datetime) -> dict[str, 
 
 
 def _tape_json(snap: TapeSnapshot | None, now: datetime, config: Config) -> dict[str, Any]:
-    keys = ("queued", "queued_bytes", "in_progress", "verified_runs", "verified_bytes",
-            "failed_recent", "last_success", "rate_bps")
+    keys = (
+        "queued",
+        "queued_bytes",
+        "in_progress",
+        "verified_runs",
+        "verified_bytes",
+        "failed_recent",
+        "last_success",
+        "rate_bps",
+    )
     if snap is None:
         return {**dict.fromkeys(keys), "failed_uploads": [], "malformed": []}
     window = timedelta(hours=config.thresholds.tape_failure_window_hours)
@@ -196,14 +219,28 @@ def _tape_json(snap: TapeSnapshot | None, now: datetime, config: Config) -> dict
 
 
 def _counts_json(c) -> dict[str, Any]:
-    return {"site": c.site, "idle": c.idle, "running": c.running, "held": c.held,
-            "transferring": c.transferring, "completed": c.completed, "retried": c.retried}
+    return {
+        "site": c.site,
+        "idle": c.idle,
+        "running": c.running,
+        "held": c.held,
+        "transferring": c.transferring,
+        "completed": c.completed,
+        "retried": c.retried,
+    }
 
 
 def _jobs_json(snap: JobsSnapshot | None) -> dict[str, Any]:
     if snap is None:
-        return {"totals": None, "sites": [], "dags": [], "hold_reasons": [], "schedds": [],
-                "schedd_errors": [], "ad_problems": None}
+        return {
+            "totals": None,
+            "sites": [],
+            "dags": [],
+            "hold_reasons": [],
+            "schedds": [],
+            "schedd_errors": [],
+            "ad_problems": None,
+        }
     return {
         "totals": _counts_json(jobs_total(snap)),
         "sites": [_counts_json(c) for c in jobs_by_site(snap)],
@@ -229,11 +266,20 @@ def _jobs_json(snap: JobsSnapshot | None) -> dict[str, Any]:
     }
 
 
-def _runs_json(snap: RunsSnapshot | None, jobs: JobsSnapshot | None, now: datetime,
-               config: Config) -> dict[str, Any]:
+def _runs_json(
+    snap: RunsSnapshot | None, jobs: JobsSnapshot | None, now: datetime, config: Config
+) -> dict[str, Any]:
     if snap is None:
-        return {"count": None, "data_taking": None, "unsafe": None, "unsafe_old": None,
-                "failed": None, "malformed": None, "newest": [], "left_out": None}
+        return {
+            "count": None,
+            "data_taking": None,
+            "unsafe": None,
+            "unsafe_old": None,
+            "failed": None,
+            "malformed": None,
+            "newest": [],
+            "left_out": None,
+        }
     policy = config.policy
     dags = dag_for_run(jobs) if jobs is not None else {}
     cutoff = now - timedelta(hours=config.thresholds.unsafe_after_hours)
@@ -249,26 +295,28 @@ def _runs_json(snap: RunsSnapshot | None, jobs: JobsSnapshot | None, now: dateti
     for run in newest:
         safety = data_safety(run, policy)
         purge = purge_verdict(run, policy)
-        rows.append({
-            "number": run.number,
-            "name": run.name,
-            "source": run.source,
-            "science_run": run.science_run,
-            "start": _iso(run.start),
-            "end": _iso(run.end),
-            "events": run.events,
-            "size_bytes": run.raw_size_bytes,
-            "copies": copies_label(run, policy),
-            "processing": processing_state(run, dags.get(run.number)).value,
-            "safe": safety.safe,
-            "verdict": verdict_word(safety, copies_overdue(run, cutoff)),
-            "missing": list(safety.missing),
-            "safety_reason": safety.reason,
-            "purge_allowed": purge.allowed,
-            "on_buffer": purge.on_buffer,
-            "purge_reason": purge.reason,
-            "malformed": list(run_problems(run, policy)),
-        })
+        rows.append(
+            {
+                "number": run.number,
+                "name": run.name,
+                "source": run.source,
+                "science_run": run.science_run,
+                "start": _iso(run.start),
+                "end": _iso(run.end),
+                "events": run.events,
+                "size_bytes": run.raw_size_bytes,
+                "copies": copies_label(run, policy),
+                "processing": processing_state(run, dags.get(run.number)).value,
+                "safe": safety.safe,
+                "verdict": verdict_word(safety, copies_overdue(run, cutoff)),
+                "missing": list(safety.missing),
+                "safety_reason": safety.reason,
+                "purge_allowed": purge.allowed,
+                "on_buffer": purge.on_buffer,
+                "purge_reason": purge.reason,
+                "malformed": list(run_problems(run, policy)),
+            }
+        )
     return {
         "count": len(snap.runs),
         "data_taking": snap.data_taking,
@@ -302,15 +350,20 @@ def report_data(results: Mapping[Kind, Result], config: Config) -> dict[str, Any
     return {
         "now": now.isoformat(),
         "status": overall(alarms).name,
-        "buffer": {**_head(results, Kind.BUFFER),
-                   **_buffer_json(_snap(results, Kind.BUFFER), config)},
-        "transfers": {**_head(results, Kind.TRANSFERS),
-                      **_transfers_json(_snap(results, Kind.TRANSFERS), now)},
-        "tape": {**_head(results, Kind.TAPE),
-                 **_tape_json(_snap(results, Kind.TAPE), now, config)},
+        "buffer": {
+            **_head(results, Kind.BUFFER),
+            **_buffer_json(_snap(results, Kind.BUFFER), config),
+        },
+        "transfers": {
+            **_head(results, Kind.TRANSFERS),
+            **_transfers_json(_snap(results, Kind.TRANSFERS), now),
+        },
+        "tape": {**_head(results, Kind.TAPE), **_tape_json(_snap(results, Kind.TAPE), now, config)},
         "jobs": {**_head(results, Kind.JOBS), **_jobs_json(jobs)},
-        "runs": {**_head(results, Kind.RUNS),
-                 **_runs_json(_snap(results, Kind.RUNS), jobs, now, config)},
+        "runs": {
+            **_head(results, Kind.RUNS),
+            **_runs_json(_snap(results, Kind.RUNS), jobs, now, config),
+        },
         "alarms": [alarm_json(a) for a in alarms],
     }
 
@@ -351,18 +404,29 @@ def _buffer_view(snap: BufferSnapshot, config: Config):
     f = buffer_forecast(snap, timedelta(hours=config.thresholds.buffer_rate_window_hours))
     t = config.thresholds
     percent = f.fill_fraction * 100
-    style = ("bold red" if percent >= t.buffer_critical_percent
-             else "yellow" if percent >= t.buffer_warning_percent else "green")
+    style = (
+        "bold red"
+        if percent >= t.buffer_critical_percent
+        else "yellow"
+        if percent >= t.buffer_warning_percent
+        else "green"
+    )
     table = Table(show_header=False, box=None, pad_edge=False)
     table.add_column(style="dim", no_wrap=True)
     table.add_column()
     table.add_row("mount", _t(snap.mount))
-    table.add_row("used", Text(f"{format_bytes(f.used_bytes)} of {format_bytes(f.total_bytes)}"
-                               f" ({percent:.1f} %)", style=style))
+    table.add_row(
+        "used",
+        Text(
+            f"{format_bytes(f.used_bytes)} of {format_bytes(f.total_bytes)} ({percent:.1f} %)",
+            style=style,
+        ),
+    )
     table.add_row("free", Text(format_bytes(f.free_bytes)))
     table.add_row("net fill rate", Text(format_rate(f.fill_rate_bps)))
-    table.add_row("time to full", Text(format_duration(f.time_to_full)
-                                       if f.time_to_full else "not filling"))
+    table.add_row(
+        "time to full", Text(format_duration(f.time_to_full) if f.time_to_full else "not filling")
+    )
     table.add_row("DAQ writes", Text(format_rate(snap.daq_write_bps)))
     table.add_row("autonomy (uplink down)", Text(format_duration(f.autonomy)))
     uplink = {True: Text("up", "green"), False: Text("DOWN", "bold red"), None: Text("unknown")}
@@ -388,8 +452,9 @@ def _transfers_view(snap: TransfersSnapshot, now: datetime):
             Text(f"{s.progress:.1%}"),
             Text(format_rate(s.throughput_bps)),
             _num(s.expiring_soon, "yellow"),
-            Text("-") if oldest is None else Text(
-                f"{format_duration(now - stuck_since(oldest))} (run {oldest.run_number})"),
+            Text("-")
+            if oldest is None
+            else Text(f"{format_duration(now - stuck_since(oldest))} (run {oldest.run_number})"),
         )
     parts: list[Any] = [table]
     stuck = stuck_rules(snap)
@@ -399,9 +464,14 @@ def _transfers_view(snap: TransfersSnapshot, now: datetime):
             st.add_column(col, no_wrap=True)
         st.add_column("error")
         for r in stuck[:10]:
-            st.add_row(_t(r.id[:12]), _t(r.run_number), _t(r.rse),
-                       Text(format_duration(now - stuck_since(r))),
-                       Text(f"{r.locks_ok}/{r.locks_total}"), _t(r.error, "red"))
+            st.add_row(
+                _t(r.id[:12]),
+                _t(r.run_number),
+                _t(r.rse),
+                Text(format_duration(now - stuck_since(r))),
+                Text(f"{r.locks_ok}/{r.locks_total}"),
+                _t(r.error, "red"),
+            )
         parts.append(st)
     return Group(*parts)
 
@@ -414,10 +484,14 @@ def _tape_view(snap: TapeSnapshot, now: datetime, config: Config):
     table.add_row("queued", Text(f"{s.queued} runs, {format_bytes(s.queued_bytes)}"))
     table.add_row("uploading/verifying", Text(str(s.in_progress)))
     table.add_row("verified", Text(f"{s.verified_runs:,} runs, {format_bytes(s.verified_bytes)}"))
-    table.add_row("failed (recent)", Text(str(s.failed_recent),
-                                          "bold red" if s.failed_recent else "green"))
-    last = "-" if s.last_success is None else (
-        f"{s.last_success:%Y-%m-%d %H:%M} ({format_duration(now - s.last_success)} ago)")
+    table.add_row(
+        "failed (recent)", Text(str(s.failed_recent), "bold red" if s.failed_recent else "green")
+    )
+    last = (
+        "-"
+        if s.last_success is None
+        else (f"{s.last_success:%Y-%m-%d %H:%M} ({format_duration(now - s.last_success)} ago)")
+    )
     table.add_row("last success", Text(last))
     table.add_row("rate", Text(format_rate(s.rate_bps)))
     parts: list[Any] = [table]
@@ -427,21 +501,34 @@ def _tape_view(snap: TapeSnapshot, now: datetime, config: Config):
         for col in ("run", "at", "rc", "message"):
             ft.add_column(col)
         for u in failed[:10]:
-            ft.add_row(_t(u.run_number), Text(f"{u.finished_at or u.updated_at:%m-%d %H:%M}"),
-                       _t(u.return_code), _t(u.message, "red"))
+            ft.add_row(
+                _t(u.run_number),
+                Text(f"{u.finished_at or u.updated_at:%m-%d %H:%M}"),
+                _t(u.return_code),
+                _t(u.message, "red"),
+            )
         parts.append(ft)
     return Group(*parts)
 
 
 def _jobs_view(snap: JobsSnapshot):
     table = Table(title="jobs per site", title_justify="left")
-    cols = (("site", ""), ("idle", "yellow"), ("running", "cyan"), ("held", "bold red"),
-            ("transferring", "cyan"), ("completed", "green"), ("retried", ""))
+    cols = (
+        ("site", ""),
+        ("idle", "yellow"),
+        ("running", "cyan"),
+        ("held", "bold red"),
+        ("transferring", "cyan"),
+        ("completed", "green"),
+        ("retried", ""),
+    )
     for name, _ in cols:
         table.add_column(name, justify="left" if name == "site" else "right")
     for c in [*jobs_by_site(snap), jobs_total(snap)]:
-        table.add_row(_t(c.site, "bold" if c.site == "all" else ""),
-                      *(_num(getattr(c, name), style) for name, style in cols[1:]))
+        table.add_row(
+            _t(c.site, "bold" if c.site == "all" else ""),
+            *(_num(getattr(c, name), style) for name, style in cols[1:]),
+        )
     parts: list[Any] = [table]
     dags = dag_rows(snap)
     if dags:
@@ -449,11 +536,16 @@ def _jobs_view(snap: JobsSnapshot):
         for col in ("run", "status", "done", "failed", "queued", "held", "total", "progress"):
             dt.add_column(col, justify="left" if col in ("run", "status") else "right")
         for d in dags[:15]:
-            dt.add_row(_t(d.run_number if d.run_number is not None else d.batch_name),
-                       Text(("finished " if d.finished else "") + d.status.name.lower()),
-                       _num(d.nodes_done, "green"), _num(d.nodes_failed, "bold red"),
-                       _num(d.nodes_queued, "cyan"), _num(d.nodes_held, "bold red"),
-                       Text(str(d.nodes_total)), Text(f"{d.progress:.0%}"))
+            dt.add_row(
+                _t(d.run_number if d.run_number is not None else d.batch_name),
+                Text(("finished " if d.finished else "") + d.status.name.lower()),
+                _num(d.nodes_done, "green"),
+                _num(d.nodes_failed, "bold red"),
+                _num(d.nodes_queued, "cyan"),
+                _num(d.nodes_held, "bold red"),
+                Text(str(d.nodes_total)),
+                Text(f"{d.progress:.0%}"),
+            )
         parts.append(dt)
     reasons = hold_reasons(snap)
     if reasons:
@@ -481,23 +573,31 @@ def _purge_text(allowed: bool, on_buffer: bool, reason: str) -> Text:
 
 def _runs_view(snap: RunsSnapshot, jobs: JobsSnapshot | None, now: datetime, config: Config):
     data = _runs_json(snap, jobs, now, config)
-    summary = Text(f"{data['count']:,} runs; {data['unsafe']:,} not data-safe "
-                   f"({data['unsafe_old']:,} older than "
-                   f"{format_duration(timedelta(hours=config.thresholds.unsafe_after_hours))}, "
-                   f"{data['failed']:,} with a failed copy); "
-                   f"{data['malformed']:,} malformed")
+    summary = Text(
+        f"{data['count']:,} runs; {data['unsafe']:,} not data-safe "
+        f"({data['unsafe_old']:,} older than "
+        f"{format_duration(timedelta(hours=config.thresholds.unsafe_after_hours))}, "
+        f"{data['failed']:,} with a failed copy); "
+        f"{data['malformed']:,} malformed"
+    )
     table = Table(title=f"newest {len(data['newest'])} runs", title_justify="left")
-    for col in ("run", "source", "SR", "events", "size", "copies", "processing", "safe",
-                "purge"):
-        table.add_column(col, no_wrap=True,
-                         justify="right" if col in ("run", "events", "size") else "left")
+    for col in ("run", "source", "SR", "events", "size", "copies", "processing", "safe", "purge"):
+        table.add_column(
+            col, no_wrap=True, justify="right" if col in ("run", "events", "size") else "left"
+        )
     for row in data["newest"]:
         safe = Text(*fmt_verdict(row["verdict"], row["missing"]))
-        table.add_row(_t(row["number"]), _t(row["source"]), _t(row["science_run"]),
-                      _num(row["events"]), Text(format_bytes(row["size_bytes"])),
-                      _t(row["copies"]), _t(row["processing"]), safe,
-                      _purge_text(row["purge_allowed"], row["on_buffer"],
-                                  row["purge_reason"]))
+        table.add_row(
+            _t(row["number"]),
+            _t(row["source"]),
+            _t(row["science_run"]),
+            _num(row["events"]),
+            Text(format_bytes(row["size_bytes"])),
+            _t(row["copies"]),
+            _t(row["processing"]),
+            safe,
+            _purge_text(row["purge_allowed"], row["on_buffer"], row["purge_reason"]),
+        )
     return Group(summary, table)
 
 
@@ -508,8 +608,12 @@ def _alarms_view(alarms: list[Alarm]):
     for col in ("severity", "alarm", "detail", "hint"):
         table.add_column(col)
     for a in alarms:
-        table.add_row(Text(a.severity.name, SEVERITY_STYLE[a.severity]), _t(a.title),
-                      _t(a.detail), _t(a.hint, "dim"))
+        table.add_row(
+            Text(a.severity.name, SEVERITY_STYLE[a.severity]),
+            _t(a.title),
+            _t(a.detail),
+            _t(a.hint, "dim"),
+        )
     return table
 
 
@@ -553,16 +657,19 @@ def _perfdata(results: Mapping[Kind, Result], config: Config) -> str:
     buffer = _snap(results, Kind.BUFFER)
     if isinstance(buffer, BufferSnapshot):
         percent = buffer.used_bytes * 100 / buffer.total_bytes if buffer.total_bytes else 0.0
-        parts.append(f"buffer_fill={percent:.1f}%;{t.buffer_warning_percent:g};"
-                     f"{t.buffer_critical_percent:g};0;100")
+        parts.append(
+            f"buffer_fill={percent:.1f}%;{t.buffer_warning_percent:g};"
+            f"{t.buffer_critical_percent:g};0;100"
+        )
         parts.append(f"buffer_free={buffer.free_bytes}B;;;0;{buffer.total_bytes}")
     transfers = _snap(results, Kind.TRANSFERS)
     if isinstance(transfers, TransfersSnapshot):
         parts.append(f"rules_stuck={len(stuck_rules(transfers))}")
     tape = _snap(results, Kind.TAPE)
     if isinstance(tape, TapeSnapshot):
-        failed = summarize_tape(tape, reference_time(results),
-                                timedelta(hours=t.tape_failure_window_hours)).failed_recent
+        failed = summarize_tape(
+            tape, reference_time(results), timedelta(hours=t.tape_failure_window_hours)
+        ).failed_recent
         parts.append(f"tape_failed={failed};{t.tape_failures_warning};{t.tape_failures_critical}")
     jobs = _snap(results, Kind.JOBS)
     if isinstance(jobs, JobsSnapshot):
@@ -592,8 +699,9 @@ def _ok_summary(results: Mapping[Kind, Result]) -> str:
     return ", ".join(bits) or "all sources answered"
 
 
-def check_line(results: Mapping[Kind, Result], config: Config, *,
-               max_alarms: int = 3) -> tuple[Severity, str]:
+def check_line(
+    results: Mapping[Kind, Result], config: Config, *, max_alarms: int = 3
+) -> tuple[Severity, str]:
     """The Nagios plugin line and its status: 'XENON CRITICAL - ... | perfdata'."""
     alarms = alarms_for(results, config)
     status = overall(alarms)

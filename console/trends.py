@@ -65,8 +65,10 @@ def spark(values: list[float], width: int) -> str:
         return ""
     if len(values) > width:
         size = len(values) / width
-        values = [max(values[int(i * size): max(int(i * size) + 1, int((i + 1) * size))])
-                  for i in range(width)]
+        values = [
+            max(values[int(i * size) : max(int(i * size) + 1, int((i + 1) * size))])
+            for i in range(width)
+        ]
     low, high = min(values), max(values)
     if high == low:
         return BLOCKS[0 if high == 0 else 3] * len(values)

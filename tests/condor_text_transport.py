@@ -29,7 +29,7 @@ def parse_long(text: str) -> list[classad2.ClassAd]:
     blocks = [b for b in text.split("\n\n") if b.strip()]
     ads: list[classad2.ClassAd] = []
     for i in range(0, len(blocks), _SLICE):
-        chunk = "\n\n".join(blocks[i:i + _SLICE]) + "\n"
+        chunk = "\n\n".join(blocks[i : i + _SLICE]) + "\n"
         ads.extend(classad2.parseAds(chunk, classad2.ParserType.Old))
     return ads
 
@@ -62,8 +62,12 @@ class TextTransport:
     def set_text(self, schedd: str, queue: str, history: str = "") -> None:
         self.schedds[schedd] = TextSchedd(parse_long(queue), parse_long(history))
 
-    def set_ads(self, schedd: str, queue: list[classad2.ClassAd],
-                history: list[classad2.ClassAd] | None = None) -> None:
+    def set_ads(
+        self,
+        schedd: str,
+        queue: list[classad2.ClassAd],
+        history: list[classad2.ClassAd] | None = None,
+    ) -> None:
         self.schedds[schedd] = TextSchedd(queue, history or [])
 
     def _enter(self, name: str) -> TextSchedd:
@@ -79,16 +83,19 @@ class TextTransport:
             self.collector_hang.wait(30)
         if self.collector_fail is not None:
             raise self.collector_fail
-        return [ScheddRef(name, f"<127.0.0.1:{9618 + i}>")
-                for i, name in enumerate(sorted(self.schedds))]
+        return [
+            ScheddRef(name, f"<127.0.0.1:{9618 + i}>")
+            for i, name in enumerate(sorted(self.schedds))
+        ]
 
     def locate(self, name: str) -> ScheddRef:
         if self.collector_fail is not None:
             raise self.collector_fail
         return ScheddRef(name, "<127.0.0.1:9618>")
 
-    def _project(self, ads: list[classad2.ClassAd],
-                 projection: Sequence[str]) -> list[Mapping[str, Any]]:
+    def _project(
+        self, ads: list[classad2.ClassAd], projection: Sequence[str]
+    ) -> list[Mapping[str, Any]]:
         self.projections.append(list(projection))
         # A schedd returns only the projected attributes.
         keep = {p.lower() for p in projection}
@@ -101,15 +108,17 @@ class TextTransport:
             out.append(small)
         return out
 
-    def query(self, schedd: ScheddRef, constraint: str,
-              projection: Sequence[str]) -> list[Mapping[str, Any]]:
+    def query(
+        self, schedd: ScheddRef, constraint: str, projection: Sequence[str]
+    ) -> list[Mapping[str, Any]]:
         ads = [ad for ad in self._enter(schedd.name).queue if _true(constraint, ad)]
         with self._lock:
             self.calls.append(("query", schedd.name, len(ads), None))
         return self._project(ads, projection)
 
-    def history(self, schedd: ScheddRef, since: str | None, constraint: str,
-                projection: Sequence[str]) -> list[Mapping[str, Any]]:
+    def history(
+        self, schedd: ScheddRef, since: str | None, constraint: str, projection: Sequence[str]
+    ) -> list[Mapping[str, Any]]:
         ads = []
         for ad in self._enter(schedd.name).history:
             if since is not None and _true(since, ad):

@@ -79,11 +79,36 @@ class FakeBackend(Backend, BufferSource, TransfersSource, TapeSource, JobsSource
     def fetch_transfers(self) -> TransfersSnapshot:
         self._enter(Kind.TRANSFERS)
         rules = (
-            Rule("r1", "xe1t", "raw_1000", "UC_OSG_USERDISK", RuleState.OK, 10, 0, 0, 10**10,
-                 NOW - timedelta(days=1), NOW - timedelta(hours=20), run_number=1000),
-            Rule("r2", "xe1t", "raw_1001", "CNAF_USERDISK", RuleState.STUCK, 3, 0, 7, 10**10,
-                 NOW - timedelta(hours=12), NOW - timedelta(hours=9), run_number=1001,
-                 stuck_since=NOW - timedelta(hours=9), error=self._text("Connection timed out")),
+            Rule(
+                "r1",
+                "xe1t",
+                "raw_1000",
+                "UC_OSG_USERDISK",
+                RuleState.OK,
+                10,
+                0,
+                0,
+                10**10,
+                NOW - timedelta(days=1),
+                NOW - timedelta(hours=20),
+                run_number=1000,
+            ),
+            Rule(
+                "r2",
+                "xe1t",
+                "raw_1001",
+                "CNAF_USERDISK",
+                RuleState.STUCK,
+                3,
+                0,
+                7,
+                10**10,
+                NOW - timedelta(hours=12),
+                NOW - timedelta(hours=9),
+                run_number=1001,
+                stuck_since=NOW - timedelta(hours=9),
+                error=self._text("Connection timed out"),
+            ),
         )
         rses = (
             RseStatus("UC_OSG_USERDISK", 100 * TB, 400 * TB, 2e8, True, "US"),
@@ -94,18 +119,40 @@ class FakeBackend(Backend, BufferSource, TransfersSource, TapeSource, JobsSource
     def fetch_tape(self) -> TapeSnapshot:
         self._enter(Kind.TAPE)
         uploads = (
-            TapeUpload(1001, TapeState.FAILED, 10**10, NOW - timedelta(hours=1),
-                       return_code=12, message=self._text("ANS1228E Sending of object failed")),
+            TapeUpload(
+                1001,
+                TapeState.FAILED,
+                10**10,
+                NOW - timedelta(hours=1),
+                return_code=12,
+                message=self._text("ANS1228E Sending of object failed"),
+            ),
             TapeUpload(1002, TapeState.QUEUED, 10**10, NOW),
         )
-        return TapeSnapshot(NOW, uploads, verified_runs=1000, verified_bytes=1000 * 10**10,
-                            last_success=NOW - timedelta(hours=2), rate_bps=1.5e8)
+        return TapeSnapshot(
+            NOW,
+            uploads,
+            verified_runs=1000,
+            verified_bytes=1000 * 10**10,
+            last_success=NOW - timedelta(hours=2),
+            rate_bps=1.5e8,
+        )
 
     def fetch_jobs(self) -> JobsSnapshot:
         self._enter(Kind.JOBS)
         jobs = (
-            Job("schedd", 10, 0, JobStatus.HELD, "xenon", self._text("MWT2"), NOW, NOW,
-                hold_reason=self._text("Job has gone over memory limit"), hold_reason_code=34),
+            Job(
+                "schedd",
+                10,
+                0,
+                JobStatus.HELD,
+                "xenon",
+                self._text("MWT2"),
+                NOW,
+                NOW,
+                hold_reason=self._text("Job has gone over memory limit"),
+                hold_reason_code=34,
+            ),
             Job("schedd", 11, 0, JobStatus.RUNNING, "xenon", "MWT2", NOW, NOW),
         )
         return JobsSnapshot(NOW, jobs, (), ("schedd",))

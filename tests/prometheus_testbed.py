@@ -93,8 +93,10 @@ class PrometheusServer:
     def __init__(self, workdir: Path, exporter_port: int) -> None:
         binary = shutil.which("prometheus") or "/usr/bin/prometheus"
         if not Path(binary).exists():
-            raise RuntimeError("prometheus is not installed: run tests/testbeds/prometheus/"
-                               "setup.sh (make testbeds)")
+            raise RuntimeError(
+                "prometheus is not installed: run tests/testbeds/prometheus/"
+                "setup.sh (make testbeds)"
+            )
         self.binary = binary
         self.workdir = workdir
         self.port = free_port()
@@ -118,23 +120,30 @@ class PrometheusServer:
     def start(self) -> None:
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
-                [self.binary, f"--config.file={self.config}",
-                 f"--storage.tsdb.path={self.storage}",
-                 f"--web.listen-address=127.0.0.1:{self.port}",
-                 "--storage.tsdb.retention.time=1h"],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                [
+                    self.binary,
+                    f"--config.file={self.config}",
+                    f"--storage.tsdb.path={self.storage}",
+                    f"--web.listen-address=127.0.0.1:{self.port}",
+                    "--storage.tsdb.retention.time=1h",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
             )
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"prometheus exited with {self.process.returncode}:\n"
-                                   f"{self.log_tail()}")
+                raise RuntimeError(
+                    f"prometheus exited with {self.process.returncode}:\n{self.log_tail()}"
+                )
             if self.query('node_filesystem_size_bytes{mountpoint="/data"}'):
                 return
             time.sleep(0.25)
         self.stop()
-        raise RuntimeError(f"prometheus answered no query within {START_TIMEOUT:g} s:\n"
-                           f"{self.log_tail()}")
+        raise RuntimeError(
+            f"prometheus answered no query within {START_TIMEOUT:g} s:\n{self.log_tail()}"
+        )
 
     def query(self, promql: str) -> list:
         url = f"{self.url}/api/v1/query?" + urllib.parse.urlencode({"query": promql})

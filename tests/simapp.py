@@ -8,8 +8,9 @@ from console.collect import Sources
 from console.config import load_config
 
 
-def simulator_app(scenario: str = "nominal", *, runs: int | None = None, seed: int = 1
-                  ) -> XenonConsole:
+def simulator_app(
+    scenario: str = "nominal", *, runs: int | None = None, seed: int = 1
+) -> XenonConsole:
     """A console whose clock is frozen, so ages read '0 s' in snapshots."""
     config = load_config(None, scenario=scenario, seed=seed, speed=0, runs=runs)
     return XenonConsole(config, Sources(config), clock=lambda: 0.0)

@@ -17,8 +17,9 @@ T0 = datetime(2017, 11, 15, 12, 0, tzinfo=UTC)
 
 
 def alarm(key: str = "tape.failures", since: datetime | None = T0) -> Alarm:
-    return Alarm(key, Severity.CRITICAL, Kind.TAPE, "3 tape uploads failed", "detail", since,
-                 "hint")
+    return Alarm(
+        key, Severity.CRITICAL, Kind.TAPE, "3 tape uploads failed", "detail", since, "hint"
+    )
 
 
 def test_ack_survives_a_restart(tmp_path: Path) -> None:
@@ -122,12 +123,14 @@ async def test_acknowledging_in_the_alarms_screen_quiets_the_strip(tmp_path: Pat
 
 def test_an_alarm_that_gets_worse_is_loud_again(tmp_path: Path) -> None:
     store = AckStore(tmp_path / "acks.json")
-    warning = Alarm("buffer.fill", Severity.WARNING, Kind.BUFFER, "buffer 85 % full", "d", None,
-                    "h")
+    warning = Alarm(
+        "buffer.fill", Severity.WARNING, Kind.BUFFER, "buffer 85 % full", "d", None, "h"
+    )
     store.observe([warning], T0)
     store.acknowledge(warning, "purge planned")
-    critical = Alarm("buffer.fill", Severity.CRITICAL, Kind.BUFFER, "buffer 96 % full", "d",
-                     None, "h")
+    critical = Alarm(
+        "buffer.fill", Severity.CRITICAL, Kind.BUFFER, "buffer 96 % full", "d", None, "h"
+    )
     store.observe([critical], T0 + timedelta(hours=1))
     assert store.ack_for(critical) is None
 

@@ -68,41 +68,114 @@ EU = rucio("CNAF_USERDISK")
 LNGS = rucio("LNGS_USERDISK")
 
 
-def run(number: int = 7000, *, science: bool = True, copies=(), tags=(), detector="tpc",
-        start: datetime = NOW - 50 * H) -> Run:
+def run(
+    number: int = 7000,
+    *,
+    science: bool = True,
+    copies=(),
+    tags=(),
+    detector="tpc",
+    start: datetime = NOW - 50 * H,
+) -> Run:
     all_tags = (("_sciencerun1",) if science else ()) + tuple(tags)
     return Run(
-        number=number, name=f"170601_{number}", start=start, end=start + H, detector=detector,
-        source="none" if science else "LED", tags=all_tags, events=20000,
-        raw_size_bytes=10**10, copies=tuple(copies),
+        number=number,
+        name=f"170601_{number}",
+        start=start,
+        end=start + H,
+        detector=detector,
+        source="none" if science else "LED",
+        tags=all_tags,
+        events=20000,
+        raw_size_bytes=10**10,
+        copies=tuple(copies),
     )
 
 
-def rule(rid: str, rse: str, state: RuleState, *, stuck_since=None, updated=NOW - H,
-         expires=None, ok=1, rep=0, stuck=0, run_number=7000, error=None) -> Rule:
+def rule(
+    rid: str,
+    rse: str,
+    state: RuleState,
+    *,
+    stuck_since=None,
+    updated=NOW - H,
+    expires=None,
+    ok=1,
+    rep=0,
+    stuck=0,
+    run_number=7000,
+    error=None,
+) -> Rule:
     return Rule(
-        id=rid, scope="xe1t-raw", name=f"raw-{rid}", rse=rse, state=state, locks_ok=ok,
-        locks_replicating=rep, locks_stuck=stuck, bytes=10**9, created_at=NOW - 48 * H,
-        updated_at=updated, run_number=run_number, expires_at=expires, stuck_since=stuck_since,
+        id=rid,
+        scope="xe1t-raw",
+        name=f"raw-{rid}",
+        rse=rse,
+        state=state,
+        locks_ok=ok,
+        locks_replicating=rep,
+        locks_stuck=stuck,
+        bytes=10**9,
+        created_at=NOW - 48 * H,
+        updated_at=updated,
+        run_number=run_number,
+        expires_at=expires,
+        stuck_since=stuck_since,
         error=error,
     )
 
 
-def job(cid: int, status: JobStatus, site: str | None = "MWT2", *, starts=1, reason=None,
-        code=None, dag=None) -> Job:
+def job(
+    cid: int,
+    status: JobStatus,
+    site: str | None = "MWT2",
+    *,
+    starts=1,
+    reason=None,
+    code=None,
+    dag=None,
+) -> Job:
     return Job(
-        schedd="login.xenon", cluster_id=cid, proc_id=0, status=status, owner="xe1tproc",
-        site=site, entered_status_at=NOW - H, submitted_at=NOW - 2 * H, dag_cluster_id=dag,
-        num_job_starts=starts, hold_reason=reason, hold_reason_code=code,
+        schedd="login.xenon",
+        cluster_id=cid,
+        proc_id=0,
+        status=status,
+        owner="xe1tproc",
+        site=site,
+        entered_status_at=NOW - H,
+        submitted_at=NOW - 2 * H,
+        dag_cluster_id=dag,
+        num_job_starts=starts,
+        hold_reason=reason,
+        hold_reason_code=code,
     )
 
 
-def dag(cid: int, run_number: int | None, *, total=10, done=0, failed=0, queued=0, held=0,
-        status=DagStatus.OK, submitted=NOW - H, finished=False) -> Dag:
+def dag(
+    cid: int,
+    run_number: int | None,
+    *,
+    total=10,
+    done=0,
+    failed=0,
+    queued=0,
+    held=0,
+    status=DagStatus.OK,
+    submitted=NOW - H,
+    finished=False,
+) -> Dag:
     return Dag(
-        schedd="login.xenon", cluster_id=cid, batch_name=f"run_{run_number}",
-        run_number=run_number, nodes_total=total, nodes_done=done, nodes_failed=failed,
-        nodes_queued=queued, nodes_held=held, status=status, submitted_at=submitted,
+        schedd="login.xenon",
+        cluster_id=cid,
+        batch_name=f"run_{run_number}",
+        run_number=run_number,
+        nodes_total=total,
+        nodes_done=done,
+        nodes_failed=failed,
+        nodes_queued=queued,
+        nodes_held=held,
+        status=status,
+        submitted_at=submitted,
         finished=finished,
     )
 
@@ -110,15 +183,31 @@ def dag(cid: int, run_number: int | None, *, total=10, done=0, failed=0, queued=
 # ------------------------------------------------------------------ buffer
 
 
-def linear_buffer(rate_bps: float, *, used0: int = 20 * TB, total: int = 50 * TB,
-                  samples: int = 7, step=H, daq=None, uplink=True) -> BufferSnapshot:
+def linear_buffer(
+    rate_bps: float,
+    *,
+    used0: int = 20 * TB,
+    total: int = 50 * TB,
+    samples: int = 7,
+    step=H,
+    daq=None,
+    uplink=True,
+) -> BufferSnapshot:
     history = tuple(
-        BufferSample(at=NOW - (samples - 1 - i) * step,
-                     used_bytes=int(used0 + rate_bps * i * step.total_seconds()))
+        BufferSample(
+            at=NOW - (samples - 1 - i) * step,
+            used_bytes=int(used0 + rate_bps * i * step.total_seconds()),
+        )
         for i in range(samples)
     )
-    return BufferSnapshot(taken_at=NOW, total_bytes=total, used_bytes=history[-1].used_bytes,
-                          history=history, daq_write_bps=daq, uplink_up=uplink)
+    return BufferSnapshot(
+        taken_at=NOW,
+        total_bytes=total,
+        used_bytes=history[-1].used_bytes,
+        history=history,
+        daq_write_bps=daq,
+        uplink_up=uplink,
+    )
 
 
 def test_forecast_linear_fill_gives_rate_and_time_to_full():
@@ -157,8 +246,7 @@ def test_forecast_needs_two_samples():
 
 
 def test_forecast_uses_current_reading_after_history():
-    snap = BufferSnapshot(NOW, 50 * TB, 10 * TB + 3600 * 10**6,
-                          (BufferSample(NOW - H, 10 * TB),))
+    snap = BufferSnapshot(NOW, 50 * TB, 10 * TB + 3600 * 10**6, (BufferSample(NOW - H, 10 * TB),))
     assert buffer_forecast(snap).fill_rate_bps == pytest.approx(1e6)
 
 
@@ -180,8 +268,15 @@ def transfers_snapshot() -> TransfersSnapshot:
     )
     rules = (
         rule("a", "CNAF_USERDISK", RuleState.OK, ok=3),
-        rule("b", "CNAF_USERDISK", RuleState.STUCK, ok=1, stuck=2, stuck_since=NOW - 30 * H,
-             error="TRANSFER_FAILED"),
+        rule(
+            "b",
+            "CNAF_USERDISK",
+            RuleState.STUCK,
+            ok=1,
+            stuck=2,
+            stuck_since=NOW - 30 * H,
+            error="TRANSFER_FAILED",
+        ),
         rule("c", "CNAF_USERDISK", RuleState.STUCK, ok=0, stuck=1, stuck_since=NOW - 3 * H),
         rule("d", "LNGS_USERDISK", RuleState.OK, expires=NOW + 10 * H),
         rule("e", "LNGS_USERDISK", RuleState.OK, expires=NOW + 30 * H),
@@ -195,11 +290,21 @@ def transfers_snapshot() -> TransfersSnapshot:
 def test_summarize_transfers_order_counts_locks():
     summaries = summarize_transfers(transfers_snapshot())
     assert [s.name for s in summaries] == [
-        "LNGS_USERDISK", "UC_OSG_USERDISK", "CNAF_USERDISK", "AAA_OTHER", "ZZZ_TEST"]
+        "LNGS_USERDISK",
+        "UC_OSG_USERDISK",
+        "CNAF_USERDISK",
+        "AAA_OTHER",
+        "ZZZ_TEST",
+    ]
     cnaf = summaries[2]
     assert dict(cnaf.rules) == {
-        RuleState.OK: 1, RuleState.REPLICATING: 0, RuleState.STUCK: 2, RuleState.SUSPENDED: 0,
-        RuleState.WAITING_APPROVAL: 0, RuleState.INJECT: 0}
+        RuleState.OK: 1,
+        RuleState.REPLICATING: 0,
+        RuleState.STUCK: 2,
+        RuleState.SUSPENDED: 0,
+        RuleState.WAITING_APPROVAL: 0,
+        RuleState.INJECT: 0,
+    }
     assert (cnaf.locks_ok, cnaf.locks_total) == (4, 7)
     assert cnaf.oldest_stuck.id == "b"
     assert cnaf.throughput_bps == 5e6 and cnaf.region == "EU"
@@ -224,8 +329,9 @@ def test_all_rses_constant_order_is_used():
 
 
 def upload(n: int, state: TapeState, at: datetime, *, rc=None, msg=None, size=10**9):
-    return TapeUpload(run_number=n, state=state, bytes=size, updated_at=at, return_code=rc,
-                      message=msg)
+    return TapeUpload(
+        run_number=n, state=state, bytes=size, updated_at=at, return_code=rc, message=msg
+    )
 
 
 def test_tape_summary_and_failures():
@@ -241,7 +347,9 @@ def test_tape_summary_and_failures():
             upload(7, TapeState.FAILED, NOW - 1 * H, rc=12),
             upload(8, TapeState.VERIFIED, NOW - 5 * H),
         ),
-        verified_runs=100, verified_bytes=10**12, rate_bps=2e8,
+        verified_runs=100,
+        verified_bytes=10**12,
+        rate_bps=2e8,
     )
     s = summarize_tape(snap)
     assert (s.queued, s.queued_bytes, s.in_progress) == (2, 5 * 10**9, 2)
@@ -280,37 +388,56 @@ def test_jobs_by_site_and_total():
     rows = jobs_by_site(jobs_snapshot())
     assert [r.site for r in rows] == ["MWT2", "NIKHEF", "unmatched"]
     mwt2 = rows[0]
-    assert (mwt2.idle, mwt2.running, mwt2.held, mwt2.transferring, mwt2.completed,
-            mwt2.retried) == (1, 1, 1, 0, 1, 1)
+    assert (
+        mwt2.idle,
+        mwt2.running,
+        mwt2.held,
+        mwt2.transferring,
+        mwt2.completed,
+        mwt2.retried,
+    ) == (1, 1, 1, 0, 1, 1)
     assert (rows[2].held, rows[2].transferring) == (1, 1)
     total = jobs_total(jobs_snapshot())
     assert total.site == "all"
     assert (total.idle, total.running, total.held, total.transferring, total.completed) == (
-        1, 1, 3, 1, 1)
+        1,
+        1,
+        3,
+        1,
+        1,
+    )
 
 
 def test_hold_reasons_group_across_slots():
     assert hold_reasons(jobs_snapshot()) == [
-        ("Error from <slot>: memory", 2), ("(no reason given, code 26)", 1)]
+        ("Error from <slot>: memory", 2),
+        ("(no reason given, code 26)", 1),
+    ]
     assert hold_reasons(jobs_snapshot(), top=1) == [("Error from <slot>: memory", 2)]
     assert normalise_hold_reason(
-        "SHADOW at 192.168.1.4 failed to send file(s) to <10.0.0.1:9618?addrs=x>") == (
-        "SHADOW at <ip> failed to send file(s) to <addr>")
+        "SHADOW at 192.168.1.4 failed to send file(s) to <10.0.0.1:9618?addrs=x>"
+    ) == ("SHADOW at <ip> failed to send file(s) to <addr>")
     # As the simulator (and HTCondor) word them: one group per cause.
-    memory = ("Error from slot1_{}@wn{:03d}.mwt2.org: Job has gone over memory limit of 2048 "
-              "megabytes. Peak usage: {} megabytes.")
-    starter = ("Error from slot1_{0}@wn{1:03d}.x.org: STARTER at wn{1:03d}.x.org failed to send "
-               "file(s) to <192.170.227.{0}:9618>: error writing to file "
-               "/var/lib/condor/execute/dir_{2}/output.root: (errno 28) No space left on device")
+    memory = (
+        "Error from slot1_{}@wn{:03d}.mwt2.org: Job has gone over memory limit of 2048 "
+        "megabytes. Peak usage: {} megabytes."
+    )
+    starter = (
+        "Error from slot1_{0}@wn{1:03d}.x.org: STARTER at wn{1:03d}.x.org failed to send "
+        "file(s) to <192.170.227.{0}:9618>: error writing to file "
+        "/var/lib/condor/execute/dir_{2}/output.root: (errno 28) No space left on device"
+    )
     for template in (memory, starter):
         reasons = {normalise_hold_reason(template.format(i, 7 * i, 2049 + i)) for i in range(5)}
         assert len(reasons) == 1, reasons
     assert normalise_hold_reason(memory.format(1, 2, 2071)) == (
         "Error from <slot>: Job has gone over memory limit of 2048 megabytes. "
-        "Peak usage: N megabytes.")
+        "Peak usage: N megabytes."
+    )
     assert normalise_hold_reason(starter.format(1, 2, 3)) == (
         "Error from <slot>: STARTER at <host> failed to send file(s) to <addr>: error writing "
-        "to file /var/lib/condor/execute/dir_N/output.root: (errno 28) No space left on device")
+        "to file /var/lib/condor/execute/dir_N/output.root: (errno 28) No space left on device"
+    )
 
 
 def test_dag_rows_and_dag_for_run():
@@ -350,9 +477,12 @@ def test_tape_with_checksum_problem_does_not_count():
 
 
 def test_copies_in_error_or_transferring_are_ignored():
-    copies = (raw("tsm-server", "error"), rucio("UC_OSG_USERDISK", "error"),
-              rucio("CNAF_USERDISK", "transferring"), DataCopy("raw", "rucio-catalogue",
-                                                               "transferred"))  # no rse
+    copies = (
+        raw("tsm-server", "error"),
+        rucio("UC_OSG_USERDISK", "error"),
+        rucio("CNAF_USERDISK", "transferring"),
+        DataCopy("raw", "rucio-catalogue", "transferred"),
+    )  # no rse
     v = data_safety(run(copies=copies))
     assert v.present == () and not v.safe
     processed_on_tape = DataCopy("processed", "tsm-server", "transferred")
@@ -388,24 +518,35 @@ def test_processing_state():
     assert processing_state(run(), dag(1, 7000)) is ProcessingState.QUEUED
     assert processing_state(run(), dag(1, 7000, done=3, queued=4)) is ProcessingState.PROCESSING
     assert processing_state(run(), dag(1, 7000, done=3, queued=2, held=2)) is (
-        ProcessingState.STALLED)
+        ProcessingState.STALLED
+    )
     assert processing_state(run(), dag(1, 7000, done=3, queued=4, held=2)) is (
-        ProcessingState.PROCESSING)
-    assert processing_state(run(), dag(1, 7000, finished=True, failed=2,
-                                       status=DagStatus.NODE_FAILED)) is ProcessingState.FAILED
+        ProcessingState.PROCESSING
+    )
+    assert (
+        processing_state(run(), dag(1, 7000, finished=True, failed=2, status=DagStatus.NODE_FAILED))
+        is ProcessingState.FAILED
+    )
     assert processing_state(run(copies=(processed,)), dag(1, 7000, held=1)) is (
-        ProcessingState.PROCESSED)
+        ProcessingState.PROCESSED
+    )
     assert {s.value for s in ProcessingState} == {
-        "waiting", "skipped", "queued", "processing", "stalled", "failed", "processed",
-        "minitrees"}
+        "waiting",
+        "skipped",
+        "queued",
+        "processing",
+        "stalled",
+        "failed",
+        "processed",
+        "minitrees",
+    }
 
 
 def test_copies_label():
     assert copies_label(run(copies=(BUF, TAPE, UC, EU))) == "buf tape UC EU"
     assert copies_label(run(copies=(BUF, LNGS))) == "buf LN"
     assert copies_label(run(copies=())) == "-"
-    many = (BUF, raw("tsm-server", checksum_problem=True), UC,
-            *(rucio(r) for r in ALL_RSES[2:]))
+    many = (BUF, raw("tsm-server", checksum_problem=True), UC, *(rucio(r) for r in ALL_RSES[2:]))
     label = copies_label(run(copies=many))
     assert label == "buf tape! UC EU5" and len(label) <= 16
 

@@ -40,8 +40,13 @@ def keyed(alarms: list[Alarm]) -> dict[str, Severity]:
 
 @pytest.mark.parametrize(
     ("used_permille", "expected"),
-    [(799, None), (800, Severity.WARNING), (899, Severity.WARNING), (900, Severity.CRITICAL),
-     (1000, Severity.CRITICAL)],
+    [
+        (799, None),
+        (800, Severity.WARNING),
+        (899, Severity.WARNING),
+        (900, Severity.CRITICAL),
+        (1000, Severity.CRITICAL),
+    ],
 )
 def test_buffer_fill_edges(used_permille, expected):
     snap = BufferSnapshot(NOW, 1000 * TB, used_permille * TB)
@@ -65,8 +70,13 @@ def filling(hours_to_full: float) -> BufferSnapshot:
 
 @pytest.mark.parametrize(
     ("hours", "expected"),
-    [(100, None), (72.5, None), (71.5, Severity.WARNING), (24.5, Severity.WARNING),
-     (23.5, Severity.CRITICAL)],
+    [
+        (100, None),
+        (72.5, None),
+        (71.5, Severity.WARNING),
+        (24.5, Severity.WARNING),
+        (23.5, Severity.CRITICAL),
+    ],
 )
 def test_buffer_time_to_full_edges(hours, expected):
     got = keyed(alarms_for(Kind.BUFFER, filling(hours)))
@@ -87,8 +97,13 @@ def test_uplink_down_warning_and_critical_by_autonomy():
 
 
 def stuck_at(hours: float, rse: str = "CNAF_USERDISK"):
-    return rule("r1", rse, RuleState.STUCK, stuck_since=NOW - timedelta(hours=hours),
-                error="DESTINATION\nOVERWRITE")
+    return rule(
+        "r1",
+        rse,
+        RuleState.STUCK,
+        stuck_since=NOW - timedelta(hours=hours),
+        error="DESTINATION\nOVERWRITE",
+    )
 
 
 @pytest.mark.parametrize(
@@ -113,28 +128,35 @@ def test_stuck_alarms_are_per_rse_and_count_rules():
         rule("r5", "NIKHEF_USERDISK", RuleState.OK),
     )
     got = alarms_for(Kind.TRANSFERS, TransfersSnapshot(NOW, (), rules))
-    assert keyed(got) == {"rse.CNAF_USERDISK.stuck": Severity.CRITICAL,
-                          "rse.NIKHEF_USERDISK.stuck": Severity.WARNING}
+    assert keyed(got) == {
+        "rse.CNAF_USERDISK.stuck": Severity.CRITICAL,
+        "rse.NIKHEF_USERDISK.stuck": Severity.WARNING,
+    }
     assert got[0].title == "2 rules stuck at CNAF_USERDISK"
     assert got[0].detail == (
-        "2 stuck over 6 h (3 in all), oldest for 30.0 h (run 7000): DESTINATION OVERWRITE")
+        "2 stuck over 6 h (3 in all), oldest for 30.0 h (run 7000): DESTINATION OVERWRITE"
+    )
 
 
 def test_rse_unavailable():
-    rses = (RseStatus("CNAF_USERDISK", None, None, available=False),
-            RseStatus("LNGS_USERDISK", None, None, available=False),
-            RseStatus("NIKHEF_USERDISK", None, None))
+    rses = (
+        RseStatus("CNAF_USERDISK", None, None, available=False),
+        RseStatus("LNGS_USERDISK", None, None, available=False),
+        RseStatus("NIKHEF_USERDISK", None, None),
+    )
     got = keyed(alarms_for(Kind.TRANSFERS, TransfersSnapshot(NOW, rses, ())))
-    assert got == {"rse.CNAF_USERDISK.unavailable": Severity.WARNING,
-                   "rse.LNGS_USERDISK.unavailable": Severity.CRITICAL}
+    assert got == {
+        "rse.CNAF_USERDISK.unavailable": Severity.WARNING,
+        "rse.LNGS_USERDISK.unavailable": Severity.CRITICAL,
+    }
 
 
 # -------------------------------------------------------------------- tape
 
 
 @pytest.mark.parametrize(
-    ("n", "expected"), [(0, None), (1, Severity.WARNING), (9, Severity.WARNING),
-                        (10, Severity.CRITICAL)],
+    ("n", "expected"),
+    [(0, None), (1, Severity.WARNING), (9, Severity.WARNING), (10, Severity.CRITICAL)],
 )
 def test_tape_failure_edges(n, expected):
     uploads = tuple(upload(i, TapeState.FAILED, NOW - H, rc=12, msg="ANS1311E") for i in range(n))
@@ -146,8 +168,8 @@ def test_tape_failure_edges(n, expected):
 
 
 @pytest.mark.parametrize(
-    ("n", "expected"), [(0, None), (1, Severity.WARNING), (4, Severity.WARNING),
-                        (5, Severity.CRITICAL)],
+    ("n", "expected"),
+    [(0, None), (1, Severity.WARNING), (4, Severity.WARNING), (5, Severity.CRITICAL)],
 )
 def test_tape_checksum_edges(n, expected):
     bad = raw("tsm-server", checksum_problem=True)
@@ -162,12 +184,13 @@ def test_tape_checksum_edges(n, expected):
 
 
 @pytest.mark.parametrize(
-    ("n", "expected"), [(0, None), (1, Severity.WARNING), (99, Severity.WARNING),
-                        (100, Severity.CRITICAL)],
+    ("n", "expected"),
+    [(0, None), (1, Severity.WARNING), (99, Severity.WARNING), (100, Severity.CRITICAL)],
 )
 def test_held_jobs_edges(n, expected):
-    jobs = tuple(job(i, JobStatus.HELD, reason=f"Error from slot{i}@wn{i}: disk full")
-                 for i in range(n))
+    jobs = tuple(
+        job(i, JobStatus.HELD, reason=f"Error from slot{i}@wn{i}: disk full") for i in range(n)
+    )
     jobs += (job(1000, JobStatus.RUNNING),)
     got = alarms_for(Kind.JOBS, JobsSnapshot(NOW, jobs, ()))
     assert keyed(got).get("jobs.held") == expected
@@ -176,8 +199,11 @@ def test_held_jobs_edges(n, expected):
 
 
 def test_stalled_dags():
-    dags = (dag(1, 7001, held=2, queued=2, done=5), dag(2, 7002, held=1, queued=3),
-            dag(3, 7003, held=1, queued=1, finished=True))
+    dags = (
+        dag(1, 7001, held=2, queued=2, done=5),
+        dag(2, 7002, held=1, queued=3),
+        dag(3, 7003, held=1, queued=1, finished=True),
+    )
     got = alarms_for(Kind.JOBS, JobsSnapshot(NOW, (), dags))
     assert keyed(got) == {"jobs.dags_stalled": Severity.WARNING}
     assert "7001" in got[0].detail and "7002" not in got[0].detail
@@ -187,10 +213,13 @@ def test_stalled_dags():
 
 
 def test_no_new_run_while_data_taking():
-    runs = (run(7000, start=NOW - 5 * H, copies=(BUF, TAPE, UC, EU)),
-            run(7001, start=NOW - 2 * H, copies=(BUF,)))
+    runs = (
+        run(7000, start=NOW - 5 * H, copies=(BUF, TAPE, UC, EU)),
+        run(7001, start=NOW - 2 * H, copies=(BUF,)),
+    )
     assert keyed(alarms_for(Kind.RUNS, RunsSnapshot(NOW, runs, data_taking=True))) == {
-        "runs.no_new_run": Severity.WARNING}
+        "runs.no_new_run": Severity.WARNING
+    }
     younger = (*runs[:1], run(7001, start=NOW - timedelta(hours=1.99)))
     assert alarms_for(Kind.RUNS, RunsSnapshot(NOW, younger, data_taking=True)) == []
     assert alarms_for(Kind.RUNS, RunsSnapshot(NOW, runs, data_taking=False)) == []
@@ -217,7 +246,8 @@ def test_old_unsafe_runs_are_counted():
 def test_failed_source_without_data_is_unknown_with_data_is_stale():
     got = evaluate({Kind.TAPE: None}, {Kind.TAPE: "SourceError: dsmc not found"}, T, NOW)
     assert [(a.key, a.severity, a.detail) for a in got] == [
-        ("source.tape.down", Severity.UNKNOWN, "SourceError: dsmc not found")]
+        ("source.tape.down", Severity.UNKNOWN, "SourceError: dsmc not found")
+    ]
     old = TapeSnapshot(NOW - 10 * timedelta(minutes=1), ())
     got = evaluate({Kind.TAPE: old}, {Kind.TAPE: "TimeoutError: timed out"}, T, NOW)
     assert [(a.key, a.severity) for a in got] == [("source.tape.stale", Severity.WARNING)]
@@ -235,7 +265,8 @@ def test_stale_without_error_needs_intervals():
 def test_thresholds_are_configurable():
     snap = BufferSnapshot(NOW, 100, 50)
     assert keyed(alarms_for(Kind.BUFFER, snap, Thresholds(buffer_warning_percent=50))) == {
-        "buffer.fill": Severity.WARNING}
+        "buffer.fill": Severity.WARNING
+    }
 
 
 # ------------------------------------------------------ sorting, overall()
@@ -249,20 +280,27 @@ def test_overall_precedence():
     assert overall([]) is Severity.OK
     assert overall([a("x", Severity.UNKNOWN)]) is Severity.UNKNOWN
     assert overall([a("x", Severity.UNKNOWN), a("y", Severity.WARNING)]) is Severity.WARNING
-    assert overall([a("x", Severity.CRITICAL), a("y", Severity.UNKNOWN),
-                    a("z", Severity.WARNING)]) is Severity.CRITICAL
+    assert (
+        overall([a("x", Severity.CRITICAL), a("y", Severity.UNKNOWN), a("z", Severity.WARNING)])
+        is Severity.CRITICAL
+    )
 
 
 def test_evaluate_sorts_most_severe_first_then_key():
     snaps = {
         Kind.BUFFER: BufferSnapshot(NOW, 100, 95),
-        Kind.TRANSFERS: TransfersSnapshot(NOW, (), (stuck_at(7, "NIKHEF_USERDISK"),
-                                                    stuck_at(7, "CNAF_USERDISK"))),
+        Kind.TRANSFERS: TransfersSnapshot(
+            NOW, (), (stuck_at(7, "NIKHEF_USERDISK"), stuck_at(7, "CNAF_USERDISK"))
+        ),
         Kind.TAPE: None,
     }
     got = evaluate(snaps, {Kind.TAPE: "boom"}, T, NOW)
-    assert [a.key for a in got] == ["buffer.fill", "rse.CNAF_USERDISK.stuck",
-                                    "rse.NIKHEF_USERDISK.stuck", "source.tape.down"]
+    assert [a.key for a in got] == [
+        "buffer.fill",
+        "rse.CNAF_USERDISK.stuck",
+        "rse.NIKHEF_USERDISK.stuck",
+        "source.tape.down",
+    ]
     assert all("\n" not in a.detail for a in got)
 
 
@@ -275,7 +313,8 @@ def test_content_and_source_alarms_compose_evaluate():
     assert stale is not None and stale.key == "source.buffer.stale"
     assert source_alarm(Kind.BUFFER, snap, None, NOW, None) is None
     assert sort_alarms([*content_alarms(snap, T, NOW), stale]) == evaluate(
-        {Kind.BUFFER: snap}, {Kind.BUFFER: "TimeoutError: slow"}, T, NOW)
+        {Kind.BUFFER: snap}, {Kind.BUFFER: "TimeoutError: slow"}, T, NOW
+    )
     with pytest.raises(TypeError):
         content_alarms(object(), T, NOW)  # type: ignore[arg-type]
 

@@ -65,8 +65,9 @@ def transport(sims: tuple[JobsSnapshot, JobsSnapshot]) -> TextTransport:
 
 
 @pytest.fixture
-def app(tmp_path: Path, transport: TextTransport,
-        sims: tuple[JobsSnapshot, JobsSnapshot]) -> XenonConsole:
+def app(
+    tmp_path: Path, transport: TextTransport, sims: tuple[JobsSnapshot, JobsSnapshot]
+) -> XenonConsole:
     path = tmp_path / "config.toml"
     path.write_text(CONFIG)
     config = load_config(path)
@@ -90,7 +91,8 @@ def _row(text: str, label: str) -> list[str]:
 
 
 async def test_unreachable_schedd_is_shown_and_recovers(
-        app: XenonConsole, transport: TextTransport) -> None:
+    app: XenonConsole, transport: TextTransport
+) -> None:
     async with app.run_test(size=(160, 50)) as pilot:
         jobs = app.pane(Kind.JOBS)
         await wait_for(pilot, lambda: jobs.snapshot is not None)
@@ -106,8 +108,7 @@ async def test_unreachable_schedd_is_shown_and_recovers(
         assert _row(text, SECOND)[:7] == [SECOND, "0", "0", "0", "0", "0", "0"]
 
         del transport.fail[SECOND]
-        await wait_for(pilot, lambda: jobs.snapshot is not None
-                       and not jobs.snapshot.schedd_errors)  # type: ignore[union-attr]
+        await wait_for(pilot, lambda: jobs.snapshot is not None and not jobs.snapshot.schedd_errors)  # type: ignore[union-attr]
         await pilot.pause()
         text = screen_text(app)
         assert "schedd unreachable" not in text

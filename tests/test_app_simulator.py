@@ -153,8 +153,9 @@ async def test_filter_finds_unsafe_runs() -> None:
             await pilot.pause(0.05)
         assert 0 < table.row_count < 720
         for index in range(table.row_count):
-            assert pane.row_for(pane.run_at(index)).cells[4].plain.startswith(
-                ("MISS", "wait", "FAIL"))
+            assert (
+                pane.row_for(pane.run_at(index)).cells[4].plain.startswith(("MISS", "wait", "FAIL"))
+            )
         snapshot = app.pane(Kind.RUNS).snapshot
         from backends.analysis.safety import data_safety
 
@@ -222,16 +223,23 @@ async def test_a_run_that_changed_is_highlighted_for_one_refresh() -> None:
         after = sim.fetch_runs()
         pane.accept("simulator", after, None, 0.0)
         changed = [
-            i for i in range(5)
+            i
+            for i in range(5)
             if any(CHANGED_STYLE in str(s.style) for c in pane._render_row(i) for s in c.spans)
         ]
         old_newest = {r.number: r for r in before.runs[-5:]}
-        expect = [i for i in range(5) if pane.run_at(i).number in old_newest
-                  and pane.run_at(i) != old_newest[pane.run_at(i).number]]
+        expect = [
+            i
+            for i in range(5)
+            if pane.run_at(i).number in old_newest
+            and pane.run_at(i) != old_newest[pane.run_at(i).number]
+        ]
         assert changed == expect and expect  # exactly the runs that changed
         pane.accept("simulator", after, None, 0.0)  # the next refresh, no change
         assert not any(
-            CHANGED_STYLE in str(s.style) for i in range(5) for c in pane._render_row(i)
+            CHANGED_STYLE in str(s.style)
+            for i in range(5)
+            for c in pane._render_row(i)
             for s in c.spans
         )
 

@@ -65,7 +65,6 @@ def app(tmp_path: Path, fake: FakeBackend) -> XenonConsole:
     return XenonConsole(config, sources)
 
 
-
 def populated(app: XenonConsole) -> bool:
     return all(app.pane(kind).snapshot is not None for kind in Kind)
 

@@ -70,17 +70,32 @@ def test_report_json_says_how_many_runs_it_left_out(capsys: pytest.CaptureFixtur
 
 def _run(number: int, name: str, *, checksumproblem: bool = False, end_hours: float = 1):
     start = datetime(2017, 11, 1, tzinfo=UTC)
-    return document_to_run({
-        "number": number, "name": name, "start": start,
-        "end": start + timedelta(hours=end_hours), "detector": "tpc",
-        "source": {"type": "none"}, "tags": [],
-        "data": [
-            {"type": "raw", "host": "tsm-server", "status": "transferred", "checksum": "a",
-             "checksumproblem": checksumproblem},
-            {"type": "raw", "host": "rucio-catalogue", "status": "transferred",
-             "rse": ["CNAF_USERDISK"]},
-        ],
-    })
+    return document_to_run(
+        {
+            "number": number,
+            "name": name,
+            "start": start,
+            "end": start + timedelta(hours=end_hours),
+            "detector": "tpc",
+            "source": {"type": "none"},
+            "tags": [],
+            "data": [
+                {
+                    "type": "raw",
+                    "host": "tsm-server",
+                    "status": "transferred",
+                    "checksum": "a",
+                    "checksumproblem": checksumproblem,
+                },
+                {
+                    "type": "raw",
+                    "host": "rucio-catalogue",
+                    "status": "transferred",
+                    "rse": ["CNAF_USERDISK"],
+                },
+            ],
+        }
+    )
 
 
 HOSTILE = "171101_0000\x1b]0;owned\x07\x9b31m\u202egnp.exe\u2066\x85\x7f\nfake line"
@@ -114,10 +129,8 @@ def test_exit_status_is_one_only_for_an_overdue_unsafe_run() -> None:
     young_failure = _run(1, "young", checksumproblem=True, end_hours=24 * 8.5)
     old_failure = _run(2, "old", checksumproblem=True)
     fine = _run(3, "fine")
-    assert run_audit([fine, young_failure], now, DEFAULT_POLICY, 48, "json",
-                     out=io.StringIO()) == 0
-    assert run_audit([fine, old_failure], now, DEFAULT_POLICY, 48, "json",
-                     out=io.StringIO()) == 1
+    assert run_audit([fine, young_failure], now, DEFAULT_POLICY, 48, "json", out=io.StringIO()) == 0
+    assert run_audit([fine, old_failure], now, DEFAULT_POLICY, 48, "json", out=io.StringIO()) == 1
 
 
 def test_lines_are_written_as_runs_are_decided() -> None:
@@ -143,26 +156,32 @@ def test_lines_are_written_as_runs_are_decided() -> None:
 def test_a_closed_pipe_ends_the_audit_quietly() -> None:
     proc = subprocess.run(
         f"{sys.executable} -m console.cli audit --json --speed 0 --runs 5000 | head -n 1",
-        shell=True, cwd=ROOT, capture_output=True, text=True, timeout=120,
+        shell=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert len(proc.stdout.splitlines()) == 1
     assert proc.stderr == ""
 
 
-def test_unreadable_runs_are_one_line_and_exit_3(tmp_path: Path,
-                                                 capsys: pytest.CaptureFixture) -> None:
+def test_unreadable_runs_are_one_line_and_exit_3(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     config = tmp_path / "config.toml"
-    config.write_text('[backends.db]\ntype = "mongo"\nuri = "mongodb://127.0.0.1:9/run"\n'
-                      'server_selection_timeout = 0.5\n[panes]\nruns = "db"\n'
-                      '[timeouts]\nruns = 5\n')
+    config.write_text(
+        '[backends.db]\ntype = "mongo"\nuri = "mongodb://127.0.0.1:9/run"\n'
+        'server_selection_timeout = 0.5\n[panes]\nruns = "db"\n'
+        "[timeouts]\nruns = 5\n"
+    )
     assert main(["audit", "--config", str(config)]) == 3
     err = capsys.readouterr().err
     assert err.startswith("xenon-console: error: audit: cannot read the runs from db: ")
     assert len(err.splitlines()) == 1
 
 
-def test_audit_needs_only_the_runs_backend(tmp_path: Path,
-                                           capsys: pytest.CaptureFixture) -> None:
+def test_audit_needs_only_the_runs_backend(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     """A broken backend of another pane does not stop the audit."""
     config = tmp_path / "config.toml"
     config.write_text('[backends.broken]\ntype = "prometheus"\n[panes]\nbuffer = "broken"\n')
@@ -174,14 +193,15 @@ def test_audit_needs_only_the_runs_backend(tmp_path: Path,
 
 @pytest.mark.slow
 async def test_audit_of_the_full_history_counts_what_the_runs_pane_shows(
-        capsys: pytest.CaptureFixture) -> None:
-    code, lines = audit_lines(capsys, "--scenario", "tape-checksum", "--runs",
-                              str(FULL_HISTORY))
+    capsys: pytest.CaptureFixture,
+) -> None:
+    code, lines = audit_lines(capsys, "--scenario", "tape-checksum", "--runs", str(FULL_HISTORY))
     assert code == 0 and len(lines) == FULL_HISTORY
     unsafe = sum(not line["policy_met"] for line in lines)
     overdue = sum(not line["policy_met"] and line["overdue"] for line in lines)
-    failed = sum("checksum problem" in line["reasons"][0] and not line["policy_met"]
-                 for line in lines)
+    failed = sum(
+        "checksum problem" in line["reasons"][0] and not line["policy_met"] for line in lines
+    )
     assert unsafe > 0 and failed > 0
 
     app = simulator_app("tape-checksum", runs=FULL_HISTORY)

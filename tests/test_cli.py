@@ -34,7 +34,8 @@ def test_clean_strips_escape_sequences_and_controls():
     assert clean("x\x9b2Jy") == "xy"
     assert clean("tab\tnew\nline") == "tab\tnew\nline"
     assert clean("bell\x07 cr\r del\x7f nul\x00 c1\x85") == (
-        "bell\ufffd cr\ufffd del\ufffd nul\ufffd c1\ufffd")
+        "bell\ufffd cr\ufffd del\ufffd nul\ufffd c1\ufffd"
+    )
     assert clean("lone \x1b") == "lone "
     assert clean(42) == "42"
     assert clean("[bold]not markup[/]") == "[bold]not markup[/]"
@@ -45,8 +46,10 @@ def test_clean_strips_escape_sequences_and_controls():
     ("text", "expected"),
     [
         ("mongodb://user:pw@host:27017/run", "mongodb://user:***@host:27017/run"),
-        ("mongodb+srv://xe1t:p%40ss@cluster/db?authSource=admin",
-         "mongodb+srv://xe1t:***@cluster/db?authSource=admin"),
+        (
+            "mongodb+srv://xe1t:p%40ss@cluster/db?authSource=admin",
+            "mongodb+srv://xe1t:***@cluster/db?authSource=admin",
+        ),
         ("https://rucio.example/auth?token=abc123&x=1", "https://rucio.example/auth?token=***&x=1"),
         ("password=hunter2 next", "password=*** next"),
         ('{"db_password": "s3cr3t"}', '{"db_password": "***"}'),
@@ -94,8 +97,10 @@ def test_bad_config_is_one_line_exit_2(tmp_path, capsys):
     path.write_text("[intervals]\nbuffer = 'fast'\n")
     assert main(["--config", str(path), "report"]) == 2
     line = one_error_line(capsys)
-    assert line == (f"xenon-console: error: {path}: [intervals] buffer must be a positive "
-                    "number of seconds, got 'fast'")
+    assert line == (
+        f"xenon-console: error: {path}: [intervals] buffer must be a positive "
+        "number of seconds, got 'fast'"
+    )
 
 
 def test_check_reports_usage_and_config_errors_as_unknown(tmp_path, capsys):
@@ -153,12 +158,20 @@ def test_report_json_shape_with_a_failing_source(tmp_path, capsys, fake_backends
     assert data["buffer"]["taken_at"] == "2017-06-01T12:00:00+00:00"
     assert data["tape"]["taken_at"] is None
     assert data["tape"]["error"] == (
-        "ConnectionError: mongodb://xenon:***@db:27017 refused retry later")
+        "ConnectionError: mongodb://xenon:***@db:27017 refused retry later"
+    )
     assert data["tape"]["queued"] is None and data["tape"]["failed_uploads"] == []
-    assert data["alarms"] == [{
-        "key": "source.tape.down", "severity": "UNKNOWN", "kind": "tape",
-        "title": "tape source failing", "detail": data["tape"]["error"], "since": None,
-        "hint": "check the backend's connection settings and the service it reads"}]
+    assert data["alarms"] == [
+        {
+            "key": "source.tape.down",
+            "severity": "UNKNOWN",
+            "kind": "tape",
+            "title": "tape source failing",
+            "detail": data["tape"]["error"],
+            "since": None,
+            "hint": "check the backend's connection settings and the service it reads",
+        }
+    ]
     assert data["status"] == "UNKNOWN"
 
 
@@ -187,8 +200,14 @@ def test_check_all_quiet_is_ok(tmp_path, capsys, fake_backends):
 
 
 def run_entry_point(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(ENTRY_POINT), *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=ROOT, check=False)
+    return subprocess.run(
+        [str(ENTRY_POINT), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        check=False,
+    )
 
 
 def test_entry_point_version_and_usage_error():
@@ -199,7 +218,8 @@ def test_entry_point_version_and_usage_error():
     assert done.returncode == 2
     assert done.stderr == (
         "xenon-console: error: argument --seed: not a whole number: 'abc' "
-        "(see xenon-console --help)\n")
+        "(see xenon-console --help)\n"
+    )
 
 
 # ------------------------------------------------- the seeded simulator
@@ -238,13 +258,15 @@ def test_check_per_scenario(capsys, scenario, status, keys):
 def test_check_lines_name_the_problem(capsys):
     main(["--scenario", "buffer-full", "check", *SEEDED])  # options before the subcommand
     out = capsys.readouterr().out
-    assert out.startswith("XENON CRITICAL - buffer 96.4 % full; buffer full in 2.6 d | "
-                          "buffer_fill=96.4%;80;90;0;100 ")
+    assert out.startswith(
+        "XENON CRITICAL - buffer 96.4 % full; buffer full in 2.6 d | buffer_fill=96.4%;80;90;0;100 "
+    )
     main(["check", "--scenario", "nominal", *SEEDED])
     assert capsys.readouterr().out == (
         "XENON OK - buffer 29.4 % full, 397 rules, 46 jobs running, 720 runs | "
         "buffer_fill=29.4%;80;90;0;100 buffer_free=35311873429450B;;;0;50000000000000 "
-        "rules_stuck=0 tape_failed=0;1;10 jobs_held=0;1;100 runs=720\n")
+        "rules_stuck=0 tape_failed=0;1;10 jobs_held=0;1;100 runs=720\n"
+    )
 
 
 def test_report_json_nominal_numbers(capsys):
@@ -253,7 +275,10 @@ def test_report_json_nominal_numbers(capsys):
     assert data["status"] == "OK" and data["alarms"] == []
     buffer = data["buffer"]
     assert (buffer["source"], buffer["taken_at"], buffer["error"]) == (
-        "simulator", "2017-11-15T12:00:00+00:00", None)
+        "simulator",
+        "2017-11-15T12:00:00+00:00",
+        None,
+    )
     assert buffer["used_bytes"] == 14_688_126_570_550
     assert buffer["total_bytes"] == 50 * 10**12
     assert buffer["free_bytes"] == buffer["total_bytes"] - buffer["used_bytes"]
@@ -262,17 +287,36 @@ def test_report_json_nominal_numbers(capsys):
     assert buffer["autonomy_days"] == pytest.approx(50.9, abs=0.05)
     transfers = data["transfers"]
     assert [r["name"] for r in transfers["rses"]] == [
-        "LNGS_USERDISK", "UC_OSG_USERDISK", "NIKHEF_USERDISK", "SURFSARA_USERDISK",
-        "CNAF_USERDISK", "CCIN2P3_USERDISK", "WEIZMANN_USERDISK"]
+        "LNGS_USERDISK",
+        "UC_OSG_USERDISK",
+        "NIKHEF_USERDISK",
+        "SURFSARA_USERDISK",
+        "CNAF_USERDISK",
+        "CCIN2P3_USERDISK",
+        "WEIZMANN_USERDISK",
+    ]
     assert sum(sum(r["rules"].values()) for r in transfers["rses"]) == 397
     assert set(transfers["rses"][0]["rules"]) == {
-        "OK", "REPLICATING", "STUCK", "SUSPENDED", "WAITING_APPROVAL", "INJECT"}
+        "OK",
+        "REPLICATING",
+        "STUCK",
+        "SUSPENDED",
+        "WAITING_APPROVAL",
+        "INJECT",
+    }
     assert transfers["stuck_rules"] == [] and transfers["stuck_total"] == 0
     tape = data["tape"]
     assert (tape["verified_runs"], tape["failed_recent"], tape["failed_uploads"]) == (718, 0, [])
     jobs = data["jobs"]
-    assert jobs["totals"] == {"site": "all", "idle": 0, "running": 46, "held": 0,
-                              "transferring": 0, "completed": 743, "retried": 25}
+    assert jobs["totals"] == {
+        "site": "all",
+        "idle": 0,
+        "running": 46,
+        "held": 0,
+        "transferring": 0,
+        "completed": 743,
+        "retried": 25,
+    }
     assert sum(s["running"] for s in jobs["sites"]) == 46
     assert {"run", "done", "failed", "queued", "held", "total"} <= set(jobs["dags"][0])
     runs = data["runs"]
@@ -280,12 +324,27 @@ def test_report_json_nominal_numbers(capsys):
     newest = runs["newest"]
     assert len(newest) == 20 and newest[0]["number"] == 14999
     assert [r["number"] for r in newest] == sorted((r["number"] for r in newest), reverse=True)
-    assert set(newest[0]) >= {"number", "name", "source", "science_run", "start", "events",
-                              "size_bytes", "copies", "processing", "safe", "missing",
-                              "purge_allowed", "purge_reason"}
+    assert set(newest[0]) >= {
+        "number",
+        "name",
+        "source",
+        "science_run",
+        "start",
+        "events",
+        "size_bytes",
+        "copies",
+        "processing",
+        "safe",
+        "missing",
+        "purge_allowed",
+        "purge_reason",
+    }
     # The run being written now: only on the buffer, nothing may be purged.
     assert (newest[0]["copies"], newest[0]["safe"], newest[0]["purge_allowed"]) == (
-        "buf", False, False)
+        "buf",
+        False,
+        False,
+    )
     assert newest[1]["copies"] == "buf LN"
     assert all(r["safe"] and r["copies"] == "buf tape UC EU" for r in newest[2:])
 
@@ -312,8 +371,14 @@ def test_report_json_failures_carry_backend_text(capsys):
 def test_report_tables_for_the_simulator(capsys):
     assert main(["report", *SEEDED, "--scenario", "held-jobs"]) == 0
     out = capsys.readouterr().out
-    for heading in ("BUFFER from simulator", "TRANSFERS from simulator", "TAPE from simulator",
-                    "JOBS from simulator", "RUNS from simulator", "ALARMS (2)"):
+    for heading in (
+        "BUFFER from simulator",
+        "TRANSFERS from simulator",
+        "TAPE from simulator",
+        "JOBS from simulator",
+        "RUNS from simulator",
+        "ALARMS (2)",
+    ):
         assert heading in out
     assert "XENON computing chain CRITICAL" in out
     assert "\x1b[" not in out
@@ -322,13 +387,20 @@ def test_report_tables_for_the_simulator(capsys):
 def test_list_scenarios_and_unknown_scenario(capsys):
     assert main(["--list-scenarios"]) == 0
     names = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
-    assert names == ["nominal", "uplink-down", "rse-outage", "tape-checksum", "held-jobs",
-                     "buffer-full"]
+    assert names == [
+        "nominal",
+        "uplink-down",
+        "rse-outage",
+        "tape-checksum",
+        "held-jobs",
+        "buffer-full",
+    ]
     assert main(["report", "--scenario", "bogus"]) == 2
     assert "[backends.simulator] unknown scenario 'bogus'" in one_error_line(capsys)
     assert main(["check", "--scenario", "bogus"]) == 3
     assert capsys.readouterr().out.startswith(
-        "XENON UNKNOWN - config error: [backends.simulator] unknown scenario 'bogus'")
+        "XENON UNKNOWN - config error: [backends.simulator] unknown scenario 'bogus'"
+    )
 
 
 def test_entry_point_check_nominal():

@@ -25,8 +25,10 @@ SCHEDD = "submit-1.xenon.example"
 NOW = datetime(2017, 11, 15, 12, 0, tzinfo=UTC)
 T0 = 1510740000  # 2017-11-15 10:00:00 UTC
 
-HELD_REASON = ("Error from slot1_3@node042.unl.edu: Job has gone over memory limit of 2048 "
-               "megabytes. Peak usage: 2300 megabytes.")
+HELD_REASON = (
+    "Error from slot1_3@node042.unl.edu: Job has gone over memory limit of 2048 "
+    "megabytes. Peak usage: 2300 megabytes."
+)
 QUEUE = f"""\
 ClusterId = 500
 ProcId = 0
@@ -126,8 +128,7 @@ JobStatus = 1
 
 
 def backend(transport: TextTransport, **options: object) -> CondorBackend:
-    return CondorBackend({"schedds": [SCHEDD], **options}, transport=transport,
-                         clock=lambda: NOW)
+    return CondorBackend({"schedds": [SCHEDD], **options}, transport=transport, clock=lambda: NOW)
 
 
 def test_jobs_and_dag_from_condor_q_text() -> None:
@@ -160,13 +161,22 @@ def test_jobs_and_dag_from_condor_q_text() -> None:
 
     total = jobs_total(snap)
     assert (total.idle, total.running, total.held, total.transferring, total.retried) == (
-        1, 2, 1, 1, 1)
+        1,
+        2,
+        1,
+        1,
+        1,
+    )
     by_site = {c.site: c for c in jobs_by_site(snap)}
     assert set(by_site) == {"MWT2", "Nebraska", "unmatched"}
     assert (by_site["MWT2"].running, by_site["MWT2"].transferring) == (2, 1)
     assert hold_reasons(snap) == [
-        ("Error from <slot>: Job has gone over memory limit of 2048 megabytes. "
-         "Peak usage: N megabytes.", 1)]
+        (
+            "Error from <slot>: Job has gone over memory limit of 2048 megabytes. "
+            "Peak usage: N megabytes.",
+            1,
+        )
+    ]
 
 
 def test_query_asks_only_for_the_attributes_it_reads() -> None:
@@ -174,8 +184,15 @@ def test_query_asks_only_for_the_attributes_it_reads() -> None:
     transport.set_text(SCHEDD, QUEUE)
     backend(transport).fetch_jobs()
     asked = transport.projections[0]
-    assert {"ClusterId", "JobStatus", "DAGManJobId", "HoldReason", "DAG_NodesDone",
-            "MATCH_EXP_JOB_GLIDEIN_Site", "RunNumber"} <= set(asked)
+    assert {
+        "ClusterId",
+        "JobStatus",
+        "DAGManJobId",
+        "HoldReason",
+        "DAG_NodesDone",
+        "MATCH_EXP_JOB_GLIDEIN_Site",
+        "RunNumber",
+    } <= set(asked)
     assert "Requirements" not in asked and len(asked) < 30
     assert asked == projection(("MATCH_EXP_JOB_GLIDEIN_Site", "MATCH_GLIDEIN_Site"), "RunNumber")
 
@@ -193,12 +210,16 @@ def test_garbage_ads_are_counted_and_hide_nothing() -> None:
 @pytest.mark.parametrize(
     ("text", "problem"),
     [
-        (f"ClusterId = 1\nJobStatus = \"banana\"\nQDate = {T0}\n",
-         "JobStatus is not a number: 'banana'"),
+        (
+            f'ClusterId = 1\nJobStatus = "banana"\nQDate = {T0}\n',
+            "JobStatus is not a number: 'banana'",
+        ),
         (f"ClusterId = 1\nJobStatus = 42\nQDate = {T0}\n", "JobStatus 42 unknown"),
         ("ClusterId = 1\nJobStatus = 1\n", "QDate missing"),
-        (f"ClusterId = 1\nJobStatus = 1\nQDate = {T0}\nDAG_NodesTotal = 3\nDAG_Status = 99\n",
-         "DAG_Status 99 unknown"),
+        (
+            f"ClusterId = 1\nJobStatus = 1\nQDate = {T0}\nDAG_NodesTotal = 3\nDAG_Status = 99\n",
+            "DAG_Status 99 unknown",
+        ),
     ],
 )
 def test_each_kind_of_garbage_is_named(text: str, problem: str) -> None:
@@ -210,8 +231,10 @@ def test_each_kind_of_garbage_is_named(text: str, problem: str) -> None:
 
 def test_hostile_and_long_text_survives_the_round_trip_literally() -> None:
     hostile = 'quote " backslash \\ [bold]markup[/] \x1b[2J\x07 end'
-    text = (f"ClusterId = 1\nProcId = 0\nJobStatus = 5\nQDate = {T0}\n"
-            f"HoldReason = {quote(hostile)}\nOwner = {quote('x' * 5000)}\n")
+    text = (
+        f"ClusterId = 1\nProcId = 0\nJobStatus = 5\nQDate = {T0}\n"
+        f"HoldReason = {quote(hostile)}\nOwner = {quote('x' * 5000)}\n"
+    )
     (ad,) = parse_long(text)
     job = AdReader(SCHEDD, (), RunMapper()).read(ad)
     assert job.hold_reason == hostile  # type: ignore[union-attr]
@@ -238,7 +261,8 @@ def test_run_mapping(ad: dict, mapper: RunMapper, run: int | None) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["xe1t_run_6789", "pax_v6.8.0_run6789", "run-006789.dag+123", "RUN_6789"])
+    "name", ["xe1t_run_6789", "pax_v6.8.0_run6789", "run-006789.dag+123", "RUN_6789"]
+)
 def test_default_pattern_finds_the_run_in_batch_names(name: str) -> None:
     assert RunMapper(attribute=None).run_of({}, name) == 6789
 
@@ -283,8 +307,8 @@ def test_the_readme_example_config_is_valid() -> None:
     from pathlib import Path
 
     readme = Path(__file__).resolve().parent.parent.joinpath("README.md").read_text()
-    section = readme[readme.index("### condor:"):]
-    block = section[section.index("```toml") + len("```toml"):]
+    section = readme[readme.index("### condor:") :]
+    block = section[section.index("```toml") + len("```toml") :]
     config = tomllib.loads(block[: block.index("```")])
     options = dict(config["backends"]["condor"])
     assert options.pop("type") == "condor" and config["panes"]["jobs"] == "condor"

@@ -41,10 +41,13 @@ def as_text(job_or_dag: Job | Dag) -> Job | Dag:
     if isinstance(job_or_dag, Job):
         job = job_or_dag
         held = job.status is JobStatus.HELD
-        return replace(job, entered_status_at=_second(job.entered_status_at),
-                       submitted_at=_second(job.submitted_at),
-                       hold_reason=job.hold_reason if held else None,
-                       hold_reason_code=job.hold_reason_code if held else None)
+        return replace(
+            job,
+            entered_status_at=_second(job.entered_status_at),
+            submitted_at=_second(job.submitted_at),
+            hold_reason=job.hold_reason if held else None,
+            hold_reason_code=job.hold_reason_code if held else None,
+        )
     return replace(job_or_dag, submitted_at=_second(job_or_dag.submitted_at))
 
 
@@ -70,8 +73,9 @@ def test_round_trip_gives_the_simulators_jobs_and_dags(scenario: str) -> None:
     sim = SimulatorBackend({"scenario": scenario, "speed": 0}).fetch_jobs()
     transport = TextTransport()
     serve(transport, sim)
-    backend = CondorBackend({"schedds": [SCHEDD], "history_hours": 48}, transport=transport,
-                            clock=Clock(sim.taken_at))
+    backend = CondorBackend(
+        {"schedds": [SCHEDD], "history_hours": 48}, transport=transport, clock=Clock(sim.taken_at)
+    )
     snap = backend.fetch_jobs()
     assert snap.schedd_errors == () and snap.ad_problems == ()
     assert snap.jobs == tuple(as_text(j) for j in sim.jobs)
@@ -85,8 +89,11 @@ def test_round_trip_gives_the_simulators_jobs_and_dags(scenario: str) -> None:
 def test_held_jobs_numbers(held_jobs: JobsSnapshot) -> None:
     transport = TextTransport()
     serve(transport, held_jobs)
-    snap = CondorBackend({"schedds": [SCHEDD], "history_hours": 48}, transport=transport,
-                         clock=Clock(held_jobs.taken_at)).fetch_jobs()
+    snap = CondorBackend(
+        {"schedds": [SCHEDD], "history_hours": 48},
+        transport=transport,
+        clock=Clock(held_jobs.taken_at),
+    ).fetch_jobs()
     assert sum(j.status is JobStatus.HELD for j in snap.jobs) == 770
     assert sum(d.nodes_held for d in snap.dags) == 770
     assert len(snap.dags) == 8
@@ -98,16 +105,18 @@ def test_history_reads_only_what_is_new() -> None:
     transport = TextTransport()
     serve(transport, first)
     clock = Clock(first.taken_at)
-    backend = CondorBackend({"schedds": [SCHEDD], "history_hours": 3}, transport=transport,
-                            clock=clock)
+    backend = CondorBackend(
+        {"schedds": [SCHEDD], "history_hours": 3}, transport=transport, clock=clock
+    )
     backend.fetch_jobs()
     (_, _, read_first, since_first) = transport.calls[-1]
     cutoff = int((first.taken_at - timedelta(hours=3)).timestamp())
     assert since_first == f"EnteredCurrentStatus < {cutoff}"
     # Every job that left within the window (the simulator keeps 3 h too), and
     # the DAGs whose last node left within it; older DAGs are not read.
-    in_window = [ad for ad in transport.schedds[SCHEDD].history
-                 if ad["EnteredCurrentStatus"] >= cutoff]
+    in_window = [
+        ad for ad in transport.schedds[SCHEDD].history if ad["EnteredCurrentStatus"] >= cutoff
+    ]
     assert read_first == len(in_window)
     completed = sum(j.status is JobStatus.COMPLETED for j in first.jobs)
     assert completed == 743
@@ -121,15 +130,20 @@ def test_history_reads_only_what_is_new() -> None:
     (_, _, read_second, since_second) = transport.calls[-1]
     assert since_second is not None and since_second.startswith("(ClusterId == ")
     newest = transport.schedds[SCHEDD].history
-    marker = next(i for i, ad in enumerate(newest)
-                  if f"(ClusterId == {ad['ClusterId']} && ProcId == {ad['ProcId']})"
-                  in since_second)
+    marker = next(
+        i
+        for i, ad in enumerate(newest)
+        if f"(ClusterId == {ad['ClusterId']} && ProcId == {ad['ProcId']})" in since_second
+    )
     # Exactly the ads recorded after the newest one of the first poll.
     assert read_second == marker
     assert 0 < read_second < read_first
     # And the result is still the whole picture: queue now plus what left.
-    left_now = {j.job_id for j in second.jobs if j.status is JobStatus.COMPLETED
-                and j.entered_status_at.timestamp() >= cutoff + 1800 + 1}
+    left_now = {
+        j.job_id
+        for j in second.jobs
+        if j.status is JobStatus.COMPLETED and j.entered_status_at.timestamp() >= cutoff + 1800 + 1
+    }
     assert left_now <= {j.job_id for j in snap.jobs if j.status is JobStatus.COMPLETED}
     queued = {j.job_id for j in second.jobs if j.status is not JobStatus.COMPLETED}
     assert queued == {j.job_id for j in snap.jobs if j.status is not JobStatus.COMPLETED}
@@ -140,8 +154,11 @@ def two_schedds(held_jobs: JobsSnapshot) -> tuple[TextTransport, CondorBackend]:
     serve(transport, held_jobs, SCHEDD)
     nominal = SimulatorBackend({"scenario": "nominal", "speed": 0}).fetch_jobs()
     serve(transport, nominal, SECOND)
-    backend = CondorBackend({"schedds": [SCHEDD, SECOND], "history_hours": 48, "timeout": 2},
-                            transport=transport, clock=Clock(held_jobs.taken_at))
+    backend = CondorBackend(
+        {"schedds": [SCHEDD, SECOND], "history_hours": 48, "timeout": 2},
+        transport=transport,
+        clock=Clock(held_jobs.taken_at),
+    )
     return transport, backend
 
 
@@ -155,8 +172,8 @@ def test_unreachable_schedd_keeps_its_last_data_and_recovers(held_jobs: JobsSnap
     transport.fail[SECOND] = RuntimeError("Failed to connect to <10.0.0.7:9618>")
     stale = backend.fetch_jobs()
     assert stale.schedd_errors == (
-        (SECOND, "RuntimeError: Failed to connect to <10.0.0.7:9618> "
-                 "(showing data from 0 s ago)"),)
+        (SECOND, "RuntimeError: Failed to connect to <10.0.0.7:9618> (showing data from 0 s ago)"),
+    )
     assert stale.jobs == good.jobs and stale.dags == good.dags
 
     del transport.fail[SECOND]
@@ -169,7 +186,8 @@ def test_schedd_down_from_the_start_has_no_data_yet(held_jobs: JobsSnapshot) -> 
     transport.fail[SECOND] = RuntimeError("Unable to connect to schedd")
     snap = backend.fetch_jobs()
     assert snap.schedd_errors == (
-        (SECOND, "RuntimeError: Unable to connect to schedd (no data yet)"),)
+        (SECOND, "RuntimeError: Unable to connect to schedd (no data yet)"),
+    )
     assert {j.schedd for j in snap.jobs} == {SCHEDD} and len(snap.jobs) == 1284
 
 
@@ -181,7 +199,8 @@ def test_every_schedd_down_raises_one_line_then_recovers(held_jobs: JobsSnapshot
         backend.fetch_jobs()
     assert str(info.value) == (
         f"no schedd could be read: {SCHEDD}: RuntimeError: down (no data yet); "
-        f"{SECOND}: RuntimeError: also down (no data yet)")
+        f"{SECOND}: RuntimeError: also down (no data yet)"
+    )
     transport.fail.clear()
     assert len(backend.fetch_jobs().jobs) == 1284 + 789
 
@@ -212,8 +231,9 @@ def test_errors_never_carry_secrets(held_jobs: JobsSnapshot) -> None:
     transport, backend = two_schedds(held_jobs)
     transport.fail[SECOND] = RuntimeError(
         "GET https://xenon:hunter2@collector.example/ads failed; token=s3cr3t-tok "
-        "IDTOKEN eyJhbGciOi.eyJzdWIiOi.c2lnbmF0dXJl")
-    (_, error), = backend.fetch_jobs().schedd_errors
+        "IDTOKEN eyJhbGciOi.eyJzdWIiOi.c2lnbmF0dXJl"
+    )
+    ((_, error),) = backend.fetch_jobs().schedd_errors
     for secret in ("hunter2", "s3cr3t-tok", "eyJhbGciOi"):
         assert secret not in error
     assert "https://xenon:***@collector.example" in error
@@ -228,8 +248,11 @@ def test_schedds_from_the_collector_and_a_collector_outage(held_jobs: JobsSnapsh
     serve(transport, held_jobs, SCHEDD)
     serve(transport, held_jobs, SECOND)
     transport.collector_fail = RuntimeError("Failed communication with collector.")
-    backend = CondorBackend({"pool": "cm.xenon.example:9618", "history_hours": 48},
-                            transport=transport, clock=Clock(held_jobs.taken_at))
+    backend = CondorBackend(
+        {"pool": "cm.xenon.example:9618", "history_hours": 48},
+        transport=transport,
+        clock=Clock(held_jobs.taken_at),
+    )
     expected = re.escape("collector cm.xenon.example:9618: RuntimeError")
     with pytest.raises(SourceError, match=expected):
         backend.fetch_jobs()
@@ -240,15 +263,19 @@ def test_schedds_from_the_collector_and_a_collector_outage(held_jobs: JobsSnapsh
     transport.collector_fail = RuntimeError("Failed communication with collector.")
     snap = backend.fetch_jobs()
     assert snap.schedds == (SECOND, SCHEDD) and len(snap.jobs) == 2 * 1284
-    assert snap.schedd_errors == (("collector cm.xenon.example:9618",
-                                   "RuntimeError: Failed communication with collector."),)
+    assert snap.schedd_errors == (
+        ("collector cm.xenon.example:9618", "RuntimeError: Failed communication with collector."),
+    )
 
 
 def test_a_hanging_collector_blocks_nobody(held_jobs: JobsSnapshot) -> None:
     transport = TextTransport()
     serve(transport, held_jobs, SCHEDD)
-    backend = CondorBackend({"pool": "cm.xenon.example", "history_hours": 48, "timeout": 1},
-                            transport=transport, clock=Clock(held_jobs.taken_at))
+    backend = CondorBackend(
+        {"pool": "cm.xenon.example", "history_hours": 48, "timeout": 1},
+        transport=transport,
+        clock=Clock(held_jobs.taken_at),
+    )
     assert len(backend.fetch_jobs().jobs) == 1284
     release = threading.Event()
     transport.collector_hang = release
@@ -264,8 +291,11 @@ def test_a_hanging_collector_blocks_nobody(held_jobs: JobsSnapshot) -> None:
 def test_run_detail_gives_the_runs_dag_and_held_jobs_first(held_jobs: JobsSnapshot) -> None:
     transport = TextTransport()
     serve(transport, held_jobs)
-    backend = CondorBackend({"schedds": [SCHEDD], "history_hours": 48}, transport=transport,
-                            clock=Clock(held_jobs.taken_at))
+    backend = CondorBackend(
+        {"schedds": [SCHEDD], "history_hours": 48},
+        transport=transport,
+        clock=Clock(held_jobs.taken_at),
+    )
     dag = max(held_jobs.dags, key=lambda d: d.nodes_held)
     assert dag.run_number is not None
     detail = backend.fetch_run_detail(dag.run_number)
@@ -285,9 +315,21 @@ def test_run_detail_gives_the_runs_dag_and_held_jobs_first(held_jobs: JobsSnapsh
 # -------------------------------------------------------------- read-only
 
 
-WRITES = {"act", "edit", "submit", "transaction", "retrieve", "reschedule", "spool",
-          "export_jobs", "import_exported_job_results", "unexport_jobs", "refreshGSIProxy",
-          "advertise", "setUserMaxJobRetirementTime"}
+WRITES = {
+    "act",
+    "edit",
+    "submit",
+    "transaction",
+    "retrieve",
+    "reschedule",
+    "spool",
+    "export_jobs",
+    "import_exported_job_results",
+    "unexport_jobs",
+    "refreshGSIProxy",
+    "advertise",
+    "setUserMaxJobRetirementTime",
+}
 
 
 def test_backend_source_calls_nothing_that_writes() -> None:
@@ -303,8 +345,9 @@ def test_backend_source_calls_nothing_that_writes() -> None:
     assert {"query", "history", "locateAll", "locate"} <= called
 
 
-def test_real_transport_only_queries(monkeypatch: pytest.MonkeyPatch,
-                                     held_jobs: JobsSnapshot) -> None:
+def test_real_transport_only_queries(
+    monkeypatch: pytest.MonkeyPatch, held_jobs: JobsSnapshot
+) -> None:
     import htcondor2
 
     used: list[str] = []
@@ -333,8 +376,9 @@ def test_jobs_that_changed_are_read_again_and_the_others_reused() -> None:
     transport = TextTransport()
     serve(transport, first)
     clock = Clock(first.taken_at)
-    backend = CondorBackend({"schedds": [SCHEDD], "history_hours": 48}, transport=transport,
-                            clock=clock)
+    backend = CondorBackend(
+        {"schedds": [SCHEDD], "history_hours": 48}, transport=transport, clock=clock
+    )
     before = {j.job_id: j for j in backend.fetch_jobs().jobs}
     sim.advance(900)
     second = sim.fetch_jobs()
@@ -347,7 +391,9 @@ def test_jobs_that_changed_are_read_again_and_the_others_reused() -> None:
     for job in queued:
         old = before.get(job.job_id)
         if old is not None and (old.status, old.entered_status_at) == (
-                job.status, job.entered_status_at):
+            job.status,
+            job.entered_status_at,
+        ):
             same += 1
             # Not read again: the very same object as in the first poll.
             assert next(j for j in after.jobs if j.job_id == job.job_id) is old
@@ -373,8 +419,15 @@ except Exception as exc:
     print(exc)
 backend.close()
 """
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=120, cwd=Path(__file__).resolve().parent.parent)
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "no schedd could be read: stuck: no answer within 0.5 s " \
-                                  "(no data yet)"
+    assert (
+        done.stdout.strip() == "no schedd could be read: stuck: no answer within 0.5 s "
+        "(no data yet)"
+    )

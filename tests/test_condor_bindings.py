@@ -49,12 +49,14 @@ class Routing:
     def locate(self, name: str) -> ScheddRef:
         return (self.text if name in self.text.schedds else self.real).locate(name)
 
-    def query(self, schedd: ScheddRef, constraint: str,
-              projection: Sequence[str]) -> list[Mapping[str, Any]]:
+    def query(
+        self, schedd: ScheddRef, constraint: str, projection: Sequence[str]
+    ) -> list[Mapping[str, Any]]:
         return list(self._for(schedd).query(schedd, constraint, projection))
 
-    def history(self, schedd: ScheddRef, since: str | None, constraint: str,
-                projection: Sequence[str]) -> list[Mapping[str, Any]]:
+    def history(
+        self, schedd: ScheddRef, since: str | None, constraint: str, projection: Sequence[str]
+    ) -> list[Mapping[str, Any]]:
         return list(self._for(schedd).history(schedd, since, constraint, projection))
 
 
@@ -74,8 +76,10 @@ def test_unreachable_schedd_fails_fast_and_the_other_goes_on(dead_port: int) -> 
         backend.close()
     ((name, error),) = snap.schedd_errors
     assert name == dead
-    assert error.startswith("HTCondorException: Failed to fetch ads from schedd, "
-                            f"errmsg=CEDAR:6001:Failed to connect to <127.0.0.1:{dead_port}>")
+    assert error.startswith(
+        "HTCondorException: Failed to fetch ads from schedd, "
+        f"errmsg=CEDAR:6001:Failed to connect to <127.0.0.1:{dead_port}>"
+    )
     assert error.endswith("(no data yet)") and "no answer within" not in error
     assert len(snap.jobs) == 1284 and {j.schedd for j in snap.jobs} == {SCHEDD}
 
@@ -89,7 +93,8 @@ def test_only_schedd_unreachable_raises_the_cedar_error(dead_port: int) -> None:
         backend.close()
     assert str(info.value).startswith(
         f"no schedd could be read: 127.0.0.1:{dead_port}: HTCondorException: "
-        "Failed to fetch ads from schedd, errmsg=CEDAR:6001:Failed to connect")
+        "Failed to fetch ads from schedd, errmsg=CEDAR:6001:Failed to connect"
+    )
 
 
 def test_unreachable_collector_is_one_line(dead_port: int) -> None:
@@ -103,12 +108,15 @@ def test_unreachable_collector_is_one_line(dead_port: int) -> None:
             backend.close()
         assert "HTCondorException" in str(info.value) and "\n" not in str(info.value)
         assert str(info.value).startswith(
-            f"collector {pool}: " if "schedds" not in options
-            else "no schedd could be read: xenon-submit: HTCondorException")
+            f"collector {pool}: "
+            if "schedds" not in options
+            else "no schedd could be read: xenon-submit: HTCondorException"
+        )
 
 
 def test_report_json_shows_the_jobs_error_and_the_other_panes(
-        dead_port: int, tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    dead_port: int, tmp_path, capsys: pytest.CaptureFixture[str]
+) -> None:
     config = tmp_path / "config.toml"
     config.write_text(f"""
 [panes]
@@ -125,7 +133,8 @@ speed = 0
     report = json.loads(capsys.readouterr().out)
     assert report["jobs"]["source"] == "condor"
     assert report["jobs"]["error"].startswith(
-        f"SourceError: no schedd could be read: <127.0.0.1:{dead_port}>: HTCondorException")
+        f"SourceError: no schedd could be read: <127.0.0.1:{dead_port}>: HTCondorException"
+    )
     assert report["buffer"]["error"] is None and report["runs"]["error"] is None
 
 
@@ -148,5 +157,9 @@ def test_the_bindings_accept_the_history_since_expressions(dead_port: int) -> No
     dead = ScheddRef(f"<127.0.0.1:{dead_port}>", f"<127.0.0.1:{dead_port}>")
     for since in (first, later):
         with pytest.raises(htcondor2.HTCondorException, match="Failed to connect"):
-            transport.history(dead, since, 'Owner == "xenon"',
-                              projection(("MATCH_EXP_JOB_GLIDEIN_Site",), "RunNumber"))
+            transport.history(
+                dead,
+                since,
+                'Owner == "xenon"',
+                projection(("MATCH_EXP_JOB_GLIDEIN_Site",), "RunNumber"),
+            )

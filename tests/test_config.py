@@ -73,7 +73,9 @@ def test_user_config_dir_is_used_when_present(tmp_path):
 
 
 def test_full_config(tmp_path):
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
 [panes]
 buffer = "lab"
 tape = "lab"
@@ -100,7 +102,8 @@ held_jobs_critical = 5
 
 [ui]
 bell_on_critical = false
-""")
+""",
+    )
     config = load_config(path)
     assert config.panes[Kind.BUFFER] == "lab" and config.panes[Kind.JOBS] == "simulator"
     assert dict(config.backends["lab"].options) == {"scenario": "rse-outage", "seed": 7}
@@ -115,26 +118,37 @@ bell_on_critical = false
 
 
 def test_cli_overrides_apply_to_every_simulator_instance(tmp_path):
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
 [panes]
 buffer = "lab"
 [backends.lab]
 type = "simulator"
 scenario = "nominal"
 speed = 60
-""")
+""",
+    )
     config = load_config(path, scenario="buffer-full", seed=3, speed=0.0, runs=None)
-    assert dict(config.backends["lab"].options) == {"scenario": "buffer-full", "speed": 0.0,
-                                                    "seed": 3}
-    assert dict(config.backends["simulator"].options) == {"scenario": "buffer-full", "seed": 3,
-                                                          "speed": 0.0}
+    assert dict(config.backends["lab"].options) == {
+        "scenario": "buffer-full",
+        "speed": 0.0,
+        "seed": 3,
+    }
+    assert dict(config.backends["simulator"].options) == {
+        "scenario": "buffer-full",
+        "seed": 3,
+        "speed": 0.0,
+    }
 
 
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("[intervals]\nbuffer = 'fast'",
-         "[intervals] buffer must be a positive number of seconds, got 'fast'"),
+        (
+            "[intervals]\nbuffer = 'fast'",
+            "[intervals] buffer must be a positive number of seconds, got 'fast'",
+        ),
         ("[intervals]\nbuffer = 0", "[intervals] buffer must be a positive number"),
         ("[intervals]\nbuffer = true", "[intervals] buffer must be a positive number"),
         ("[timeouts]\ndisk = 3", "[timeouts] unknown pane 'disk' (known: buffer, transfers,"),
@@ -144,10 +158,14 @@ speed = 60
         ("[colours]\na = 1", "unknown section [colours]"),
         ("panes = 3", "[panes] must be a table, got 3 (int)"),
         ("[thresholds]\nbuffer_warning = 80", "[thresholds] unknown key 'buffer_warning'"),
-        ("[thresholds]\nheld_jobs_warning = 1.5",
-         "[thresholds] held_jobs_warning must be a non-negative whole number, got 1.5 (float)"),
-        ("[thresholds]\nbuffer_warning_percent = -1",
-         "[thresholds] buffer_warning_percent must be a non-negative number"),
+        (
+            "[thresholds]\nheld_jobs_warning = 1.5",
+            "[thresholds] held_jobs_warning must be a non-negative whole number, got 1.5 (float)",
+        ),
+        (
+            "[thresholds]\nbuffer_warning_percent = -1",
+            "[thresholds] buffer_warning_percent must be a non-negative number",
+        ),
         ("[ui]\nbell_on_critical = 'yes'", "[ui] bell_on_critical must be true or false"),
         ("[ui]\ncolour = true", "[ui] unknown key 'colour'"),
         ("[backends.lab]\ntype = 5", "[backends.lab] type must be a backend type name"),
@@ -155,9 +173,11 @@ speed = 60
         ("[intervals\nbuffer = 1", "invalid TOML"),
         ("[rses]\nsdsc_userdisk = 'US'", "[rses] 'sdsc_userdisk' is not an RSE name"),
         ("[rses]\n'A B' = 'US'", "[rses] 'A B' is not an RSE name"),
-        ("[rses]\nSDSC_USERDISK = 'Asia'",
-         "[rses] SDSC_USERDISK must be a region (\"US\", \"Europe\", \"LNGS\") or false to "
-         "remove it, got 'Asia'"),
+        (
+            "[rses]\nSDSC_USERDISK = 'Asia'",
+            '[rses] SDSC_USERDISK must be a region ("US", "Europe", "LNGS") or false to '
+            "remove it, got 'Asia'",
+        ),
         ("[rses]\nSDSC_USERDISK = true", "[rses] SDSC_USERDISK must be a region"),
         ("[rses]\ndefaults = 'no'", "[rses] defaults must be true or false, got 'no'"),
     ],
@@ -259,14 +279,19 @@ def fake_factory(type_name, options):
 def fake_config(tmp_path, extra: str = "", **options):
     opts = "\n".join(f"{k} = {v!r}" for k, v in options.items())
     panes = "\n".join(f'{k.value} = "f"' for k in Kind)
-    return load_config(write(tmp_path, f"""
+    return load_config(
+        write(
+            tmp_path,
+            f"""
 [panes]
 {panes}
 [backends.f]
 type = "fake"
 {opts}
 {extra}
-"""))
+""",
+        )
+    )
 
 
 def test_sources_share_one_instance_per_section_and_close_it(tmp_path):
@@ -285,15 +310,21 @@ def test_sources_share_one_instance_per_section_and_close_it(tmp_path):
 
 def test_a_backend_that_does_not_serve_its_pane_is_refused(tmp_path):
     FakeBackend.instances.clear()
-    config = load_config(write(tmp_path, """
+    config = load_config(
+        write(
+            tmp_path,
+            """
 [panes]
 buffer = "t"
 tape = "t"
 [backends.t]
 type = "tapeonly"
-"""))
-    with pytest.raises(BackendConfigError,
-                       match=r"\[panes\] buffer = 't': backend type 'tapeonly' does not serve"):
+""",
+        )
+    )
+    with pytest.raises(
+        BackendConfigError, match=r"\[panes\] buffer = 't': backend type 'tapeonly' does not serve"
+    ):
         Sources(config, fake_factory)
 
 
@@ -306,8 +337,9 @@ def test_a_backend_crashing_at_start_becomes_a_config_error(tmp_path):
     def crash(type_name, options):
         raise OSError("password=hunter2 rejected")
 
-    with pytest.raises(BackendConfigError,
-                       match=r"^\[backends\.f\] could not start: OSError: password=\*\*\*"):
+    with pytest.raises(
+        BackendConfigError, match=r"^\[backends\.f\] could not start: OSError: password=\*\*\*"
+    ):
         Sources(fake_config(tmp_path), crash)
 
 
@@ -349,8 +381,12 @@ def test_infinite_or_nan_numbers_are_refused(tmp_path) -> None:
 
     from console.config import ConfigError, load_config
 
-    for text in ("[intervals]\nbuffer = inf\n", "[thresholds]\nbuffer_critical_percent = nan\n",
-                 "[timeouts]\nruns = inf\n", "[ui]\ntrend_hours = inf\n"):
+    for text in (
+        "[intervals]\nbuffer = inf\n",
+        "[thresholds]\nbuffer_critical_percent = nan\n",
+        "[timeouts]\nruns = inf\n",
+        "[ui]\ntrend_hours = inf\n",
+    ):
         path = tmp_path / "c.toml"
         path.write_text(text)
         with _pytest.raises(ConfigError):
@@ -361,8 +397,13 @@ def test_rse_catalogue_defaults_to_the_papers_sites(tmp_path) -> None:
     from backends.analysis.safety import Region
 
     rses = load_config(None).policy.rses
-    assert rses.names(Region.EUROPE) == ("NIKHEF_USERDISK", "SURFSARA_USERDISK", "CNAF_USERDISK",
-                                         "CCIN2P3_USERDISK", "WEIZMANN_USERDISK")
+    assert rses.names(Region.EUROPE) == (
+        "NIKHEF_USERDISK",
+        "SURFSARA_USERDISK",
+        "CNAF_USERDISK",
+        "CCIN2P3_USERDISK",
+        "WEIZMANN_USERDISK",
+    )
     assert rses.names(Region.US) == ("UC_OSG_USERDISK",)
     assert rses.names(Region.LNGS) == ("LNGS_USERDISK",)
 
@@ -371,8 +412,10 @@ def test_rses_section_adds_moves_and_removes_sites(tmp_path) -> None:
     from backends.analysis.safety import Region, data_safety
     from backends.model import DataCopy, Run
 
-    path = write(tmp_path, "[rses]\nSDSC_USERDISK = 'europe'\nCNAF_USERDISK = false\n"
-                           "WEIZMANN_USERDISK = 'US'\n")
+    path = write(
+        tmp_path,
+        "[rses]\nSDSC_USERDISK = 'europe'\nCNAF_USERDISK = false\nWEIZMANN_USERDISK = 'US'\n",
+    )
     config = load_config(path)
     rses = config.policy.rses
     assert rses.region("SDSC_USERDISK") is Region.EUROPE
@@ -381,15 +424,26 @@ def test_rses_section_adds_moves_and_removes_sites(tmp_path) -> None:
     tape = DataCopy("raw", "tsm-server", "transferred", checksum="a")
 
     def run(rse: str) -> Run:
-        return Run(1, "r", NOW, NOW, "tpc", "LED", (), None, None,
-                   copies=(tape, DataCopy("raw", "rucio-catalogue", "transferred", rse=rse)))
+        return Run(
+            1,
+            "r",
+            NOW,
+            NOW,
+            "tpc",
+            "LED",
+            (),
+            None,
+            None,
+            copies=(tape, DataCopy("raw", "rucio-catalogue", "transferred", rse=rse)),
+        )
 
     assert data_safety(run("SDSC_USERDISK"), config.policy).safe
     assert not data_safety(run("SDSC_USERDISK")).safe  # not one of the paper's sites
     removed = data_safety(run("CNAF_USERDISK"), config.policy)
     assert not removed.safe
-    assert removed.reason == ("non-science run: missing European RSE "
-                              "(RSE 'CNAF_USERDISK' is not a known RSE)")
+    assert removed.reason == (
+        "non-science run: missing European RSE (RSE 'CNAF_USERDISK' is not a known RSE)"
+    )
 
     only = load_config(write(tmp_path, "[rses]\ndefaults = false\nX1_DISK = 'LNGS'\n"))
     assert only.policy.rses.entries == (("X1_DISK", Region.LNGS),)

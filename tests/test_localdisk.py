@@ -35,8 +35,9 @@ class FakeDisk:
 
 
 def make(disk: FakeDisk, **options: object) -> LocalDiskBackend:
-    return LocalDiskBackend({"path": "/data/xenon/raw", **options},
-                            clock=lambda: disk.now, statvfs=disk.statvfs)
+    return LocalDiskBackend(
+        {"path": "/data/xenon/raw", **options}, clock=lambda: disk.now, statvfs=disk.statvfs
+    )
 
 
 def test_fill_level_uses_space_available_to_writers() -> None:
@@ -91,8 +92,9 @@ def test_a_missing_path_is_one_line_and_recovers() -> None:
     disk.fail = FileNotFoundError(2, "No such file or directory")
     with pytest.raises(SourceError) as err:
         backend.fetch_buffer()
-    assert str(err.value) == ("cannot read the disk of '/data/xenon/raw': "
-                              "No such file or directory")
+    assert str(err.value) == (
+        "cannot read the disk of '/data/xenon/raw': No such file or directory"
+    )
     disk.fail = None
     assert backend.fetch_buffer().used_bytes > 0
 

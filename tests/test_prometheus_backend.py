@@ -54,10 +54,17 @@ class FakePrometheus:
             if values is None:
                 n = int((end - start) // step) + 1
                 # 30 TB used now, 1 TB less per hour back in time
-                values = [[end - (n - 1 - i) * step,
-                           str(int(30 * TB - (n - 1 - i) * step / 3600 * TB))] for i in range(n)]
-            body = {"status": "success", "data": {"resultType": "matrix", "result": [
-                {"metric": {"mountpoint": "/data"}, "values": values}]}}
+                values = [
+                    [end - (n - 1 - i) * step, str(int(30 * TB - (n - 1 - i) * step / 3600 * TB))]
+                    for i in range(n)
+                ]
+            body = {
+                "status": "success",
+                "data": {
+                    "resultType": "matrix",
+                    "result": [{"metric": {"mountpoint": "/data"}, "values": values}],
+                },
+            }
             return httpx.Response(200, json=body)
         if query == SIZE:
             return httpx.Response(200, json=vector(self.size))
@@ -67,8 +74,9 @@ class FakePrometheus:
             return httpx.Response(200, json=vector("3e8"))
         if query == "xenon_uplink_up":
             return httpx.Response(200, json=vector("0"))
-        return httpx.Response(200, json={"status": "success",
-                                         "data": {"resultType": "vector", "result": []}})
+        return httpx.Response(
+            200, json={"status": "success", "data": {"resultType": "vector", "result": []}}
+        )
 
 
 @pytest.fixture
@@ -77,8 +85,9 @@ def server() -> FakePrometheus:
 
 
 def make(server: FakePrometheus, **options: Any) -> PrometheusBackend:
-    return PrometheusBackend({"url": "http://prom.example:9090", **options},
-                             transport=httpx.MockTransport(server))
+    return PrometheusBackend(
+        {"url": "http://prom.example:9090", **options}, transport=httpx.MockTransport(server)
+    )
 
 
 def error_of(backend: PrometheusBackend) -> str:
@@ -109,8 +118,12 @@ def test_fill_level_and_forecast_come_from_the_queries(server: FakePrometheus) -
 
 
 def test_optional_queries_and_overrides(server: FakePrometheus) -> None:
-    snap = make(server, daq_write_query="xenon_daq_write_bytes_per_second",
-                uplink_query="xenon_uplink_up", mountpoint="/data").fetch_buffer()
+    snap = make(
+        server,
+        daq_write_query="xenon_daq_write_bytes_per_second",
+        uplink_query="xenon_uplink_up",
+        mountpoint="/data",
+    ).fetch_buffer()
     assert snap.daq_write_bps == 3e8
     assert snap.uplink_up is False
     custom = make(server, size_query=SIZE, avail_query=AVAIL, mountpoint="/srv")
@@ -118,12 +131,17 @@ def test_optional_queries_and_overrides(server: FakePrometheus) -> None:
 
 
 def test_non_numeric_history_samples_are_counted_and_left_out(server: FakePrometheus) -> None:
-    server.range_values = [[1000, str(10 * TB)], [1600, "NaN"], [2200, "oops"],
-                           [2800, str(11 * TB)]]
+    server.range_values = [
+        [1000, str(10 * TB)],
+        [1600, "NaN"],
+        [2200, "oops"],
+        [2800, str(11 * TB)],
+    ]
     snap = make(server).fetch_buffer()
     assert [s.used_bytes for s in snap.history] == [10 * TB, 11 * TB]
-    assert snap.malformed == ("2 of 4 history samples of the fill level were not numbers; "
-                              "left out of the fill rate",)
+    assert snap.malformed == (
+        "2 of 4 history samples of the fill level were not numbers; left out of the fill rate",
+    )
 
 
 def test_only_reads(server: FakePrometheus) -> None:
@@ -140,52 +158,65 @@ def test_timeout(server: FakePrometheus) -> None:
     def slow(request: httpx.Request) -> httpx.Response:
         raise httpx.ReadTimeout("timed out", request=request)
 
-    backend = PrometheusBackend({"url": "http://prom.example:9090", "timeout": 2},
-                                transport=httpx.MockTransport(slow))
-    assert error_of(backend) == ("SourceError: Prometheus at http://prom.example:9090 did not "
-                                 "answer within 2 s")
+    backend = PrometheusBackend(
+        {"url": "http://prom.example:9090", "timeout": 2}, transport=httpx.MockTransport(slow)
+    )
+    assert error_of(backend) == (
+        "SourceError: Prometheus at http://prom.example:9090 did not answer within 2 s"
+    )
 
 
 def test_unreachable() -> None:
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
 
-    backend = PrometheusBackend({"url": "http://prom.example:9090"},
-                                transport=httpx.MockTransport(refuse))
-    assert error_of(backend) == ("SourceError: cannot reach Prometheus at "
-                                 "http://prom.example:9090: [Errno 111] Connection refused")
+    backend = PrometheusBackend(
+        {"url": "http://prom.example:9090"}, transport=httpx.MockTransport(refuse)
+    )
+    assert error_of(backend) == (
+        "SourceError: cannot reach Prometheus at "
+        "http://prom.example:9090: [Errno 111] Connection refused"
+    )
 
 
 def test_http_error(server: FakePrometheus) -> None:
     server.override = httpx.Response(502, text="<html>Bad Gateway</html>")
-    assert error_of(make(server)) == ("SourceError: Prometheus at http://prom.example:9090 "
-                                      "answered HTTP 502 Bad Gateway")
+    assert error_of(make(server)) == (
+        "SourceError: Prometheus at http://prom.example:9090 answered HTTP 502 Bad Gateway"
+    )
     server.override = httpx.Response(401, text="no")
     assert "HTTP 401 Unauthorized (check token or username/password)" in error_of(make(server))
 
 
 def test_prometheus_error_body(server: FakePrometheus) -> None:
-    server.override = httpx.Response(400, json={
-        "status": "error", "errorType": "bad_data",
-        "error": "invalid parameter \"query\": 1:27: parse error: unexpected \"}\""})
+    server.override = httpx.Response(
+        400,
+        json={
+            "status": "error",
+            "errorType": "bad_data",
+            "error": 'invalid parameter "query": 1:27: parse error: unexpected "}"',
+        },
+    )
     assert error_of(make(server)) == (
         "SourceError: Prometheus refused query " + repr(SIZE) + " (HTTP 400): bad_data: "
-        "invalid parameter \"query\": 1:27: parse error: unexpected \"}\"")
+        'invalid parameter "query": 1:27: parse error: unexpected "}"'
+    )
 
 
 def test_empty_result(server: FakePrometheus) -> None:
     message = error_of(make(server, mountpoint="/nowhere"))
-    assert message == ("SourceError: query 'node_filesystem_size_bytes{mountpoint=\"/nowhere\"}' "
-                       "returned no data: no series matches now (wrong mountpoint or labels, or "
-                       "the exporter is not being scraped)")
+    assert message == (
+        "SourceError: query 'node_filesystem_size_bytes{mountpoint=\"/nowhere\"}' "
+        "returned no data: no series matches now (wrong mountpoint or labels, or "
+        "the exporter is not being scraped)"
+    )
 
 
 @pytest.mark.parametrize("value", ["abc", "NaN", "+Inf", None])
 def test_non_numeric_value(server: FakePrometheus, value: Any) -> None:
     server.avail = value
     message = error_of(make(server))
-    assert message.startswith(f"SourceError: query {AVAIL!r} returned a value that is not a "
-                              "number")
+    assert message.startswith(f"SourceError: query {AVAIL!r} returned a value that is not a number")
 
 
 def test_several_series(server: FakePrometheus) -> None:
@@ -198,7 +229,8 @@ def test_not_a_prometheus_answer(server: FakePrometheus) -> None:
     server.override = httpx.Response(200, text="<html>Grafana login</html>")
     assert error_of(make(server)) == (
         "SourceError: http://prom.example:9090 answered something that is not a Prometheus "
-        "API answer (is 'url' the Prometheus server?)")
+        "API answer (is 'url' the Prometheus server?)"
+    )
 
 
 def test_inconsistent_sizes(server: FakePrometheus) -> None:
@@ -223,9 +255,14 @@ def test_bearer_token_is_sent_and_never_shown(server: FakePrometheus, tmp_path: 
     backend.fetch_buffer()
     assert server.requests[0].headers["Authorization"] == f"Bearer {TOKEN}"
     # a server (or proxy) that echoes what it got in its error
-    server.override = httpx.Response(400, json={
-        "status": "error", "errorType": "bad_data",
-        "error": f"header Authorization: Bearer {TOKEN} rejected; raw={TOKEN}"})
+    server.override = httpx.Response(
+        400,
+        json={
+            "status": "error",
+            "errorType": "bad_data",
+            "error": f"header Authorization: Bearer {TOKEN} rejected; raw={TOKEN}",
+        },
+    )
     message = error_of(backend)
     assert TOKEN not in message and "rejected" in message
     assert TOKEN not in repr(backend) and TOKEN not in json.dumps(backend.options)
@@ -247,8 +284,9 @@ def test_basic_auth_is_sent_and_never_shown(server: FakePrometheus) -> None:
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError(f"refused for {request.url}", request=request)
 
-    in_url = PrometheusBackend({"url": f"http://xenon:{PASSWORD}@prom.example:9090"},
-                               transport=httpx.MockTransport(refuse))
+    in_url = PrometheusBackend(
+        {"url": f"http://xenon:{PASSWORD}@prom.example:9090"}, transport=httpx.MockTransport(refuse)
+    )
     message = error_of(in_url)
     assert PASSWORD not in message
     assert "cannot reach Prometheus at http://prom.example:9090" in message
@@ -264,10 +302,14 @@ def test_basic_auth_is_sent_and_never_shown(server: FakePrometheus) -> None:
         ({"url": "prom:9090"}, "option 'url' must be an http:// or https:// URL"),
         ({"url": "http://p", "timeout": 0}, "option 'timeout' must be a number > 0"),
         ({"url": "http://p", "timeout": "5"}, "option 'timeout' must be a number > 0"),
-        ({"url": "http://p", "history_hours": 24, "step_seconds": 1},
-         "option 'step_seconds' too small"),
-        ({"url": "http://p", "token": "a", "username": "u", "password": "p"},
-         "options 'token' and 'username' exclude each other"),
+        (
+            {"url": "http://p", "history_hours": 24, "step_seconds": 1},
+            "option 'step_seconds' too small",
+        ),
+        (
+            {"url": "http://p", "token": "a", "username": "u", "password": "p"},
+            "options 'token' and 'username' exclude each other",
+        ),
         ({"url": "http://p", "username": "u"}, "options 'username' and 'password' go together"),
         ({"url": "http://p", "token_file": "/nonexistent/t"}, "option 'token_file': cannot read"),
         ({"url": "http://p", "verify_tls": "no"}, "option 'verify_tls' must be true or false"),

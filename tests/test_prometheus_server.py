@@ -50,8 +50,9 @@ def start_server(workdir: Path, exporter: Exporter) -> PrometheusServer:
 
 
 @pytest.fixture(scope="session")
-def prometheus(tmp_path_factory: pytest.TempPathFactory,
-               exporter: Exporter) -> Iterator[PrometheusServer]:
+def prometheus(
+    tmp_path_factory: pytest.TempPathFactory, exporter: Exporter
+) -> Iterator[PrometheusServer]:
     server = start_server(tmp_path_factory.mktemp("prometheus"), exporter)
     yield server
     server.stop()
@@ -63,12 +64,12 @@ def _known_values(exporter: Exporter) -> None:
 
 
 def backend(server: PrometheusServer, **options: object) -> PrometheusBackend:
-    return PrometheusBackend({"url": server.url, "mountpoint": "/data", "timeout": 10,
-                              **options})
+    return PrometheusBackend({"url": server.url, "mountpoint": "/data", "timeout": 10, **options})
 
 
-def until(fetch: Callable[[], BufferSnapshot], ok: Callable[[BufferSnapshot], bool]
-          ) -> BufferSnapshot:
+def until(
+    fetch: Callable[[], BufferSnapshot], ok: Callable[[BufferSnapshot], bool]
+) -> BufferSnapshot:
     deadline = time.monotonic() + CHANGE_TIMEOUT
     while True:
         snap = fetch()
@@ -86,8 +87,9 @@ def test_backend_reads_what_the_exporter_serves(prometheus: PrometheusServer) ->
     assert snap.history[-1].used_bytes == 30 * TB
 
 
-def test_a_change_shows_after_the_next_scrape(exporter: Exporter,
-                                              prometheus: PrometheusServer) -> None:
+def test_a_change_shows_after_the_next_scrape(
+    exporter: Exporter, prometheus: PrometheusServer
+) -> None:
     b = backend(prometheus)
     until(b.fetch_buffer, lambda s: s.used_bytes == 30 * TB)
     exporter.set(50e12, 12.5e12)
@@ -96,8 +98,9 @@ def test_a_change_shows_after_the_next_scrape(exporter: Exporter,
     assert snap.fill_fraction == 0.75
 
 
-def test_fill_rate_comes_from_prometheus_history(exporter: Exporter,
-                                                 prometheus: PrometheusServer) -> None:
+def test_fill_rate_comes_from_prometheus_history(
+    exporter: Exporter, prometheus: PrometheusServer
+) -> None:
     # Free space falls 100 GB per second of wall time from now on.
     exporter.set(50e12, 20e12, fall_bps=100e9)
     time.sleep(5.5)  # five scrapes of the falling disk
@@ -160,8 +163,11 @@ def test_report_json_shows_what_the_exporter_serves(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], prometheus: PrometheusServer
 ) -> None:
     until(backend(prometheus).fetch_buffer, lambda s: s.used_bytes == 30 * TB)
-    assert main(["--config", str(write_config(tmp_path, prometheus.url)), "report",
-                 "--json"]) in (0, 1, 2)
+    assert main(["--config", str(write_config(tmp_path, prometheus.url)), "report", "--json"]) in (
+        0,
+        1,
+        2,
+    )
     buffer = json.loads(capsys.readouterr().out)["buffer"]
     assert buffer["source"] == "lngs"
     assert buffer["error"] is None
@@ -201,8 +207,14 @@ async def test_pane_goes_stale_when_prometheus_goes_away_and_recovers(
 
             exporter.set(50e12, 10e12)
             server.start()
-            await wait_for(pilot, lambda: pane.error is None and pane.snapshot is not None
-                           and pane.snapshot.used_bytes == 40 * TB)
+            await wait_for(
+                pilot,
+                lambda: (
+                    pane.error is None
+                    and pane.snapshot is not None
+                    and pane.snapshot.used_bytes == 40 * TB
+                ),
+            )
             await pilot.pause()
             assert not pane.has_class("-stale")
             assert "80.0%" in screen_text(app)

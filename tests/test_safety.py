@@ -29,11 +29,22 @@ def rucio(rse: str | None, **kw) -> DataCopy:
     return DataCopy("raw", "rucio-catalogue", "transferred", rse=rse, **kw)
 
 
-def run(*copies: DataCopy, science: bool = True, ended: timedelta = timedelta(hours=1),
-        number: int = 1) -> Run:
+def run(
+    *copies: DataCopy, science: bool = True, ended: timedelta = timedelta(hours=1), number: int = 1
+) -> Run:
     end = NOW - ended
-    return Run(number, "171115_1100", end - timedelta(hours=1), end, "tpc", "none",
-               ("_sciencerun1",) if science else (), 20000, 10**10, copies=copies)
+    return Run(
+        number,
+        "171115_1100",
+        end - timedelta(hours=1),
+        end,
+        "tpc",
+        "none",
+        ("_sciencerun1",) if science else (),
+        20000,
+        10**10,
+        copies=copies,
+    )
 
 
 def test_every_rule_of_a_valid_copy_has_its_own_reason() -> None:
@@ -41,24 +52,29 @@ def test_every_rule_of_a_valid_copy_has_its_own_reason() -> None:
     assert copy_problems(rucio("NIKHEF_USERDISK")) == ()
     assert copy_problems(replace(TAPE, checksum=None)) == ("tape copy has no checksum",)
     assert copy_problems(replace(TAPE, checksum_problem=True)) == (
-        "tape copy has a checksum problem",)
+        "tape copy has a checksum problem",
+    )
     assert copy_problems(replace(TAPE, status="verifying")) == (
-        "tape copy is 'verifying', not transferred",)
+        "tape copy is 'verifying', not transferred",
+    )
     assert copy_problems(replace(TAPE, status="")) == ("tape copy has no status",)
     assert copy_problems(replace(TAPE, type="")) == ("tape copy has no type",)
     assert copy_problems(rucio("X")) == ("RSE 'X' is not a known RSE",)
     assert copy_problems(rucio(None)) == ("Rucio copy names no RSE",)
     assert copy_problems(replace(rucio("CNAF_USERDISK"), host="")) == (
-        "Rucio copy at CNAF_USERDISK has no host",)
+        "Rucio copy at CNAF_USERDISK has no host",
+    )
     assert copy_problems(replace(rucio("CNAF_USERDISK"), problems=("location is odd",))) == (
-        "Rucio copy at CNAF_USERDISK is malformed: location is odd",)
+        "Rucio copy at CNAF_USERDISK is malformed: location is odd",
+    )
     assert copy_problems(rucio("Y" * 200)) == (f"RSE '{'Y' * 39}…' is not a known RSE",)
     assert copy_problems(BUF) == ("not a raw-data copy on tape or in Rucio",)
 
 
 def test_a_failed_checksum_is_red_at_once_never_wait() -> None:
-    young = run(BUF, replace(TAPE, checksum_problem=True), rucio("UC_OSG_USERDISK"),
-                rucio("CNAF_USERDISK"))
+    young = run(
+        BUF, replace(TAPE, checksum_problem=True), rucio("UC_OSG_USERDISK"), rucio("CNAF_USERDISK")
+    )
     overdue_before = NOW - timedelta(hours=48)
     verdict = data_safety(young)
     assert verdict.failed == ("tape",)
@@ -68,8 +84,12 @@ def test_a_failed_checksum_is_red_at_once_never_wait() -> None:
     assert "red" in str(row.cells[4].style)
     assert "unsafe checksum" in row.search and "missing" not in row.search
     # A copy merely on its way is yellow "wait" until it is overdue.
-    on_its_way = run(BUF, replace(TAPE, status="transferring", checksum=None),
-                     rucio("UC_OSG_USERDISK"), rucio("CNAF_USERDISK"))
+    on_its_way = run(
+        BUF,
+        replace(TAPE, status="transferring", checksum=None),
+        rucio("UC_OSG_USERDISK"),
+        rucio("CNAF_USERDISK"),
+    )
     assert build_row(on_its_way, None, overdue_before).cells[4].plain == "wait: tape"
     late = replace(on_its_way, end=NOW - timedelta(hours=49))
     assert build_row(late, None, overdue_before).cells[4].plain == "MISS: tape"
@@ -77,11 +97,14 @@ def test_a_failed_checksum_is_red_at_once_never_wait() -> None:
 
 def test_copies_label_shows_only_valid_copies() -> None:
     assert copies_label(run(BUF, TAPE, rucio("UC_OSG_USERDISK"), rucio("CNAF_USERDISK"))) == (
-        "buf tape UC EU")
+        "buf tape UC EU"
+    )
     assert copies_label(run(BUF, replace(TAPE, checksum=None))) == "buf tape?"
     assert copies_label(run(BUF, replace(TAPE, checksum_problem=True))) == "buf tape!"
-    assert copies_label(run(rucio("UC_OSG_USERDISK", checksum_problem=True),
-                            rucio("UC_OSG_USERDSK"))) == "-"
+    assert (
+        copies_label(run(rucio("UC_OSG_USERDISK", checksum_problem=True), rucio("UC_OSG_USERDSK")))
+        == "-"
+    )
     assert copies_label(run(rucio("LNGS_USERDISK"))) == "LN"
 
 
@@ -121,4 +144,5 @@ def test_purge_needs_a_catalogue_rse_outside_lngs() -> None:
     lost = run(rucio("CNAF_USERDISK", checksum_problem=True), science=False)
     assert purge_verdict(lost).reason == (
         "not on the buffer (already purged) and no valid tape copy (none recorded) and no "
-        "valid Rucio copy outside LNGS (Rucio copy at CNAF_USERDISK has a checksum problem)")
+        "valid Rucio copy outside LNGS (Rucio copy at CNAF_USERDISK has a checksum problem)"
+    )

@@ -40,8 +40,13 @@ from backends.mongo.documents import document_to_run, run_number
 from console.audit import audit_row
 
 T0 = datetime(2017, 11, 1, tzinfo=UTC)
-EUROPE = {"NIKHEF_USERDISK", "SURFSARA_USERDISK", "CNAF_USERDISK", "CCIN2P3_USERDISK",
-          "WEIZMANN_USERDISK"}
+EUROPE = {
+    "NIKHEF_USERDISK",
+    "SURFSARA_USERDISK",
+    "CNAF_USERDISK",
+    "CCIN2P3_USERDISK",
+    "WEIZMANN_USERDISK",
+}
 CHICAGO = "UC_OSG_USERDISK"
 LNGS = "LNGS_USERDISK"
 OUTSIDE_LNGS = EUROPE | {CHICAGO}
@@ -49,50 +54,118 @@ OUTSIDE_LNGS = EUROPE | {CHICAGO}
 MISSING = object()  # the key is left out of the entry
 
 odd_scalars = st.sampled_from([None, 0, 1, 5.0, True, False, "", " ", [], {}, [1], "None"])
-types = st.one_of(st.sampled_from(["raw", "Raw", "raw ", "processed", "minitrees", MISSING]),
-                  odd_scalars)
-hosts = st.one_of(st.sampled_from(["tsm-server", "rucio-catalogue", "xe1t-datamanager",
-                                   "midway-login1", "login", "tsm-server ", "TSM-SERVER",
-                                   MISSING]), odd_scalars)
-statuses = st.one_of(st.sampled_from(["transferred", "Transferred", "transferring",
-                                      "verifying", "error", "deleted", "lost-in-space",
-                                      MISSING]), odd_scalars)
+types = st.one_of(
+    st.sampled_from(["raw", "Raw", "raw ", "processed", "minitrees", MISSING]), odd_scalars
+)
+hosts = st.one_of(
+    st.sampled_from(
+        [
+            "tsm-server",
+            "rucio-catalogue",
+            "xe1t-datamanager",
+            "midway-login1",
+            "login",
+            "tsm-server ",
+            "TSM-SERVER",
+            MISSING,
+        ]
+    ),
+    odd_scalars,
+)
+statuses = st.one_of(
+    st.sampled_from(
+        [
+            "transferred",
+            "Transferred",
+            "transferring",
+            "verifying",
+            "error",
+            "deleted",
+            "lost-in-space",
+            MISSING,
+        ]
+    ),
+    odd_scalars,
+)
 checksums = st.one_of(st.sampled_from(["adler32:0badc0de", "", MISSING]), odd_scalars)
-problems = st.one_of(st.sampled_from([True, False, MISSING, "false", "true", "no", 0, 1,
-                                      None, [], "False"]))
-rse_names = st.sampled_from([CHICAGO, LNGS, *sorted(EUROPE), "UC_OSG_USERDSK", "placeholder",
-                             "", "nikhef_userdisk", "SOME_OTHER_RSE"])
-rses = st.one_of(rse_names, rse_names, st.lists(st.one_of(rse_names, odd_scalars), max_size=3),
-                 odd_scalars, st.just(MISSING))
+problems = st.one_of(
+    st.sampled_from([True, False, MISSING, "false", "true", "no", 0, 1, None, [], "False"])
+)
+rse_names = st.sampled_from(
+    [
+        CHICAGO,
+        LNGS,
+        *sorted(EUROPE),
+        "UC_OSG_USERDSK",
+        "placeholder",
+        "",
+        "nikhef_userdisk",
+        "SOME_OTHER_RSE",
+    ]
+)
+rses = st.one_of(
+    rse_names,
+    rse_names,
+    st.lists(st.one_of(rse_names, odd_scalars), max_size=3),
+    odd_scalars,
+    st.just(MISSING),
+)
 locations = st.one_of(st.sampled_from(["/data/x", "x1t:raw", MISSING]), odd_scalars)
 created = st.one_of(st.just(T0), st.just("2017-11-01"), st.just(MISSING), odd_scalars)
 
 
-def _entry(kind: Any, host: Any, status: Any, checksum: Any, problem: Any, rse: Any,
-           location: Any, creation: Any) -> dict[str, Any]:
-    fields = {"type": kind, "host": host, "status": status, "checksum": checksum,
-              "checksumproblem": problem, "rse": rse, "location": location,
-              "creation_time": creation}
+def _entry(
+    kind: Any,
+    host: Any,
+    status: Any,
+    checksum: Any,
+    problem: Any,
+    rse: Any,
+    location: Any,
+    creation: Any,
+) -> dict[str, Any]:
+    fields = {
+        "type": kind,
+        "host": host,
+        "status": status,
+        "checksum": checksum,
+        "checksumproblem": problem,
+        "rse": rse,
+        "location": location,
+        "creation_time": creation,
+    }
     return {k: v for k, v in fields.items() if v is not MISSING}
 
 
 #: Entirely random entries: almost never near a valid copy.
-random_entries = st.builds(_entry, types, hosts, statuses, checksums, problems, rses,
-                           locations, created)
+random_entries = st.builds(
+    _entry, types, hosts, statuses, checksums, problems, rses, locations, created
+)
 #: Good copies, as the tools write them ...
 GOOD = [
     {"type": "raw", "host": "tsm-server", "status": "transferred", "checksum": "a"},
     {"type": "raw", "host": "rucio-catalogue", "status": "transferred", "rse": [CHICAGO]},
     {"type": "raw", "host": "rucio-catalogue", "status": "transferred", "rse": "CNAF_USERDISK"},
-    {"type": "raw", "host": "rucio-catalogue", "status": "transferred",
-     "rse": [LNGS, "NIKHEF_USERDISK"]},
+    {
+        "type": "raw",
+        "host": "rucio-catalogue",
+        "status": "transferred",
+        "rse": [LNGS, "NIKHEF_USERDISK"],
+    },
     {"type": "raw", "host": "rucio-catalogue", "status": "transferred", "rse": LNGS},
     {"type": "raw", "host": "xe1t-datamanager", "status": "transferred"},
 ]
 #: ... and the ways one field of a copy goes wrong.
-FIELD_VALUES = {"type": types, "host": hosts, "status": statuses, "checksum": checksums,
-                "checksumproblem": problems, "rse": rses, "location": locations,
-                "creation_time": created}
+FIELD_VALUES = {
+    "type": types,
+    "host": hosts,
+    "status": statuses,
+    "checksum": checksums,
+    "checksumproblem": problems,
+    "rse": rses,
+    "location": locations,
+    "creation_time": created,
+}
 
 
 @st.composite
@@ -113,24 +186,39 @@ def near_good(draw: st.DrawFn) -> dict[str, Any]:
 entries = st.one_of(near_good(), near_good(), random_entries)
 data_lists = st.one_of(
     st.lists(st.one_of(entries, entries, entries, odd_scalars), max_size=8),
-    odd_scalars, st.just(MISSING),
+    odd_scalars,
+    st.just(MISSING),
 )
 tag_lists = st.one_of(
-    st.lists(st.one_of(
-        st.builds(lambda n: {"name": n}, st.sampled_from(["_sciencerun0", "_sciencerun1",
-                                                          "donotprocess", "blinded"])),
-        st.sampled_from(["_sciencerun1", "blinded"]),
-        odd_scalars,
-    ), max_size=3),
-    st.sampled_from(["_sciencerun1", "blinded"]), odd_scalars, st.just(MISSING),
+    st.lists(
+        st.one_of(
+            st.builds(
+                lambda n: {"name": n},
+                st.sampled_from(["_sciencerun0", "_sciencerun1", "donotprocess", "blinded"]),
+            ),
+            st.sampled_from(["_sciencerun1", "blinded"]),
+            odd_scalars,
+        ),
+        max_size=3,
+    ),
+    st.sampled_from(["_sciencerun1", "blinded"]),
+    odd_scalars,
+    st.just(MISSING),
 )
 numbers = st.one_of(st.integers(1, 4), st.sampled_from(["3", 2.0, None, MISSING]))
 
 
 def _document(number: Any, tags: Any, data: Any, hours: int) -> dict[str, Any]:
-    doc = {"number": number, "name": "171101_0000", "start": T0 + timedelta(hours=hours),
-           "end": T0 + timedelta(hours=hours + 1), "detector": "tpc",
-           "source": {"type": "none"}, "tags": tags, "data": data}
+    doc = {
+        "number": number,
+        "name": "171101_0000",
+        "start": T0 + timedelta(hours=hours),
+        "end": T0 + timedelta(hours=hours + 1),
+        "detector": "tpc",
+        "source": {"type": "none"},
+        "tags": tags,
+        "data": data,
+    }
     return {k: v for k, v in doc.items() if v is not MISSING}
 
 
@@ -145,8 +233,11 @@ def _names(tags: Any) -> list[str]:
         return [tags]
     if not isinstance(tags, list):
         return []
-    return [t["name"] if isinstance(t, dict) else t for t in tags
-            if isinstance(t, str) or (isinstance(t, dict) and isinstance(t.get("name"), str))]
+    return [
+        t["name"] if isinstance(t, dict) else t
+        for t in tags
+        if isinstance(t, str) or (isinstance(t, dict) and isinstance(t.get("name"), str))
+    ]
 
 
 def _science(doc: dict[str, Any]) -> bool:
@@ -165,8 +256,10 @@ def _passes(entry: Any) -> bool:
 
 def _valid_tape(doc: dict[str, Any]) -> bool:
     return any(
-        _passes(e) and e.get("host") == "tsm-server"
-        and isinstance(e.get("checksum"), str) and e["checksum"] != ""
+        _passes(e)
+        and e.get("host") == "tsm-server"
+        and isinstance(e.get("checksum"), str)
+        and e["checksum"] != ""
         for e in (doc.get("data") if isinstance(doc.get("data"), list) else [])
     )
 
@@ -249,8 +342,7 @@ def test_documents_sharing_a_number_get_the_worst_verdict(docs: list[dict[str, A
     by_number: dict[int, list[dict[str, Any]]] = defaultdict(list)
     numeric_docs = [d for d in docs if run_number(d.get("number")) is not None]
     odd_docs = [d for d in docs if run_number(d.get("number")) is None]
-    for run, doc in [*zip(numeric, numeric_docs, strict=True),
-                     *zip(odd, odd_docs, strict=True)]:
+    for run, doc in [*zip(numeric, numeric_docs, strict=True), *zip(odd, odd_docs, strict=True)]:
         by_number[run.number].append(doc)
     for run in runs:
         assert len(run.twins) + 1 == len(by_number[run.number])

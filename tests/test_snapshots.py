@@ -27,20 +27,21 @@ def settle_then(*keys: str):  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("scenario", ["nominal", "uplink-down", "held-jobs"])
 def test_dashboard_large(snap_compare, scenario: str) -> None:
-    assert snap_compare(
-        simulator_app(scenario), terminal_size=LARGE, run_before=settle_then()
-    )
+    assert snap_compare(simulator_app(scenario), terminal_size=LARGE, run_before=settle_then())
 
 
 @pytest.mark.parametrize(
     ("key", "scenario"),
-    [("1", "buffer-full"), ("2", "rse-outage"), ("3", "tape-checksum"), ("4", "held-jobs"),
-     ("5", "nominal")],
+    [
+        ("1", "buffer-full"),
+        ("2", "rse-outage"),
+        ("3", "tape-checksum"),
+        ("4", "held-jobs"),
+        ("5", "nominal"),
+    ],
 )
 def test_each_pane_small(snap_compare, key: str, scenario: str) -> None:
-    assert snap_compare(
-        simulator_app(scenario), terminal_size=SMALL, run_before=settle_then(key)
-    )
+    assert snap_compare(simulator_app(scenario), terminal_size=SMALL, run_before=settle_then(key))
 
 
 def test_help_small(snap_compare) -> None:

@@ -17,8 +17,9 @@ class TableApp(App[None]):
 
 
 def highlighted(table: DataTable, key: str) -> bool:
-    return any(CHANGED_STYLE in str(span.style) for cell in table.get_row(key)
-               for span in cell.spans)
+    return any(
+        CHANGED_STYLE in str(span.style) for cell in table.get_row(key) for span in cell.spans
+    )
 
 
 async def test_a_changed_row_is_highlighted_for_one_refresh() -> None:

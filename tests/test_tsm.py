@@ -46,9 +46,11 @@ def logs(tmp_path: Path) -> Path:
     """The three fixtures, written when dsmc would have finished (or stopped) them."""
     d = tmp_path / "dsmc"
     d.mkdir()
-    for name, at in (("6731_success.log", datetime(2017, 11, 15, 10, 1, 29, tzinfo=UTC)),
-                     ("6732_failed.log", datetime(2017, 11, 15, 11, 1, 33, tzinfo=UTC)),
-                     ("6733_truncated.log", datetime(2017, 11, 15, 11, 31, 0, tzinfo=UTC))):
+    for name, at in (
+        ("6731_success.log", datetime(2017, 11, 15, 10, 1, 29, tzinfo=UTC)),
+        ("6732_failed.log", datetime(2017, 11, 15, 11, 1, 33, tzinfo=UTC)),
+        ("6733_truncated.log", datetime(2017, 11, 15, 11, 31, 0, tzinfo=UTC)),
+    ):
         shutil.copy(FIXTURES / name, d / name)
         set_mtime(d / name, at)
     return d
@@ -83,8 +85,9 @@ def test_incremental_with_a_failed_object() -> None:
     assert s.return_code == 12
     assert s.error_count == 3
     assert s.errors[0].startswith("ANS1228E Sending of object '/data/xenon/raw/6732/")
-    assert s.errors[2] == ("ANS1802E Incremental backup of '/data/xenon/raw/6732/*' "
-                           "finished with 1 failure(s)")
+    assert s.errors[2] == (
+        "ANS1802E Incremental backup of '/data/xenon/raw/6732/*' finished with 1 failure(s)"
+    )
 
 
 def test_truncated_log_is_incomplete_and_has_no_return_code() -> None:
@@ -101,20 +104,21 @@ def test_feeding_in_pieces_gives_the_same_summary(name: str) -> None:
     whole = parse(text)
     parser = DsmcLogParser(UTC)
     for i in range(0, len(text), 7):  # cuts through lines and numbers
-        parser.feed(text[i:i + 7])
+        parser.feed(text[i : i + 7])
     assert parser.result() == whole
 
 
 def test_return_code_follows_dsmcs_rule_when_the_uploader_did_not_log_it() -> None:
     def without_rc(name: str) -> str:
-        return "".join(line for line in fixture(name).splitlines(keepends=True)
-                       if "return code" not in line)
+        return "".join(
+            line for line in fixture(name).splitlines(keepends=True) if "return code" not in line
+        )
 
     assert parse(without_rc("6731_success.log")).return_code == 0
     assert parse(without_rc("6732_failed.log")).return_code == 12
     warned = without_rc("6731_success.log").replace(
-        "Successful incremental",
-        "ANS1898W ***** Processed 500 files *****\nSuccessful incremental")
+        "Successful incremental", "ANS1898W ***** Processed 500 files *****\nSuccessful incremental"
+    )
     assert parse(warned).return_code == 8
 
 
@@ -176,12 +180,16 @@ def test_reads_only_what_changed(logs: Path) -> None:
     assert tsm.logs.scan().bytes_read == 0  # nothing changed: nothing read
 
     # dsmc finishes the cut-off upload: only the new bytes are read
-    full = (fixture("6731_success.log").replace("6731", "6733")
-            .replace("10:00:05", "11:30:02").replace("09:01:12", "11:00:03"))
+    full = (
+        fixture("6731_success.log")
+        .replace("6731", "6733")
+        .replace("10:00:05", "11:30:02")
+        .replace("09:01:12", "11:00:03")
+    )
     path = logs / "6733_truncated.log"
     head = path.read_text()
     assert full.startswith(head)
-    rest = full[len(head):]
+    rest = full[len(head) :]
     with open(path, "a") as f:
         f.write(rest)
     set_mtime(path, NOW)
@@ -202,8 +210,11 @@ def test_a_rewritten_log_is_read_again_from_the_start(logs: Path) -> None:
 
 
 def test_the_newest_upload_of_a_run_counts_and_details_list_every_try(logs: Path) -> None:
-    retry = fixture("6731_success.log").replace("6731", "6732").replace(
-        "11/15/2017 10:00:05", "11/15/2017 11:40:00")
+    retry = (
+        fixture("6731_success.log")
+        .replace("6731", "6732")
+        .replace("11/15/2017 10:00:05", "11/15/2017 11:40:00")
+    )
     (logs / "6732_retry.log").write_text(retry)
     set_mtime(logs / "6732_retry.log", datetime(2017, 11, 15, 11, 41, 24, tzinfo=UTC))
     tsm = backend(logs)
@@ -277,9 +288,12 @@ def test_the_backend_never_writes_to_the_log_or_buffer_directories(
 
     def state() -> dict[str, tuple[int, str]]:
         return {
-            str(p): (p.stat().st_mtime_ns,
-                     hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "")
-            for root in (logs, buffer) for p in [root, *root.rglob("*")]
+            str(p): (
+                p.stat().st_mtime_ns,
+                hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "",
+            )
+            for root in (logs, buffer)
+            for p in [root, *root.rglob("*")]
         }
 
     before = state()
@@ -317,6 +331,5 @@ def test_ok_return_codes_can_accept_warnings(logs: Path) -> None:
     strict = {u.run_number: u for u in backend(logs).fetch_tape().uploads}
     assert strict[6731].state is TapeState.FAILED
     assert strict[6731].message == "dsmc return code 8 (warnings)"
-    lenient = {u.run_number: u
-               for u in backend(logs, ok_return_codes=[0, 8]).fetch_tape().uploads}
+    lenient = {u.run_number: u for u in backend(logs, ok_return_codes=[0, 8]).fetch_tape().uploads}
     assert lenient[6731].state is TapeState.VERIFIED

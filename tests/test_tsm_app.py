@@ -34,10 +34,11 @@ def config_path(tmp_path: Path) -> Path:
     now = datetime.now(UTC).replace(microsecond=0)
     logs = tmp_path / "dsmc"
     logs.mkdir()
-    for name, old, start in (("6731_success.log", "11/15/2017 10:00:05", now - timedelta(hours=3)),
-                             ("6732_failed.log", "11/15/2017 11:00:03", now - timedelta(hours=2)),
-                             ("6733_truncated.log", "11/15/2017 11:30:02",
-                              now - timedelta(minutes=5))):
+    for name, old, start in (
+        ("6731_success.log", "11/15/2017 10:00:05", now - timedelta(hours=3)),
+        ("6732_failed.log", "11/15/2017 11:00:03", now - timedelta(hours=2)),
+        ("6733_truncated.log", "11/15/2017 11:30:02", now - timedelta(minutes=5)),
+    ):
         text = (FIXTURES / name).read_text().replace(old, _dsmc_time(start))
         (logs / name).write_text(text)
         end = start + timedelta(seconds=90)
@@ -84,8 +85,11 @@ def test_report_json_tape_block(config_path: Path, capsys: pytest.CaptureFixture
     assert failed["run"] == 6732 and failed["return_code"] == 12
     assert failed["message"].startswith("ANS1228E Sending of object '/data/xenon/raw/6732/")
     # the dsmc summary of the failed upload: 5 inspected, 4 backed up, 1 failed
-    assert (failed["objects_inspected"], failed["objects_backed_up"],
-            failed["objects_failed"]) == (5, 4, 1)
+    assert (failed["objects_inspected"], failed["objects_backed_up"], failed["objects_failed"]) == (
+        5,
+        4,
+        1,
+    )
     assert tape["malformed"] == ["1 file(s) in the log directory name no run: 'uploader-notes.log'"]
 
 

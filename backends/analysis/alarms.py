@@ -325,8 +325,9 @@ def _jobs_alarms(snap: JobsSnapshot, t: Thresholds) -> Iterable[Alarm]:
 # ----------------------------------------------------------------------- runs
 
 
-def _runs_alarms(snap: RunsSnapshot, t: Thresholds, now: datetime,
-                 policy: SafetyPolicy) -> Iterable[Alarm]:
+def _runs_alarms(
+    snap: RunsSnapshot, t: Thresholds, now: datetime, policy: SafetyPolicy
+) -> Iterable[Alarm]:
     if snap.data_taking and snap.runs:
         newest = max(snap.runs, key=lambda r: r.start)
         age = now - newest.start
@@ -451,8 +452,9 @@ def overall(alarms: Iterable[Alarm]) -> Severity:
     return worst
 
 
-def content_alarms(snapshot: Snapshot, thresholds: Thresholds, now: datetime,
-                   policy: SafetyPolicy = DEFAULT_POLICY) -> list[Alarm]:
+def content_alarms(
+    snapshot: Snapshot, thresholds: Thresholds, now: datetime, policy: SafetyPolicy = DEFAULT_POLICY
+) -> list[Alarm]:
     """The alarms raised by one snapshot's data, without the source's health.
 
     The TUI computes these once per poll, in the poll's worker thread (for
@@ -471,4 +473,3 @@ def content_alarms(snapshot: Snapshot, thresholds: Thresholds, now: datetime,
     if isinstance(snapshot, RunsSnapshot):
         return list(_runs_alarms(snapshot, t, now, policy))
     raise TypeError(f"not a snapshot: {type(snapshot).__name__}")
-

@@ -58,7 +58,8 @@ def detail_from_snapshots(
         # XENON1T's Rucio scopes carry the run's name, not its number.
         name = run.name if run is not None else None
         rules = tuple(
-            r for r in transfers.rules
+            r
+            for r in transfers.rules
             if r.run_number == run_number or (name is not None and r.run_name == name)
         )
     tape = snapshots.get(Kind.TAPE)
@@ -189,77 +190,103 @@ def hints(
         late = overdue(detail, overdue_before)
         rules_at = {r.rse for r in detail.rules if r.state is not RuleState.SUSPENDED}
         if late and SLOT_CHICAGO in verdict.missing and CHICAGO_RSE not in rules_at:
-            out.append(Hint("no rule to UC_OSG_USERDISK for a science run",
-                            f"rucio rule add {did} --copies 1 --rses {CHICAGO_RSE}"))
-        if late and SLOT_EUROPE in verdict.missing and not rules_at & set(
-            policy.rses.names(Region.EUROPE)
+            out.append(
+                Hint(
+                    "no rule to UC_OSG_USERDISK for a science run",
+                    f"rucio rule add {did} --copies 1 --rses {CHICAGO_RSE}",
+                )
+            )
+        if (
+            late
+            and SLOT_EUROPE in verdict.missing
+            and not rules_at & set(policy.rses.names(Region.EUROPE))
         ):
-            out.append(Hint(
-                "no rule to a European RSE",
-                f"rucio rule add {did} --copies 1 --rses '{_european(policy, set())}'",
-            ))
+            out.append(
+                Hint(
+                    "no rule to a European RSE",
+                    f"rucio rule add {did} --copies 1 --rses '{_european(policy, set())}'",
+                )
+            )
         if SLOT_TAPE in verdict.missing:
             failed = [u for u in detail.tape if u.state is TapeState.FAILED]
             folder = f"/data/xenon/raw/{run.name}/"
             if tape_checksum_problem(run):
-                out.append(Hint(
-                    "tape copy failed its restore test (checksum mismatch): the files on the "
-                    "buffer are unchanged, so back them up again in full, then restore-test",
-                    f"dsmc selective -subdir=yes '{folder}*'",
-                ))
+                out.append(
+                    Hint(
+                        "tape copy failed its restore test (checksum mismatch): the files on the "
+                        "buffer are unchanged, so back them up again in full, then restore-test",
+                        f"dsmc selective -subdir=yes '{folder}*'",
+                    )
+                )
             elif failed:
-                out.append(Hint(
-                    f"tape upload failed (dsmc rc {failed[-1].return_code}): send what is "
-                    "missing, then restore-test",
-                    f"dsmc incremental -subdir=yes '{folder}'",
-                ))
+                out.append(
+                    Hint(
+                        f"tape upload failed (dsmc rc {failed[-1].return_code}): send what is "
+                        "missing, then restore-test",
+                        f"dsmc incremental -subdir=yes '{folder}'",
+                    )
+                )
         purge = purge_verdict(run, policy)
         if purge.on_buffer and not purge.allowed and late:
-            out.append(Hint(f"keep on the LNGS buffer: {purge.reason}",
-                            "# do not purge this run yet"))
+            out.append(
+                Hint(f"keep on the LNGS buffer: {purge.reason}", "# do not purge this run yet")
+            )
     for rule in detail.rules:
         if rule.state is RuleState.STUCK and rule.rse in unavailable_rses:
-            out.append(Hint(
-                f"rule {rule.id} STUCK because {rule.rse} is unavailable: move the copy to "
-                "another RSE so the run becomes safe",
-                f"rucio rule move {rule.id} --rses '{_european(policy, {rule.rse})}'",
-            ))
+            out.append(
+                Hint(
+                    f"rule {rule.id} STUCK because {rule.rse} is unavailable: move the copy to "
+                    "another RSE so the run becomes safe",
+                    f"rucio rule move {rule.id} --rses '{_european(policy, {rule.rse})}'",
+                )
+            )
         elif rule.state is RuleState.STUCK:
-            out.append(Hint(
-                f"rule {rule.id} to {rule.rse} STUCK"
-                + (f": {rule.error}" if rule.error else ""),
-                f"rucio rule show {rule.id}   # then, once the cause is fixed: "
-                f"rucio rule update {rule.id} --boost-rule",
-            ))
+            out.append(
+                Hint(
+                    f"rule {rule.id} to {rule.rse} STUCK"
+                    + (f": {rule.error}" if rule.error else ""),
+                    f"rucio rule show {rule.id}   # then, once the cause is fixed: "
+                    f"rucio rule update {rule.id} --boost-rule",
+                )
+            )
         elif rule.state is RuleState.SUSPENDED:
-            out.append(Hint(f"rule {rule.id} to {rule.rse} SUSPENDED",
-                            f"rucio rule show {rule.id}"))
+            out.append(
+                Hint(f"rule {rule.id} to {rule.rse} SUSPENDED", f"rucio rule show {rule.id}")
+            )
         elif (
-            rule.rse == LNGS_RSE
-            and rule.expires_at is not None
-            and rule.state is not RuleState.OK
+            rule.rse == LNGS_RSE and rule.expires_at is not None and rule.state is not RuleState.OK
         ):
-            out.append(Hint(
-                f"LNGS rule {rule.id} not OK and expires {rule.expires_at:%Y-%m-%d %H:%M}",
-                f"rucio rule update {rule.id} --lifetime 345600",
-            ))
+            out.append(
+                Hint(
+                    f"LNGS rule {rule.id} not OK and expires {rule.expires_at:%Y-%m-%d %H:%M}",
+                    f"rucio rule update {rule.id} --lifetime 345600",
+                )
+            )
     held = [j for j in detail.jobs if j.status is JobStatus.HELD]
     if held:
         reasons = sorted({normalise_hold_reason(j.hold_reason, j.hold_reason_code) for j in held})
         clusters = sorted({j.cluster_id for j in held})
         shown = " ".join(str(c) for c in clusters[:20])
-        out.append(Hint(
-            f"{len(held)} held jobs: {'; '.join(reasons[:3])}",
-            f"condor_q -hold {shown}   # fix the cause, then: condor_release {shown}",
-        ))
+        out.append(
+            Hint(
+                f"{len(held)} held jobs: {'; '.join(reasons[:3])}",
+                f"condor_q -hold {shown}   # fix the cause, then: condor_release {shown}",
+            )
+        )
     for dag in detail.dags:
         if dag.nodes_failed and not dag.finished:
-            out.append(Hint(f"DAG {dag.cluster_id} has {dag.nodes_failed} failed nodes",
-                            f"condor_q -dag {dag.cluster_id} -nobatch"))
+            out.append(
+                Hint(
+                    f"DAG {dag.cluster_id} has {dag.nodes_failed} failed nodes",
+                    f"condor_q -dag {dag.cluster_id} -nobatch",
+                )
+            )
         elif dag.finished and dag.nodes_failed:
-            out.append(Hint(
-                f"DAG {dag.cluster_id} finished with {dag.nodes_failed} failed nodes",
-                f"condor_submit_dag {dag.batch_name}.dag   # DAGMan reruns what failed "
-                "from the rescue DAG",
-            ))
+            out.append(
+                Hint(
+                    f"DAG {dag.cluster_id} finished with {dag.nodes_failed} failed nodes",
+                    f"condor_submit_dag {dag.batch_name}.dag   # DAGMan reruns what failed "
+                    "from the rescue DAG",
+                )
+            )
     return out

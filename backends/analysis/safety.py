@@ -114,8 +114,11 @@ class RseCatalogue:
 
 #: The paper's sites.
 DEFAULT_RSES = RseCatalogue(
-    ((LNGS_RSE, Region.LNGS), (CHICAGO_RSE, Region.US),
-     *((rse, Region.EUROPE) for rse in EUROPEAN_RSES))
+    (
+        (LNGS_RSE, Region.LNGS),
+        (CHICAGO_RSE, Region.US),
+        *((rse, Region.EUROPE) for rse in EUROPEAN_RSES),
+    )
 )
 
 
@@ -155,12 +158,7 @@ def is_candidate(copy: DataCopy) -> bool:
 
 def _valid(copy: DataCopy, role: str, rses: RseCatalogue) -> bool:
     """The rules of the module doc, without building any words (the hot path)."""
-    if (
-        copy.type != _RAW
-        or copy.status != _TRANSFERRED
-        or copy.checksum_problem
-        or copy.problems
-    ):
+    if copy.type != _RAW or copy.status != _TRANSFERRED or copy.checksum_problem or copy.problems:
         return False
     if role == _TAPE:
         return bool(copy.checksum)
@@ -195,14 +193,23 @@ def copy_problems(copy: DataCopy, policy: SafetyPolicy = DEFAULT_POLICY) -> tupl
     who = _subject(copy, role)
     out: list[str] = []
     if copy.type != _RAW:
-        out.append(f"{who} has no type" if not copy.type
-                   else f"{who} is of type {_shown(copy.type)}, not raw")
+        out.append(
+            f"{who} has no type"
+            if not copy.type
+            else f"{who} is of type {_shown(copy.type)}, not raw"
+        )
     if role == _RUCIO and copy.host != HOST_RUCIO:
-        out.append(f"{who} has no host" if not copy.host
-                   else f"{who} has host {_shown(copy.host)}, not {HOST_RUCIO}")
+        out.append(
+            f"{who} has no host"
+            if not copy.host
+            else f"{who} has host {_shown(copy.host)}, not {HOST_RUCIO}"
+        )
     if copy.status != _TRANSFERRED:
-        out.append(f"{who} has no status" if not copy.status
-                   else f"{who} is {_shown(copy.status)}, not transferred")
+        out.append(
+            f"{who} has no status"
+            if not copy.status
+            else f"{who} is {_shown(copy.status)}, not transferred"
+        )
     if copy.checksum_problem:
         out.append(f"{who} has a checksum problem")
     if role == _TAPE and not copy.checksum:
@@ -259,8 +266,9 @@ def tape_checksum_problem(run: Run) -> bool:
 
 def on_buffer(run: Run) -> bool:
     """Whether a document of the run records its raw data on the LNGS buffer."""
-    return any(c.type == _RAW and c.host == HOST_BUFFER for doc in documents(run)
-               for c in doc.copies)
+    return any(
+        c.type == _RAW and c.host == HOST_BUFFER for doc in documents(run) for c in doc.copies
+    )
 
 
 def copies_overdue(run: Run, before: datetime | None) -> bool:
@@ -378,16 +386,21 @@ def _document_safety(doc: Run, policy: SafetyPolicy) -> SafetyVerdict:
         parts = [f"{slot} ({_why_missing(slot, doc, policy)})" for slot in missing]
         reason = f"{kind}: missing {', '.join(parts)}"
     return SafetyVerdict(
-        safe=not missing, required=required, present=present, missing=missing,
-        reason=reason, failed=tuple(s for s in missing if s in failed),
+        safe=not missing,
+        required=required,
+        present=present,
+        missing=missing,
+        reason=reason,
+        failed=tuple(s for s in missing if s in failed),
     )
 
 
 def _worst(verdicts: list[SafetyVerdict]) -> int:
     """The index of the worst verdict: unsafe before safe, failed before missing."""
-    return min(range(len(verdicts)),
-               key=lambda i: (verdicts[i].safe, -len(verdicts[i].failed),
-                              -len(verdicts[i].missing), i))
+    return min(
+        range(len(verdicts)),
+        key=lambda i: (verdicts[i].safe, -len(verdicts[i].failed), -len(verdicts[i].missing), i),
+    )
 
 
 def _of_document(index: int, run: Run) -> str:
@@ -401,8 +414,11 @@ def data_safety(run: Run, policy: SafetyPolicy = DEFAULT_POLICY) -> SafetyVerdic
     verdicts = [_document_safety(doc, policy) for doc in documents(run)]
     worst = _worst(verdicts)
     v = verdicts[worst]
-    reason = (_of_document(worst, run) + v.reason if not v.safe
-              else f"all {len(verdicts)} documents with number {run.number}: {v.reason}")
+    reason = (
+        _of_document(worst, run) + v.reason
+        if not v.safe
+        else f"all {len(verdicts)} documents with number {run.number}: {v.reason}"
+    )
     return SafetyVerdict(v.safe, v.required, v.present, v.missing, reason, v.failed)
 
 
@@ -427,17 +443,21 @@ def _purge_problems(doc: Run, policy: SafetyPolicy) -> tuple[list[str], list[str
     problems: list[str] = []
     if not any(valid_tape_copy(c, policy) for c in doc.copies):
         tape = [p for c in doc.copies if _role(c) == _TAPE for p in copy_problems(c, policy)]
-        problems.append("no valid tape copy (" + ("; ".join(dict.fromkeys(tape))
-                                                  or "none recorded") + ")")
+        problems.append(
+            "no valid tape copy (" + ("; ".join(dict.fromkeys(tape)) or "none recorded") + ")"
+        )
     outside = [r for r in rucio_rses(doc, policy) if rses.region(r) is not Region.LNGS]
     if not outside:
         why = [
-            p for c in doc.copies
+            p
+            for c in doc.copies
             if _role(c) == _RUCIO and rses.region(c.rse) is not Region.LNGS
             for p in copy_problems(c, policy)
         ]
-        problems.append("no valid Rucio copy outside LNGS"
-                        + (f" ({'; '.join(dict.fromkeys(why))})" if why else ""))
+        problems.append(
+            "no valid Rucio copy outside LNGS"
+            + (f" ({'; '.join(dict.fromkeys(why))})" if why else "")
+        )
     return problems, outside
 
 
@@ -480,8 +500,13 @@ class ProcessingState(StrEnum):
 
 DO_NOT_PROCESS_TAG = "donotprocess"
 MUON_VETO = "muon_veto"
-_DAG_FAILED = (DagStatus.ERROR, DagStatus.NODE_FAILED, DagStatus.ABORTED, DagStatus.REMOVED,
-               DagStatus.CYCLE)
+_DAG_FAILED = (
+    DagStatus.ERROR,
+    DagStatus.NODE_FAILED,
+    DagStatus.ABORTED,
+    DagStatus.REMOVED,
+    DagStatus.CYCLE,
+)
 
 
 def _has(run: Run, copy_type: CopyType, status: CopyStatus) -> bool:
@@ -567,7 +592,8 @@ def verdict_word(verdict: SafetyVerdict, overdue: bool) -> str:
     return "miss" if overdue else "wait"
 
 
-def unsafe_overdue(runs: Iterable[Run], before: datetime | None,
-                   policy: SafetyPolicy = DEFAULT_POLICY) -> list[Run]:
+def unsafe_overdue(
+    runs: Iterable[Run], before: datetime | None, policy: SafetyPolicy = DEFAULT_POLICY
+) -> list[Run]:
     """Runs whose copies are due and that do not meet the policy."""
     return [r for r in runs if copies_overdue(r, before) and not data_safety(r, policy).safe]

@@ -136,8 +136,11 @@ class CondorBackend(Backend, JobsSource, RunDetailSource):
         try:
             refs = locating.result(timeout=self.config.timeout_s)
         except Exception as exc:
-            error = (f"no answer within {self.config.timeout_s:g} s"
-                     if isinstance(exc, FutureTimeout) else _error_line(exc))
+            error = (
+                f"no answer within {self.config.timeout_s:g} s"
+                if isinstance(exc, FutureTimeout)
+                else _error_line(exc)
+            )
             with self._lock:
                 known = [s.ref for s in self._schedds.values()]
                 self._collector_error = error
@@ -154,8 +157,11 @@ class CondorBackend(Backend, JobsSource, RunDetailSource):
         state = self._schedds.get(ref.name)
         if state is None:
             state = self._schedds[ref.name] = _Schedd(
-                ref, HistoryWindow(self.config.history_s), self._reader(ref.name),
-                self._reader(ref.name))
+                ref,
+                HistoryWindow(self.config.history_s),
+                self._reader(ref.name),
+                self._reader(ref.name),
+            )
         elif ref.address and ref.address != state.ref.address:
             state.ref = ref
         return state
@@ -176,9 +182,13 @@ class CondorBackend(Backend, JobsSource, RunDetailSource):
                 queue = read_ads(state.queue_reader, ads)
             finally:
                 state.queue_reader.end_queue()
-            history = read_ads(state.history_reader, self.transport.history(
-                ref, state.history.since(now), self.config.constraint, self._projection),
-                finished=True)
+            history = read_ads(
+                state.history_reader,
+                self.transport.history(
+                    ref, state.history.since(now), self.config.constraint, self._projection
+                ),
+                finished=True,
+            )
         except Exception as exc:
             with self._lock:
                 state.error = _error_line(exc)
@@ -188,8 +198,11 @@ class CondorBackend(Backend, JobsSource, RunDetailSource):
             state.jobs, state.dags = merge_queue_and_history(queue, state.history)
             state.read_at = now
             state.error = None
-            state.problem = problem_line(ref.name, queue.skipped + history.skipped,
-                                         queue.first_problem or history.first_problem)
+            state.problem = problem_line(
+                ref.name,
+                queue.skipped + history.skipped,
+                queue.first_problem or history.first_problem,
+            )
 
     # --------------------------------------------------------------- fetch
 
@@ -207,16 +220,17 @@ class CondorBackend(Backend, JobsSource, RunDetailSource):
         with self._lock:
             errors: list[tuple[str, str]] = []
             if self._collector_error is not None:
-                errors.append((f"collector {self.config.pool or '(local)'}",
-                               self._collector_error))
+                errors.append((f"collector {self.config.pool or '(local)'}", self._collector_error))
             for state in states:
                 if state.inflight is not None and not state.inflight.done():
                     state.error = f"no answer within {self.config.timeout_s:g} s"
                 if state.error is not None:
                     errors.append((state.ref.name, self._stale_line(state, taken_at)))
             if states and all(s.error is not None for s in states):
-                raise SourceError("no schedd could be read: " + "; ".join(
-                    f"{name}: {error}" for name, error in errors))
+                raise SourceError(
+                    "no schedd could be read: "
+                    + "; ".join(f"{name}: {error}" for name, error in errors)
+                )
             names = [s.ref.name for s in states]
             snap = snapshot(
                 taken_at,

@@ -103,8 +103,7 @@ def _new_job() -> Any:
     namespace: dict[str, Any] = {"_new": object.__new__, "_cls": Job}
     namespace.update({f"_set_{n}": getattr(Job, n).__set__ for n in names})
     body = "".join(f"    _set_{n}(obj, {n})\n" for n in names)
-    exec(f"def make({', '.join(names)}):\n    obj = _new(_cls)\n{body}    return obj\n",
-         namespace)
+    exec(f"def make({', '.join(names)}):\n    obj = _new(_cls)\n{body}    return obj\n", namespace)
     return namespace["make"]
 
 
@@ -189,8 +188,9 @@ class AdReader:
             self._seen[key] = (code, entered, record)
         return record
 
-    def _read(self, get: Any, cluster: int, proc: int, code: Any, entered: Any,
-              finished: bool) -> Job | Dag:
+    def _read(
+        self, get: Any, cluster: int, proc: int, code: Any, entered: Any, finished: bool
+    ) -> Job | Dag:
         status = _STATUSES.get(code) if type(code) is int else None
         if status is None:
             code = _int(code, "JobStatus")
@@ -245,8 +245,9 @@ class AdReader:
         cmd = get("Cmd")
         return isinstance(cmd, str) and cmd.endswith("condor_dagman")
 
-    def _dag(self, get: Any, cluster: int, status: JobStatus, submitted: datetime,
-             finished: bool) -> Dag:
+    def _dag(
+        self, get: Any, cluster: int, status: JobStatus, submitted: datetime, finished: bool
+    ) -> Dag:
         code = _int(get("DAG_Status"), "DAG_Status", 0) or 0
         dag_status = _DAG_STATUSES.get(code)
         if dag_status is None:

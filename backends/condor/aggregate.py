@@ -80,8 +80,10 @@ def merge_queue_and_history(
         else:
             dags[record.cluster_id] = record
     # Sorted here, in the schedd's worker thread, not in the fetch that waits.
-    return (sorted(jobs.values(), key=_JOB_ORDER),
-            sorted(fill_held_nodes(dags.values(), jobs.values()), key=_DAG_ORDER))
+    return (
+        sorted(jobs.values(), key=_JOB_ORDER),
+        sorted(fill_held_nodes(dags.values(), jobs.values()), key=_DAG_ORDER),
+    )
 
 
 def fill_held_nodes(dags: Iterable[Dag], jobs: Iterable[Job]) -> list[Dag]:
@@ -89,8 +91,11 @@ def fill_held_nodes(dags: Iterable[Dag], jobs: Iterable[Job]) -> list[Dag]:
     dags = list(dags)
     if all(d.nodes_held >= 0 for d in dags):
         return dags
-    held = Counter(j.dag_cluster_id for j in jobs
-                   if j.status is JobStatus.HELD and j.dag_cluster_id is not None)
+    held = Counter(
+        j.dag_cluster_id
+        for j in jobs
+        if j.status is JobStatus.HELD and j.dag_cluster_id is not None
+    )
     return [d if d.nodes_held >= 0 else replace(d, nodes_held=held[d.cluster_id]) for d in dags]
 
 
@@ -132,7 +137,11 @@ def run_detail(snap: JobsSnapshot, run_number: int) -> RunDetail:
     keys = {(d.schedd, d.cluster_id) for d in dags}
     jobs = [j for j in snap.jobs if (j.schedd, j.dag_cluster_id) in keys]
     jobs.sort(key=lambda j: (j.status is not JobStatus.HELD, j.schedd, j.cluster_id, j.proc_id))
-    notes = tuple(f"schedd {name} unreachable: {error}" for name, error in snap.schedd_errors
-                  if any(d.schedd == name for d in dags) or not dags)
-    return RunDetail(taken_at=snap.taken_at, run_number=run_number, dags=dags,
-                     jobs=tuple(jobs), notes=notes)
+    notes = tuple(
+        f"schedd {name} unreachable: {error}"
+        for name, error in snap.schedd_errors
+        if any(d.schedd == name for d in dags) or not dags
+    )
+    return RunDetail(
+        taken_at=snap.taken_at, run_number=run_number, dags=dags, jobs=tuple(jobs), notes=notes
+    )

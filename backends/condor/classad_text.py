@@ -75,8 +75,12 @@ def job_ad(job: Job) -> list[str]:
     return lines
 
 
-def dag_ad(dag: Dag, owner: str = "xenon", run_attribute: str | None = "RunNumber",
-           left_at: datetime | None = None) -> list[str]:
+def dag_ad(
+    dag: Dag,
+    owner: str = "xenon",
+    run_attribute: str | None = "RunNumber",
+    left_at: datetime | None = None,
+) -> list[str]:
     """The DAGMan job's own ad, with the DAG_* counts DAGMan publishes.
 
     ``left_at``: when a finished DAGMan job left the queue (its
@@ -122,21 +126,34 @@ def _ads(blocks: Iterable[list[str]]) -> Iterator[str]:
         yield "\n".join(block) + "\n\n"
 
 
-def queue_text(snap: JobsSnapshot, schedd: str | None = None, owner: str = "xenon",
-               run_attribute: str | None = "RunNumber") -> str:
+def queue_text(
+    snap: JobsSnapshot,
+    schedd: str | None = None,
+    owner: str = "xenon",
+    run_attribute: str | None = "RunNumber",
+) -> str:
     """What ``condor_q -long`` prints: DAGMan jobs and node jobs still queued."""
-    dags = [dag_ad(d, owner, run_attribute) for d in snap.dags
-            if not d.finished and schedd in (None, d.schedd)]
-    jobs = [job_ad(j) for j in snap.jobs
-            if j.status not in _LEFT_QUEUE and schedd in (None, j.schedd)]
+    dags = [
+        dag_ad(d, owner, run_attribute)
+        for d in snap.dags
+        if not d.finished and schedd in (None, d.schedd)
+    ]
+    jobs = [
+        job_ad(j) for j in snap.jobs if j.status not in _LEFT_QUEUE and schedd in (None, j.schedd)
+    ]
     return "".join(_ads([*dags, *jobs]))
 
 
-def history_text(snap: JobsSnapshot, schedd: str | None = None, owner: str = "xenon",
-                 run_attribute: str | None = "RunNumber") -> str:
+def history_text(
+    snap: JobsSnapshot,
+    schedd: str | None = None,
+    owner: str = "xenon",
+    run_attribute: str | None = "RunNumber",
+) -> str:
     """What ``condor_history -long`` prints: jobs that left the queue, newest first."""
     left: list[tuple[int, list[str]]] = [
-        (_ts(j.entered_status_at), job_ad(j)) for j in snap.jobs
+        (_ts(j.entered_status_at), job_ad(j))
+        for j in snap.jobs
         if j.status in _LEFT_QUEUE and schedd in (None, j.schedd)
     ]
     # DAGMan leaves the queue right after its last node did.

@@ -39,7 +39,9 @@ class HistoryWindow:
             self.marker = read.first_id
         for job in read.jobs:
             self._records[("j", job.cluster_id, job.proc_id)] = (
-                job.entered_status_at.timestamp(), job)
+                job.entered_status_at.timestamp(),
+                job,
+            )
         for dag in read.dags:
             # A DAG has no time of leaving in the model; its scan time will do.
             self._records[("d", dag.cluster_id, 0)] = (now.timestamp(), dag)

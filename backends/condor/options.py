@@ -82,7 +82,8 @@ def parse_options(options: Mapping[str, Any]) -> CondorOptions:
     unknown = sorted(set(options) - set(OPTIONS))
     if unknown:
         raise BackendConfigError(
-            f"unknown condor option {unknown[0]!r} (known: {', '.join(OPTIONS)})")
+            f"unknown condor option {unknown[0]!r} (known: {', '.join(OPTIONS)})"
+        )
     pool = _string(options, "pool")
     entries = _names(options, "schedds") or []
     if len(set(entries)) != len(entries):
@@ -92,13 +93,19 @@ def parse_options(options: Mapping[str, Any]) -> CondorOptions:
     if sites is not None:
         bad = [s for s in sites if not _ATTRIBUTE.match(s)]
         if bad or not sites:
-            raise BackendConfigError(f"site_attributes: {bad[0]!r} is not an attribute name"
-                                     if bad else "site_attributes must not be empty")
+            raise BackendConfigError(
+                f"site_attributes: {bad[0]!r} is not an attribute name"
+                if bad
+                else "site_attributes must not be empty"
+            )
     run_attribute = options.get("run_attribute", DEFAULT_RUN_ATTRIBUTE)
-    if run_attribute is not None and (not isinstance(run_attribute, str) or (
-            run_attribute and not _ATTRIBUTE.match(run_attribute))):
+    if run_attribute is not None and (
+        not isinstance(run_attribute, str)
+        or (run_attribute and not _ATTRIBUTE.match(run_attribute))
+    ):
         raise BackendConfigError(
-            f"run_attribute must be an attribute name or \"\", not {run_attribute!r}")
+            f'run_attribute must be an attribute name or "", not {run_attribute!r}'
+        )
     run_pattern = options.get("run_pattern", DEFAULT_RUN_PATTERN)
     if not isinstance(run_pattern, str):
         raise BackendConfigError(f"run_pattern must be a string, not {run_pattern!r}")

@@ -14,8 +14,13 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # scheme://user:password@host
     (re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@]*:)[^\s@/]*(@)"), rf"\1{MASK}\2"),
     # password=..., token: ..., secret=... (also in query strings)
-    (re.compile(r"(?i)\b([\w\-]*(?:password|passwd|pwd|token|secret)[\w\-]*\s*[=:]\s*)"
-                r"[^\s,;&\"'>]+"), rf"\1{MASK}"),
+    (
+        re.compile(
+            r"(?i)\b([\w\-]*(?:password|passwd|pwd|token|secret)[\w\-]*\s*[=:]\s*)"
+            r"[^\s,;&\"'>]+"
+        ),
+        rf"\1{MASK}",
+    ),
     # IDTOKENs and other JWTs wherever they appear
     (re.compile(r"\beyJ[\w\-]+\.[\w\-]+\.[\w\-]*"), MASK),
 )

@@ -23,8 +23,11 @@ DEFAULT_RUN_PATTERN = r"(?i)(?:^|[^a-z0-9])run[_\-]?0*(\d{1,9})(?!\d)"
 class RunMapper:
     """Maps a DAGMan job ad to a run number, or None."""
 
-    def __init__(self, attribute: str | None = DEFAULT_RUN_ATTRIBUTE,
-                 pattern: str | None = DEFAULT_RUN_PATTERN) -> None:
+    def __init__(
+        self,
+        attribute: str | None = DEFAULT_RUN_ATTRIBUTE,
+        pattern: str | None = DEFAULT_RUN_PATTERN,
+    ) -> None:
         self.attribute = attribute or None
         self.pattern = re.compile(pattern) if pattern else None
         if self.pattern is not None and self.pattern.groups < 1:

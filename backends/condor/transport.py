@@ -42,13 +42,15 @@ class Transport(Protocol):
         """One schedd by name, through the collector."""
         ...
 
-    def query(self, schedd: ScheddRef, constraint: str,
-              projection: Sequence[str]) -> Iterable[Mapping[str, Any]]:
+    def query(
+        self, schedd: ScheddRef, constraint: str, projection: Sequence[str]
+    ) -> Iterable[Mapping[str, Any]]:
         """Job ads in the queue matching ``constraint``."""
         ...
 
-    def history(self, schedd: ScheddRef, since: str | None, constraint: str,
-                projection: Sequence[str]) -> Iterable[Mapping[str, Any]]:
+    def history(
+        self, schedd: ScheddRef, since: str | None, constraint: str, projection: Sequence[str]
+    ) -> Iterable[Mapping[str, Any]]:
         """Job ads that left the queue, newest first, back to ``since`` (exclusive)."""
         ...
 
@@ -77,8 +79,7 @@ class Htcondor2Transport:
 
     def locate_schedds(self) -> list[ScheddRef]:
         ads = self._collector().locateAll(self._htcondor.DaemonType.Schedd)
-        refs = [ScheddRef(str(ad.get("Name", ad["MyAddress"])), str(ad["MyAddress"]))
-                for ad in ads]
+        refs = [ScheddRef(str(ad.get("Name", ad["MyAddress"])), str(ad["MyAddress"])) for ad in ads]
         return sorted(refs, key=lambda r: r.name)
 
     def locate(self, name: str) -> ScheddRef:
@@ -92,17 +93,21 @@ class Htcondor2Transport:
         if not address.startswith("<"):
             address = f"<{address}>"
         # What Collector.locate would return; Schedd() reads only these two.
-        location = classad2.ClassAd({
-            "MyAddress": address,
-            "Name": ref.name,
-            "CondorVersion": "$CondorVersion: 25.0.0 2025-01-01 BuildID: 0 $",
-        })
+        location = classad2.ClassAd(
+            {
+                "MyAddress": address,
+                "Name": ref.name,
+                "CondorVersion": "$CondorVersion: 25.0.0 2025-01-01 BuildID: 0 $",
+            }
+        )
         return self._htcondor.Schedd(location)
 
-    def query(self, schedd: ScheddRef, constraint: str,
-              projection: Sequence[str]) -> Iterable[Mapping[str, Any]]:
+    def query(
+        self, schedd: ScheddRef, constraint: str, projection: Sequence[str]
+    ) -> Iterable[Mapping[str, Any]]:
         return self._schedd(schedd).query(constraint, list(projection))
 
-    def history(self, schedd: ScheddRef, since: str | None, constraint: str,
-                projection: Sequence[str]) -> Iterable[Mapping[str, Any]]:
+    def history(
+        self, schedd: ScheddRef, since: str | None, constraint: str, projection: Sequence[str]
+    ) -> Iterable[Mapping[str, Any]]:
         return self._schedd(schedd).history(constraint, list(projection), since=since)

@@ -102,8 +102,10 @@ class MongoBackend(Backend, RunsSource, TapeSource, RunDetailSource):
                 self.last_read = ("full", len(docs))
             else:
                 floor = cache.tail_floor(timedelta(days=self.settings.recent_days))
-                docs = self._read({"number": {"$gte": floor}},
-                                  f"reading runs from {floor} in {self.settings.target}")
+                docs = self._read(
+                    {"number": {"$gte": floor}},
+                    f"reading runs from {floor} in {self.settings.target}",
+                )
                 # Only documents with a numeric number match the filter; the
                 # odd ones are refreshed by the full reads.
                 numeric, _ = _convert(docs)
@@ -126,13 +128,16 @@ class MongoBackend(Backend, RunsSource, TapeSource, RunDetailSource):
             return self._tape.snapshot(runs, self._clock())
 
     def fetch_run_detail(self, run_number: int) -> RunDetail:
-        docs = self._read({"number": run_number},
-                          f"reading run {run_number} in {self.settings.target}")
+        docs = self._read(
+            {"number": run_number}, f"reading run {run_number} in {self.settings.target}"
+        )
         taken_at = self._clock()
         if not docs:
-            return RunDetail(taken_at, run_number,
-                             notes=(f"no document with number {run_number} in "
-                                    f"{self.settings.target}",))
+            return RunDetail(
+                taken_at,
+                run_number,
+                notes=(f"no document with number {run_number} in {self.settings.target}",),
+            )
         # Several documents with one number: one run with twins, whose verdict
         # is the worst of them (never the cleanest document's).
         # The query matched every document by number, so they make one group.

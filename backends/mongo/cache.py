@@ -87,4 +87,3 @@ class RunsCache:
                 break
             floor = run.number
         return floor
-

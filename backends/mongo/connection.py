@@ -109,7 +109,7 @@ def _uri(options: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     """The URI and what it says, checked without any network access."""
     uri = options.get("uri")
     if uri is None:
-        raise BackendConfigError("uri is required, e.g. uri = \"mongodb://host:27017/run\"")
+        raise BackendConfigError('uri is required, e.g. uri = "mongodb://host:27017/run"')
     if not isinstance(uri, str) or not uri.startswith(("mongodb://", "mongodb+srv://")):
         shown = scrub(uri, None) if isinstance(uri, str) else repr(uri)
         raise BackendConfigError(f"uri must start with mongodb:// or mongodb+srv://, got {shown!r}")
@@ -132,8 +132,9 @@ def _uri_password(uri: str) -> str | None:
     return unquote_plus(match.group(1)) if match else None
 
 
-def parse_settings(options: Mapping[str, Any], environ: Mapping[str, str] | None = None
-                   ) -> Settings:
+def parse_settings(
+    options: Mapping[str, Any], environ: Mapping[str, str] | None = None
+) -> Settings:
     """Check every option; the password comes from the URI, else ``MONGO_PASSWORD``."""
     environ = os.environ if environ is None else environ
     unknown = sorted(set(options) - set(DEFAULTS))
@@ -145,8 +146,7 @@ def parse_settings(options: Mapping[str, Any], environ: Mapping[str, str] | None
     read_preference = options.get("read_preference", DEFAULTS["read_preference"])
     if read_preference not in READ_PREFERENCES:
         raise BackendConfigError(
-            f"read_preference must be one of {', '.join(READ_PREFERENCES)}, "
-            f"got {read_preference!r}"
+            f"read_preference must be one of {', '.join(READ_PREFERENCES)}, got {read_preference!r}"
         )
     username = options.get("username")
     if username is not None and (not isinstance(username, str) or not username):
@@ -156,8 +156,11 @@ def parse_settings(options: Mapping[str, Any], environ: Mapping[str, str] | None
     if not password and username:
         password = environ.get(PASSWORD_ENV) or None
     mechanism = str(parsed.get("options", {}).get("authMechanism", "")).upper()
-    if username and not password and mechanism in ("", "DEFAULT", "SCRAM-SHA-1",
-                                                     "SCRAM-SHA-256", "PLAIN"):
+    if (
+        username
+        and not password
+        and mechanism in ("", "DEFAULT", "SCRAM-SHA-1", "SCRAM-SHA-256", "PLAIN")
+    ):
         raise BackendConfigError(
             f"uri names user {username!r} but no password: put it in the "
             f"{PASSWORD_ENV} environment variable (or in the uri)"
@@ -211,11 +214,15 @@ def source_error(exc: BaseException, settings: Settings, doing: str) -> SourceEr
     text = str(exc)
     if isinstance(exc, ServerSelectionTimeoutError):
         first = text.split(", Timeout:")[0].split(" (configured timeouts")[0]
-        line = (f"cannot reach the runs database at {settings.hosts} within "
-                f"{settings.server_selection_timeout:g} s: {first}")
+        line = (
+            f"cannot reach the runs database at {settings.hosts} within "
+            f"{settings.server_selection_timeout:g} s: {first}"
+        )
     elif isinstance(exc, NetworkTimeout):
-        line = (f"the runs database at {settings.hosts} did not answer within "
-                f"{settings.socket_timeout:g} s while {doing}")
+        line = (
+            f"the runs database at {settings.hosts} did not answer within "
+            f"{settings.socket_timeout:g} s while {doing}"
+        )
     elif isinstance(exc, AutoReconnect):
         line = f"lost the connection to the runs database at {settings.hosts} while {doing}"
     elif isinstance(exc, OperationFailure):

@@ -256,8 +256,9 @@ def _checksum_problem(entry: Mapping[str, Any], where: str, notes: _Notes) -> bo
     value = entry["checksumproblem"]
     if isinstance(value, bool):
         return value
-    notes.add(f"{where}checksumproblem is not true/false ({value!r}), "
-              "so it counts as a problem"[:160])
+    notes.add(
+        f"{where}checksumproblem is not true/false ({value!r}), so it counts as a problem"[:160]
+    )
     return True
 
 

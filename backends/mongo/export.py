@@ -70,7 +70,7 @@ def export_simulated_runs(
         total = len(history)
         written = 0
         for start in range(0, total, BATCH):
-            batch = [run_to_document(run) for run in history[start:start + BATCH]]
+            batch = [run_to_document(run) for run in history[start : start + BATCH]]
             target.insert_many(batch, ordered=True)
             written += len(batch)
             if progress is not None:

@@ -80,9 +80,11 @@ def run_upload(run: Run) -> TapeUpload | None:
         elif state is TapeState.FAILED:
             message = "tape copy in error"
         elif copy.status == CopyStatus.TRANSFERRED and state is TapeState.VERIFYING:
-            message = ("transferred, but " + ("; ".join(copy.problems) if copy.problems
-                                              else "no checksum recorded")
-                       + ": not shown to pass the restore test")
+            message = (
+                "transferred, but "
+                + ("; ".join(copy.problems) if copy.problems else "no checksum recorded")
+                + ": not shown to pass the restore test"
+            )
         return TapeUpload(
             run_number=run.number,
             state=state,
@@ -176,5 +178,7 @@ def _malformed(unknown: list[int]) -> tuple[str, ...]:
         return ()
     shown = ", ".join(str(n) for n in unknown[:5])
     more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
-    return (f"{len(unknown)} runs have a tape copy in a status nobody defined "
-            f"(runs {shown}{more}); not counted",)
+    return (
+        f"{len(unknown)} runs have a tape copy in a status nobody defined "
+        f"(runs {shown}{more}); not counted",
+    )

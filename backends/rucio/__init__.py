@@ -60,8 +60,7 @@ class RucioBackend(Backend, TransfersSource, RunDetailSource):
         self._pool: list[ReadOnlyClient] = []
         self._pool_lock = threading.Lock()
         self._poll_lock = threading.Lock()
-        self._cache = RuleCache(self.settings.full_sync_minutes * 60,
-                                self.settings.overlap_seconds)
+        self._cache = RuleCache(self.settings.full_sync_minutes * 60, self.settings.overlap_seconds)
         self._rses: list[Mapping[str, Any]] | None = None
         self._rses_at = 0.0
         #: Requests sent by every client this backend made, per route.
@@ -79,8 +78,9 @@ class RucioBackend(Backend, TransfersSource, RunDetailSource):
             try:
                 client = self._factory(self.settings)
             except Exception as exc:
-                raise SourceError(self._describe(f"cannot connect to Rucio at {self._where()}",
-                                                 exc)) from None
+                raise SourceError(
+                    self._describe(f"cannot connect to Rucio at {self._where()}", exc)
+                ) from None
         else:
             before = dict(client.requests_sent)
         try:
@@ -98,8 +98,9 @@ class RucioBackend(Backend, TransfersSource, RunDetailSource):
     def _count(self, client: ReadOnlyClient, before: Mapping[str, int]) -> None:
         with self._pool_lock:
             for route, n in client.requests_sent.items():
-                self.requests_sent[route] = self.requests_sent.get(route, 0) + n - before.get(
-                    route, 0)
+                self.requests_sent[route] = (
+                    self.requests_sent.get(route, 0) + n - before.get(route, 0)
+                )
 
     def _where(self) -> str:
         return self.settings.host or "the host of rucio.cfg"
@@ -149,7 +150,9 @@ class RucioBackend(Backend, TransfersSource, RunDetailSource):
                 statuses.append(rse_status(info, usages))
         self._cache.apply(records, self._matcher, full, started)
         return TransfersSnapshot(
-            datetime.now(UTC), tuple(statuses), self._cache.rules,
+            datetime.now(UTC),
+            tuple(statuses),
+            self._cache.rules,
             malformed=(*notes, *self._cache.malformed),
         )
 
@@ -176,14 +179,19 @@ class RucioBackend(Backend, TransfersSource, RunDetailSource):
         with self._poll_lock:
             if not self._cache.rules:
                 self._poll()
-            mine = [r for r in self._cache.rules
-                    if r.run_number == run_number or (run_name and r.run_name == run_name)]
+            mine = [
+                r
+                for r in self._cache.rules
+                if r.run_number == run_number or (run_name and r.run_name == run_name)
+            ]
         now = datetime.now(UTC)
         notes: list[str] = []
         if not mine:
             if "number" not in self.settings.run_pattern.groupindex and run_name is None:
-                notes.append("Rucio DIDs name runs by name (run_pattern has no 'number' "
-                             "group): no rule can be matched by run number alone")
+                notes.append(
+                    "Rucio DIDs name runs by name (run_pattern has no 'number' "
+                    "group): no rule can be matched by run number alone"
+                )
             else:
                 notes.append(f"no Rucio rule of this account for run {run_number}")
             return RunDetail(now, run_number, notes=tuple(notes))
@@ -192,11 +200,18 @@ class RucioBackend(Backend, TransfersSource, RunDetailSource):
             rules = self._did_rules(client, dids, notes)
             replicas = self._replicas(client, dids, notes)
             requests = self._requests(client, rules, replicas, notes)
-        return RunDetail(now, run_number, rules=tuple(rules), replicas=tuple(replicas),
-                         requests=tuple(requests), notes=tuple(notes))
+        return RunDetail(
+            now,
+            run_number,
+            rules=tuple(rules),
+            replicas=tuple(replicas),
+            requests=tuple(requests),
+            notes=tuple(notes),
+        )
 
-    def _did_rules(self, client: ReadOnlyClient, dids: list[tuple[str, str]],
-                   notes: list[str]) -> list[Rule]:
+    def _did_rules(
+        self, client: ReadOnlyClient, dids: list[tuple[str, str]], notes: list[str]
+    ) -> list[Rule]:
         rules: list[Rule] = []
         for scope, name in dids:
             for record in client.list_replication_rules({"scope": scope, "name": name}):
@@ -206,18 +221,21 @@ class RucioBackend(Backend, TransfersSource, RunDetailSource):
                     notes.append(str(exc))
         return sorted(rules, key=lambda r: (r.rse, r.id))
 
-    def _replicas(self, client: ReadOnlyClient, dids: list[tuple[str, str]],
-                  notes: list[str]) -> list[Replica]:
-        records = list(client.list_replicas([{"scope": s, "name": n} for s, n in dids],
-                                            all_states=True))
+    def _replicas(
+        self, client: ReadOnlyClient, dids: list[tuple[str, str]], notes: list[str]
+    ) -> list[Replica]:
+        records = list(
+            client.list_replicas([{"scope": s, "name": n} for s, n in dids], all_states=True)
+        )
         try:
             return replica_states(records)
         except ValueError as exc:
             notes.append(f"replicas: {exc}")
             return []
 
-    def _requests(self, client: ReadOnlyClient, rules: list[Rule], replicas: list[Replica],
-                  notes: list[str]) -> list[TransferRequest]:
+    def _requests(
+        self, client: ReadOnlyClient, rules: list[Rule], replicas: list[Replica], notes: list[str]
+    ) -> list[TransferRequest]:
         """Open requests of the run's rules that are not OK.
 
         An admin account asks ``list_requests`` once per source and destination
@@ -237,11 +255,16 @@ class RucioBackend(Backend, TransfersSource, RunDetailSource):
                     for record in client.list_requests(src, dst, OPEN_REQUEST_STATES):
                         self._add_request(found, record, scopes, notes)
             return sorted(found.values(), key=lambda q: (q.rse, q.name))
-        wanted = [(rep.scope, rep.name, rep.rse) for rep in replicas
-                  if rep.rse in open_rses and rep.state != "AVAILABLE"]
+        wanted = [
+            (rep.scope, rep.name, rep.rse)
+            for rep in replicas
+            if rep.rse in open_rses and rep.state != "AVAILABLE"
+        ]
         if len(wanted) > self.settings.max_request_lookups:
-            notes.append(f"requests looked up for {self.settings.max_request_lookups} of "
-                         f"{len(wanted)} files (max_request_lookups)")
+            notes.append(
+                f"requests looked up for {self.settings.max_request_lookups} of "
+                f"{len(wanted)} files (max_request_lookups)"
+            )
             wanted = wanted[: self.settings.max_request_lookups]
         for scope, name, rse in wanted:
             try:
@@ -252,8 +275,9 @@ class RucioBackend(Backend, TransfersSource, RunDetailSource):
         return sorted(found.values(), key=lambda q: (q.rse, q.name))
 
     @staticmethod
-    def _add_request(found: dict[str, TransferRequest], record: object, scopes: set[str],
-                     notes: list[str]) -> None:
+    def _add_request(
+        found: dict[str, TransferRequest], record: object, scopes: set[str], notes: list[str]
+    ) -> None:
         try:
             request = request_from_dict(record)
         except ValueError as exc:

@@ -28,8 +28,12 @@ _STATE_LETTERS = {
     "W": RuleState.WAITING_APPROVAL,
     "I": RuleState.INJECT,
 }
-_TIME_FORMATS = (FILTER_TIME_FORMAT, "%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S",
-                 "%Y-%m-%d %H:%M:%S")
+_TIME_FORMATS = (
+    FILTER_TIME_FORMAT,
+    "%Y-%m-%dT%H:%M:%S.%f",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M:%S",
+)
 
 
 def format_filter_time(moment: datetime) -> str:
@@ -159,8 +163,10 @@ def rule_from_dict(record: object, matcher: RunMatcher) -> Rule:
         raise ValueError(f"rule {rule_id[:40]}: {exc}") from None
 
 
-def rse_status(info: Mapping[str, Any], usages: Iterable[Mapping[str, Any]] | None,
-               ) -> RseStatus:
+def rse_status(
+    info: Mapping[str, Any],
+    usages: Iterable[Mapping[str, Any]] | None,
+) -> RseStatus:
     """An RSE from ``list_rses`` with its usage from ``get_rse_usage``.
 
     Of the usage sources, ``storage`` (what the storage reports) wins over
@@ -184,8 +190,10 @@ def rse_status(info: Mapping[str, Any], usages: Iterable[Mapping[str, Any]] | No
         elif isinstance(tot, int) and not isinstance(tot, bool) and tot > 0:
             total = tot
         break
-    available = info.get("availability_read", True) is not False and info.get(
-        "availability_write", True) is not False
+    available = (
+        info.get("availability_read", True) is not False
+        and info.get("availability_write", True) is not False
+    )
     region = info.get("region_code") or info.get("country_name") or ""
     return RseStatus(name, used, total, None, available, str(region))
 
@@ -202,8 +210,9 @@ def replica_states(records: Iterable[object]) -> list[Replica]:
         if not isinstance(states, Mapping):
             raise ValueError(f"replica {scope}:{name}: states is not a mapping")
         for rse, state in sorted(states.items()):
-            out.append(Replica(scope, name, str(rse), str(state),
-                               size if isinstance(size, int) else None))
+            out.append(
+                Replica(scope, name, str(rse), str(state), size if isinstance(size, int) else None)
+            )
     return out
 
 

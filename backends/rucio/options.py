@@ -22,10 +22,28 @@ DEFAULT_RUN_PATTERN = r"^x1t_SR\d+_(?P<name>\d{6}_\d{4})_"
 AUTH_TYPES = ("userpass", "x509", "x509_proxy", "gss", "ssh", "oidc", "saml")
 
 OPTIONS = (
-    "host", "auth_host", "account", "rule_account", "auth_type", "username", "password",
-    "client_cert", "client_key", "client_proxy", "ca_cert", "vo", "token_dir",
-    "timeout", "rse_expression", "run_pattern", "admin", "source_rses",
-    "full_sync_minutes", "rse_cache_minutes", "overlap_seconds", "max_request_lookups",
+    "host",
+    "auth_host",
+    "account",
+    "rule_account",
+    "auth_type",
+    "username",
+    "password",
+    "client_cert",
+    "client_key",
+    "client_proxy",
+    "ca_cert",
+    "vo",
+    "token_dir",
+    "timeout",
+    "rse_expression",
+    "run_pattern",
+    "admin",
+    "source_rses",
+    "full_sync_minutes",
+    "rse_cache_minutes",
+    "overlap_seconds",
+    "max_request_lookups",
 )
 
 

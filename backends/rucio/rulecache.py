@@ -20,8 +20,9 @@ from backends.rucio.aggregate import RunMatcher, format_filter_time, rule_from_d
 
 
 class RuleCache:
-    def __init__(self, full_sync_s: float, overlap_s: float,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, full_sync_s: float, overlap_s: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.full_sync_s = full_sync_s
         self.overlap = timedelta(seconds=overlap_s)
         self._clock = clock
@@ -33,14 +34,22 @@ class RuleCache:
     def next_filters(self, account: str | None) -> tuple[dict[str, Any], bool]:
         """The filters of the next listing, and whether it is a full one."""
         filters: dict[str, Any] = {} if account is None else {"account": account}
-        if (self._last_full is None or self._newest is None
-                or self._clock() - self._last_full >= self.full_sync_s):
+        if (
+            self._last_full is None
+            or self._newest is None
+            or self._clock() - self._last_full >= self.full_sync_s
+        ):
             return filters, True
         filters["updated_after"] = format_filter_time(self._newest - self.overlap)
         return filters, False
 
-    def apply(self, records: Iterable[object], matcher: RunMatcher, full: bool,
-              started: float | None = None) -> None:
+    def apply(
+        self,
+        records: Iterable[object],
+        matcher: RunMatcher,
+        full: bool,
+        started: float | None = None,
+    ) -> None:
         """Merge one complete listing (replace everything if ``full``)."""
         rules: dict[str, Rule] = {}
         malformed: dict[str, str] = {}

@@ -44,8 +44,16 @@ from backends.tsm.buffer_queue import BufferDirectory
 from backends.tsm.dsmc_log import RC_MEANING
 from backends.tsm.logdir import LogDirectory, LogFile
 
-OPTIONS = ("log_dir", "log_pattern", "buffer_dir", "buffer_pattern", "timezone",
-           "stale_minutes", "ok_return_codes", "rate_window_hours")
+OPTIONS = (
+    "log_dir",
+    "log_pattern",
+    "buffer_dir",
+    "buffer_pattern",
+    "timezone",
+    "stale_minutes",
+    "ok_return_codes",
+    "rate_window_hours",
+)
 DEFAULT_PATTERN = r"(?P<run>\d+)"
 
 
@@ -72,10 +80,14 @@ def _timezone(options: Mapping[str, Any]) -> tzinfo:
 
 def _ok_codes(options: Mapping[str, Any]) -> frozenset[int]:
     value = options.get("ok_return_codes", [0])
-    if (not isinstance(value, list) or not value
-            or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)):
-        raise BackendConfigError("option 'ok_return_codes' must be a list of whole numbers, "
-                                 f"got {value!r}")
+    if (
+        not isinstance(value, list)
+        or not value
+        or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    ):
+        raise BackendConfigError(
+            f"option 'ok_return_codes' must be a list of whole numbers, got {value!r}"
+        )
     return frozenset(value)
 
 
@@ -85,8 +97,9 @@ class TsmBackend(Backend, TapeSource, RunDetailSource):
     name: ClassVar[str] = "tsm"
     description: ClassVar[str] = "tape uploads from the uploader's dsmc incremental logs"
 
-    def __init__(self, options: Mapping[str, Any], *,
-                 clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self, options: Mapping[str, Any], *, clock: Callable[[], datetime] | None = None
+    ) -> None:
         super().__init__(options)
         o = self.options
         opt.reject_unknown(o, OPTIONS, "tsm")
@@ -94,9 +107,11 @@ class TsmBackend(Backend, TapeSource, RunDetailSource):
         tz = _timezone(o)
         self.logs = LogDirectory(self.log_dir, _pattern(o, "log_pattern"), tz)
         buffer_dir = opt.text(o, "buffer_dir")
-        self.buffer = (BufferDirectory(Path(buffer_dir).expanduser(),
-                                       _pattern(o, "buffer_pattern"))
-                       if buffer_dir else None)
+        self.buffer = (
+            BufferDirectory(Path(buffer_dir).expanduser(), _pattern(o, "buffer_pattern"))
+            if buffer_dir
+            else None
+        )
         if "buffer_pattern" in o and self.buffer is None:
             raise BackendConfigError("option 'buffer_pattern' needs 'buffer_dir'")
         self.stale_after = timedelta(minutes=opt.number(o, "stale_minutes", 60.0))
@@ -111,8 +126,10 @@ class TsmBackend(Backend, TapeSource, RunDetailSource):
         try:
             return self.logs.scan()
         except OSError as exc:
-            raise SourceError(f"cannot read the dsmc log directory {str(self.log_dir)!r}: "
-                              f"{exc.strerror or type(exc).__name__}") from None
+            raise SourceError(
+                f"cannot read the dsmc log directory {str(self.log_dir)!r}: "
+                f"{exc.strerror or type(exc).__name__}"
+            ) from None
 
     def fetch_tape(self) -> TapeSnapshot:
         scan = self._scan()
@@ -132,18 +149,32 @@ class TsmBackend(Backend, TapeSource, RunDetailSource):
             try:
                 on_buffer = self.buffer.runs()
             except OSError as exc:
-                problems.append(f"buffer_dir {str(self.buffer.path)!r} unreadable "
-                                f"({exc.strerror or type(exc).__name__}): queue unknown")
+                problems.append(
+                    f"buffer_dir {str(self.buffer.path)!r} unreadable "
+                    f"({exc.strerror or type(exc).__name__}): queue unknown"
+                )
                 on_buffer = []
             for run in sorted(on_buffer, key=lambda r: r.run_number):
                 if run.run_number not in latest:
-                    uploads.append(TapeUpload(run.run_number, TapeState.QUEUED, run.bytes, now,
-                                              message=f"on the buffer as {run.name!r}"))
+                    uploads.append(
+                        TapeUpload(
+                            run.run_number,
+                            TapeState.QUEUED,
+                            run.bytes,
+                            now,
+                            message=f"on the buffer as {run.name!r}",
+                        )
+                    )
 
         verified = [u for u in uploads if u.state is TapeState.VERIFIED]
-        recent = [u for u in verified
-                  if u.finished_at is not None and now - u.finished_at <= self.rate_window
-                  and u.bytes_transferred is not None and u.elapsed_seconds]
+        recent = [
+            u
+            for u in verified
+            if u.finished_at is not None
+            and now - u.finished_at <= self.rate_window
+            and u.bytes_transferred is not None
+            and u.elapsed_seconds
+        ]
         seconds = sum(u.elapsed_seconds or 0.0 for u in recent)
         rate = sum(u.bytes_transferred or 0 for u in recent) / seconds if seconds else None
         uploads.sort(key=lambda u: u.run_number)
@@ -163,8 +194,9 @@ class TsmBackend(Backend, TapeSource, RunDetailSource):
         now = self._clock()
         logs = sorted((log for log in scan.logs if log.run_number == run_number), key=_order)
         notes = tuple(f"dsmc log {log.name}" for log in logs)
-        return RunDetail(now, run_number, tape=tuple(self.upload(log, now) for log in logs),
-                         notes=notes)
+        return RunDetail(
+            now, run_number, tape=tuple(self.upload(log, now) for log in logs), notes=notes
+        )
 
     def _upload_cached(self, log: LogFile, now: datetime) -> TapeUpload:
         """``upload``, remembered for a finished log until its file changes.
@@ -198,32 +230,57 @@ class TsmBackend(Backend, TapeSource, RunDetailSource):
         size = s.bytes_inspected if s.bytes_inspected is not None else s.bytes_transferred or 0
         if not s.complete:
             if now - log.modified_at <= self.stale_after:
-                return TapeUpload(log.run_number, TapeState.UPLOADING, size, log.modified_at,
-                                  started_at=started, message=s.errors[0] if s.errors else None,
-                                  **figures)
+                return TapeUpload(
+                    log.run_number,
+                    TapeState.UPLOADING,
+                    size,
+                    log.modified_at,
+                    started_at=started,
+                    message=s.errors[0] if s.errors else None,
+                    **figures,
+                )
             return TapeUpload(
-                log.run_number, TapeState.FAILED, size, log.modified_at, started_at=started,
+                log.run_number,
+                TapeState.FAILED,
+                size,
+                log.modified_at,
+                started_at=started,
                 finished_at=log.modified_at,
                 message=f"log {log.name!r} ends before dsmc's summary (truncated, or dsmc "
-                        "was killed)" + (f"; {s.errors[0]}" if s.errors else ""),
+                "was killed)" + (f"; {s.errors[0]}" if s.errors else ""),
                 **figures,
             )
         rc = s.return_code
-        finished = (started + timedelta(seconds=s.elapsed_seconds)
-                    if started is not None and s.elapsed_seconds is not None
-                    else log.modified_at)
+        finished = (
+            started + timedelta(seconds=s.elapsed_seconds)
+            if started is not None and s.elapsed_seconds is not None
+            else log.modified_at
+        )
         ok = rc in self.ok_codes
         message = None
         if not ok:
-            message = (s.errors[0] if s.errors else s.warnings[0] if s.warnings
-                       else f"dsmc return code {rc} ({RC_MEANING.get(rc or 0, 'unknown')})")
+            message = (
+                s.errors[0]
+                if s.errors
+                else s.warnings[0]
+                if s.warnings
+                else f"dsmc return code {rc} ({RC_MEANING.get(rc or 0, 'unknown')})"
+            )
             if s.error_count > 1:
                 message += f" (+{s.error_count - 1} more errors)"
         elif s.warnings:
             message = s.warnings[0]
-        return TapeUpload(log.run_number, TapeState.VERIFIED if ok else TapeState.FAILED, size,
-                          log.modified_at, started_at=started, finished_at=finished,
-                          return_code=rc, message=message, **figures)
+        return TapeUpload(
+            log.run_number,
+            TapeState.VERIFIED if ok else TapeState.FAILED,
+            size,
+            log.modified_at,
+            started_at=started,
+            finished_at=finished,
+            return_code=rc,
+            message=message,
+            **figures,
+        )
 
 
 def _order(log: LogFile) -> tuple[datetime, str]:

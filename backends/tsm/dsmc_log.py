@@ -28,25 +28,31 @@ RC_OK = 0
 RC_SKIPPED = 4
 RC_WARNINGS = 8
 RC_ERRORS = 12
-RC_MEANING = {RC_OK: "ok", RC_SKIPPED: "files skipped", RC_WARNINGS: "warnings",
-              RC_ERRORS: "errors"}
+RC_MEANING = {
+    RC_OK: "ok",
+    RC_SKIPPED: "files skipped",
+    RC_WARNINGS: "warnings",
+    RC_ERRORS: "errors",
+}
 
 _UNITS = {"B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3, "TB": 1024**4, "PB": 1024**5}
 _NUMBER = r"([0-9][0-9,]*(?:\.[0-9]+)?)"
 
 _CLIENT_TIME = re.compile(r"^\s*Client date/time:\s*(.+?)\s*$")
 _VOLUME = re.compile(r"^\s*Incremental backup of volume '(.+)'\s*$")
-_TOTAL = re.compile(r"^\s*Total number of (objects backed up|objects \w+|bytes \w+|retries):"
-                    r"\s*" + _NUMBER + r"\s*([KMGTP]?B)?\s*$")
+_TOTAL = re.compile(
+    r"^\s*Total number of (objects backed up|objects \w+|bytes \w+|retries):"
+    r"\s*" + _NUMBER + r"\s*([KMGTP]?B)?\s*$"
+)
 _TRANSFER_TIME = re.compile(r"^\s*Data transfer time:\s*" + _NUMBER + r"\s*sec")
-_RATE = re.compile(r"^\s*(Network|Aggregate) data transfer rate:\s*" + _NUMBER
-                   + r"\s*([KMGTP]?B)/sec")
+_RATE = re.compile(
+    r"^\s*(Network|Aggregate) data transfer rate:\s*" + _NUMBER + r"\s*([KMGTP]?B)/sec"
+)
 _ELAPSED = re.compile(r"^\s*Elapsed processing time:\s*(\d+):(\d{2}):(\d{2})\s*$")
 _ANS = re.compile(r"\b(ANS\d{4})([EWSI])\b\s*(.*)$")
 _RETURN_CODE = re.compile(r"(?i)\breturn\s+code\b\s*(?:=|:|is|was)?\s*(-?\d+)")
 
-_DATE_FORMATS = ("%m/%d/%Y %H:%M:%S", "%m/%d/%y %H:%M:%S", "%Y-%m-%d %H:%M:%S",
-                 "%d.%m.%Y %H:%M:%S")
+_DATE_FORMATS = ("%m/%d/%Y %H:%M:%S", "%m/%d/%y %H:%M:%S", "%Y-%m-%d %H:%M:%S", "%d.%m.%Y %H:%M:%S")
 #: How many error and warning texts a summary keeps (the counts are exact).
 KEEP_MESSAGES = 5
 
@@ -175,8 +181,7 @@ def _apply(s: dict[str, Any], line: str, tz: tzinfo) -> None:
     if text.startswith("Total number of "):
         if (m := _TOTAL.match(line)) and (key := _KEYS.get(m.group(1))) is not None:
             number, unit = to_number(m.group(2)), m.group(3)
-            s[key] = int(number * _UNITS[unit]) if key.startswith("bytes") and unit \
-                else int(number)
+            s[key] = int(number * _UNITS[unit]) if key.startswith("bytes") and unit else int(number)
     elif text.startswith("Elapsed processing time"):
         if m := _ELAPSED.match(line):
             h, mi, se = (int(g) for g in m.groups())

@@ -101,14 +101,18 @@ class LogDirectory:
                     tracked, n = self._update(name, st, int(match.group("run")))
                 except OSError as exc:
                     self._files.pop(name, None)
-                    problems.append(f"log {name!r} unreadable: "
-                                    f"{exc.strerror or type(exc).__name__}")
+                    problems.append(
+                        f"log {name!r} unreadable: {exc.strerror or type(exc).__name__}"
+                    )
                     continue
                 read += n
                 if tracked.log is None:
-                    tracked.log = LogFile(name, tracked.run_number,
-                                          datetime.fromtimestamp(st.st_mtime_ns / 1e9, UTC),
-                                          tracked.summary)
+                    tracked.log = LogFile(
+                        name,
+                        tracked.run_number,
+                        datetime.fromtimestamp(st.st_mtime_ns / 1e9, UTC),
+                        tracked.summary,
+                    )
                 logs.append(tracked.log)
         for gone in set(self._files) - seen:
             del self._files[gone]
@@ -116,21 +120,31 @@ class LogDirectory:
             unnamed.sort()
             shown = ", ".join(repr(n) for n in unnamed[:3])
             more = f" and {len(unnamed) - 3} more" if len(unnamed) > 3 else ""
-            problems.append(f"{len(unnamed)} file(s) in the log directory name no run: "
-                            f"{shown}{more}")
+            problems.append(
+                f"{len(unnamed)} file(s) in the log directory name no run: {shown}{more}"
+            )
         logs.sort(key=lambda log: log.name)
         return Scan(tuple(logs), tuple(problems), read)
 
     def _update(self, name: str, st: os.stat_result, run: int) -> tuple[_Tracked, int]:
         tracked = self._files.get(name)
         if tracked is not None and (tracked.inode, tracked.size, tracked.mtime_ns) == (
-            st.st_ino, st.st_size, st.st_mtime_ns
+            st.st_ino,
+            st.st_size,
+            st.st_mtime_ns,
         ):
             return tracked, 0
         if tracked is None or tracked.inode != st.st_ino or st.st_size < tracked.offset:
-            tracked = _Tracked(st.st_ino, 0, 0, 0, DsmcLogParser(self.tz),
-                               codecs.getincrementaldecoder("utf-8")(errors="replace"),
-                               run, DsmcSummary())
+            tracked = _Tracked(
+                st.st_ino,
+                0,
+                0,
+                0,
+                DsmcLogParser(self.tz),
+                codecs.getincrementaldecoder("utf-8")(errors="replace"),
+                run,
+                DsmcSummary(),
+            )
         read = 0
         with open(self.path / name, "rb") as f:  # read-only: the console never writes
             f.seek(tracked.offset)

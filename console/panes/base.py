@@ -145,8 +145,9 @@ class SourcePane(Vertical, can_focus=False):
             self.notify("Default order", timeout=2)
         else:
             arrow = "↓" if self.sort_reverse else "↑"
-            self.notify(f"Sorted by {columns[self.sort_column]} {arrow} (s: next, S: reverse)",
-                        timeout=2)
+            self.notify(
+                f"Sorted by {columns[self.sort_column]} {arrow} (s: next, S: reverse)", timeout=2
+            )
         self.apply_filter()
 
     def filter_and_sort(self, rows: Sequence[Row]) -> list[Row]:
@@ -288,8 +289,9 @@ class SourcePane(Vertical, can_focus=False):
         if self.error is not None or self.timed_out(now):
             return True
         t = self.thresholds
-        return now - self.received_at > max(t.stale_min_seconds,
-                                            self.interval * t.stale_after_factor)
+        return now - self.received_at > max(
+            t.stale_min_seconds, self.interval * t.stale_after_factor
+        )
 
     def update_status(self, now: float) -> None:
         """Redraw the status line; called on every result and every second."""

@@ -42,8 +42,14 @@ class BufferPane(SourcePane, can_focus=True):
         head = Text(no_wrap=True)
         head.append(fmt_percent(forecast.fill_fraction), style="bold")
         head.append(" ")
-        head.append_text(gauge(forecast.fill_fraction, 40, t.buffer_warning_percent / 100,
-                               t.buffer_critical_percent / 100))
+        head.append_text(
+            gauge(
+                forecast.fill_fraction,
+                40,
+                t.buffer_warning_percent / 100,
+                t.buffer_critical_percent / 100,
+            )
+        )
         self.query_one("#buffer-gauge", Static).update(head)
 
         rate = forecast.fill_rate_bps
@@ -61,9 +67,13 @@ class BufferPane(SourcePane, can_focus=True):
         body.append("\nFill rate ", style="dim")
         body.append(rate_text)
         body.append("  Full in ", style="dim")
-        body.append(ttf, style="bold red" if forecast.time_to_full is not None
-                    and forecast.time_to_full.total_seconds()
-                    < 3600 * t.time_to_full_critical_hours else "bold")
+        body.append(
+            ttf,
+            style="bold red"
+            if forecast.time_to_full is not None
+            and forecast.time_to_full.total_seconds() < 3600 * t.time_to_full_critical_hours
+            else "bold",
+        )
         body.append("\nDAQ writes ", style="dim")
         body.append(fmt_rate(snapshot.daq_write_bps))
         body.append("  Autonomy if uplink down ", style="dim")

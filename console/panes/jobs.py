@@ -54,8 +54,10 @@ def _per_schedd(snapshot: JobsSnapshot) -> list[SiteCounts]:
     groups: dict[str, list[Job]] = {name: [] for name in snapshot.schedds}
     for job in snapshot.jobs:
         groups.setdefault(job.schedd, []).append(job)
-    return [replace(jobs_total(replace(snapshot, jobs=tuple(jobs))), site=name)
-            for name, jobs in groups.items()]
+    return [
+        replace(jobs_total(replace(snapshot, jobs=tuple(jobs))), site=name)
+        for name, jobs in groups.items()
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,8 +145,9 @@ class JobsPane(SourcePane):
         if not reasons:
             lines.append(Text.assemble(("Held: ", "bold"), ("none", "green")))
         for reason, count in reasons:
-            lines.append(Text.assemble(("Held ", "bold"), (f"{count:>5} ", "bold red"),
-                                       clean(reason)))
+            lines.append(
+                Text.assemble(("Held ", "bold"), (f"{count:>5} ", "bold red"), clean(reason))
+            )
         self.query_one("#hold-reasons", Static).update(Text("\n").join(lines))
 
         dag_table_rows = []
@@ -177,8 +180,11 @@ class JobsPane(SourcePane):
     def _show_schedd_status(self, snapshot: JobsSnapshot) -> None:
         """Unreachable schedds in red (their rows are their last data), skipped ads in yellow."""
         lines = [
-            Text.assemble(("✗ schedd unreachable: ", "bold red"), (clean(name), "bold"),
-                          (" " + clean(error), "red"))
+            Text.assemble(
+                ("✗ schedd unreachable: ", "bold red"),
+                (clean(name), "bold"),
+                (" " + clean(error), "red"),
+            )
             for name, error in snapshot.schedd_errors
         ]
         lines.extend(Text(clean(problem), style="yellow") for problem in snapshot.ad_problems)

@@ -79,8 +79,12 @@ class RunRow:
     overdue: bool = True
 
 
-def build_row(run: Run, dag: Dag | None, overdue_before: datetime | None = None,
-              policy: SafetyPolicy = DEFAULT_POLICY) -> RunRow:
+def build_row(
+    run: Run,
+    dag: Dag | None,
+    overdue_before: datetime | None = None,
+    policy: SafetyPolicy = DEFAULT_POLICY,
+) -> RunRow:
     """Cells of one run. A run that is not yet safe is "wait" (yellow) until
     it ended before ``overdue_before``, then "MISS" (red): copies that should
     be there by now are not. A copy that failed its checksum is "FAIL" (red)
@@ -119,6 +123,7 @@ def build_row(run: Run, dag: Dag | None, overdue_before: datetime | None = None,
             *run.tags,
         ]
     ).lower()
+
     def num(value: float | None) -> tuple[int, float, str]:
         return (2, 0.0, "") if value is None else (0, float(value), "")
 
@@ -126,11 +131,15 @@ def build_row(run: Run, dag: Dag | None, overdue_before: datetime | None = None,
         return (1, 0.0, value.lower())
 
     keys = (
-        num(run.number), txt(run.source), txt(run.science_run or "~"),
+        num(run.number),
+        txt(run.source),
+        txt(run.science_run or "~"),
         num(run.start.timestamp()),
         (0, rank, missing),
-        txt(processing.value), txt(copies),
-        num(run.events), num(run.raw_size_bytes),
+        txt(processing.value),
+        txt(copies),
+        num(run.events),
+        num(run.raw_size_bytes),
     )
     return RunRow(run, cells, search, keys, overdue=overdue)
 
@@ -210,8 +219,10 @@ class RunsPane(SourcePane):
         # A row is reused while its run is the same object and the run has not
         # crossed from "copies on their way" to overdue since it was built.
         if row is None or row.run is not run or row.overdue != copies_overdue(run, overdue_before):
-            row = replace(build_row(run, self._dags.get(run.number), overdue_before,
-                                    self.policy), changed_in=changed)
+            row = replace(
+                build_row(run, self._dags.get(run.number), overdue_before, self.policy),
+                changed_in=changed,
+            )
             self._rows[run.number] = row
         return row
 
@@ -302,8 +313,7 @@ class RunsPane(SourcePane):
             footer.append(f" · filter: {self.filter_text}", style="yellow")
         if self.sort_column is not None:
             arrow = "↓" if self.sort_reverse else "↑"
-            footer.append(f" · sorted by {COLUMNS[self.sort_column].title} {arrow}",
-                          style="yellow")
+            footer.append(f" · sorted by {COLUMNS[self.sort_column].title} {arrow}", style="yellow")
         if self._malformed:
             footer.append(f" · {self._malformed} malformed", style="red")
         footer.append(" · / filter · s sort · Enter details", style="dim")

@@ -37,8 +37,10 @@ def message_with_figures(u: TapeUpload) -> str:
     """
     parts = []
     if u.objects_inspected is not None:
-        parts.append(f"{u.objects_backed_up if u.objects_backed_up is not None else '?'}"
-                     f"/{u.objects_inspected} obj")
+        parts.append(
+            f"{u.objects_backed_up if u.objects_backed_up is not None else '?'}"
+            f"/{u.objects_inspected} obj"
+        )
     if u.objects_failed:
         parts.append(f"{u.objects_failed} failed")
     if u.bytes_transferred is not None:

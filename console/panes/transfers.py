@@ -105,8 +105,7 @@ class TransfersPane(SourcePane):
     def _rate_cell(self, rse: str, bps: float | None) -> Text:
         cell = Text(fmt_rate(bps).rjust(9))
         if self.trends is not None:
-            cell.append(" " + self.trends.spark(f"rse.{rse}.throughput", TREND_WIDTH),
-                        style="cyan")
+            cell.append(" " + self.trends.spark(f"rse.{rse}.throughput", TREND_WIDTH), style="cyan")
         return cell
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:

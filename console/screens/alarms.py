@@ -83,8 +83,9 @@ class AlarmsScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(Text("Alarms — a acknowledge · u un-acknowledge · Esc close",
-                              style="bold"))
+            yield Static(
+                Text("Alarms — a acknowledge · u un-acknowledge · Esc close", style="bold")
+            )
             yield self._table
             yield self._detail
 
@@ -106,24 +107,37 @@ class AlarmsScreen(ModalScreen[None]):
             badge = severity_badge(alarm.severity)
             if ack is not None:
                 badge.stylize("dim")
-            rows.append((key, (
-                badge,
-                fmt_time(alarm.since),
-                Text(clean(alarm.title), style="dim" if ack else "bold"),
-                Text("acknowledged", style="dim") if ack else Text("ACTIVE", style="bold red"),
-                Text(clean(ack.note or "(no note)"), style="dim") if ack
-                else Text(clean(alarm.detail)),
-            )))
+            rows.append(
+                (
+                    key,
+                    (
+                        badge,
+                        fmt_time(alarm.since),
+                        Text(clean(alarm.title), style="dim" if ack else "bold"),
+                        Text("acknowledged", style="dim")
+                        if ack
+                        else Text("ACTIVE", style="bold red"),
+                        Text(clean(ack.note or "(no note)"), style="dim")
+                        if ack
+                        else Text(clean(alarm.detail)),
+                    ),
+                )
+            )
         for alarm, cleared in self._recent():
             key = f"recent:{self.store.occurrence(alarm)}:{cleared.isoformat()}"
             self._rows[key] = alarm
-            rows.append((key, (
-                Text(f" {alarm.severity.name} ", style="dim"),
-                fmt_time(alarm.since),
-                Text(clean(alarm.title), style="dim"),
-                Text(f"cleared {fmt_time(cleared)}", style="green"),
-                Text(clean(alarm.detail), style="dim"),
-            )))
+            rows.append(
+                (
+                    key,
+                    (
+                        Text(f" {alarm.severity.name} ", style="dim"),
+                        fmt_time(alarm.since),
+                        Text(clean(alarm.title), style="dim"),
+                        Text(f"cleared {fmt_time(cleared)}", style="green"),
+                        Text(clean(alarm.detail), style="dim"),
+                    ),
+                )
+            )
         sync_rows(self._table, rows)
         self._show_detail()
 

@@ -43,8 +43,9 @@ from console.widgets.tables import sync_rows
 DetailFetcher = Callable[[int], RunDetail]
 
 
-def describe_run(detail: RunDetail, overdue_before: datetime | None = None,
-                 policy: SafetyPolicy = DEFAULT_POLICY) -> Text:
+def describe_run(
+    detail: RunDetail, overdue_before: datetime | None = None, policy: SafetyPolicy = DEFAULT_POLICY
+) -> Text:
     """The run's identity and its verdicts, each with the reason in words."""
     run = detail.run
     text = Text()
@@ -74,8 +75,9 @@ def describe_run(detail: RunDetail, overdue_before: datetime | None = None,
         text.append(" (a recent run: its copies are on their way)", style="yellow")
     text.append(f" — {clean(verdict.reason)}\n")
     text.append("Purge from buffer: ", style="bold")
-    text.append("allowed" if purge.allowed else "not allowed",
-                style="green" if purge.allowed else "yellow")
+    text.append(
+        "allowed" if purge.allowed else "not allowed", style="green" if purge.allowed else "yellow"
+    )
     text.append(f" — {clean(purge.reason)}\n")
     text.append("Processing: ", style="bold")
     text.append(processing_state(run, dag).value)
@@ -127,10 +129,22 @@ def copy_rows(detail: RunDetail, policy: SafetyPolicy = DEFAULT_POLICY) -> list[
                 counts = Text("valid copy", style="green")
             else:
                 counts = Text("not valid: " + clean("; ".join(problems)), style="red")
-            rows.append((f"doc{d}:copy{i}", (  # sync_rows cleans the strings
-                str(d), copy.type, copy.host, copy.rse or "-", status, counts,
-                fmt_time(copy.creation_time), (copy.checksum or "-")[:12], copy.location,
-            )))
+            rows.append(
+                (
+                    f"doc{d}:copy{i}",
+                    (  # sync_rows cleans the strings
+                        str(d),
+                        copy.type,
+                        copy.host,
+                        copy.rse or "-",
+                        status,
+                        counts,
+                        fmt_time(copy.creation_time),
+                        (copy.checksum or "-")[:12],
+                        copy.location,
+                    ),
+                )
+            )
     return rows
 
 
@@ -176,14 +190,34 @@ class RunDetailsScreen(ModalScreen[None]):
         self._hints = Static(id="run-hints")
         self._sources = Static(id="detail-sources")
         self._tables = {
-            "copies": self._table("copies-table", "Doc", "Type", "Host", "RSE", "Status",
-                                  "Counts", "Created", "Checksum", "Location"),
-            "rules": self._table("rules-table", "RSE", "State", "Locks ok/repl/stuck",
-                                 "Progress", "Expires", "Stuck since", "Error", "Rule id"),
+            "copies": self._table(
+                "copies-table",
+                "Doc",
+                "Type",
+                "Host",
+                "RSE",
+                "Status",
+                "Counts",
+                "Created",
+                "Checksum",
+                "Location",
+            ),
+            "rules": self._table(
+                "rules-table",
+                "RSE",
+                "State",
+                "Locks ok/repl/stuck",
+                "Progress",
+                "Expires",
+                "Stuck since",
+                "Error",
+                "Rule id",
+            ),
             "replicas": self._table("replicas-table", "RSE", "State", "Files", "Bytes"),
             "tape": self._table("tape-uploads", "State", "Size", "Updated", "RC", "Message"),
-            "jobs": self._table("jobs-table", "Job", "Node", "Status", "Site", "Starts",
-                                "Hold reason"),
+            "jobs": self._table(
+                "jobs-table", "Job", "Node", "Status", "Site", "Starts", "Hold reason"
+            ),
         }
 
     def compose(self) -> ComposeResult:
@@ -247,19 +281,28 @@ class RunDetailsScreen(ModalScreen[None]):
         self.hints = hints(detail, self.overdue_before, self.unavailable_rses, self.policy)
         self._hints.update(hints_text(self.hints))
         sync_rows(self._tables["copies"], copy_rows(detail, self.policy))
-        sync_rows(self._tables["rules"], [
-            (rule.id, (
-                rule.rse,
-                Text(rule.state.value, style="bold red" if rule.state.value == "STUCK" else ""),
-                f"{rule.locks_ok}/{rule.locks_replicating}/{rule.locks_stuck}",
-                f"{100 * rule.progress:.0f}%",
-                fmt_time(rule.expires_at),
-                fmt_time(rule.stuck_since),
-                rule.error or "",
-                rule.id,
-            ))
-            for rule in detail.rules
-        ])
+        sync_rows(
+            self._tables["rules"],
+            [
+                (
+                    rule.id,
+                    (
+                        rule.rse,
+                        Text(
+                            rule.state.value,
+                            style="bold red" if rule.state.value == "STUCK" else "",
+                        ),
+                        f"{rule.locks_ok}/{rule.locks_replicating}/{rule.locks_stuck}",
+                        f"{100 * rule.progress:.0f}%",
+                        fmt_time(rule.expires_at),
+                        fmt_time(rule.stuck_since),
+                        rule.error or "",
+                        rule.id,
+                    ),
+                )
+                for rule in detail.rules
+            ],
+        )
         by_rse_state = Counter((r.rse, r.state) for r in detail.replicas)
         size = Counter()
         for replica in detail.replicas:
@@ -273,28 +316,45 @@ class RunDetailsScreen(ModalScreen[None]):
             for req in detail.requests
         ]
         sync_rows(self._tables["replicas"], replica_rows)
-        sync_rows(self._tables["tape"], [
-            (f"tape{i}", (
-                upload.state.value, fmt_bytes(upload.bytes), fmt_time(upload.updated_at),
-                "-" if upload.return_code is None else str(upload.return_code),
-                upload.message or "",
-            ))
-            for i, upload in enumerate(detail.tape)
-        ])
-        interesting = [
-            j for j in detail.jobs if j.status is JobStatus.HELD or j.num_job_starts > 1
-        ]
-        sync_rows(self._tables["jobs"], [
-            (f"{job.schedd}:{job.job_id}", (
-                job.job_id, job.node_name or "-",
-                Text(job.status.name.lower(),
-                     style="bold red" if job.status is JobStatus.HELD else ""),
-                job.site or "-", str(job.num_job_starts),
-                normalise_hold_reason(job.hold_reason, job.hold_reason_code)
-                if job.hold_reason else "",
-            ))
-            for job in interesting[:500]
-        ])
+        sync_rows(
+            self._tables["tape"],
+            [
+                (
+                    f"tape{i}",
+                    (
+                        upload.state.value,
+                        fmt_bytes(upload.bytes),
+                        fmt_time(upload.updated_at),
+                        "-" if upload.return_code is None else str(upload.return_code),
+                        upload.message or "",
+                    ),
+                )
+                for i, upload in enumerate(detail.tape)
+            ],
+        )
+        interesting = [j for j in detail.jobs if j.status is JobStatus.HELD or j.num_job_starts > 1]
+        sync_rows(
+            self._tables["jobs"],
+            [
+                (
+                    f"{job.schedd}:{job.job_id}",
+                    (
+                        job.job_id,
+                        job.node_name or "-",
+                        Text(
+                            job.status.name.lower(),
+                            style="bold red" if job.status is JobStatus.HELD else "",
+                        ),
+                        job.site or "-",
+                        str(job.num_job_starts),
+                        normalise_hold_reason(job.hold_reason, job.hold_reason_code)
+                        if job.hold_reason
+                        else "",
+                    ),
+                )
+                for job in interesting[:500]
+            ],
+        )
 
     def action_copy_hints(self) -> None:
         commands = "\n".join(h.command for h in self.hints)

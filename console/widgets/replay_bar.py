@@ -34,7 +34,7 @@ class ReplayBar(Static):
         if d.recording.damage:
             line.append("  DAMAGED: ", style="bold red")
             line.append(clean(d.recording.damage), style="red")
-        line.append("  space play/pause · n step · [ ] ±1 min · { } ±10 min · + - speed",
-                    style="dim")
+        line.append(
+            "  space play/pause · n step · [ ] ±1 min · { } ±10 min · + - speed", style="dim"
+        )
         self.update(line)
-

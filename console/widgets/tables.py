@@ -41,8 +41,8 @@ def sync_rows(table: DataTable, rows: Sequence[Row], *, highlight: bool = True) 
     shown = []
     for key, cells in fresh:
         changed = before is not None and (
-            key not in before or any(_differs(a, b) for a, b in zip(before[key], cells,
-                                                                     strict=False))
+            key not in before
+            or any(_differs(a, b) for a, b in zip(before[key], cells, strict=False))
         )
         if highlight and changed:
             cells = tuple(highlighted(c) for c in cells)
@@ -101,9 +101,23 @@ def _style(cell: object) -> str:
 # ------------------------------------------------------------------- sorting
 
 _UNITS = {
-    "b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12, "pb": 1e15, "eb": 1e18,
-    "b/s": 1, "kb/s": 1e3, "mb/s": 1e6, "gb/s": 1e9, "tb/s": 1e12,
-    "s": 1, "min": 60, "h": 3600, "d": 86400, "%": 1,
+    "b": 1,
+    "kb": 1e3,
+    "mb": 1e6,
+    "gb": 1e9,
+    "tb": 1e12,
+    "pb": 1e15,
+    "eb": 1e18,
+    "b/s": 1,
+    "kb/s": 1e3,
+    "mb/s": 1e6,
+    "gb/s": 1e9,
+    "tb/s": 1e12,
+    "s": 1,
+    "min": 60,
+    "h": 3600,
+    "d": 86400,
+    "%": 1,
 }
 _NUMBER = re.compile(r"^\s*([-+]?\d[\d,]*(?:\.\d+)?)\s*([a-zA-Z/%]*)")
 

@@ -56,13 +56,21 @@ class SecantusServer:
             Path(self.storage).mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [_executable(), "--host", "127.0.0.1", "--port", str(self.port),
-                 "--storage-path", self.storage],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                [
+                    _executable(),
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                    "--storage-path",
+                    self.storage,
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
             )
         deadline = time.monotonic() + START_TIMEOUT_S
-        client = pymongo.MongoClient(self.uri, serverSelectionTimeoutMS=500,
-                                     connectTimeoutMS=500)
+        client = pymongo.MongoClient(self.uri, serverSelectionTimeoutMS=500, connectTimeoutMS=500)
         try:
             while True:
                 if self.process.poll() is not None:
@@ -80,8 +88,7 @@ class SecantusServer:
 
     def _fail(self, why: str) -> None:
         output = self.log.read_text(errors="replace")[-4000:]
-        pytest.fail(f"secantusd-py on port {self.port} {why}; its output:\n{output}",
-                    pytrace=False)
+        pytest.fail(f"secantusd-py on port {self.port} {why}; its output:\n{output}", pytrace=False)
 
     def stop(self) -> None:
         process, self.process = self.process, None

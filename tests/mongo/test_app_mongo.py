@@ -28,8 +28,9 @@ from tests.screen import screen_text, wait_for
 PASSWORD = "s3cr3t-Pw0rd"
 
 
-def console(tmp_path: Path, uri: str, fake: FakeBackend, database: str = "run",
-            interval: float = 0.2) -> XenonConsole:
+def console(
+    tmp_path: Path, uri: str, fake: FakeBackend, database: str = "run", interval: float = 0.2
+) -> XenonConsole:
     path = tmp_path / "config.toml"
     path.write_text(f"""
 [panes]
@@ -80,15 +81,15 @@ async def test_losing_the_database_makes_runs_and_tape_stale_and_they_recover(
     app = console(tmp_path, f"{own_server.uri}run", fake)
     async with app.run_test(size=(160, 50)) as pilot:
         runs, tape, buffer = (app.pane(k) for k in (Kind.RUNS, Kind.TAPE, Kind.BUFFER))
-        await wait_for(pilot, lambda: all(app.pane(k).snapshot is not None for k in Kind),
-                       timeout=30)
+        await wait_for(
+            pilot, lambda: all(app.pane(k).snapshot is not None for k in Kind), timeout=30
+        )
         await pilot.pause()
         assert "720 of 720 runs" in screen_text(app)
         assert runs.error is None and tape.error is None
 
         own_server.stop()
-        await wait_for(pilot, lambda: runs.error is not None and tape.error is not None,
-                       timeout=30)
+        await wait_for(pilot, lambda: runs.error is not None and tape.error is not None, timeout=30)
         calls = fake.calls[Kind.BUFFER]
         await pilot.pause(1.2)  # past a status tick: the age is on screen
         text = screen_text(app)
@@ -96,7 +97,8 @@ async def test_losing_the_database_makes_runs_and_tape_stale_and_they_recover(
             assert pane.has_class("-stale")
             assert pane.snapshot is not None  # the last good data stays
             assert pane.error is not None and pane.error.startswith(
-                "SourceError: cannot reach the runs database at 127.0.0.1:")
+                "SourceError: cannot reach the runs database at 127.0.0.1:"
+            )
         assert len(re.findall(r"STALE \d+ ?s", text)) == 2, text
         assert "cannot reach the runs database" in text
         assert "720 of 720 runs" in text  # still shown
@@ -117,8 +119,11 @@ async def test_no_password_reaches_the_screen(tmp_path: Path) -> None:
     app = console(tmp_path, f"mongodb://xe1t:{PASSWORD}@127.0.0.1:{free_port()}/run", fake)
     async with app.run_test(size=(160, 50)) as pilot:
         runs = app.pane(Kind.RUNS)
-        await wait_for(pilot, lambda: runs.error is not None and
-                       app.pane(Kind.TAPE).error is not None, timeout=30)
+        await wait_for(
+            pilot,
+            lambda: runs.error is not None and app.pane(Kind.TAPE).error is not None,
+            timeout=30,
+        )
         await pilot.pause(1.2)
         text = screen_text(app)
         assert "cannot reach the runs database" in text
@@ -126,8 +131,9 @@ async def test_no_password_reaches_the_screen(tmp_path: Path) -> None:
         assert PASSWORD not in (runs.error or "")
 
 
-async def test_drill_down_asks_the_runs_database(tmp_path: Path, server_uri: str,
-                                                 db_name: str) -> None:
+async def test_drill_down_asks_the_runs_database(
+    tmp_path: Path, server_uri: str, db_name: str
+) -> None:
     assert export_simulated_runs(server_uri, database=db_name, scenario="tape-checksum") == 720
     sim_failed = next(
         u.run_number
@@ -138,11 +144,15 @@ async def test_drill_down_asks_the_runs_database(tmp_path: Path, server_uri: str
     async with app.run_test(size=(160, 50)) as pilot:
         await wait_for(pilot, lambda: app.pane(Kind.RUNS).snapshot is not None, timeout=30)
         await pilot.press("colon", *str(sim_failed), "enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, RunDetailsScreen)
-                       and "mongo: answered" in screen_text(app), timeout=30)
+        await wait_for(
+            pilot,
+            lambda: (
+                isinstance(app.screen, RunDetailsScreen) and "mongo: answered" in screen_text(app)
+            ),
+            timeout=30,
+        )
         await pilot.pause()
         text = screen_text(app)
         assert f"Run {sim_failed}" in text
         assert "NOT SAFE" in text
         assert "checksum mismatch after the restore test" in text  # the tape row from mongo
-

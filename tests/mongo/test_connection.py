@@ -21,11 +21,13 @@ def test_password_from_the_uri_or_the_environment() -> None:
     both = parse_settings({"uri": "mongodb://xe1t:own@db/"}, {"MONGO_PASSWORD": PASSWORD})
     assert both.password == "own"
     assert parse_settings({"uri": "mongodb://db/"}, {"MONGO_PASSWORD": PASSWORD}).password is None
-    named = parse_settings({"uri": "mongodb://db/", "username": "reader"},
-                           {"MONGO_PASSWORD": PASSWORD})
+    named = parse_settings(
+        {"uri": "mongodb://db/", "username": "reader"}, {"MONGO_PASSWORD": PASSWORD}
+    )
     assert (named.username, named.password) == ("reader", PASSWORD)
-    srv = parse_settings({"uri": "mongodb+srv://xe1t@cluster.example.net/run"},
-                         {"MONGO_PASSWORD": PASSWORD})
+    srv = parse_settings(
+        {"uri": "mongodb+srv://xe1t@cluster.example.net/run"}, {"MONGO_PASSWORD": PASSWORD}
+    )
     assert (srv.username, srv.password, srv.hosts) == ("xe1t", PASSWORD, "cluster.example.net")
     for settings in (uri, env, named, srv):
         assert PASSWORD not in repr(settings) and QUOTED not in repr(settings)
@@ -34,33 +36,49 @@ def test_password_from_the_uri_or_the_environment() -> None:
 def test_a_user_without_any_password_is_a_config_error() -> None:
     with pytest.raises(BackendConfigError) as caught:
         parse_settings({"uri": "mongodb://xe1t@db/run"}, {})
-    assert str(caught.value) == ("uri names user 'xe1t' but no password: put it in the "
-                                 "MONGO_PASSWORD environment variable (or in the uri)")
+    assert str(caught.value) == (
+        "uri names user 'xe1t' but no password: put it in the "
+        "MONGO_PASSWORD environment variable (or in the uri)"
+    )
     x509 = parse_settings(
-        {"uri": "mongodb://db/?authMechanism=MONGODB-X509&tls=true", "username": "CN=xe1t"}, {})
+        {"uri": "mongodb://db/?authMechanism=MONGODB-X509&tls=true", "username": "CN=xe1t"}, {}
+    )
     assert x509.password is None
 
 
 def test_scrub_hides_the_password_in_every_form() -> None:
-    text = (f"bad auth for {PASSWORD} via mongodb://xe1t:{QUOTED}@db/ and "
-            f"mongodb://other:secret@db2/")
+    text = (
+        f"bad auth for {PASSWORD} via mongodb://xe1t:{QUOTED}@db/ and mongodb://other:secret@db2/"
+    )
     assert scrub(text, PASSWORD) == (
-        "bad auth for *** via mongodb://xe1t:***@db/ and mongodb://other:***@db2/")
+        "bad auth for *** via mongodb://xe1t:***@db/ and mongodb://other:***@db2/"
+    )
 
 
 @pytest.mark.parametrize(
     ("exc", "line"),
     [
-        (NetworkTimeout("db:27017: timed out"),
-         "the runs database at db did not answer within 10 s while reading run.runs_new"),
-        (AutoReconnect("connection closed"),
-         "lost the connection to the runs database at db while reading run.runs_new"),
-        (OperationFailure(f"Authentication failed for {PASSWORD}", 18,
-                          {"errmsg": f"Authentication failed for {PASSWORD}"}),
-         "the runs database refused reading run.runs_new (code 18): "
-         "Authentication failed for ***"),
-        (ValueError(f"mongodb://xe1t:{QUOTED}@db/\nsecond line"),
-         "reading run.runs_new failed: ValueError: mongodb://xe1t:***@db/ second line"),
+        (
+            NetworkTimeout("db:27017: timed out"),
+            "the runs database at db did not answer within 10 s while reading run.runs_new",
+        ),
+        (
+            AutoReconnect("connection closed"),
+            "lost the connection to the runs database at db while reading run.runs_new",
+        ),
+        (
+            OperationFailure(
+                f"Authentication failed for {PASSWORD}",
+                18,
+                {"errmsg": f"Authentication failed for {PASSWORD}"},
+            ),
+            "the runs database refused reading run.runs_new (code 18): "
+            "Authentication failed for ***",
+        ),
+        (
+            ValueError(f"mongodb://xe1t:{QUOTED}@db/\nsecond line"),
+            "reading run.runs_new failed: ValueError: mongodb://xe1t:***@db/ second line",
+        ),
     ],
 )
 def test_errors_are_one_line_without_secrets(exc: Exception, line: str) -> None:

@@ -39,8 +39,9 @@ def loaded(scenario: str = "nominal", **options) -> tuple[SimulatorBackend, Mong
     sim = SimulatorBackend({"scenario": scenario, "speed": 0})
     client = mongomock.MongoClient(tz_aware=True)
     client.run.runs_new.insert_many([run_to_document(r) for r in sim.fetch_runs().runs])
-    backend = MongoBackend({"uri": "mongodb://db.example/run", **options}, client=client,
-                           clock=lambda: sim.now)
+    backend = MongoBackend(
+        {"uri": "mongodb://db.example/run", **options}, client=client, clock=lambda: sim.now
+    )
     return sim, backend, client.run.runs_new
 
 
@@ -63,8 +64,7 @@ def test_simulated_history_survives_the_round_trip(scenario: str) -> None:
     assert tape.verified_runs == want.verified_runs
     assert tape.verified_bytes == want.verified_bytes
     assert Counter(u.state for u in tape.uploads) == Counter(u.state for u in want.uploads)
-    assert sorted(u.run_number for u in tape.uploads) == sorted(
-        u.run_number for u in want.uploads)
+    assert sorted(u.run_number for u in tape.uploads) == sorted(u.run_number for u in want.uploads)
     failed = [u for u in tape.uploads if u.state is TapeState.FAILED]
     assert len(failed) == FAILED_TAPE[scenario]
     assert all("checksum" in (u.message or "") for u in failed)
@@ -81,8 +81,15 @@ def _doc(number: int, **fields) -> dict:
         "tags": [{"name": "_sciencerun1"}],
         "trigger": {"events_built": 20000},
         "raw_size_byte": 10**10,
-        "data": [{"type": "raw", "host": "xe1t-datamanager", "status": "transferred",
-                  "location": f"/data/xenon/raw/{number}", "checksum": "abc"}],
+        "data": [
+            {
+                "type": "raw",
+                "host": "xe1t-datamanager",
+                "status": "transferred",
+                "location": f"/data/xenon/raw/{number}",
+                "checksum": "abc",
+            }
+        ],
     }
     doc.update(fields)
     return {k: v for k, v in doc.items() if v is not ...}
@@ -97,8 +104,18 @@ MESSY = [
     _doc(6, source="AmBe", name=..., detector=7),
     _doc("7"),  # number as text
     {"name": "nameless"},  # no number at all
-    _doc(9, data=[{"type": "raw", "host": "rucio-catalogue", "status": "transferred",
-                   "rse": ["UC_OSG_USERDISK", "NIKHEF_USERDISK"], "checksumproblem": "no"}]),
+    _doc(
+        9,
+        data=[
+            {
+                "type": "raw",
+                "host": "rucio-catalogue",
+                "status": "transferred",
+                "rse": ["UC_OSG_USERDISK", "NIKHEF_USERDISK"],
+                "checksumproblem": "no",
+            }
+        ],
+    ),
     _doc(10),
 ]
 
@@ -106,8 +123,9 @@ MESSY = [
 def messy_backend() -> tuple[MongoBackend, object]:
     client = mongomock.MongoClient(tz_aware=True)
     client.run.runs_new.insert_many([dict(d) for d in MESSY])
-    backend = MongoBackend({"uri": "mongodb://db.example/run"}, client=client,
-                           clock=lambda: T0 + timedelta(days=1))
+    backend = MongoBackend(
+        {"uri": "mongodb://db.example/run"}, client=client, clock=lambda: T0 + timedelta(days=1)
+    )
     return backend, client.run.runs_new
 
 
@@ -140,19 +158,27 @@ def test_messy_documents_are_shown_and_counted_never_hiding_others() -> None:
     nine = by_number[9]
     assert [c.rse for c in nine.copies] == ["UC_OSG_USERDISK", "NIKHEF_USERDISK"]
     assert all(c.checksum_problem for c in nine.copies)  # "no" is truthy: reported
-    assert ("data[0].checksumproblem is not true/false ('no'), so it counts as a problem"
-            in nine.malformed)
+    assert (
+        "data[0].checksumproblem is not true/false ('no'), so it counts as a problem"
+        in nine.malformed
+    )
 
 
 def test_tape_states_from_tsm_copies() -> None:
     def run(number: int, *copies: dict, ended: bool = True) -> Run:
         buffer = {"type": "raw", "host": "xe1t-datamanager", "status": "transferred"}
-        return document_to_run(_doc(number, end=... if not ended else T0 + timedelta(hours=1),
-                                    data=[buffer, *copies]))
+        return document_to_run(
+            _doc(number, end=... if not ended else T0 + timedelta(hours=1), data=[buffer, *copies])
+        )
 
     def tsm(status: str, **more) -> dict:
-        return {"type": "raw", "host": "tsm-server", "status": status,
-                "creation_time": T0 + timedelta(hours=2), **more}
+        return {
+            "type": "raw",
+            "host": "tsm-server",
+            "status": status,
+            "creation_time": T0 + timedelta(hours=2),
+            **more,
+        }
 
     runs = [
         run(1, tsm("transferring")),
@@ -179,8 +205,9 @@ def test_tape_states_from_tsm_copies() -> None:
         10: TapeState.VERIFYING,
     }
     unverified = next(u for u in snap.uploads if u.run_number == 10)
-    assert unverified.message == ("transferred, but no checksum recorded: not shown to pass "
-                                  "the restore test")
+    assert unverified.message == (
+        "transferred, but no checksum recorded: not shown to pass the restore test"
+    )
     assert snap.verified_runs == 2 and snap.verified_bytes == 2 * 10**10
     assert snap.last_success == T0 + timedelta(hours=2)
     assert len(snap.malformed) == 1 and "(runs 8)" in snap.malformed[0]
@@ -254,8 +281,10 @@ def test_run_detail() -> None:
     assert twin.run.malformed[0] == f"2 documents with number {safe.number}"
     verdict = data_safety(twin.run)
     assert not verdict.safe and verdict.missing == ("European RSE", "tape")
-    assert verdict.reason == (f"document 2 of 2 with number {safe.number}: non-science run: "
-                              "missing European RSE (none recorded), tape (none recorded)")
+    assert verdict.reason == (
+        f"document 2 of 2 with number {safe.number}: non-science run: "
+        "missing European RSE (none recorded), tape (none recorded)"
+    )
     assert not purge_verdict(twin.run).allowed
 
 

@@ -33,9 +33,19 @@ from tests.mongo.test_documents import MESSY, as_stored
 PASSWORD = "hunter2-Xq9"
 #: Every command a read-only client may send: the queries, and the driver's
 #: own handshakes, monitoring and clean-up.
-READ_COMMANDS = {"find", "getMore", "killCursors", "endSessions", "ping", "hello",
-                 "isMaster", "ismaster", "buildInfo", "saslStart", "saslContinue"}
-
+READ_COMMANDS = {
+    "find",
+    "getMore",
+    "killCursors",
+    "endSessions",
+    "ping",
+    "hello",
+    "isMaster",
+    "ismaster",
+    "buildInfo",
+    "saslStart",
+    "saslContinue",
+}
 
 
 def export(uri: str, db: str, *args: str) -> int:
@@ -71,8 +81,9 @@ class Commands(monitoring.CommandListener):
         pass
 
 
-def test_export_then_read_back_what_the_simulator_wrote(server_uri: str, db_name: str,
-                                                        capsys: pytest.CaptureFixture) -> None:
+def test_export_then_read_back_what_the_simulator_wrote(
+    server_uri: str, db_name: str, capsys: pytest.CaptureFixture
+) -> None:
     assert export(server_uri, db_name, "--scenario", "tape-checksum") == 0
     assert capsys.readouterr().out.strip() == f"wrote 720 runs to {db_name}.runs_new"
     sim = SimulatorBackend({"scenario": "tape-checksum", "speed": 0})
@@ -109,8 +120,10 @@ def test_the_backend_only_ever_reads(server_uri: str, db_name: str) -> None:
     client = pymongo.MongoClient(server_uri)
     before = documents_digest(client, db_name)
     commands = Commands()
-    backend = MongoBackend({"uri": server_uri, "database": db_name, "full_every": 0.001},
-                           client_options={"event_listeners": [commands]})
+    backend = MongoBackend(
+        {"uri": server_uri, "database": db_name, "full_every": 0.001},
+        client_options={"event_listeners": [commands]},
+    )
     try:
         for _ in range(2):
             assert len(backend.fetch_runs().runs) == 300
@@ -219,7 +232,8 @@ def test_a_dead_server_fails_fast_and_no_password_is_ever_shown(
             # The backend's own error, well before the console's 60 s timeout.
             assert result.error.startswith(
                 f"SourceError: cannot reach the runs database at 127.0.0.1:{closed_port} "
-                "within 0.5 s: ")
+                "within 0.5 s: "
+            )
             assert "Connection refused" in result.error
             assert PASSWORD not in result.error and "\n" not in result.error
         with pytest.raises(SourceError) as caught:
@@ -229,17 +243,22 @@ def test_a_dead_server_fails_fast_and_no_password_is_ever_shown(
         sources.close()
 
 
-def test_a_server_that_never_answers_fails_within_the_configured_time(silent_server: int
-                                                                       ) -> None:
-    backend = MongoBackend({"uri": f"mongodb://127.0.0.1:{silent_server}/",
-                            "server_selection_timeout": 0.5, "connect_timeout": 0.3})
+def test_a_server_that_never_answers_fails_within_the_configured_time(silent_server: int) -> None:
+    backend = MongoBackend(
+        {
+            "uri": f"mongodb://127.0.0.1:{silent_server}/",
+            "server_selection_timeout": 0.5,
+            "connect_timeout": 0.3,
+        }
+    )
     try:
         with pytest.raises(SourceError) as caught:
             backend.fetch_runs()
     finally:
         backend.close()
     assert str(caught.value).startswith(
-        f"cannot reach the runs database at 127.0.0.1:{silent_server} within 0.5 s")
+        f"cannot reach the runs database at 127.0.0.1:{silent_server} within 0.5 s"
+    )
     assert "timed out" in str(caught.value)
 
 
@@ -251,18 +270,25 @@ def test_a_server_that_never_answers_fails_within_the_configured_time(silent_ser
         (f'uri = "mongodb://xe:{PASSWORD}@db:port/"', "uri is not valid: "),
         ('uri = "mongodb://db/"\ndatabase = 3', "database must be a MongoDB name, got 3"),
         ('uri = "mongodb://db/"\ncollection = "a b"', "collection must be a MongoDB name"),
-        ('uri = "mongodb://db/"\nread_preference = "fastest"',
-         "read_preference must be one of primary, primaryPreferred, secondary, "
-         "secondaryPreferred, nearest, got 'fastest'"),
-        ('uri = "mongodb://db/"\nsocket_timeout = 0',
-         "socket_timeout must be a positive number of seconds, got 0"),
-        ('uri = "mongodb://db/"\nrecent_days = "a week"',
-         "recent_days must be a positive number of days, got 'a week'"),
+        (
+            'uri = "mongodb://db/"\nread_preference = "fastest"',
+            "read_preference must be one of primary, primaryPreferred, secondary, "
+            "secondaryPreferred, nearest, got 'fastest'",
+        ),
+        (
+            'uri = "mongodb://db/"\nsocket_timeout = 0',
+            "socket_timeout must be a positive number of seconds, got 0",
+        ),
+        (
+            'uri = "mongodb://db/"\nrecent_days = "a week"',
+            "recent_days must be a positive number of days, got 'a week'",
+        ),
         ('uri = "mongodb://db/"\npassword = "x"', "unknown mongo option 'password'"),
     ],
 )
-def test_bad_config_is_one_line_naming_the_option(tmp_path: Path, options: str,
-                                                  message: str) -> None:
+def test_bad_config_is_one_line_naming_the_option(
+    tmp_path: Path, options: str, message: str
+) -> None:
     with pytest.raises((ConfigError, BackendConfigError)) as caught:
         Sources(load_config(_config(tmp_path, options)))
     text = str(caught.value)

@@ -31,18 +31,35 @@ LATER = T0 + timedelta(days=30)
 
 
 def buffer() -> dict[str, Any]:
-    return {"type": "raw", "host": "xe1t-datamanager", "status": "transferred",
-            "location": "/data/xenon/raw/x", "checksum": "abc"}
+    return {
+        "type": "raw",
+        "host": "xe1t-datamanager",
+        "status": "transferred",
+        "location": "/data/xenon/raw/x",
+        "checksum": "abc",
+    }
 
 
 def tape(**more: Any) -> dict[str, Any]:
-    return {"type": "raw", "host": "tsm-server", "status": "transferred",
-            "location": "tsm:/xenon/x", "checksum": "adler32:0badc0de", **more}
+    return {
+        "type": "raw",
+        "host": "tsm-server",
+        "status": "transferred",
+        "location": "tsm:/xenon/x",
+        "checksum": "adler32:0badc0de",
+        **more,
+    }
 
 
 def rucio(rse: Any, **more: Any) -> dict[str, Any]:
-    return {"type": "raw", "host": "rucio-catalogue", "status": "transferred",
-            "location": "x1t_SR001_x_tpc:raw", "rse": rse, **more}
+    return {
+        "type": "raw",
+        "host": "rucio-catalogue",
+        "status": "transferred",
+        "location": "x1t_SR001_x_tpc:raw",
+        "rse": rse,
+        **more,
+    }
 
 
 def document(number: int, *data: Any, science: bool = True) -> dict[str, Any]:
@@ -72,112 +89,191 @@ class Case:
 
 EU, UC, LNGS = "SURFSARA_USERDISK", "UC_OSG_USERDISK", "LNGS_USERDISK"
 CASES = [
-    Case("clean science run (control)",
-         (document(1, buffer(), tape(), rucio([UC]), rucio([EU])),),
-         True, (), "science run: 3 valid copies (UC_OSG_USERDISK, European RSE, tape)",
-         True, "valid tape copy and Rucio copy at UC_OSG_USERDISK, SURFSARA_USERDISK"),
-    Case("checksum problem on a Rucio copy",
-         (document(2, buffer(), tape(), rucio([EU], checksumproblem=True), science=False),),
-         False, ("European RSE",),
-         "non-science run: missing European RSE "
-         "(Rucio copy at SURFSARA_USERDISK has a checksum problem)",
-         False, "no valid Rucio copy outside LNGS "
-         "(Rucio copy at SURFSARA_USERDISK has a checksum problem)"),
-    Case("transferred tape copy without a checksum",
-         (document(3, buffer(), tape(checksum=None), rucio([UC]), rucio([EU])),),
-         False, ("tape",), "science run: missing tape (tape copy has no checksum)",
-         False, "no valid tape copy (tape copy has no checksum)"),
-    Case("checksumproblem given as text 'false'",
-         (document(4, buffer(), tape(checksumproblem="false"), rucio([EU]), science=False),),
-         False, ("tape",), "non-science run: missing tape (tape copy has a checksum problem)",
-         False, "no valid tape copy (tape copy has a checksum problem)",
-         ("data[1].checksumproblem is not true/false ('false'), so it counts as a problem",)),
-    Case("checksumproblem null",
-         (document(5, buffer(), tape(checksumproblem=None), rucio([EU]), science=False),),
-         False, ("tape",), "non-science run: missing tape (tape copy has a checksum problem)",
-         False, "no valid tape copy (tape copy has a checksum problem)",
-         ("data[1].checksumproblem is not true/false (None), so it counts as a problem",)),
-    Case("misspelt RSE for the Chicago copy",
-         (document(6, buffer(), tape(), rucio(["UC_OSG_USERDSK"]), rucio([EU])),),
-         False, ("UC_OSG_USERDISK",),
-         "science run: missing UC_OSG_USERDISK (RSE 'UC_OSG_USERDSK' is not a known RSE)",
-         True, "valid tape copy and Rucio copy at SURFSARA_USERDISK",
-         ("RSE 'UC_OSG_USERDSK' is not a known RSE",)),
-    Case("placeholder RSE is the only copy outside LNGS",
-         (document(7, buffer(), tape(), rucio([LNGS]), rucio("placeholder"), science=False),),
-         False, ("European RSE",),
-         "non-science run: missing European RSE (RSE 'placeholder' is not a known RSE)",
-         False, "no valid Rucio copy outside LNGS (RSE 'placeholder' is not a known RSE)",
-         ("RSE 'placeholder' is not a known RSE",)),
-    Case("empty RSE name",
-         (document(8, buffer(), tape(), rucio(""), science=False),),
-         False, ("European RSE",), "non-science run: missing European RSE "
-         "(Rucio copy names no RSE)",
-         False, "no valid Rucio copy outside LNGS (Rucio copy names no RSE)"),
-    Case("RSE given as a number",
-         (document(9, buffer(), tape(), rucio(42), science=False),),
-         False, ("European RSE",), "non-science run: missing European RSE "
-         "(Rucio copy names no RSE; Rucio copy is malformed: rse is not a name (int))",
-         False, "no valid Rucio copy outside LNGS (Rucio copy names no RSE; Rucio copy is "
-         "malformed: rse is not a name (int))",
-         ("rse is not a name (int)",)),
-    Case("status with a capital letter",
-         (document(10, buffer(), tape(status="Transferred"), rucio([EU]), science=False),),
-         False, ("tape",),
-         "non-science run: missing tape (tape copy is 'Transferred', not transferred)",
-         False, "no valid tape copy (tape copy is 'Transferred', not transferred)",
-         ("unknown status 'Transferred' of a copy on tsm-server",)),
-    Case("Rucio copy without a host",
-         (document(11, buffer(), tape(), {**rucio([EU]), "host": None}, science=False),),
-         False, ("European RSE",), "non-science run: missing European RSE "
-         "(Rucio copy at SURFSARA_USERDISK has no host)",
-         False, "no valid Rucio copy outside LNGS (Rucio copy at SURFSARA_USERDISK has no host)",
-         ("no data[2].host",)),
-    Case("type that is not raw",
-         (document(12, buffer(), tape(type="Raw"), rucio([EU]), science=False),),
-         False, ("tape",), "non-science run: missing tape (tape copy is of type 'Raw', not raw)",
-         False, "no valid tape copy (tape copy is of type 'Raw', not raw)"),
-    Case("RSE list with something that is not a name",
-         (document(13, buffer(), tape(), rucio([EU, 5]), science=False),),
-         False, ("European RSE",), "non-science run: missing European RSE (Rucio copy at "
-         "SURFSARA_USERDISK is malformed: rse list holds something that is not an RSE name)",
-         False, "no valid Rucio copy outside LNGS (Rucio copy at SURFSARA_USERDISK is "
-         "malformed: rse list holds something that is not an RSE name)",
-         ("rse list holds something that is not an RSE name",)),
-    Case("no copy at all",
-         (document(14),),
-         False, ("UC_OSG_USERDISK", "European RSE", "tape"),
-         "science run: missing UC_OSG_USERDISK (none recorded), European RSE (none recorded), "
-         "tape (none recorded)",
-         False, "no copy recorded"),
-    Case("no readable copy",
-         (document(15, 42, "tape", None),),
-         False, ("UC_OSG_USERDISK", "European RSE", "tape"),
-         "science run: missing UC_OSG_USERDISK (none recorded), European RSE (none recorded), "
-         "tape (none recorded)",
-         False, "no copy recorded",
-         ("data[0] is not a document (int)", "data[1] is not a document (str)",
-          "data[2] is not a document (NoneType)")),
-    Case("two documents with one number: the worse one decides",
-         (document(16, buffer(), tape(), rucio([UC]), rucio([EU])),
-          document(16, buffer(), tape(checksumproblem=True), rucio([UC]), rucio([EU]))),
-         False, ("tape",), "document 2 of 2 with number 16: science run: missing tape "
-         "(tape copy has a checksum problem)",
-         False, "document 2 of 2 with number 16: no valid tape copy "
-         "(tape copy has a checksum problem)",
-         ("2 documents with number 16",)),
-    Case("a copy only at LNGS may not be purged",
-         (document(17, buffer(), tape(), rucio([LNGS]), science=False),),
-         False, ("European RSE",), "non-science run: missing European RSE (none recorded)",
-         False, "no valid Rucio copy outside LNGS"),
+    Case(
+        "clean science run (control)",
+        (document(1, buffer(), tape(), rucio([UC]), rucio([EU])),),
+        True,
+        (),
+        "science run: 3 valid copies (UC_OSG_USERDISK, European RSE, tape)",
+        True,
+        "valid tape copy and Rucio copy at UC_OSG_USERDISK, SURFSARA_USERDISK",
+    ),
+    Case(
+        "checksum problem on a Rucio copy",
+        (document(2, buffer(), tape(), rucio([EU], checksumproblem=True), science=False),),
+        False,
+        ("European RSE",),
+        "non-science run: missing European RSE "
+        "(Rucio copy at SURFSARA_USERDISK has a checksum problem)",
+        False,
+        "no valid Rucio copy outside LNGS (Rucio copy at SURFSARA_USERDISK has a checksum problem)",
+    ),
+    Case(
+        "transferred tape copy without a checksum",
+        (document(3, buffer(), tape(checksum=None), rucio([UC]), rucio([EU])),),
+        False,
+        ("tape",),
+        "science run: missing tape (tape copy has no checksum)",
+        False,
+        "no valid tape copy (tape copy has no checksum)",
+    ),
+    Case(
+        "checksumproblem given as text 'false'",
+        (document(4, buffer(), tape(checksumproblem="false"), rucio([EU]), science=False),),
+        False,
+        ("tape",),
+        "non-science run: missing tape (tape copy has a checksum problem)",
+        False,
+        "no valid tape copy (tape copy has a checksum problem)",
+        ("data[1].checksumproblem is not true/false ('false'), so it counts as a problem",),
+    ),
+    Case(
+        "checksumproblem null",
+        (document(5, buffer(), tape(checksumproblem=None), rucio([EU]), science=False),),
+        False,
+        ("tape",),
+        "non-science run: missing tape (tape copy has a checksum problem)",
+        False,
+        "no valid tape copy (tape copy has a checksum problem)",
+        ("data[1].checksumproblem is not true/false (None), so it counts as a problem",),
+    ),
+    Case(
+        "misspelt RSE for the Chicago copy",
+        (document(6, buffer(), tape(), rucio(["UC_OSG_USERDSK"]), rucio([EU])),),
+        False,
+        ("UC_OSG_USERDISK",),
+        "science run: missing UC_OSG_USERDISK (RSE 'UC_OSG_USERDSK' is not a known RSE)",
+        True,
+        "valid tape copy and Rucio copy at SURFSARA_USERDISK",
+        ("RSE 'UC_OSG_USERDSK' is not a known RSE",),
+    ),
+    Case(
+        "placeholder RSE is the only copy outside LNGS",
+        (document(7, buffer(), tape(), rucio([LNGS]), rucio("placeholder"), science=False),),
+        False,
+        ("European RSE",),
+        "non-science run: missing European RSE (RSE 'placeholder' is not a known RSE)",
+        False,
+        "no valid Rucio copy outside LNGS (RSE 'placeholder' is not a known RSE)",
+        ("RSE 'placeholder' is not a known RSE",),
+    ),
+    Case(
+        "empty RSE name",
+        (document(8, buffer(), tape(), rucio(""), science=False),),
+        False,
+        ("European RSE",),
+        "non-science run: missing European RSE (Rucio copy names no RSE)",
+        False,
+        "no valid Rucio copy outside LNGS (Rucio copy names no RSE)",
+    ),
+    Case(
+        "RSE given as a number",
+        (document(9, buffer(), tape(), rucio(42), science=False),),
+        False,
+        ("European RSE",),
+        "non-science run: missing European RSE "
+        "(Rucio copy names no RSE; Rucio copy is malformed: rse is not a name (int))",
+        False,
+        "no valid Rucio copy outside LNGS (Rucio copy names no RSE; Rucio copy is "
+        "malformed: rse is not a name (int))",
+        ("rse is not a name (int)",),
+    ),
+    Case(
+        "status with a capital letter",
+        (document(10, buffer(), tape(status="Transferred"), rucio([EU]), science=False),),
+        False,
+        ("tape",),
+        "non-science run: missing tape (tape copy is 'Transferred', not transferred)",
+        False,
+        "no valid tape copy (tape copy is 'Transferred', not transferred)",
+        ("unknown status 'Transferred' of a copy on tsm-server",),
+    ),
+    Case(
+        "Rucio copy without a host",
+        (document(11, buffer(), tape(), {**rucio([EU]), "host": None}, science=False),),
+        False,
+        ("European RSE",),
+        "non-science run: missing European RSE (Rucio copy at SURFSARA_USERDISK has no host)",
+        False,
+        "no valid Rucio copy outside LNGS (Rucio copy at SURFSARA_USERDISK has no host)",
+        ("no data[2].host",),
+    ),
+    Case(
+        "type that is not raw",
+        (document(12, buffer(), tape(type="Raw"), rucio([EU]), science=False),),
+        False,
+        ("tape",),
+        "non-science run: missing tape (tape copy is of type 'Raw', not raw)",
+        False,
+        "no valid tape copy (tape copy is of type 'Raw', not raw)",
+    ),
+    Case(
+        "RSE list with something that is not a name",
+        (document(13, buffer(), tape(), rucio([EU, 5]), science=False),),
+        False,
+        ("European RSE",),
+        "non-science run: missing European RSE (Rucio copy at "
+        "SURFSARA_USERDISK is malformed: rse list holds something that is not an RSE name)",
+        False,
+        "no valid Rucio copy outside LNGS (Rucio copy at SURFSARA_USERDISK is "
+        "malformed: rse list holds something that is not an RSE name)",
+        ("rse list holds something that is not an RSE name",),
+    ),
+    Case(
+        "no copy at all",
+        (document(14),),
+        False,
+        ("UC_OSG_USERDISK", "European RSE", "tape"),
+        "science run: missing UC_OSG_USERDISK (none recorded), European RSE (none recorded), "
+        "tape (none recorded)",
+        False,
+        "no copy recorded",
+    ),
+    Case(
+        "no readable copy",
+        (document(15, 42, "tape", None),),
+        False,
+        ("UC_OSG_USERDISK", "European RSE", "tape"),
+        "science run: missing UC_OSG_USERDISK (none recorded), European RSE (none recorded), "
+        "tape (none recorded)",
+        False,
+        "no copy recorded",
+        (
+            "data[0] is not a document (int)",
+            "data[1] is not a document (str)",
+            "data[2] is not a document (NoneType)",
+        ),
+    ),
+    Case(
+        "two documents with one number: the worse one decides",
+        (
+            document(16, buffer(), tape(), rucio([UC]), rucio([EU])),
+            document(16, buffer(), tape(checksumproblem=True), rucio([UC]), rucio([EU])),
+        ),
+        False,
+        ("tape",),
+        "document 2 of 2 with number 16: science run: missing tape "
+        "(tape copy has a checksum problem)",
+        False,
+        "document 2 of 2 with number 16: no valid tape copy (tape copy has a checksum problem)",
+        ("2 documents with number 16",),
+    ),
+    Case(
+        "a copy only at LNGS may not be purged",
+        (document(17, buffer(), tape(), rucio([LNGS]), science=False),),
+        False,
+        ("European RSE",),
+        "non-science run: missing European RSE (none recorded)",
+        False,
+        "no valid Rucio copy outside LNGS",
+    ),
 ]
 
 
 def check(case: Case, run: Run) -> None:
     verdict = data_safety(run)
     purge = purge_verdict(run)
-    assert (verdict.safe, verdict.missing, verdict.reason) == (
-        case.safe, case.missing, case.reason)
+    assert (verdict.safe, verdict.missing, verdict.reason) == (case.safe, case.missing, case.reason)
     assert (purge.allowed, purge.reason) == (case.purge, case.purge_reason)
     for note in case.malformed:
         assert note in run_problems(run)
@@ -204,8 +300,9 @@ def test_two_documents_read_alone_would_each_look_different() -> None:
 
 
 def _backend(client: Any, database: str = "run") -> MongoBackend:
-    return MongoBackend({"uri": f"mongodb://db.example/{database}"}, client=client,
-                        clock=lambda: LATER)
+    return MongoBackend(
+        {"uri": f"mongodb://db.example/{database}"}, client=client, clock=lambda: LATER
+    )
 
 
 def test_verdicts_through_the_backend_on_mongomock() -> None:
@@ -238,17 +335,19 @@ def test_verdicts_over_the_wire(server_uri: str, db_name: str) -> None:
         backend.close()
 
 
-def test_report_and_audit_on_the_mongo_backend_say_no(server_uri: str, db_name: str,
-                                                      tmp_path: Path,
-                                                      capsys: pytest.CaptureFixture) -> None:
+def test_report_and_audit_on_the_mongo_backend_say_no(
+    server_uri: str, db_name: str, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     """The issue's reproduction: ``report --json`` on the mongo backend once said
     "purge allowed" and "policy met" for these documents."""
     client = pymongo.MongoClient(server_uri)
     client[db_name].runs_new.insert_many([dict(d) for c in CASES for d in c.docs])
     client.close()
     config = tmp_path / "config.toml"
-    config.write_text(f'[backends.db]\ntype = "mongo"\nuri = "{server_uri}"\n'
-                      f'database = "{db_name}"\n[panes]\nruns = "db"\ntape = "db"\n')
+    config.write_text(
+        f'[backends.db]\ntype = "mongo"\nuri = "{server_uri}"\n'
+        f'database = "{db_name}"\n[panes]\nruns = "db"\ntape = "db"\n'
+    )
     assert main(["report", "--json", "--config", str(config)]) == 0
     data = json.loads(capsys.readouterr().out)
     rows = {row["number"]: row for row in data["runs"]["newest"]}

@@ -77,17 +77,35 @@ def populate(server: RucioServer, max_runs: int = 30) -> Population:
     sim_status = {s.name: s for s in SimulatorBackend({"speed": 0}).fetch_transfers().rses}
 
     client.add_account(ACCOUNT, "USER", "xenon@localhost")
-    client.add_identity(account=ACCOUNT, identity=ACCOUNT, authtype="USERPASS",
-                        email="xenon@localhost", password=ACCOUNT_PASSWORD)
+    client.add_identity(
+        account=ACCOUNT,
+        identity=ACCOUNT,
+        authtype="USERPASS",
+        email="xenon@localhost",
+        password=ACCOUNT_PASSWORD,
+    )
     for rse in ALL_RSES:
         client.add_rse(rse)
-        client.add_protocol(rse, {
-            "scheme": "file", "hostname": "localhost", "port": 0, "prefix": f"/tmp/{rse}/",
-            "impl": "rucio.rse.protocols.posix.Default",
-            "domains": {"lan": {"read": 1, "write": 1, "delete": 1},
-                        "wan": {"read": 1, "write": 1, "delete": 1, "third_party_copy_read": 1,
-                                "third_party_copy_write": 1}},
-        })
+        client.add_protocol(
+            rse,
+            {
+                "scheme": "file",
+                "hostname": "localhost",
+                "port": 0,
+                "prefix": f"/tmp/{rse}/",
+                "impl": "rucio.rse.protocols.posix.Default",
+                "domains": {
+                    "lan": {"read": 1, "write": 1, "delete": 1},
+                    "wan": {
+                        "read": 1,
+                        "write": 1,
+                        "delete": 1,
+                        "third_party_copy_read": 1,
+                        "third_party_copy_write": 1,
+                    },
+                },
+            },
+        )
         for account in ("root", ACCOUNT):
             client.set_local_account_limit(account, rse, 10**18)
         status = sim_status[rse]
@@ -108,10 +126,16 @@ def populate(server: RucioServer, max_runs: int = 30) -> Population:
     every_file = [f for fs in files.values() for f in fs]
     client.add_replicas(LNGS_RSE, every_file)
     client.add_dids([{"scope": s, "name": "raw", "type": "DATASET"} for s in files])
-    client.attach_dids_to_dids([
-        {"scope": s, "name": "raw", "dids": [{"scope": f["scope"], "name": f["name"]} for f in fs]}
-        for s, fs in files.items()
-    ])
+    client.attach_dids_to_dids(
+        [
+            {
+                "scope": s,
+                "name": "raw",
+                "dids": [{"scope": f["scope"], "name": f["name"]} for f in fs],
+            }
+            for s, fs in files.items()
+        ]
+    )
 
     # Rules: one bulk call per RSE (and per LNGS lifetime).
     # The oldest runs' LNGS rules get little time left, the others more.
@@ -125,12 +149,14 @@ def populate(server: RucioServer, max_runs: int = 30) -> Population:
             lifetime = int(left.total_seconds())
         groups[(rule.rse, lifetime)].append({"scope": rule.scope, "name": "raw"})
     for (rse, lifetime), dids in groups.items():
-        client.add_replication_rule(dids, 1, rse, lifetime=lifetime, account=ACCOUNT,
-                                    grouping="DATASET")
+        client.add_replication_rule(
+            dids, 1, rse, lifetime=lifetime, account=ACCOUNT, grouping="DATASET"
+        )
     # A rule of another account, which the console must not count.
     first = next(iter(files))
-    client.add_replication_rule([{"scope": first, "name": "raw"}], 1, "CNAF_USERDISK",
-                                account="root")
+    client.add_replication_rule(
+        [{"scope": first, "name": "raw"}], 1, "CNAF_USERDISK", account="root"
+    )
 
     # OK rules: their replicas available. REPLICATING: one file of three.
     available: dict[str, list[dict[str, object]]] = defaultdict(list)
@@ -151,9 +177,9 @@ def populate(server: RucioServer, max_runs: int = 30) -> Population:
                 error = HOSTILE_ERROR
             stuck.extend((rule.scope, str(f["name"]), rule.rse, error) for f in run_files[1:])
     for rse, rse_files in available.items():
-        client.update_replicas_states(rse, [
-            {"scope": f["scope"], "name": f["name"], "state": "A"} for f in rse_files
-        ])
+        client.update_replicas_states(
+            rse, [{"scope": f["scope"], "name": f["name"], "state": "A"} for f in rse_files]
+        )
     if stuck:
         server.server_python(f"""
             import json
@@ -188,10 +214,10 @@ def populate(server: RucioServer, max_runs: int = 30) -> Population:
     # One REPLICATING rule suspended by hand.
     for rule in rules:
         if rule.state is RuleState.REPLICATING and rule.rse != LNGS_RSE:
-            for found in client.list_replication_rules({"scope": rule.scope, "name": "raw",
-                                                         "rse_expression": rule.rse}):
+            for found in client.list_replication_rules(
+                {"scope": rule.scope, "name": "raw", "rse_expression": rule.rse}
+            ):
                 client.update_replication_rule(found["id"], {"state": "SUSPENDED"})
                 pop.suspended_scope = rule.scope
             break
     return pop
-

@@ -27,11 +27,28 @@ WAIT_S = 60.0
 
 
 def write_config(bed: RucioBed, path: Path) -> Path:
-    lines = ["[panes]", 'transfers = "rucio"', "", "[backends.simulator]", "speed = 0", "",
-             "[backends.rucio]", 'type = "rucio"']
+    lines = [
+        "[panes]",
+        'transfers = "rucio"',
+        "",
+        "[backends.simulator]",
+        "speed = 0",
+        "",
+        "[backends.rucio]",
+        'type = "rucio"',
+    ]
     lines += [f"{k} = {json.dumps(v)}" for k, v in bed.backend_options().items()]
-    lines += ["", "[intervals]", "transfers = 0.5", "", "[timeouts]", "transfers = 20", "",
-              "[ui]", "bell_on_critical = false"]
+    lines += [
+        "",
+        "[intervals]",
+        "transfers = 0.5",
+        "",
+        "[timeouts]",
+        "transfers = 20",
+        "",
+        "[ui]",
+        "bell_on_critical = false",
+    ]
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -77,8 +94,10 @@ async def test_the_transfers_pane_shows_the_server_then_stale_then_recovers(
             text = screen_text(app)
             assert "STALE" in text
             assert "SourceError: Cannot connect" in text  # the line is cut at the pane width
-            assert (f"Cannot connect to the Rucio server. (ServerConnectionException; "
-                    f"rucio poll at {running.server.url})") in (pane.error or "")
+            assert (
+                f"Cannot connect to the Rucio server. (ServerConnectionException; "
+                f"rucio poll at {running.server.url})"
+            ) in (pane.error or "")
             assert ACCOUNT_PASSWORD not in text
             assert cell_text(table, "NIKHEF_USERDISK", 4) == "7"
             assert app.pane(Kind.BUFFER).error is None  # the rest goes on

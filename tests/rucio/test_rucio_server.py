@@ -50,8 +50,9 @@ def per_rse(rules: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         entry = out.setdefault(rule["rse_expression"], {"states": Counter(), "ok": 0, "all": 0})
         entry["states"][rule["state"]] += 1
         entry["ok"] += rule["locks_ok_cnt"]
-        entry["all"] += (rule["locks_ok_cnt"] + rule["locks_replicating_cnt"]
-                         + rule["locks_stuck_cnt"])
+        entry["all"] += (
+            rule["locks_ok_cnt"] + rule["locks_replicating_cnt"] + rule["locks_stuck_cnt"]
+        )
     return out
 
 
@@ -93,25 +94,33 @@ def test_the_backend_shows_the_servers_rules_usage_and_stuck_errors(
     assert HOSTILE_ERROR in stuck.values()
     # The run is recognised from the scope: names, since the scope carries no number.
     by_scope = {r.scope: r for r in snap.rules}
-    assert by_scope[running.population.hostile_scope].run_name == (
-        running.population.runs[running.population.hostile_scope])
+    assert (
+        by_scope[running.population.hostile_scope].run_name
+        == (running.population.runs[running.population.hostile_scope])
+    )
 
 
-def test_the_root_accounts_rule_is_not_the_experiments(running: RucioBed,
-                                                       backend: RucioBackend) -> None:
+def test_the_root_accounts_rule_is_not_the_experiments(
+    running: RucioBed, backend: RucioBackend
+) -> None:
     every = list(running.server.root_client().list_replication_rules({}))
     assert len(every) == 89  # 88 of the experiment's account + 1 of root
     assert {r.id for r in backend.fetch_transfers().rules} == {
-        r["id"] for r in every if r["account"] == ACCOUNT}
+        r["id"] for r in every if r["account"] == ACCOUNT
+    }
 
 
-def test_lngs_rules_expiring_within_a_day_are_counted(running: RucioBed,
-                                                      backend: RucioBackend) -> None:
+def test_lngs_rules_expiring_within_a_day_are_counted(
+    running: RucioBed, backend: RucioBackend
+) -> None:
     snap = backend.fetch_transfers()
     horizon = snap.taken_at + timedelta(hours=24)
     truth = [r for r in server_rules(running) if r["rse_expression"] == LNGS_RSE]
-    soon = [r for r in truth if r["expires_at"] is not None
-            and r["expires_at"].replace(tzinfo=UTC) <= horizon]
+    soon = [
+        r
+        for r in truth
+        if r["expires_at"] is not None and r["expires_at"].replace(tzinfo=UTC) <= horizon
+    ]
     assert len(soon) == EXPIRING_LNGS_RULES == 10
     assert len(truth) == 30
     lngs = next(s for s in summarize_transfers(snap) if s.name == LNGS_RSE)
@@ -128,12 +137,16 @@ def test_one_poll_is_one_listing_plus_one_usage_per_rse_then_incremental(
     # A new rule of the account appears on the server...
     client = running.server.root_client()
     scope = running.population.hostile_scope
-    taken = {r["rse_expression"] for r in client.list_replication_rules(
-        {"scope": scope, "name": "raw", "account": ACCOUNT})}
-    rse = next(r for r in ("CNAF_USERDISK", "CCIN2P3_USERDISK", "WEIZMANN_USERDISK")
-               if r not in taken)
-    [rule_id] = client.add_replication_rule([{"scope": scope, "name": "raw"}], 1, rse,
-                                            account=ACCOUNT)
+    taken = {
+        r["rse_expression"]
+        for r in client.list_replication_rules({"scope": scope, "name": "raw", "account": ACCOUNT})
+    }
+    rse = next(
+        r for r in ("CNAF_USERDISK", "CCIN2P3_USERDISK", "WEIZMANN_USERDISK") if r not in taken
+    )
+    [rule_id] = client.add_replication_rule(
+        [{"scope": scope, "name": "raw"}], 1, rse, account=ACCOUNT
+    )
     try:
         snap = backend.fetch_transfers()
         second = Counter(backend.requests_sent) - Counter(first)
@@ -163,8 +176,9 @@ def test_one_poll_is_one_listing_plus_one_usage_per_rse_then_incremental(
         full.close()
 
 
-def test_run_detail_has_rules_replicas_and_requests(running: RucioBed,
-                                                    backend: RucioBackend) -> None:
+def test_run_detail_has_rules_replicas_and_requests(
+    running: RucioBed, backend: RucioBackend
+) -> None:
     scope = running.population.suspended_scope
     assert scope is not None
     name = running.population.runs[scope]
@@ -172,15 +186,19 @@ def test_run_detail_has_rules_replicas_and_requests(running: RucioBed,
     assert {r.scope for r in detail.rules} == {scope}
     truth = list(running.server.root_client().list_replication_rules({"scope": scope}))
     assert sorted((r.rse, r.state.value) for r in detail.rules) == sorted(
-        (r["rse_expression"], r["state"]) for r in truth)
+        (r["rse_expression"], r["state"]) for r in truth
+    )
     states = Counter((r.rse, r.state) for r in detail.replicas)
     assert states[(LNGS_RSE, "AVAILABLE")] == 3
     assert states[("UC_OSG_USERDISK", "AVAILABLE")] == 1
     assert states[("UC_OSG_USERDISK", "COPYING")] == 2
     # One request per file still on its way to a rule that is not OK.
-    open_files = {(r.name, r.rse) for r in detail.replicas
-                  if r.state != "AVAILABLE" and r.rse in {
-                      x.rse for x in detail.rules if x.state is not RuleState.OK}}
+    open_files = {
+        (r.name, r.rse)
+        for r in detail.replicas
+        if r.state != "AVAILABLE"
+        and r.rse in {x.rse for x in detail.rules if x.state is not RuleState.OK}
+    }
     assert {(q.name, q.rse) for q in detail.requests} == open_files
     assert all(q.state == "QUEUED" for q in detail.requests)
     assert "GET requests/list" not in backend.requests_sent  # not an admin
@@ -195,9 +213,15 @@ def test_run_detail_without_a_name_says_why_it_found_nothing(backend: RucioBacke
 def test_an_admin_account_lists_requests_in_bulk(running: RucioBed) -> None:
     scope = running.population.hostile_scope
     assert scope is not None
-    admin = RucioBackend(running.backend_options(
-        account="root", username="root", password=ROOT_PASSWORD, admin=True,
-        rule_account=ACCOUNT))
+    admin = RucioBackend(
+        running.backend_options(
+            account="root",
+            username="root",
+            password=ROOT_PASSWORD,
+            admin=True,
+            rule_account=ACCOUNT,
+        )
+    )
     try:
         detail = admin.fetch_run_detail(0, run_name=running.population.runs[scope])
     finally:
@@ -210,8 +234,9 @@ def test_an_admin_account_lists_requests_in_bulk(running: RucioBed) -> None:
     assert "GET requests/*" not in admin.requests_sent
 
 
-def test_report_json_equals_the_servers_state(running: RucioBed, tmp_path: Path,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_report_json_equals_the_servers_state(
+    running: RucioBed, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     options = running.backend_options()
     config = tmp_path / "config.toml"
     lines = ["[panes]", 'transfers = "rucio"', "", "[backends.rucio]", 'type = "rucio"']
@@ -255,8 +280,11 @@ def test_the_console_never_writes_to_rucio(running: RucioBed, backend: RucioBack
         assert scope is not None
         backend.fetch_run_detail(0, run_name=running.population.runs[scope])
     assert running.server.table_digests() == before
-    assert not [route for route in backend.requests_sent
-                if not route.startswith(("GET ", "POST replicas/list"))]
+    assert not [
+        route
+        for route in backend.requests_sent
+        if not route.startswith(("GET ", "POST replicas/list"))
+    ]
 
 
 def test_the_client_refuses_writes_before_sending_them(running: RucioBed) -> None:
@@ -274,12 +302,14 @@ def test_the_client_refuses_writes_before_sending_them(running: RucioBed) -> Non
     assert running.server.table_digests() == before
 
 
-def test_a_wrong_password_is_one_line_without_the_password(running: RucioBed,
-                                                           tmp_path: Path) -> None:
+def test_a_wrong_password_is_one_line_without_the_password(
+    running: RucioBed, tmp_path: Path
+) -> None:
     wrong = "Wr0ng-pa55word-xyz"
     # A token dir of its own: with a valid token cached, Rucio would not log in.
-    backend = RucioBackend(running.backend_options(password=wrong,
-                                                   token_dir=str(tmp_path / "tokens")))
+    backend = RucioBackend(
+        running.backend_options(password=wrong, token_dir=str(tmp_path / "tokens"))
+    )
     with pytest.raises(SourceError) as caught:
         backend.fetch_transfers()
     message = str(caught.value)

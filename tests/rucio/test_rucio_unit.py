@@ -33,10 +33,20 @@ T0 = datetime(2017, 11, 15, 12, 0)
 
 def record(rule_id: str, **fields: Any) -> dict[str, Any]:
     base: dict[str, Any] = {
-        "id": rule_id, "scope": "x1t_SR001_171115_1200_tpc", "name": "raw",
-        "rse_expression": "NIKHEF_USERDISK", "state": "REPLICATING", "locks_ok_cnt": 1,
-        "locks_replicating_cnt": 2, "locks_stuck_cnt": 0, "bytes": None, "created_at": T0,
-        "updated_at": T0, "expires_at": None, "stuck_at": None, "error": None,
+        "id": rule_id,
+        "scope": "x1t_SR001_171115_1200_tpc",
+        "name": "raw",
+        "rse_expression": "NIKHEF_USERDISK",
+        "state": "REPLICATING",
+        "locks_ok_cnt": 1,
+        "locks_replicating_cnt": 2,
+        "locks_stuck_cnt": 0,
+        "bytes": None,
+        "created_at": T0,
+        "updated_at": T0,
+        "expires_at": None,
+        "stuck_at": None,
+        "error": None,
     }
     base.update(fields)
     return base
@@ -46,8 +56,12 @@ def record(rule_id: str, **fields: Any) -> dict[str, Any]:
 
 
 def test_a_rule_record_becomes_a_rule_with_its_run_name():
-    rule = rule_from_dict(record("a", state="STUCK", locks_stuck_cnt=2, error="timeout",
-                                 stuck_at="2017-11-15T10:30:00"), MATCHER)
+    rule = rule_from_dict(
+        record(
+            "a", state="STUCK", locks_stuck_cnt=2, error="timeout", stuck_at="2017-11-15T10:30:00"
+        ),
+        MATCHER,
+    )
     assert rule.state is RuleState.STUCK
     assert (rule.locks_ok, rule.locks_total, rule.progress) == (1, 5, 0.2)
     assert rule.run_name == "171115_1200" and rule.run_number is None
@@ -63,10 +77,15 @@ def test_a_pattern_with_a_number_group_gives_run_numbers():
     assert other.run_number is None  # counts, belongs to no run
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    ("OK", RuleState.OK), ("S", RuleState.STUCK), ("U", RuleState.SUSPENDED),
-    ("WAITING_APPROVAL", RuleState.WAITING_APPROVAL),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("OK", RuleState.OK),
+        ("S", RuleState.STUCK),
+        ("U", RuleState.SUSPENDED),
+        ("WAITING_APPROVAL", RuleState.WAITING_APPROVAL),
+    ],
+)
 def test_rule_states_by_name_or_letter(value, expected):
     assert parse_state(value) is expected
 
@@ -81,14 +100,17 @@ def test_times_in_every_form_rucio_sends_are_utc():
     assert format_filter_time(expected) == "Wed, 15 Nov 2017 12:00:00 UTC"
 
 
-@pytest.mark.parametrize(("fields", "reason"), [
-    ({"state": "BROKEN"}, "unknown rule state"),
-    ({"locks_ok_cnt": -1}, "bad locks_ok_cnt"),
-    ({"locks_ok_cnt": "3"}, "bad locks_ok_cnt"),
-    ({"updated_at": "yesterday"}, "unreadable time"),
-    ({"scope": None}, "no scope"),
-    ({"rse_expression": 7}, "no rse_expression"),
-])
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"state": "BROKEN"}, "unknown rule state"),
+        ({"locks_ok_cnt": -1}, "bad locks_ok_cnt"),
+        ({"locks_ok_cnt": "3"}, "bad locks_ok_cnt"),
+        ({"updated_at": "yesterday"}, "unreadable time"),
+        ({"scope": None}, "no scope"),
+        ({"rse_expression": 7}, "no rse_expression"),
+    ],
+)
 def test_garbage_in_a_rule_is_a_value_error_naming_the_rule(fields, reason):
     with pytest.raises(ValueError, match=reason) as caught:
         rule_from_dict(record("rule-9", **fields), MATCHER)
@@ -97,13 +119,16 @@ def test_garbage_in_a_rule_is_a_value_error_naming_the_rule(fields, reason):
 
 def test_rse_usage_prefers_the_storage_source_and_marks_unavailable_rses():
     info = {"rse": "NIKHEF_USERDISK", "availability_write": False, "country_name": "NL"}
-    usages = [{"source": "rucio", "used": 5, "free": None, "total": 0},
-              {"source": "storage", "used": 40, "free": 60, "total": 100}]
+    usages = [
+        {"source": "rucio", "used": 5, "free": None, "total": 0},
+        {"source": "storage", "used": 40, "free": 60, "total": 100},
+    ]
     status = rse_status(info, usages)
     assert (status.used_bytes, status.total_bytes, status.available) == (40, 100, False)
     assert status.region == "NL"
-    rucio_only = rse_status({"rse": "X"}, [{"source": "rucio", "used": 5, "free": None,
-                                           "total": 0}])
+    rucio_only = rse_status(
+        {"rse": "X"}, [{"source": "rucio", "used": 5, "free": None, "total": 0}]
+    )
     assert (rucio_only.used_bytes, rucio_only.total_bytes) == (5, None)
     assert rse_status({"rse": "X"}, None).used_bytes is None
 
@@ -124,13 +149,23 @@ def test_the_cache_asks_for_changes_since_the_newest_update_minus_the_overlap():
     cache = RuleCache(full_sync_s=600, overlap_s=120, clock=clock)
     filters, full = cache.next_filters("xenon")
     assert (filters, full) == ({"account": "xenon"}, True)
-    cache.apply([record("a"), record("b", updated_at=datetime(2017, 11, 15, 12, 5))],
-                MATCHER, full)
+    cache.apply([record("a"), record("b", updated_at=datetime(2017, 11, 15, 12, 5))], MATCHER, full)
     filters, full = cache.next_filters("xenon")
     assert not full
     assert filters == {"account": "xenon", "updated_after": "Wed, 15 Nov 2017 12:03:00 UTC"}
-    cache.apply([record("a", state="OK", locks_ok_cnt=3, locks_replicating_cnt=0,
-                        updated_at=datetime(2017, 11, 15, 12, 6))], MATCHER, full)
+    cache.apply(
+        [
+            record(
+                "a",
+                state="OK",
+                locks_ok_cnt=3,
+                locks_replicating_cnt=0,
+                updated_at=datetime(2017, 11, 15, 12, 6),
+            )
+        ],
+        MATCHER,
+        full,
+    )
     states = {r.id: r.state for r in cache.rules}
     assert states == {"a": RuleState.OK, "b": RuleState.REPLICATING}
     clock.t = 600.0
@@ -141,8 +176,7 @@ def test_the_cache_asks_for_changes_since_the_newest_update_minus_the_overlap():
 
 def test_garbage_records_are_reported_and_hide_no_other_rule():
     cache = RuleCache(600, 120)
-    cache.apply([record("a"), record("bad", state="???"), "not a dict", record("c")],
-                MATCHER, True)
+    cache.apply([record("a"), record("bad", state="???"), "not a dict", record("c")], MATCHER, True)
     assert sorted(r.id for r in cache.rules) == ["a", "c"]
     assert len(cache.malformed) == 2
     assert any("bad" in m and "unknown rule state" in m for m in cache.malformed)
@@ -199,8 +233,10 @@ def test_a_failing_poll_is_one_line_with_secrets_masked_and_keeps_the_cache():
     secret = "s3cret-pw"
     good = FakeClient([record("a")])
     clients = [good, FakeClient([], fail=RuntimeError(f"boom\nDetails: password {secret}"))]
-    backend = RucioBackend({"host": "http://rucio.example", "password": secret},
-                           client_factory=lambda _o: clients.pop(0))
+    backend = RucioBackend(
+        {"host": "http://rucio.example", "password": secret},
+        client_factory=lambda _o: clients.pop(0),
+    )
     assert len(backend.fetch_transfers().rules) == 1
     good.fail = RuntimeError(f"server said\nno: {secret}")
     with pytest.raises(SourceError) as caught:
@@ -231,18 +267,21 @@ def test_a_client_that_cannot_be_made_is_a_source_error_and_retried():
 # ------------------------------------------------------------------ options
 
 
-@pytest.mark.parametrize(("options", "fragment"), [
-    ({"hots": "x"}, "unknown rucio option 'hots'"),
-    ({"timeout": 0}, "'timeout' must be >= 0.1"),
-    ({"timeout": True}, "'timeout' must be a number"),
-    ({"admin": "yes"}, "'admin' must be true or false"),
-    ({"auth_type": "kerberos"}, "'auth_type' must be one of"),
-    ({"run_pattern": "x1t_("}, "'run_pattern' is not a valid regex"),
-    ({"run_pattern": r"x1t_\d+"}, "named group 'number' and/or 'name'"),
-    ({"source_rses": "LNGS"}, "'source_rses' must be a list"),
-    ({"max_request_lookups": -1}, "'max_request_lookups' must be an integer >= 0"),
-    ({"host": "rucio.example"}, "'host' must be an http(s)://host"),
-])
+@pytest.mark.parametrize(
+    ("options", "fragment"),
+    [
+        ({"hots": "x"}, "unknown rucio option 'hots'"),
+        ({"timeout": 0}, "'timeout' must be >= 0.1"),
+        ({"timeout": True}, "'timeout' must be a number"),
+        ({"admin": "yes"}, "'admin' must be true or false"),
+        ({"auth_type": "kerberos"}, "'auth_type' must be one of"),
+        ({"run_pattern": "x1t_("}, "'run_pattern' is not a valid regex"),
+        ({"run_pattern": r"x1t_\d+"}, "named group 'number' and/or 'name'"),
+        ({"source_rses": "LNGS"}, "'source_rses' must be a list"),
+        ({"max_request_lookups": -1}, "'max_request_lookups' must be an integer >= 0"),
+        ({"host": "rucio.example"}, "'host' must be an http(s)://host"),
+    ],
+)
 def test_bad_options_are_one_line_naming_the_option(options, fragment):
     with pytest.raises(BackendConfigError) as caught:
         parse_options(options)
@@ -251,8 +290,10 @@ def test_bad_options_are_one_line_naming_the_option(options, fragment):
 
 
 def test_the_password_is_not_kept_in_plain_view():
-    backend = RucioBackend({"password": "hunter2", "host": "http://r.example"},
-                           client_factory=lambda _o: FakeClient([]))
+    backend = RucioBackend(
+        {"password": "hunter2", "host": "http://r.example"},
+        client_factory=lambda _o: FakeClient([]),
+    )
     assert "hunter2" not in repr(backend.options) + repr(backend.settings)
     with pytest.raises(BackendConfigError) as caught:
         parse_options({"auth_host": "https://xenon:hunter2@rucio.example"})

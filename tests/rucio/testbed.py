@@ -87,9 +87,12 @@ class RucioServer:
         (self.home / "token").mkdir(exist_ok=True)
         site = subprocess.run(
             [str(self.python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-            check=True, capture_output=True, text=True,
+            check=True,
+            capture_output=True,
+            text=True,
         ).stdout.strip()
-        (etc / "alembic.ini").write_text(textwrap.dedent(f"""\
+        (etc / "alembic.ini").write_text(
+            textwrap.dedent(f"""\
             [alembic]
             sqlalchemy.url = sqlite:///{self.home}/rucio.db
             script_location = {site}/rucio/db/sqla/migrate_repo/
@@ -114,8 +117,10 @@ class RucioServer:
 
             [formatter_generic]
             format = %%(levelname)s [%%(name)s] %%(message)s
-            """))
-        (etc / "rucio.cfg").write_text(textwrap.dedent(f"""\
+            """)
+        )
+        (etc / "rucio.cfg").write_text(
+            textwrap.dedent(f"""\
             [common]
             loglevel = WARNING
 
@@ -146,7 +151,8 @@ class RucioServer:
 
             [alembic]
             cfg = {etc}/alembic.ini
-            """))
+            """)
+        )
 
     def bootstrap(self) -> None:
         """Create the schema, the default VO and the root account (about 3 s)."""
@@ -161,7 +167,11 @@ class RucioServer:
         """Run Python in the server's venv with this RUCIO_HOME; its stdout."""
         done = subprocess.run(
             [str(self.python), "-c", textwrap.dedent(code)],
-            env=self._env(), capture_output=True, text=True, timeout=timeout, check=False,
+            env=self._env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
         )
         if done.returncode != 0:
             raise RuntimeError(f"server-side Python failed:\n{done.stderr[-4000:]}")
@@ -177,11 +187,22 @@ class RucioServer:
         self._process = subprocess.Popen(
             [
                 str(self.venv / "bin" / "gunicorn"),
-                "-b", f"127.0.0.1:{self.port}", "-w", "1", "--threads", "4",
-                "--timeout", "120", "--pid", str(self.pid_path),
+                "-b",
+                f"127.0.0.1:{self.port}",
+                "-w",
+                "1",
+                "--threads",
+                "4",
+                "--timeout",
+                "120",
+                "--pid",
+                str(self.pid_path),
                 "rucio.web.rest.flaskapi.v1.main:application",
             ],
-            env=self._env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            env=self._env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
             preexec_fn=_die_with_parent,
         )
         log.close()
@@ -232,8 +253,12 @@ class RucioServer:
         """
         db = sqlite3.connect(f"file:{self.home}/rucio.db?mode=ro", uri=True)
         try:
-            names = [row[0] for row in db.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+            names = [
+                row[0]
+                for row in db.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+                )
+            ]
             out = {}
             for name in names:
                 if name in ignore:
@@ -255,8 +280,12 @@ class RucioServer:
         from rucio.client import Client
 
         return Client(
-            rucio_host=self.url, auth_host=self.url, account="root", auth_type="userpass",
-            creds={"username": "root", "password": ROOT_PASSWORD}, timeout=60,
+            rucio_host=self.url,
+            auth_host=self.url,
+            account="root",
+            auth_type="userpass",
+            creds={"username": "root", "password": ROOT_PASSWORD},
+            timeout=60,
         )
 
 
