@@ -22,6 +22,7 @@ from backends.analysis.safety import (
     SafetyPolicy,
     copies_overdue,
     data_safety,
+    is_science,
     purge_verdict,
     run_problems,
     verdict_word,
@@ -41,6 +42,7 @@ FIELDS = (
     "reasons",
     "malformed",
     "overdue",
+    "failed",
 )
 FORMATS = ("text", "json", "csv")
 #: Exit codes.
@@ -59,13 +61,14 @@ def audit_row(
     return {
         "number": run.number,
         "name": run.name,
-        "science": run.science,
+        "science": is_science(run),
         "policy_met": safety.safe,
         "missing": list(safety.missing),
         "purge_allowed": purge.allowed,
         "reasons": [safety.reason, f"purge: {purge.reason}"],
         "malformed": list(run_problems(run, policy)),
         "overdue": overdue,
+        "failed": list(safety.failed),
     }, verdict_word(safety, overdue)
 
 
@@ -91,7 +94,9 @@ class Tally:
 
     @property
     def exit_code(self) -> int:
-        return EXIT_UNSAFE if self.unsafe_overdue else EXIT_OK
+        """1 when an overdue run is unsafe, or any run has a copy that failed its
+        checksum (a failure now, whatever the run's age)."""
+        return EXIT_UNSAFE if self.unsafe_overdue or self.failed else EXIT_OK
 
     def summary(self) -> str:
         return (
@@ -120,16 +125,24 @@ def rows(
         yield row, word
 
 
+#: A spreadsheet reads a cell starting with one of these as a formula.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _csv_cell(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
     if isinstance(value, list):
         value = "; ".join(str(v) for v in value)
-    elif isinstance(value, bool):
-        value = "true" if value else "false"
-    return clean(value).replace("\n", " ")
+    text = clean(value).replace("\n", " ")
+    # Text from a document must not run as a formula when the CSV is opened.
+    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def _text_line(row: dict[str, Any], word: str) -> str:
-    text, _ = fmt_verdict(word, row["missing"])
+    text, _ = fmt_verdict(word, row["missing"], row["failed"])
     purge = "purge ok" if row["purge_allowed"] else "no purge"
     reason = row["reasons"][0] if not row["policy_met"] else row["reasons"][1]
     mark = " (malformed)" if row["malformed"] else ""

@@ -162,11 +162,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="the data-safety verdict of every run, one line each",
         description="Read the runs once and write one line per run of the whole history: "
         "number, name, science, policy_met, missing, purge_allowed, reasons, malformed, "
-        "overdue. Lines are written as they are decided (the history is never held twice). "
+        "overdue, failed. Lines are written as they are decided (the history is never held twice). "
         "A summary goes to stderr when it is a terminal.",
         epilog="Exit codes: 0 every run whose copies are due meets the policy; 1 some run "
-        "ended more than unsafe_after_hours ago does not; 2 a usage or config error; "
-        "3 the runs could not be read.",
+        "ended more than unsafe_after_hours ago does not, or a copy failed its checksum; "
+        "2 a usage or config error; 3 the runs could not be read.",
     )
     formats = audit.add_mutually_exclusive_group()
     formats.add_argument(

@@ -28,7 +28,7 @@ from backends.analysis.safety import (
     RseCatalogue,
     SafetyPolicy,
 )
-from backends.model import Kind
+from backends.model import CHICAGO_RSE, LNGS_RSE, Kind
 
 APP_NAME = "xenon-console"
 SIMULATOR = "simulator"
@@ -47,6 +47,9 @@ DEFAULT_TIMEOUT = 10.0
 SECTIONS = ("panes", "backends", "intervals", "timeouts", "thresholds", "ui", "rses")
 #: ``[rses] defaults = false`` starts the catalogue empty instead of the paper's sites.
 RSES_DEFAULTS_KEY = "defaults"
+#: RSEs the policy names: a copy at LNGS never allows a purge, the Chicago
+#: copy is never the European one, whatever the catalogue says.
+FIXED_REGIONS = {LNGS_RSE: Region.LNGS, CHICAGO_RSE: Region.US}
 UI_KEYS: dict[str, type | tuple[type, ...]] = {
     "bell_on_critical": bool,
     "trend_hours": (int, float),
@@ -167,7 +170,14 @@ class _Reader:
             if value is False:
                 changes[key] = None
             elif isinstance(value, str) and value.lower() in regions:
-                changes[key] = regions[value.lower()]
+                region = regions[value.lower()]
+                fixed = FIXED_REGIONS.get(key)
+                if fixed is not None and region is not fixed:
+                    raise self.error(
+                        f"[rses] {key} is in {fixed.value} by the policy itself and cannot "
+                        f"move to {region.value} (remove it with false instead)"
+                    )
+                changes[key] = region
             else:
                 raise self.error(
                     f"[rses] {key} must be a region ({known}) or false to "

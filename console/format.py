@@ -6,6 +6,7 @@ they all come from ``backends.analysis.units``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from backends.analysis.units import format_bytes as fmt_bytes
@@ -30,7 +31,7 @@ VERDICT_VIEW: dict[str, tuple[str, str, str, float]] = {
     "safe": ("safe", "green", "safe", 0.0),
     "wait": ("wait: {}", "yellow", "unsafe wait", 1.0),
     "miss": ("MISS: {}", "bold red", "unsafe missing", 2.0),
-    "fail": ("FAIL: {}", "bold red", "unsafe checksum", 3.0),
+    "fail": ("FAIL: {}", "bold red", "unsafe fail checksum", 3.0),
 }
 _SHORT_SLOT = {"UC_OSG_USERDISK": "UC", "European RSE": "EU", "tape": "tape"}
 
@@ -40,9 +41,14 @@ def short_slot(slot: str) -> str:
     return _SHORT_SLOT.get(slot, slot)
 
 
-def fmt_verdict(word: str, missing: tuple[str, ...] | list[str]) -> tuple[str, str]:
-    """(text, style) of a verdict word and its missing slots: ``MISS: UC tape``."""
+def fmt_verdict(word: str, missing: Sequence[str], failed: Sequence[str] = ()) -> tuple[str, str]:
+    """(text, style) of a verdict word and its missing slots: ``MISS: UC tape``;
+    for a failure the failed slots, then any others missing: ``FAIL: tape +EU``."""
     shown, style, _, _ = VERDICT_VIEW[word]
+    if word == "fail":
+        others = [short_slot(m) for m in missing if m not in failed]
+        slots = " ".join(short_slot(f) for f in failed)
+        return shown.format(slots + (f" +{' '.join(others)}" if others else "")), style
     return shown.format(" ".join(short_slot(m) for m in missing)), style
 
 

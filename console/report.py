@@ -310,6 +310,7 @@ def _runs_json(
                 "safe": safety.safe,
                 "verdict": verdict_word(safety, copies_overdue(run, cutoff)),
                 "missing": list(safety.missing),
+                "failed": list(safety.failed),
                 "safety_reason": safety.reason,
                 "purge_allowed": purge.allowed,
                 "on_buffer": purge.on_buffer,
@@ -562,7 +563,12 @@ def _purge_text(allowed: bool, on_buffer: bool, reason: str) -> Text:
     if allowed:
         return Text("ok", "green")
     if not on_buffer:
-        return Text("purged" if reason == "already purged" else "no copy", "dim")
+        if reason == "already purged":
+            return Text("purged", "dim")
+        if reason == "no copy recorded":
+            return Text("no copy", "dim")
+        # Gone from the buffer without the copies the purge rule asks for.
+        return Text("purged, no valid copy", "bold red")
     short = []
     if "tape" in reason:
         short.append("tape")
@@ -586,7 +592,7 @@ def _runs_view(snap: RunsSnapshot, jobs: JobsSnapshot | None, now: datetime, con
             col, no_wrap=True, justify="right" if col in ("run", "events", "size") else "left"
         )
     for row in data["newest"]:
-        safe = Text(*fmt_verdict(row["verdict"], row["missing"]))
+        safe = Text(*fmt_verdict(row["verdict"], row["missing"], row["failed"]))
         table.add_row(
             _t(row["number"]),
             _t(row["source"]),

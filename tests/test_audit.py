@@ -7,6 +7,7 @@ import io
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -30,10 +31,12 @@ def audit_lines(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, list[di
 
 
 def test_audit_lists_every_run_with_the_fields_in_order(capsys: pytest.CaptureFixture) -> None:
+    assert audit_lines(capsys)[0] == 0  # nominal: nothing overdue is unsafe, nothing failed
     code, lines = audit_lines(capsys, "--scenario", "tape-checksum")
-    assert code == 0  # nothing overdue is unsafe in the simulator
+    assert code == 1  # tape copies failed their checksum
     assert len(lines) == 720
     assert all(tuple(line) == FIELDS for line in lines)
+    assert sum(line["failed"] == ["tape"] for line in lines) == 23
     assert [line["number"] for line in lines] == sorted(line["number"] for line in lines)
     unsafe = [line for line in lines if not line["policy_met"]]
     assert len(unsafe) == 25  # as report --json counts them
@@ -42,7 +45,7 @@ def test_audit_lists_every_run_with_the_fields_in_order(capsys: pytest.CaptureFi
     assert all(line["missing"] == ["tape"] and not line["purge_allowed"] for line in failed)
 
     code, only = audit_lines(capsys, "--scenario", "tape-checksum", "--unsafe-only")
-    assert code == 0 and only == unsafe
+    assert code == 1 and only == unsafe
 
 
 def test_audit_csv_has_a_header_and_one_row_per_run(capsys: pytest.CaptureFixture) -> None:
@@ -54,7 +57,7 @@ def test_audit_csv_has_a_header_and_one_row_per_run(capsys: pytest.CaptureFixtur
 
 
 def test_audit_text_is_the_runs_pane_words(capsys: pytest.CaptureFixture) -> None:
-    assert main(["audit", "--speed", "0", "--scenario", "tape-checksum", "--unsafe-only"]) == 0
+    assert main(["audit", "--speed", "0", "--scenario", "tape-checksum", "--unsafe-only"]) == 1
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 25
     assert sum("FAIL: tape" in line for line in lines) == 23
@@ -124,13 +127,29 @@ def test_csv_and_text_carry_no_control_characters() -> None:
         assert len(text.splitlines()) == (2 if fmt == "csv" else 1)
 
 
-def test_exit_status_is_one_only_for_an_overdue_unsafe_run() -> None:
+def test_exit_status_is_one_for_an_overdue_unsafe_run_or_any_failure() -> None:
     now = datetime(2017, 11, 10, tzinfo=UTC)
     young_failure = _run(1, "young", checksumproblem=True, end_hours=24 * 8.5)
-    old_failure = _run(2, "old", checksumproblem=True)
+    young_missing = replace(_run(4, "young", end_hours=24 * 8.5), copies=())
+    old_missing = replace(_run(2, "old"), copies=())
     fine = _run(3, "fine")
-    assert run_audit([fine, young_failure], now, DEFAULT_POLICY, 48, "json", out=io.StringIO()) == 0
-    assert run_audit([fine, old_failure], now, DEFAULT_POLICY, 48, "json", out=io.StringIO()) == 1
+
+    def audit(*runs) -> int:
+        return run_audit(list(runs), now, DEFAULT_POLICY, 48, "json", out=io.StringIO())
+
+    assert audit(fine, young_missing) == 0  # its copies are on their way
+    assert audit(fine, old_missing) == 1
+    assert audit(fine, young_failure) == 1  # a failed checksum is a failure now
+
+
+def test_csv_cells_never_start_a_formula() -> None:
+    out = io.StringIO()
+    name = '=HYPERLINK("http://x")'
+    run_audit(
+        [_run(1, name)], datetime(2017, 12, 1, tzinfo=UTC), DEFAULT_POLICY, 48, "csv", out=out
+    )
+    row = list(csv.reader(io.StringIO(out.getvalue())))[1]
+    assert row[0] == "1" and row[1] == "'" + name
 
 
 def test_lines_are_written_as_runs_are_decided() -> None:
@@ -196,7 +215,7 @@ async def test_audit_of_the_full_history_counts_what_the_runs_pane_shows(
     capsys: pytest.CaptureFixture,
 ) -> None:
     code, lines = audit_lines(capsys, "--scenario", "tape-checksum", "--runs", str(FULL_HISTORY))
-    assert code == 0 and len(lines) == FULL_HISTORY
+    assert code == 1 and len(lines) == FULL_HISTORY
     unsafe = sum(not line["policy_met"] for line in lines)
     overdue = sum(not line["policy_met"] and line["overdue"] for line in lines)
     failed = sum(

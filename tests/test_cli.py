@@ -407,3 +407,12 @@ def test_entry_point_check_nominal():
     done = run_entry_point("check", "--scenario", "nominal", *SEEDED)
     assert (done.returncode, done.stderr) == (0, "")
     assert done.stdout.startswith("XENON OK - ")
+
+
+def test_report_marks_a_purged_run_without_valid_copies() -> None:
+    from console.report import _purge_text
+
+    assert _purge_text(False, False, "already purged").plain == "purged"
+    assert _purge_text(False, False, "no copy recorded").plain == "no copy"
+    lost = _purge_text(False, False, "not on the buffer (already purged) and no valid tape copy")
+    assert lost.plain == "purged, no valid copy" and "red" in str(lost.style)

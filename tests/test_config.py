@@ -180,6 +180,14 @@ speed = 60
         ),
         ("[rses]\nSDSC_USERDISK = true", "[rses] SDSC_USERDISK must be a region"),
         ("[rses]\ndefaults = 'no'", "[rses] defaults must be true or false, got 'no'"),
+        (
+            "[rses]\nLNGS_USERDISK = 'Europe'",
+            "[rses] LNGS_USERDISK is in LNGS by the policy itself and cannot move to Europe",
+        ),
+        (
+            "[rses]\nUC_OSG_USERDISK = 'Europe'",
+            "[rses] UC_OSG_USERDISK is in US by the policy itself and cannot move to Europe",
+        ),
     ],
 )
 def test_config_errors_are_one_line_naming_file_and_key(tmp_path, text, message):

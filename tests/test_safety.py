@@ -82,7 +82,7 @@ def test_a_failed_checksum_is_red_at_once_never_wait() -> None:
     row = build_row(young, None, overdue_before)
     assert row.cells[4].plain == "FAIL: tape"
     assert "red" in str(row.cells[4].style)
-    assert "unsafe checksum" in row.search and "missing" not in row.search
+    assert "unsafe fail checksum" in row.search and "missing" not in row.search
     # A copy merely on its way is yellow "wait" until it is overdue.
     on_its_way = run(
         BUF,
@@ -146,3 +146,82 @@ def test_purge_needs_a_catalogue_rse_outside_lngs() -> None:
         "not on the buffer (already purged) and no valid tape copy (none recorded) and no "
         "valid Rucio copy outside LNGS (Rucio copy at CNAF_USERDISK has a checksum problem)"
     )
+
+
+def test_twins_miss_every_slot_any_document_misses() -> None:
+    failed_tape = run(
+        BUF, replace(TAPE, checksum_problem=True), rucio("UC_OSG_USERDISK"), rucio("CNAF_USERDISK")
+    )
+    bare = run(BUF)
+    joined = replace(failed_tape, twins=(bare,), malformed=("2 documents with number 1",))
+    verdict = data_safety(joined)
+    assert verdict.missing == ("UC_OSG_USERDISK", "European RSE", "tape")
+    assert verdict.failed == ("tape",)
+    assert verdict.reason.startswith("document 1 of 2 with number 1: science run: missing tape")
+    assert "; document 2 of 2 with number 1: science run: missing UC_OSG_USERDISK" in (
+        verdict.reason
+    )
+    row = build_row(joined, None, NOW - timedelta(hours=48))
+    assert row.cells[4].plain == "FAIL: tape +UC EU"
+
+
+def test_a_science_twin_makes_the_run_science() -> None:
+    science = run(BUF, TAPE, rucio("CNAF_USERDISK"))
+    other = replace(science, tags=())
+    joined = replace(other, twins=(science,))
+    verdict = data_safety(joined)
+    assert not verdict.safe and verdict.missing == ("UC_OSG_USERDISK",)
+    assert "science run: missing UC_OSG_USERDISK" in verdict.reason
+
+
+def test_empty_entries_are_no_copy_recorded() -> None:
+    from backends.mongo.documents import document_to_run
+
+    doc = {"number": 1, "name": "r", "start": NOW, "data": [{}, {}]}
+    assert purge_verdict(document_to_run(doc)).reason == "no copy recorded"
+
+
+def test_placeholder_checksums_do_not_count() -> None:
+    for value in (" ", "null", "-", "None", "n/a", "?"):
+        copy = replace(TAPE, checksum=value)
+        assert copy_problems(copy) == (f"tape copy has no checksum ({value!r})",), value
+    assert copy_problems(replace(TAPE, checksum="adler32:0")) == ()
+
+
+def test_one_copy_never_fills_two_slots() -> None:
+    """Even a catalogue that puts UC_OSG_USERDISK in Europe (the config refuses it)."""
+    rses = RseCatalogue((("UC_OSG_USERDISK", Region.EUROPE),))
+    verdict = data_safety(run(TAPE, rucio("UC_OSG_USERDISK")), SafetyPolicy(rses))
+    assert not verdict.safe and verdict.missing == ("European RSE",)
+
+
+def test_a_rucio_checksum_failure_raises_an_alarm_at_once() -> None:
+    from backends.analysis.alarms import Thresholds, content_alarms
+    from backends.model import RunsSnapshot
+
+    young = run(BUF, TAPE, rucio("UC_OSG_USERDISK"), rucio("CNAF_USERDISK", checksum_problem=True))
+    alarms = content_alarms(RunsSnapshot(NOW, (young,)), Thresholds(), NOW)
+    assert [a.key for a in alarms] == ["rucio.checksum"]
+    assert alarms[0].title == "1 Rucio copy failed checksum"
+    assert "runs 1 (European RSE)" in alarms[0].detail
+
+
+def test_a_run_number_in_other_digits_is_not_a_number() -> None:
+    from backends.mongo.documents import document_to_run
+
+    odd = document_to_run({"number": "²", "name": "r", "start": NOW, "data": []}, -1)
+    assert odd.number == -1 and any("number is not a number" in m for m in odd.malformed)
+
+
+def test_an_rse_on_a_copy_outside_rucio_is_not_read() -> None:
+    from backends.mongo.documents import document_to_run
+
+    doc = {
+        "number": 1,
+        "name": "r",
+        "start": NOW,
+        "data": [{"type": "raw", "host": "xe1t-datamanager", "status": "transferred", "rse": "X"}],
+    }
+    read = document_to_run(doc)
+    assert read.copies[0].rse is None
+    assert not any("RSE" in problem for problem in run_problems(read))

@@ -16,11 +16,11 @@ from backends.analysis.buffer import buffer_forecast
 from backends.analysis.jobs import dag_stalled, hold_reasons
 from backends.analysis.safety import (
     DEFAULT_POLICY,
+    SLOT_TAPE,
     SafetyPolicy,
+    SafetyVerdict,
+    copies_overdue,
     data_safety,
-    has_valid_tape,
-    tape_checksum_problem,
-    unsafe_overdue,
 )
 from backends.analysis.tape import failed_uploads, summarize_tape
 from backends.analysis.transfers import stuck_since
@@ -32,6 +32,7 @@ from backends.model import (
     JobStatus,
     Kind,
     RuleState,
+    Run,
     RunsSnapshot,
     Snapshot,
     TapeSnapshot,
@@ -260,20 +261,40 @@ def _tape_alarms(snap: TapeSnapshot, t: Thresholds, now: datetime) -> Iterable[A
         )
 
 
-def _checksum_alarm(runs: RunsSnapshot, t: Thresholds, policy: SafetyPolicy) -> Iterable[Alarm]:
-    bad = [r for r in runs.runs if tape_checksum_problem(r) and not has_valid_tape(r, policy)]
-    sev = _level(len(bad), t.tape_checksum_warning, t.tape_checksum_critical)
+def _checksum_alarms(failed: list[tuple[Run, SafetyVerdict]], t: Thresholds) -> Iterable[Alarm]:
+    """Runs whose tape copy, or whose Rucio copy for a missing slot, failed its
+    checksum: a failure now, whatever the run's age."""
+    on_tape = [run for run, verdict in failed if SLOT_TAPE in verdict.failed]
+    sev = _level(len(on_tape), t.tape_checksum_warning, t.tape_checksum_critical)
     if sev:
-        numbers = ", ".join(str(r.number) for r in bad[-5:])
-        more = ", ..." if len(bad) > 5 else ""
+        numbers = ", ".join(str(r.number) for r in on_tape[-5:])
+        more = ", ..." if len(on_tape) > 5 else ""
         yield Alarm(
             key="tape.checksum",
             severity=sev,
             kind=Kind.RUNS,
-            title=f"{_plural(len(bad), 'tape copy', 'tape copies')} failed checksum",
+            title=f"{_plural(len(on_tape), 'tape copy', 'tape copies')} failed checksum",
             detail=f"restore test checksum mismatch for runs {numbers}{more}",
             since=None,
             hint="re-upload these runs to tape; do not purge them from the buffer",
+        )
+    in_rucio = [(run, v) for run, v in failed if set(v.failed) - {SLOT_TAPE}]
+    sev = _level(len(in_rucio), t.tape_checksum_warning, t.tape_checksum_critical)
+    if sev:
+        shown = ", ".join(
+            f"{run.number} ({'/'.join(s for s in v.failed if s != SLOT_TAPE)})"
+            for run, v in in_rucio[-5:]
+        )
+        more = ", ..." if len(in_rucio) > 5 else ""
+        yield Alarm(
+            key="rucio.checksum",
+            severity=sev,
+            kind=Kind.RUNS,
+            title=f"{_plural(len(in_rucio), 'Rucio copy', 'Rucio copies')} failed checksum",
+            detail=f"checksum problem recorded on the Rucio copy of runs {shown}{more}",
+            since=None,
+            hint="declare the bad replicas in Rucio so they are copied again; do not purge "
+            "these runs from the buffer",
         )
 
 
@@ -341,8 +362,22 @@ def _runs_alarms(
                 since=newest.start,
                 hint="check the DAQ and the event builder at LNGS",
             )
-    yield from _checksum_alarm(snap, t, policy)
-    unsafe = unsafe_overdue(snap.runs, now - timedelta(hours=t.unsafe_after_hours), policy)
+    # One verdict per run and poll, for every alarm below.
+    before = now - timedelta(hours=t.unsafe_after_hours)
+    failed: list[tuple[Run, SafetyVerdict]] = []
+    unsafe: list[Run] = []
+    oldest_reason = ""
+    for run in snap.runs:
+        verdict = data_safety(run, policy)
+        if verdict.safe:
+            continue
+        if verdict.failed:
+            failed.append((run, verdict))
+        if copies_overdue(run, before):
+            if not unsafe:
+                oldest_reason = verdict.reason
+            unsafe.append(run)
+    yield from _checksum_alarms(failed, t)
     sev = _level(len(unsafe), t.unsafe_runs_warning, t.unsafe_runs_critical)
     if sev:
         oldest = unsafe[0]
@@ -354,8 +389,7 @@ def _runs_alarms(
             title=f"{_plural(len(unsafe), 'run')} not data-safe",
             detail=(
                 f"{len(unsafe)} older than {after}"
-                f" lack required copies; oldest run {oldest.number}: "
-                f"{data_safety(oldest, policy).reason}"
+                f" lack required copies; oldest run {oldest.number}: {oldest_reason}"
             ),
             since=oldest.end or oldest.start,
             hint="see the runs pane; add the missing Rucio rules or tape uploads",

@@ -96,7 +96,10 @@ def merge_details(details: Sequence[RunDetail]) -> RunDetail:
     if not details:
         raise ValueError("nothing to merge")
     number = details[0].run_number
-    run = next((d.run for d in reversed(details) if d.run is not None), None)
+    # Later sources win, but never with fewer of the run's documents: a source
+    # that missed a twin must not hide the worse verdict the other one saw.
+    runs = [d.run for d in details if d.run is not None]
+    run = max(reversed(runs), key=lambda r: len(r.twins), default=None)
     return RunDetail(
         taken_at=max(d.taken_at for d in details),
         run_number=number,

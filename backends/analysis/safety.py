@@ -161,8 +161,22 @@ def _valid(copy: DataCopy, role: str, rses: RseCatalogue) -> bool:
     if copy.type != _RAW or copy.status != _TRANSFERRED or copy.checksum_problem or copy.problems:
         return False
     if role == _TAPE:
-        return bool(copy.checksum)
+        return has_checksum(copy)
     return copy.host == HOST_RUCIO and rses.region(copy.rse) is not None
+
+
+#: Text that stands where no checksum was recorded.
+_NO_CHECKSUM = frozenset({"", "-", "none", "null", "n/a", "na", "nan", "?", "0"})
+
+
+def has_checksum(copy: DataCopy) -> bool:
+    """Whether the copy records a checksum: not empty, not a placeholder
+    ("null", "-", "none"), and holding a letter or digit."""
+    value = copy.checksum
+    if not value:
+        return False
+    text = value.strip().lower()
+    return text not in _NO_CHECKSUM and any(ch.isalnum() for ch in text)
 
 
 def _shown(value: str, limit: int = 40) -> str:
@@ -212,8 +226,12 @@ def copy_problems(copy: DataCopy, policy: SafetyPolicy = DEFAULT_POLICY) -> tupl
         )
     if copy.checksum_problem:
         out.append(f"{who} has a checksum problem")
-    if role == _TAPE and not copy.checksum:
-        out.append(f"{who} has no checksum")
+    if role == _TAPE and not has_checksum(copy):
+        out.append(
+            f"{who} has no checksum"
+            if not copy.checksum
+            else f"{who} has no checksum ({_shown(copy.checksum)})"
+        )
     if role == _RUCIO:
         if not copy.rse:
             out.append(f"{who} names no RSE")
@@ -250,11 +268,6 @@ def rucio_rses(run: Run, policy: SafetyPolicy = DEFAULT_POLICY) -> tuple[str, ..
     return tuple(seen)
 
 
-def has_valid_tape(run: Run, policy: SafetyPolicy = DEFAULT_POLICY) -> bool:
-    """Whether every document of the run has a valid tape copy."""
-    return all(any(valid_tape_copy(c, policy) for c in doc.copies) for doc in documents(run))
-
-
 def tape_checksum_problem(run: Run) -> bool:
     """Whether a document of the run records a tape copy that failed its checksum."""
     return any(
@@ -264,11 +277,13 @@ def tape_checksum_problem(run: Run) -> bool:
     )
 
 
+def _is_buffer_copy(copy: DataCopy) -> bool:
+    return copy.type == _RAW and copy.host == HOST_BUFFER
+
+
 def on_buffer(run: Run) -> bool:
     """Whether a document of the run records its raw data on the LNGS buffer."""
-    return any(
-        c.type == _RAW and c.host == HOST_BUFFER for doc in documents(run) for c in doc.copies
-    )
+    return any(_is_buffer_copy(c) for doc in documents(run) for c in doc.copies)
 
 
 def copies_overdue(run: Run, before: datetime | None) -> bool:
@@ -327,8 +342,13 @@ class SafetyVerdict:
     failed: tuple[str, ...] = ()
 
 
-def _required(run: Run) -> tuple[str, ...]:
-    return (SLOT_CHICAGO, SLOT_EUROPE, SLOT_TAPE) if run.science else (SLOT_EUROPE, SLOT_TAPE)
+def is_science(run: Run) -> bool:
+    """Science data when any document of the run says so (the stricter policy)."""
+    return any(doc.science for doc in documents(run))
+
+
+def _required(science: bool) -> tuple[str, ...]:
+    return (SLOT_CHICAGO, SLOT_EUROPE, SLOT_TAPE) if science else (SLOT_EUROPE, SLOT_TAPE)
 
 
 def _fills(slot: str, copy: DataCopy, role: str, rses: RseCatalogue) -> bool:
@@ -339,7 +359,8 @@ def _fills(slot: str, copy: DataCopy, role: str, rses: RseCatalogue) -> bool:
         return False
     if slot == SLOT_CHICAGO:
         return copy.rse == CHICAGO_RSE and rses.region(copy.rse) is not None
-    return rses.region(copy.rse) is Region.EUROPE
+    # One copy fills one slot: the Chicago copy is never the European one too.
+    return copy.rse != CHICAGO_RSE and rses.region(copy.rse) is Region.EUROPE
 
 
 def _candidates(slot: str, doc: Run, policy: SafetyPolicy) -> list[tuple[DataCopy, str]]:
@@ -361,8 +382,8 @@ def _why_missing(slot: str, doc: Run, policy: SafetyPolicy) -> str:
     return "; ".join(dict.fromkeys(reasons)) or "none recorded"
 
 
-def _document_safety(doc: Run, policy: SafetyPolicy) -> SafetyVerdict:
-    required = _required(doc)
+def _document_safety(doc: Run, policy: SafetyPolicy, science: bool) -> SafetyVerdict:
+    required = _required(science)
     rses = policy.rses
     filled: set[str] = set()
     failed: set[str] = set()
@@ -379,7 +400,7 @@ def _document_safety(doc: Run, policy: SafetyPolicy) -> SafetyVerdict:
                     failed.add(slot)
     present = tuple(s for s in required if s in filled)
     missing = tuple(s for s in required if s not in filled)
-    kind = "science run" if doc.science else "non-science run"
+    kind = "science run" if science else "non-science run"
     if not missing:
         reason = f"{kind}: {len(required)} valid copies ({', '.join(required)})"
     else:
@@ -408,26 +429,37 @@ def _of_document(index: int, run: Run) -> str:
 
 
 def data_safety(run: Run, policy: SafetyPolicy = DEFAULT_POLICY) -> SafetyVerdict:
-    """Whether the run meets the policy, the missing slots and why, in words."""
+    """Whether the run meets the policy, the missing slots and why, in words.
+
+    Of several documents with one number, each is judged on its own (by the
+    science policy when any of them is science data): a slot counts only
+    when every document has it, and the reasons of every document that
+    falls short are given.
+    """
     if not run.twins:
-        return _document_safety(run, policy)
-    verdicts = [_document_safety(doc, policy) for doc in documents(run)]
-    worst = _worst(verdicts)
-    v = verdicts[worst]
-    reason = (
-        _of_document(worst, run) + v.reason
-        if not v.safe
-        else f"all {len(verdicts)} documents with number {run.number}: {v.reason}"
-    )
-    return SafetyVerdict(v.safe, v.required, v.present, v.missing, reason, v.failed)
+        return _document_safety(run, policy, run.science)
+    science = is_science(run)
+    verdicts = [_document_safety(doc, policy, science) for doc in documents(run)]
+    required = verdicts[0].required
+    missing = tuple(s for s in required if any(s in v.missing for v in verdicts))
+    failed = tuple(s for s in required if any(s in v.failed for v in verdicts))
+    if not missing:
+        reason = f"all {len(verdicts)} documents with number {run.number}: {verdicts[0].reason}"
+    else:
+        reason = "; ".join(
+            _of_document(i, run) + v.reason for i, v in enumerate(verdicts) if not v.safe
+        )
+    present = tuple(s for s in required if s not in missing)
+    return SafetyVerdict(not missing, required, present, missing, reason, failed)
 
 
 def deciding_document(run: Run, policy: SafetyPolicy = DEFAULT_POLICY) -> Run:
-    """The document whose verdict the run gets (the worst of several)."""
+    """The document that shows the worst verdict (the copies label follows it)."""
     if not run.twins:
         return run
     docs = documents(run)
-    return docs[_worst([_document_safety(doc, policy) for doc in docs])]
+    science = is_science(run)
+    return docs[_worst([_document_safety(doc, policy, science) for doc in docs])]
 
 
 @dataclass(frozen=True, slots=True)
@@ -468,7 +500,7 @@ def purge_verdict(run: Run, policy: SafetyPolicy = DEFAULT_POLICY) -> PurgeVerdi
     Rucio copy at a catalogue RSE outside LNGS.
     """
     docs = documents(run)
-    if not any(doc.copies for doc in docs):
+    if not any(is_candidate(c) or _is_buffer_copy(c) for doc in docs for c in doc.copies):
         return PurgeVerdict(False, False, "no copy recorded")
     buffered = on_buffer(run)
     judged = [_purge_problems(doc, policy) for doc in docs]
@@ -590,10 +622,3 @@ def verdict_word(verdict: SafetyVerdict, overdue: bool) -> str:
     if verdict.failed:
         return "fail"
     return "miss" if overdue else "wait"
-
-
-def unsafe_overdue(
-    runs: Iterable[Run], before: datetime | None, policy: SafetyPolicy = DEFAULT_POLICY
-) -> list[Run]:
-    """Runs whose copies are due and that do not meet the policy."""
-    return [r for r in runs if copies_overdue(r, before) and not data_safety(r, policy).safe]

@@ -128,11 +128,15 @@ class MongoBackend(Backend, RunsSource, TapeSource, RunDetailSource):
             return self._tape.snapshot(runs, self._clock())
 
     def fetch_run_detail(self, run_number: int) -> RunDetail:
+        # A number written as text ("123") is the same run to the reader (and
+        # in the runs pane, which joins such twins): ask for both forms.
         docs = self._read(
-            {"number": run_number}, f"reading run {run_number} in {self.settings.target}"
+            {"number": {"$in": [run_number, str(run_number)]}},
+            f"reading run {run_number} in {self.settings.target}",
         )
         taken_at = self._clock()
-        if not docs:
+        runs = [r for r in (_safe_run(doc, run_number) for doc in docs) if r.number == run_number]
+        if not runs:
             return RunDetail(
                 taken_at,
                 run_number,
@@ -140,11 +144,9 @@ class MongoBackend(Backend, RunsSource, TapeSource, RunDetailSource):
             )
         # Several documents with one number: one run with twins, whose verdict
         # is the worst of them (never the cleanest document's).
-        # The query matched every document by number, so they make one group.
-        runs = [_safe_run(doc, run_number) for doc in docs]
         run = join_twins(runs)[0]
-        uploads = tuple(u for u in (run_upload(r) for r in runs) if u is not None)
-        return RunDetail(taken_at, run_number, run=run, tape=uploads)
+        upload = run_upload(run)
+        return RunDetail(taken_at, run_number, run=run, tape=() if upload is None else (upload,))
 
     def close(self) -> None:
         with self._client_lock:

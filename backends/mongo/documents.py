@@ -143,9 +143,14 @@ def _number(doc: Mapping[str, Any], notes: _Notes) -> int | None:
         if not isinstance(value, int):
             notes.add(f"number is a {_kind(value)}")
         return number
-    if isinstance(value, str) and value.strip().isdigit():
-        notes.add("number is text")
-        return int(value.strip())
+    if isinstance(value, str) and value.strip().isdecimal():
+        try:
+            number = int(value.strip())
+        except ValueError:  # decimal digits int() refuses: not a run number
+            number = None
+        if number is not None:
+            notes.add("number is text")
+            return number
     notes.add("no run number" if value is None else f"number is not a number ({value!r})"[:120])
     return None
 
@@ -238,7 +243,9 @@ def _clean_copy(entry: dict[str, Any]) -> DataCopy | None:
     ):
         return None
     rse = entry.get("rse")
-    if rse is not None:
+    if host in NON_RUCIO_HOSTS:
+        rse = None  # an RSE means nothing on the buffer, tape or RCC
+    elif rse is not None:
         if type(rse) is list and host == HOST_RUCIO and len(rse) == 1:
             rse = rse[0]
         if type(rse) is not str or not rse:

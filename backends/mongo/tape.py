@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from backends.analysis.safety import valid_tape_copy
+from backends.analysis.safety import documents, valid_tape_copy
 from backends.model import (
     HOST_BUFFER,
     HOST_TAPE,
@@ -66,8 +66,27 @@ def _raw(run: Run, host: str) -> list[DataCopy]:
     return [c for c in run.copies if c.type == CopyType.RAW and c.host == host]
 
 
+#: Of several documents with one number, the upload that tells the worst.
+_WORST_FIRST = {
+    TapeState.FAILED: 0,
+    TapeState.UPLOADING: 1,
+    TapeState.VERIFYING: 2,
+    TapeState.QUEUED: 3,
+    TapeState.VERIFIED: 4,
+}
+
+
 def run_upload(run: Run) -> TapeUpload | None:
-    """The run's tape upload as the database tells it, or None when it has none."""
+    """The run's tape upload as the database tells it, or None when it has none.
+
+    Of several documents with the run's number, the worst one's: a failure
+    in one is never hidden by a verified copy in the other.
+    """
+    uploads = [u for u in map(_document_upload, documents(run)) if u is not None]
+    return min(uploads, key=lambda u: _WORST_FIRST[u.state], default=None)
+
+
+def _document_upload(run: Run) -> TapeUpload | None:
     copies = _raw(run, HOST_TAPE)
     tape = [(state, c) for c in copies if (state := copy_state(c)) is not None]
     size = run.raw_size_bytes or 0
@@ -104,7 +123,8 @@ TapeFacts = tuple[TapeUpload | None, bool]
 
 
 def run_facts(run: Run) -> TapeFacts:
-    return run_upload(run), any(copy_state(c) is None for c in _raw(run, HOST_TAPE))
+    odd = any(copy_state(c) is None for doc in documents(run) for c in _raw(doc, HOST_TAPE))
+    return run_upload(run), odd
 
 
 class TapeView:

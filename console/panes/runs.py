@@ -98,7 +98,7 @@ def build_row(
     _, _, searched, rank = VERDICT_VIEW[word]
     if word == "fail" and overdue:
         searched += " missing"
-    safety = Text(*fmt_verdict(word, verdict.missing))
+    safety = Text(*fmt_verdict(word, verdict.missing, verdict.failed))
     number = Text(str(run.number), style="red" if run_problems(run, policy) else "")
     cells = (
         number,

@@ -25,6 +25,7 @@ from backends.analysis.drilldown import Hint, failing, hints, merge_details, ove
 from backends.analysis.jobs import normalise_hold_reason
 from backends.analysis.safety import (
     DEFAULT_POLICY,
+    Region,
     SafetyPolicy,
     copy_problems,
     data_safety,
@@ -125,6 +126,8 @@ def copy_rows(detail: RunDetail, policy: SafetyPolicy = DEFAULT_POLICY) -> list[
             problems = copy_problems(copy, policy)
             if not is_candidate(copy):
                 counts = Text("-", style="dim")  # not raw data on tape or in Rucio
+            elif not problems and policy.rses.region(copy.rse) is Region.LNGS:
+                counts = Text("valid, but at LNGS: counts for no slot and no purge", style="dim")
             elif not problems:
                 counts = Text("valid copy", style="green")
             else:

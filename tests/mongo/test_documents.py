@@ -280,10 +280,12 @@ def test_run_detail() -> None:
     assert [t.name for t in twin.run.twins] == ["twin"]
     assert twin.run.malformed[0] == f"2 documents with number {safe.number}"
     verdict = data_safety(twin.run)
-    assert not verdict.safe and verdict.missing == ("European RSE", "tape")
+    # The clean document is science data, so the twin is judged as such.
+    assert not verdict.safe
+    assert verdict.missing == ("UC_OSG_USERDISK", "European RSE", "tape")
     assert verdict.reason == (
-        f"document 2 of 2 with number {safe.number}: non-science run: "
-        "missing European RSE (none recorded), tape (none recorded)"
+        f"document 2 of 2 with number {safe.number}: science run: missing "
+        "UC_OSG_USERDISK (none recorded), European RSE (none recorded), tape (none recorded)"
     )
     assert not purge_verdict(twin.run).allowed
 

@@ -364,3 +364,40 @@ def test_report_and_audit_on_the_mongo_backend_say_no(
         assert (line["policy_met"], line["purge_allowed"]) == (case.safe, case.purge)
         assert line["reasons"] == [case.reason, f"purge: {case.purge_reason}"]
         assert line["overdue"] is True
+
+
+def test_a_twin_whose_number_is_text_is_in_the_drill_down_too() -> None:
+    """The runs pane joined it; the drill-down read only numeric documents and
+    showed the clean one's "safe" and "purge allowed"."""
+    from backends.analysis.drilldown import merge_details
+    from backends.model import RunDetail
+
+    client = mongomock.MongoClient(tz_aware=True)
+    clean = document(5, buffer(), tape(), rucio([UC]), rucio([EU]))
+    text_twin = {**document(5, buffer()), "number": "5"}
+    client.run.runs_new.insert_many([clean, text_twin])
+    backend = _backend(client)
+    pane_run = backend.fetch_runs().runs[0]
+    assert len(pane_run.twins) == 1 and not data_safety(pane_run).safe
+    detail = backend.fetch_run_detail(5)
+    assert detail.run is not None and len(detail.run.twins) == 1
+    assert not data_safety(detail.run).safe and not purge_verdict(detail.run).allowed
+    # Whatever a source answers, the merged detail keeps every document.
+    lonely = RunDetail(LATER, 5, run=document_to_run(clean))
+    merged = merge_details([RunDetail(LATER, 5, run=pane_run), lonely])
+    assert merged.run is pane_run
+
+
+def test_the_tape_view_shows_a_twins_failure() -> None:
+    from backends.model import TapeState
+
+    client = mongomock.MongoClient(tz_aware=True)
+    good = document(6, buffer(), tape(), rucio([EU]), science=False)
+    bad = document(6, buffer(), tape(checksumproblem=True), rucio([EU]), science=False)
+    client.run.runs_new.insert_many([good, bad])
+    backend = MongoBackend(
+        {"uri": "mongodb://db.example/run"}, client=client, clock=lambda: T0 + timedelta(days=1)
+    )
+    tape_snapshot = backend.fetch_tape()
+    assert [u.state for u in tape_snapshot.uploads] == [TapeState.FAILED]
+    assert tape_snapshot.verified_runs == 0
