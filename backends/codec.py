@@ -53,13 +53,29 @@ def _build_registry() -> dict[str, type]:
     for name, obj in vars(model).items():
         if not isinstance(obj, type) or obj.__module__ != model.__name__:
             continue
-        if dataclasses.is_dataclass(obj) or issubclass(obj, Enum):
+        if dataclasses.is_dataclass(obj) or issubclass(obj, Enum | model.Kind):
             registry[name] = obj
     return registry
 
 
 #: The classes the codec encodes and decodes, by name.
 REGISTRY: dict[str, type] = _build_registry()
+
+
+def register_class(cls: type) -> None:
+    """Encode and decode a class defined outside ``backends.model`` (a kind
+    registered by a plug-in or a test); its name must be new."""
+    known = REGISTRY.get(cls.__name__)
+    if known is not None and known is not cls:
+        raise CodecError(f"a model class named {cls.__name__!r} exists already")
+    REGISTRY[cls.__name__] = cls
+
+
+def forget_class(cls: type) -> None:
+    """Undo ``register_class`` (not for the model's own classes)."""
+    if getattr(model, cls.__name__, None) is not cls and REGISTRY.get(cls.__name__) is cls:
+        del REGISTRY[cls.__name__]
+
 
 _NO_DEFAULT = object()
 
@@ -127,7 +143,7 @@ def _encode_dict(obj: dict[Any, Any]) -> dict[str, Any]:
     return {DICT_KEY: out}
 
 
-def _encode_enum(obj: Enum) -> dict[str, Any]:
+def _encode_enum(obj: Enum | model.Kind) -> dict[str, Any]:
     return {ENUM_KEY: type(obj).__name__, "value": obj.value}
 
 
@@ -198,6 +214,8 @@ _ENCODERS: dict[type, Callable[[Any], Any]] = {
     tuple: _encode_sequence,
     list: _encode_sequence,
     dict: _encode_dict,
+    # An open enumeration (see ``model.Kind``), encoded like the enums.
+    model.Kind: _encode_enum,
 }
 
 
@@ -310,9 +328,9 @@ def _lookup(type_name: Any) -> type:
     return cls
 
 
-def _decode_enum(type_name: Any, value: Any) -> Enum:
+def _decode_enum(type_name: Any, value: Any) -> Enum | model.Kind:
     cls = _lookup(type_name)
-    if not issubclass(cls, Enum):
+    if not issubclass(cls, Enum | model.Kind):
         raise CodecError(f"{type_name} is not an enum")
     try:
         return cls(value)

@@ -8,23 +8,95 @@ about the terminal: backends never import Textual.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum, StrEnum
+from typing import ClassVar
 
 TB = 10**12
 GB = 10**9
 
 
-class Kind(StrEnum):
-    """The kinds of data a backend can serve; one pane each."""
+_KINDS: dict[str, Kind] = {}
 
-    BUFFER = "buffer"
-    TRANSFERS = "transfers"
-    TAPE = "tape"
-    JOBS = "jobs"
-    RUNS = "runs"
+
+class _OpenEnumeration(type):
+    """``Kind``'s metaclass: ``for kind in Kind``, ``in`` and ``len`` over the
+    kinds defined so far, in the order they were defined."""
+
+    def __iter__(cls) -> Iterator[Kind]:
+        return iter(tuple(_KINDS.values()))
+
+    def __len__(cls) -> int:
+        return len(_KINDS)
+
+    def __contains__(cls, value: object) -> bool:
+        return isinstance(value, str) and value in _KINDS
+
+
+class Kind(str, metaclass=_OpenEnumeration):
+    """The name of a kind of data a backend can serve; one pane each.
+
+    An open enumeration: it reads like a ``StrEnum`` of the built-in kinds
+    (``Kind.RUNS``, ``Kind("runs")`` raising ValueError for an unknown name,
+    ``kind.value``, ``for kind in Kind``), and ``backends.kinds.register``
+    defines more without touching this file. Each name has one instance.
+    """
+
+    __slots__ = ()
+
+    BUFFER: ClassVar[Kind]
+    TRANSFERS: ClassVar[Kind]
+    TAPE: ClassVar[Kind]
+    JOBS: ClassVar[Kind]
+    RUNS: ClassVar[Kind]
+
+    def __new__(cls, value: str) -> Kind:
+        try:
+            return _KINDS[value]
+        except (KeyError, TypeError):
+            known = ", ".join(_KINDS)
+            raise ValueError(f"{value!r} is not a kind (known: {known})") from None
+
+    @classmethod
+    def define(cls, value: str) -> Kind:
+        """The kind of this name, defined now if it is new (lower-case words)."""
+        if value in _KINDS:
+            return _KINDS[value]
+        if not (value.isidentifier() and value == value.lower()):
+            raise ValueError(f"a kind is a lower-case name, got {value!r}")
+        kind = str.__new__(cls, value)
+        _KINDS[value] = kind
+        return kind
+
+    @classmethod
+    def forget(cls, value: str) -> None:
+        """Undefine a kind (tests that define one of their own clean up with this)."""
+        if value in _BUILT_IN:
+            raise ValueError(f"{value!r} is a built-in kind")
+        _KINDS.pop(value, None)
+
+    @property
+    def value(self) -> str:
+        return str.__str__(self)
+
+    def __str__(self) -> str:
+        return str.__str__(self)
+
+    def __repr__(self) -> str:
+        return f"Kind({str.__str__(self)!r})"
+
+    def __reduce__(self) -> tuple[type[Kind], tuple[str]]:
+        return (Kind, (str.__str__(self),))
+
+
+Kind.BUFFER = Kind.define("buffer")
+Kind.TRANSFERS = Kind.define("transfers")
+Kind.TAPE = Kind.define("tape")
+Kind.JOBS = Kind.define("jobs")
+Kind.RUNS = Kind.define("runs")
+_BUILT_IN = frozenset(_KINDS)
 
 
 # ---------------------------------------------------------------- buffer disk

@@ -210,7 +210,7 @@ class PrometheusBackend(Backend, BufferSource):
                 samples.append(BufferSample(datetime.fromtimestamp(float(at), UTC), int(value)))
             except (TypeError, ValueError, OverflowError, OSError):
                 bad += 1
-        problems = ()
+        problems: tuple[str, ...] = ()
         if bad:
             problems = (
                 f"{bad} of {len(values)} history samples of the fill level were not "

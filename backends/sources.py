@@ -62,16 +62,9 @@ class RunDetailSource(ABC):
     """Optional: everything a backend knows about one run, for drill-down."""
 
     @abstractmethod
-    def fetch_run_detail(self, run_number: int) -> RunDetail: ...
-
-
-_INTERFACES: dict[Kind, tuple[type, str]] = {
-    Kind.BUFFER: (BufferSource, "fetch_buffer"),
-    Kind.TRANSFERS: (TransfersSource, "fetch_transfers"),
-    Kind.TAPE: (TapeSource, "fetch_tape"),
-    Kind.JOBS: (JobsSource, "fetch_jobs"),
-    Kind.RUNS: (RunsSource, "fetch_runs"),
-}
+    def fetch_run_detail(self, run_number: int, run_name: str | None = None) -> RunDetail:
+        """``run_name`` (``YYMMDD_HHMM``) when the console knows it: XENON1T's
+        Rucio scopes carry the name, not the number."""
 
 
 class Backend:
@@ -87,13 +80,17 @@ class Backend:
 
     @property
     def kinds(self) -> frozenset[Kind]:
-        return frozenset(k for k, (iface, _) in _INTERFACES.items() if isinstance(self, iface))
+        """The kinds this backend serves (``backends.kinds``: the interfaces it implements)."""
+        from backends import kinds  # the registry reads this module's interfaces
+
+        return kinds.served(self)
 
     def fetch(self, kind: Kind) -> Snapshot:
-        iface, method = _INTERFACES[kind]
-        if not isinstance(self, iface):
-            raise SourceError(f"backend {self.name!r} does not serve {kind.value}")
-        return getattr(self, method)()
+        """The snapshot of a kind it serves, by that kind's fetch method."""
+        from backends import kinds
+
+        snapshot: Snapshot = kinds.fetch(self, kind)
+        return snapshot
 
     def close(self) -> None:
         """Release connections; called once when the console stops."""

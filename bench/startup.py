@@ -63,7 +63,7 @@ async def main():
             await asyncio.sleep(0.002)
         await refreshed(app)
         first = time.perf_counter() - t0
-        while Kind.RUNS not in app._content_alarms:
+        while not app.settled:
             await asyncio.sleep(0.01)
         alarms = time.perf_counter() - t0
         table = app.runs_pane.query_one(VirtualTable)

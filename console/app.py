@@ -1,124 +1,74 @@
-"""The Textual app: five panes, an alarms strip, one poller per source.
+"""The Textual app: the panes composed from their specs, and the actions.
 
-Each source is fetched in its own thread worker. When a fetch returns, its
-result is posted to the main thread, the pane is redrawn and the next poll
-is scheduled, so polls of one source never overlap (a tick that comes while
-one is running is dropped) and a slow source never holds up another. A
-failing source backs off: its interval doubles with each failure, up to two
-minutes, and returns to normal on the first success.
+What the console knows lives outside the widgets (``console/state``): one
+``SourceState`` per kind and the ``AlarmBook``. Live data comes from the
+polling core (``console/polling.py``), a recording from the replay controller
+(``console/replay.py``); both deliver the same events, which reach the main
+thread here as ``PollEvent`` messages: the state is updated, then the pane
+redraws from it. Every second the ages, STALE marks and alarms move on.
 """
 
 from __future__ import annotations
 
-import contextlib
-import inspect
-import os
-import sys
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 
 from rich.text import Text
-from textual import events, on, work
+from textual import events, on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Container
+from textual.dom import DOMNode
 from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.timer import Timer
 from textual.widgets import Footer, Header, Static
 
-from backends.analysis.alarms import (
-    Alarm,
-    Severity,
-    content_alarms,
-    data_time,
-    sort_alarms,
-    source_alarm,
-)
+from backends.analysis.alarms import Alarm, data_time
 from backends.analysis.drilldown import detail_from_snapshots
 from backends.analysis.jobs import dag_for_run
-from backends.analysis.safety import count_malformed
-from backends.model import JobsSnapshot, Kind, RunsSnapshot, Snapshot
+from backends.model import JobsSnapshot, Kind, RunDetail
 from backends.sources import RunDetailSource
 from console.acks import AckStore
 from console.acks import default_path as default_ack_path
-from console.collect import Result, Sources, describe_error, fetch_one
+from console.collect import Sources
 from console.config import Config, ConfigError
-from console.panes.base import SourcePane
-from console.panes.buffer import BufferPane
-from console.panes.jobs import JobsPane
+from console.panes.base import PaneSettings, SourcePane
 from console.panes.runs import RunsPane
-from console.panes.tape import TapePane
-from console.panes.transfers import TransfersPane
-from console.recording import Frame, Recording, RecordingWriter
-from console.replay import ReplayDriver
+from console.polling import Derived, Event, Polled, Poller, PollStarted, derive
+from console.recording import Recording, RecordingWriter
+from console.replay import ReplayController, ReplayDriver
 from console.screens.alarms import AlarmsScreen
 from console.screens.run_details import GoToRunScreen, RunDetailsScreen
+from console.specs import PaneSpec, pane_specs, record_trends
+from console.state.alarms import AlarmBook
+from console.state.source import SourceState
 from console.trends import Trends
-from console.watchdog import TerminalWatch
+from console.watchdog import leave_soon, watch_stdin
 from console.widgets.alarms_strip import AlarmsStrip
 from console.widgets.replay_bar import ReplayBar
 
 REPLAY_ACTIONS = frozenset({"replay_toggle", "replay_step", "replay_seek", "replay_speed"})
-
-#: The panes in the order of their number keys.
-PANE_ORDER: tuple[Kind, ...] = (Kind.BUFFER, Kind.TRANSFERS, Kind.TAPE, Kind.JOBS, Kind.RUNS)
-PANE_CLASSES: dict[Kind, type[SourcePane]] = {
-    Kind.BUFFER: BufferPane,
-    Kind.TRANSFERS: TransfersPane,
-    Kind.TAPE: TapePane,
-    Kind.JOBS: JobsPane,
-    Kind.RUNS: RunsPane,
-}
-#: Below this size one pane is shown at a time, chosen with 1-5 or Tab.
+#: Below this size one pane is shown at a time, chosen with its number or Tab.
 WIDE_MIN_WIDTH = 120
 WIDE_MIN_HEIGHT = 36
-MAX_BACKOFF = 120.0
+#: Where each built-in pane sits in the wide grid, in reading order (the
+#: small ones on top); a pane added later goes after them.
+GRID_ORDER = (Kind.BUFFER, Kind.TAPE, Kind.TRANSFERS, Kind.JOBS, Kind.RUNS)
 
 
-class SourceResult(Message):
-    """A poll finished (posted from the worker thread)."""
+class PollEvent(Message):
+    """An event of the polling core or the replay, on the main thread."""
 
-    def __init__(
-        self,
-        result: Result,
-        received_at: float,
-        shown: threading.Event | None = None,
-        prepared: object | None = None,
-    ) -> None:
+    def __init__(self, event: Event, shown: threading.Event | None = None) -> None:
         super().__init__()
-        self.result = result
-        self.received_at = received_at
-        #: Set once the result is on screen (the worker waits for it).
+        self.event = event
+        #: Set once a new snapshot is on screen (the polling thread waits for it).
         self.shown = shown
-        #: The pane's figures computed in the worker (SourcePane.prepare).
-        self.prepared = prepared
-
-
-class PollDone(Message):
-    """The alarms derived from a poll's snapshot are ready (from the worker)."""
-
-    def __init__(
-        self,
-        kind: Kind,
-        snapshot: Snapshot | None,
-        alarms: list[Alarm] | None,
-        malformed: int,
-        schedule: bool = True,
-    ) -> None:
-        super().__init__()
-        self.kind = kind
-        self.snapshot = snapshot
-        self.alarms = alarms
-        self.malformed = malformed
-        #: Whether to schedule the next poll (not when replaying).
-        self.schedule = schedule
 
 
 class PaneBar(Static):
@@ -132,11 +82,7 @@ class XenonConsole(App[int]):
     BINDINGS = [
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Help"),
-        Binding("1", "show_pane('buffer')", "Buffer", show=False),
-        Binding("2", "show_pane('transfers')", "Transfers", show=False),
-        Binding("3", "show_pane('tape')", "Tape", show=False),
-        Binding("4", "show_pane('jobs')", "Jobs", show=False),
-        Binding("5", "show_pane('runs')", "Runs", show=False),
+        *(Binding(str(n), f"show_number({n})", f"Pane {n}", show=False) for n in range(1, 10)),
         Binding("tab", "cycle_pane(1)", "Next pane", priority=True),
         Binding("shift+tab", "cycle_pane(-1)", "Previous pane", show=False, priority=True),
         Binding("z", "zoom", "Zoom"),
@@ -170,42 +116,64 @@ class XenonConsole(App[int]):
         self.config = config
         self.sources = sources
         self.recorder = recorder
-        self.replay = replay
-        self._replay_bar = ReplayBar(replay, id="replay-bar") if replay is not None else None
+        self.watchdog = watchdog
         self._record_t0 = clock()
         if replay is not None:
             # Ages and STALE marks read in the recording's time.
             clock = lambda: replay.position  # noqa: E731
         self.clock = clock
-        self.watchdog = watchdog
-        self.alarms: list[Alarm] = []
-        self._in_flight: set[Kind] = set()
-        self._failures: dict[Kind, int] = dict.fromkeys(Kind, 0)
-        self._poll_timers: dict[Kind, Timer] = {}
-        self._critical_seen: set[str] = set()
-        self.acks = acks if acks is not None else AckStore(default_ack_path())
+        self.specs: tuple[PaneSpec, ...] = pane_specs()
         self.trends = Trends(timedelta(hours=config.trend_hours))
-        #: Alarms that cleared in this session, newest first, with when.
-        self.recent_alarms: deque[tuple[Alarm, datetime]] = deque(maxlen=100)
+        self.states = {spec.kind: self._state(spec.kind, replay) for spec in self.specs}
+        self.book = AlarmBook(
+            acks if acks is not None else AckStore(default_ack_path()),
+            bell_on_critical=config.bell_on_critical,
+        )
+        self._derive = derive(config)
+        self.poller: Poller | None = None
+        if sources is not None and replay is None:
+            self.poller = Poller(
+                sources,
+                config,
+                self._deliver,
+                self._derive,
+                prepare=self._prepare,
+                clock=self.clock,
+            )
+        self.replay: ReplayController | None = None
+        if replay is not None:
+            self.replay = ReplayController(replay, self.apply_event, self._post, self._derive)
+        self._replay_bar = ReplayBar(replay, id="replay-bar") if replay is not None else None
         self._panes: dict[Kind, SourcePane] = {}
-        self._content_alarms: dict[Kind, list[Alarm]] = {}
         self._alarms_strip = AlarmsStrip(id="alarms")
         self._pane_bar = PaneBar(id="pane-bar")
-        scenario = self._scenario_label()
-        self.sub_title = scenario
+        self.sub_title = self._scenario_label()
+
+    def _state(self, kind: Kind, replay: ReplayDriver | None) -> SourceState:
+        if replay is not None:
+            recorded = replay.recording.meta.get("panes")
+            backend = recorded.get(kind.value) if isinstance(recorded, dict) else None
+            name: str | None = backend if isinstance(backend, str) else "recording"
+        else:
+            name = self.sources.backend_name(kind) if self.sources is not None else None
+        return SourceState(
+            kind,
+            name,
+            self.config.intervals[kind],
+            self.config.timeouts[kind],
+            self.config.thresholds,
+        )
 
     def _scenario_label(self) -> str:
         if self.replay is not None or self.sources is None:
             return "replay"
-        names = {self.sources.backend_name(kind) for kind in Kind}
         parts = []
-        for name in sorted(names):
+        for name in sorted({self.config.panes[k] for k in self.sources.kinds()}):
             spec = self.config.backends.get(name)
             if spec is not None and spec.type == "simulator":
-                scenario = spec.options.get("scenario", "nominal")
-                parts.append(f"{name}: {scenario}")
+                parts.append(f"{name}: {spec.options.get('scenario', 'nominal')}")
             else:
-                parts.append(name)
+                parts.append(str(name))
         return " · ".join(parts)
 
     # ------------------------------------------------------------- layout
@@ -217,15 +185,12 @@ class XenonConsole(App[int]):
             yield self._replay_bar
         yield self._pane_bar
         with Container(id="panes"):
-            for kind in (Kind.BUFFER, Kind.TAPE, Kind.TRANSFERS, Kind.JOBS, Kind.RUNS):
-                pane = PANE_CLASSES[kind](interval=self.config.intervals[kind])
-                pane.timeout = self.config.timeouts[kind]
-                if self.sources is not None:
-                    pane.source_name = self.sources.backend_name(kind)
-                pane.trends = self.trends
-                pane.thresholds = self.config.thresholds
-                pane.policy = self.config.policy
-                self._panes[kind] = pane
+            for spec in sorted(self.specs, key=_grid_place):
+                settings = PaneSettings(
+                    spec.title, spec.number, self.config.thresholds, self.config.policy, self.trends
+                )
+                pane = spec.load_pane()(self.states[spec.kind], settings)
+                self._panes[spec.kind] = pane
                 yield pane
         yield Footer()
 
@@ -239,19 +204,46 @@ class XenonConsole(App[int]):
         assert isinstance(pane, RunsPane)
         return pane
 
+    @property
+    def acks(self) -> AckStore:
+        """Where acknowledgements are kept (the alarm book's)."""
+        return self.book.acks
+
+    @acks.setter
+    def acks(self, store: AckStore) -> None:
+        self.book.acks = store
+
+    @property
+    def alarms(self) -> list[Alarm]:
+        """Every active alarm, most severe first."""
+        return self.book.alarms
+
+    @property
+    def settled(self) -> bool:
+        """Every assigned source has answered and its alarms are in."""
+        return self.book.ready(self.states)
+
     def on_mount(self) -> None:
         self._alarms_strip.show([])
         self._layout_for(self.size.width, self.size.height)
-        self.action_show_pane(Kind.BUFFER.value)
-        self.watch_active_kind(Kind.BUFFER)
-        if self.replay is None:
-            for kind in Kind:
-                self._poll(kind)
-        else:
-            self._start_replay()
+        first = self.specs[0].kind
+        self.action_show_pane(first.value)
+        self.watch_active_kind(first)
+        for kind, pane in self._panes.items():
+            pane.update_status(self.clock())
+            if not self.states[kind].assigned:
+                pane.add_class("-unassigned")
+        if self.poller is not None:
+            self.poller.start()
+        if self.replay is not None:
+            damage = self.replay.driver.recording.damage
+            if damage:
+                self.notify(f"Replaying up to the damage: {damage}", severity="warning", timeout=20)
+            self.replay.advance(0.0)
+            self.set_interval(0.1, self._replay_tick)
         self.set_interval(1.0, self._tick)
         if self.watchdog:
-            self._install_watchdog()
+            watch_stdin(self.set_interval, self._terminal_gone)
         if self.acks.load_error:
             self.notify(self.acks.load_error, severity="warning", timeout=15)
 
@@ -263,177 +255,116 @@ class XenonConsole(App[int]):
         self.screen.set_class(narrow, "-narrow")
 
     def watch_active_kind(self, kind: Kind) -> None:
-        for other in Kind:
-            self.pane(other).set_class(other is kind, "-active")
-        bar = self._pane_bar
+        for other, pane in self._panes.items():
+            pane.set_class(other is kind, "-active")
         text = Text(no_wrap=True)
-        for number, pane_kind in enumerate(PANE_ORDER, start=1):
-            label = f" {number} {PANE_CLASSES[pane_kind].TITLE.split(' (')[0]} "
-            stale = self.pane(pane_kind).has_class("-stale")
-            style = "reverse bold" if pane_kind is kind else ("red" if stale else "")
+        for spec in self.specs:
+            label = f" {spec.number} {spec.title.split(' (')[0]} "
+            stale = self.pane(spec.kind).has_class("-stale")
+            style = "reverse bold" if spec.kind is kind else ("red" if stale else "")
             text.append(label, style=style)
             text.append(" ")
-        bar.update(text)
+        self._pane_bar.update(text)
 
-    # ------------------------------------------------------------ polling
+    # -------------------------------------------------- events from polls
 
-    def _poll(self, kind: Kind) -> None:
-        if kind in self._in_flight:
-            return  # a fetch is still running: drop this tick
-        self._in_flight.add(kind)
-        self.pane(kind).waiting_since = self.clock()
-        self._fetch(kind)
+    def _deliver(self, event: Event) -> None:
+        """The polling core's callback, in a polling thread."""
+        if isinstance(event, Polled):
+            shown = threading.Event()
+            self.post_message(PollEvent(event, shown))
+            # Let the main thread draw the new data before the heavy part
+            # (the alarms) starts: both need the GIL, and the screen comes first.
+            shown.wait(timeout=2.0)
+            self._record(event)
+        else:
+            self.post_message(PollEvent(event))
 
-    @work(thread=True, exit_on_error=False, group="poll")
-    def _fetch(self, kind: Kind) -> None:
-        """In a worker thread: fetch, show it, then derive its alarms.
+    def _post(self, event: Event) -> None:
+        """Deliver from any thread (the replay's derivations)."""
+        self.post_message(PollEvent(event))
 
-        The snapshot goes to the pane first so it appears at once; the
-        alarms over it (for the runs, a verdict on every run) are computed
-        here, off the main thread, and follow in a second message.
-        """
-        assert self.sources is not None
-        result = fetch_one(self.sources, kind)
-        prepared = None
-        if result.snapshot is not None:
-            try:
-                prepared = PANE_CLASSES[kind].prepare(result.snapshot)
-            except Exception as exc:  # the pane will try again and say what is wrong
-                self.log.warning(f"preparing {kind.value}: {describe_error(exc)}")
-        shown = threading.Event()
-        self.post_message(SourceResult(result, self.clock(), shown, prepared))
-        # Let the main thread draw the new data before the heavy part starts:
-        # both need the GIL, and the screen comes first.
-        shown.wait(timeout=2.0)
-        self._derive_and_report(result)
-        if self.recorder is not None:
-            try:
-                self.recorder.write(result, self.clock() - self._record_t0)
-            except Exception as exc:  # a full disk must not stop the console
-                self.recorder = None
-                self.call_from_thread(
-                    self.notify, f"recording stopped: {describe_error(exc)}", severity="error"
-                )
+    def _prepare(self, kind: Kind, snapshot: object) -> object | None:
+        return self._panes[kind].prepare(snapshot) if kind in self._panes else None  # type: ignore[arg-type]
 
-    def _derive_and_report(self, result: Result, *, schedule: bool = True) -> None:
-        """The alarms of a result's snapshot (worker thread), posted as PollDone."""
-        derived: list[Alarm] | None = None
-        malformed = 0
-        if result.snapshot is not None:
-            try:
-                policy = self.config.policy
-                derived = content_alarms(
-                    result.snapshot, self.config.thresholds, result.snapshot.taken_at, policy
-                )
-                if isinstance(result.snapshot, RunsSnapshot):
-                    malformed = count_malformed(result.snapshot.runs, policy)
-            except Exception as exc:  # garbage from a backend must not kill the poller
-                derived = []
-                bad = Result(
-                    result.kind, result.source, None, f"bad data: {describe_error(exc)}", 0
-                )
-                self.post_message(SourceResult(bad, self.clock()))
-        self.post_message(PollDone(result.kind, result.snapshot, derived, malformed, schedule))
-
-    @on(SourceResult)
-    def _on_result(self, message: SourceResult) -> None:
-        result = message.result
-        pane = self.pane(result.kind)
-        if result.snapshot is not None:
-            try:
-                self.trends.record(result.snapshot)
-            except Exception as exc:  # garbage figures must not stop the pane
-                self.log.warning(f"trend of {result.kind.value}: {describe_error(exc)}")
+    def _record(self, event: Polled) -> None:
+        if self.recorder is None:
+            return
         try:
-            pane.accept(
-                result.source, result.snapshot, result.error, message.received_at, message.prepared
+            self.recorder.write(event.result, self.clock() - self._record_t0)
+        except Exception as exc:  # a full disk must not stop the console
+            from console.collect import describe_error
+
+            self.recorder = None
+            self.call_from_thread(
+                self.notify, f"recording stopped: {describe_error(exc)}", severity="error"
             )
+
+    @on(PollEvent)
+    def _poll_event(self, message: PollEvent) -> None:
+        try:
+            self.apply_event(message.event)
+        finally:
+            if message.shown is not None:
+                self.call_after_refresh(message.shown.set)
+
+    def apply_event(self, event: Event) -> None:
+        """Apply an event to the state, then redraw what it touched (main thread)."""
+        if isinstance(event, PollStarted):
+            self.states[event.kind].started(event.at)
+        elif isinstance(event, Polled):
+            self._polled(event)
+        elif isinstance(event, Derived):
+            self._derived(event)
+        self._update_alarms()
+
+    def _polled(self, event: Polled) -> None:
+        result = event.result
+        state = self.states[result.kind]
+        pane = self.pane(result.kind)
+        prepared = event.prepared
+        if result.snapshot is not None:
+            try:
+                record_trends(self.trends, result.snapshot)
+            except Exception as exc:  # garbage figures must not stop the pane
+                self.log.warning(f"trend of {result.kind.value}: {exc!r}")
+        state.finished(result.snapshot, result.error, event.at, prepared, source=result.source)
+        try:
+            pane.redraw(event.at)
         except Exception as exc:  # a snapshot the pane cannot draw: say so, keep going
-            pane.accept(
-                result.source, None, f"cannot show data: {describe_error(exc)}", message.received_at
-            )
+            from console.collect import describe_error
+
+            state.finished(None, f"cannot show data: {describe_error(exc)}", event.at)
+            pane.redraw(event.at)
         if result.kind is Kind.JOBS and isinstance(result.snapshot, JobsSnapshot):
             self.runs_pane.set_dags(dag_for_run(result.snapshot))
-        self._update_alarms()
         self.watch_active_kind(self.active_kind)
-        if message.shown is not None:
-            self.call_after_refresh(message.shown.set)
 
-    @on(PollDone)
-    def _on_poll_done(self, message: PollDone) -> None:
-        kind = message.kind
-        self._in_flight.discard(kind)
-        pane = self.pane(kind)
-        if message.alarms is not None and message.snapshot is pane.snapshot:
-            self._content_alarms[kind] = message.alarms
-            if kind is Kind.RUNS:
-                self.runs_pane.set_malformed(message.malformed)
-        if not message.schedule:
-            self._update_alarms()
-            return
-        if pane.error is None:
-            self._failures[kind] = 0
-            delay = self.config.intervals[kind]
-        else:
-            self._failures[kind] += 1
-            delay = min(MAX_BACKOFF, self.config.intervals[kind] * 2 ** (self._failures[kind] - 1))
-        self._poll_timers[kind] = self.set_timer(delay, partial(self._poll, kind))
-        self._update_alarms()
+    def _derived(self, event: Derived) -> None:
+        state = self.states[event.kind]
+        if event.error is not None:
+            state.finished(None, event.error, self.clock())
+            self.pane(event.kind).redraw(self.clock())
+        if event.alarms is not None and event.snapshot is state.snapshot:
+            self.book.set_content(event.kind, event.alarms)
+            if event.kind is Kind.RUNS:
+                self.runs_pane.set_malformed(event.malformed)
 
     def _tick(self) -> None:
         """Every second: ages and STALE marks move on even without new data."""
         now = self.clock()
-        for kind in Kind:
-            self.pane(kind).update_status(now)
+        for pane in self._panes.values():
+            pane.update_status(now)
         self._update_alarms()
 
-    def _errors(self) -> dict[Kind, str | None]:
-        now = self.clock()
-        errors: dict[Kind, str | None] = {}
-        for kind in Kind:
-            pane = self.pane(kind)
-            error = pane.error
-            if error is None and pane.timed_out(now):
-                assert pane.waiting_since is not None
-                error = f"no answer for {now - pane.waiting_since:.0f} s"
-            errors[kind] = error
-        return errors
-
     def _update_alarms(self) -> None:
-        """Cached alarms of each pane's data plus the health of each source."""
-        snapshots = {kind: self.pane(kind).snapshot for kind in Kind}
-        now = data_time(snapshots.values())
-        errors = self._errors()
-        alarms = [a for kind_alarms in self._content_alarms.values() for a in kind_alarms]
-        for kind in Kind:
-            alarm = source_alarm(kind, snapshots[kind], errors[kind], now, None)
-            if alarm is not None:
-                alarms.append(alarm)
-        alarms = sort_alarms(alarms)
-        # Occurrences open and close only once every source has spoken, so a
-        # restart does not close (and forget) what is merely not polled yet.
-        if all(self.pane(k).snapshot is not None or self.pane(k).error for k in Kind) and all(
-            k in self._content_alarms or self.pane(k).snapshot is None for k in Kind
-        ):
-            self.acks.observe(alarms, now)
-        if alarms != self.alarms:
-            keys = {a.key for a in alarms}
-            for old in self.alarms:
-                if old.key not in keys:
-                    self.recent_alarms.appendleft((old, now))
-            self.alarms = alarms
-        self._alarms_strip.show(alarms, self.is_acked)
-        critical = {
-            self.acks.occurrence(a)
-            for a in alarms
-            if a.severity is Severity.CRITICAL and not self.is_acked(a)
-        }
-        if critical - self._critical_seen and self.config.bell_on_critical:
+        ring = self.book.update(self.states, self.clock())
+        self._alarms_strip.show(self.book.alarms, self.book.is_acked)
+        if ring:
             self.bell()  # once per new critical occurrence
-        self._critical_seen = critical
 
     def is_acked(self, alarm: Alarm) -> bool:
-        return self.acks.ack_for(alarm) is not None
+        return self.book.is_acked(alarm)
 
     # ------------------------------------------------------------ actions
 
@@ -450,29 +381,30 @@ class XenonConsole(App[int]):
             target = next((w for w in pane.query("*") if w.focusable), None)
         (target or pane).focus()
 
+    def action_show_number(self, number: int) -> None:
+        spec = next((s for s in self.specs if s.number == number), None)
+        if spec is not None:
+            self.action_show_pane(spec.kind.value)
+
     def action_cycle_pane(self, step: int) -> None:
-        index = PANE_ORDER.index(self.active_kind)
-        self.action_show_pane(PANE_ORDER[(index + step) % len(PANE_ORDER)].value)
+        order = [spec.kind for spec in self.specs]
+        index = order.index(self.active_kind)
+        self.action_show_pane(order[(index + step) % len(order)].value)
 
     def action_zoom(self) -> None:
         """The current pane alone, full size; the alarms strip stays in view."""
-        zoomed = not self.screen.has_class("-zoomed")
-        self.screen.set_class(zoomed, "-zoomed")
+        self.screen.set_class(not self.screen.has_class("-zoomed"), "-zoomed")
 
     def action_refresh_all(self) -> None:
-        if self.replay is not None:
+        if self.poller is None:
             self.notify("Replaying a recording: nothing to poll", timeout=2)
             return
-        for kind in Kind:
-            timer = self._poll_timers.pop(kind, None)
-            if timer is not None:
-                timer.stop()
-            self._poll(kind)
+        self.poller.poll_now()
         self.notify("Polling every source now", timeout=2)
 
     def action_alarms(self) -> None:
         self.push_screen(
-            AlarmsScreen(lambda: self.alarms, lambda: list(self.recent_alarms), self.acks)
+            AlarmsScreen(lambda: self.book.alarms, lambda: list(self.book.recent), self.acks)
         )
 
     def action_help(self) -> None:
@@ -480,7 +412,7 @@ class XenonConsole(App[int]):
         # start-up that a shifter should not wait for.
         from console.screens.help import HelpScreen
 
-        self.push_screen(HelpScreen())
+        self.push_screen(HelpScreen(self.specs))
 
     def action_goto_run(self) -> None:
         def go(number: int | None) -> None:
@@ -494,13 +426,14 @@ class XenonConsole(App[int]):
 
     def open_run(self, number: int) -> None:
         """The drill-down screen of one run, from every source that knows it."""
-        snapshots = {kind: self.pane(kind).snapshot for kind in Kind}
+        snapshots = {kind: state.snapshot for kind, state in self.states.items()}
         now = data_time(snapshots.values())
         local = detail_from_snapshots(number, snapshots, now)
         run_name = local.run.name if local.run is not None else None
-        fetchers = [
-            (name, _detail_fetcher(backend, run_name))
-            for name, backend in (self.sources.instances() if self.sources else {}).items()
+        backends = self.sources.instances() if self.sources is not None else {}
+        fetchers: list[tuple[str, Callable[[int], RunDetail]]] = [
+            (name, partial(backend.fetch_run_detail, run_name=run_name))
+            for name, backend in backends.items()
             if isinstance(backend, RunDetailSource)
         ]
         if local.run is None and not fetchers:
@@ -521,7 +454,7 @@ class XenonConsole(App[int]):
 
     @on(events.DescendantFocus)
     def _pane_focused(self, event: events.DescendantFocus) -> None:
-        node = event.widget
+        node: DOMNode | None = event.widget
         while node is not None and not isinstance(node, SourcePane):
             node = node.parent
         if isinstance(node, SourcePane) and node.KIND is not self.active_kind:
@@ -533,10 +466,11 @@ class XenonConsole(App[int]):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        for number, kind in enumerate(PANE_ORDER, start=1):
-            title = PANE_CLASSES[kind].TITLE
+        for spec in self.specs:
             yield SystemCommand(
-                f"Show {title}", f"Key {number}", partial(self.action_show_pane, kind.value)
+                f"Show {spec.title}",
+                f"Key {spec.number}",
+                partial(self.action_show_pane, spec.kind.value),
             )
         yield SystemCommand(
             "Refresh all sources", "Poll every source now (r)", self.action_refresh_all
@@ -555,31 +489,26 @@ class XenonConsole(App[int]):
         self.action_show_pane(Kind.RUNS.value)
         self.runs_pane.action_filter()
 
-    # ----------------------------------------------------------- watchdog
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in REPLAY_ACTIONS:
+            return self.replay is not None
+        if action == "show_number":
+            return any(spec.number == parameters[0] for spec in self.specs)
+        return True
 
-    def _install_watchdog(self) -> None:
-        """Exit when the terminal is gone (see console/watchdog.py)."""
-        try:
-            watch = TerminalWatch(sys.__stdin__.fileno())
-        except (AttributeError, ValueError, OSError):
-            return  # no stdin to watch
-        watch.install_sighup()
+    # ---------------------------------------------------- terminal, exit
 
-        def check() -> None:
-            if watch.terminal_gone():
-                self.log.warning("terminal gone: exiting")
-                if self.recorder is not None:
-                    self.recorder.close()  # before anything can block on the terminal
-                self.exit(0)
-                # Leaving cleanly means writing to the terminal, which may
-                # block or fail once it is gone: do not wait long for it.
-                deadline = threading.Timer(3.0, os._exit, args=(0,))
-                deadline.daemon = True
-                deadline.start()
-
-        self.set_interval(1.0, check)
+    def _terminal_gone(self) -> None:
+        """The SSH session dropped: leave (see console/watchdog.py)."""
+        self.log.warning("terminal gone: exiting")
+        if self.recorder is not None:
+            self.recorder.close()  # before anything can block on the terminal
+        self.exit(0)
+        leave_soon()
 
     def on_unmount(self) -> None:
+        if self.poller is not None:
+            self.poller.stop()
         if self.sources is not None:
             self.sources.close()
         if self.recorder is not None:
@@ -587,102 +516,65 @@ class XenonConsole(App[int]):
 
     # ------------------------------------------------------------- replay
 
-    def _start_replay(self) -> None:
-        assert self.replay is not None
-        damage = self.replay.recording.damage
-        if damage:
-            self.notify(f"Replaying up to the damage: {damage}", severity="warning", timeout=20)
-        for frame in self.replay.advance(0.0):
-            self._apply_frame(frame)
-        self.set_interval(0.1, self._replay_tick)
-
     def _replay_tick(self) -> None:
         assert self.replay is not None
-        for frame in self.replay.advance(0.1):
-            self._apply_frame(frame)
+        self.replay.advance(0.1)
         self._refresh_replay_bar()
 
     def _refresh_replay_bar(self) -> None:
         if self._replay_bar is not None:
             self._replay_bar.refresh_bar()
 
-    def _apply_frame(self, frame: Frame) -> None:
-        """Show a recorded poll as if it had just come in."""
-        result = Result(frame.kind, frame.source, frame.snapshot, frame.error, 0.0)
-        self._on_result(SourceResult(result, frame.t))
-        self._derive_replayed(result)
-
-    @work(thread=True, exit_on_error=False, group="replay")
-    def _derive_replayed(self, result: Result) -> None:
-        self._derive_and_report(result, schedule=False)
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in REPLAY_ACTIONS:
-            return self.replay is not None
-        return True
-
     def action_replay_toggle(self) -> None:
         assert self.replay is not None
-        self.replay.toggle()
+        self.replay.driver.toggle()
         self._refresh_replay_bar()
 
     def action_replay_step(self) -> None:
         assert self.replay is not None
-        for frame in self.replay.step():
-            self._apply_frame(frame)
+        self.replay.step()
         self._refresh_replay_bar()
 
     async def action_replay_seek(self, seconds: float) -> None:
         """Jump in the recording: every pane shows what it showed at that time.
 
-        Panes are emptied first, so seeking back never leaves data from the
-        future on screen; then each gets its last good snapshot before the
-        new position, and its last error if a failed poll came after it.
+        Everything known is forgotten first, so seeking back never leaves data
+        from the future on screen; then the controller feeds what was known at
+        the new position.
         """
         assert self.replay is not None
-        driver = self.replay
-        latest = driver.seek(driver.position + seconds)
-        good = driver.recording.state_at(driver.position, with_snapshot=True)
         self.trends = Trends(self.trends.window)
-        self._content_alarms.clear()
-        self.recent_alarms.clear()
-        self.alarms = []
-        for pane in self._panes.values():
+        self.book.clear()
+        for kind, state in self.states.items():
+            state.reset()
+            pane = self._panes[kind]
             pane.trends = self.trends
             await pane.reset()
-        for frame in driver.frames_until(driver.position):
+        self.replay.seek(seconds)
+        for frame in self.replay.frames_before():
             if frame.snapshot is not None:
-                with contextlib.suppress(Exception):
-                    self.trends.record(frame.snapshot)
-        for kind, frame in good.items():
-            result = Result(kind, frame.source, frame.snapshot, None, 0.0)
-            self._on_result(SourceResult(result, frame.t))
-            self._derive_replayed(result)
-        for kind, frame in latest.items():
-            if frame.error is not None:
-                failed = Result(kind, frame.source, None, frame.error, 0.0)
-                self._on_result(SourceResult(failed, frame.t))
+                try:
+                    record_trends(self.trends, frame.snapshot)
+                except Exception:  # a recording's garbage figures: no trend point
+                    continue
+        self.replay.feed_position()
         self._update_alarms()
         self._refresh_replay_bar()
 
     def action_replay_speed(self, factor: float) -> None:
         assert self.replay is not None
         if factor > 1:
-            self.replay.faster()
+            self.replay.driver.faster()
         else:
-            self.replay.slower()
+            self.replay.driver.slower()
         self._refresh_replay_bar()
 
 
-def _detail_fetcher(backend: RunDetailSource, run_name: str | None) -> Callable[[int], object]:
-    """The backend's fetch_run_detail, given the run's name where it takes one
-    (Rucio finds XENON1T runs by name: its scopes carry no number)."""
-    fetch = backend.fetch_run_detail
-    try:
-        takes_name = "run_name" in inspect.signature(fetch).parameters
-    except (TypeError, ValueError):
-        takes_name = False
-    return partial(fetch, run_name=run_name) if takes_name and run_name else fetch
+def _grid_place(spec: PaneSpec) -> tuple[int, int]:
+    """Where a pane goes in the wide grid: the built-ins' places, then the others."""
+    if spec.kind in GRID_ORDER:
+        return (GRID_ORDER.index(spec.kind), 0)
+    return (len(GRID_ORDER), spec.number)
 
 
 def run_app(config: Config, sources: Sources | None = None, *, record: Path | None = None) -> int:
@@ -716,7 +608,7 @@ def replay_app(
 
 def recording_meta(config: Config) -> dict[str, object]:
     """What a recording says about where it came from (no secrets: names only)."""
-    panes = {kind.value: config.panes[kind] for kind in Kind}
+    panes = {kind.value: name for kind, name in config.panes.items()}
     scenarios = {
         name: spec.options.get("scenario")
         for name, spec in config.backends.items()

@@ -28,7 +28,7 @@ from backends.analysis.safety import (
     verdict_word,
 )
 from backends.model import Run
-from console.format import fmt_verdict
+from console.format import format_verdict
 from console.safe_text import clean, json_text
 
 #: The fields of each line, in this order (CSV columns).
@@ -142,7 +142,7 @@ def _csv_cell(value: Any) -> str:
 
 
 def _text_line(row: dict[str, Any], word: str) -> str:
-    text, _ = fmt_verdict(word, row["missing"], row["failed"])
+    text, _ = format_verdict(word, row["missing"], row["failed"])
     purge = "purge ok" if row["purge_allowed"] else "no purge"
     reason = row["reasons"][0] if not row["policy_met"] else row["reasons"][1]
     mark = " (malformed)" if row["malformed"] else ""

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import NoReturn
 
 from rich.console import Console
 
@@ -35,7 +36,7 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         raise UsageError(message)
 
 
@@ -73,7 +74,7 @@ def _version() -> str:
         return "unknown"
 
 
-def _common_options() -> argparse.ArgumentParser:
+def _common_options() -> _Parser:
     """Options accepted before and after the subcommand.
 
     Defaults are SUPPRESS so that a subcommand's parser does not overwrite a
@@ -332,7 +333,7 @@ def _one_shot(args: argparse.Namespace, config: Config) -> int:
 
 
 def _audit(args: argparse.Namespace, config: Config) -> int:
-    from backends.model import Kind
+    from backends.model import Kind, RunsSnapshot
     from console.audit import EXIT_UNREADABLE, run_audit
     from console.collect import Sources, collect_once
 
@@ -347,10 +348,11 @@ def _audit(args: argparse.Namespace, config: Config) -> int:
                 file=sys.stderr,
             )
             return EXIT_UNREADABLE
+        assert isinstance(snapshot, RunsSnapshot)
         return run_audit(
             snapshot.runs,
             snapshot.taken_at,
-            config.policy,  # type: ignore[union-attr]
+            config.policy,
             config.thresholds.unsafe_after_hours,
             args.format or "text",
             unsafe_only=args.unsafe_only,

@@ -15,28 +15,13 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from backends import kinds as registry
 from backends.analysis.units import one_line
-from backends.model import (
-    BufferSnapshot,
-    JobsSnapshot,
-    Kind,
-    RunsSnapshot,
-    Snapshot,
-    TapeSnapshot,
-    TransfersSnapshot,
-)
+from backends.model import Kind, Snapshot
 from backends.registry import create_backend
 from backends.sources import Backend, BackendConfigError
 from console.config import Config
 from console.safe_text import redact_secrets
-
-SNAPSHOT_TYPES: Mapping[Kind, type] = {
-    Kind.BUFFER: BufferSnapshot,
-    Kind.TRANSFERS: TransfersSnapshot,
-    Kind.TAPE: TapeSnapshot,
-    Kind.JOBS: JobsSnapshot,
-    Kind.RUNS: RunsSnapshot,
-}
 
 BackendFactory = Callable[[str, Mapping[str, Any]], Backend]
 
@@ -69,9 +54,14 @@ class Sources:
         kinds: Iterable[Kind] | None = None,
     ) -> None:
         """``kinds``: only the backends serving these (``audit`` needs the runs alone,
-        and a broken backend of another pane must not stop it)."""
+        and a broken backend of another pane must not stop it).
+
+        A pane named in ``[panes]`` must be served by its backend; one left to
+        the default (the simulator) that its backend does not serve is
+        unassigned: "no source configured", never polled.
+        """
         factory = factory or create_backend
-        wanted = set(Kind if kinds is None else kinds)
+        wanted = set(registry.kinds() if kinds is None else kinds)
         self._names: dict[Kind, str] = {k: n for k, n in config.panes.items() if k in wanted}
         self._instances: dict[str, Backend] = {}
         try:
@@ -81,13 +71,17 @@ class Sources:
                 self._instances[spec.name] = self._create(
                     factory, spec.name, spec.type, spec.options
                 )
-            for kind, name in self._names.items():
+            for kind, name in list(self._names.items()):
                 backend = self._instances[name]
-                if kind not in backend.kinds:
-                    raise BackendConfigError(
-                        f"[panes] {kind.value} = {name!r}: backend type "
-                        f"{config.backends[name].type!r} does not serve {kind.value}"
-                    )
+                if kind in backend.kinds:
+                    continue
+                if kind not in config.explicit_panes:
+                    del self._names[kind]
+                    continue
+                raise BackendConfigError(
+                    f"[panes] {kind.value} = {name!r}: backend type "
+                    f"{config.backends[name].type!r} does not serve {kind.value}"
+                )
         except BaseException:
             self.close()
             raise
@@ -105,11 +99,16 @@ class Sources:
                 f"[backends.{name}] could not start: {describe_error(exc)}"
             ) from exc
 
+    def kinds(self) -> tuple[Kind, ...]:
+        """The assigned kinds (a backend serves them), in number-key order."""
+        return tuple(k for k in registry.kinds() if k in self._names)
+
     def for_kind(self, kind: Kind) -> Backend:
         return self._instances[self._names[kind]]
 
-    def backend_name(self, kind: Kind) -> str:
-        return self._names[kind]
+    def backend_name(self, kind: Kind) -> str | None:
+        """The backend instance serving a kind, None when it is unassigned."""
+        return self._names.get(kind)
 
     def instances(self) -> dict[str, Backend]:
         """Every backend in use, by config section name."""
@@ -124,12 +123,12 @@ class Sources:
 
 
 def fetch_one(sources: Sources, kind: Kind) -> Result:
-    """Fetch one kind, never raising: failures become the Result's error."""
-    name = sources.backend_name(kind)
+    """Fetch one assigned kind, never raising: failures become the Result's error."""
+    name = sources.backend_name(kind) or "-"
     start = time.monotonic()
     try:
         snapshot = sources.for_kind(kind).fetch(kind)
-        if not isinstance(snapshot, SNAPSHOT_TYPES[kind]):
+        if not isinstance(snapshot, registry.spec(kind).snapshot):
             raise TypeError(f"backend {name!r} returned {type(snapshot).__name__} for {kind.value}")
     except Exception as exc:
         return Result(kind, name, None, describe_error(exc), time.monotonic() - start)
@@ -139,12 +138,14 @@ def fetch_one(sources: Sources, kind: Kind) -> Result:
 def collect_once(
     sources: Sources, config: Config, kinds: Iterable[Kind] | None = None
 ) -> dict[Kind, Result]:
-    """Fetch every kind (or ``kinds``) concurrently, each bounded by its own timeout.
+    """Fetch every assigned kind (or those of ``kinds``) concurrently, each
+    bounded by its own timeout; an unassigned kind has no result.
 
     Each fetch runs in a daemon thread, so a hung backend neither blocks the
     others nor keeps the process alive after we give up on it.
     """
-    wanted = tuple(Kind if kinds is None else kinds)
+    assigned = sources.kinds()
+    wanted = tuple(k for k in (assigned if kinds is None else kinds) if k in assigned)
     results: dict[Kind, Result] = {}
     done = {kind: threading.Event() for kind in wanted}
 
@@ -164,7 +165,6 @@ def collect_once(
         if done[kind].wait(remaining):
             out[kind] = results[kind]
         else:
-            out[kind] = Result(
-                kind, sources.backend_name(kind), None, f"timed out after {timeout:g} s", timeout
-            )
+            name = sources.backend_name(kind) or "-"
+            out[kind] = Result(kind, name, None, f"timed out after {timeout:g} s", timeout)
     return out

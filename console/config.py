@@ -19,6 +19,7 @@ from typing import Any
 
 import platformdirs
 
+from backends import kinds
 from backends.analysis.alarms import Thresholds
 from backends.analysis.safety import (
     DEFAULT_POLICY,
@@ -33,15 +34,6 @@ from backends.model import CHICAGO_RSE, LNGS_RSE, Kind
 APP_NAME = "xenon-console"
 SIMULATOR = "simulator"
 
-DEFAULT_INTERVALS: Mapping[Kind, float] = MappingProxyType(
-    {
-        Kind.BUFFER: 5.0,
-        Kind.TRANSFERS: 10.0,
-        Kind.TAPE: 10.0,
-        Kind.JOBS: 5.0,
-        Kind.RUNS: 10.0,
-    }
-)
 DEFAULT_TIMEOUT = 10.0
 
 SECTIONS = ("panes", "backends", "intervals", "timeouts", "thresholds", "ui", "rses")
@@ -70,7 +62,11 @@ class BackendSpec:
 
 @dataclass(frozen=True)
 class Config:
+    #: The backend instance of each assigned pane (an unassigned one is absent).
     panes: Mapping[Kind, str]
+    #: The panes named in ``[panes]``: one the simulator cannot serve by default
+    #: is left unassigned, one named explicitly must be served.
+    explicit_panes: frozenset[Kind]
     backends: Mapping[str, BackendSpec]
     intervals: Mapping[Kind, float]
     timeouts: Mapping[Kind, float]
@@ -114,11 +110,10 @@ class _Reader:
         return value
 
     def kind(self, section: str, key: str) -> Kind:
-        try:
+        if key in Kind and Kind(key) in kinds.kinds():
             return Kind(key)
-        except ValueError:
-            known = ", ".join(k.value for k in Kind)
-            raise self.error(f"[{section}] unknown pane {key!r} (known: {known})") from None
+        known = ", ".join(k.value for k in kinds.kinds())
+        raise self.error(f"[{section}] unknown pane {key!r} (known: {known})")
 
     def seconds(self, section: str, data: Mapping[str, Any], defaults: Mapping[Kind, float]):
         out = dict(defaults)
@@ -242,11 +237,20 @@ def _build(reader: _Reader, data: Mapping[str, Any], source_path: Path | None, *
             )
         backends[name] = BackendSpec(name, type_name, options)
 
-    panes = dict.fromkeys(Kind, SIMULATOR)
+    # Every pane the simulator by default; `NAME = false` leaves one unassigned
+    # ("no source configured"), as does a default the simulator cannot serve.
+    panes: dict[Kind, str] = dict.fromkeys(kinds.kinds(), SIMULATOR)
+    explicit: set[Kind] = set()
     for key, value in reader.table(data, "panes").items():
         kind = reader.kind("panes", key)
+        explicit.add(kind)
+        if value is False:
+            del panes[kind]
+            continue
         if not isinstance(value, str) or not value:
-            raise reader.error(f"[panes] {key} must be a backend name, got {_describe(value)}")
+            raise reader.error(
+                f"[panes] {key} must be a backend name or false, got {_describe(value)}"
+            )
         if value not in backends and value != SIMULATOR:
             known = ", ".join(sorted({*backends, SIMULATOR}))
             raise reader.error(
@@ -256,9 +260,11 @@ def _build(reader: _Reader, data: Mapping[str, Any], source_path: Path | None, *
     if SIMULATOR in panes.values() and SIMULATOR not in backends:
         backends[SIMULATOR] = BackendSpec(SIMULATOR, SIMULATOR, {})
 
-    intervals = reader.seconds("intervals", reader.table(data, "intervals"), DEFAULT_INTERVALS)
+    intervals = reader.seconds(
+        "intervals", reader.table(data, "intervals"), kinds.default_intervals()
+    )
     timeouts = reader.seconds(
-        "timeouts", reader.table(data, "timeouts"), dict.fromkeys(Kind, DEFAULT_TIMEOUT)
+        "timeouts", reader.table(data, "timeouts"), dict.fromkeys(kinds.kinds(), DEFAULT_TIMEOUT)
     )
     thresholds = reader.thresholds(reader.table(data, "thresholds"))
     policy = SafetyPolicy(rses=reader.rses(reader.table(data, "rses")))
@@ -272,7 +278,7 @@ def _build(reader: _Reader, data: Mapping[str, Any], source_path: Path | None, *
             raise reader.error(f"[ui] {key} must be true or false, got {_describe(value)}")
         if wanted is not bool and (
             isinstance(value, bool)
-            or not isinstance(value, wanted)
+            or not isinstance(value, int | float)
             or not math.isfinite(value)
             or not 0 < value <= 24 * 30
         ):
@@ -284,7 +290,7 @@ def _build(reader: _Reader, data: Mapping[str, Any], source_path: Path | None, *
 
     given = {k: v for k, v in overrides.items() if v is not None}
     if given:
-        used = {panes[k] for k in Kind}
+        used = set(panes.values())
         simulators = [n for n, s in backends.items() if s.type == SIMULATOR and n in used]
         if not simulators:
             flags = ", ".join(f"--{k}" for k in given)
@@ -299,6 +305,7 @@ def _build(reader: _Reader, data: Mapping[str, Any], source_path: Path | None, *
     }
     return Config(
         panes=MappingProxyType(panes),
+        explicit_panes=frozenset(explicit),
         backends=MappingProxyType(frozen),
         intervals=intervals,
         timeouts=timeouts,

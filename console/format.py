@@ -7,20 +7,18 @@ they all come from ``backends.analysis.units``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from backends.analysis.units import format_bytes as fmt_bytes
-from backends.analysis.units import format_duration
-from backends.analysis.units import format_rate as fmt_rate
+from backends.analysis.units import format_bytes, format_duration, format_rate
 
 __all__ = [
     "VERDICT_VIEW",
-    "fmt_bytes",
-    "fmt_duration",
-    "fmt_percent",
-    "fmt_rate",
-    "fmt_time",
-    "fmt_verdict",
+    "format_bytes",
+    "format_duration",
+    "format_percent",
+    "format_rate",
+    "format_time",
+    "format_verdict",
     "short_slot",
 ]
 
@@ -41,7 +39,9 @@ def short_slot(slot: str) -> str:
     return _SHORT_SLOT.get(slot, slot)
 
 
-def fmt_verdict(word: str, missing: Sequence[str], failed: Sequence[str] = ()) -> tuple[str, str]:
+def format_verdict(
+    word: str, missing: Sequence[str], failed: Sequence[str] = ()
+) -> tuple[str, str]:
     """(text, style) of a verdict word and its missing slots: ``MISS: UC tape``;
     for a failure the failed slots, then any others missing: ``FAIL: tape +EU``."""
     shown, style, _, _ = VERDICT_VIEW[word]
@@ -52,19 +52,12 @@ def fmt_verdict(word: str, missing: Sequence[str], failed: Sequence[str] = ()) -
     return shown.format(" ".join(short_slot(m) for m in missing)), style
 
 
-def fmt_duration(delta: timedelta | float | None) -> str:
-    """A duration given as a timedelta or as seconds."""
-    if delta is None or isinstance(delta, timedelta):
-        return format_duration(delta)
-    return format_duration(timedelta(seconds=delta))
-
-
-def fmt_time(at: datetime | None) -> str:
+def format_time(at: datetime | None) -> str:
     """UTC wall time of an event, to the minute."""
     if at is None:
         return "-"
     return at.strftime("%Y-%m-%d %H:%M")
 
 
-def fmt_percent(fraction: float | None) -> str:
+def format_percent(fraction: float | None) -> str:
     return "-" if fraction is None else f"{100 * fraction:.1f}%"

@@ -45,18 +45,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import IO, TYPE_CHECKING, Any, Self
+from typing import IO, TYPE_CHECKING, Any, NoReturn, Self
 
+from backends import kinds
 from backends.codec import CodecError, decode_json, encode
 from backends.model import (
-    BufferSnapshot,
-    JobsSnapshot,
     Kind,
     Run,
     RunsSnapshot,
     Snapshot,
-    TapeSnapshot,
-    TransfersSnapshot,
 )
 from console.safe_text import json_text
 
@@ -79,14 +76,6 @@ VERSION = 1
 #: zlib's default: about as small as 9 on this data, and much faster.
 COMPRESS_LEVEL = 6
 _CHUNK = 1 << 16
-#: The snapshot type of each kind (as ``console.collect.SNAPSHOT_TYPES``).
-SNAPSHOT_TYPES: dict[Kind, type] = {
-    Kind.BUFFER: BufferSnapshot,
-    Kind.TRANSFERS: TransfersSnapshot,
-    Kind.TAPE: TapeSnapshot,
-    Kind.JOBS: JobsSnapshot,
-    Kind.RUNS: RunsSnapshot,
-}
 _MAX_REASON = 200
 
 
@@ -412,16 +401,17 @@ class _Reader:
             f"skipped {n:,} record(s) of unknown kind {kind!r} (written by a newer version?)"
             for kind, n in sorted(self.unknown_kinds.items())
         ]
+        meta = header.get("meta")
         return Recording(
             version=header["version"],
             created=header.get("created") if isinstance(header.get("created"), str) else None,
-            meta=header.get("meta") if isinstance(header.get("meta"), dict) else {},
+            meta=meta if isinstance(meta, dict) else {},
             frames=self.frames,
             damage=damage,
             notes=tuple(notes),
         )
 
-    def _no_header(self) -> None:
+    def _no_header(self) -> NoReturn:
         lines = self.lines
         if lines.truncated or lines.partial.strip():
             raise RecordingError(
@@ -481,11 +471,10 @@ class _Reader:
         kind_name = record.get("kind")
         if not isinstance(kind_name, str):
             raise _RecordError(f"bad kind {kind_name!r}")
-        try:
-            kind = Kind(kind_name)
-        except ValueError:
+        if kind_name not in kinds.kinds():
             self.unknown_kinds[kind_name] += 1
             return
+        kind = Kind(kind_name)
         source = record.get("source")
         if not isinstance(source, str):
             raise _RecordError(f"bad source {source!r}")
@@ -493,14 +482,15 @@ class _Reader:
         if error is not None and not isinstance(error, str):
             raise _RecordError(f"bad error {error!r}")
         snapshot = record.get("snapshot")
-        if snapshot is not None and not isinstance(snapshot, SNAPSHOT_TYPES[kind]):
+        if snapshot is not None and not isinstance(snapshot, kinds.spec(kind).snapshot):
             raise _RecordError(f"{kind.value} record holds a {type(snapshot).__name__}")
         delta = record.get("delta")
         if isinstance(snapshot, RunsSnapshot):
             snapshot = self._runs(source, snapshot, delta)
         elif delta is not None:
             raise _RecordError("delta without a runs snapshot")
-        self.frames.append(Frame(float(t), kind, source, error, snapshot))
+        # Checked above against the snapshot type of the kind's spec.
+        self.frames.append(Frame(float(t), kind, source, error, snapshot))  # type: ignore[arg-type]
 
     def _runs(self, source: str, snapshot: RunsSnapshot, delta: Any) -> RunsSnapshot:
         runs = tuple(snapshot.runs)

@@ -11,19 +11,8 @@ never holds more than about MAX_POINTS points however fast the polling.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
-
-from backends.analysis.jobs import jobs_total
-from backends.analysis.tape import summarize_tape
-from backends.analysis.transfers import stuck_rules
-from backends.model import (
-    BufferSnapshot,
-    JobsSnapshot,
-    Snapshot,
-    TapeSnapshot,
-    TransfersSnapshot,
-)
 
 MAX_POINTS = 720
 BLOCKS = "▁▂▃▄▅▆▇█"
@@ -101,22 +90,8 @@ class Trends:
     def __iter__(self) -> Iterator[str]:
         return iter(self.series)
 
-    def record(self, snapshot: Snapshot) -> None:
-        """The key figures of one snapshot."""
-        at = snapshot.taken_at
-        if isinstance(snapshot, BufferSnapshot):
-            self.add("buffer.fill_percent", at, 100 * snapshot.fill_fraction)
-        elif isinstance(snapshot, TransfersSnapshot):
-            for rse in snapshot.rses:
-                self.add(f"rse.{rse.name}.throughput", at, rse.throughput_bps)
-            self.add("transfers.stuck", at, len(stuck_rules(snapshot)))
-        elif isinstance(snapshot, TapeSnapshot):
-            summary = summarize_tape(snapshot, at)
-            self.add("tape.queue", at, summary.queued)
-            self.add("tape.rate", at, summary.rate_bps)
-            self.add("tape.failed", at, summary.failed_recent)
-        elif isinstance(snapshot, JobsSnapshot):
-            total = jobs_total(snapshot)
-            self.add("jobs.idle", at, total.idle)
-            self.add("jobs.running", at, total.running)
-            self.add("jobs.held", at, total.held)
+    def record(self, at: datetime, figures: Mapping[str, float | None]) -> None:
+        """One point per figure, stamped ``at`` (the snapshot's own time); the
+        figures of a snapshot come from its pane's spec (``console.specs``)."""
+        for name, value in figures.items():
+            self.add(name, at, value)

@@ -12,7 +12,10 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sys
 import termios
+import threading
+from collections.abc import Callable
 
 
 class TerminalWatch:
@@ -39,3 +42,31 @@ class TerminalWatch:
         except (termios.error, OSError):
             return True
         return False
+
+
+def watch_stdin(
+    every: Callable[[float, Callable[[], None]], object], on_gone: Callable[[], None]
+) -> bool:
+    """Check the terminal on stdin once a second (``every``: the app's
+    ``set_interval``) and call ``on_gone`` when it is gone; False when there
+    is no stdin to watch."""
+    try:
+        watch = TerminalWatch(sys.__stdin__.fileno())  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):
+        return False
+    watch.install_sighup()
+
+    def check() -> None:
+        if watch.terminal_gone():
+            on_gone()
+
+    every(1.0, check)
+    return True
+
+
+def leave_soon(seconds: float = 3.0) -> None:
+    """Leaving cleanly means writing to the terminal, which may block or fail
+    once it is gone: end the process after ``seconds`` whatever happens."""
+    deadline = threading.Timer(seconds, os._exit, args=(0,))
+    deadline.daemon = True
+    deadline.start()

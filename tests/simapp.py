@@ -18,9 +18,7 @@ def simulator_app(
 
 def settled(app: XenonConsole) -> bool:
     """Every pane has data and every first poll's alarms are in."""
-    return all(app.pane(k).snapshot is not None for k in Kind) and all(
-        k in app._content_alarms for k in Kind
-    )
+    return app.settled and all(app.pane(k).snapshot is not None for k in Kind)
 
 
 async def wait_settled(pilot, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]

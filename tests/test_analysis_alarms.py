@@ -7,7 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from backends.analysis.alarms import Alarm, Severity, Thresholds, evaluate, overall
+from backends.analysis.alarms import Alarm, Severity, Thresholds, overall
+from backends.kinds import content_alarms, evaluate
 from backends.model import (
     TB,
     BufferSample,
@@ -305,7 +306,7 @@ def test_evaluate_sorts_most_severe_first_then_key():
 
 
 def test_content_and_source_alarms_compose_evaluate():
-    from backends.analysis.alarms import content_alarms, sort_alarms, source_alarm
+    from backends.analysis.alarms import sort_alarms, source_alarm
 
     snap = BufferSnapshot(NOW, 100, 95)
     assert [a.key for a in content_alarms(snap, T, NOW)] == ["buffer.fill"]
@@ -322,7 +323,7 @@ def test_content_and_source_alarms_compose_evaluate():
 def test_an_unreachable_schedd_is_a_warning_naming_it() -> None:
     from datetime import UTC, datetime
 
-    from backends.analysis.alarms import Severity, Thresholds, content_alarms
+    from backends.analysis.alarms import Severity, Thresholds
     from backends.model import JobsSnapshot
 
     now = datetime(2017, 11, 15, 12, tzinfo=UTC)

@@ -13,7 +13,9 @@ import pytest
 from backends.analysis.alarms import Severity
 from backends.model import Kind
 from console.cli import main
+from console.collect import Result
 from console.panes.runs import RunsPane
+from console.polling import Polled
 from console.screens.run_details import RunDetailsScreen
 from console.widgets.virtual_table import VirtualTable
 from tests.screen import screen_lines, screen_text
@@ -149,7 +151,7 @@ async def test_filter_finds_unsafe_runs() -> None:
         pane: RunsPane = app.runs_pane
         await pilot.press("5", "slash", *"unsafe")
         table = pane.query_one(VirtualTable)
-        while pane._busy or table.row_count == 720:  # filtered in a worker thread
+        while pane.busy or table.row_count == 720:  # filtered in a worker thread
             await pilot.pause(0.05)
         assert 0 < table.row_count < 720
         for index in range(table.row_count):
@@ -195,7 +197,7 @@ async def test_sort_the_runs_and_the_rse_table() -> None:
         # s cycles the sort column: Run, Source, SR, Start, Safety, Processing,
         # Copies, Events, Size. Eight presses: by size; S reverses it.
         await pilot.press(*"s" * 9, "S")
-        while pane._busy or pane._order is None:
+        while pane.busy or not pane.ordered:
             await pilot.pause(0.05)
         sizes = [pane.run_at(i).raw_size_bytes for i in range(50)]
         assert sizes == sorted(sizes, reverse=True)
@@ -221,11 +223,11 @@ async def test_a_run_that_changed_is_highlighted_for_one_refresh() -> None:
         before = app.pane(Kind.RUNS).snapshot
         sim.advance(1800)  # half an hour: the newest runs move on
         after = sim.fetch_runs()
-        pane.accept("simulator", after, None, 0.0)
+        app.apply_event(Polled(Result(Kind.RUNS, "simulator", after, None, 0.0), 0.0))
         changed = [
             i
             for i in range(5)
-            if any(CHANGED_STYLE in str(s.style) for c in pane._render_row(i) for s in c.spans)
+            if any(CHANGED_STYLE in str(s.style) for c in pane.render_row(i) for s in c.spans)
         ]
         old_newest = {r.number: r for r in before.runs[-5:]}
         expect = [
@@ -235,11 +237,12 @@ async def test_a_run_that_changed_is_highlighted_for_one_refresh() -> None:
             and pane.run_at(i) != old_newest[pane.run_at(i).number]
         ]
         assert changed == expect and expect  # exactly the runs that changed
-        pane.accept("simulator", after, None, 0.0)  # the next refresh, no change
+        # The next refresh, no change.
+        app.apply_event(Polled(Result(Kind.RUNS, "simulator", after, None, 0.0), 0.0))
         assert not any(
             CHANGED_STYLE in str(s.style)
             for i in range(5)
-            for c in pane._render_row(i)
+            for c in pane.render_row(i)
             for s in c.spans
         )
 
@@ -253,7 +256,7 @@ async def test_zoom_keeps_the_alarms_strip_and_jobs_focus_the_dags() -> None:
         await pilot.press("z")
         await pilot.pause()
         assert app.screen.has_class("-zoomed")
-        assert app._alarms_strip.region.height == 2  # still in view
+        assert app.query_one("#alarms").region.height == 2  # still in view
         assert [k for k in Kind if app.pane(k).region.height > 0] == [Kind.JOBS]
         assert app.pane(Kind.JOBS).region.height > 40
         await pilot.press("enter")  # Enter on the first DAG opens its run
@@ -280,6 +283,6 @@ async def test_a_waiting_run_turns_to_missing_when_overdue_without_changing() ->
         assert pane.row_for(newest).cells[4].plain.startswith("wait:")
         # the same Run objects, five days later: nothing arrived
         later = dc_replace(snap, taken_at=snap.taken_at + timedelta(days=5))
-        pane.accept("simulator", later, None, 0.0)
+        app.apply_event(Polled(Result(Kind.RUNS, "simulator", later, None, 0.0), 0.0))
         assert pane.run_at(3) is newest
         assert pane.row_for(newest).cells[4].plain.startswith("MISS:")

@@ -14,7 +14,6 @@ from backends.model import Kind
 from console.app import XenonConsole
 from console.collect import Sources
 from console.config import load_config
-from console.panes.base import SourcePane
 from console.panes.runs import RunsPane
 from console.screens.run_details import RunDetailsScreen
 from console.widgets.virtual_table import VirtualTable
@@ -208,5 +207,7 @@ async def test_help_and_quit(app: XenonConsole) -> None:
 
 
 def test_panes_have_distinct_numbers() -> None:
-    numbers = sorted(cls.NUMBER for cls in SourcePane.__subclasses__())
-    assert numbers == [1, 2, 3, 4, 5]
+    from console.specs import pane_specs
+
+    assert [spec.number for spec in pane_specs()] == [1, 2, 3, 4, 5]
+    assert len({spec.load_pane() for spec in pane_specs()}) == 5

@@ -230,8 +230,7 @@ async def test_audit_of_the_full_history_counts_what_the_runs_pane_shows(
         table = pane.query_one(VirtualTable)
         await pilot.press("5")
         for word, expected in (("unsafe", unsafe), ("missing", overdue), ("checksum", failed)):
-            pane.filter_text = word
-            pane._apply_filter()
-            while pane._busy:  # filtered in a worker thread
+            pane.set_filter(word)
+            while pane.busy:  # filtered in a worker thread
                 await pilot.pause(0.05)
             assert table.row_count == expected, word

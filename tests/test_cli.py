@@ -410,9 +410,19 @@ def test_entry_point_check_nominal():
 
 
 def test_report_marks_a_purged_run_without_valid_copies() -> None:
-    from console.report import _purge_text
+    from datetime import UTC, datetime
 
-    assert _purge_text(False, False, "already purged").plain == "purged"
-    assert _purge_text(False, False, "no copy recorded").plain == "no copy"
-    lost = _purge_text(False, False, "not on the buffer (already purged) and no valid tape copy")
+    from backends.analysis.safety import DEFAULT_POLICY
+    from backends.model import DataCopy, Run
+    from console.render.runs import purge_cell
+
+    def run(*copies: DataCopy) -> Run:
+        at = datetime(2017, 11, 1, tzinfo=UTC)
+        return Run(1, "r", at, at, "tpc", "LED", (), None, None, copies=copies)
+
+    tape = DataCopy("raw", "tsm-server", "transferred", checksum="a")
+    eu = DataCopy("raw", "rucio-catalogue", "transferred", rse="CNAF_USERDISK")
+    assert purge_cell(run(tape, eu), DEFAULT_POLICY).plain == "purged"
+    assert purge_cell(run(), DEFAULT_POLICY).plain == "no copy"
+    lost = purge_cell(run(eu), DEFAULT_POLICY)
     assert lost.plain == "purged, no valid copy" and "red" in str(lost.style)

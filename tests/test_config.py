@@ -154,7 +154,7 @@ speed = 60
         ("[timeouts]\ndisk = 3", "[timeouts] unknown pane 'disk' (known: buffer, transfers,"),
         ("[panes]\nbuffer = 'rucio'", "[panes] buffer = 'rucio' names no [backends.rucio] section"),
         ("[panes]\nlogs = 'simulator'", "[panes] unknown pane 'logs'"),
-        ("[panes]\nbuffer = 3", "[panes] buffer must be a backend name, got 3 (int)"),
+        ("[panes]\nbuffer = 3", "[panes] buffer must be a backend name or false, got 3 (int)"),
         ("[colours]\na = 1", "unknown section [colours]"),
         ("panes = 3", "[panes] must be a table, got 3 (int)"),
         ("[thresholds]\nbuffer_warning = 80", "[thresholds] unknown key 'buffer_warning'"),

@@ -177,19 +177,18 @@ def test_rules_named_only_by_run_name_join_the_run() -> None:
     assert set(d.rules) == set(by_name)
 
 
-def test_detail_fetcher_passes_the_run_name_where_it_is_taken() -> None:
-    from console.app import _detail_fetcher
+def test_every_run_detail_source_takes_the_run_name() -> None:
+    """The interface declares ``run_name`` (Rucio finds XENON1T runs by name:
+    its scopes carry no number), so the drill-down passes it to every backend."""
+    import inspect
 
-    calls = []
+    from backends.registry import available, load_backend_class
+    from backends.sources import RunDetailSource
 
-    class ByName:
-        def fetch_run_detail(self, run_number: int, run_name: str | None = None):
-            calls.append((run_number, run_name))
-
-    class ByNumber:
-        def fetch_run_detail(self, run_number: int):
-            calls.append((run_number,))
-
-    _detail_fetcher(ByName(), "171115_1200")(7)
-    _detail_fetcher(ByNumber(), "171115_1200")(8)
-    assert calls == [(7, "171115_1200"), (8,)]
+    sources = [
+        cls for name in available() if issubclass(cls := load_backend_class(name), RunDetailSource)
+    ]
+    assert len(sources) >= 4
+    for cls in sources:
+        parameters = inspect.signature(cls.fetch_run_detail).parameters
+        assert "run_name" in parameters, cls.__name__

@@ -266,13 +266,6 @@ def test_recording_modules_load_no_ui() -> None:
     assert out.stdout.strip() == "[]"
 
 
-def test_snapshot_types_agree_with_collect() -> None:
-    from console.collect import SNAPSHOT_TYPES as COLLECT_TYPES
-    from console.recording import SNAPSHOT_TYPES
-
-    assert dict(COLLECT_TYPES) == SNAPSHOT_TYPES
-
-
 def test_codec_registry_holds_the_model() -> None:
     for cls in (RunsSnapshot, Run, DataCopy, JobStatus, Kind, RuleState, model.RunDetail):
         assert REGISTRY[cls.__name__] is cls

@@ -68,7 +68,7 @@ async def test_a_recorded_session_replays_to_the_same_screens(tmp_path: Path) ->
     config = load_config(None)
     replay = XenonConsole(config, None, replay=ReplayDriver(recording, paused=True))
     async with replay.run_test(size=(160, 50)) as pilot:
-        while not all(k in replay._content_alarms for k in Kind):
+        while not replay.settled:
             await pilot.pause(0.05)
         await pilot.pause()
         replay_lines = screen_lines(replay)

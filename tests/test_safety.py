@@ -196,7 +196,8 @@ def test_one_copy_never_fills_two_slots() -> None:
 
 
 def test_a_rucio_checksum_failure_raises_an_alarm_at_once() -> None:
-    from backends.analysis.alarms import Thresholds, content_alarms
+    from backends.analysis.alarms import Thresholds
+    from backends.kinds import content_alarms
     from backends.model import RunsSnapshot
 
     young = run(BUF, TAPE, rucio("UC_OSG_USERDISK"), rucio("CNAF_USERDISK", checksum_problem=True))

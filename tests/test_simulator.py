@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from backends.construct import positional_constructor
 from backends.model import (
     CHICAGO_RSE,
     EUROPEAN_RSES,
@@ -344,7 +345,7 @@ def test_lazy_runs_materialize_the_settled_history_from_settle(paper: SimulatorB
 
 
 def test_positional_constructor_makes_what_the_dataclass_makes() -> None:
-    make_copy = lazyruns.positional_constructor(DataCopy)
+    make_copy = positional_constructor(DataCopy)
     at = datetime(2017, 1, 2, 3, 4, 5, 678, tzinfo=UTC)
     values = ("raw", HOST_TAPE, "transferred", "/x", "0badcafe", None, at, True)
     made, real = make_copy(*values), DataCopy(*values)
@@ -359,7 +360,7 @@ def test_positional_constructor_makes_what_the_dataclass_makes() -> None:
         a: int
         b: list[int] = field(default_factory=list)
 
-    assert lazyruns.positional_constructor(Plain) is Plain
+    assert positional_constructor(Plain) is Plain
 
 
 def test_lazy_runs_built_from_several_threads_agree() -> None:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from backends.model import Kind
 from backends.simulator import SimulatorBackend
+from console.specs import record_trends
 from console.trends import BLOCKS, MAX_POINTS, Series, Trends, spark
 from tests.screen import screen_text
 from tests.simapp import simulator_app, wait_settled
@@ -47,10 +48,10 @@ def test_record_follows_the_simulator_figures() -> None:
     for _ in range(6):
         buffer = sim.fetch_buffer()
         fills.append(100 * buffer.fill_fraction)
-        trends.record(buffer)
-        trends.record(sim.fetch_jobs())
-        trends.record(sim.fetch_transfers())
-        trends.record(sim.fetch_tape())
+        record_trends(trends, buffer)
+        record_trends(trends, sim.fetch_jobs())
+        record_trends(trends, sim.fetch_transfers())
+        record_trends(trends, sim.fetch_tape())
         sim.advance(600)
     assert trends.values("buffer.fill_percent") == fills
     assert len(trends.values("jobs.running")) == 6

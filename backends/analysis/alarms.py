@@ -1,13 +1,16 @@
 """Alarms: what an operator must look at, decided from snapshots and thresholds.
 
-The same list drives the TUI's alarm bar, ``report`` and the Nagios-style
-``check``. Details are one line; texts that came from a backend are passed
-through unchanged (joined to one line) and escaped by whoever displays them.
+One function per kind (``buffer_alarms`` ... ``runs_alarms``, the same
+signature each), named in that kind's ``backends.kinds.KindSpec``; the
+registry's ``evaluate`` combines them with each source's health. The same
+list drives the TUI's alarm bar, ``report`` and the Nagios-style ``check``.
+Details are one line; texts that came from a backend are passed through
+unchanged (joined to one line) and escaped by whoever displays them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import IntEnum
@@ -15,7 +18,6 @@ from enum import IntEnum
 from backends.analysis.buffer import buffer_forecast
 from backends.analysis.jobs import dag_stalled, hold_reasons
 from backends.analysis.safety import (
-    DEFAULT_POLICY,
     SLOT_TAPE,
     SafetyPolicy,
     SafetyVerdict,
@@ -31,6 +33,7 @@ from backends.model import (
     JobsSnapshot,
     JobStatus,
     Kind,
+    Rule,
     RuleState,
     Run,
     RunsSnapshot,
@@ -134,7 +137,9 @@ def _plural(n: int, word: str, plural: str | None = None) -> str:
 # --------------------------------------------------------------------- buffer
 
 
-def _buffer_alarms(snap: BufferSnapshot, t: Thresholds) -> Iterable[Alarm]:
+def buffer_alarms(
+    snap: BufferSnapshot, t: Thresholds, now: datetime, policy: SafetyPolicy
+) -> Iterable[Alarm]:
     forecast = buffer_forecast(snap, timedelta(hours=t.buffer_rate_window_hours))
     percent = snap.used_bytes * 100 / snap.total_bytes if snap.total_bytes else 0.0
     sev = _level(percent, t.buffer_warning_percent, t.buffer_critical_percent)
@@ -192,7 +197,9 @@ def _buffer_alarms(snap: BufferSnapshot, t: Thresholds) -> Iterable[Alarm]:
 # ------------------------------------------------------------------ transfers
 
 
-def _transfers_alarms(snap: TransfersSnapshot, t: Thresholds, now: datetime) -> Iterable[Alarm]:
+def transfers_alarms(
+    snap: TransfersSnapshot, t: Thresholds, now: datetime, policy: SafetyPolicy
+) -> Iterable[Alarm]:
     for rse in snap.rses:
         if not rse.available:
             yield Alarm(
@@ -204,7 +211,7 @@ def _transfers_alarms(snap: TransfersSnapshot, t: Thresholds, now: datetime) -> 
                 since=None,
                 hint="check the site's status page and the Rucio RSE attributes",
             )
-    by_rse: dict[str, list] = {}
+    by_rse: dict[str, list[Rule]] = {}
     for rule in snap.rules:
         if rule.state is RuleState.STUCK:
             by_rse.setdefault(rule.rse, []).append(rule)
@@ -239,7 +246,9 @@ def _transfers_alarms(snap: TransfersSnapshot, t: Thresholds, now: datetime) -> 
 # ----------------------------------------------------------------------- tape
 
 
-def _tape_alarms(snap: TapeSnapshot, t: Thresholds, now: datetime) -> Iterable[Alarm]:
+def tape_alarms(
+    snap: TapeSnapshot, t: Thresholds, now: datetime, policy: SafetyPolicy
+) -> Iterable[Alarm]:
     window = timedelta(hours=t.tape_failure_window_hours)
     summary = summarize_tape(snap, now, window)
     sev = _level(summary.failed_recent, t.tape_failures_warning, t.tape_failures_critical)
@@ -301,7 +310,9 @@ def _checksum_alarms(failed: list[tuple[Run, SafetyVerdict]], t: Thresholds) -> 
 # ----------------------------------------------------------------------- jobs
 
 
-def _jobs_alarms(snap: JobsSnapshot, t: Thresholds) -> Iterable[Alarm]:
+def jobs_alarms(
+    snap: JobsSnapshot, t: Thresholds, now: datetime, policy: SafetyPolicy
+) -> Iterable[Alarm]:
     held = [j for j in snap.jobs if j.status is JobStatus.HELD]
     sev = _level(len(held), t.held_jobs_warning, t.held_jobs_critical)
     if sev:
@@ -346,7 +357,7 @@ def _jobs_alarms(snap: JobsSnapshot, t: Thresholds) -> Iterable[Alarm]:
 # ----------------------------------------------------------------------- runs
 
 
-def _runs_alarms(
+def runs_alarms(
     snap: RunsSnapshot, t: Thresholds, now: datetime, policy: SafetyPolicy
 ) -> Iterable[Alarm]:
     if snap.data_taking and snap.runs:
@@ -442,37 +453,6 @@ def source_alarm(
     return None
 
 
-def evaluate(
-    snapshots: Mapping[Kind, Snapshot | None],
-    errors: Mapping[Kind, str | None],
-    thresholds: Thresholds,
-    now: datetime,
-    *,
-    intervals: Mapping[Kind, float] | None = None,
-    policy: SafetyPolicy = DEFAULT_POLICY,
-) -> list[Alarm]:
-    """Every alarm raised by the snapshots, most severe first, then by key.
-
-    A source with an error and no snapshot gives UNKNOWN; one with an error
-    and an older snapshot gives a stale-data WARNING and its snapshot is still
-    evaluated. With ``intervals`` (poll seconds per kind), a snapshot older
-    than ``stale_after_factor`` intervals also counts as stale.
-    """
-    t = thresholds
-    alarms: list[Alarm] = []
-    for kind in Kind:
-        snap = snapshots.get(kind)
-        stale_after = None
-        if intervals is not None and kind in intervals:
-            stale_after = max(t.stale_min_seconds, intervals[kind] * t.stale_after_factor)
-        source = source_alarm(kind, snap, errors.get(kind), now, stale_after)
-        if source is not None:
-            alarms.append(source)
-        if snap is not None:
-            alarms.extend(content_alarms(snap, t, now, policy))
-    return sort_alarms(alarms)
-
-
 def sort_alarms(alarms: Iterable[Alarm]) -> list[Alarm]:
     return sorted(alarms, key=lambda a: (-_RANK[a.severity], a.key))
 
@@ -484,26 +464,3 @@ def overall(alarms: Iterable[Alarm]) -> Severity:
         if _RANK[alarm.severity] > _RANK[worst]:
             worst = alarm.severity
     return worst
-
-
-def content_alarms(
-    snapshot: Snapshot, thresholds: Thresholds, now: datetime, policy: SafetyPolicy = DEFAULT_POLICY
-) -> list[Alarm]:
-    """The alarms raised by one snapshot's data, without the source's health.
-
-    The TUI computes these once per poll, in the poll's worker thread (for
-    the runs that is a verdict on every run), and combines them with
-    :func:`source_alarm`, which is cheap enough to redo every second.
-    """
-    t = thresholds
-    if isinstance(snapshot, BufferSnapshot):
-        return list(_buffer_alarms(snapshot, t))
-    if isinstance(snapshot, TransfersSnapshot):
-        return list(_transfers_alarms(snapshot, t, now))
-    if isinstance(snapshot, TapeSnapshot):
-        return list(_tape_alarms(snapshot, t, now))
-    if isinstance(snapshot, JobsSnapshot):
-        return list(_jobs_alarms(snapshot, t))
-    if isinstance(snapshot, RunsSnapshot):
-        return list(_runs_alarms(snapshot, t, now, policy))
-    raise TypeError(f"not a snapshot: {type(snapshot).__name__}")

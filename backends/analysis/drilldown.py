@@ -40,6 +40,7 @@ from backends.model import (
     Snapshot,
     TapeSnapshot,
     TapeState,
+    TapeUpload,
     TransfersSnapshot,
 )
 
@@ -63,7 +64,7 @@ def detail_from_snapshots(
             if r.run_number == run_number or (name is not None and r.run_name == name)
         )
     tape = snapshots.get(Kind.TAPE)
-    uploads = ()
+    uploads: tuple[TapeUpload, ...] = ()
     if isinstance(tape, TapeSnapshot):
         uploads = tuple(u for u in tape.uploads if u.run_number == run_number)
     dags: tuple[Dag, ...] = ()

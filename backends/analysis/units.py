@@ -33,11 +33,11 @@ def format_rate(bps: float | None) -> str:
     return f"{format_bytes(bps)}/s"
 
 
-def format_duration(td: timedelta | None) -> str:
-    """Short and coarse: '45 s', '12 min', '5.2 h', '3.1 d'."""
+def format_duration(td: timedelta | float | None) -> str:
+    """Short and coarse: '45 s', '12 min', '5.2 h', '3.1 d' (a timedelta or seconds)."""
     if td is None:
         return "-"
-    seconds = td.total_seconds()
+    seconds = td.total_seconds() if isinstance(td, timedelta) else float(td)
     sign = "-" if seconds < 0 else ""
     seconds = abs(seconds)
     if seconds < 60:

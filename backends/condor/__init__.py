@@ -250,7 +250,7 @@ class CondorBackend(Backend, JobsSource, RunDetailSource):
         age = int((now - state.read_at).total_seconds())
         return f"{state.error} (showing data from {age} s ago)"
 
-    def fetch_run_detail(self, run_number: int) -> RunDetail:
+    def fetch_run_detail(self, run_number: int, run_name: str | None = None) -> RunDetail:
         """The run's DAGs and node jobs, from the last poll if it is recent."""
         with self._lock:
             last = self._last

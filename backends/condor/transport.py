@@ -105,9 +105,13 @@ class Htcondor2Transport:
     def query(
         self, schedd: ScheddRef, constraint: str, projection: Sequence[str]
     ) -> Iterable[Mapping[str, Any]]:
-        return self._schedd(schedd).query(constraint, list(projection))
+        ads: Iterable[Mapping[str, Any]] = self._schedd(schedd).query(constraint, list(projection))
+        return ads
 
     def history(
         self, schedd: ScheddRef, since: str | None, constraint: str, projection: Sequence[str]
     ) -> Iterable[Mapping[str, Any]]:
-        return self._schedd(schedd).history(constraint, list(projection), since=since)
+        ads: Iterable[Mapping[str, Any]] = self._schedd(schedd).history(
+            constraint, list(projection), since=since
+        )
+        return ads

@@ -127,7 +127,7 @@ class MongoBackend(Backend, RunsSource, TapeSource, RunDetailSource):
         with self._tape_lock:
             return self._tape.snapshot(runs, self._clock())
 
-    def fetch_run_detail(self, run_number: int) -> RunDetail:
+    def fetch_run_detail(self, run_number: int, run_name: str | None = None) -> RunDetail:
         # A number written as text ("123") is the same run to the reader (and
         # in the runs pane, which joins such twins): ask for both forms.
         docs = self._read(

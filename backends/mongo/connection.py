@@ -185,7 +185,7 @@ def parse_settings(
     )
 
 
-def make_client(settings: Settings, **extra: Any) -> pymongo.MongoClient:
+def make_client(settings: Settings, **extra: Any) -> pymongo.MongoClient[dict[str, Any]]:
     """A client that gives up within the configured times and never writes."""
     kwargs: dict[str, Any] = {
         "serverSelectionTimeoutMS": int(settings.server_selection_timeout * 1000),

@@ -40,7 +40,7 @@ class ReadOnlyViolation(PermissionError):
     """The backend tried to send a request that could change the server."""
 
 
-class ReadOnlyClient(Client):
+class ReadOnlyClient(Client):  # type: ignore[misc]  # rucio-clients has no types
     """Rucio's client, refusing writes and counting what it sends."""
 
     def __init__(self, *args: Any, token_dir: str | None = None, **kwargs: Any) -> None:
@@ -96,7 +96,7 @@ def make_client(options: RucioOptions) -> ReadOnlyClient:
         ca_cert=options.ca_cert,
         auth_type=options.auth_type,
         creds=creds or None,
-        timeout=options.timeout,  # type: ignore[arg-type]  # requests takes floats
+        timeout=options.timeout,
         user_agent="xenon-console",
         vo=options.vo,
         token_dir=options.token_dir,

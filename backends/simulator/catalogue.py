@@ -180,7 +180,8 @@ def scope_of(spec: RunSpec, name: str | None = None) -> str:
     return f"x1t_{period}_{name or run_name(spec.start)}_{spec.detector}"
 
 
-_Draw = tuple  # (source, duration, events, size, eu_rse, donotprocess, salt, gap_after)
+#: (source, duration, events, size, eu_rse, donotprocess, salt, gap_after)
+_Draw = tuple[str, float, int, int, str, bool, int, float]
 
 
 class Catalogue:

@@ -42,7 +42,7 @@ from backends.sources import (
 )
 from backends.tsm.buffer_queue import BufferDirectory
 from backends.tsm.dsmc_log import RC_MEANING
-from backends.tsm.logdir import LogDirectory, LogFile
+from backends.tsm.logdir import LogDirectory, LogFile, Scan
 
 OPTIONS = (
     "log_dir",
@@ -122,7 +122,7 @@ class TsmBackend(Backend, TapeSource, RunDetailSource):
 
     # ------------------------------------------------------------------ fetch
 
-    def _scan(self):  # type: ignore[no-untyped-def]
+    def _scan(self) -> Scan:
         try:
             return self.logs.scan()
         except OSError as exc:
@@ -188,7 +188,7 @@ class TsmBackend(Backend, TapeSource, RunDetailSource):
             malformed=tuple(problems),
         )
 
-    def fetch_run_detail(self, run_number: int) -> RunDetail:
+    def fetch_run_detail(self, run_number: int, run_name: str | None = None) -> RunDetail:
         """Every upload of one run (each retry), oldest first."""
         scan = self._scan()
         now = self._clock()
@@ -219,7 +219,7 @@ class TsmBackend(Backend, TapeSource, RunDetailSource):
         started = s.started_at
         if started is None and s.elapsed_seconds is not None:
             started = log.modified_at - timedelta(seconds=s.elapsed_seconds)
-        figures = dict(
+        figures: dict[str, Any] = dict(
             objects_inspected=s.objects_inspected,
             objects_backed_up=s.objects_backed_up,
             objects_failed=s.objects_failed,

@@ -1,13 +1,15 @@
 """What every pane has: its source, the age of its data, and the last error.
 
-A pane keeps the last good snapshot. When a poll fails or hangs, the data
-stays on screen but the status line says STALE, how old it is and why, so
-old data is never shown as current.
+A pane draws its source's ``SourceState`` (the app owns and updates it) with
+the settings it was built with. When a poll fails or hangs, the last good
+data stays on screen but the status line says STALE, how old it is and why,
+so old data is never shown as current.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from rich.text import Text
@@ -22,14 +24,29 @@ from textual.widgets import DataTable, Input, Static
 from backends.analysis.alarms import Thresholds
 from backends.analysis.safety import DEFAULT_POLICY, SafetyPolicy
 from backends.model import Kind, Snapshot
-from console.format import fmt_duration, fmt_time
+from console.format import format_duration, format_time
 from console.safe_text import clean
+from console.state.source import SourceState
 from console.trends import Trends
 from console.widgets.tables import Row, sort_rows
 
 
 class PaneStatus(Static):
     """One line: source, as-of time, age, STALE and the last error."""
+
+
+@dataclass(frozen=True)
+class PaneSettings:
+    """What a pane is built with: its title and key, and what it judges by."""
+
+    title: str
+    number: int
+    #: Alarm thresholds of the config: panes colour and mark by the same limits.
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    #: What the data-safety verdicts are decided against.
+    policy: SafetyPolicy = DEFAULT_POLICY
+    #: The console's rolling history of key figures, for sparklines.
+    trends: Trends | None = None
 
 
 class SourcePane(Vertical, can_focus=False):
@@ -43,8 +60,6 @@ class SourcePane(Vertical, can_focus=False):
             self.run_number = run_number
 
     KIND: ClassVar[Kind]
-    TITLE: ClassVar[str]
-    NUMBER: ClassVar[int]
     #: Whether `/` filters this pane's main table.
     FILTERABLE: ClassVar[bool] = False
     #: The id of the table that `s` sorts (None: the pane cannot be sorted).
@@ -63,29 +78,29 @@ class SourcePane(Vertical, can_focus=False):
     SourcePane > PaneStatus { height: 1; color: $text-muted; }
     """
 
-    def __init__(self, *, interval: float, id: str | None = None) -> None:
+    def __init__(
+        self, state: SourceState, settings: PaneSettings, *, id: str | None = None
+    ) -> None:
         super().__init__(id=id or self.KIND.value)
-        self.interval = interval
-        self.source_name = "-"
-        self.snapshot: Snapshot | None = None
-        self.error: str | None = None
-        self.received_at: float | None = None
-        self.waiting_since: float | None = None
-        self.timeout: float | None = None
-        self.border_title = f"{self.NUMBER} {self.TITLE}"
+        self.state = state
+        self.settings = settings
+        self.thresholds = settings.thresholds
+        self.policy = settings.policy
+        self.trends = settings.trends
+        self.border_title = f"{settings.number} {settings.title}"
         self._status = PaneStatus(Text("waiting for first data…"), classes="pane-status")
         self.filter_text = ""
-        self._prepared: tuple[Snapshot | None, object | None] = (None, None)
         #: Column the main table is sorted by (None: the pane's own order).
         self.sort_column: int | None = None
         self.sort_reverse = False
-        #: The console's rolling history of key figures (set by the app).
-        self.trends: Trends | None = None
-        #: Alarm thresholds of the config (set by the app): the panes colour
-        #: and mark by the same limits the alarms use.
-        self.thresholds = Thresholds()
-        #: What the data-safety verdicts are decided against (set by the app).
-        self.policy: SafetyPolicy = DEFAULT_POLICY
+
+    @property
+    def snapshot(self) -> Snapshot | None:
+        return self.state.snapshot
+
+    @property
+    def error(self) -> str | None:
+        return self.state.error
 
     def compose(self) -> ComposeResult:
         self._status = PaneStatus(Text("waiting for first data…"), classes="pane-status")
@@ -207,12 +222,7 @@ class SourcePane(Vertical, can_focus=False):
     # ------------------------------------------------------------ updates
 
     async def reset(self) -> None:
-        """Forget all data and redraw empty (a replay seeking backwards)."""
-        self.snapshot = None
-        self.error = None
-        self.received_at = None
-        self.waiting_since = None
-        self._prepared = (None, None)
+        """Redraw empty after the app reset the state (a replay seeking backwards)."""
         self.forget()
         await self.recompose()
 
@@ -230,95 +240,59 @@ class SourcePane(Vertical, can_focus=False):
 
     def prepared_for(self, snapshot: Snapshot) -> object | None:
         """What :meth:`prepare` made of this very snapshot, if it ran."""
-        done, prepared = self._prepared
-        return prepared if done is snapshot else None
+        return self.state.prepared if self.state.snapshot is snapshot else None
 
-    def accept(
-        self,
-        source: str,
-        snapshot: Snapshot | None,
-        error: str | None,
-        at: float,
-        prepared: object | None = None,
-    ) -> None:
-        """A poll came back: keep good data, remember the error, redraw."""
-        if snapshot is not None:
-            self._prepared = (snapshot, prepared)
-        self.source_name = source
-        self.error = error
-        self.waiting_since = None
-        if snapshot is not None:
-            self.snapshot = snapshot
-            self.received_at = at
-        self.set_class(error is not None, "-error")
-        self._redraw(at, retry=True)
-
-    def _redraw(self, at: float, retry: bool = False) -> None:
-        """Draw the last snapshot and the status line.
+    def redraw(self, at: float, retry: bool = True) -> None:
+        """Draw the state's snapshot and the status line (after a poll came back).
 
         Results can arrive while the pane's children are still being mounted
         (at start) or already removed (at exit); then try once more after the
         next refresh, and give up quietly if the pane is gone.
         """
+        self.set_class(self.state.error is not None, "-error")
         try:
-            if self.snapshot is not None:
-                self.show(self.snapshot)
+            if self.state.snapshot is not None:
+                self.show(self.state.snapshot)
             self.update_status(at)
         except NoMatches:
             if retry and self.is_attached:
-                self.call_after_refresh(self._redraw, at)
+                self.call_after_refresh(self.redraw, at, False)
 
     def show(self, snapshot: Snapshot) -> None:
         """Render a new snapshot into the pane's widgets."""
         raise NotImplementedError
 
-    def timed_out(self, now: float) -> bool:
-        """A poll is running and has not answered within the pane's timeout."""
-        return (
-            self.waiting_since is not None
-            and self.timeout is not None
-            and now - self.waiting_since > self.timeout
-        )
-
-    def is_stale(self, now: float) -> bool:
-        """Data that must not pass for current: after an error, a timed-out poll,
-        or when older than ``stale_after_factor`` intervals (at least
-        ``stale_min_seconds``), as the thresholds say."""
-        if self.received_at is None:
-            return self.error is not None
-        if self.error is not None or self.timed_out(now):
-            return True
-        t = self.thresholds
-        return now - self.received_at > max(
-            t.stale_min_seconds, self.interval * t.stale_after_factor
-        )
-
     def update_status(self, now: float) -> None:
         """Redraw the status line; called on every result and every second."""
         if not self._status.is_attached:
             return  # not mounted yet, or already torn down
-        stale = self.is_stale(now)
+        state = self.state
+        if not state.assigned:
+            self.set_class(False, "-stale")
+            self._status.update(Text("no source configured", style="dim"))
+            return
+        stale = state.stale(now)
         self.set_class(stale, "-stale")
         line = Text(no_wrap=True, overflow="ellipsis")
-        line.append(clean(self.source_name), style="bold")
-        taken = getattr(self.snapshot, "taken_at", None)
+        line.append(clean(state.backend), style="bold")
+        taken = getattr(state.snapshot, "taken_at", None)
         if taken is not None:
-            line.append(f" · as of {fmt_time(taken)}")
-        if self.received_at is not None:
-            age = fmt_duration(max(0.0, now - self.received_at))
+            line.append(f" · as of {format_time(taken)}")
+        if state.received_at is not None:
+            age = format_duration(max(0.0, now - state.received_at))
             if stale:
                 line.append(" ")
                 line.append(f" STALE {age} ", style="bold white on red")
             else:
                 line.append(f" · {age} ago")
-        elif self.error is None:
+        elif state.error is None:
             line.append(" · waiting for first data…")
-        if self.timed_out(now):
-            assert self.waiting_since is not None
+        if state.timed_out(now):
+            assert state.waiting_since is not None
             line.append(
-                f" · no answer for {fmt_duration(now - self.waiting_since)}", style="bold red"
+                f" · no answer for {format_duration(now - state.waiting_since)}", style="bold red"
             )
-        if self.error is not None:
+        if state.error is not None:
             line.append(" · ")
-            line.append(clean(self.error), style="red")
+            line.append(clean(state.error), style="red")
         self._status.update(line)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import timedelta
 
 from rich.text import Text
 from textual import on, work
@@ -19,140 +19,27 @@ from textual.app import ComposeResult
 from textual.timer import Timer
 from textual.widgets import Static
 
-from backends.analysis.safety import (
-    DEFAULT_POLICY,
-    ProcessingState,
-    SafetyPolicy,
-    copies_label,
-    copies_overdue,
-    data_safety,
-    processing_state,
-    run_problems,
-    verdict_word,
-)
+from backends.analysis.safety import copies_overdue
 from backends.model import Dag, Kind, Run, RunsSnapshot
-from console.format import VERDICT_VIEW, fmt_bytes, fmt_verdict, short_slot
-from console.panes.base import SourcePane
-from console.safe_text import clean
+from console.panes.base import PaneSettings, SourcePane
+from console.render.runs import COLUMNS, RunRow, build_row
+from console.state.source import SourceState
 from console.widgets.tables import highlighted
-from console.widgets.virtual_table import Column, VirtualTable
+from console.widgets.virtual_table import VirtualTable
 
 #: Seconds of quiet in the filter box before the runs are scanned.
 FILTER_DEBOUNCE = 0.25
 
-COLUMNS = (
-    Column("Run", 6, "right"),
-    Column("Source", 11),
-    Column("SR", 3),
-    Column("Start UTC", 14),
-    Column("Safety", 16),
-    Column("Processing", 10),
-    Column("Copies", 14),
-    Column("Events", 6, "right"),
-    Column("Size", 8, "right"),
-)
-
-PROCESSING_STYLE = {
-    ProcessingState.MINITREES: "green",
-    ProcessingState.PROCESSED: "green",
-    ProcessingState.PROCESSING: "cyan",
-    ProcessingState.QUEUED: "yellow",
-    ProcessingState.WAITING: "dim",
-    ProcessingState.SKIPPED: "dim",
-    ProcessingState.STALLED: "bold red",
-    ProcessingState.FAILED: "bold red",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class RunRow:
-    """The derived cells of one run, computed once per Run object."""
-
-    run: Run
-    cells: tuple[Text, ...]
-    search: str
-    #: Exact values per column to sort by (the cells are rounded for display).
-    keys: tuple[tuple[int, float, str], ...]
-    #: The refresh in which this run changed (highlighted during that refresh).
-    changed_in: int = -1
-    #: Whether the run was overdue (its copies due) when the row was built.
-    overdue: bool = True
-
-
-def build_row(
-    run: Run,
-    dag: Dag | None,
-    overdue_before: datetime | None = None,
-    policy: SafetyPolicy = DEFAULT_POLICY,
-) -> RunRow:
-    """Cells of one run. A run that is not yet safe is "wait" (yellow) until
-    it ended before ``overdue_before``, then "MISS" (red): copies that should
-    be there by now are not. A copy that failed its checksum is "FAIL" (red)
-    at once, whatever the run's age."""
-    verdict = data_safety(run, policy)
-    processing = processing_state(run, dag)
-    copies = copies_label(run, policy)
-    missing = " ".join(short_slot(m) for m in verdict.missing)
-    overdue = copies_overdue(run, overdue_before)
-    word = verdict_word(verdict, overdue)
-    _, _, searched, rank = VERDICT_VIEW[word]
-    if word == "fail" and overdue:
-        searched += " missing"
-    safety = Text(*fmt_verdict(word, verdict.missing, verdict.failed))
-    number = Text(str(run.number), style="red" if run_problems(run, policy) else "")
-    cells = (
-        number,
-        Text(clean(run.source)),
-        Text(run.science_run or "", style="cyan"),
-        Text(run.start.strftime("%y-%m-%d %H:%M")),
-        safety,
-        Text(processing.value, style=PROCESSING_STYLE.get(processing, "")),
-        Text(copies),
-        Text("-" if run.events is None else str(run.events)),
-        Text(fmt_bytes(run.raw_size_bytes)),
-    )
-    search = " ".join(
-        [
-            str(run.number),
-            run.name,
-            run.source,
-            run.science_run or "nonscience",
-            searched,
-            processing.value,
-            copies,
-            *run.tags,
-        ]
-    ).lower()
-
-    def num(value: float | None) -> tuple[int, float, str]:
-        return (2, 0.0, "") if value is None else (0, float(value), "")
-
-    def txt(value: str) -> tuple[int, float, str]:
-        return (1, 0.0, value.lower())
-
-    keys = (
-        num(run.number),
-        txt(run.source),
-        txt(run.science_run or "~"),
-        num(run.start.timestamp()),
-        (0, rank, missing),
-        txt(processing.value),
-        txt(copies),
-        num(run.events),
-        num(run.raw_size_bytes),
-    )
-    return RunRow(run, cells, search, keys, overdue=overdue)
-
 
 class RunsPane(SourcePane):
     KIND = Kind.RUNS
-    TITLE = "Runs"
-    NUMBER = 5
 
     FILTERABLE = True
 
-    def __init__(self, *, interval: float, id: str | None = None) -> None:
-        super().__init__(interval=interval, id=id)
+    def __init__(
+        self, state: SourceState, settings: PaneSettings, *, id: str | None = None
+    ) -> None:
+        super().__init__(state, settings, id=id)
         self._runs: Sequence[Run] = ()
         #: Filtered/sorted indices into _order_runs (the runs they were computed on).
         self._order: list[int] | None = None
@@ -231,7 +118,23 @@ class RunsPane(SourcePane):
             return self._order_runs[self._order[index]]
         return self._runs[len(self._runs) - 1 - index]
 
-    def _render_row(self, index: int) -> Sequence[Text]:
+    @property
+    def busy(self) -> bool:
+        """Whether a filter or sort is being computed (in a worker thread)."""
+        return self._busy
+
+    @property
+    def ordered(self) -> bool:
+        """Whether the rows shown are a filtered or sorted order (not the snapshot's)."""
+        return self._order is not None
+
+    def set_filter(self, text: str) -> None:
+        """Filter the runs by these words now (as typed in the filter box)."""
+        self.filter_text = text
+        self._apply_filter()
+
+    def render_row(self, index: int) -> Sequence[Text]:
+        """The cells of row ``index`` as shown (highlighted when it just changed)."""
         row = self.row_for(self.run_at(index))
         if row.changed_in == self._generation:
             return [highlighted(cell) for cell in row.cells]
@@ -300,7 +203,7 @@ class RunsPane(SourcePane):
         self._show_rows(len(order))
 
     def _show_rows(self, count: int) -> None:
-        self.query_one(VirtualTable).set_rows(count, self._render_row)
+        self.query_one(VirtualTable).set_rows(count, self.render_row)
         self._update_footer(count)
 
     def _update_footer(self, count: int) -> None:

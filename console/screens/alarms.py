@@ -20,7 +20,7 @@ from textual.widgets import DataTable, Input, Static
 
 from backends.analysis.alarms import Alarm, Severity
 from console.acks import AckStore
-from console.format import fmt_time
+from console.format import format_time
 from console.safe_text import clean
 from console.widgets.alarms_strip import severity_badge
 from console.widgets.tables import sync_rows
@@ -112,7 +112,7 @@ class AlarmsScreen(ModalScreen[None]):
                     key,
                     (
                         badge,
-                        fmt_time(alarm.since),
+                        format_time(alarm.since),
                         Text(clean(alarm.title), style="dim" if ack else "bold"),
                         Text("acknowledged", style="dim")
                         if ack
@@ -131,9 +131,9 @@ class AlarmsScreen(ModalScreen[None]):
                     key,
                     (
                         Text(f" {alarm.severity.name} ", style="dim"),
-                        fmt_time(alarm.since),
+                        format_time(alarm.since),
                         Text(clean(alarm.title), style="dim"),
-                        Text(f"cleared {fmt_time(cleared)}", style="green"),
+                        Text(f"cleared {format_time(cleared)}", style="green"),
                         Text(clean(alarm.detail), style="dim"),
                     ),
                 )
@@ -162,7 +162,7 @@ class AlarmsScreen(ModalScreen[None]):
         text.append(clean(alarm.hint or "-"), style="italic")
         ack = self.store.ack_for(alarm)
         if ack is not None:
-            text.append(f"\nAcknowledged {fmt_time(ack.acked_at)}: ", style="bold")
+            text.append(f"\nAcknowledged {format_time(ack.acked_at)}: ", style="bold")
             text.append(clean(ack.note or "(no note)"))
         self._detail.update(text)
 

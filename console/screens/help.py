@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Markdown
 
+from console.specs import PaneSpec
+
 HELP = """\
 # xenon-console
 
 | Key | Action |
 |---|---|
-| `1`-`5` | show pane: 1 buffer, 2 transfers, 3 tape, 4 jobs, 5 runs |
+| {numbers} | show pane: {panes} |
 | `Tab` / `Shift+Tab` | next / previous pane |
 | `z` | zoom the current pane to the whole screen (again to restore) |
 | `r` | poll every source now |
@@ -49,6 +53,10 @@ European RSE and a valid tape copy. A copy counts only when it is raw data,
 tape, has a checksum. `safe` green; `wait` yellow (a young run, copies on
 their way); `MISS` red (overdue); `FAIL` red (a copy failed its checksum).
 A red run number is malformed: Enter says why.
+
+## Panes
+
+{pane_help}
 """
 
 
@@ -63,6 +71,24 @@ class HelpScreen(ModalScreen[None]):
     }
     """
 
+    def __init__(self, specs: Sequence[PaneSpec]) -> None:
+        super().__init__()
+        self.specs = tuple(specs)
+
     def compose(self) -> ComposeResult:
         with VerticalScroll():
-            yield Markdown(HELP)
+            yield Markdown(help_text(self.specs))
+
+
+def help_text(specs: Sequence[PaneSpec]) -> str:
+    """The help, with the panes' keys and lines from their specs."""
+    numbers = [spec.number for spec in specs]
+    keys = f"`{min(numbers)}`-`{max(numbers)}`" if len(numbers) > 1 else f"`{numbers[0]}`"
+    return (
+        HELP.replace("{numbers}", keys)
+        .replace("{panes}", ", ".join(f"{spec.number} {spec.kind.value}" for spec in specs))
+        .replace(
+            "{pane_help}",
+            "\n".join(f"- **{spec.number} {spec.title}**: {spec.help}" for spec in specs),
+        )
+    )

@@ -36,7 +36,7 @@ from backends.analysis.safety import (
     run_problems,
 )
 from backends.model import JobStatus, RunDetail
-from console.format import fmt_bytes, fmt_time
+from console.format import format_bytes, format_time
 from console.safe_text import clean
 from console.widgets.tables import sync_rows
 
@@ -63,9 +63,10 @@ def describe_run(
     text.append(f"Run {run.number}", style="bold")
     text.append(f"  {clean(run.name)}  {clean(run.detector)}  source {clean(run.source)}")
     text.append(f"  {run.science_run or 'not science data'}\n")
-    text.append(f"Start {fmt_time(run.start)}  end {fmt_time(run.end)}  ")
+    text.append(f"Start {format_time(run.start)}  end {format_time(run.end)}  ")
     text.append(f"events {run.events if run.events is not None else '-'}  ")
-    text.append(f"size {fmt_bytes(run.raw_size_bytes)}  tags {clean(', '.join(run.tags)) or '-'}\n")
+    tags = clean(", ".join(run.tags)) or "-"
+    text.append(f"size {format_bytes(run.raw_size_bytes)}  tags {tags}\n")
     text.append("Data safety: ", style="bold")
     if verdict.safe:
         text.append("safe", style="green")
@@ -142,7 +143,7 @@ def copy_rows(detail: RunDetail, policy: SafetyPolicy = DEFAULT_POLICY) -> list[
                         copy.rse or "-",
                         status,
                         counts,
-                        fmt_time(copy.creation_time),
+                        format_time(copy.creation_time),
                         (copy.checksum or "-")[:12],
                         copy.location,
                     ),
@@ -297,8 +298,8 @@ class RunDetailsScreen(ModalScreen[None]):
                         ),
                         f"{rule.locks_ok}/{rule.locks_replicating}/{rule.locks_stuck}",
                         f"{100 * rule.progress:.0f}%",
-                        fmt_time(rule.expires_at),
-                        fmt_time(rule.stuck_since),
+                        format_time(rule.expires_at),
+                        format_time(rule.stuck_since),
                         rule.error or "",
                         rule.id,
                     ),
@@ -307,11 +308,11 @@ class RunDetailsScreen(ModalScreen[None]):
             ],
         )
         by_rse_state = Counter((r.rse, r.state) for r in detail.replicas)
-        size = Counter()
+        size: Counter[tuple[str, str]] = Counter()
         for replica in detail.replicas:
             size[(replica.rse, replica.state)] += replica.bytes or 0
         replica_rows = [
-            (f"rep:{rse}:{state}", (rse, state, str(n), fmt_bytes(size[(rse, state)])))
+            (f"rep:{rse}:{state}", (rse, state, str(n), format_bytes(size[(rse, state)])))
             for (rse, state), n in sorted(by_rse_state.items())
         ]
         replica_rows += [
@@ -326,8 +327,8 @@ class RunDetailsScreen(ModalScreen[None]):
                     f"tape{i}",
                     (
                         upload.state.value,
-                        fmt_bytes(upload.bytes),
-                        fmt_time(upload.updated_at),
+                        format_bytes(upload.bytes),
+                        format_time(upload.updated_at),
                         "-" if upload.return_code is None else str(upload.return_code),
                         upload.message or "",
                     ),

@@ -8,18 +8,10 @@ from rich.text import Text
 from textual.widgets import Static
 
 from backends.analysis.alarms import Alarm, Severity
+from console.render.alarms import severity_badge
 from console.safe_text import clean
 
-SEVERITY_STYLE = {
-    Severity.CRITICAL: "bold white on red",
-    Severity.WARNING: "bold black on yellow",
-    Severity.UNKNOWN: "bold white on magenta",
-    Severity.OK: "bold black on green",
-}
-
-
-def severity_badge(severity: Severity) -> Text:
-    return Text(f" {severity.name} ", style=SEVERITY_STYLE[severity])
+__all__ = ["AlarmsStrip", "severity_badge"]
 
 
 class AlarmsStrip(Static):

@@ -8,23 +8,19 @@ jump to the end cost the same whatever the number of rows.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from rich.segment import Segment
 from rich.text import Text
+from textual import events
 from textual.binding import Binding
 from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from console.render.common import Column
 
-@dataclass(frozen=True, slots=True)
-class Column:
-    title: str
-    width: int
-    justify: str = "left"
-
+__all__ = ["Column", "RowRenderer", "VirtualTable"]
 
 #: Returns the cells of row ``index`` (0 = first row shown).
 RowRenderer = Callable[[int], Sequence[Text]]
@@ -121,7 +117,7 @@ class VirtualTable(ScrollView, can_focus=True):
             self.scroll_to(y=self.cursor_row - height + 1, animate=False, immediate=True)
         self.refresh()
 
-    def on_click(self, event) -> None:  # type: ignore[no-untyped-def]
+    def on_click(self, event: events.Click) -> None:
         row = int(self.scroll_offset.y) + event.y
         if 0 <= row < self.row_count:
             self.move_cursor(row)

@@ -1,0 +1,160 @@
+"""The polling core: every assigned kind polled in a thread of its own.
+
+Each kind's thread fetches, reports the result, derives what the snapshot
+raises (alarms: for the runs a verdict on every run), reports that, then
+sleeps for the kind's interval, doubled per failure in a row up to two
+minutes (``state.source.backoff``). So polls of one kind never overlap, a
+slow source holds up no other, and a failing one backs off and recovers by
+itself. ``poll_now`` wakes every sleeping thread at once (``r``).
+
+Events go to one callback, in the polling thread; the TUI turns them into
+messages for its main thread. No Textual here: the same core serves any
+front end.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from backends.analysis.alarms import Alarm
+from backends.model import Kind, Snapshot
+from console.collect import Result, Sources, describe_error, fetch_one
+from console.config import Config
+from console.state.source import backoff
+
+
+@dataclass(frozen=True)
+class PollStarted:
+    kind: Kind
+    #: The console's clock when the poll started.
+    at: float
+
+
+@dataclass(frozen=True)
+class Polled:
+    """A poll came back (its snapshot is shown first; alarms follow)."""
+
+    result: Result
+    at: float
+    #: The pane's figures computed in the polling thread (``SourcePane.prepare``).
+    prepared: object | None = None
+
+
+@dataclass(frozen=True)
+class Derived:
+    """What a poll's snapshot raises, computed in the polling thread."""
+
+    kind: Kind
+    snapshot: Snapshot | None
+    alarms: list[Alarm] | None
+    #: Runs the pane marks malformed (0 for the other kinds).
+    malformed: int = 0
+    #: Why the derivation failed (garbage from the backend), else None.
+    error: str | None = None
+
+
+Event = PollStarted | Polled | Derived
+Deliver = Callable[[Event], None]
+Prepare = Callable[[Kind, Snapshot], object | None]
+Derive = Callable[[Result], Derived]
+
+
+class Poller:
+    """Polls ``sources`` as ``config`` says, delivering events to ``deliver``."""
+
+    def __init__(
+        self,
+        sources: Sources,
+        config: Config,
+        deliver: Deliver,
+        derive: Derive,
+        *,
+        prepare: Prepare | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.sources = sources
+        self.config = config
+        self.deliver = deliver
+        self.derive = derive
+        self.prepare = prepare
+        self.clock = clock
+        self._stop = threading.Event()
+        self._wake = {kind: threading.Event() for kind in sources.kinds()}
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        for kind in self._wake:
+            thread = threading.Thread(
+                target=self._loop, args=(kind,), name=f"poll-{kind.value}", daemon=True
+            )
+            self._threads.append(thread)
+            thread.start()
+
+    def poll_now(self, kinds: Iterable[Kind] | None = None) -> None:
+        """Poll these kinds (every one) as soon as their running poll is done."""
+        for kind in self._wake if kinds is None else kinds:
+            if kind in self._wake:
+                self._wake[kind].set()
+
+    def stop(self) -> None:
+        """Stop polling; a fetch still running is abandoned (its thread is a daemon)."""
+        self._stop.set()
+        for wake in self._wake.values():
+            wake.set()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    def _loop(self, kind: Kind) -> None:
+        failures = 0
+        interval = self.config.intervals[kind]
+        wake = self._wake[kind]
+        while not self._stop.is_set():
+            wake.clear()
+            self.deliver(PollStarted(kind, self.clock()))
+            result = fetch_one(self.sources, kind)
+            if self._stop.is_set():
+                return
+            self.deliver(Polled(result, self.clock(), self._prepared(kind, result)))
+            self.deliver(self.derive(result))
+            failures = 0 if result.error is None else failures + 1
+            wake.wait(backoff(interval, failures))
+
+    def _prepared(self, kind: Kind, result: Result) -> object | None:
+        if self.prepare is None or result.snapshot is None:
+            return None
+        try:
+            return self.prepare(kind, result.snapshot)
+        except Exception:  # the pane will prepare it itself, and say what is wrong
+            return None
+
+
+def derive(config: Config) -> Derive:
+    """The derivation every front end uses: the content alarms of a result's
+    snapshot (``backends.kinds``) and, for the runs, how many are malformed."""
+    from backends import kinds
+    from backends.analysis.safety import count_malformed
+    from backends.model import RunsSnapshot
+
+    def run(result: Result) -> Derived:
+        snapshot = result.snapshot
+        if snapshot is None:
+            return Derived(result.kind, None, None)
+        try:
+            alarms = kinds.content_alarms(
+                snapshot, config.thresholds, snapshot.taken_at, config.policy
+            )
+            malformed = (
+                count_malformed(snapshot.runs, config.policy)
+                if isinstance(snapshot, RunsSnapshot)
+                else 0
+            )
+        except Exception as exc:  # garbage from a backend must not kill the poller
+            return Derived(result.kind, snapshot, [], 0, f"bad data: {describe_error(exc)}")
+        return Derived(result.kind, snapshot, alarms, malformed)
+
+    return run

@@ -1,0 +1,163 @@
+"""The buffer disk: fill gauge, forecast figures, uplink; for the pane and the report."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.text import Text
+
+from backends.analysis.alarms import Thresholds
+from backends.analysis.buffer import BufferForecast, buffer_forecast
+from backends.model import BufferSnapshot
+from console.format import format_bytes, format_duration, format_percent, format_rate
+from console.render.common import Context, rounded
+from console.safe_text import clean
+
+GAUGE_WIDTH = 40
+#: Figures kept by the console's trends (``console.trends``).
+TREND_FILL = "buffer.fill_percent"
+
+
+def forecast(snapshot: BufferSnapshot, thresholds: Thresholds) -> BufferForecast:
+    return buffer_forecast(snapshot, timedelta(hours=thresholds.buffer_rate_window_hours))
+
+
+def gauge(fraction: float, width: int, warning: float, critical: float) -> Text:
+    """A fill bar coloured by the alarm thresholds (fractions of 1)."""
+    width = max(4, width)
+    filled = round(min(1.0, max(0.0, fraction)) * width)
+    colour = "red" if fraction >= critical else "yellow" if fraction >= warning else "green"
+    bar = Text()
+    bar.append("█" * filled, style=colour)
+    bar.append("░" * (width - filled), style="grey37")
+    return bar
+
+
+def head(snapshot: BufferSnapshot, thresholds: Thresholds) -> Text:
+    """``42.1% ████░░░``: the fill, as a figure and a gauge."""
+    fill = forecast(snapshot, thresholds).fill_fraction
+    line = Text(no_wrap=True)
+    line.append(format_percent(fill), style="bold")
+    line.append(" ")
+    line.append_text(
+        gauge(
+            fill,
+            GAUGE_WIDTH,
+            thresholds.buffer_warning_percent / 100,
+            thresholds.buffer_critical_percent / 100,
+        )
+    )
+    return line
+
+
+def body(snapshot: BufferSnapshot, thresholds: Thresholds) -> Text:
+    """Used, free and total; fill rate and time to full; DAQ rate and autonomy; uplink."""
+    figures = forecast(snapshot, thresholds)
+    rate = figures.fill_rate_bps
+    rate_text = "-" if rate is None else f"{format_bytes(rate * 86400)}/day"
+    if rate is not None and rate > 0:
+        rate_text = "+" + rate_text
+    to_full = figures.time_to_full
+    urgent = (
+        to_full is not None
+        and to_full.total_seconds() < 3600 * thresholds.time_to_full_critical_hours
+    )
+    text = Text()
+    text.append("Used ", style="dim")
+    text.append(format_bytes(figures.used_bytes))
+    text.append("  Free ", style="dim")
+    text.append(format_bytes(figures.free_bytes))
+    text.append("  of ", style="dim")
+    text.append(format_bytes(figures.total_bytes))
+    text.append("\nFill rate ", style="dim")
+    text.append(rate_text)
+    text.append("  Full in ", style="dim")
+    text.append(
+        format_duration(to_full) if to_full else "not filling",
+        style="bold red" if urgent else "bold",
+    )
+    text.append("\nDAQ writes ", style="dim")
+    text.append(format_rate(snapshot.daq_write_bps))
+    text.append("  Autonomy if uplink down ", style="dim")
+    text.append(format_duration(figures.autonomy) if figures.autonomy else "-")
+    text.append("\nUplink ", style="dim")
+    if snapshot.uplink_up is None:
+        text.append("unknown")
+    elif snapshot.uplink_up:
+        text.append("up", style="green")
+    else:
+        text.append("DOWN", style="bold red")
+    if snapshot.malformed:
+        text.append(f"\n{len(snapshot.malformed)} bad values ignored: ", style="yellow")
+        text.append(clean(snapshot.malformed[0]), style="yellow")
+    return text
+
+
+def history(snapshot: BufferSnapshot) -> list[float]:
+    """The backend's own fill history (bytes), for the pane's sparkline."""
+    return [float(sample.used_bytes) for sample in snapshot.history]
+
+
+# ------------------------------------------------------------------ report
+
+
+def to_rich(snapshot: BufferSnapshot, context: Context) -> RenderableType:
+    mount = Text("Mount ", style="dim")
+    mount.append(clean(snapshot.mount))
+    return Group(head(snapshot, context.thresholds), mount, body(snapshot, context.thresholds))
+
+
+_JSON_KEYS = (
+    "used_bytes",
+    "free_bytes",
+    "total_bytes",
+    "fill_percent",
+    "fill_rate_bps",
+    "time_to_full_hours",
+    "autonomy_days",
+    "daq_write_bps",
+    "uplink_up",
+    "mount",
+)
+
+
+def to_json(snapshot: BufferSnapshot | None, context: Context) -> dict[str, Any]:
+    if snapshot is None:
+        return {**dict.fromkeys(_JSON_KEYS), "malformed": []}
+    figures = forecast(snapshot, context.thresholds)
+    autonomy = figures.autonomy
+    return {
+        "used_bytes": figures.used_bytes,
+        "free_bytes": figures.free_bytes,
+        "total_bytes": figures.total_bytes,
+        "fill_percent": round(figures.fill_fraction * 100, 2),
+        "fill_rate_bps": rounded(figures.fill_rate_bps, 1),
+        "time_to_full_hours": (
+            round(figures.time_to_full.total_seconds() / 3600, 3) if figures.time_to_full else None
+        ),
+        "autonomy_days": round(autonomy.total_seconds() / 86400, 3) if autonomy else None,
+        "daq_write_bps": rounded(snapshot.daq_write_bps, 1),
+        "uplink_up": snapshot.uplink_up,
+        "mount": snapshot.mount,
+        "malformed": list(snapshot.malformed),
+    }
+
+
+def perfdata(snapshot: BufferSnapshot, context: Context) -> list[str]:
+    thresholds = context.thresholds
+    percent = snapshot.used_bytes * 100 / snapshot.total_bytes if snapshot.total_bytes else 0.0
+    return [
+        f"buffer_fill={percent:.1f}%;{thresholds.buffer_warning_percent:g};"
+        f"{thresholds.buffer_critical_percent:g};0;100",
+        f"buffer_free={snapshot.free_bytes}B;;;0;{snapshot.total_bytes}",
+    ]
+
+
+def summary(snapshot: BufferSnapshot) -> str:
+    return f"buffer {snapshot.fill_fraction * 100:.1f} % full"
+
+
+def trend_figures(snapshot: BufferSnapshot) -> dict[str, float | None]:
+    return {TREND_FILL: 100 * snapshot.fill_fraction}

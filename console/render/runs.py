@@ -1,0 +1,278 @@
+"""Runs: one row per run, its verdict, processing and copies; for the pane and the report.
+
+``build_row`` is the one place that turns a run into what is shown (cells,
+filter words, sort keys); the runs pane caches its rows by run object, the
+report lists the newest runs with the same cells.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from backends.analysis.jobs import dag_for_run
+from backends.analysis.safety import (
+    DEFAULT_POLICY,
+    ProcessingState,
+    SafetyPolicy,
+    copies_label,
+    copies_overdue,
+    count_malformed,
+    data_safety,
+    processing_state,
+    purge_verdict,
+    run_problems,
+    verdict_word,
+)
+from backends.model import Dag, JobsSnapshot, Kind, Run, RunsSnapshot
+from console.format import VERDICT_VIEW, format_bytes, format_duration, format_verdict, short_slot
+from console.render.common import Column, Context, iso
+from console.safe_text import clean
+
+#: Runs listed by ``report``, newest first (``audit`` lists them all).
+NEWEST_RUNS = 20
+
+COLUMNS = (
+    Column("Run", 6, "right"),
+    Column("Source", 11),
+    Column("SR", 3),
+    Column("Start UTC", 14),
+    Column("Safety", 16),
+    Column("Processing", 10),
+    Column("Copies", 14),
+    Column("Events", 6, "right"),
+    Column("Size", 8, "right"),
+)
+
+PROCESSING_STYLE = {
+    ProcessingState.MINITREES: "green",
+    ProcessingState.PROCESSED: "green",
+    ProcessingState.PROCESSING: "cyan",
+    ProcessingState.QUEUED: "yellow",
+    ProcessingState.WAITING: "dim",
+    ProcessingState.SKIPPED: "dim",
+    ProcessingState.STALLED: "bold red",
+    ProcessingState.FAILED: "bold red",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RunRow:
+    """The derived cells of one run, computed once per Run object."""
+
+    run: Run
+    cells: tuple[Text, ...]
+    search: str
+    #: Exact values per column to sort by (the cells are rounded for display).
+    keys: tuple[tuple[int, float, str], ...]
+    #: The refresh in which this run changed (highlighted during that refresh).
+    changed_in: int = -1
+    #: Whether the run was overdue (its copies due) when the row was built.
+    overdue: bool = True
+
+
+def build_row(
+    run: Run,
+    dag: Dag | None,
+    overdue_before: datetime | None = None,
+    policy: SafetyPolicy = DEFAULT_POLICY,
+) -> RunRow:
+    """Cells of one run. A run that is not yet safe is "wait" (yellow) until
+    it ended before ``overdue_before``, then "MISS" (red): copies that should
+    be there by now are not. A copy that failed its checksum is "FAIL" (red)
+    at once, whatever the run's age."""
+    verdict = data_safety(run, policy)
+    processing = processing_state(run, dag)
+    copies = copies_label(run, policy)
+    missing = " ".join(short_slot(m) for m in verdict.missing)
+    overdue = copies_overdue(run, overdue_before)
+    word = verdict_word(verdict, overdue)
+    _, _, searched, rank = VERDICT_VIEW[word]
+    if word == "fail" and overdue:
+        searched += " missing"
+    safety = Text(*format_verdict(word, verdict.missing, verdict.failed))
+    number = Text(str(run.number), style="red" if run_problems(run, policy) else "")
+    cells = (
+        number,
+        Text(clean(run.source)),
+        Text(run.science_run or "", style="cyan"),
+        Text(run.start.strftime("%y-%m-%d %H:%M")),
+        safety,
+        Text(processing.value, style=PROCESSING_STYLE.get(processing, "")),
+        Text(copies),
+        Text("-" if run.events is None else str(run.events)),
+        Text(format_bytes(run.raw_size_bytes)),
+    )
+    search = " ".join(
+        [
+            str(run.number),
+            run.name,
+            run.source,
+            run.science_run or "nonscience",
+            searched,
+            processing.value,
+            copies,
+            *run.tags,
+        ]
+    ).lower()
+
+    def num(value: float | None) -> tuple[int, float, str]:
+        return (2, 0.0, "") if value is None else (0, float(value), "")
+
+    def txt(value: str) -> tuple[int, float, str]:
+        return (1, 0.0, value.lower())
+
+    keys = (
+        num(run.number),
+        txt(run.source),
+        txt(run.science_run or "~"),
+        num(run.start.timestamp()),
+        (0, rank, missing),
+        txt(processing.value),
+        txt(copies),
+        num(run.events),
+        num(run.raw_size_bytes),
+    )
+    return RunRow(run, cells, search, keys, overdue=overdue)
+
+
+def overdue_before(now: datetime, unsafe_after_hours: float) -> datetime:
+    """Runs ended before this should be safe by now."""
+    return now - timedelta(hours=unsafe_after_hours)
+
+
+# ------------------------------------------------------------------ report
+
+
+def _dags(context: Context) -> dict[int, Dag]:
+    jobs = context.snapshots.get(Kind.JOBS)
+    return dag_for_run(jobs) if isinstance(jobs, JobsSnapshot) else {}
+
+
+def newest_rows(snapshot: RunsSnapshot, context: Context) -> list[tuple[Run, RunRow]]:
+    """The newest runs and their rows, as the runs pane shows them."""
+    dags = _dags(context)
+    before = overdue_before(context.now, context.thresholds.unsafe_after_hours)
+    newest = sorted(snapshot.runs, key=lambda r: r.number, reverse=True)[:NEWEST_RUNS]
+    return [(run, build_row(run, dags.get(run.number), before, context.policy)) for run in newest]
+
+
+def counts(snapshot: RunsSnapshot, context: Context) -> dict[str, int]:
+    """Runs not data-safe, of them overdue and with a failed copy; malformed runs."""
+    before = overdue_before(context.now, context.thresholds.unsafe_after_hours)
+    unsafe = unsafe_old = failed = 0
+    for run in snapshot.runs:
+        verdict = data_safety(run, context.policy)
+        if not verdict.safe:
+            unsafe += 1
+            unsafe_old += copies_overdue(run, before)
+            failed += bool(verdict.failed)
+    return {
+        "unsafe": unsafe,
+        "unsafe_old": unsafe_old,
+        "failed": failed,
+        "malformed": count_malformed(snapshot.runs, context.policy),
+    }
+
+
+PURGE_COLUMN = "Purge"
+
+
+def purge_cell(run: Run, policy: SafetyPolicy) -> Text:
+    purge = purge_verdict(run, policy)
+    if purge.allowed:
+        return Text("ok", "green")
+    if not purge.on_buffer:
+        if purge.reason == "already purged":
+            return Text("purged", "dim")
+        if purge.reason == "no copy recorded":
+            return Text("no copy", "dim")
+        # Gone from the buffer without the copies the purge rule asks for.
+        return Text("purged, no valid copy", "bold red")
+    short = [word for word in ("tape", "Rucio") if word in purge.reason]
+    return Text("no: " + " ".join(short) if short else clean(purge.reason), "dim")
+
+
+def to_rich(snapshot: RunsSnapshot, context: Context) -> RenderableType:
+    figures = counts(snapshot, context)
+    after = format_duration(timedelta(hours=context.thresholds.unsafe_after_hours))
+    summary_line = Text(
+        f"{len(snapshot.runs):,} runs; {figures['unsafe']:,} not data-safe "
+        f"({figures['unsafe_old']:,} older than {after}, {figures['failed']:,} with a failed "
+        f"copy); {figures['malformed']:,} malformed"
+    )
+    rows = newest_rows(snapshot, context)
+    out = Table(title=f"newest {len(rows)} runs", title_justify="left")
+    for column in (*COLUMNS, Column(PURGE_COLUMN, 10)):
+        out.add_column(column.title, justify=column.justify, no_wrap=True)
+    for run, row in rows:
+        out.add_row(*row.cells, purge_cell(run, context.policy))
+    return Group(summary_line, out)
+
+
+def to_json(snapshot: RunsSnapshot | None, context: Context) -> dict[str, Any]:
+    if snapshot is None:
+        return {
+            "count": None,
+            "data_taking": None,
+            "unsafe": None,
+            "unsafe_old": None,
+            "failed": None,
+            "malformed": None,
+            "newest": [],
+            "left_out": None,
+        }
+    policy = context.policy
+    dags = _dags(context)
+    listed = []
+    for run, row in newest_rows(snapshot, context):
+        safety = data_safety(run, policy)
+        purge = purge_verdict(run, policy)
+        listed.append(
+            {
+                "number": run.number,
+                "name": run.name,
+                "source": run.source,
+                "science_run": run.science_run,
+                "start": iso(run.start),
+                "end": iso(run.end),
+                "events": run.events,
+                "size_bytes": run.raw_size_bytes,
+                "copies": copies_label(run, policy),
+                "processing": processing_state(run, dags.get(run.number)).value,
+                "safe": safety.safe,
+                "verdict": verdict_word(safety, row.overdue),
+                "missing": list(safety.missing),
+                "failed": list(safety.failed),
+                "safety_reason": safety.reason,
+                "purge_allowed": purge.allowed,
+                "on_buffer": purge.on_buffer,
+                "purge_reason": purge.reason,
+                "malformed": list(run_problems(run, policy)),
+            }
+        )
+    return {
+        "count": len(snapshot.runs),
+        "data_taking": snapshot.data_taking,
+        **counts(snapshot, context),
+        "newest": listed,
+        #: The runs not listed in "newest" (``xenon-console audit`` lists every run).
+        "left_out": len(snapshot.runs) - len(listed),
+    }
+
+
+def perfdata(snapshot: RunsSnapshot, context: Context) -> list[str]:
+    return [f"runs={len(snapshot.runs)}"]
+
+
+def summary(snapshot: RunsSnapshot) -> str:
+    return f"{len(snapshot.runs)} runs"
+
+
+def trend_figures(snapshot: RunsSnapshot) -> dict[str, float | None]:
+    return {}

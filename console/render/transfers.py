@@ -1,0 +1,203 @@
+"""Transfers: one row per RSE, the stuck-rules line; for the pane and the report."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.text import Text
+
+from backends.analysis.transfers import RseSummary, stuck_rules, stuck_since, summarize_transfers
+from backends.model import RuleState, TransfersSnapshot
+from console.format import format_bytes, format_duration, format_rate
+from console.render.common import Context, Row, count_cell, hours, rounded, table
+from console.safe_text import clean
+from console.trends import Trends
+
+#: "Oldest": how long the oldest stuck rule has been stuck; "In/s": incoming
+#: throughput and its trend; "Exp": LNGS rules expiring within 24 h.
+COLUMNS = ("RSE", "Used", "OK", "Repl", "Stuck", "Oldest", "In/s", "Exp")
+RIGHT = ("Used", "OK", "Repl", "Stuck", "Oldest", "In/s", "Exp")
+TREND_WIDTH = 5
+STUCK_RULES_LISTED = 50
+STUCK_RULES_SHOWN = 10
+
+
+def throughput_figure(rse: str) -> str:
+    """The trends' name of an RSE's incoming throughput."""
+    return f"rse.{rse}.throughput"
+
+
+def rse_row(rse: RseSummary, now: datetime, trends: Trends | None = None) -> Row:
+    name = Text(clean(rse.name), style="" if rse.available else "bold red")
+    if not rse.available:
+        name.append(" ✗")
+    used = Text(format_bytes(rse.used_bytes))
+    if rse.used_bytes is not None and rse.total_bytes:
+        fill = rse.used_bytes / rse.total_bytes
+        used.stylize("bold red" if fill >= 0.95 else "yellow" if fill >= 0.85 else "")
+    if rse.oldest_stuck is not None:
+        oldest = Text(format_duration(now - stuck_since(rse.oldest_stuck)), style="red")
+    else:
+        oldest = Text("-", style="dim")
+    rate = Text(format_rate(rse.throughput_bps).rjust(9))
+    if trends is not None:
+        rate.append(" " + trends.spark(throughput_figure(rse.name), TREND_WIDTH), style="cyan")
+    return (
+        rse.name,
+        (
+            name,
+            used,
+            count_cell(rse.rules.get(RuleState.OK, 0), "green"),
+            count_cell(rse.rules.get(RuleState.REPLICATING, 0), "cyan"),
+            count_cell(rse.rules.get(RuleState.STUCK, 0), "bold red"),
+            oldest,
+            rate,
+            count_cell(rse.expiring_soon, "yellow"),
+        ),
+    )
+
+
+def rse_rows(snapshot: TransfersSnapshot, now: datetime, trends: Trends | None = None) -> list[Row]:
+    return [rse_row(rse, now, trends) for rse in summarize_transfers(snapshot, now=now)]
+
+
+def stuck_runs(snapshot: TransfersSnapshot, now: datetime) -> dict[str, int]:
+    """RSE -> run of its oldest stuck rule (Enter on an RSE row opens that run)."""
+    return {
+        rse.name: rse.oldest_stuck.run_number
+        for rse in summarize_transfers(snapshot, now=now)
+        if rse.oldest_stuck is not None and rse.oldest_stuck.run_number is not None
+    }
+
+
+def stuck_line(snapshot: TransfersSnapshot) -> Text:
+    """How many rules are stuck and the oldest one's run, RSE and error; rules
+    suspended or waiting for approval; records the source could not read."""
+    stuck = stuck_rules(snapshot)
+    line = Text(no_wrap=True, overflow="ellipsis")
+    if stuck:
+        first = stuck[0]
+        noun = "stuck rule" if len(stuck) == 1 else "stuck rules"
+        line.append(f"{len(stuck)} {noun}", style="bold red")
+        line.append(" · oldest: ")
+        if first.run_number is not None:
+            line.append(f"run {first.run_number} ")
+        line.append(f"→ {clean(first.rse)}: ")
+        line.append(clean(first.error or "no error given"), style="red")
+    else:
+        line.append("No stuck rules", style="green")
+    suspended = sum(1 for r in snapshot.rules if r.state is RuleState.SUSPENDED)
+    waiting = sum(1 for r in snapshot.rules if r.state is RuleState.WAITING_APPROVAL)
+    if suspended:
+        line.append(f" · {suspended} suspended", style="yellow")
+    if waiting:
+        line.append(f" · {waiting} waiting approval", style="yellow")
+    if snapshot.malformed:
+        line.append(f" · {len(snapshot.malformed)} unreadable records", style="yellow")
+    return line
+
+
+STUCK_COLUMNS = ("Rule", "Run", "RSE", "Stuck for", "Locks", "Error")
+
+
+def stuck_rows(snapshot: TransfersSnapshot, now: datetime) -> list[Row]:
+    """The stuck rules, oldest first, for the report."""
+    return [
+        (
+            rule.id,
+            (
+                Text(clean(rule.id[:12])),
+                Text("-" if rule.run_number is None else str(rule.run_number)),
+                Text(clean(rule.rse)),
+                Text(format_duration(now - stuck_since(rule))),
+                Text(f"{rule.locks_ok}/{rule.locks_total}"),
+                Text(clean(rule.error or "-"), style="red"),
+            ),
+        )
+        for rule in stuck_rules(snapshot)
+    ]
+
+
+# ------------------------------------------------------------------ report
+
+
+def to_rich(snapshot: TransfersSnapshot, context: Context) -> RenderableType:
+    parts: list[RenderableType] = [
+        table(COLUMNS, rse_rows(snapshot, context.now), title="RSEs", right=RIGHT),
+        stuck_line(snapshot),
+    ]
+    stuck = stuck_rows(snapshot, context.now)
+    if stuck:
+        parts.append(
+            table(
+                STUCK_COLUMNS,
+                stuck[:STUCK_RULES_SHOWN],
+                title=f"stuck rules ({len(stuck)}, oldest first)",
+            )
+        )
+    return Group(*parts)
+
+
+def to_json(snapshot: TransfersSnapshot | None, context: Context) -> dict[str, Any]:
+    if snapshot is None:
+        return {"rses": [], "stuck_rules": [], "stuck_total": None}
+    now = context.now
+    rses = []
+    for summary in summarize_transfers(snapshot, now):
+        oldest = summary.oldest_stuck
+        rses.append(
+            {
+                "name": summary.name,
+                "region": summary.region,
+                "available": summary.available,
+                "used_bytes": summary.used_bytes,
+                "total_bytes": summary.total_bytes,
+                "throughput_bps": rounded(summary.throughput_bps, 1),
+                "rules": {state.value: n for state, n in summary.rules.items()},
+                "locks_ok": summary.locks_ok,
+                "locks_total": summary.locks_total,
+                "oldest_stuck": None
+                if oldest is None
+                else {
+                    "id": oldest.id,
+                    "run": oldest.run_number,
+                    "stuck_hours": hours(now - stuck_since(oldest)),
+                },
+                "expiring_soon": summary.expiring_soon,
+            }
+        )
+    stuck = stuck_rules(snapshot)
+    return {
+        "rses": rses,
+        "stuck_total": len(stuck),
+        "stuck_rules": [
+            {
+                "id": rule.id,
+                "run": rule.run_number,
+                "rse": rule.rse,
+                "error": rule.error,
+                "stuck_hours": hours(now - stuck_since(rule)),
+                "locks_ok": rule.locks_ok,
+                "locks_total": rule.locks_total,
+            }
+            for rule in stuck[:STUCK_RULES_LISTED]
+        ],
+    }
+
+
+def perfdata(snapshot: TransfersSnapshot, context: Context) -> list[str]:
+    return [f"rules_stuck={len(stuck_rules(snapshot))}"]
+
+
+def summary(snapshot: TransfersSnapshot) -> str:
+    return f"{len(snapshot.rules)} rules"
+
+
+def trend_figures(snapshot: TransfersSnapshot) -> dict[str, float | None]:
+    figures: dict[str, float | None] = {
+        throughput_figure(rse.name): rse.throughput_bps for rse in snapshot.rses
+    }
+    figures["transfers.stuck"] = len(stuck_rules(snapshot))
+    return figures

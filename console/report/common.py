@@ -1,0 +1,35 @@
+"""What the three reports share: the time they speak of, the alarms, the context."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from backends import kinds
+from backends.analysis.alarms import Alarm, data_time
+from backends.model import Kind
+from console.collect import Result
+from console.config import Config
+from console.render.common import Context
+
+
+def reference_time(results: Mapping[Kind, Result]) -> datetime:
+    """The time the report speaks of (see ``alarms.data_time``)."""
+    return data_time(r.snapshot for r in results.values())
+
+
+def alarms_for(results: Mapping[Kind, Result], config: Config) -> list[Alarm]:
+    snapshots = {kind: r.snapshot for kind, r in results.items()}
+    errors = {kind: r.error for kind, r in results.items()}
+    return kinds.evaluate(
+        snapshots, errors, config.thresholds, reference_time(results), policy=config.policy
+    )
+
+
+def context(results: Mapping[Kind, Result], config: Config) -> Context:
+    return Context(
+        now=reference_time(results),
+        thresholds=config.thresholds,
+        policy=config.policy,
+        snapshots={kind: r.snapshot for kind, r in results.items()},
+    )
