@@ -74,9 +74,9 @@ class PrometheusBackend(Backend, BufferSource):
         self, options: Mapping[str, Any], *, transport: httpx.BaseTransport | None = None
     ) -> None:
         super().__init__(options)
-        o = self.options
-        opt.reject_unknown(o, OPTIONS, "prometheus")
-        url = opt.text(o, "url", required=True) or ""
+        options = self.options
+        opt.reject_unknown(options, OPTIONS, "prometheus")
+        url = opt.text(options, "url", required=True) or ""
         try:
             parsed = httpx.URL(url)
         except Exception:
@@ -88,25 +88,27 @@ class PrometheusBackend(Backend, BufferSource):
         # Shown in messages: never the user:password part of the URL.
         port = f":{parsed.port}" if parsed.port else ""
         self.display_url = f"{parsed.scheme}://{parsed.host}{port}{parsed.path.rstrip('/')}"
-        self.mountpoint = opt.text(o, "mountpoint", DEFAULT_MOUNTPOINT) or DEFAULT_MOUNTPOINT
+        self.mountpoint = opt.text(options, "mountpoint", DEFAULT_MOUNTPOINT) or DEFAULT_MOUNTPOINT
         sel = _selector(self.mountpoint)
-        self.size_query = opt.text(o, "size_query", f"node_filesystem_size_bytes{sel}") or ""
-        self.avail_query = opt.text(o, "avail_query", f"node_filesystem_avail_bytes{sel}") or ""
+        self.size_query = opt.text(options, "size_query", f"node_filesystem_size_bytes{sel}") or ""
+        self.avail_query = (
+            opt.text(options, "avail_query", f"node_filesystem_avail_bytes{sel}") or ""
+        )
         self.used_query = f"({self.size_query}) - ({self.avail_query})"
-        self.daq_write_query = opt.text(o, "daq_write_query")
-        self.uplink_query = opt.text(o, "uplink_query")
-        self.history = timedelta(hours=opt.number(o, "history_hours", 6.0))
-        self.step = opt.number(o, "step_seconds", 60.0)
+        self.daq_write_query = opt.text(options, "daq_write_query")
+        self.uplink_query = opt.text(options, "uplink_query")
+        self.history = timedelta(hours=opt.number(options, "history_hours", 6.0))
+        self.step = opt.number(options, "step_seconds", 60.0)
         if self.history.total_seconds() / self.step > MAX_POINTS:
             raise BackendConfigError(
                 f"option 'step_seconds' too small for history_hours: more than {MAX_POINTS} "
                 "points per series (Prometheus refuses that)"
             )
-        self.timeout = opt.number(o, "timeout", 5.0)
-        verify = opt.flag(o, "verify_tls", True)
+        self.timeout = opt.number(options, "timeout", 5.0)
+        verify = opt.flag(options, "verify_tls", True)
 
-        token = opt.secret(o, "token")
-        token_file = opt.text(o, "token_file")
+        token = opt.secret(options, "token")
+        token_file = opt.text(options, "token_file")
         if token and token_file:
             raise BackendConfigError("options 'token' and 'token_file' exclude each other")
         if token_file:
@@ -117,8 +119,8 @@ class PrometheusBackend(Backend, BufferSource):
                 raise BackendConfigError(f"option 'token_file': cannot read it: {reason}") from None
             if not token:
                 raise BackendConfigError("option 'token_file': the file is empty")
-        username = opt.text(o, "username")
-        password = opt.secret(o, "password")
+        username = opt.text(options, "username")
+        password = opt.secret(options, "password")
         if (username is None) != (password is None):
             raise BackendConfigError("options 'username' and 'password' go together")
         if token and username:

@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from backends.model import Kind  # noqa: E402
 from backends.simulator import SimulatorBackend  # noqa: E402
-from console.collect import Result  # noqa: E402
+from console.fetching import Result  # noqa: E402
 from console.recording import RecordingWriter, read_recording  # noqa: E402
 
 POLL_S = 10.0

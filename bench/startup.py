@@ -43,7 +43,7 @@ CONSOLE = r"""
 import asyncio, json, resource, sys, time
 t0 = time.perf_counter()
 from console.app import XenonConsole
-from console.collect import Sources
+from console.fetching import Backends
 from console.config import load_config
 from backends.model import Kind
 from console.widgets.virtual_table import VirtualTable
@@ -57,7 +57,7 @@ async def refreshed(app):
 
 async def main():
     config = load_config(None, runs=RUNS, speed=0, seed=1)
-    app = XenonConsole(config, Sources(config))
+    app = XenonConsole(config, Backends(config))
     async with app.run_test(size=(120, 40)) as pilot:
         while not all(app.pane(k).snapshot is not None for k in Kind):
             await asyncio.sleep(0.002)

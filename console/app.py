@@ -35,8 +35,8 @@ from backends.model import JobsSnapshot, Kind, RunDetail
 from backends.sources import RunDetailSource
 from console.acks import AckStore
 from console.acks import default_path as default_ack_path
-from console.collect import Sources
 from console.config import Config, ConfigError
+from console.fetching import Backends
 from console.panes.base import PaneSettings, SourcePane
 from console.panes.runs import RunsPane
 from console.polling import Derived, Event, Polled, Poller, PollStarted, derive
@@ -104,7 +104,7 @@ class XenonConsole(App[int]):
     def __init__(
         self,
         config: Config,
-        sources: Sources | None,
+        sources: Backends | None,
         *,
         clock: Callable[[], float] = time.monotonic,
         watchdog: bool = False,
@@ -224,6 +224,12 @@ class XenonConsole(App[int]):
         return self.book.ready(self.states)
 
     def on_mount(self) -> None:
+        extra = len(self.specs) - len(GRID_ORDER)
+        if extra > 0:  # panes added to the built-ins: more rows in the wide grid
+            rows = -(-extra // 2)
+            self.query_one("#panes").set_styles(
+                f"grid-size: 2 {3 + rows}; grid-rows: 12 3fr 2fr {' '.join(['10'] * rows)};"
+            )
         self._alarms_strip.show([])
         self._layout_for(self.size.width, self.size.height)
         first = self.specs[0].kind
@@ -293,7 +299,7 @@ class XenonConsole(App[int]):
         try:
             self.recorder.write(event.result, self.clock() - self._record_t0)
         except Exception as exc:  # a full disk must not stop the console
-            from console.collect import describe_error
+            from console.fetching import describe_error
 
             self.recorder = None
             self.call_from_thread(
@@ -332,7 +338,7 @@ class XenonConsole(App[int]):
         try:
             pane.redraw(event.at)
         except Exception as exc:  # a snapshot the pane cannot draw: say so, keep going
-            from console.collect import describe_error
+            from console.fetching import describe_error
 
             state.finished(None, f"cannot show data: {describe_error(exc)}", event.at)
             pane.redraw(event.at)
@@ -577,10 +583,10 @@ def _grid_place(spec: PaneSpec) -> tuple[int, int]:
     return (len(GRID_ORDER), spec.number)
 
 
-def run_app(config: Config, sources: Sources | None = None, *, record: Path | None = None) -> int:
+def run_app(config: Config, sources: Backends | None = None, *, record: Path | None = None) -> int:
     """Start the TUI (recording every snapshot to ``record`` if given)."""
     if sources is None:
-        sources = Sources(config)
+        sources = Backends(config)
     recorder = None
     if record is not None:
         try:

@@ -29,7 +29,7 @@ from backends.analysis.safety import (
 )
 from backends.model import Run
 from console.format import format_verdict
-from console.safe_text import clean, json_text
+from console.safe_text import json_text, strip_controls
 
 #: The fields of each line, in this order (CSV columns).
 FIELDS = (
@@ -136,7 +136,7 @@ def _csv_cell(value: Any) -> str:
         return str(value)
     if isinstance(value, list):
         value = "; ".join(str(v) for v in value)
-    text = clean(value).replace("\n", " ")
+    text = strip_controls(value).replace("\n", " ")
     # Text from a document must not run as a formula when the CSV is opened.
     return "'" + text if text.startswith(_FORMULA_START) else text
 
@@ -146,10 +146,10 @@ def _text_line(row: dict[str, Any], word: str) -> str:
     purge = "purge ok" if row["purge_allowed"] else "no purge"
     reason = row["reasons"][0] if not row["policy_met"] else row["reasons"][1]
     mark = " (malformed)" if row["malformed"] else ""
-    name = clean(row["name"]).replace("\n", " ")[:16]
+    name = strip_controls(row["name"]).replace("\n", " ")[:16]
     return (
         f"{row['number']:>7} {name:<16} {text:<18} {purge:<9} "
-        f"{clean(reason).replace(chr(10), ' ')}{mark}"
+        f"{strip_controls(reason).replace(chr(10), ' ')}{mark}"
     )
 
 

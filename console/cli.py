@@ -23,7 +23,7 @@ from backends.analysis.alarms import Severity
 from backends.registry import available
 from backends.sources import BackendConfigError
 from console.config import Config, ConfigError, default_path, load_config
-from console.safe_text import clean, json_text, redact_secrets
+from console.safe_text import json_text, redact_secrets, strip_controls
 
 PROG = "xenon-console"
 EXIT_USAGE = 2
@@ -270,12 +270,12 @@ def _sim(args: argparse.Namespace) -> int:
 
 
 def _fail(message: str) -> int:
-    print(f"{PROG}: error: {clean(redact_secrets(message))}", file=sys.stderr)
+    print(f"{PROG}: error: {strip_controls(redact_secrets(message))}", file=sys.stderr)
     return EXIT_USAGE
 
 
 def _unknown(message: str) -> int:
-    print(f"XENON UNKNOWN - {clean(redact_secrets(message))}")
+    print(f"XENON UNKNOWN - {strip_controls(redact_secrets(message))}")
     return int(Severity.UNKNOWN)
 
 
@@ -310,12 +310,12 @@ def _load(args: argparse.Namespace) -> Config:
 
 
 def _one_shot(args: argparse.Namespace, config: Config) -> int:
-    from console.collect import Sources, collect_once
+    from console.fetching import Backends, fetch_all
     from console.report import check_line, render_report, report_data
 
-    sources = Sources(config)
+    sources = Backends(config)
     try:
-        results = collect_once(sources, config)
+        results = fetch_all(sources, config)
     finally:
         sources.close()
     if args.command == "check":
@@ -335,16 +335,16 @@ def _one_shot(args: argparse.Namespace, config: Config) -> int:
 def _audit(args: argparse.Namespace, config: Config) -> int:
     from backends.model import Kind, RunsSnapshot
     from console.audit import EXIT_UNREADABLE, run_audit
-    from console.collect import Sources, collect_once
+    from console.fetching import Backends, fetch_all
 
-    sources = Sources(config, kinds=(Kind.RUNS,))
+    sources = Backends(config, kinds=(Kind.RUNS,))
     try:
-        result = collect_once(sources, config, kinds=(Kind.RUNS,))[Kind.RUNS]
+        result = fetch_all(sources, config, kinds=(Kind.RUNS,))[Kind.RUNS]
         snapshot = result.snapshot
         if snapshot is None:
             print(
-                f"{PROG}: error: audit: cannot read the runs from {clean(result.source)}: "
-                f"{clean(redact_secrets(result.error or 'no answer'))}",
+                f"{PROG}: error: audit: cannot read the runs from {strip_controls(result.source)}: "
+                f"{strip_controls(redact_secrets(result.error or 'no answer'))}",
                 file=sys.stderr,
             )
             return EXIT_UNREADABLE
@@ -363,7 +363,7 @@ def _audit(args: argparse.Namespace, config: Config) -> int:
 
 def _run_tui(config: Config, record: Path | None = None) -> int:
     from console.app import run_app
-    from console.collect import Sources
+    from console.fetching import Backends
 
     if record is not None:
         if record.is_dir():
@@ -375,7 +375,7 @@ def _run_tui(config: Config, record: Path | None = None) -> int:
                 f"--record {record}: the file exists; a recording is never "
                 "overwritten, choose another name"
             )
-    return run_app(config, Sources(config), record=record)
+    return run_app(config, Backends(config), record=record)
 
 
 def _replay(args: argparse.Namespace, config: Config) -> int:

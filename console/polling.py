@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 from backends.analysis.alarms import Alarm
 from backends.model import Kind, Snapshot
-from console.collect import Result, Sources, describe_error, fetch_one
 from console.config import Config
+from console.fetching import Backends, Result, describe_error, fetch_one
 from console.state.source import backoff
 
 
@@ -67,7 +67,7 @@ class Poller:
 
     def __init__(
         self,
-        sources: Sources,
+        sources: Backends,
         config: Config,
         deliver: Deliver,
         derive: Derive,

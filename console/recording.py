@@ -57,8 +57,8 @@ from backends.model import (
 )
 from console.safe_text import json_text
 
-if TYPE_CHECKING:  # console.collect pulls in the backends registry and Rich
-    from console.collect import Result
+if TYPE_CHECKING:  # console.fetching pulls in the backends registry and Rich
+    from console.fetching import Result
 
 __all__ = [
     "FORMAT",

@@ -13,7 +13,7 @@ from bisect import bisect_right
 from collections.abc import Callable
 
 from backends.model import Kind
-from console.collect import Result
+from console.fetching import Result
 from console.polling import Derive, Event, Polled
 from console.recording import Frame, Recording
 

@@ -2,7 +2,7 @@
 
 Everything a backend returns (rule errors, hold reasons, run names, dsmc
 messages) may carry terminal control sequences or secrets from a connection
-string. ``clean`` strips the former, ``redact_secrets`` hides the latter.
+string. ``strip_controls`` strips the former, ``redact_secrets`` hides the latter.
 Rich markup is a third hazard: callers that build Rich ``Text`` from these
 strings must append them as plain text (``Text(s)``, never ``Text.from_markup``);
 ``escape_markup`` is here for the places that have to build markup strings.
@@ -37,7 +37,7 @@ _BIDI = "\u202a-\u202e\u2066-\u2069"
 _CONTROL = re.compile(f"[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f{_BIDI}]")
 
 
-def clean(text: object) -> str:
+def strip_controls(text: object) -> str:
     """Text safe to print: no escape sequences, no control characters but \\t and \\n.
 
     Escape sequences are removed whole; other control characters (C0, DEL, C1,
@@ -66,10 +66,10 @@ def json_text(data: object, **options: Any) -> str:
 
 
 def escape_markup(text: object) -> str:
-    """``clean`` plus Rich markup escaping, for building markup strings."""
+    """``strip_controls`` plus Rich markup escaping, for building markup strings."""
     from rich.markup import escape  # here, so the recording and audit load no UI
 
-    return escape(clean(text))
+    return escape(strip_controls(text))
 
 
 _MASK = "***"

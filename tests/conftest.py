@@ -13,3 +13,38 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))
     monkeypatch.setenv("CONDOR_CONFIG", "/dev/null")
     return home
+
+
+#: Fixtures that start a real server (secantusd, Rucio on gunicorn, Prometheus).
+SERVER_FIXTURES = frozenset(
+    {
+        "secantus",
+        "server_uri",
+        "own_server",
+        "silent_server",
+        "rucio_bed",
+        "running",
+        "prometheus",
+        "exporter",
+    }
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test by what it needs, so a failure says where to look:
+    ``server`` (a real server), ``app`` (the TUI driven by Pilot), else ``unit``.
+    ``make test-fast`` leaves out ``server`` (and ``slow``); CI runs all."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & SERVER_FIXTURES:
+            item.add_marker(pytest.mark.server)
+        elif "snap_compare" in fixtures or _is_coroutine(item):
+            item.add_marker(pytest.mark.app)
+        else:
+            item.add_marker(pytest.mark.unit)
+
+
+def _is_coroutine(item: pytest.Item) -> bool:
+    import inspect
+
+    return inspect.iscoroutinefunction(getattr(item, "function", None))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from backends.model import Kind
 from console.app import XenonConsole
-from console.collect import Sources
 from console.config import load_config
+from console.fetching import Backends
 
 
 def simulator_app(
@@ -13,7 +13,7 @@ def simulator_app(
 ) -> XenonConsole:
     """A console whose clock is frozen, so ages read '0 s' in snapshots."""
     config = load_config(None, scenario=scenario, seed=seed, speed=0, runs=runs)
-    return XenonConsole(config, Sources(config), clock=lambda: 0.0)
+    return XenonConsole(config, Backends(config), clock=lambda: 0.0)
 
 
 def settled(app: XenonConsole) -> bool:

@@ -20,8 +20,8 @@ from backends.registry import create_backend
 from backends.simulator import SCHEDD, SimulatorBackend
 from backends.sources import Backend
 from console.app import XenonConsole
-from console.collect import Sources
 from console.config import load_config
+from console.fetching import Backends
 from tests.condor_text_transport import TextTransport
 from tests.screen import screen_text
 from tests.test_app_sources import wait_for
@@ -77,7 +77,7 @@ def app(
             return CondorBackend(options, transport=transport, clock=lambda: sims[0].taken_at)
         return create_backend(type_name, options)
 
-    return XenonConsole(config, Sources(config, factory=factory))
+    return XenonConsole(config, Backends(config, factory=factory))
 
 
 def _row(text: str, label: str) -> list[str]:
@@ -95,7 +95,7 @@ async def test_unreachable_schedd_is_shown_and_recovers(
 ) -> None:
     async with app.run_test(size=(160, 50)) as pilot:
         jobs = app.pane(Kind.JOBS)
-        await wait_for(pilot, lambda: jobs.snapshot is not None)
+        await wait_for(pilot, lambda: jobs.snapshot is not None, "jobs.snapshot is not None")
         await pilot.pause()
         text = screen_text(app)
         assert (f"✗ schedd unreachable: {SECOND} RuntimeError: Failed to connect") in text

@@ -13,7 +13,7 @@ import pytest
 from backends.analysis.alarms import Severity
 from backends.model import Kind
 from console.cli import main
-from console.collect import Result
+from console.fetching import Result
 from console.panes.runs import RunsPane
 from console.polling import Polled
 from console.screens.run_details import RunDetailsScreen
@@ -31,51 +31,6 @@ def line_with(lines: list[str], needle: str) -> str:
     found = [line for line in lines if needle in line]
     assert found, f"{needle!r} not on screen"
     return found[0]
-
-
-async def test_nominal_screen_matches_report(capsys: pytest.CaptureFixture[str]) -> None:
-    report = report_json(capsys)
-    app = simulator_app()
-    async with app.run_test(size=(160, 50)) as pilot:
-        await wait_settled(pilot)
-        lines = screen_lines(app)
-        text = "\n".join(lines)
-        # Buffer: fill percentage as the report gives it.
-        assert f"{report['buffer']['fill_percent']:.1f}%" in text
-        # Transfers: each RSE's OK and replicating rule counts.
-        for rse in report["transfers"]["rses"]:
-            row = line_with(lines, f" {rse['name']} ").split()
-            index = row.index(rse["name"])
-            ok, repl, stuck = (int(x) for x in row[index + 3 : index + 6])
-            assert (ok, repl, stuck) == (
-                rse["rules"]["OK"],
-                rse["rules"]["REPLICATING"],
-                rse["rules"]["STUCK"],
-            ), rse["name"]
-        assert "No stuck rules" in text
-        # Tape: verified runs.
-        assert f"Verified {report['tape']['verified_runs']} runs" in text
-        # Jobs: the "all" row of the site table equals the report's totals.
-        totals = report["jobs"]["totals"]
-        all_row = line_with(lines, " all ").split()
-        start = all_row.index("all")
-        assert [int(x) for x in all_row[start + 1 : start + 6]] == [
-            totals["idle"],
-            totals["running"],
-            totals["held"],
-            totals["transferring"],
-            totals["completed"],
-        ]
-        # Runs: count and newest run first.
-        count = report["runs"]["count"]
-        assert f"{count:,} of {count:,} runs" in text
-        newest = report["runs"]["newest"][0]
-        table = app.runs_pane.query_one(VirtualTable)
-        assert app.runs_pane.run_at(0).number == newest["number"]
-        assert table.row_count == count
-        # Alarms: none in nominal, as in the report.
-        assert report["alarms"] == []
-        assert "All clear" in text
 
 
 @pytest.mark.parametrize(

@@ -12,8 +12,8 @@ import pytest
 
 from backends.model import Kind
 from console.app import XenonConsole
-from console.collect import Sources
 from console.config import load_config
+from console.fetching import Backends
 from console.panes.runs import RunsPane
 from console.screens.run_details import RunDetailsScreen
 from console.widgets.virtual_table import VirtualTable
@@ -60,7 +60,7 @@ def app(tmp_path: Path, fake: FakeBackend) -> XenonConsole:
     path = tmp_path / "config.toml"
     path.write_text(CONFIG)
     config = load_config(path)
-    sources = Sources(config, factory=lambda _type, _options: fake)
+    sources = Backends(config, factory=lambda _type, _options: fake)
     return XenonConsole(config, sources)
 
 
@@ -70,7 +70,7 @@ def populated(app: XenonConsole) -> bool:
 
 async def test_every_pane_shows_the_backend_numbers(app: XenonConsole) -> None:
     async with app.run_test(size=(160, 50)) as pilot:
-        await wait_for(pilot, lambda: populated(app))
+        await wait_for(pilot, lambda: populated(app), "populated(app)")
         await pilot.pause()
         text = screen_text(app)
         assert "42.0%" in text  # buffer fill of the fake
@@ -89,7 +89,7 @@ async def test_every_pane_shows_the_backend_numbers(app: XenonConsole) -> None:
 async def test_hostile_backend_text_is_shown_literally(app: XenonConsole, fake) -> None:
     fake.hostile = True
     async with app.run_test(size=(160, 50)) as pilot:
-        await wait_for(pilot, lambda: populated(app))
+        await wait_for(pilot, lambda: populated(app), "populated(app)")
         await pilot.pause()
         text = screen_text(app)
         assert "[bold red]INJECTED[/]" in text  # markup not interpreted
@@ -100,9 +100,13 @@ async def test_a_failing_source_is_stale_with_its_error_and_the_rest_goes_on(
     app: XenonConsole, fake: FakeBackend
 ) -> None:
     async with app.run_test(size=(160, 50)) as pilot:
-        await wait_for(pilot, lambda: populated(app))
+        await wait_for(pilot, lambda: populated(app), "populated(app)")
         fake.fail[Kind.TAPE] = RuntimeError("tsm down, uri mongodb://xe:hunter2@db/run")
-        await wait_for(pilot, lambda: app.pane(Kind.TAPE).error is not None)
+        await wait_for(
+            pilot,
+            lambda: app.pane(Kind.TAPE).error is not None,
+            "app.pane(Kind.TAPE).error is not None",
+        )
         await pilot.pause()
         tape = app.pane(Kind.TAPE)
         assert tape.has_class("-stale")
@@ -117,7 +121,9 @@ async def test_a_failing_source_is_stale_with_its_error_and_the_rest_goes_on(
         assert not app.pane(Kind.BUFFER).has_class("-stale")
         # recovery by itself
         del fake.fail[Kind.TAPE]
-        await wait_for(pilot, lambda: app.pane(Kind.TAPE).error is None)
+        await wait_for(
+            pilot, lambda: app.pane(Kind.TAPE).error is None, "app.pane(Kind.TAPE).error is None"
+        )
         assert not app.pane(Kind.TAPE).has_class("-stale")
 
 
@@ -139,14 +145,14 @@ async def test_a_hanging_source_blocks_nothing_and_is_reported(
             await pilot.press("2")  # the UI still answers keys
             assert app.active_kind is Kind.TRANSFERS
             gate.set()
-            await wait_for(pilot, lambda: jobs.snapshot is not None)
+            await wait_for(pilot, lambda: jobs.snapshot is not None, "jobs.snapshot is not None")
     finally:
         gate.set()
 
 
 async def test_keys_move_between_panes_at_80x24(app: XenonConsole) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: populated(app))
+        await wait_for(pilot, lambda: populated(app), "populated(app)")
         assert app.screen.has_class("-narrow")
         await pilot.press("1")
         assert app.active_kind is Kind.BUFFER
@@ -163,7 +169,7 @@ async def test_keys_move_between_panes_at_80x24(app: XenonConsole) -> None:
 
 async def test_filter_and_details_of_a_run(app: XenonConsole) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: populated(app))
+        await wait_for(pilot, lambda: populated(app), "populated(app)")
         await pilot.press("5", "slash")
         await pilot.press(*"1005")
         table = app.query_one(RunsPane).query_one(VirtualTable)
@@ -184,7 +190,7 @@ async def test_filter_and_details_of_a_run(app: XenonConsole) -> None:
 
 async def test_goto_run_and_unsafe_runs_in_the_table(app: XenonConsole) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: populated(app))
+        await wait_for(pilot, lambda: populated(app), "populated(app)")
         await pilot.press("colon", *"1003", "enter")
         await pilot.pause()
         assert isinstance(app.screen, RunDetailsScreen)  # `:` opens the drill-down

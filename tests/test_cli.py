@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from console import collect
+from console import fetching
 from console.cli import main
-from console.safe_text import clean, escape_markup, redact_secrets
+from console.safe_text import escape_markup, redact_secrets, strip_controls
 from tests.test_config import fake_factory
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,18 +27,18 @@ def _no_user_config(tmp_path, monkeypatch):
 
 
 def test_clean_strips_escape_sequences_and_controls():
-    assert clean("a\x1b[31mred\x1b[0m b") == "ared b"
-    assert clean("x\x1b]0;evil title\x07y") == "xy"
-    assert clean("x\x1b]8;;http://e.vil\x1b\\link\x1b]8;;\x1b\\y") == "xlinky"
-    assert clean("x\x1bPdcs-payload\x1b\\y") == "xy"
-    assert clean("x\x9b2Jy") == "xy"
-    assert clean("tab\tnew\nline") == "tab\tnew\nline"
-    assert clean("bell\x07 cr\r del\x7f nul\x00 c1\x85") == (
+    assert strip_controls("a\x1b[31mred\x1b[0m b") == "ared b"
+    assert strip_controls("x\x1b]0;evil title\x07y") == "xy"
+    assert strip_controls("x\x1b]8;;http://e.vil\x1b\\link\x1b]8;;\x1b\\y") == "xlinky"
+    assert strip_controls("x\x1bPdcs-payload\x1b\\y") == "xy"
+    assert strip_controls("x\x9b2Jy") == "xy"
+    assert strip_controls("tab\tnew\nline") == "tab\tnew\nline"
+    assert strip_controls("bell\x07 cr\r del\x7f nul\x00 c1\x85") == (
         "bell\ufffd cr\ufffd del\ufffd nul\ufffd c1\ufffd"
     )
-    assert clean("lone \x1b") == "lone "
-    assert clean(42) == "42"
-    assert clean("[bold]not markup[/]") == "[bold]not markup[/]"
+    assert strip_controls("lone \x1b") == "lone "
+    assert strip_controls(42) == "42"
+    assert strip_controls("[bold]not markup[/]") == "[bold]not markup[/]"
     assert escape_markup("[bold]x\x1b[0m") == "\\[bold]x"
 
 
@@ -136,7 +136,7 @@ def test_version_and_list_backends(capsys):
 
 @pytest.fixture
 def fake_backends(monkeypatch):
-    monkeypatch.setattr(collect, "create_backend", fake_factory)
+    monkeypatch.setattr(fetching, "create_backend", fake_factory)
 
 
 def fake_config_file(tmp_path, **options) -> str:

@@ -28,9 +28,9 @@ from backends.sources import (
     TapeSource,
     TransfersSource,
 )
-from console import collect
-from console.collect import Sources, collect_once, fetch_one
+from console import fetching
 from console.config import ConfigError, load_config
+from console.fetching import Backends, fetch_all, fetch_one
 
 NOW = datetime(2017, 6, 1, 12, tzinfo=UTC)
 
@@ -304,7 +304,7 @@ type = "fake"
 
 def test_sources_share_one_instance_per_section_and_close_it(tmp_path):
     FakeBackend.instances.clear()
-    sources = Sources(fake_config(tmp_path), fake_factory)
+    sources = Backends(fake_config(tmp_path), fake_factory)
     assert len(FakeBackend.instances) == 1
     assert all(sources.for_kind(k) is FakeBackend.instances[0] for k in Kind)
     assert sources.backend_name(Kind.TAPE) == "f"
@@ -333,12 +333,12 @@ type = "tapeonly"
     with pytest.raises(
         BackendConfigError, match=r"\[panes\] buffer = 't': backend type 'tapeonly' does not serve"
     ):
-        Sources(config, fake_factory)
+        Backends(config, fake_factory)
 
 
 def test_backend_config_error_names_the_section(tmp_path):
     with pytest.raises(BackendConfigError, match=r"^\[backends\.f\] option 'bad' is not allowed"):
-        Sources(fake_config(tmp_path, bad=1), fake_factory)
+        Backends(fake_config(tmp_path, bad=1), fake_factory)
 
 
 def test_a_backend_crashing_at_start_becomes_a_config_error(tmp_path):
@@ -348,31 +348,31 @@ def test_a_backend_crashing_at_start_becomes_a_config_error(tmp_path):
     with pytest.raises(
         BackendConfigError, match=r"^\[backends\.f\] could not start: OSError: password=\*\*\*"
     ):
-        Sources(fake_config(tmp_path), crash)
+        Backends(fake_config(tmp_path), crash)
 
 
 def test_registry_is_looked_up_at_call_time(tmp_path, monkeypatch):
-    monkeypatch.setattr(collect, "create_backend", fake_factory)
-    assert isinstance(Sources(fake_config(tmp_path)).for_kind(Kind.BUFFER), FakeBackend)
+    monkeypatch.setattr(fetching, "create_backend", fake_factory)
+    assert isinstance(Backends(fake_config(tmp_path)).for_kind(Kind.BUFFER), FakeBackend)
 
 
 def test_fetch_errors_are_one_redacted_line(tmp_path):
-    result = fetch_one(Sources(fake_config(tmp_path, buffer="fail"), fake_factory), Kind.BUFFER)
+    result = fetch_one(Backends(fake_config(tmp_path, buffer="fail"), fake_factory), Kind.BUFFER)
     assert result.snapshot is None
     assert result.error == "ConnectionError: mongodb://xenon:***@db:27017 refused retry later"
 
 
 def test_wrong_snapshot_type_is_an_error(tmp_path):
-    result = fetch_one(Sources(fake_config(tmp_path, buffer="wrong"), fake_factory), Kind.BUFFER)
+    result = fetch_one(Backends(fake_config(tmp_path, buffer="wrong"), fake_factory), Kind.BUFFER)
     assert result.error == "TypeError: backend 'f' returned TapeSnapshot for buffer"
 
 
 def test_collect_once_times_out_a_hung_fetch_without_blocking_others(tmp_path):
     config = fake_config(tmp_path, "[timeouts]\nbuffer = 0.3\n", buffer="hang", runs="fail")
-    sources = Sources(config, fake_factory)
+    sources = Backends(config, fake_factory)
     start = time.monotonic()
     try:
-        results = collect_once(sources, config)
+        results = fetch_all(sources, config)
     finally:
         sources.for_kind(Kind.BUFFER).release.set()
     assert time.monotonic() - start < 2

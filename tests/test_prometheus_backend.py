@@ -18,7 +18,7 @@ from backends.analysis.buffer import buffer_forecast
 from backends.model import TB
 from backends.prometheus import PrometheusBackend
 from backends.sources import BackendConfigError, SourceError
-from console.collect import describe_error
+from console.fetching import describe_error
 
 SIZE = 'node_filesystem_size_bytes{mountpoint="/data"}'
 AVAIL = 'node_filesystem_avail_bytes{mountpoint="/data"}'

@@ -23,8 +23,8 @@ from backends.model import TB, BufferSnapshot, Kind
 from backends.prometheus import PrometheusBackend
 from console.app import XenonConsole
 from console.cli import main
-from console.collect import Sources
 from console.config import load_config
+from console.fetching import Backends
 from tests.prometheus_testbed import Exporter, PrometheusServer
 from tests.screen import screen_text
 from tests.screen import wait_for as wait_until
@@ -178,8 +178,8 @@ def test_report_json_shows_what_the_exporter_serves(
     assert buffer["mount"] == "/data"
 
 
-async def wait_for(pilot, predicate, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
-    await wait_until(pilot, predicate, timeout, step=0.1)
+async def wait_for(pilot, predicate, what: str = "the condition", timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
+    await wait_until(pilot, predicate, what, timeout=timeout, step=0.1)
 
 
 async def test_pane_goes_stale_when_prometheus_goes_away_and_recovers(
@@ -188,16 +188,16 @@ async def test_pane_goes_stale_when_prometheus_goes_away_and_recovers(
     server = start_server(tmp_path_factory.mktemp("prometheus-flaky"), exporter)
     try:
         config = load_config(write_config(tmp_path, server.url))
-        app = XenonConsole(config, Sources(config))
+        app = XenonConsole(config, Backends(config))
         async with app.run_test(size=(160, 50)) as pilot:
             pane = app.pane(Kind.BUFFER)
-            await wait_for(pilot, lambda: pane.snapshot is not None)
+            await wait_for(pilot, lambda: pane.snapshot is not None, "pane.snapshot is not None")
             await pilot.pause()
             assert "60.0%" in screen_text(app)
             assert "30.0 TB" in screen_text(app)
 
             server.stop()
-            await wait_for(pilot, lambda: pane.error is not None)
+            await wait_for(pilot, lambda: pane.error is not None, "pane.error is not None")
             await pilot.pause(1.1)  # the status line's 1 s tick
             assert pane.has_class("-stale")
             text = screen_text(app)

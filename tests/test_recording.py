@@ -43,7 +43,7 @@ from backends.model import (
     TransfersSnapshot,
 )
 from backends.simulator import SCENARIOS, SimulatorBackend
-from console.collect import Result
+from console.fetching import Result
 from console.recording import (
     FORMAT,
     Frame,

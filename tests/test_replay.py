@@ -10,8 +10,8 @@ from backends.model import Kind
 from backends.simulator import SimulatorBackend
 from console.app import XenonConsole
 from console.cli import main
-from console.collect import Result
 from console.config import load_config
+from console.fetching import Result
 from console.recording import Recording, RecordingWriter, read_recording
 from console.replay import ReplayDriver
 from tests.screen import screen_lines

@@ -18,8 +18,8 @@ import pytest
 from backends.model import Kind
 from console.app import XenonConsole
 from console.cli import main
-from console.collect import Sources
 from console.config import load_config
+from console.fetching import Backends
 from tests.screen import screen_text
 
 FIXTURES = Path(__file__).parent / "fixtures" / "dsmc"
@@ -95,7 +95,7 @@ def test_report_json_tape_block(config_path: Path, capsys: pytest.CaptureFixture
 
 async def test_tape_pane_shows_the_dsmc_figures(config_path: Path) -> None:
     config = load_config(config_path)
-    app = XenonConsole(config, Sources(config))
+    app = XenonConsole(config, Backends(config))
     async with app.run_test(size=(200, 50)) as pilot:
         pane = app.pane(Kind.TAPE)
         for _ in range(200):

@@ -138,15 +138,15 @@ def _plural(n: int, word: str, plural: str | None = None) -> str:
 
 
 def buffer_alarms(
-    snap: BufferSnapshot, t: Thresholds, now: datetime, policy: SafetyPolicy
+    snap: BufferSnapshot, limits: Thresholds, now: datetime, policy: SafetyPolicy
 ) -> Iterable[Alarm]:
-    forecast = buffer_forecast(snap, timedelta(hours=t.buffer_rate_window_hours))
+    forecast = buffer_forecast(snap, timedelta(hours=limits.buffer_rate_window_hours))
     percent = snap.used_bytes * 100 / snap.total_bytes if snap.total_bytes else 0.0
-    sev = _level(percent, t.buffer_warning_percent, t.buffer_critical_percent)
-    if sev:
+    severity = _level(percent, limits.buffer_warning_percent, limits.buffer_critical_percent)
+    if severity:
         yield Alarm(
             key="buffer.fill",
-            severity=sev,
+            severity=severity,
             kind=Kind.BUFFER,
             title=f"buffer {percent:.1f} % full",
             detail=(
@@ -156,16 +156,18 @@ def buffer_alarms(
             since=None,
             hint="check that uploads to Rucio and tape keep up; purge runs that are data-safe",
         )
-    ttf = forecast.time_to_full
-    if ttf is not None:
-        hours = ttf.total_seconds() / 3600
-        sev = _level_below(hours, t.time_to_full_warning_hours, t.time_to_full_critical_hours)
-        if sev:
+    to_full = forecast.time_to_full
+    if to_full is not None:
+        hours = to_full.total_seconds() / 3600
+        severity = _level_below(
+            hours, limits.time_to_full_warning_hours, limits.time_to_full_critical_hours
+        )
+        if severity:
             yield Alarm(
                 key="buffer.time_to_full",
-                severity=sev,
+                severity=severity,
                 kind=Kind.BUFFER,
-                title=f"buffer full in {format_duration(ttf)}",
+                title=f"buffer full in {format_duration(to_full)}",
                 detail=(
                     f"filling at {format_bytes(forecast.fill_rate_bps)}/s net, "
                     f"{format_bytes(forecast.free_bytes)} free"
@@ -175,9 +177,12 @@ def buffer_alarms(
             )
     if snap.uplink_up is False:
         autonomy = forecast.autonomy
-        sev = Severity.WARNING
-        if autonomy is not None and autonomy.total_seconds() < t.autonomy_critical_hours * 3600:
-            sev = Severity.CRITICAL
+        severity = Severity.WARNING
+        if (
+            autonomy is not None
+            and autonomy.total_seconds() < limits.autonomy_critical_hours * 3600
+        ):
+            severity = Severity.CRITICAL
         left = (
             f"data taking can go on for {format_duration(autonomy)} on the free space"
             if autonomy is not None
@@ -185,7 +190,7 @@ def buffer_alarms(
         )
         yield Alarm(
             key="buffer.uplink",
-            severity=sev,
+            severity=severity,
             kind=Kind.BUFFER,
             title="uplink from LNGS down",
             detail=f"nothing leaves the buffer; {left}",
@@ -198,7 +203,7 @@ def buffer_alarms(
 
 
 def transfers_alarms(
-    snap: TransfersSnapshot, t: Thresholds, now: datetime, policy: SafetyPolicy
+    snap: TransfersSnapshot, limits: Thresholds, now: datetime, policy: SafetyPolicy
 ) -> Iterable[Alarm]:
     for rse in snap.rses:
         if not rse.available:
@@ -219,23 +224,23 @@ def transfers_alarms(
         rules = sorted(by_rse[name], key=lambda r: (stuck_since(r), r.id))
         oldest = rules[0]
         age_h = (now - stuck_since(oldest)).total_seconds() / 3600
-        sev = _level(age_h, t.rule_stuck_warning_hours, t.rule_stuck_critical_hours)
-        if not sev:
+        severity = _level(age_h, limits.rule_stuck_warning_hours, limits.rule_stuck_critical_hours)
+        if not severity:
             continue
         over = sum(
             1
             for r in rules
-            if (now - stuck_since(r)).total_seconds() / 3600 >= t.rule_stuck_warning_hours
+            if (now - stuck_since(r)).total_seconds() / 3600 >= limits.rule_stuck_warning_hours
         )
         run = f" (run {oldest.run_number})" if oldest.run_number is not None else ""
         error = f": {one_line(oldest.error)}" if oldest.error else ""
         yield Alarm(
             key=f"rse.{name}.stuck",
-            severity=sev,
+            severity=severity,
             kind=Kind.TRANSFERS,
             title=f"{_plural(over, 'rule')} stuck at {name}",
             detail=(
-                f"{over} stuck over {t.rule_stuck_warning_hours:g} h ({len(rules)} in all), "
+                f"{over} stuck over {limits.rule_stuck_warning_hours:g} h ({len(rules)} in all), "
                 f"oldest for {format_duration(now - stuck_since(oldest))}{run}{error}"
             ),
             since=stuck_since(oldest),
@@ -247,18 +252,20 @@ def transfers_alarms(
 
 
 def tape_alarms(
-    snap: TapeSnapshot, t: Thresholds, now: datetime, policy: SafetyPolicy
+    snap: TapeSnapshot, limits: Thresholds, now: datetime, policy: SafetyPolicy
 ) -> Iterable[Alarm]:
-    window = timedelta(hours=t.tape_failure_window_hours)
+    window = timedelta(hours=limits.tape_failure_window_hours)
     summary = summarize_tape(snap, now, window)
-    sev = _level(summary.failed_recent, t.tape_failures_warning, t.tape_failures_critical)
-    if sev:
+    severity = _level(
+        summary.failed_recent, limits.tape_failures_warning, limits.tape_failures_critical
+    )
+    if severity:
         newest = failed_uploads(snap)[0]
         rc = f" rc {newest.return_code}" if newest.return_code is not None else ""
         msg = f": {one_line(newest.message)}" if newest.message else ""
         yield Alarm(
             key="tape.failures",
-            severity=sev,
+            severity=severity,
             kind=Kind.TAPE,
             title=f"{_plural(summary.failed_recent, 'tape upload')} failed",
             detail=(
@@ -270,17 +277,19 @@ def tape_alarms(
         )
 
 
-def _checksum_alarms(failed: list[tuple[Run, SafetyVerdict]], t: Thresholds) -> Iterable[Alarm]:
+def _checksum_alarms(
+    failed: list[tuple[Run, SafetyVerdict]], limits: Thresholds
+) -> Iterable[Alarm]:
     """Runs whose tape copy, or whose Rucio copy for a missing slot, failed its
     checksum: a failure now, whatever the run's age."""
     on_tape = [run for run, verdict in failed if SLOT_TAPE in verdict.failed]
-    sev = _level(len(on_tape), t.tape_checksum_warning, t.tape_checksum_critical)
-    if sev:
+    severity = _level(len(on_tape), limits.tape_checksum_warning, limits.tape_checksum_critical)
+    if severity:
         numbers = ", ".join(str(r.number) for r in on_tape[-5:])
         more = ", ..." if len(on_tape) > 5 else ""
         yield Alarm(
             key="tape.checksum",
-            severity=sev,
+            severity=severity,
             kind=Kind.RUNS,
             title=f"{_plural(len(on_tape), 'tape copy', 'tape copies')} failed checksum",
             detail=f"restore test checksum mismatch for runs {numbers}{more}",
@@ -288,8 +297,8 @@ def _checksum_alarms(failed: list[tuple[Run, SafetyVerdict]], t: Thresholds) -> 
             hint="re-upload these runs to tape; do not purge them from the buffer",
         )
     in_rucio = [(run, v) for run, v in failed if set(v.failed) - {SLOT_TAPE}]
-    sev = _level(len(in_rucio), t.tape_checksum_warning, t.tape_checksum_critical)
-    if sev:
+    severity = _level(len(in_rucio), limits.tape_checksum_warning, limits.tape_checksum_critical)
+    if severity:
         shown = ", ".join(
             f"{run.number} ({'/'.join(s for s in v.failed if s != SLOT_TAPE)})"
             for run, v in in_rucio[-5:]
@@ -297,7 +306,7 @@ def _checksum_alarms(failed: list[tuple[Run, SafetyVerdict]], t: Thresholds) -> 
         more = ", ..." if len(in_rucio) > 5 else ""
         yield Alarm(
             key="rucio.checksum",
-            severity=sev,
+            severity=severity,
             kind=Kind.RUNS,
             title=f"{_plural(len(in_rucio), 'Rucio copy', 'Rucio copies')} failed checksum",
             detail=f"checksum problem recorded on the Rucio copy of runs {shown}{more}",
@@ -311,16 +320,16 @@ def _checksum_alarms(failed: list[tuple[Run, SafetyVerdict]], t: Thresholds) -> 
 
 
 def jobs_alarms(
-    snap: JobsSnapshot, t: Thresholds, now: datetime, policy: SafetyPolicy
+    snap: JobsSnapshot, limits: Thresholds, now: datetime, policy: SafetyPolicy
 ) -> Iterable[Alarm]:
     held = [j for j in snap.jobs if j.status is JobStatus.HELD]
-    sev = _level(len(held), t.held_jobs_warning, t.held_jobs_critical)
-    if sev:
+    severity = _level(len(held), limits.held_jobs_warning, limits.held_jobs_critical)
+    if severity:
         reasons = hold_reasons(snap, top=1)
         top = f"; top reason ({reasons[0][1]}): {one_line(reasons[0][0])}" if reasons else ""
         yield Alarm(
             key="jobs.held",
-            severity=sev,
+            severity=severity,
             kind=Kind.JOBS,
             title=f"{_plural(len(held), 'held job')}",
             detail=f"{_plural(len(held), 'job')} held{top}",
@@ -328,7 +337,7 @@ def jobs_alarms(
             hint="condor_q -hold; fix the cause, then condor_release",
         )
     stalled = [d for d in snap.dags if dag_stalled(d)]
-    if len(stalled) >= t.stalled_dags_warning > 0:
+    if len(stalled) >= limits.stalled_dags_warning > 0:
         runs = ", ".join(
             str(d.run_number) if d.run_number is not None else d.batch_name for d in stalled[:5]
         )
@@ -358,12 +367,12 @@ def jobs_alarms(
 
 
 def runs_alarms(
-    snap: RunsSnapshot, t: Thresholds, now: datetime, policy: SafetyPolicy
+    snap: RunsSnapshot, limits: Thresholds, now: datetime, policy: SafetyPolicy
 ) -> Iterable[Alarm]:
     if snap.data_taking and snap.runs:
         newest = max(snap.runs, key=lambda r: r.start)
         age = now - newest.start
-        if age >= timedelta(hours=t.no_new_run_warning_hours):
+        if age >= timedelta(hours=limits.no_new_run_warning_hours):
             yield Alarm(
                 key="runs.no_new_run",
                 severity=Severity.WARNING,
@@ -374,7 +383,7 @@ def runs_alarms(
                 hint="check the DAQ and the event builder at LNGS",
             )
     # One verdict per run and poll, for every alarm below.
-    before = now - timedelta(hours=t.unsafe_after_hours)
+    before = now - timedelta(hours=limits.unsafe_after_hours)
     failed: list[tuple[Run, SafetyVerdict]] = []
     unsafe: list[Run] = []
     oldest_reason = ""
@@ -388,14 +397,14 @@ def runs_alarms(
             if not unsafe:
                 oldest_reason = verdict.reason
             unsafe.append(run)
-    yield from _checksum_alarms(failed, t)
-    sev = _level(len(unsafe), t.unsafe_runs_warning, t.unsafe_runs_critical)
-    if sev:
+    yield from _checksum_alarms(failed, limits)
+    severity = _level(len(unsafe), limits.unsafe_runs_warning, limits.unsafe_runs_critical)
+    if severity:
         oldest = unsafe[0]
-        after = format_duration(timedelta(hours=t.unsafe_after_hours))
+        after = format_duration(timedelta(hours=limits.unsafe_after_hours))
         yield Alarm(
             key="runs.unsafe",
-            severity=sev,
+            severity=severity,
             kind=Kind.RUNS,
             title=f"{_plural(len(unsafe), 'run')} not data-safe",
             detail=(

@@ -95,39 +95,39 @@ class Views:
     # ----------------------------------------------------------------- buffer
 
     def buffer(self) -> BufferSnapshot:
-        e = self.engine
+        engine = self.engine
         return BufferSnapshot(
-            taken_at=to_datetime(e.t),
+            taken_at=to_datetime(engine.t),
             total_bytes=BUFFER_TOTAL_BYTES,
-            used_bytes=int(e.buffer_used),
-            history=tuple(e.samples),
-            daq_write_bps=sum(b for _, b in e.daq_moved) / RATE_WINDOW_S,
-            uplink_up=e.faults.uplink_up(e.t),
+            used_bytes=int(engine.buffer_used),
+            history=tuple(engine.samples),
+            daq_write_bps=sum(b for _, b in engine.daq_moved) / RATE_WINDOW_S,
+            uplink_up=engine.faults.uplink_up(engine.t),
             mount=BUFFER_MOUNT,
         )
 
     # -------------------------------------------------------------- transfers
 
     def transfers(self) -> TransfersSnapshot:
-        e = self.engine
-        since = e.t - RULES_RECENT_S
+        engine = self.engine
+        since = engine.t - RULES_RECENT_S
         live = tuple(
             r.view or self._rule(r)
-            for r in e.live_rules.values()
+            for r in engine.live_rules.values()
             if r.updated >= since or r.state is not RuleState.OK
         )
         rses = tuple(
             RseStatus(
                 name=rse,
-                used_bytes=int(e.rse_stored[rse]),
+                used_bytes=int(engine.rse_stored[rse]),
                 total_bytes=RSES[rse][1],
-                throughput_bps=sum(b for _, b in e.rse_moved[rse]) / RATE_WINDOW_S,
-                available=e.faults.rse_up(rse, e.t),
+                throughput_bps=sum(b for _, b in engine.rse_moved[rse]) / RATE_WINDOW_S,
+                available=engine.faults.rse_up(rse, engine.t),
                 region=RSES[rse][0],
             )
             for rse in ALL_RSES
         )
-        return TransfersSnapshot(to_datetime(e.t), rses, live)
+        return TransfersSnapshot(to_datetime(engine.t), rses, live)
 
     @staticmethod
     def _rule(rec: RuleRec) -> Rule:
@@ -165,18 +165,18 @@ class Views:
     # ------------------------------------------------------------------- tape
 
     def tape(self) -> TapeSnapshot:
-        e = self.engine
-        since = e.t - TAPE_RECENT_S
-        recs = [r for r in e.tape_recent if (r.finished or 0.0) >= since]
-        recs.extend(e.tape_open)
+        engine = self.engine
+        since = engine.t - TAPE_RECENT_S
+        recs = [r for r in engine.tape_recent if (r.finished or 0.0) >= since]
+        recs.extend(engine.tape_open)
         recs.sort(key=lambda r: r.run.spec.number)
         return TapeSnapshot(
-            taken_at=to_datetime(e.t),
+            taken_at=to_datetime(engine.t),
             uploads=tuple(r.view or self._upload(r) for r in recs),
-            verified_runs=e.verified_runs,
-            verified_bytes=e.verified_bytes,
-            last_success=None if e.last_success is None else to_datetime(e.last_success),
-            rate_bps=sum(b for _, b in e.tape_moved) / TAPE_RATE_WINDOW_S,
+            verified_runs=engine.verified_runs,
+            verified_bytes=engine.verified_bytes,
+            last_success=None if engine.last_success is None else to_datetime(engine.last_success),
+            rate_bps=sum(b for _, b in engine.tape_moved) / TAPE_RATE_WINDOW_S,
         )
 
     @staticmethod
@@ -196,9 +196,9 @@ class Views:
     # ------------------------------------------------------------------- jobs
 
     def jobs(self) -> JobsSnapshot:
-        e = self.engine
-        sched = e.scheduler
-        since = e.t - JOB_HISTORY_S
+        engine = self.engine
+        sched = engine.scheduler
+        since = engine.t - JOB_HISTORY_S
         recs = [j for j in sched.left if (j.left_at or 0.0) >= since]
         recs.extend(sched.queue.values())
         recs.sort(key=lambda j: j.cluster)
@@ -206,7 +206,7 @@ class Views:
         dags.extend(sched.active_dags.values())
         dags.sort(key=lambda d: d.cluster)
         return JobsSnapshot(
-            taken_at=to_datetime(e.t),
+            taken_at=to_datetime(engine.t),
             jobs=tuple(j.view or self._job(j) for j in recs),
             dags=tuple(d.view or self._dag(d) for d in dags),
             schedds=(SCHEDD,),
@@ -253,41 +253,41 @@ class Views:
     # ------------------------------------------------------------------- runs
 
     def runs(self) -> RunsSnapshot:
-        e = self.engine
+        engine = self.engine
         store = self._settled
         if store is None:
             # The settled history is fixed once the engine is built.
-            store = self._settled = SettledRuns(e.specs[: e.first_rec])
-            self._on_buffer = bytes(e.settled_on_buffer[: store.count])
+            store = self._settled = SettledRuns(engine.specs[: engine.first_rec])
+            self._on_buffer = bytes(engine.settled_on_buffer[: store.count])
         settled = store.count
         tail = self._tail
         known = settled + len(tail)
-        count = e.started_runs
+        count = engine.started_runs
         changed = count > known
         settled_changed = False
-        for index in e.dirty_runs:
+        for index in engine.dirty_runs:
             if index < settled:
                 changed = settled_changed = True
             elif index < known:
                 tail[index - settled] = self._run(index)
                 changed = True
-        e.dirty_runs.clear()
+        engine.dirty_runs.clear()
         if settled_changed:
             # Only the purge changes a settled run: take the bits afresh, so
             # snapshots already handed out keep the ones they were taken with.
-            self._on_buffer = bytes(e.settled_on_buffer[:settled])
+            self._on_buffer = bytes(engine.settled_on_buffer[:settled])
         tail.extend(self._run(index) for index in range(known, count))
         runs = self._last_runs
         if changed or runs is None:
             runs = self._last_runs = LazyRuns(store, self._on_buffer, tuple(tail))
-        return RunsSnapshot(to_datetime(e.t), runs, data_taking=e.data_taking)
+        return RunsSnapshot(to_datetime(engine.t), runs, data_taking=engine.data_taking)
 
     def _run(self, index: int) -> Run:
-        e = self.engine
-        rec = e.recs.get(index)
+        engine = self.engine
+        rec = engine.recs.get(index)
         if rec is None:
-            return build_settled_run(e.specs[index], e.settled_on_buffer[index])
-        return self._live_run(rec, e.t)
+            return build_settled_run(engine.specs[index], engine.settled_on_buffer[index])
+        return self._live_run(rec, engine.t)
 
     @staticmethod
     def _live_run(rec: RunRec, now: float) -> Run:

@@ -101,22 +101,22 @@ class TsmBackend(Backend, TapeSource, RunDetailSource):
         self, options: Mapping[str, Any], *, clock: Callable[[], datetime] | None = None
     ) -> None:
         super().__init__(options)
-        o = self.options
-        opt.reject_unknown(o, OPTIONS, "tsm")
-        self.log_dir = Path(opt.text(o, "log_dir", required=True) or "").expanduser()
-        tz = _timezone(o)
-        self.logs = LogDirectory(self.log_dir, _pattern(o, "log_pattern"), tz)
-        buffer_dir = opt.text(o, "buffer_dir")
+        options = self.options
+        opt.reject_unknown(options, OPTIONS, "tsm")
+        self.log_dir = Path(opt.text(options, "log_dir", required=True) or "").expanduser()
+        tz = _timezone(options)
+        self.logs = LogDirectory(self.log_dir, _pattern(options, "log_pattern"), tz)
+        buffer_dir = opt.text(options, "buffer_dir")
         self.buffer = (
-            BufferDirectory(Path(buffer_dir).expanduser(), _pattern(o, "buffer_pattern"))
+            BufferDirectory(Path(buffer_dir).expanduser(), _pattern(options, "buffer_pattern"))
             if buffer_dir
             else None
         )
-        if "buffer_pattern" in o and self.buffer is None:
+        if "buffer_pattern" in options and self.buffer is None:
             raise BackendConfigError("option 'buffer_pattern' needs 'buffer_dir'")
-        self.stale_after = timedelta(minutes=opt.number(o, "stale_minutes", 60.0))
-        self.ok_codes = _ok_codes(o)
-        self.rate_window = timedelta(hours=opt.number(o, "rate_window_hours", 24.0))
+        self.stale_after = timedelta(minutes=opt.number(options, "stale_minutes", 60.0))
+        self.ok_codes = _ok_codes(options)
+        self.rate_window = timedelta(hours=opt.number(options, "rate_window_hours", 24.0))
         self._clock = clock or (lambda: datetime.now(UTC))
         self._uploads: dict[str, tuple[LogFile, TapeUpload]] = {}
 
@@ -215,20 +215,24 @@ class TsmBackend(Backend, TapeSource, RunDetailSource):
 
     def upload(self, log: LogFile, now: datetime) -> TapeUpload:
         """One log's upload: its state, figures and the message worth reading first."""
-        s = log.summary
-        started = s.started_at
-        if started is None and s.elapsed_seconds is not None:
-            started = log.modified_at - timedelta(seconds=s.elapsed_seconds)
+        summary = log.summary
+        started = summary.started_at
+        if started is None and summary.elapsed_seconds is not None:
+            started = log.modified_at - timedelta(seconds=summary.elapsed_seconds)
         figures: dict[str, Any] = dict(
-            objects_inspected=s.objects_inspected,
-            objects_backed_up=s.objects_backed_up,
-            objects_failed=s.objects_failed,
-            bytes_transferred=s.bytes_transferred,
-            transfer_rate_bps=s.aggregate_rate_bps,
-            elapsed_seconds=s.elapsed_seconds,
+            objects_inspected=summary.objects_inspected,
+            objects_backed_up=summary.objects_backed_up,
+            objects_failed=summary.objects_failed,
+            bytes_transferred=summary.bytes_transferred,
+            transfer_rate_bps=summary.aggregate_rate_bps,
+            elapsed_seconds=summary.elapsed_seconds,
         )
-        size = s.bytes_inspected if s.bytes_inspected is not None else s.bytes_transferred or 0
-        if not s.complete:
+        size = (
+            summary.bytes_inspected
+            if summary.bytes_inspected is not None
+            else summary.bytes_transferred or 0
+        )
+        if not summary.complete:
             if now - log.modified_at <= self.stale_after:
                 return TapeUpload(
                     log.run_number,
@@ -236,7 +240,7 @@ class TsmBackend(Backend, TapeSource, RunDetailSource):
                     size,
                     log.modified_at,
                     started_at=started,
-                    message=s.errors[0] if s.errors else None,
+                    message=summary.errors[0] if summary.errors else None,
                     **figures,
                 )
             return TapeUpload(
@@ -247,29 +251,29 @@ class TsmBackend(Backend, TapeSource, RunDetailSource):
                 started_at=started,
                 finished_at=log.modified_at,
                 message=f"log {log.name!r} ends before dsmc's summary (truncated, or dsmc "
-                "was killed)" + (f"; {s.errors[0]}" if s.errors else ""),
+                "was killed)" + (f"; {summary.errors[0]}" if summary.errors else ""),
                 **figures,
             )
-        rc = s.return_code
+        rc = summary.return_code
         finished = (
-            started + timedelta(seconds=s.elapsed_seconds)
-            if started is not None and s.elapsed_seconds is not None
+            started + timedelta(seconds=summary.elapsed_seconds)
+            if started is not None and summary.elapsed_seconds is not None
             else log.modified_at
         )
         ok = rc in self.ok_codes
         message = None
         if not ok:
             message = (
-                s.errors[0]
-                if s.errors
-                else s.warnings[0]
-                if s.warnings
+                summary.errors[0]
+                if summary.errors
+                else summary.warnings[0]
+                if summary.warnings
                 else f"dsmc return code {rc} ({RC_MEANING.get(rc or 0, 'unknown')})"
             )
-            if s.error_count > 1:
-                message += f" (+{s.error_count - 1} more errors)"
-        elif s.warnings:
-            message = s.warnings[0]
+            if summary.error_count > 1:
+                message += f" (+{summary.error_count - 1} more errors)"
+        elif summary.warnings:
+            message = summary.warnings[0]
         return TapeUpload(
             log.run_number,
             TapeState.VERIFIED if ok else TapeState.FAILED,

@@ -25,7 +25,7 @@ from backends.analysis.alarms import Thresholds
 from backends.analysis.safety import DEFAULT_POLICY, SafetyPolicy
 from backends.model import Kind, Snapshot
 from console.format import format_duration, format_time
-from console.safe_text import clean
+from console.safe_text import strip_controls
 from console.state.source import SourceState
 from console.trends import Trends
 from console.widgets.tables import Row, sort_rows
@@ -274,7 +274,7 @@ class SourcePane(Vertical, can_focus=False):
         stale = state.stale(now)
         self.set_class(stale, "-stale")
         line = Text(no_wrap=True, overflow="ellipsis")
-        line.append(clean(state.backend), style="bold")
+        line.append(strip_controls(state.backend), style="bold")
         taken = getattr(state.snapshot, "taken_at", None)
         if taken is not None:
             line.append(f" · as of {format_time(taken)}")
@@ -294,5 +294,5 @@ class SourcePane(Vertical, can_focus=False):
             )
         if state.error is not None:
             line.append(" · ")
-            line.append(clean(state.error), style="red")
+            line.append(strip_controls(state.error), style="red")
         self._status.update(line)

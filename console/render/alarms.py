@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from backends.analysis.alarms import Alarm, Severity
-from console.safe_text import clean
+from console.safe_text import strip_controls
 
 SEVERITY_STYLE = {
     Severity.CRITICAL: "bold white on red",
@@ -33,8 +33,8 @@ def alarms_table(alarms: Sequence[Alarm]) -> RenderableType:
     for alarm in alarms:
         table.add_row(
             severity_badge(alarm.severity),
-            Text(clean(alarm.title)),
-            Text(clean(alarm.detail)),
-            Text(clean(alarm.hint), style="dim"),
+            Text(strip_controls(alarm.title)),
+            Text(strip_controls(alarm.detail)),
+            Text(strip_controls(alarm.hint), style="dim"),
         )
     return table

@@ -13,7 +13,7 @@ from backends.analysis.buffer import BufferForecast, buffer_forecast
 from backends.model import BufferSnapshot
 from console.format import format_bytes, format_duration, format_percent, format_rate
 from console.render.common import Context, rounded
-from console.safe_text import clean
+from console.safe_text import strip_controls
 
 GAUGE_WIDTH = 40
 #: Figures kept by the console's trends (``console.trends``).
@@ -91,7 +91,7 @@ def body(snapshot: BufferSnapshot, thresholds: Thresholds) -> Text:
         text.append("DOWN", style="bold red")
     if snapshot.malformed:
         text.append(f"\n{len(snapshot.malformed)} bad values ignored: ", style="yellow")
-        text.append(clean(snapshot.malformed[0]), style="yellow")
+        text.append(strip_controls(snapshot.malformed[0]), style="yellow")
     return text
 
 
@@ -105,7 +105,7 @@ def history(snapshot: BufferSnapshot) -> list[float]:
 
 def to_rich(snapshot: BufferSnapshot, context: Context) -> RenderableType:
     mount = Text("Mount ", style="dim")
-    mount.append(clean(snapshot.mount))
+    mount.append(strip_controls(snapshot.mount))
     return Group(head(snapshot, context.thresholds), mount, body(snapshot, context.thresholds))
 
 

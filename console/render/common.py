@@ -13,7 +13,7 @@ from rich.text import Text
 from backends.analysis.alarms import Thresholds
 from backends.analysis.safety import DEFAULT_POLICY, SafetyPolicy
 from backends.model import Kind, Snapshot
-from console.safe_text import clean
+from console.safe_text import strip_controls
 
 #: One table row: a stable key (for cursors and updates) and its cells.
 Row = tuple[str, tuple[Text, ...]]
@@ -47,7 +47,7 @@ def count_cell(value: int, style: str) -> Text:
 
 def untrusted(value: object, style: str = "") -> Text:
     """Text from a backend as plain Rich Text: no markup, no control sequences."""
-    return Text("-" if value is None else clean(value), style=style)
+    return Text("-" if value is None else strip_controls(value), style=style)
 
 
 def table(

@@ -19,7 +19,7 @@ from backends.analysis.jobs import SiteCounts, dag_rows, hold_reasons, jobs_by_s
 from backends.model import Dag, DagStatus, Job, JobsSnapshot
 from console.format import format_duration
 from console.render.common import Context, Row, count_cell, table
-from console.safe_text import clean
+from console.safe_text import strip_controls
 from console.trends import Trends
 
 SITE_COLUMNS = ("Site", "Idle", "Run", "Held", "Xfer", "Done", "Retried")
@@ -89,7 +89,7 @@ def site_rows(view: JobsView) -> list[Row]:
             (
                 key,
                 (
-                    Text(clean(counts.site), style=style),
+                    Text(strip_controls(counts.site), style=style),
                     count_cell(counts.idle, "yellow"),
                     count_cell(counts.running, "cyan"),
                     count_cell(counts.held, "bold red"),
@@ -114,7 +114,9 @@ def hold_lines(view: JobsView, trends: Trends | None = None) -> list[Text]:
     if not view.reasons:
         lines.append(Text.assemble(("Held: ", "bold"), ("none", "green")))
     for reason, count in view.reasons:
-        lines.append(Text.assemble(("Held ", "bold"), (f"{count:>5} ", "bold red"), clean(reason)))
+        lines.append(
+            Text.assemble(("Held ", "bold"), (f"{count:>5} ", "bold red"), strip_controls(reason))
+        )
     return lines
 
 
@@ -152,12 +154,12 @@ def schedd_lines(snapshot: JobsSnapshot) -> list[Text]:
     lines = [
         Text.assemble(
             ("✗ schedd unreachable: ", "bold red"),
-            (clean(name), "bold"),
-            (" " + clean(error), "red"),
+            (strip_controls(name), "bold"),
+            (" " + strip_controls(error), "red"),
         )
         for name, error in snapshot.schedd_errors
     ]
-    lines.extend(Text(clean(problem), style="yellow") for problem in snapshot.ad_problems)
+    lines.extend(Text(strip_controls(problem), style="yellow") for problem in snapshot.ad_problems)
     return lines
 
 

@@ -32,7 +32,7 @@ from backends.analysis.safety import (
 from backends.model import Dag, JobsSnapshot, Kind, Run, RunsSnapshot
 from console.format import VERDICT_VIEW, format_bytes, format_duration, format_verdict, short_slot
 from console.render.common import Column, Context, iso
-from console.safe_text import clean
+from console.safe_text import strip_controls
 
 #: Runs listed by ``report``, newest first (``audit`` lists them all).
 NEWEST_RUNS = 20
@@ -99,7 +99,7 @@ def build_row(
     number = Text(str(run.number), style="red" if run_problems(run, policy) else "")
     cells = (
         number,
-        Text(clean(run.source)),
+        Text(strip_controls(run.source)),
         Text(run.science_run or "", style="cyan"),
         Text(run.start.strftime("%y-%m-%d %H:%M")),
         safety,
@@ -195,7 +195,7 @@ def purge_cell(run: Run, policy: SafetyPolicy) -> Text:
         # Gone from the buffer without the copies the purge rule asks for.
         return Text("purged, no valid copy", "bold red")
     short = [word for word in ("tape", "Rucio") if word in purge.reason]
-    return Text("no: " + " ".join(short) if short else clean(purge.reason), "dim")
+    return Text("no: " + " ".join(short) if short else strip_controls(purge.reason), "dim")
 
 
 def to_rich(snapshot: RunsSnapshot, context: Context) -> RenderableType:

@@ -13,7 +13,7 @@ from backends.analysis.tape import TapeSummary, failed_uploads, summarize_tape
 from backends.model import TapeSnapshot, TapeState, TapeUpload
 from console.format import format_bytes, format_duration, format_rate, format_time
 from console.render.common import Context, Row, iso, rounded, table
-from console.safe_text import clean
+from console.safe_text import strip_controls
 from console.trends import Trends
 
 STATE_STYLE = {
@@ -89,7 +89,7 @@ def figures(snapshot: TapeSnapshot, thresholds: Thresholds, trends: Trends | Non
         text.append(f"{format_duration(now - tape.last_success)} ago")
     if snapshot.malformed:
         text.append(f"  Unreadable {len(snapshot.malformed)}: ", style="yellow")
-        text.append(clean(snapshot.malformed[0]))
+        text.append(strip_controls(snapshot.malformed[0]))
     return text
 
 
@@ -108,7 +108,7 @@ def upload_rows(snapshot: TapeSnapshot) -> list[Row]:
                 Text(format_bytes(u.bytes)),
                 Text(format_time(u.updated_at)),
                 Text("-" if u.return_code is None else str(u.return_code)),
-                Text(clean(message_with_figures(u))),
+                Text(strip_controls(message_with_figures(u))),
             ),
         )
         for u in uploads

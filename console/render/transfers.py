@@ -12,7 +12,7 @@ from backends.analysis.transfers import RseSummary, stuck_rules, stuck_since, su
 from backends.model import RuleState, TransfersSnapshot
 from console.format import format_bytes, format_duration, format_rate
 from console.render.common import Context, Row, count_cell, hours, rounded, table
-from console.safe_text import clean
+from console.safe_text import strip_controls
 from console.trends import Trends
 
 #: "Oldest": how long the oldest stuck rule has been stuck; "In/s": incoming
@@ -30,7 +30,7 @@ def throughput_figure(rse: str) -> str:
 
 
 def rse_row(rse: RseSummary, now: datetime, trends: Trends | None = None) -> Row:
-    name = Text(clean(rse.name), style="" if rse.available else "bold red")
+    name = Text(strip_controls(rse.name), style="" if rse.available else "bold red")
     if not rse.available:
         name.append(" ✗")
     used = Text(format_bytes(rse.used_bytes))
@@ -84,8 +84,8 @@ def stuck_line(snapshot: TransfersSnapshot) -> Text:
         line.append(" · oldest: ")
         if first.run_number is not None:
             line.append(f"run {first.run_number} ")
-        line.append(f"→ {clean(first.rse)}: ")
-        line.append(clean(first.error or "no error given"), style="red")
+        line.append(f"→ {strip_controls(first.rse)}: ")
+        line.append(strip_controls(first.error or "no error given"), style="red")
     else:
         line.append("No stuck rules", style="green")
     suspended = sum(1 for r in snapshot.rules if r.state is RuleState.SUSPENDED)
@@ -108,12 +108,12 @@ def stuck_rows(snapshot: TransfersSnapshot, now: datetime) -> list[Row]:
         (
             rule.id,
             (
-                Text(clean(rule.id[:12])),
+                Text(strip_controls(rule.id[:12])),
                 Text("-" if rule.run_number is None else str(rule.run_number)),
-                Text(clean(rule.rse)),
+                Text(strip_controls(rule.rse)),
                 Text(format_duration(now - stuck_since(rule))),
                 Text(f"{rule.locks_ok}/{rule.locks_total}"),
-                Text(clean(rule.error or "-"), style="red"),
+                Text(strip_controls(rule.error or "-"), style="red"),
             ),
         )
         for rule in stuck_rules(snapshot)

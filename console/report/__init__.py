@@ -1,6 +1,6 @@
 """One-shot views of every pane: the JSON report, the Rich report and the Nagios check.
 
-All three are built from the same ``collect_once`` results, the same
+All three are built from the same ``fetch_all`` results, the same
 analysis functions and the same renderers (``console/render``) as the TUI,
 each kind through its ``PaneSpec``, so they never disagree with the screen.
 Everything that came from a backend is cleaned before it is printed.

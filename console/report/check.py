@@ -6,10 +6,10 @@ from collections.abc import Mapping
 
 from backends.analysis.alarms import Severity, overall
 from backends.model import Kind
-from console.collect import Result
 from console.config import Config
+from console.fetching import Result
 from console.report.common import alarms_for, context
-from console.safe_text import clean
+from console.safe_text import strip_controls
 from console.specs import pane_specs
 
 
@@ -46,7 +46,7 @@ def check_line(
             summary += f" (+{len(alarms) - max_alarms} more)"
     else:
         summary = _ok_summary(results)
-    summary = clean(summary).replace("|", "/").replace("\n", " ")
+    summary = strip_controls(summary).replace("|", "/").replace("\n", " ")
     perf = _perfdata(results, config)
     line = f"XENON {status.name} - {summary}"
     return status, f"{line} | {perf}" if perf else line

@@ -8,8 +8,8 @@ from datetime import datetime
 from backends import kinds
 from backends.analysis.alarms import Alarm, data_time
 from backends.model import Kind
-from console.collect import Result
 from console.config import Config
+from console.fetching import Result
 from console.render.common import Context
 
 

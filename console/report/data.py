@@ -7,8 +7,8 @@ from typing import Any
 
 from backends.analysis.alarms import Alarm, overall
 from backends.model import Kind
-from console.collect import Result
 from console.config import Config
+from console.fetching import Result
 from console.render.common import iso
 from console.report.common import alarms_for, context
 from console.specs import pane_specs

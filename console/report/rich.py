@@ -9,11 +9,11 @@ from rich.text import Text
 
 from backends.analysis.alarms import overall
 from backends.model import Kind
-from console.collect import Result
 from console.config import Config
+from console.fetching import Result
 from console.render.alarms import SEVERITY_STYLE, alarms_table
 from console.report.common import alarms_for, context
-from console.safe_text import clean
+from console.safe_text import strip_controls
 from console.specs import PaneSpec, pane_specs
 
 
@@ -23,12 +23,12 @@ def section_title(spec: PaneSpec, result: Result | None) -> Text:
         title.append("  no source configured", style="dim")
         return title
     title.append(" from ", style="dim")
-    title.append(clean(result.source))
+    title.append(strip_controls(result.source))
     if result.snapshot is not None:
         title.append(f" at {result.snapshot.taken_at:%Y-%m-%d %H:%M:%S}", style="dim")
     if result.error is not None:
         title.append("  error: ", style="bold red")
-        title.append(clean(result.error), style="red")
+        title.append(strip_controls(result.error), style="red")
     return title
 
 

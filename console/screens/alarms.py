@@ -21,7 +21,7 @@ from textual.widgets import DataTable, Input, Static
 from backends.analysis.alarms import Alarm, Severity
 from console.acks import AckStore
 from console.format import format_time
-from console.safe_text import clean
+from console.safe_text import strip_controls
 from console.widgets.alarms_strip import severity_badge
 from console.widgets.tables import sync_rows
 
@@ -42,7 +42,7 @@ class NoteScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(Text.assemble(("Acknowledge: ", "bold"), clean(self.title_text)))
+            yield Static(Text.assemble(("Acknowledge: ", "bold"), strip_controls(self.title_text)))
             yield Input(placeholder="note (who is on it, ticket, why) — Enter to acknowledge")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
@@ -113,13 +113,13 @@ class AlarmsScreen(ModalScreen[None]):
                     (
                         badge,
                         format_time(alarm.since),
-                        Text(clean(alarm.title), style="dim" if ack else "bold"),
+                        Text(strip_controls(alarm.title), style="dim" if ack else "bold"),
                         Text("acknowledged", style="dim")
                         if ack
                         else Text("ACTIVE", style="bold red"),
-                        Text(clean(ack.note or "(no note)"), style="dim")
+                        Text(strip_controls(ack.note or "(no note)"), style="dim")
                         if ack
-                        else Text(clean(alarm.detail)),
+                        else Text(strip_controls(alarm.detail)),
                     ),
                 )
             )
@@ -132,9 +132,9 @@ class AlarmsScreen(ModalScreen[None]):
                     (
                         Text(f" {alarm.severity.name} ", style="dim"),
                         format_time(alarm.since),
-                        Text(clean(alarm.title), style="dim"),
+                        Text(strip_controls(alarm.title), style="dim"),
                         Text(f"cleared {format_time(cleared)}", style="green"),
-                        Text(clean(alarm.detail), style="dim"),
+                        Text(strip_controls(alarm.detail), style="dim"),
                     ),
                 )
             )
@@ -157,13 +157,13 @@ class AlarmsScreen(ModalScreen[None]):
         _key, alarm = chosen
         text = Text()
         text.append(f"{alarm.key}\n", style="dim")
-        text.append(clean(alarm.detail) + "\n")
+        text.append(strip_controls(alarm.detail) + "\n")
         text.append("What to do: ", style="bold")
-        text.append(clean(alarm.hint or "-"), style="italic")
+        text.append(strip_controls(alarm.hint or "-"), style="italic")
         ack = self.store.ack_for(alarm)
         if ack is not None:
             text.append(f"\nAcknowledged {format_time(ack.acked_at)}: ", style="bold")
-            text.append(clean(ack.note or "(no note)"))
+            text.append(strip_controls(ack.note or "(no note)"))
         self._detail.update(text)
 
     def action_acknowledge(self) -> None:

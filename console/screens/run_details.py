@@ -37,7 +37,7 @@ from backends.analysis.safety import (
 )
 from backends.model import JobStatus, RunDetail
 from console.format import format_bytes, format_time
-from console.safe_text import clean
+from console.safe_text import strip_controls
 from console.widgets.tables import sync_rows
 
 #: Fetches the details of one run from one backend (called in a worker thread).
@@ -55,17 +55,18 @@ def describe_run(
         text.append(" is not in the runs database snapshot", style="yellow")
         for note in detail.notes:
             text.append("\nNote: ", style="bold")
-            text.append(clean(note))
+            text.append(strip_controls(note))
         return text
     verdict = data_safety(run, policy)
     purge = purge_verdict(run, policy)
     dag = detail.dags[-1] if detail.dags else None
     text.append(f"Run {run.number}", style="bold")
-    text.append(f"  {clean(run.name)}  {clean(run.detector)}  source {clean(run.source)}")
+    name, detector, source = (strip_controls(v) for v in (run.name, run.detector, run.source))
+    text.append(f"  {name}  {detector}  source {source}")
     text.append(f"  {run.science_run or 'not science data'}\n")
     text.append(f"Start {format_time(run.start)}  end {format_time(run.end)}  ")
     text.append(f"events {run.events if run.events is not None else '-'}  ")
-    tags = clean(", ".join(run.tags)) or "-"
+    tags = strip_controls(", ".join(run.tags)) or "-"
     text.append(f"size {format_bytes(run.raw_size_bytes)}  tags {tags}\n")
     text.append("Data safety: ", style="bold")
     if verdict.safe:
@@ -75,12 +76,12 @@ def describe_run(
     else:
         text.append("not safe yet", style="yellow")
         text.append(" (a recent run: its copies are on their way)", style="yellow")
-    text.append(f" — {clean(verdict.reason)}\n")
+    text.append(f" — {strip_controls(verdict.reason)}\n")
     text.append("Purge from buffer: ", style="bold")
     text.append(
         "allowed" if purge.allowed else "not allowed", style="green" if purge.allowed else "yellow"
     )
-    text.append(f" — {clean(purge.reason)}\n")
+    text.append(f" — {strip_controls(purge.reason)}\n")
     text.append("Processing: ", style="bold")
     text.append(processing_state(run, dag).value)
     if dag is not None:
@@ -91,10 +92,10 @@ def describe_run(
     problems = run_problems(run, policy)
     if problems:
         text.append("\nMalformed: ", style="bold red")
-        text.append(clean("; ".join(problems)))
+        text.append(strip_controls("; ".join(problems)))
     for note in detail.notes:
         text.append("\nNote: ", style="bold")
-        text.append(clean(note))
+        text.append(strip_controls(note))
     return text
 
 
@@ -107,9 +108,9 @@ def hints_text(found: Sequence[Hint]) -> Text:
         if i:
             text.append("\n")
         text.append("▲ ", style="yellow")
-        text.append(clean(hint.problem))
+        text.append(strip_controls(hint.problem))
         text.append("\n  $ ", style="dim")
-        text.append(clean(hint.command), style="bold cyan")
+        text.append(strip_controls(hint.command), style="bold cyan")
     return text
 
 
@@ -121,7 +122,7 @@ def copy_rows(detail: RunDetail, policy: SafetyPolicy = DEFAULT_POLICY) -> list[
         return rows
     for d, doc in enumerate(documents(detail.run), start=1):
         for i, copy in enumerate(doc.copies):
-            status = Text(clean(copy.status) or "-")
+            status = Text(strip_controls(copy.status) or "-")
             if copy.checksum_problem:
                 status.append(" checksum problem", style="bold red")
             problems = copy_problems(copy, policy)
@@ -132,7 +133,7 @@ def copy_rows(detail: RunDetail, policy: SafetyPolicy = DEFAULT_POLICY) -> list[
             elif not problems:
                 counts = Text("valid copy", style="green")
             else:
-                counts = Text("not valid: " + clean("; ".join(problems)), style="red")
+                counts = Text("not valid: " + strip_controls("; ".join(problems)), style="red")
             rows.append(
                 (
                     f"doc{d}:copy{i}",
@@ -260,7 +261,7 @@ class RunDetailsScreen(ModalScreen[None]):
             answer: RunDetail | None = fetch(self.run_number)
             status = "answered"
         except Exception as exc:  # a backend's failure is shown, not raised
-            from console.collect import describe_error
+            from console.fetching import describe_error
 
             answer, status = None, f"failed: {describe_error(exc)}"
         self.app.call_from_thread(self._answered, name, answer, status)
@@ -276,7 +277,7 @@ class RunDetailsScreen(ModalScreen[None]):
     def _draw_sources(self) -> None:
         line = Text("Sources: console snapshots", style="dim")
         for name, status in self._status.items():
-            line.append(f" · {clean(name)}: {clean(status)}", style="dim")
+            line.append(f" · {strip_controls(name)}: {strip_controls(status)}", style="dim")
         self._sources.update(line)
 
     def _draw_detail(self) -> None:

@@ -9,7 +9,7 @@ from textual.widgets import Static
 
 from backends.analysis.alarms import Alarm, Severity
 from console.render.alarms import severity_badge
-from console.safe_text import clean
+from console.safe_text import strip_controls
 
 __all__ = ["AlarmsStrip", "severity_badge"]
 
@@ -44,14 +44,14 @@ class AlarmsStrip(Static):
             if i:
                 line.append(" │ ", style="dim")
             style = "red" if alarm.severity is Severity.CRITICAL else "yellow"
-            line.append(clean(alarm.title), style=style)
+            line.append(strip_controls(alarm.title), style=style)
         worst = active[0]
         detail = Text(no_wrap=True, overflow="ellipsis")
         detail.append("▲ ", style="red" if worst.severity is Severity.CRITICAL else "yellow")
-        detail.append(clean(worst.detail))
+        detail.append(strip_controls(worst.detail))
         if worst.hint:
             detail.append(" → ", style="dim")
-            detail.append(clean(worst.hint), style="italic")
+            detail.append(strip_controls(worst.hint), style="italic")
         both = Text("\n").join([line, detail])
         both.no_wrap = True
         both.overflow = "ellipsis"

@@ -7,7 +7,7 @@ from textual.widgets import Static
 
 from console.recording import clock_text
 from console.replay import ReplayDriver
-from console.safe_text import clean
+from console.safe_text import strip_controls
 
 
 class ReplayBar(Static):
@@ -24,16 +24,17 @@ class ReplayBar(Static):
         self.refresh_bar()
 
     def refresh_bar(self) -> None:
-        d = self.driver
+        driver = self.driver
         line = Text()
         line.append(" REPLAY ", style="bold black on yellow")
-        line.append(" ▶ " if d.playing else " ⏸ ", style="bold")
-        line.append(f"{clock_text(d.position - d.start)} / {clock_text(d.end - d.start)}")
-        line.append(f"  speed {d.speed:g}x")
-        line.append(f"  frame {d.index}/{len(d.frames)}", style="dim")
-        if d.recording.damage:
+        line.append(" ▶ " if driver.playing else " ⏸ ", style="bold")
+        played, length = driver.position - driver.start, driver.end - driver.start
+        line.append(f"{clock_text(played)} / {clock_text(length)}")
+        line.append(f"  speed {driver.speed:g}x")
+        line.append(f"  frame {driver.index}/{len(driver.frames)}", style="dim")
+        if driver.recording.damage:
             line.append("  DAMAGED: ", style="bold red")
-            line.append(clean(d.recording.damage), style="red")
+            line.append(strip_controls(driver.recording.damage), style="red")
         line.append(
             "  space play/pause · n step · [ ] ±1 min · { } ±10 min · + - speed", style="dim"
         )

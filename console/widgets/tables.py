@@ -16,7 +16,7 @@ from rich.text import Text
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowDoesNotExist
 
-from console.safe_text import clean
+from console.safe_text import strip_controls
 
 Cells = Sequence[Text | str]
 Row = tuple[str, Cells]
@@ -81,7 +81,7 @@ def highlighted(cell: Text) -> Text:
 
 def _as_text(cell: Text | str) -> Text:
     """Plain strings become Text, so DataTable never parses them as markup."""
-    return cell if isinstance(cell, Text) else Text(clean(cell))
+    return cell if isinstance(cell, Text) else Text(strip_controls(cell))
 
 
 def _differs(a: object, b: object) -> bool:

@@ -25,8 +25,8 @@ from backends.mongo.documents import document_to_run
 from backends.simulator import SimulatorBackend
 from backends.sources import BackendConfigError, SourceError
 from console.cli import main
-from console.collect import Sources, fetch_one
 from console.config import ConfigError, load_config
+from console.fetching import Backends, fetch_one
 from tests.mongo.server import free_port
 from tests.mongo.test_documents import MESSY, as_stored
 
@@ -219,7 +219,7 @@ def test_a_dead_server_fails_fast_and_no_password_is_ever_shown(
         uri = f"mongodb://xe1t@127.0.0.1:{closed_port}/run"
         monkeypatch.setenv("MONGO_PASSWORD", PASSWORD)
     config = load_config(_config(tmp_path, f'uri = "{uri}"\nserver_selection_timeout = 0.5'))
-    sources = Sources(config)
+    sources = Backends(config)
     try:
         backend = sources.for_kind(Kind.RUNS)
         assert isinstance(backend, MongoBackend)
@@ -290,7 +290,7 @@ def test_bad_config_is_one_line_naming_the_option(
     tmp_path: Path, options: str, message: str
 ) -> None:
     with pytest.raises((ConfigError, BackendConfigError)) as caught:
-        Sources(load_config(_config(tmp_path, options)))
+        Backends(load_config(_config(tmp_path, options)))
     text = str(caught.value)
     assert text.startswith("[backends.mongo] ")
     assert message in text

@@ -16,8 +16,8 @@ from textual.widgets import DataTable
 
 from backends.model import Kind
 from console.app import XenonConsole
-from console.collect import Sources
 from console.config import load_config
+from console.fetching import Backends
 from tests.rucio.conftest import RucioBed
 from tests.rucio.populate import ACCOUNT, ACCOUNT_PASSWORD
 from tests.screen import screen_text
@@ -53,8 +53,8 @@ def write_config(bed: RucioBed, path: Path) -> Path:
     return path
 
 
-async def wait_for(pilot, predicate, timeout: float = WAIT_S) -> None:  # type: ignore[no-untyped-def]
-    await wait_until(pilot, predicate, timeout, step=0.1)
+async def wait_for(pilot, predicate, what: str = "the condition", timeout: float = WAIT_S) -> None:  # type: ignore[no-untyped-def]
+    await wait_until(pilot, predicate, what, timeout=timeout, step=0.1)
 
 
 def cell_text(table: DataTable, row: str, column: int) -> str:
@@ -65,12 +65,12 @@ async def test_the_transfers_pane_shows_the_server_then_stale_then_recovers(
     running: RucioBed, tmp_path: Path
 ) -> None:
     config = load_config(write_config(running, tmp_path / "config.toml"))
-    app = XenonConsole(config, Sources(config))
+    app = XenonConsole(config, Backends(config))
     truth = list(running.server.root_client().list_replication_rules({"account": ACCOUNT}))
     counts = Counter((r["rse_expression"], r["state"]) for r in truth)
     async with app.run_test(size=(160, 50)) as pilot:
         pane = app.pane(Kind.TRANSFERS)
-        await wait_for(pilot, lambda: pane.snapshot is not None)
+        await wait_for(pilot, lambda: pane.snapshot is not None, "pane.snapshot is not None")
         await pilot.pause()
         table = pane.query_one("#rse-table", DataTable)
         for rse in {r["rse_expression"] for r in truth}:
@@ -87,7 +87,7 @@ async def test_the_transfers_pane_shows_the_server_then_stale_then_recovers(
 
         running.server.stop()
         try:
-            await wait_for(pilot, lambda: pane.error is not None)
+            await wait_for(pilot, lambda: pane.error is not None, "pane.error is not None")
             await pilot.pause()
             assert pane.has_class("-stale")
             assert pane.snapshot is not None  # the last good data stays
@@ -103,6 +103,6 @@ async def test_the_transfers_pane_shows_the_server_then_stale_then_recovers(
             assert app.pane(Kind.BUFFER).error is None  # the rest goes on
         finally:
             running.server.start()
-        await wait_for(pilot, lambda: pane.error is None)
+        await wait_for(pilot, lambda: pane.error is None, "pane.error is None")
         assert not pane.has_class("-stale")
         assert cell_text(table, "NIKHEF_USERDISK", 4) == "7"

@@ -1,8 +1,9 @@
 """Build the configured backends and fetch snapshots from them, safely.
 
-Shared by the TUI (which polls one kind at a time in its own workers) and the
-one-shot ``report`` and ``check`` (which fetch every kind at once). A fetch
-never raises: whatever goes wrong becomes a one-line, redacted error in its
+``Backends`` is the set of backend instances the config uses. Shared by the
+polling core (one kind at a time, ``fetch_one``) and the one-shot ``report``,
+``check`` and ``audit`` (every kind at once, ``fetch_all``). A fetch never
+raises: whatever goes wrong becomes a one-line, redacted error in its
 ``Result``. No Textual here.
 """
 
@@ -43,7 +44,7 @@ def describe_error(exc: BaseException) -> str:
     return redact_secrets(one_line(text))
 
 
-class Sources:
+class Backends:
     """One backend instance per config section in use, shared by the kinds it serves."""
 
     def __init__(
@@ -122,12 +123,12 @@ class Sources:
         self._instances = {}
 
 
-def fetch_one(sources: Sources, kind: Kind) -> Result:
+def fetch_one(backends: Backends, kind: Kind) -> Result:
     """Fetch one assigned kind, never raising: failures become the Result's error."""
-    name = sources.backend_name(kind) or "-"
+    name = backends.backend_name(kind) or "-"
     start = time.monotonic()
     try:
-        snapshot = sources.for_kind(kind).fetch(kind)
+        snapshot = backends.for_kind(kind).fetch(kind)
         if not isinstance(snapshot, registry.spec(kind).snapshot):
             raise TypeError(f"backend {name!r} returned {type(snapshot).__name__} for {kind.value}")
     except Exception as exc:
@@ -135,8 +136,8 @@ def fetch_one(sources: Sources, kind: Kind) -> Result:
     return Result(kind, name, snapshot, None, time.monotonic() - start)
 
 
-def collect_once(
-    sources: Sources, config: Config, kinds: Iterable[Kind] | None = None
+def fetch_all(
+    backends: Backends, config: Config, kinds: Iterable[Kind] | None = None
 ) -> dict[Kind, Result]:
     """Fetch every assigned kind (or those of ``kinds``) concurrently, each
     bounded by its own timeout; an unassigned kind has no result.
@@ -144,14 +145,14 @@ def collect_once(
     Each fetch runs in a daemon thread, so a hung backend neither blocks the
     others nor keeps the process alive after we give up on it.
     """
-    assigned = sources.kinds()
+    assigned = backends.kinds()
     wanted = tuple(k for k in (assigned if kinds is None else kinds) if k in assigned)
     results: dict[Kind, Result] = {}
     done = {kind: threading.Event() for kind in wanted}
 
     def work(kind: Kind) -> None:
         try:
-            results[kind] = fetch_one(sources, kind)
+            results[kind] = fetch_one(backends, kind)
         finally:
             done[kind].set()
 
@@ -165,6 +166,6 @@ def collect_once(
         if done[kind].wait(remaining):
             out[kind] = results[kind]
         else:
-            name = sources.backend_name(kind) or "-"
+            name = backends.backend_name(kind) or "-"
             out[kind] = Result(kind, name, None, f"timed out after {timeout:g} s", timeout)
     return out
