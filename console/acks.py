@@ -43,6 +43,9 @@ class Ack:
     note: str
     #: Wall-clock time of the acknowledgement.
     acked_at: datetime
+    #: How many things were wrong when acknowledged (``Alarm.count``): the
+    #: acknowledgement covers that many, no more.
+    count: int | None = None
 
 
 class AckStore:
@@ -64,8 +67,12 @@ class AckStore:
 
     def occurrence(self, alarm: Alarm) -> str:
         """Key, start and severity: an alarm that gets worse is a new occurrence."""
-        start = alarm.since or self.open.get(alarm.key)
+        start = self.started(alarm)
         return f"{alarm.key}@{start.isoformat() if start else '?'}#{alarm.severity.name}"
+
+    def started(self, alarm: Alarm) -> datetime | None:
+        """When the alarm started: its own ``since``, else when it was first seen."""
+        return alarm.since or self.open.get(alarm.key)
 
     def observe(self, alarms: Iterable[Alarm], now: datetime) -> None:
         """Track which alarms are active: start occurrences, close cleared ones."""
@@ -83,10 +90,20 @@ class AckStore:
     # ---------------------------------------------------------------- acks
 
     def ack_for(self, alarm: Alarm) -> Ack | None:
-        return self.acks.get(self.occurrence(alarm))
+        """The acknowledgement that quiets this alarm now, if any: of its
+        occurrence, and for no fewer things than are wrong now (24 tape copies
+        acknowledged, 25 failed: loud again)."""
+        ack = self.acks.get(self.occurrence(alarm))
+        if ack is None:
+            return None
+        if alarm.count is not None and ack.count is not None and alarm.count > ack.count:
+            return None
+        return ack
 
     def acknowledge(self, alarm: Alarm, note: str, at: datetime | None = None) -> Ack:
-        ack = Ack(self.occurrence(alarm), alarm.key, note.strip(), at or datetime.now(UTC))
+        ack = Ack(
+            self.occurrence(alarm), alarm.key, note.strip(), at or datetime.now(UTC), alarm.count
+        )
         self.acks[ack.occurrence] = ack
         self.save()
         return ack
@@ -123,6 +140,7 @@ class AckStore:
                     "key": a.key,
                     "note": a.note,
                     "acked_at": a.acked_at.isoformat(),
+                    "count": a.count,
                 }
                 for a in self.acks.values()
             ],
@@ -161,11 +179,13 @@ class AckStore:
             if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
                 raise ValueError(f"unknown state version {data.get('version')!r}")
             for item in data.get("acks", []):
+                count = item.get("count")
                 ack = Ack(
                     str(item["occurrence"]),
                     str(item["key"]),
                     str(item.get("note", "")),
                     _parse_time(item["acked_at"]),
+                    count if isinstance(count, int) and not isinstance(count, bool) else None,
                 )
                 self.acks[ack.occurrence] = ack
             for key, start in dict(data.get("open", {})).items():

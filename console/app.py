@@ -28,7 +28,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from backends.analysis.alarms import Alarm, data_time
+from backends.analysis.alarms import Alarm
 from backends.analysis.drilldown import detail_from_snapshots
 from backends.analysis.jobs import dag_for_run
 from backends.model import JobsSnapshot, Kind, RunDetail
@@ -42,10 +42,11 @@ from console.panes.runs import RunsPane
 from console.polling import Derived, Event, Polled, Poller, PollStarted, derive
 from console.recording import Recording, RecordingWriter
 from console.replay import ReplayController, ReplayDriver
+from console.safe_text import strip_controls
 from console.screens.alarms import AlarmsScreen
 from console.screens.run_details import GoToRunScreen, RunDetailsScreen
 from console.specs import PaneSpec, pane_specs, record_trends
-from console.state.alarms import AlarmBook
+from console.state.alarms import AlarmBook, current_time
 from console.state.source import SourceState
 from console.trends import Trends
 from console.watchdog import leave_soon, watch_stdin
@@ -86,6 +87,7 @@ class XenonConsole(App[int]):
         Binding("tab", "cycle_pane(1)", "Next pane", priority=True),
         Binding("shift+tab", "cycle_pane(-1)", "Previous pane", show=False, priority=True),
         Binding("z", "zoom", "Zoom"),
+        Binding("w", "wide", "Wide", show=False),
         Binding("r", "refresh_all", "Refresh"),
         Binding("colon", "goto_run", "Go to run"),
         Binding("a", "alarms", "Alarms"),
@@ -145,6 +147,8 @@ class XenonConsole(App[int]):
             self.replay = ReplayController(replay, self.apply_event, self._post, self._derive)
         self._replay_bar = ReplayBar(replay, id="replay-bar") if replay is not None else None
         self._panes: dict[Kind, SourcePane] = {}
+        #: Every column in full (``w``), the tables scrolling sideways.
+        self.wide = False
         self._alarms_strip = AlarmsStrip(id="alarms")
         self._pane_bar = PaneBar(id="pane-bar")
         self.sub_title = self._scenario_label()
@@ -401,6 +405,16 @@ class XenonConsole(App[int]):
         """The current pane alone, full size; the alarms strip stays in view."""
         self.screen.set_class(not self.screen.has_class("-zoomed"), "-zoomed")
 
+    def action_wide(self) -> None:
+        """Every column of every table in full (they scroll sideways), or back."""
+        self.wide = not self.wide
+        for pane in self._panes.values():
+            pane.set_wide(self.wide)
+        self.notify(
+            "Wide: every column (scroll sideways)" if self.wide else "Columns that fit",
+            timeout=2,
+        )
+
     def action_refresh_all(self) -> None:
         if self.poller is None:
             self.notify("Replaying a recording: nothing to poll", timeout=2)
@@ -418,7 +432,11 @@ class XenonConsole(App[int]):
         # start-up that a shifter should not wait for.
         from console.screens.help import HelpScreen
 
-        self.push_screen(HelpScreen(self.specs))
+        notes = ""
+        if self.replay is not None and self.replay.driver.recording.damage:
+            damage = strip_controls(self.replay.driver.recording.damage)
+            notes = f"## This recording\n\nIt is damaged; it plays up to the damage: {damage}"
+        self.push_screen(HelpScreen(self.specs, notes))
 
     def action_goto_run(self) -> None:
         def go(number: int | None) -> None:
@@ -433,7 +451,7 @@ class XenonConsole(App[int]):
     def open_run(self, number: int) -> None:
         """The drill-down screen of one run, from every source that knows it."""
         snapshots = {kind: state.snapshot for kind, state in self.states.items()}
-        now = data_time(snapshots.values())
+        now = current_time(self.states, self.clock())
         local = detail_from_snapshots(number, snapshots, now)
         run_name = local.run.name if local.run is not None else None
         backends = self.sources.instances() if self.sources is not None else {}
@@ -483,6 +501,9 @@ class XenonConsole(App[int]):
         )
         yield SystemCommand(
             "Zoom current pane", "Toggle full screen for the pane (z)", self.action_zoom
+        )
+        yield SystemCommand(
+            "Wide tables", "Every column in full, scrolling sideways (w)", self.action_wide
         )
         yield SystemCommand("Filter runs", "Filter the runs table (/)", self._filter_runs)
         yield SystemCommand("Go to run", "Jump to a run by number (:)", self.action_goto_run)

@@ -65,12 +65,14 @@ class Backends:
         wanted = set(registry.kinds() if kinds is None else kinds)
         self._names: dict[Kind, str] = {k: n for k, n in config.panes.items() if k in wanted}
         self._instances: dict[str, Backend] = {}
+        #: Where a config mistake is: the file (the key follows in the message).
+        origin = f"{config.source_path}: " if config.source_path is not None else ""
         try:
             for spec in config.backends_in_use():
                 if spec.name not in self._names.values():
                     continue
                 self._instances[spec.name] = self._create(
-                    factory, spec.name, spec.type, spec.options
+                    factory, spec.name, spec.type, spec.options, origin
                 )
             for kind, name in list(self._names.items()):
                 backend = self._instances[name]
@@ -80,7 +82,7 @@ class Backends:
                     del self._names[kind]
                     continue
                 raise BackendConfigError(
-                    f"[panes] {kind.value} = {name!r}: backend type "
+                    f"{origin}[panes] {kind.value} = {name!r}: backend type "
                     f"{config.backends[name].type!r} does not serve {kind.value}"
                 )
         except BaseException:
@@ -89,15 +91,19 @@ class Backends:
 
     @staticmethod
     def _create(
-        factory: BackendFactory, name: str, type_name: str, options: Mapping[str, Any]
+        factory: BackendFactory,
+        name: str,
+        type_name: str,
+        options: Mapping[str, Any],
+        origin: str = "",
     ) -> Backend:
         try:
             return factory(type_name, options)
         except BackendConfigError as exc:
-            raise BackendConfigError(redact_secrets(f"[backends.{name}] {exc}")) from exc
+            raise BackendConfigError(redact_secrets(f"{origin}[backends.{name}] {exc}")) from exc
         except Exception as exc:  # a backend that cannot start is a config-level failure
             raise BackendConfigError(
-                f"[backends.{name}] could not start: {describe_error(exc)}"
+                f"{origin}[backends.{name}] could not start: {describe_error(exc)}"
             ) from exc
 
     def kinds(self) -> tuple[Kind, ...]:

@@ -7,7 +7,7 @@ they all come from ``backends.analysis.units``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from backends.analysis.units import format_bytes, format_duration, format_rate
 
@@ -52,11 +52,17 @@ def format_verdict(
     return shown.format(" ".join(short_slot(m) for m in missing)), style
 
 
-def format_time(at: datetime | None) -> str:
-    """UTC wall time of an event, to the minute."""
+def format_time(at: datetime | None, *, zone: bool = False) -> str:
+    """UTC wall time of an event, to the minute; ``zone`` adds " UTC" (for a
+    time on its own; a table says UTC once, in its column's title)."""
     if at is None:
         return "-"
-    return at.strftime("%Y-%m-%d %H:%M")
+    text = (
+        at.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+        if at.tzinfo
+        else at.strftime("%Y-%m-%d %H:%M")
+    )
+    return f"{text} UTC" if zone else text
 
 
 def format_percent(fraction: float | None) -> str:

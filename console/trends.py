@@ -11,8 +11,10 @@ never holds more than about MAX_POINTS points however fast the polling.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta
+
+from backends.analysis.units import format_duration
 
 MAX_POINTS = 720
 BLOCKS = "▁▂▃▄▅▆▇█"
@@ -86,6 +88,21 @@ class Trends:
 
     def spark(self, name: str, width: int) -> str:
         return spark(self.values(name), width)
+
+    def span(self, name: str) -> timedelta:
+        """The time a figure's points cover (zero with fewer than two)."""
+        series = self.series.get(name)
+        if series is None or len(series.points) < 2:
+            return timedelta(0)
+        return series.points[-1][0] - series.points[0][0]
+
+    def legend(self, name: str, show: Callable[[float], str]) -> str:
+        """What a sparkline spans: ``2.0 h 0 B/s..21.4 MB/s`` (empty without a
+        trend), ``show`` writing the figure's values."""
+        values = self.values(name)
+        if len(values) < 2:
+            return ""
+        return f"{format_duration(self.span(name))} {show(min(values))}..{show(max(values))}"
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.series)

@@ -257,6 +257,16 @@ def test_autonomy_is_free_space_over_daq_rate():
     assert buffer_forecast(BufferSnapshot(NOW, 50 * TB, 30 * TB)).autonomy is None
 
 
+def test_autonomy_never_exceeds_the_time_to_full_measured_now():
+    """On buffer-full the DAQ rate (a 10-minute window over a short calibration
+    run) once promised 7.9 days beside "full in 2.6 d"."""
+    history = tuple(BufferSample(NOW - timedelta(hours=h), int((40 - h) * TB)) for h in range(6))
+    snap = BufferSnapshot(NOW, 50 * TB, 40 * TB, history=history, daq_write_bps=10e6)
+    f = buffer_forecast(snap)
+    assert f.fill_rate_bps == pytest.approx(TB / 3600)
+    assert f.time_to_full is not None and f.autonomy == f.time_to_full
+
+
 # --------------------------------------------------------------- transfers
 
 

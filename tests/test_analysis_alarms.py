@@ -133,9 +133,11 @@ def test_stuck_alarms_are_per_rse_and_count_rules():
         "rse.CNAF_USERDISK.stuck": Severity.CRITICAL,
         "rse.NIKHEF_USERDISK.stuck": Severity.WARNING,
     }
-    assert got[0].title == "2 rules stuck at CNAF_USERDISK"
+    # The title counts what the transfers pane counts: every stuck rule.
+    assert got[0].title == "3 rules stuck at CNAF_USERDISK"
+    assert got[0].count == 3
     assert got[0].detail == (
-        "2 stuck over 6 h (3 in all), oldest for 30.0 h (run 7000): DESTINATION OVERWRITE"
+        "2 of them stuck over 6 h, oldest for 30.0 h (run 7000): DESTINATION OVERWRITE"
     )
 
 

@@ -337,7 +337,9 @@ type = "tapeonly"
 
 
 def test_backend_config_error_names_the_section(tmp_path):
-    with pytest.raises(BackendConfigError, match=r"^\[backends\.f\] option 'bad' is not allowed"):
+    with pytest.raises(
+        BackendConfigError, match=r"config\.toml: \[backends\.f\] option 'bad' is not allowed$"
+    ):
         Backends(fake_config(tmp_path, bad=1), fake_factory)
 
 
@@ -346,7 +348,8 @@ def test_a_backend_crashing_at_start_becomes_a_config_error(tmp_path):
         raise OSError("password=hunter2 rejected")
 
     with pytest.raises(
-        BackendConfigError, match=r"^\[backends\.f\] could not start: OSError: password=\*\*\*"
+        BackendConfigError,
+        match=r"config\.toml: \[backends\.f\] could not start: OSError: password=\*\*\*",
     ):
         Backends(fake_config(tmp_path), crash)
 

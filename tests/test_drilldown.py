@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import timedelta
 
@@ -10,7 +11,7 @@ from textual.widgets import DataTable
 
 from backends.analysis.drilldown import detail_from_snapshots, did_of, hints, merge_details
 from backends.analysis.safety import data_safety, purge_verdict
-from backends.model import JobStatus, Kind, Replica, RuleState, RunDetail, TapeState
+from backends.model import Job, JobStatus, Kind, Replica, RuleState, RunDetail, TapeState
 from backends.simulator import SimulatorBackend
 from console.screens.run_details import RunDetailsScreen
 from tests.screen import screen_text
@@ -69,17 +70,58 @@ def test_tape_checksum_run_is_unsafe_and_hint_reuploads() -> None:
     assert any("do not purge" in c for c in commands)
 
 
-def test_held_jobs_hint_lists_the_held_clusters() -> None:
-    snaps = snapshots("held-jobs")
-    held = [j for j in snaps[Kind.JOBS].jobs if j.status is JobStatus.HELD]
-    dag = next(d for d in snaps[Kind.JOBS].dags if d.nodes_held)
-    d = detail(snaps, dag.run_number)
-    mine = [j for j in d.jobs if j.status is JobStatus.HELD]
-    assert mine and set(mine) <= set(held)
-    hint = next(h for h in hints(d) if h.command.startswith("condor_q -hold"))
-    assert str(mine[0].cluster_id) in hint.command
-    assert "condor_release" in hint.command
-    assert f"{len(mine)} held jobs" in hint.problem
+def selected_jobs(selector: str, jobs: list[Job]) -> set[Job]:
+    """The jobs a condor_q/condor_release selector of a hint selects."""
+    found = re.fullmatch(r"-constraint 'DAGManJobId == (\d+)'", selector)
+    if found:
+        return {j for j in jobs if j.dag_cluster_id == int(found.group(1))}
+    clusters = {int(c) for c in selector.split()}
+    return {j for j in jobs if j.cluster_id in clusters}
+
+
+def selectors(command: str) -> tuple[str, str]:
+    """What the hint's condor_q and its condor_release select."""
+    found = re.fullmatch(
+        r"condor_q(?: -name \S+)? -hold (.+?)   # fix the cause, then: "
+        r"condor_release(?: -name \S+)? (.+)",
+        command,
+    )
+    assert found, command
+    return found.group(1), found.group(2)
+
+
+@pytest.mark.parametrize("scenario", ["held-jobs", "nominal"])
+def test_every_held_jobs_hint_covers_every_job_it_names(scenario: str) -> None:
+    """On held-jobs a DAG holds dozens of jobs; the hint once named 20 clusters.
+    Now each hint selects exactly the held jobs it counts, and together the
+    hints of a run cover all its held jobs."""
+    snaps = snapshots(scenario)
+    checked = 0
+    for dag in snaps[Kind.JOBS].dags:
+        if dag.run_number is None:
+            continue
+        d = detail(snaps, dag.run_number)
+        held = [j for j in d.jobs if j.status is JobStatus.HELD]
+        held_hints = [h for h in hints(d) if "held jobs" in h.problem]
+        covered: set[Job] = set()
+        for hint in held_hints:
+            shown, released = selectors(hint.command)
+            assert shown == released  # what is released is what was shown
+            chosen = selected_jobs(shown, held)
+            assert len(chosen) == int(hint.problem.split()[0]), (hint.problem, hint.command)
+            covered |= chosen
+        assert covered == set(held)
+        checked += len(held)
+    if scenario == "held-jobs":
+        most = max(
+            sum(
+                1
+                for j in snaps[Kind.JOBS].jobs
+                if j.dag_cluster_id == dag.cluster_id and j.status is JobStatus.HELD
+            )
+            for dag in snaps[Kind.JOBS].dags
+        )
+        assert most > 20 and checked > 20  # more than the 20 the hint once named
 
 
 def test_uplink_down_runs_need_rules_only_once_overdue() -> None:

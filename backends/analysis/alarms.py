@@ -110,6 +110,10 @@ class Alarm:
     detail: str
     since: datetime | None
     hint: str
+    #: How many things are wrong (runs, rules, jobs), when the alarm counts
+    #: them: an acknowledgement covers that many, and the alarm is loud again
+    #: when the count grows.
+    count: int | None = None
 
 
 def _level(value: float, warning: float, critical: float) -> Severity:
@@ -238,13 +242,15 @@ def transfers_alarms(
             key=f"rse.{name}.stuck",
             severity=severity,
             kind=Kind.TRANSFERS,
-            title=f"{_plural(over, 'rule')} stuck at {name}",
+            # The title counts what the pane counts: every stuck rule there.
+            title=f"{_plural(len(rules), 'rule')} stuck at {name}",
             detail=(
-                f"{over} stuck over {limits.rule_stuck_warning_hours:g} h ({len(rules)} in all), "
+                f"{over} of them stuck over {limits.rule_stuck_warning_hours:g} h, "
                 f"oldest for {format_duration(now - stuck_since(oldest))}{run}{error}"
             ),
             since=stuck_since(oldest),
-            hint="rucio rule-info <id>; check the FTS errors and the destination RSE",
+            hint=f"rucio rule show {oldest.id}; check the FTS errors and the destination RSE",
+            count=len(rules),
         )
 
 
@@ -274,7 +280,15 @@ def tape_alarms(
             ),
             since=newest.finished_at or newest.updated_at,
             hint="read the dsmc log on the datamanager; rc 12 = errors, 8 = warnings",
+            count=summary.failed_recent,
         )
+
+
+def _first_copy_time(runs: list[Run]) -> datetime | None:
+    """When the oldest of these runs got a copy recorded (the failure's start
+    as well as the runs database tells it), else their end."""
+    times = [c.creation_time for r in runs for c in r.copies if c.creation_time is not None]
+    return min(times, default=None) or min((r.end or r.start for r in runs), default=None)
 
 
 def _checksum_alarms(
@@ -293,7 +307,8 @@ def _checksum_alarms(
             kind=Kind.RUNS,
             title=f"{_plural(len(on_tape), 'tape copy', 'tape copies')} failed checksum",
             detail=f"restore test checksum mismatch for runs {numbers}{more}",
-            since=None,
+            since=_first_copy_time(on_tape),
+            count=len(on_tape),
             hint="re-upload these runs to tape; do not purge them from the buffer",
         )
     in_rucio = [(run, v) for run, v in failed if set(v.failed) - {SLOT_TAPE}]
@@ -310,7 +325,8 @@ def _checksum_alarms(
             kind=Kind.RUNS,
             title=f"{_plural(len(in_rucio), 'Rucio copy', 'Rucio copies')} failed checksum",
             detail=f"checksum problem recorded on the Rucio copy of runs {shown}{more}",
-            since=None,
+            since=_first_copy_time([run for run, _ in in_rucio]),
+            count=len(in_rucio),
             hint="declare the bad replicas in Rucio so they are copied again; do not purge "
             "these runs from the buffer",
         )
@@ -334,7 +350,9 @@ def jobs_alarms(
             title=f"{_plural(len(held), 'held job')}",
             detail=f"{_plural(len(held), 'job')} held{top}",
             since=min((j.entered_status_at for j in held), default=None),
-            hint="condor_q -hold; fix the cause, then condor_release",
+            hint="Enter on a held DAG for its commands: condor_q -hold -constraint "
+            "'DAGManJobId == <dag>', fix the cause, then condor_release -constraint ...",
+            count=len(held),
         )
     stalled = [d for d in snap.dags if dag_stalled(d)]
     if len(stalled) >= limits.stalled_dags_warning > 0:
@@ -350,6 +368,7 @@ def jobs_alarms(
             detail=f"only held nodes left for runs {runs}{more}",
             since=min(d.submitted_at for d in stalled),
             hint="release or fix the held nodes; the DAG waits for them",
+            count=len(stalled),
         )
     for schedd, error in snap.schedd_errors:
         yield Alarm(
@@ -413,6 +432,7 @@ def runs_alarms(
             ),
             since=oldest.end or oldest.start,
             hint="see the runs pane; add the missing Rucio rules or tape uploads",
+            count=len(unsafe),
         )
 
 
@@ -420,11 +440,19 @@ def runs_alarms(
 
 
 def source_alarm(
-    kind: Kind, snap: Snapshot | None, error: str | None, now: datetime, stale_after: float | None
+    kind: Kind,
+    snap: Snapshot | None,
+    error: str | None,
+    now: datetime,
+    stale_after: float | None,
+    *,
+    age: float | None = None,
 ) -> Alarm | None:
     """The health of one source: down (UNKNOWN), stale (WARNING) or None when fine.
 
     ``stale_after`` (seconds) also makes an old snapshot without an error stale.
+    ``age`` (seconds since the snapshot arrived, on the console's clock) is how
+    old the data is; without it, ``now`` minus the snapshot's own time.
     """
     if error is not None and snap is None:
         return Alarm(
@@ -438,24 +466,24 @@ def source_alarm(
         )
     if snap is None:
         return None
-    age = now - snap.taken_at
+    old = timedelta(seconds=age) if age is not None else now - snap.taken_at
     if error is not None:
         return Alarm(
             key=f"source.{kind.value}.stale",
             severity=Severity.WARNING,
             kind=kind,
             title=f"{kind.value} data stale",
-            detail=f"showing data from {format_duration(age)} ago; last error: {one_line(error)}",
+            detail=f"showing data from {format_duration(old)} ago; last error: {one_line(error)}",
             since=snap.taken_at,
             hint="check the backend's connection settings and the service it reads",
         )
-    if stale_after is not None and age.total_seconds() > stale_after:
+    if stale_after is not None and old.total_seconds() > stale_after:
         return Alarm(
             key=f"source.{kind.value}.stale",
             severity=Severity.WARNING,
             kind=kind,
             title=f"{kind.value} data stale",
-            detail=f"no fresh data for {format_duration(age)}",
+            detail=f"no fresh data for {format_duration(old)}",
             since=snap.taken_at,
             hint="the source is slow or hung; check the service it reads",
         )

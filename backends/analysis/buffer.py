@@ -19,7 +19,10 @@ class BufferForecast:
     fill_rate_bps: float | None
     #: free / rate when the rate is positive, else None.
     time_to_full: timedelta | None
-    #: free / DAQ write rate: how long data taking can go on with the uplink down.
+    #: How long data taking can go on with the uplink down: free space over
+    #: the rate the buffer would fill at then, the DAQ's write rate, but never
+    #: less than the fill rate measured now (a DAQ rate taken during a short
+    #: calibration run must not promise more days than the buffer has).
     autonomy: timedelta | None
 
 
@@ -59,7 +62,12 @@ def buffer_forecast(snap: BufferSnapshot, window: timedelta = timedelta(hours=6)
     rate = fill_rate(_samples(snap, window))
     time_to_full = timedelta(seconds=free / rate) if rate is not None and rate > 0 else None
     daq = snap.daq_write_bps
-    autonomy = timedelta(seconds=free / daq) if daq is not None and daq > 0 else None
+    rate_if_down = max(daq or 0.0, rate or 0.0) if daq is not None else None
+    autonomy = (
+        timedelta(seconds=free / rate_if_down)
+        if rate_if_down is not None and rate_if_down > 0
+        else None
+    )
     return BufferForecast(
         used_bytes=snap.used_bytes,
         free_bytes=free,

@@ -8,6 +8,7 @@ copy: the console itself never runs anything.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -134,6 +135,47 @@ class Hint:
 
     problem: str
     command: str
+
+
+def _held_hints(held: Sequence[Job]) -> list[Hint]:
+    """One hint per DAG with held jobs, covering all of them: the DAG's own
+    constraint (``DAGManJobId``), never a list cut short; held jobs outside a
+    DAG are named by every cluster."""
+    if not held:
+        return []
+    groups: dict[tuple[str, int | None], list[Job]] = {}
+    for job in held:
+        groups.setdefault((job.schedd, job.dag_cluster_id), []).append(job)
+    out = []
+    for (schedd, dag), jobs in sorted(groups.items(), key=lambda g: (g[0][0], g[0][1] or 0)):
+        name = f" -name {shlex.quote(schedd)}" if schedd else ""
+        if dag is not None:
+            where = f"-constraint 'DAGManJobId == {int(dag)}'"
+            whose = f"of DAG {dag}"
+        else:
+            where = " ".join(str(c) for c in sorted({j.cluster_id for j in jobs}))
+            whose = "outside a DAG"
+        out.append(
+            Hint(
+                f"{len(jobs)} held jobs {whose}: {_reasons(jobs)}",
+                f"condor_q{name} -hold {where}   # fix the cause, then: "
+                f"condor_release{name} {where}",
+            )
+        )
+    return out
+
+
+def _reasons(jobs: Sequence[Job], shown: int = 3) -> str:
+    """The jobs' hold reasons, most common first; says how many it leaves out."""
+    counts: dict[str, int] = {}
+    for job in jobs:
+        reason = normalise_hold_reason(job.hold_reason, job.hold_reason_code)
+        counts[reason] = counts.get(reason, 0) + 1
+    ranked = sorted(counts, key=lambda r: (-counts[r], r))
+    text = "; ".join(f"{r} ({counts[r]})" for r in ranked[:shown])
+    if len(ranked) > shown:
+        text += f"; and {len(ranked) - shown} other reasons"
+    return text
 
 
 def _european(policy: SafetyPolicy, excluding: set[str]) -> str:
@@ -266,17 +308,7 @@ def hints(
                     f"rucio rule update {rule.id} --lifetime 345600",
                 )
             )
-    held = [j for j in detail.jobs if j.status is JobStatus.HELD]
-    if held:
-        reasons = sorted({normalise_hold_reason(j.hold_reason, j.hold_reason_code) for j in held})
-        clusters = sorted({j.cluster_id for j in held})
-        shown = " ".join(str(c) for c in clusters[:20])
-        out.append(
-            Hint(
-                f"{len(held)} held jobs: {'; '.join(reasons[:3])}",
-                f"condor_q -hold {shown}   # fix the cause, then: condor_release {shown}",
-            )
-        )
+    out.extend(_held_hints([j for j in detail.jobs if j.status is JobStatus.HELD]))
     for dag in detail.dags:
         if dag.nodes_failed and not dag.finished:
             out.append(

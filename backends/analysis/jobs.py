@@ -127,6 +127,54 @@ def hold_reasons(snap: JobsSnapshot, top: int = 5) -> list[tuple[str, int]]:
     return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:top]
 
 
+@dataclass(frozen=True, slots=True)
+class DagJobs:
+    """A DAG's node jobs now in the queue, by state, and where they run."""
+
+    idle: int
+    running: int
+    held: int
+    #: The site most of its running jobs run at ("-" when none runs; a second
+    #: site shows as "+N").
+    site: str
+
+
+def jobs_by_dag(snap: JobsSnapshot) -> dict[tuple[str, int], DagJobs]:
+    """(schedd, DAG cluster) -> its jobs by state: one pass over the jobs."""
+    tally: dict[tuple[str, int], list[int]] = {}
+    sites: dict[tuple[str, int], Counter[str]] = {}
+    for job in snap.jobs:
+        dag = job.dag_cluster_id
+        if dag is None:
+            continue
+        key = (job.schedd, dag)
+        row = tally.get(key)
+        if row is None:
+            row = tally[key] = [0, 0, 0]
+            sites[key] = Counter()
+        status = job.status
+        if status is JobStatus.IDLE:
+            row[0] += 1
+        elif status is JobStatus.RUNNING:
+            row[1] += 1
+            sites[key][job.site or UNMATCHED] += 1
+        elif status is JobStatus.HELD:
+            row[2] += 1
+    out = {}
+    for key, (idle, running, held) in tally.items():
+        ranked = sites[key].most_common()
+        site = ranked[0][0] if ranked else "-"
+        if len(ranked) > 1:
+            site += f" +{len(ranked) - 1}"
+        out[key] = DagJobs(idle, running, held, site)
+    return out
+
+
+def dag_percent(dag: Dag) -> int:
+    """Nodes done, in whole percent, rounded down: 221 of 222 is 99 %, never 100."""
+    return 100 * dag.nodes_done // dag.nodes_total if dag.nodes_total else 0
+
+
 def dag_rows(snap: JobsSnapshot) -> list[Dag]:
     """DAGs still running first, then newest submitted first."""
     return sorted(

@@ -8,12 +8,13 @@ so old data is never shown as current.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -28,7 +29,8 @@ from console.format import format_duration, format_time
 from console.safe_text import strip_controls
 from console.state.source import SourceState
 from console.trends import Trends
-from console.widgets.tables import Row, sort_rows
+from console.widgets.fitted_table import FittedTable
+from console.widgets.tables import AnyRow, sort_rows
 
 
 class PaneStatus(Static):
@@ -129,10 +131,39 @@ class SourcePane(Vertical, can_focus=False):
         return self.SORT_TABLE is not None
 
     def sort_columns(self) -> list[str]:
+        """The titles of the sort table's columns, every one (shown or not)."""
         if self.SORT_TABLE is None:
             return []
         table = self.query_one(f"#{self.SORT_TABLE}", DataTable)
+        if isinstance(table, FittedTable):
+            return table.titles
         return [str(column.label) for column in table.columns.values()]
+
+    # ----------------------------------------------------- wide and detail
+
+    def set_wide(self, wide: bool) -> None:
+        """Every column in full (the tables scroll sideways), or as many as fit."""
+        for table in self.query(FittedTable):
+            table.set_wide(wide)
+
+    @on(DataTable.RowHighlighted)
+    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        """The row under the cursor, every column in full, in the detail line."""
+        table = event.data_table
+        if isinstance(table, FittedTable) and (table.has_focus or not self._focused_table()):
+            self.show_detail(table.detail(table.cursor_key()))
+
+    @on(events.DescendantFocus)
+    def _table_focused(self, event: events.DescendantFocus) -> None:
+        if isinstance(event.widget, FittedTable):
+            self.show_detail(event.widget.detail(event.widget.cursor_key()))
+
+    def _focused_table(self) -> FittedTable | None:
+        return next((t for t in self.query(FittedTable) if t.has_focus), None)
+
+    def show_detail(self, text: Text) -> None:
+        with contextlib.suppress(NoMatches):  # a pane without a detail line
+            self.query_one(".row-detail", Static).update(text)
 
     def action_sort(self) -> None:
         """Sort by the next column; after the last one, back to the pane's order."""
@@ -165,7 +196,7 @@ class SourcePane(Vertical, can_focus=False):
             )
         self.apply_filter()
 
-    def filter_and_sort(self, rows: Sequence[Row]) -> list[Row]:
+    def filter_and_sort(self, rows: Sequence[AnyRow]) -> list[AnyRow]:
         """Rows through the pane's filter and sort."""
         return sort_rows(
             [row for row in rows if self.matches(row[1])], self.sort_column, self.sort_reverse
@@ -277,7 +308,7 @@ class SourcePane(Vertical, can_focus=False):
         line.append(strip_controls(state.backend), style="bold")
         taken = getattr(state.snapshot, "taken_at", None)
         if taken is not None:
-            line.append(f" · as of {format_time(taken)}")
+            line.append(f" · as of {format_time(taken, zone=True)}")
         if state.received_at is not None:
             age = format_duration(max(0.0, now - state.received_at))
             if stale:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import Sparkline, Static
 
@@ -16,6 +17,7 @@ class BufferPane(SourcePane, can_focus=True):
     def compose_body(self) -> ComposeResult:
         yield Static(id="buffer-gauge")
         yield Static(id="buffer-figures")
+        yield Static(id="buffer-trend-legend")
         yield Sparkline([], id="buffer-trend")
 
     def show(self, snapshot: BufferSnapshot) -> None:  # type: ignore[override]
@@ -23,6 +25,10 @@ class BufferPane(SourcePane, can_focus=True):
         self.query_one("#buffer-figures", Static).update(render.body(snapshot, self.thresholds))
         # The backend's own history when it has one, else the console's trend.
         history = render.history(snapshot)
+        legend = render.history_legend(snapshot)
         if len(history) < 2 and self.trends is not None:
             history = self.trends.values(render.TREND_FILL)
+            span = self.trends.legend(render.TREND_FILL, lambda v: f"{v:.1f}%")
+            legend = Text(f"Fill over {span}" if span else "", style="dim")
+        self.query_one("#buffer-trend-legend", Static).update(legend)
         self.query_one("#buffer-trend", Sparkline).data = history

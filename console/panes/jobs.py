@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Static
 from backends.model import JobsSnapshot, Kind, Snapshot
 from console.panes.base import SourcePane
 from console.render import jobs as render
-from console.widgets.tables import sync_rows
+from console.widgets.fitted_table import FittedTable
 
 
 class JobsPane(SourcePane):
@@ -25,13 +25,10 @@ class JobsPane(SourcePane):
         status = Static(id="schedd-status")
         status.display = False  # only when a schedd is unreachable or ads were skipped
         yield status
-        sites: DataTable = DataTable(id="site-table", cursor_type="row")
-        sites.add_columns(*render.SITE_COLUMNS)
-        yield sites
+        yield FittedTable(render.SITE_COLUMNS, id="site-table")
         yield Static(id="hold-reasons")
-        dags: DataTable = DataTable(id="dag-table", cursor_type="row")
-        dags.add_columns(*render.DAG_COLUMNS)
-        yield dags
+        yield FittedTable(render.DAG_COLUMNS, id="dag-table")
+        yield Static(classes="row-detail")
 
     @classmethod
     def prepare(cls, snapshot: Snapshot) -> render.JobsView | None:
@@ -50,11 +47,11 @@ class JobsPane(SourcePane):
             for row in render.site_rows(view)
             if row[0] == render.TOTAL_KEY or self.matches(row[1])
         ]
-        sync_rows(self.query_one("#site-table", DataTable), sites)
+        self.query_one("#site-table", FittedTable).set_rows(sites)
         holds = Text("\n").join(render.hold_lines(view, self.trends))
         self.query_one("#hold-reasons", Static).update(holds)
         dags = self.filter_and_sort(render.dag_rows_of(view, snapshot.taken_at))
-        sync_rows(self.query_one("#dag-table", DataTable), dags)
+        self.query_one("#dag-table", FittedTable).set_rows(dags)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         """Enter on a DAG: its run's details (processing, held jobs, copies)."""

@@ -22,7 +22,7 @@ from textual.widgets import Static
 from backends.analysis.safety import copies_overdue
 from backends.model import Dag, Kind, Run, RunsSnapshot
 from console.panes.base import PaneSettings, SourcePane
-from console.render.runs import COLUMNS, RunRow, build_row
+from console.render.runs import COLUMNS, RunRow, build_row, detail_line
 from console.state.source import SourceState
 from console.widgets.tables import highlighted
 from console.widgets.virtual_table import VirtualTable
@@ -54,10 +54,25 @@ class RunsPane(SourcePane):
         self.filter_text = ""
 
     def compose_body(self) -> ComposeResult:
-        table = VirtualTable(COLUMNS, id="runs-table")
-        yield Static(table.header_text(), id="runs-header")
-        yield table
+        yield VirtualTable(COLUMNS, id="runs-table")
+        yield Static(classes="row-detail")
         yield Static(id="runs-footer")
+
+    def set_wide(self, wide: bool) -> None:
+        self.query_one(VirtualTable).set_wide(wide)
+
+    @on(VirtualTable.CursorMoved, "#runs-table")
+    def _cursor_moved(self, event: VirtualTable.CursorMoved) -> None:
+        event.stop()
+        self._show_cursor_detail()
+
+    def _show_cursor_detail(self) -> None:
+        table = self.query_one(VirtualTable)
+        if not table.row_count:
+            self.show_detail(Text())
+            return
+        run = self.run_at(table.cursor_row)
+        self.show_detail(detail_line(run, self.row_for(run), self.policy))
 
     # ------------------------------------------------------------ data
 
@@ -205,6 +220,7 @@ class RunsPane(SourcePane):
     def _show_rows(self, count: int) -> None:
         self.query_one(VirtualTable).set_rows(count, self.render_row)
         self._update_footer(count)
+        self._show_cursor_detail()
 
     def _update_footer(self, count: int) -> None:
         runs = self._runs

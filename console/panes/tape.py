@@ -8,7 +8,7 @@ from textual.widgets import DataTable, Static
 from backends.model import Kind, TapeSnapshot
 from console.panes.base import SourcePane
 from console.render import tape as render
-from console.widgets.tables import sync_rows
+from console.widgets.fitted_table import FittedTable
 
 
 class TapePane(SourcePane):
@@ -18,15 +18,14 @@ class TapePane(SourcePane):
 
     def compose_body(self) -> ComposeResult:
         yield Static(id="tape-figures")
-        table: DataTable = DataTable(id="tape-table", cursor_type="row")
-        table.add_columns(*render.COLUMNS)
-        yield table
+        yield FittedTable(render.COLUMNS, id="tape-table")
+        yield Static(classes="row-detail")
 
     def show(self, snapshot: TapeSnapshot) -> None:  # type: ignore[override]
         figures = render.figures(snapshot, self.thresholds, self.trends)
         self.query_one("#tape-figures", Static).update(figures)
         rows = self.filter_and_sort(render.upload_rows(snapshot))[: render.UPLOADS_SHOWN]
-        sync_rows(self.query_one("#tape-table", DataTable), rows)
+        self.query_one("#tape-table", FittedTable).set_rows(rows)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         """Enter on an upload: that run's details."""

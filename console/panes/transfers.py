@@ -1,4 +1,4 @@
-"""Transfers pane: per RSE usage, rules by state, stuck rules and throughput."""
+"""Transfers pane: per RSE usage, rules by state, and every stuck or suspended rule."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from textual.widgets import DataTable, Static
 from backends.model import Kind, TransfersSnapshot
 from console.panes.base import SourcePane
 from console.render import transfers as render
-from console.widgets.tables import sync_rows
+from console.widgets.fitted_table import FittedTable
 
 
 class TransfersPane(SourcePane):
@@ -17,26 +17,33 @@ class TransfersPane(SourcePane):
     SORT_TABLE = "rse-table"
 
     def compose_body(self) -> ComposeResult:
-        table: DataTable = DataTable(id="rse-table", cursor_type="row", zebra_stripes=False)
-        table.add_columns(*render.COLUMNS)
-        yield table
+        yield FittedTable(render.COLUMNS, id="rse-table")
         yield Static(id="stuck-line")
+        yield FittedTable(render.STUCK_COLUMNS, id="stuck-table")
+        yield Static(classes="row-detail")
 
     def show(self, snapshot: TransfersSnapshot) -> None:  # type: ignore[override]
         now = snapshot.taken_at
         rows = render.rse_rows(snapshot, now, self.trends)
-        sync_rows(self.query_one("#rse-table", DataTable), self.filter_and_sort(rows))
+        self.query_one("#rse-table", FittedTable).set_rows(self.filter_and_sort(rows))
         self.query_one("#stuck-line", Static).update(render.stuck_line(snapshot))
+        stuck = [row for row in render.stuck_rows(snapshot, now) if self.matches(row[1])]
+        table = self.query_one("#stuck-table", FittedTable)
+        table.set_rows(stuck)
+        table.display = bool(stuck)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        """Enter on an RSE: the run of its oldest stuck rule."""
+        """Enter on an RSE: the run of its oldest stuck rule; on a rule: its run."""
         event.stop()
-        rse = event.row_key.value or ""
+        key = event.row_key.value or ""
         snapshot = self.snapshot
-        run = None
-        if isinstance(snapshot, TransfersSnapshot):
-            run = render.stuck_runs(snapshot, snapshot.taken_at).get(rse)
+        if not isinstance(snapshot, TransfersSnapshot):
+            return
+        if event.data_table.id == "stuck-table":
+            run = render.run_of_rule(snapshot, key)
+        else:
+            run = render.stuck_runs(snapshot, snapshot.taken_at).get(key)
         if run is None:
-            self.notify(f"No stuck rule at {rse}", timeout=3)
+            self.notify(f"No stuck rule with a run at {key}", timeout=3)
         else:
             self.post_message(self.RunRequested(run))

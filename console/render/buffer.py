@@ -80,8 +80,14 @@ def body(snapshot: BufferSnapshot, thresholds: Thresholds) -> Text:
     )
     text.append("\nDAQ writes ", style="dim")
     text.append(format_rate(snapshot.daq_write_bps))
-    text.append("  Autonomy if uplink down ", style="dim")
-    text.append(format_duration(figures.autonomy) if figures.autonomy else "-")
+    if snapshot.uplink_up is False:
+        # Down already: the rate measured now is the one that fills it.
+        text.append("  Full in ", style="dim")
+        text.append(format_duration(to_full) if to_full else "-", style="bold red")
+        text.append(" at the current rate", style="dim")
+    else:
+        text.append("  Autonomy if uplink down ", style="dim")
+        text.append(format_duration(figures.autonomy) if figures.autonomy else "-")
     text.append("\nUplink ", style="dim")
     if snapshot.uplink_up is None:
         text.append("unknown")
@@ -98,6 +104,20 @@ def body(snapshot: BufferSnapshot, thresholds: Thresholds) -> Text:
 def history(snapshot: BufferSnapshot) -> list[float]:
     """The backend's own fill history (bytes), for the pane's sparkline."""
     return [float(sample.used_bytes) for sample in snapshot.history]
+
+
+def history_legend(snapshot: BufferSnapshot) -> Text:
+    """What the sparkline of the backend's history spans: time and fill range."""
+    samples = snapshot.history
+    if len(samples) < 2 or not snapshot.total_bytes:
+        return Text()
+    span = samples[-1].at - samples[0].at
+    low = min(s.used_bytes for s in samples) / snapshot.total_bytes
+    high = max(s.used_bytes for s in samples) / snapshot.total_bytes
+    return Text(
+        f"Fill over {format_duration(span)}: {format_percent(low)}..{format_percent(high)}",
+        style="dim",
+    )
 
 
 # ------------------------------------------------------------------ report

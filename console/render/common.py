@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -21,11 +21,59 @@ Row = tuple[str, tuple[Text, ...]]
 
 @dataclass(frozen=True, slots=True)
 class Column:
-    """A column of a fixed-width table (the runs table renders only visible rows)."""
+    """A table column: its title, its width (fixed, or the least a ``cut``
+    column is shortened to), and how important it is when space is short."""
 
     title: str
-    width: int
+    width: int = 0
     justify: JustifyMethod = "left"
+    #: 0: the key column, always shown (and kept in view when scrolling
+    #: sideways); the higher, the sooner it is dropped when space is short.
+    priority: int = 0
+    #: Text that may be shortened (with an ellipsis) rather than dropped.
+    cut: bool = False
+
+
+def fit_columns(
+    columns: Sequence[Column],
+    natural: Sequence[int],
+    available: int,
+    *,
+    gap: int = 1,
+    wide: bool = False,
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Which columns fit in ``available`` cells, and how wide each is.
+
+    ``natural`` is each column's full width. Text columns marked ``cut`` are
+    shortened to their minimum first; then whole columns are dropped, least
+    important (highest priority) first: a number is never cut. Space left
+    over goes back to the cut columns. ``wide`` keeps every column in full.
+    Returns (indices shown, width of every column).
+    """
+    widths = list(natural)
+    shown = list(range(len(columns)))
+    if wide:
+        return tuple(shown), tuple(widths)
+
+    def least(i: int) -> int:
+        spec = columns[i]
+        return min(widths[i], max(spec.width, len(spec.title))) if spec.cut else widths[i]
+
+    def total(width_of: Callable[[int], int]) -> int:
+        return sum(width_of(i) for i in shown) + gap * len(shown)
+
+    while total(least) > available:
+        droppable = [i for i in shown if columns[i].priority > 0]
+        if not droppable:
+            break
+        shown.remove(max(droppable, key=lambda i: (columns[i].priority, i)))
+    spare = available - total(least)
+    for i in shown:
+        if columns[i].cut:
+            give = max(0, min(natural[i] - least(i), spare))
+            widths[i] = least(i) + give
+            spare -= give
+    return tuple(shown), tuple(widths)
 
 
 @dataclass(frozen=True)
@@ -50,17 +98,11 @@ def untrusted(value: object, style: str = "") -> Text:
     return Text("-" if value is None else strip_controls(value), style=style)
 
 
-def table(
-    columns: Sequence[str],
-    rows: Sequence[Row],
-    *,
-    title: str | None = None,
-    right: Sequence[str] = (),
-) -> Table:
-    """A Rich table of a renderer's rows, for ``report``."""
+def table(columns: Sequence[Column], rows: Sequence[Row], *, title: str | None = None) -> Table:
+    """A Rich table of a renderer's rows (every column), for ``report``."""
     out = Table(title=title, title_justify="left")
     for column in columns:
-        out.add_column(column, justify="right" if column in right else "left", no_wrap=True)
+        out.add_column(column.title, justify=column.justify, no_wrap=not column.cut)
     for _, cells in rows:
         out.add_row(*cells)
     return out

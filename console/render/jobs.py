@@ -8,6 +8,7 @@ ads take most of a second) once, off the UI thread; the rows are drawn from it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -15,18 +16,53 @@ from typing import Any
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from backends.analysis.jobs import SiteCounts, dag_rows, hold_reasons, jobs_by_site, jobs_total
+from backends.analysis.jobs import (
+    DagJobs,
+    SiteCounts,
+    dag_percent,
+    dag_rows,
+    hold_reasons,
+    jobs_by_dag,
+    jobs_by_site,
+    jobs_total,
+)
 from backends.model import Dag, DagStatus, Job, JobsSnapshot
 from console.format import format_duration
-from console.render.common import Context, Row, count_cell, table
+from console.render.common import Column, Context, Row, count_cell, table
 from console.safe_text import strip_controls
 from console.trends import Trends
 
-SITE_COLUMNS = ("Site", "Idle", "Run", "Held", "Xfer", "Done", "Retried")
-DAG_COLUMNS = ("Run", "Progress", "Done", "Fail", "Queue", "Held", "Total", "Age")
+#: Counts per site, as condor_watch_q colours them (held red, done green,
+#: running cyan, idle yellow); the least important go first when space is short.
+SITE_COLUMNS = (
+    Column("Site"),
+    Column("Idle", justify="right", priority=3),
+    Column("Run", justify="right", priority=2),
+    Column("Held", justify="right", priority=1),
+    Column("Xfer", justify="right", priority=5),
+    Column("Done", justify="right", priority=4),
+    Column("Retried", justify="right", priority=6),
+)
+#: One row per run's DAG, as condor_watch_q shows a batch: its node jobs in
+#: the queue by state, nodes done and in all, a progress bar, where it runs.
+DAG_COLUMNS = (
+    Column("Run"),
+    Column("Idle", justify="right", priority=4),
+    Column("Run", justify="right", priority=3),
+    Column("Held", justify="right", priority=1),
+    Column("Done", justify="right", priority=5),
+    Column("Fail", justify="right", priority=2),
+    Column("Total", justify="right", priority=6),
+    Column("Progress", priority=2),
+    Column("Site", priority=7, width=8, cut=True),
+    Column("Age", justify="right", priority=8),
+)
 TOTAL_KEY = "site:all"
 TREND_STATES = (("running", "cyan"), ("idle", "yellow"), ("held", "red"))
 DAGS_SHOWN = 15
+
+
+_NO_JOBS = DagJobs(0, 0, 0, "-")
 
 
 def trend_figure(state: str) -> str:
@@ -41,6 +77,8 @@ class JobsView:
     counts: tuple[tuple[str, SiteCounts], ...]
     reasons: tuple[tuple[str, int], ...]
     dags: tuple[Dag, ...]
+    #: Each DAG's node jobs in the queue, by (schedd, cluster).
+    dag_jobs: Mapping[tuple[str, int], DagJobs]
 
 
 def _per_schedd(snapshot: JobsSnapshot) -> list[SiteCounts]:
@@ -65,19 +103,21 @@ def aggregate(snapshot: JobsSnapshot) -> JobsView:
         ),
         reasons=tuple(hold_reasons(snapshot, top=3)),
         dags=tuple(dag_rows(snapshot)),
+        dag_jobs=jobs_by_dag(snapshot),
     )
 
 
-def progress_bar(dag: Dag, width: int = 12) -> Text:
-    """Done in green, failed in red, the rest dim, like condor_watch_q."""
+def progress_bar(dag: Dag, width: int = 10) -> Text:
+    """Done in green, failed in red, the rest dim, like condor_watch_q; the
+    bar and the percent round down, so only a DAG with every node done is full."""
     total = max(1, dag.nodes_total)
-    done = round(width * dag.nodes_done / total)
-    failed = min(width - done, round(width * dag.nodes_failed / total))
+    done = width * dag.nodes_done // total
+    failed = min(width - done, -(-width * dag.nodes_failed // total))
     bar = Text()
     bar.append("█" * done, style="green")
     bar.append("█" * failed, style="red")
     bar.append("░" * (width - done - failed), style="grey37")
-    bar.append(f" {100 * dag.progress:3.0f}%")
+    bar.append(f" {dag_percent(dag):3d}%")
     return bar
 
 
@@ -106,10 +146,13 @@ def hold_lines(view: JobsView, trends: Trends | None = None) -> list[Text]:
     """The jobs trend (when the console has one) and the top hold reasons."""
     lines = []
     if trends is not None and len(trends.values(trend_figure("running"))) > 1:
-        trend = Text("Trend ", style="bold")
+        span = format_duration(trends.span(trend_figure("running")))
+        trend = Text(f"Trend {span}", style="bold")
         for state, style in TREND_STATES:
+            values = trends.values(trend_figure(state))
             trend.append(f" {state} ")
             trend.append(trends.spark(trend_figure(state), 12), style=style)
+            trend.append(f" {min(values):.0f}..{max(values):.0f}", style="dim")
         lines.append(trend)
     if not view.reasons:
         lines.append(Text.assemble(("Held: ", "bold"), ("none", "green")))
@@ -131,17 +174,20 @@ def dag_rows_of(view: JobsView, now: datetime) -> list[Row]:
         style = "" if not dag.finished else "dim"
         if dag.status is not DagStatus.OK:
             style = "red"
+        queue = view.dag_jobs.get((dag.schedd, dag.cluster_id), _NO_JOBS)
         rows.append(
             (
                 dag_key(dag),
                 (
                     Text(run, style=style),
-                    progress_bar(dag),
+                    count_cell(queue.idle, "yellow"),
+                    count_cell(queue.running, "cyan"),
+                    count_cell(max(queue.held, dag.nodes_held), "bold red"),
                     count_cell(dag.nodes_done, "green"),
                     count_cell(dag.nodes_failed, "bold red"),
-                    count_cell(dag.nodes_queued, "yellow"),
-                    count_cell(dag.nodes_held, "bold red"),
                     Text(str(dag.nodes_total)),
+                    progress_bar(dag),
+                    Text(strip_controls(queue.site), style="dim"),
                     Text(format_duration(now - dag.submitted_at)),
                 ),
             )
@@ -169,17 +215,11 @@ def schedd_lines(snapshot: JobsSnapshot) -> list[Text]:
 def to_rich(snapshot: JobsSnapshot, context: Context) -> RenderableType:
     view = aggregate(snapshot)
     parts: list[RenderableType] = [*schedd_lines(snapshot)]
-    parts.append(
-        table(SITE_COLUMNS, site_rows(view), title="jobs per site", right=SITE_COLUMNS[1:])
-    )
+    parts.append(table(SITE_COLUMNS, site_rows(view), title="jobs per site"))
     parts.extend(hold_lines(view))
     dags = dag_rows_of(view, context.now)
     if dags:
-        parts.append(
-            table(
-                DAG_COLUMNS, dags[:DAGS_SHOWN], title=f"DAGs ({len(dags)})", right=DAG_COLUMNS[2:]
-            )
-        )
+        parts.append(table(DAG_COLUMNS, dags[:DAGS_SHOWN], title=f"DAGs ({len(dags)})"))
     return Group(*parts)
 
 

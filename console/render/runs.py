@@ -37,17 +37,32 @@ from console.safe_text import strip_controls
 #: Runs listed by ``report``, newest first (``audit`` lists them all).
 NEWEST_RUNS = 20
 
+#: The runs table; when the width is short the least important go first
+#: (at 80 columns: Source, then Events), the verdict and the copies last.
 COLUMNS = (
     Column("Run", 6, "right"),
-    Column("Source", 11),
-    Column("SR", 3),
-    Column("Start UTC", 14),
-    Column("Safety", 16),
-    Column("Processing", 10),
-    Column("Copies", 14),
-    Column("Events", 6, "right"),
-    Column("Size", 8, "right"),
+    Column("Source", 11, priority=8),
+    Column("SR", 3, priority=4),
+    Column("Start UTC", 14, priority=5),
+    Column("Safety", 16, priority=1),
+    Column("Processing", 10, priority=3),
+    Column("Copies", 16, priority=2),
+    Column("Events", 6, "right", priority=7),
+    Column("Size", 8, "right", priority=6),
 )
+
+
+def detail_line(run: Run, row: RunRow, policy: SafetyPolicy = DEFAULT_POLICY) -> Text:
+    """The run under the cursor, in full: what the narrow table leaves out."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append(f"{run.number} {strip_controls(run.name)}", style="bold")
+    text.append(f" · {strip_controls(run.source)}", style="dim")
+    text.append(f" · {row.cells[6].plain} · {row.cells[7].plain} events · {row.cells[8].plain}")
+    text.append(" · ")
+    text.append_text(row.cells[4])
+    text.append(f" · {data_safety(run, policy).reason}", style="dim")
+    return text
+
 
 PROCESSING_STYLE = {
     ProcessingState.MINITREES: "green",

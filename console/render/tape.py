@@ -12,7 +12,7 @@ from backends.analysis.alarms import Thresholds
 from backends.analysis.tape import TapeSummary, failed_uploads, summarize_tape
 from backends.model import TapeSnapshot, TapeState, TapeUpload
 from console.format import format_bytes, format_duration, format_rate, format_time
-from console.render.common import Context, Row, iso, rounded, table
+from console.render.common import Column, Context, Row, iso, rounded, table
 from console.safe_text import strip_controls
 from console.trends import Trends
 
@@ -31,11 +31,22 @@ STATE_ORDER = {
     TapeState.QUEUED: 3,
     TapeState.VERIFIED: 4,
 }
-COLUMNS = ("Run", "State", "Size", "Updated", "RC", "Message")
+COLUMNS = (
+    Column("Run"),
+    Column("State", priority=1),
+    Column("Size", justify="right", priority=5),
+    Column("Updated UTC", priority=4),
+    Column("RC", justify="right", priority=2),
+    Column("Message", priority=3, width=16, cut=True),
+)
 #: Rows of the pane's upload list at most (the rest is in the report's JSON).
 UPLOADS_SHOWN = 500
 TREND_QUEUE = "tape.queue"
 TREND_RATE = "tape.rate"
+
+
+def _count(value: float) -> str:
+    return f"{value:.0f}"
 
 
 def summarize(snapshot: TapeSnapshot, thresholds: Thresholds) -> TapeSummary:
@@ -70,14 +81,16 @@ def figures(snapshot: TapeSnapshot, thresholds: Thresholds, trends: Trends | Non
     text = Text()
     text.append("Queue ", style="dim")
     text.append(f"{tape.queued} runs ({format_bytes(tape.queued_bytes)})", style="bold")
-    if trends is not None:
+    if trends is not None and trends.legend(TREND_QUEUE, _count):
         text.append(" " + trends.spark(TREND_QUEUE, 8), style="yellow")
+        text.append(f" {trends.legend(TREND_QUEUE, _count)}", style="dim")
     text.append("  In progress ", style="dim")
     text.append(str(tape.in_progress))
     text.append("  Rate ", style="dim")
     text.append(format_rate(tape.rate_bps))
-    if trends is not None:
+    if trends is not None and trends.legend(TREND_RATE, format_rate):
         text.append(" " + trends.spark(TREND_RATE, 8), style="cyan")
+        text.append(f" {trends.legend(TREND_RATE, format_rate)}", style="dim")
     text.append("\nVerified ", style="dim")
     text.append(f"{tape.verified_runs} runs ({format_bytes(tape.verified_bytes)})", style="green")
     text.append(f"  Failed {thresholds.tape_failure_window_hours:g}h ", style="dim")

@@ -11,14 +11,24 @@ from rich.text import Text
 from backends.analysis.transfers import RseSummary, stuck_rules, stuck_since, summarize_transfers
 from backends.model import RuleState, TransfersSnapshot
 from console.format import format_bytes, format_duration, format_rate
-from console.render.common import Context, Row, count_cell, hours, rounded, table
+from console.render.common import Column, Context, Row, count_cell, hours, rounded, table
 from console.safe_text import strip_controls
 from console.trends import Trends
 
 #: "Oldest": how long the oldest stuck rule has been stuck; "In/s": incoming
 #: throughput and its trend; "Exp": LNGS rules expiring within 24 h.
-COLUMNS = ("RSE", "Used", "OK", "Repl", "Stuck", "Oldest", "In/s", "Exp")
-RIGHT = ("Used", "OK", "Repl", "Stuck", "Oldest", "In/s", "Exp")
+COLUMNS = (
+    Column("RSE"),
+    Column("Used", justify="right", priority=7),
+    Column("OK", justify="right", priority=3),
+    Column("Repl", justify="right", priority=4),
+    Column("Stuck", justify="right", priority=1),
+    Column("Oldest", justify="right", priority=2),
+    Column("In/s", justify="right", priority=6),
+    Column("Exp", justify="right", priority=5),
+    #: What the In/s sparkline spans: in the row's detail line, and with ``w``.
+    Column("In/s trend", priority=9),
+)
 TREND_WIDTH = 5
 STUCK_RULES_LISTED = 50
 STUCK_RULES_SHOWN = 10
@@ -44,6 +54,7 @@ def rse_row(rse: RseSummary, now: datetime, trends: Trends | None = None) -> Row
     rate = Text(format_rate(rse.throughput_bps).rjust(9))
     if trends is not None:
         rate.append(" " + trends.spark(throughput_figure(rse.name), TREND_WIDTH), style="cyan")
+    legend = trends.legend(throughput_figure(rse.name), format_rate) if trends else ""
     return (
         rse.name,
         (
@@ -55,6 +66,7 @@ def rse_row(rse: RseSummary, now: datetime, trends: Trends | None = None) -> Row
             oldest,
             rate,
             count_cell(rse.expiring_soon, "yellow"),
+            Text(legend or "-", style="dim"),
         ),
     )
 
@@ -99,25 +111,48 @@ def stuck_line(snapshot: TransfersSnapshot) -> Text:
     return line
 
 
-STUCK_COLUMNS = ("Rule", "Run", "RSE", "Stuck for", "Locks", "Error")
+#: Every stuck or suspended rule, as the Rucio web UI lists them.
+STUCK_COLUMNS = (
+    Column("Run"),
+    Column("RSE", priority=1),
+    Column("State", priority=3),
+    Column("Locks ok/repl/stuck", justify="right", priority=5),
+    Column("For", justify="right", priority=2),
+    Column("Rule", priority=6, width=8, cut=True),
+    Column("Error", priority=4, width=12, cut=True),
+)
 
 
 def stuck_rows(snapshot: TransfersSnapshot, now: datetime) -> list[Row]:
-    """The stuck rules, oldest first, for the report."""
-    return [
-        (
-            rule.id,
+    """Every stuck rule (oldest first), then every suspended one."""
+    suspended = sorted(
+        (r for r in snapshot.rules if r.state is RuleState.SUSPENDED),
+        key=lambda r: (r.updated_at, r.id),
+    )
+    rows: list[Row] = []
+    for rule in [*stuck_rules(snapshot), *suspended]:
+        run = rule.run_number if rule.run_number is not None else rule.run_name
+        state_style = "bold red" if rule.state is RuleState.STUCK else "yellow"
+        rows.append(
             (
-                Text(strip_controls(rule.id[:12])),
-                Text("-" if rule.run_number is None else str(rule.run_number)),
-                Text(strip_controls(rule.rse)),
-                Text(format_duration(now - stuck_since(rule))),
-                Text(f"{rule.locks_ok}/{rule.locks_total}"),
-                Text(strip_controls(rule.error or "-"), style="red"),
-            ),
+                rule.id,
+                (
+                    Text("-" if run is None else strip_controls(run)),
+                    Text(strip_controls(rule.rse)),
+                    Text(rule.state.value, style=state_style),
+                    Text(f"{rule.locks_ok}/{rule.locks_replicating}/{rule.locks_stuck}"),
+                    Text(format_duration(now - stuck_since(rule))),
+                    Text(strip_controls(rule.id), style="dim"),
+                    Text(strip_controls(rule.error or "-"), style="red"),
+                ),
+            )
         )
-        for rule in stuck_rules(snapshot)
-    ]
+    return rows
+
+
+def run_of_rule(snapshot: TransfersSnapshot, rule_id: str) -> int | None:
+    """The run a rule row names (Enter on it opens the run)."""
+    return next((r.run_number for r in snapshot.rules if r.id == rule_id), None)
 
 
 # ------------------------------------------------------------------ report
@@ -125,7 +160,7 @@ def stuck_rows(snapshot: TransfersSnapshot, now: datetime) -> list[Row]:
 
 def to_rich(snapshot: TransfersSnapshot, context: Context) -> RenderableType:
     parts: list[RenderableType] = [
-        table(COLUMNS, rse_rows(snapshot, context.now), title="RSEs", right=RIGHT),
+        table(COLUMNS, rse_rows(snapshot, context.now), title="RSEs"),
         stuck_line(snapshot),
     ]
     stuck = stuck_rows(snapshot, context.now)

@@ -25,7 +25,7 @@ def section_title(spec: PaneSpec, result: Result | None) -> Text:
     title.append(" from ", style="dim")
     title.append(strip_controls(result.source))
     if result.snapshot is not None:
-        title.append(f" at {result.snapshot.taken_at:%Y-%m-%d %H:%M:%S}", style="dim")
+        title.append(f" at {result.snapshot.taken_at:%Y-%m-%d %H:%M:%S} UTC", style="dim")
     if result.error is not None:
         title.append("  error: ", style="bold red")
         title.append(strip_controls(result.error), style="red")

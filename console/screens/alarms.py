@@ -78,7 +78,7 @@ class AlarmsScreen(ModalScreen[None]):
         self.store = store
         self._rows: dict[str, Alarm] = {}
         self._table: DataTable = DataTable(id="alarms-table", cursor_type="row")
-        self._table.add_columns("Severity", "Since", "Alarm", "State", "Note / detail")
+        self._table.add_columns("Severity", "Since (UTC)", "Alarm", "State", "Note / detail")
         self._detail = Static(id="alarm-detail")
 
     def compose(self) -> ComposeResult:
@@ -112,7 +112,7 @@ class AlarmsScreen(ModalScreen[None]):
                     key,
                     (
                         badge,
-                        format_time(alarm.since),
+                        format_time(self.store.started(alarm)),
                         Text(strip_controls(alarm.title), style="dim" if ack else "bold"),
                         Text("acknowledged", style="dim")
                         if ack
@@ -131,9 +131,9 @@ class AlarmsScreen(ModalScreen[None]):
                     key,
                     (
                         Text(f" {alarm.severity.name} ", style="dim"),
-                        format_time(alarm.since),
+                        format_time(self.store.started(alarm)),
                         Text(strip_controls(alarm.title), style="dim"),
-                        Text(f"cleared {format_time(cleared)}", style="green"),
+                        Text(f"cleared {format_time(cleared, zone=True)}", style="green"),
                         Text(strip_controls(alarm.detail), style="dim"),
                     ),
                 )
@@ -162,7 +162,7 @@ class AlarmsScreen(ModalScreen[None]):
         text.append(strip_controls(alarm.hint or "-"), style="italic")
         ack = self.store.ack_for(alarm)
         if ack is not None:
-            text.append(f"\nAcknowledged {format_time(ack.acked_at)}: ", style="bold")
+            text.append(f"\nAcknowledged {format_time(ack.acked_at, zone=True)}: ", style="bold")
             text.append(strip_controls(ack.note or "(no note)"))
         self._detail.update(text)
 

@@ -57,6 +57,34 @@ A red run number is malformed: Enter says why.
 ## Panes
 
 {pane_help}
+
+## What the abbreviations mean
+
+| On screen | Meaning |
+|---|---|
+| `safe` / `wait` / `MISS` / `FAIL` | data safety: every copy there / a young run, copies on \
+their way / overdue and missing / a copy failed its checksum |
+| `UC` `EU` `tape` (Safety) | the copies a run lacks: UC_OSG_USERDISK, a European RSE, tape |
+| `buf` `tape` `tape!` `tape?` | copies: on the LNGS buffer, on tape (valid), tape copy failed \
+its checksum, tape says transferred but is not valid (no checksum) |
+| `UC` `EU` `EU2` `LN` (Copies) | valid Rucio copies: UC_OSG_USERDISK, one / two European RSEs, \
+LNGS_USERDISK only |
+| `SR1` | science run period (tag `_sciencerun1`) |
+| `OK` `Repl` `Stuck` | Rucio rules by state: OK, replicating, stuck |
+| `Oldest` | how long the oldest stuck rule of the RSE has been stuck |
+| `In/s` | throughput into the RSE, its trend and range (span, low..high) |
+| `Exp` | LNGS_USERDISK rules expiring within 24 h |
+| `Idle` `Run` `Held` `Xfer` `Done` | jobs by HTCondor state (idle yellow, running cyan, held \
+red, done green); Xfer: transferring output |
+| `Retried` | jobs started more than once |
+| `Fail` `Total` `Progress` | DAG nodes failed, in all, done (rounded down: 100 % only when all \
+are done) |
+| `RC` | dsmc return code: 0 ok, 4 files skipped, 8 warnings, 12 errors |
+| `STALE` | the data shown is the last good one: the last poll failed or did not answer |
+| `w` | every column in full (the tables scroll sideways); the line under a table shows the row \
+under the cursor in full |
+
+{notes}
 """
 
 
@@ -71,17 +99,19 @@ class HelpScreen(ModalScreen[None]):
     }
     """
 
-    def __init__(self, specs: Sequence[PaneSpec]) -> None:
+    def __init__(self, specs: Sequence[PaneSpec], notes: str = "") -> None:
         super().__init__()
         self.specs = tuple(specs)
+        self.notes = notes
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
-            yield Markdown(help_text(self.specs))
+            yield Markdown(help_text(self.specs, self.notes))
 
 
-def help_text(specs: Sequence[PaneSpec]) -> str:
-    """The help, with the panes' keys and lines from their specs."""
+def help_text(specs: Sequence[PaneSpec], notes: str = "") -> str:
+    """The help, with the panes' keys and lines from their specs, and any
+    notes about what is on screen (a damaged recording)."""
     numbers = [spec.number for spec in specs]
     keys = f"`{min(numbers)}`-`{max(numbers)}`" if len(numbers) > 1 else f"`{numbers[0]}`"
     return (
@@ -91,4 +121,5 @@ def help_text(specs: Sequence[PaneSpec]) -> str:
             "{pane_help}",
             "\n".join(f"- **{spec.number} {spec.title}**: {spec.help}" for spec in specs),
         )
+        .replace("{notes}", notes)
     )

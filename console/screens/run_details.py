@@ -64,7 +64,7 @@ def describe_run(
     name, detector, source = (strip_controls(v) for v in (run.name, run.detector, run.source))
     text.append(f"  {name}  {detector}  source {source}")
     text.append(f"  {run.science_run or 'not science data'}\n")
-    text.append(f"Start {format_time(run.start)}  end {format_time(run.end)}  ")
+    text.append(f"Start {format_time(run.start)}  end {format_time(run.end, zone=True)}  ")
     text.append(f"events {run.events if run.events is not None else '-'}  ")
     tags = strip_controls(", ".join(run.tags)) or "-"
     text.append(f"size {format_bytes(run.raw_size_bytes)}  tags {tags}\n")
@@ -203,7 +203,7 @@ class RunDetailsScreen(ModalScreen[None]):
                 "RSE",
                 "Status",
                 "Counts",
-                "Created",
+                "Created UTC",
                 "Checksum",
                 "Location",
             ),
@@ -213,13 +213,13 @@ class RunDetailsScreen(ModalScreen[None]):
                 "State",
                 "Locks ok/repl/stuck",
                 "Progress",
-                "Expires",
-                "Stuck since",
+                "Expires UTC",
+                "Stuck since UTC",
                 "Error",
                 "Rule id",
             ),
             "replicas": self._table("replicas-table", "RSE", "State", "Files", "Bytes"),
-            "tape": self._table("tape-uploads", "State", "Size", "Updated", "RC", "Message"),
+            "tape": self._table("tape-uploads", "State", "Size", "Updated UTC", "RC", "Message"),
             "jobs": self._table(
                 "jobs-table", "Job", "Node", "Status", "Site", "Starts", "Hold reason"
             ),

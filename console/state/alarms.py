@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from backends.analysis.alarms import Alarm, Severity, data_time, sort_alarms, source_alarm
 from backends.model import Kind
@@ -21,6 +21,19 @@ from console.state.source import SourceState
 
 #: Cleared alarms remembered for the alarms screen.
 RECENT = 100
+
+
+def current_time(states: Mapping[Kind, SourceState], clock: float) -> datetime:
+    """The data's clock now: the newest snapshot's own time plus how long ago
+    (on the console's clock) it arrived. For a real source that is the wall
+    clock; for a frozen simulator or a replay it moves on from the data's
+    time as the console's clock does."""
+    times = [
+        s.snapshot.taken_at + timedelta(seconds=max(0.0, clock - s.received_at))
+        for s in states.values()
+        if s.snapshot is not None and s.received_at is not None
+    ]
+    return max(times) if times else data_time(())
 
 
 class AlarmBook:
@@ -54,13 +67,23 @@ class AlarmBook:
 
     def update(self, states: Mapping[Kind, SourceState], clock: float) -> bool:
         """Recompute the active alarms from the states at ``clock`` (the
-        console's clock); True when the bell should ring."""
-        now = data_time(s.snapshot for s in states.values())
+        console's clock: monotonic, or the replay position); True when the bell
+        should ring. Each source's age is measured on that clock, never against
+        the newest snapshot (with every source failing, no data is fresh)."""
+        now = current_time(states, clock)
         found = [a for kind_alarms in self.content.values() for a in kind_alarms]
         for state in states.values():
             if not state.assigned:
                 continue
-            health = source_alarm(state.kind, state.snapshot, state.current_error(clock), now, None)
+            age = None if state.received_at is None else max(0.0, clock - state.received_at)
+            health = source_alarm(
+                state.kind,
+                state.snapshot,
+                state.current_error(clock),
+                now,
+                state.stale_limit(),
+                age=age,
+            )
             if health is not None:
                 found.append(health)
         alarms = sort_alarms(found)

@@ -101,6 +101,12 @@ class SourceState:
             return f"no answer for {now - self.waiting_since:.0f} s"
         return self.error
 
+    def stale_limit(self) -> float:
+        """Seconds after which data without an error counts as stale."""
+        return max(
+            self.thresholds.stale_min_seconds, self.interval * self.thresholds.stale_after_factor
+        )
+
     def stale(self, now: float) -> bool:
         """Data that must not pass for current: after an error, a timed-out poll,
         or when older than ``stale_after_factor`` intervals (at least
@@ -109,7 +115,4 @@ class SourceState:
             return self.error is not None
         if self.error is not None or self.timed_out(now):
             return True
-        limit = max(
-            self.thresholds.stale_min_seconds, self.interval * self.thresholds.stale_after_factor
-        )
-        return now - self.received_at > limit
+        return now - self.received_at > self.stale_limit()

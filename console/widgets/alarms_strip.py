@@ -20,33 +20,39 @@ class AlarmsStrip(Static):
     def show(
         self, alarms: Sequence[Alarm], is_acked: Callable[[Alarm], bool] = lambda _a: False
     ) -> None:
-        """Counts and titles of the alarms not acknowledged; acked ones only counted."""
+        """Counts by severity, the titles of the alarms nobody acknowledged, and
+        the worst one's detail. Acknowledged alarms keep their severity, muted
+        (``CRITICAL 2 (acked)``): only no raised alarm at all is "All clear"."""
         line = Text(no_wrap=True, overflow="ellipsis")
         raised = [a for a in alarms if a.severity is not Severity.OK]
         active = [a for a in raised if not is_acked(a)]
-        quiet = len(raised) - len(active)
-        if not active:
+        quiet = [a for a in raised if is_acked(a)]
+        if not raised:
             line.append_text(severity_badge(Severity.OK))
             line.append(" All clear: no active alarms", style="green")
-            if quiet:
-                line.append(f" · {quiet} acknowledged (a: alarms)", style="dim")
             self.update(line)
             return
         for severity in (Severity.CRITICAL, Severity.WARNING, Severity.UNKNOWN):
-            n = sum(1 for a in active if a.severity is severity)
-            if n:
+            loud = sum(1 for a in active if a.severity is severity)
+            muted = sum(1 for a in quiet if a.severity is severity)
+            if loud:
                 line.append_text(severity_badge(severity))
-                line.append(f" {n}  ")
-        if quiet:
-            line.append(f"+{quiet} acked  ", style="dim")
+                line.append(f" {loud}  ")
+            if muted:
+                badge = severity_badge(severity)
+                badge.stylize("dim")
+                line.append_text(badge)
+                line.append(f" {muted} (acked)  ", style="dim")
         line.append("│ ", style="dim")
+        if not active:
+            line.append("all acknowledged (a: alarms)", style="dim")
         for i, alarm in enumerate(active[:4]):
             if i:
                 line.append(" │ ", style="dim")
             style = "red" if alarm.severity is Severity.CRITICAL else "yellow"
             line.append(strip_controls(alarm.title), style=style)
-        worst = active[0]
-        detail = Text(no_wrap=True, overflow="ellipsis")
+        worst = (active or quiet)[0]
+        detail = Text(no_wrap=True, overflow="ellipsis", style="" if active else "dim")
         detail.append("▲ ", style="red" if worst.severity is Severity.CRITICAL else "yellow")
         detail.append(strip_controls(worst.detail))
         if worst.hint:

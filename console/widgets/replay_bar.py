@@ -33,8 +33,11 @@ class ReplayBar(Static):
         line.append(f"  speed {driver.speed:g}x")
         line.append(f"  frame {driver.index}/{len(driver.frames)}", style="dim")
         if driver.recording.damage:
+            # A line of its own would not fit: the start of it, and where the rest is.
+            damage = strip_controls(driver.recording.damage)
             line.append("  DAMAGED: ", style="bold red")
-            line.append(strip_controls(driver.recording.damage), style="red")
+            line.append(damage if len(damage) <= 32 else damage[:31] + "…", style="red")
+            line.append(" (? for all)", style="red")
         line.append(
             "  space play/pause · n step · [ ] ±1 min · { } ±10 min · + - speed", style="dim"
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import TypeVar
 from weakref import WeakKeyDictionary
 
 from rich.text import Text
@@ -70,6 +71,11 @@ def sync_rows(table: DataTable, rows: Sequence[Row], *, highlight: bool = True) 
         table.add_row(*cells, key=key)
     if cursor_key in wanted:
         table.move_cursor(row=wanted.index(cursor_key), animate=False)
+
+
+def forget(table: DataTable) -> None:
+    """Forget what ``table`` showed (its columns changed): no row counts as changed."""
+    _last.pop(table, None)
 
 
 def highlighted(cell: Text) -> Text:
@@ -134,7 +140,10 @@ def sort_key(cell: object) -> tuple[int, float, str]:
     return (1, 0.0, text.lower())
 
 
-def sort_rows(rows: Sequence[Row], column: int | None, reverse: bool = False) -> list[Row]:
+AnyRow = TypeVar("AnyRow", bound=Row)
+
+
+def sort_rows(rows: Sequence[AnyRow], column: int | None, reverse: bool = False) -> list[AnyRow]:
     """Rows ordered by one column (None keeps the pane's own order)."""
     if column is None:
         return list(rows)

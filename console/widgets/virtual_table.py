@@ -3,6 +3,11 @@
 A DataTable builds every row up front (26,762 runs take about 8 s here); this
 one asks its row source for the visible rows only, so the first paint and a
 jump to the end cost the same whatever the number of rows.
+
+Its first line is the header, which scrolls sideways with the rows. Columns
+fit the width as ``render.common.fit_columns`` says (the least important
+dropped first, never a number cut), or all of them in ``wide`` mode; the key
+column stays in view when the table scrolls sideways.
 """
 
 from __future__ import annotations
@@ -18,12 +23,14 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from console.render.common import Column
+from console.render.common import Column, fit_columns
 
 __all__ = ["Column", "RowRenderer", "VirtualTable"]
 
-#: Returns the cells of row ``index`` (0 = first row shown).
+#: Returns the cells of row ``index`` (0 = first row shown), one per column.
 RowRenderer = Callable[[int], Sequence[Text]]
+#: Lines above the rows: the header.
+HEADER = 1
 
 
 class VirtualTable(ScrollView, can_focus=True):
@@ -53,13 +60,27 @@ class VirtualTable(ScrollView, can_focus=True):
         def control(self) -> VirtualTable:
             return self.table
 
+    class CursorMoved(Message):
+        """The cursor is on another row (the pane shows it in its detail line)."""
+
+        def __init__(self, table: VirtualTable, index: int) -> None:
+            super().__init__()
+            self.table = table
+            self.index = index
+
+        @property
+        def control(self) -> VirtualTable:
+            return self.table
+
     def __init__(self, columns: Sequence[Column], *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.columns = tuple(columns)
         self.row_count = 0
         self.cursor_row = 0
+        self.wide = False
         self._renderer: RowRenderer = lambda _i: ()
-        self._width = sum(c.width for c in self.columns) + len(self.columns) - 1
+        self._shown: tuple[int, ...] = tuple(range(len(self.columns)))
+        self._width = self._line_width()
 
     # ---------------------------------------------------------------- data
 
@@ -68,19 +89,47 @@ class VirtualTable(ScrollView, can_focus=True):
         self.row_count = count
         self._renderer = renderer
         self.cursor_row = max(0, min(self.cursor_row, count - 1))
-        self.virtual_size = Size(self._width, count)
+        self._resize_virtual()
         self.refresh()
 
+    @property
+    def shown(self) -> tuple[int, ...]:
+        """The columns shown now (indices into ``columns``)."""
+        return self._shown
+
+    def set_wide(self, wide: bool) -> None:
+        self.wide = wide
+        self._fit()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit()
+
+    def _fit(self) -> None:
+        natural = [c.width for c in self.columns]
+        available = max(1, self.size.width - 1)  # a cell for the scrollbar
+        self._shown, _ = fit_columns(self.columns, natural, available, gap=1, wide=self.wide)
+        self._width = self._line_width()
+        self._resize_virtual()
+        self.refresh()
+
+    def _line_width(self) -> int:
+        return sum(self.columns[i].width for i in self._shown) + len(self._shown) - 1
+
+    def _resize_virtual(self) -> None:
+        self.virtual_size = Size(self._width, self.row_count + HEADER)
+
     def header_text(self) -> Text:
-        """The column titles, laid out as the rows are (shown above the table)."""
+        """The titles of the columns shown, laid out as the rows are."""
         return self._layout([Text(c.title, style="bold") for c in self.columns])
 
-    def _layout(self, cells: Sequence[Text]) -> Text:
+    def _layout(self, cells: Sequence[Text], start: int = 0) -> Text:
+        """The shown columns of ``cells`` (from the ``start``-th shown), one line."""
         line = Text(no_wrap=True, overflow="ellipsis")
-        for i, (column, cell) in enumerate(zip(self.columns, cells, strict=False)):
-            if i:
+        for n, index in enumerate(self._shown[start:]):
+            column = self.columns[index]
+            if n:
                 line.append(" ")
-            cell = cell.copy()
+            cell = cells[index].copy() if index < len(cells) else Text()
             if column.justify == "right" and cell.cell_len < column.width:
                 cell.pad_left(column.width - cell.cell_len)
             cell.truncate(column.width, overflow="ellipsis", pad=True)
@@ -93,7 +142,7 @@ class VirtualTable(ScrollView, can_focus=True):
         self.move_cursor(self.cursor_row + delta)
 
     def action_page(self, direction: int) -> None:
-        self.move_cursor(self.cursor_row + direction * max(1, self.size.height - 1))
+        self.move_cursor(self.cursor_row + direction * max(1, self._rows_shown() - 1))
 
     def action_first(self) -> None:
         self.move_cursor(0)
@@ -105,20 +154,26 @@ class VirtualTable(ScrollView, can_focus=True):
         if self.row_count:
             self.post_message(self.RowSelected(self, self.cursor_row))
 
+    def _rows_shown(self) -> int:
+        return max(1, self.size.height - HEADER)
+
     def move_cursor(self, row: int) -> None:
         if not self.row_count:
             return
+        before = self.cursor_row
         self.cursor_row = max(0, min(row, self.row_count - 1))
-        height = max(1, self.size.height)
+        height = self._rows_shown()
         top = int(self.scroll_offset.y)
         if self.cursor_row < top:
             self.scroll_to(y=self.cursor_row, animate=False, immediate=True)
         elif self.cursor_row >= top + height:
             self.scroll_to(y=self.cursor_row - height + 1, animate=False, immediate=True)
         self.refresh()
+        if self.cursor_row != before:
+            self.post_message(self.CursorMoved(self, self.cursor_row))
 
     def on_click(self, event: events.Click) -> None:
-        row = int(self.scroll_offset.y) + event.y
+        row = int(self.scroll_offset.y) + event.y - HEADER
         if 0 <= row < self.row_count:
             self.move_cursor(row)
 
@@ -126,22 +181,37 @@ class VirtualTable(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
-        index = int(scroll_y) + y
         width = self.size.width
-        if index >= self.row_count:
-            return Strip.blank(width, self.rich_style)
-        line = self._layout(self._renderer(index))
-        cursor = (
-            self.get_component_rich_style("virtual-table--cursor")
-            if index == self.cursor_row
-            else None
-        )
-        segments = Segment.apply_style(
-            line.render(self.app.console), self.rich_style, post_style=cursor
-        )
-        strip = Strip(segments, line.cell_len)
+        if y < HEADER:
+            cells: Sequence[Text] = [Text(c.title, style="bold") for c in self.columns]
+            cursor = None
+        else:
+            index = int(scroll_y) + y - HEADER
+            if index >= self.row_count:
+                return Strip.blank(width, self.rich_style)
+            cells = self._renderer(index)
+            cursor = (
+                self.get_component_rich_style("virtual-table--cursor")
+                if index == self.cursor_row
+                else None
+            )
         fill = self.rich_style + cursor if cursor else self.rich_style
-        return strip.crop_extend(int(scroll_x), int(scroll_x) + width, fill)
+        if not scroll_x:
+            return self._strip(self._layout(cells), cursor).crop_extend(0, width, fill)
+        # Scrolled sideways: the key column stays, the others slide under it.
+        key = self._layout(cells)[: self.columns[self._shown[0]].width + 1]
+        rest = self._strip(self._layout(cells, start=1), cursor)
+        key_strip = self._strip(key, cursor)
+        rest = rest.crop_extend(int(scroll_x), int(scroll_x) + width - key.cell_len, fill)
+        return Strip.join([key_strip, rest])
+
+    def _strip(self, line: Text, cursor: object) -> Strip:
+        segments = Segment.apply_style(
+            line.render(self.app.console),
+            self.rich_style,
+            post_style=cursor,  # type: ignore[arg-type]
+        )
+        return Strip(segments, line.cell_len)
 
     COMPONENT_CLASSES = {"virtual-table--cursor"}
 

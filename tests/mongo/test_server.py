@@ -292,7 +292,8 @@ def test_bad_config_is_one_line_naming_the_option(
     with pytest.raises((ConfigError, BackendConfigError)) as caught:
         Backends(load_config(_config(tmp_path, options)))
     text = str(caught.value)
-    assert text.startswith("[backends.mongo] ")
+    # The file, then the section and key: where to look (it once named no file).
+    assert text.startswith(f"{tmp_path / 'config.toml'}: [backends.mongo] ")
     assert message in text
     assert "\n" not in text and PASSWORD not in text
     assert main(["--config", str(tmp_path / "config.toml"), "report"]) == 2
