@@ -12,6 +12,7 @@ what tests use with ``speed = 0``.
 
 from __future__ import annotations
 
+import gc
 import math
 import threading
 import time
@@ -46,6 +47,9 @@ __all__ = ["DEFAULT_NOW", "SCENARIOS", "SCHEDD", "SITES", "SOURCES", "SimulatorB
 #: Where the default history ends: inside science run SR1.
 DEFAULT_NOW = "2017-11-15T12:00:00+00:00"
 OPTIONS = ("scenario", "seed", "speed", "runs", "now")
+#: From this many runs on, the planned history is frozen out of the garbage
+#: collector (``gc.freeze``); short histories are not worth a collection.
+FREEZE_MIN_RUNS = 20_000
 
 
 class SimulatorBackend(Backend, BufferSource, TransfersSource, TapeSource, JobsSource, RunsSource):
@@ -65,15 +69,35 @@ class SimulatorBackend(Backend, BufferSource, TransfersSource, TapeSource, JobsS
         self.seed = _seed(self.options.get("seed", 1))
         self.speed = _speed(self.options.get("speed", 60.0))
         self.runs = _runs(self.options.get("runs"), self.scenario)
-        start = _now(self.options.get("now", DEFAULT_NOW))
-        catalogue = Catalogue(self.seed, self.runs, start)
-        faults = plan_faults(self.scenario, self.seed, start, catalogue.history)
+        self._start = _now(self.options.get("now", DEFAULT_NOW))
         self._lock = threading.Lock()
-        self.engine = Engine(catalogue, faults, start)
-        self._views = Views(self.engine)
-        self._start = start
+        # The history is planned at the first fetch, in the polling thread
+        # that asks (267,620 runs take most of a second): constructing the
+        # backend costs nothing, so the console paints before it is planned.
+        self._engine: Engine | None = None
+        self._views: Views | None = None
         self._advanced = 0.0
         self._wall0 = time.monotonic()
+
+    @property
+    def engine(self) -> Engine:
+        """The simulation (planned on first use)."""
+        with self._lock:
+            return self._planned()
+
+    def _planned(self) -> Engine:
+        """The engine, planning the history first if needed (hold ``_lock``)."""
+        if self._engine is None:
+            catalogue = Catalogue(self.seed, self.runs, self._start)
+            faults = plan_faults(self.scenario, self.seed, self._start, catalogue.history)
+            self._engine = Engine(catalogue, faults, self._start)
+            self._views = Views(self._engine)
+            if self.runs >= FREEZE_MIN_RUNS:
+                # A long planned history lives as long as the backend: keep
+                # its millions of objects out of every later full collection.
+                gc.collect()
+                gc.freeze()
+        return self._engine
 
     # ------------------------------------------------------------------ clock
 
@@ -81,7 +105,7 @@ class SimulatorBackend(Backend, BufferSource, TransfersSource, TapeSource, JobsS
     def now(self) -> datetime:
         """The simulated time of the state (not advanced by reading it)."""
         with self._lock:
-            return to_datetime(self.engine.t)
+            return to_datetime(self._planned().t)
 
     def advance(self, seconds: float) -> None:
         """Move the simulated clock forward by ``seconds``, whatever the speed."""
@@ -91,39 +115,37 @@ class SimulatorBackend(Backend, BufferSource, TransfersSource, TapeSource, JobsS
             self._advanced += seconds
             self._catch_up()
 
-    def _catch_up(self) -> None:
+    def _catch_up(self) -> Views:
+        engine = self._planned()
         target = self._start + self._advanced
         if self.speed:
             target += (time.monotonic() - self._wall0) * self.speed
-        if target > self.engine.t:
-            self.engine.run_until(target)
+        if target > engine.t:
+            engine.run_until(target)
+        assert self._views is not None
+        return self._views
 
     # ---------------------------------------------------------------- sources
 
     def fetch_buffer(self) -> BufferSnapshot:
         with self._lock:
-            self._catch_up()
-            return self._views.buffer()
+            return self._catch_up().buffer()
 
     def fetch_transfers(self) -> TransfersSnapshot:
         with self._lock:
-            self._catch_up()
-            return self._views.transfers()
+            return self._catch_up().transfers()
 
     def fetch_tape(self) -> TapeSnapshot:
         with self._lock:
-            self._catch_up()
-            return self._views.tape()
+            return self._catch_up().tape()
 
     def fetch_jobs(self) -> JobsSnapshot:
         with self._lock:
-            self._catch_up()
-            return self._views.jobs()
+            return self._catch_up().jobs()
 
     def fetch_runs(self) -> RunsSnapshot:
         with self._lock:
-            self._catch_up()
-            return self._views.runs()
+            return self._catch_up().runs()
 
 
 # ------------------------------------------------------------------- options
