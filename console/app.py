@@ -26,7 +26,7 @@ from textual.dom import DOMNode
 from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Footer, Header, Input, Static
 
 from backends.analysis.alarms import Alarm
 from backends.analysis.drilldown import detail_from_snapshots
@@ -89,7 +89,10 @@ class XenonConsole(App[int]):
         Binding("z", "zoom", "Zoom"),
         Binding("w", "wide", "Wide", show=False),
         Binding("r", "refresh_all", "Refresh"),
-        Binding("colon", "goto_run", "Go to run"),
+        # Priority: acted on as the key arrives, so the keys typed right after
+        # it reach the box it opens, not the bindings (see check_action).
+        Binding("slash", "filter", "Filter", priority=True),
+        Binding("colon", "goto_run", "Go to run", priority=True),
         Binding("a", "alarms", "Alarms"),
         Binding("space", "replay_toggle", "Play/pause"),
         Binding("n", "replay_step", "Step"),
@@ -516,9 +519,19 @@ class XenonConsole(App[int]):
         self.action_show_pane(Kind.RUNS.value)
         self.runs_pane.action_filter()
 
+    def action_filter(self) -> None:
+        """`/`: the filter box of the pane shown."""
+        self.pane(self.active_kind).action_filter()
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in REPLAY_ACTIONS:
             return self.replay is not None
+        if action in ("filter", "goto_run"):
+            # On the panes only, and never while typing: in a text box the
+            # key is a character.
+            if self.screen is not self.screen_stack[0] or isinstance(self.focused, Input):
+                return False
+            return action == "goto_run" or self.pane(self.active_kind).FILTERABLE
         if action == "show_number":
             return any(spec.number == parameters[0] for spec in self.specs)
         return True

@@ -120,6 +120,56 @@ async def test_filter_finds_unsafe_runs() -> None:
         assert table.row_count == unsafe
 
 
+def type_fast(app, text: str) -> None:  # type: ignore[no-untyped-def]
+    """Queue every key at once, as a quick typist's terminal delivers them
+    (``pilot.press`` waits for each key to be handled before the next)."""
+    from textual import events
+
+    names = {"/": "slash", ":": "colon"}
+    for char in text:
+        app.post_message(events.Key(names.get(char, char), char))
+
+
+async def test_keys_typed_fast_after_slash_go_to_the_filter() -> None:
+    """The letters of `/unsafe` typed quickly reached the app's bindings: `a`
+    opened the alarms screen and the filter stayed empty."""
+    from textual.widgets import Input
+
+    from console.screens.alarms import AlarmsScreen
+
+    app = simulator_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_settled(pilot)
+        await pilot.press("5")
+        type_fast(app, "/unsafe")
+        await pilot.pause(0.2)
+        assert not isinstance(app.screen, AlarmsScreen)
+        assert app.runs_pane.query_one(".pane-filter", Input).value == "unsafe"
+        assert app.runs_pane.filter_text == "unsafe"
+        # And `/` inside the box is a character, not a new filter.
+        type_fast(app, "/x")
+        await pilot.pause(0.1)
+        assert app.runs_pane.filter_text == "unsafe/x"
+
+
+async def test_run_number_typed_fast_after_colon_goes_to_the_box() -> None:
+    """Digits after `:` are the run number, not pane keys."""
+    from console.screens.run_details import GoToRunScreen
+
+    app = simulator_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_settled(pilot)
+        newest = app.runs_pane.snapshot.runs[-1].number
+        type_fast(app, f":{newest}")
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, GoToRunScreen)
+        assert app.active_kind is Kind.BUFFER  # no digit reached the pane keys
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, RunDetailsScreen)
+        assert f"Run {newest}" in screen_text(app)
+
+
 async def test_filter_the_dag_and_tape_tables() -> None:
     app = simulator_app("tape-checksum")
     async with app.run_test(size=(120, 40)) as pilot:

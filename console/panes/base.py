@@ -68,6 +68,9 @@ class SourcePane(Vertical, can_focus=False):
     SORT_TABLE: ClassVar[str | None] = None
 
     BINDINGS = [
+        # The app acts on `/` first (a priority binding, so the keys typed
+        # right after it reach the box); this one gives it its place in the
+        # footer, among the pane's keys.
         Binding("slash", "filter", "Filter"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
         Binding("s", "sort", "Sort"),
@@ -205,7 +208,10 @@ class SourcePane(Vertical, can_focus=False):
     def action_filter(self) -> None:
         box = self.query_one(".pane-filter", Input)
         box.add_class("-visible")
-        box.focus()
+        # Focus now, not after the keys already queued (``focus()`` waits its
+        # turn): the letters typed right after `/` belong to the filter, and
+        # must not reach the app's bindings (`a` would open the alarms).
+        self.screen.set_focus(box)
 
     def action_clear_filter(self) -> None:
         box = self.query_one(".pane-filter", Input)
