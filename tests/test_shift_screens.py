@@ -271,3 +271,36 @@ def test_the_help_explains_every_abbreviation() -> None:
         "`w`",
     ):
         assert word in text, word
+
+
+async def test_the_detail_line_follows_new_data_under_the_cursor() -> None:
+    """The detail line changed only when the cursor moved: after a refresh it
+    described a row that no longer said that."""
+    from dataclasses import replace
+
+    from console.fetching import Result
+    from console.polling import Polled
+    from console.widgets.fitted_table import FittedTable
+
+    app = simulator_app("tape-checksum")
+    async with app.run_test(size=(160, 50)) as pilot:
+        await wait_settled(pilot)
+        await pilot.press("3", "down")
+        pane = app.pane(Kind.TAPE)
+        table = pane.query_one("#tape-table", FittedTable)
+        key = table.cursor_key()
+        snapshot = pane.snapshot
+        number = next(u.run_number for u in snapshot.uploads if str(u.run_number) in str(key))
+        before = next(u for u in snapshot.uploads if u.run_number == number)
+        assert before.message
+        # The same length: the table updates the cell in place.
+        message = "Z" * len(before.message)
+        uploads = tuple(
+            replace(u, message=message) if u.run_number == number else u for u in snapshot.uploads
+        )
+        later = replace(snapshot, uploads=uploads)
+        app.apply_event(Polled(Result(Kind.TAPE, "simulator", later, None, 0.0), 0.0))
+        await pilot.pause()
+        assert table.cursor_key() == key
+        detail = str(pane.query_one(".row-detail").render())
+        assert "ZZZZZZZZ" in detail, detail

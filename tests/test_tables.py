@@ -55,3 +55,57 @@ def test_sort_keys_understand_units() -> None:
     assert [k for k, _ in sort_rows(rows, 0)] == ["b", "c", "d", "a"]  # empty last
     assert [k for k, _ in sort_rows(rows, 0, reverse=True)] == ["d", "c", "b", "a"]
     assert sort_rows(rows, None) == rows
+
+
+# ------------------------------------------------------------ fitted tables
+
+
+class _Fitted(App[None]):
+    def compose(self) -> ComposeResult:
+        from console.render.common import Column
+        from console.widgets.fitted_table import FittedTable
+
+        yield FittedTable([Column("Name", 6), Column("Age", 3, "right", priority=1)], id="t")
+
+
+def _rows(age: str) -> list[tuple[str, tuple[Text, ...]]]:
+    return [(k, (Text(k), Text(age))) for k in ("alpha", "beta", "gamma", "delta")]
+
+
+async def test_a_wider_cell_keeps_the_cursor_on_its_row() -> None:
+    """A refresh that widens a column ("7 min" -> "17 min") rebuilt the table
+    and put the cursor back on the first row: Enter then opened another run."""
+    from console.widgets.fitted_table import FittedTable
+
+    app = _Fitted()
+    async with app.run_test(size=(60, 10)) as pilot:
+        table = app.query_one(FittedTable)
+        table.set_rows(_rows("7 min"))
+        table.focus()
+        await pilot.press("down", "down")
+        assert table.cursor_key() == "gamma"
+        table.set_rows(_rows("17 min"))  # wider: the columns are laid out anew
+        await pilot.pause()
+        assert table.cursor_key() == "gamma"
+
+
+async def test_a_hidden_table_keeps_its_layout_and_cursor() -> None:
+    """A table of a pane not shown has no width: laid out for none (every
+    column) it was rebuilt on every refresh and lost the cursor."""
+    from console.widgets.fitted_table import FittedTable
+
+    app = _Fitted()
+    async with app.run_test(size=(11, 10)) as pilot:  # Age does not fit
+        table = app.query_one(FittedTable)
+        table.set_rows(_rows("1 s"))
+        table.focus()
+        await pilot.press("down", "down", "down")
+        shown = table.shown
+        assert shown == (0,)
+        table.display = False  # another pane is shown: no width
+        await pilot.pause()
+        table.set_rows(_rows("1 s"))
+        table.display = True
+        await pilot.pause()
+        assert table.shown == shown
+        assert table.cursor_key() == "delta"

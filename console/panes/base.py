@@ -164,6 +164,16 @@ class SourcePane(Vertical, can_focus=False):
     def _focused_table(self) -> FittedTable | None:
         return next((t for t in self.query(FittedTable) if t.has_focus), None)
 
+    def refresh_detail(self) -> None:
+        """The detail line for the row under the cursor now (after new rows):
+        of the focused table, else of the main one."""
+        table = self._focused_table()
+        if table is None and self.SORT_TABLE is not None:
+            with contextlib.suppress(NoMatches):
+                table = self.query_one(f"#{self.SORT_TABLE}", FittedTable)
+        if table is not None:
+            self.show_detail(table.detail(table.cursor_key()))
+
     def show_detail(self, text: Text) -> None:
         with contextlib.suppress(NoMatches):  # a pane without a detail line
             self.query_one(".row-detail", Static).update(text)
@@ -240,6 +250,7 @@ class SourcePane(Vertical, can_focus=False):
         """Redraw with the current filter; panes with their own tables override."""
         if self.snapshot is not None:
             self.show(self.snapshot)
+            self.refresh_detail()
 
     def matches(self, cells: Iterable[Text | str]) -> bool:
         """Whether a row's text holds every word of the filter (case-insensitive)."""
@@ -290,6 +301,7 @@ class SourcePane(Vertical, can_focus=False):
         try:
             if self.state.snapshot is not None:
                 self.show(self.state.snapshot)
+                self.refresh_detail()
             self.update_status(at)
         except NoMatches:
             if retry and self.is_attached:

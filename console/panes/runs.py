@@ -66,6 +66,9 @@ class RunsPane(SourcePane):
         event.stop()
         self._show_cursor_detail()
 
+    def refresh_detail(self) -> None:
+        self._show_cursor_detail()
+
     def _show_cursor_detail(self) -> None:
         table = self.query_one(VirtualTable)
         if not table.row_count:

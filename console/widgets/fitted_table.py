@@ -57,17 +57,36 @@ class FittedTable(DataTable[Text]):
         for _, cells in self._rows:
             for i, cell in enumerate(cells[: len(natural)]):
                 natural[i] = max(natural[i], cell.cell_len)
-        # Two cells of padding per column, a cell of scrollbar.
-        available = self.size.width - 1 if self.size.width else 10_000
-        layout = fit_columns(self.specs, natural, available, gap=2, wide=self.wide)
+        if self.size.width or self._layout is None:
+            # Two cells of padding per column, a cell of scrollbar. A hidden
+            # table (another pane shown) has no width: it keeps its layout
+            # until it is shown again, rather than relaying out for none.
+            available = self.size.width - 1 if self.size.width else 10_000
+            layout = fit_columns(self.specs, natural, available, gap=2, wide=self.wide)
+        else:
+            layout = self._layout
         shown, widths = layout
         if layout != self._layout:
+            # New columns mean new rows: the cursor follows its row's key, so
+            # a refresh that widens a column never moves it to the top.
+            cursor = self.cursor_key()
+            scroll_y = self.scroll_y
             forget(self)
             self.clear(columns=True)
             for index in shown:
                 spec = self.specs[index]
                 self.add_column(Text(spec.title, justify=spec.justify), width=widths[index])
             self._layout = (shown, widths)
+            self._fill(shown)
+            if cursor is not None:
+                keys = [key for key, _ in self._rows]
+                if cursor in keys:
+                    self.scroll_to(y=scroll_y, animate=False, immediate=True)
+                    self.move_cursor(row=keys.index(cursor), animate=False)
+            return
+        self._fill(shown)
+
+    def _fill(self, shown: Sequence[int]) -> None:
         sync_rows(
             self, [(key, tuple(self._cell(cells, i) for i in shown)) for key, cells in self._rows]
         )
