@@ -112,13 +112,37 @@ def test_runs_rows_are_the_panes_and_the_reports() -> None:
     assert words <= {"safe", "wait", "MISS", "FAIL"} and "FAIL" in words
 
 
-def report_text(scenario: str) -> str:
+def report_text(scenario: str, width: int = 200) -> str:
     config = load_config(None, scenario=scenario, speed=0)
     sim = SimulatorBackend({"scenario": scenario, "speed": 0})
     results = {kind: Result(kind, "simulator", sim.fetch(kind), None, 0.0) for kind in Kind}
     out = io.StringIO()
-    render_report(results, config, Console(file=out, width=200, color_system=None))
+    render_report(results, config, Console(file=out, width=width, color_system=None))
     return out.getvalue()
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_the_report_never_cuts_a_number_and_names_what_it_leaves_out(width: int) -> None:
+    """Piped (120 columns) the runs table read `14…` and `5.0 …`; at 80 the
+    Run, SR and Events columns were blank."""
+    text = report_text("tape-checksum", width)
+    assert max(len(line) for line in text.splitlines()) <= width
+    sim = SimulatorBackend({"scenario": "tape-checksum", "speed": 0})
+    snapshot = sim.fetch_runs()
+    context = Context(now=snapshot.taken_at, snapshots={Kind.JOBS: sim.fetch_jobs()})
+    section = text[text.index("newest 20 runs") : text.index("ALARMS")]
+    header = next(line for line in section.splitlines() if "Run" in line and "┃" in line)
+    titles = [t.strip() for t in header.strip("┃ ").split("┃")]
+    caption = next((line for line in section.splitlines() if "left out" in line), "")
+    for column in runs.COLUMNS:
+        assert column.title in titles or column.title in caption, column.title
+    for run, row in runs.newest_rows(snapshot, context):
+        line = next(line for line in section.splitlines() if f"│ {run.number} │" in line)
+        cells = [c.strip() for c in line.strip("│ ").split("│")]
+        shown = dict(zip(titles, cells, strict=True))
+        for index, column in enumerate(runs.COLUMNS):
+            if column.title in shown:
+                assert shown[column.title] == row.cells[index].plain.strip(), column.title
 
 
 def test_the_rich_report_prints_the_renderers_text() -> None:

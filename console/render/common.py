@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from rich.console import JustifyMethod
+from rich.console import Console, ConsoleOptions, JustifyMethod, RenderResult
 from rich.table import Table
 from rich.text import Text
 
@@ -98,14 +98,54 @@ def untrusted(value: object, style: str = "") -> Text:
     return Text("-" if value is None else strip_controls(value), style=style)
 
 
-def table(columns: Sequence[Column], rows: Sequence[Row], *, title: str | None = None) -> Table:
-    """A Rich table of a renderer's rows (every column), for ``report``."""
-    out = Table(title=title, title_justify="left")
-    for column in columns:
-        out.add_column(column.title, justify=column.justify, no_wrap=not column.cut)
-    for _, cells in rows:
-        out.add_row(*cells)
-    return out
+class FittedReportTable:
+    """A renderer's rows as a Rich table that fits the width it is printed in.
+
+    As in the TUI (``fit_columns``): a number is never cut; when the columns
+    do not fit, ``cut`` text is shortened first, then the least important
+    columns are left out, and the caption names them.
+    """
+
+    #: Cells a column costs beyond its text: a border and a cell of padding each side.
+    GAP = 3
+
+    def __init__(self, columns: Sequence[Column], rows: Sequence[Row], title: str | None) -> None:
+        self.columns = tuple(columns)
+        self.rows = list(rows)
+        self.title = title
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self.table(options.max_width)
+
+    def table(self, width: int) -> Table:
+        natural = [len(c.title) for c in self.columns]
+        for _, cells in self.rows:
+            for i, cell in enumerate(cells[: len(natural)]):
+                natural[i] = max(natural[i], cell.cell_len)
+        shown, widths = fit_columns(self.columns, natural, width - 1, gap=self.GAP)
+        left_out = [c.title for i, c in enumerate(self.columns) if i not in shown]
+        caption = f"left out for the width: {', '.join(left_out)}" if left_out else None
+        out = Table(title=self.title, title_justify="left", caption=caption, caption_justify="left")
+        for i in shown:
+            column = self.columns[i]
+            out.add_column(
+                column.title,
+                justify=column.justify,
+                no_wrap=True,
+                overflow="ellipsis" if column.cut else "fold",
+                min_width=None if column.cut else widths[i],
+                max_width=widths[i] if column.cut else None,
+            )
+        for _, cells in self.rows:
+            out.add_row(*(cells[i] if i < len(cells) else Text() for i in shown))
+        return out
+
+
+def table(
+    columns: Sequence[Column], rows: Sequence[Row], *, title: str | None = None
+) -> FittedReportTable:
+    """A renderer's rows (every column that fits) for ``report``."""
+    return FittedReportTable(columns, rows, title)
 
 
 def iso(at: datetime | None) -> str | None:

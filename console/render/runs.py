@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from rich.console import Group, RenderableType
-from rich.table import Table
 from rich.text import Text
 
 from backends.analysis.jobs import dag_for_run
@@ -31,7 +30,7 @@ from backends.analysis.safety import (
 )
 from backends.model import Dag, JobsSnapshot, Kind, Run, RunsSnapshot
 from console.format import VERDICT_VIEW, format_bytes, format_duration, format_verdict, short_slot
-from console.render.common import Column, Context, iso
+from console.render.common import Column, Context, iso, table
 from console.safe_text import strip_controls
 
 #: Runs listed by ``report``, newest first (``audit`` lists them all).
@@ -222,11 +221,11 @@ def to_rich(snapshot: RunsSnapshot, context: Context) -> RenderableType:
         f"copy); {figures['malformed']:,} malformed"
     )
     rows = newest_rows(snapshot, context)
-    out = Table(title=f"newest {len(rows)} runs", title_justify="left")
-    for column in (*COLUMNS, Column(PURGE_COLUMN, 10)):
-        out.add_column(column.title, justify=column.justify, no_wrap=True)
-    for run, row in rows:
-        out.add_row(*row.cells, purge_cell(run, context.policy))
+    out = table(
+        (*COLUMNS, Column(PURGE_COLUMN, 10, priority=2)),
+        [(str(run.number), (*row.cells, purge_cell(run, context.policy))) for run, row in rows],
+        title=f"newest {len(rows)} runs",
+    )
     return Group(summary_line, out)
 
 
