@@ -304,3 +304,28 @@ async def test_the_detail_line_follows_new_data_under_the_cursor() -> None:
         assert table.cursor_key() == key
         detail = str(pane.query_one(".row-detail").render())
         assert "ZZZZZZZZ" in detail, detail
+
+
+@pytest.mark.parametrize(
+    ("scenario", "size", "key", "kind", "table"),
+    [
+        ("held-jobs", (80, 24), "4", Kind.JOBS, "#dag-table"),
+        ("held-jobs", (120, 40), "4", Kind.JOBS, "#dag-table"),
+        ("rse-outage", (80, 24), "2", Kind.TRANSFERS, "#stuck-table"),
+        ("rse-outage", (120, 40), "2", Kind.TRANSFERS, "#stuck-table"),
+    ],
+)
+async def test_the_table_enter_acts_on_shows_rows(
+    scenario: str, size: tuple[int, int], key: str, kind: Kind, table: str
+) -> None:
+    """At 80x24 the DAG table showed its header and no row, and in the
+    120x40 grid neither it nor the stuck rules were on screen at all, while
+    Enter, s and the detail line acted on their rows."""
+    app = simulator_app(scenario)
+    async with app.run_test(size=size) as pilot:
+        await wait_settled(pilot)
+        await pilot.press(key)
+        await pilot.pause()
+        pane = app.pane(kind)
+        shown = pane.query_one(table).region.intersection(pane.content_region)
+        assert shown.height >= 3, f"{table}: {shown.height} lines on screen"  # header + 2 rows

@@ -31,6 +31,7 @@ class TransfersPane(SourcePane):
         table = self.query_one("#stuck-table", FittedTable)
         table.set_rows(stuck)
         table.display = bool(stuck)
+        self.set_class(bool(stuck), "-stuck")
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         """Enter on an RSE: the run of its oldest stuck rule; on a rule: its run."""
