@@ -170,6 +170,29 @@ def test_tape_failure_edges(n, expected):
         assert "rc 12: ANS1311E" in got[0].detail
 
 
+def test_tape_failures_are_raised_since_the_oldest_failure_of_the_window():
+    """The alarm's Since was the newest failure: it moved with each new one,
+    and each new failure dropped an acknowledgement although nothing grew."""
+
+    def failures(*hours_ago: float) -> TapeSnapshot:
+        return TapeSnapshot(
+            NOW,
+            tuple(
+                upload(n, TapeState.FAILED, NOW - timedelta(hours=h), rc=8)
+                for n, h in enumerate(hours_ago)
+            ),
+        )
+
+    limits = replace(T, tape_failures_warning=1)
+    older = content_alarms(failures(30, 20, 5), limits, NOW)
+    (alarm,) = [a for a in older if a.key == "tape.failures"]
+    assert alarm.since == NOW - timedelta(hours=20)  # 30 h ago is out of the window
+    assert alarm.count == 2
+    newer = content_alarms(failures(30, 20, 5, 1), limits, NOW)
+    (again,) = [a for a in newer if a.key == "tape.failures"]
+    assert again.since == alarm.since and again.count == 3
+
+
 @pytest.mark.parametrize(
     ("n", "expected"),
     [(0, None), (1, Severity.WARNING), (4, Severity.WARNING), (5, Severity.CRITICAL)],

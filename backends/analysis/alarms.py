@@ -24,7 +24,7 @@ from backends.analysis.safety import (
     copies_overdue,
     data_safety,
 )
-from backends.analysis.tape import failed_uploads, summarize_tape
+from backends.analysis.tape import failed_at, recent_failures, summarize_tape
 from backends.analysis.transfers import stuck_since
 from backends.analysis.units import format_bytes, format_duration, one_line
 from backends.model import (
@@ -266,7 +266,8 @@ def tape_alarms(
         summary.failed_recent, limits.tape_failures_warning, limits.tape_failures_critical
     )
     if severity:
-        newest = failed_uploads(snap)[0]
+        recent = recent_failures(snap, now, window)
+        newest = recent[0]
         rc = f" rc {newest.return_code}" if newest.return_code is not None else ""
         msg = f": {one_line(newest.message)}" if newest.message else ""
         yield Alarm(
@@ -278,7 +279,9 @@ def tape_alarms(
                 f"{summary.failed_recent} failed in the last {format_duration(window)}; "
                 f"newest run {newest.run_number}{rc}{msg}"
             ),
-            since=newest.finished_at or newest.updated_at,
+            # Since the oldest failure of the window: it does not move with
+            # each new failure (an acknowledgement covers the count it saw).
+            since=failed_at(recent[-1]),
             hint="read the dsmc log on the datamanager; rc 12 = errors, 8 = warnings",
             count=summary.failed_recent,
         )

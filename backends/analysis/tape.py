@@ -32,6 +32,11 @@ def failed_uploads(snap: TapeSnapshot) -> list[TapeUpload]:
     return sorted(failed, key=lambda u: (failed_at(u), u.run_number), reverse=True)
 
 
+def recent_failures(snap: TapeSnapshot, now: datetime, window: timedelta) -> list[TapeUpload]:
+    """Uploads that failed within ``window`` before ``now``, newest first."""
+    return [u for u in failed_uploads(snap) if now - failed_at(u) <= window]
+
+
 def summarize_tape(
     snap: TapeSnapshot,
     now: datetime | None = None,
@@ -42,7 +47,7 @@ def summarize_tape(
     in_progress = sum(
         1 for u in snap.uploads if u.state in (TapeState.UPLOADING, TapeState.VERIFYING)
     )
-    failed_recent = sum(1 for u in failed_uploads(snap) if now - failed_at(u) <= failed_window)
+    failed_recent = len(recent_failures(snap, now, failed_window))
     last_success = snap.last_success
     if last_success is None:
         done = [
