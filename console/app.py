@@ -392,7 +392,11 @@ class XenonConsole(App[int]):
             target = pane.query_one(f"#{pane.SORT_TABLE}")
         if target is None or not target.focusable:
             target = next((w for w in pane.query("*") if w.focusable), None)
-        (target or pane).focus()
+        # At once, on the panes' screen: ``focus()`` would wait its turn, and
+        # a screen pushed meanwhile (`:` opens the run) would come back to no
+        # focus at all. A pane with nothing to focus takes it from the others:
+        # their keys (`/`, Enter) must not act on a pane not shown.
+        pane.screen.set_focus(target)
 
     def action_show_number(self, number: int) -> None:
         spec = next((s for s in self.specs if s.number == number), None)

@@ -329,3 +329,60 @@ async def test_the_table_enter_acts_on_shows_rows(
         pane = app.pane(kind)
         shown = pane.query_one(table).region.intersection(pane.content_region)
         assert shown.height >= 3, f"{table}: {shown.height} lines on screen"  # header + 2 rows
+
+
+async def test_go_to_run_from_another_pane_at_80x24_shows_the_run() -> None:
+    """`:` from the jobs pane at 80x24 moved the cursor of the hidden runs
+    table without scrolling it: back from the details, the run was not shown."""
+    app = simulator_app("held-jobs")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_settled(pilot)
+        await pilot.press("4", "colon", *"14500", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, RunDetailsScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.active_kind is Kind.RUNS
+        # Table rows (a number, then the start date), not the detail line.
+        rows = [
+            line for line in screen_lines(app) if re.match(r"│\s*\d{5} .*\d\d-\d\d-\d\d ", line)
+        ]
+        assert rows and any(re.match(r"│\s*14500 ", line) for line in rows), rows
+
+
+async def test_t_moves_between_the_tables_of_a_pane() -> None:
+    """Tab switches panes, so the stuck-rules table could be focused only with
+    the mouse: its Enter and sideways scrolling were out of keyboard reach."""
+    from console.widgets.fitted_table import FittedTable
+
+    app = simulator_app("rse-outage")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_settled(pilot)
+        await pilot.press("2")
+        pane = app.pane(Kind.TRANSFERS)
+        assert app.focused is pane.query_one("#rse-table", FittedTable)
+        await pilot.press("t")
+        stuck = pane.query_one("#stuck-table", FittedTable)
+        assert app.focused is stuck
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, RunDetailsScreen)
+        await pilot.press("escape", "t")
+        assert app.focused is pane.query_one("#rse-table", FittedTable)
+
+
+async def test_the_detail_line_wraps_a_long_message_whole() -> None:
+    """The detail line was one row with an ellipsis: a dsmc message or a
+    stuck rule's error was cut where the table cuts it."""
+    app = simulator_app("tape-checksum")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_settled(pilot)
+        await pilot.press("3")
+        await pilot.pause()
+        upload = max(
+            (u for u in app.pane(Kind.TAPE).snapshot.uploads if u.message),
+            key=lambda u: (u.finished_at or u.updated_at, u.run_number),
+        )
+        assert upload.message is not None and len(upload.message) > 60
+        squeezed = "".join(screen_lines(app)).replace(" ", "").replace("│", "")
+        assert upload.message.replace(" ", "") in squeezed

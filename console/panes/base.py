@@ -75,6 +75,9 @@ class SourcePane(Vertical, can_focus=False):
         Binding("escape", "clear_filter", "Clear filter", show=False),
         Binding("s", "sort", "Sort"),
         Binding("S", "sort_reverse", "Reverse sort", show=False),
+        # Tab moves between panes: `t` between the tables of one (the DAGs
+        # and the sites, the RSEs and the stuck rules).
+        Binding("t", "next_table", "Next table"),
     ]
 
     DEFAULT_CSS = """
@@ -125,6 +128,8 @@ class SourcePane(Vertical, can_focus=False):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("sort", "sort_reverse"):
             return self.sortable
+        if action == "next_table":
+            return len(self._tables_shown()) > 1
         return self.FILTERABLE or action not in ("filter", "clear_filter")
 
     # --------------------------------------------------------------- sort
@@ -160,6 +165,18 @@ class SourcePane(Vertical, can_focus=False):
     def _table_focused(self, event: events.DescendantFocus) -> None:
         if isinstance(event.widget, FittedTable):
             self.show_detail(event.widget.detail(event.widget.cursor_key()))
+
+    def _tables_shown(self) -> list[FittedTable]:
+        return [t for t in self.query(FittedTable) if t.display]
+
+    def action_next_table(self) -> None:
+        """Focus the pane's next table (Enter and the detail line follow it)."""
+        tables = self._tables_shown()
+        if not tables:
+            return
+        focused = self._focused_table()
+        index = tables.index(focused) + 1 if focused in tables else 0
+        self.screen.set_focus(tables[index % len(tables)])
 
     def _focused_table(self) -> FittedTable | None:
         return next((t for t in self.query(FittedTable) if t.has_focus), None)

@@ -122,8 +122,15 @@ def progress_bar(dag: Dag, width: int = 10) -> Text:
 
 
 def site_rows(view: JobsView) -> list[Row]:
+    """The totals first (all, then per schedd), then the sites: when the
+    table is short and scrolls, what is on screen is the sum."""
     rows: list[Row] = []
-    for key, counts in view.counts:
+
+    def rank(item: tuple[str, object]) -> int:
+        key = item[0]
+        return 0 if key == TOTAL_KEY else 1 if key.startswith("schedd:") else 2
+
+    for key, counts in sorted(view.counts, key=rank):
         style = "bold" if key == TOTAL_KEY else "italic" if key.startswith("schedd:") else ""
         rows.append(
             (

@@ -53,7 +53,7 @@ COLUMNS = (
 
 def detail_line(run: Run, row: RunRow, policy: SafetyPolicy = DEFAULT_POLICY) -> Text:
     """The run under the cursor, in full: what the narrow table leaves out."""
-    text = Text(no_wrap=True, overflow="ellipsis")
+    text = Text()
     text.append(f"{run.number} {strip_controls(run.name)}", style="bold")
     text.append(f" · {strip_controls(run.source)}", style="dim")
     text.append(f" · {row.cells[6].plain} · {row.cells[7].plain} events · {row.cells[8].plain}")

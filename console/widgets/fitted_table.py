@@ -108,7 +108,7 @@ class FittedTable(DataTable[Text]):
     def detail(self, key: str | None) -> Text:
         """Every column of one row, ``Title value`` each (what the table cuts or hides)."""
         row = next((cells for k, cells in self._rows if k == key), None)
-        text = Text(no_wrap=True, overflow="ellipsis")
+        text = Text()
         if row is None:
             return text
         # The key, then what the table hides or cuts, then the rest.

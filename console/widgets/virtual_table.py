@@ -103,6 +103,9 @@ class VirtualTable(ScrollView, can_focus=True):
 
     def on_resize(self, event: events.Resize) -> None:
         self._fit()
+        # The cursor may have moved while the table was hidden (`:` from
+        # another pane at 80x24): bring it into view now that it has a size.
+        self._scroll_to_cursor()
 
     def _fit(self) -> None:
         natural = [c.width for c in self.columns]
@@ -162,15 +165,20 @@ class VirtualTable(ScrollView, can_focus=True):
             return
         before = self.cursor_row
         self.cursor_row = max(0, min(row, self.row_count - 1))
+        self._scroll_to_cursor()
+        self.refresh()
+        if self.cursor_row != before:
+            self.post_message(self.CursorMoved(self, self.cursor_row))
+
+    def _scroll_to_cursor(self) -> None:
+        if not self.size.height:
+            return  # hidden: scrolled when it is shown (on_resize)
         height = self._rows_shown()
         top = int(self.scroll_offset.y)
         if self.cursor_row < top:
             self.scroll_to(y=self.cursor_row, animate=False, immediate=True)
         elif self.cursor_row >= top + height:
             self.scroll_to(y=self.cursor_row - height + 1, animate=False, immediate=True)
-        self.refresh()
-        if self.cursor_row != before:
-            self.post_message(self.CursorMoved(self, self.cursor_row))
 
     def on_click(self, event: events.Click) -> None:
         row = int(self.scroll_offset.y) + event.y - HEADER
