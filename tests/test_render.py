@@ -177,3 +177,23 @@ async def test_the_panes_draw_the_renderers_rows() -> None:
         shown = buffer_pane.query_one("#buffer-figures", Static).render()
         body = buffer.body(buffer_pane.snapshot, app.config.thresholds)
         assert str(shown) == body.plain
+
+
+def test_the_buffer_says_over_what_time_each_rate_is_and_what_autonomy_counts() -> None:
+    """buffer-full showed 'Fill rate +679 GB/day' beside 'DAQ writes 2.6 MB/s'
+    (225 GB/day) and an autonomy that followed from neither, with nothing to
+    say the rates span different times or which one the autonomy used."""
+    config = load_config(None, scenario="buffer-full", speed=0)
+    snapshot = SimulatorBackend({"scenario": "buffer-full", "speed": 0}).fetch_buffer()
+    figures = buffer.forecast(snapshot, config.thresholds)
+    assert snapshot.daq_write_bps is not None and figures.fill_rate_bps is not None
+    assert figures.fill_rate_bps > snapshot.daq_write_bps  # the case that confused
+    assert figures.autonomy_basis == "fill rate"
+    assert figures.autonomy is not None and figures.time_to_full is not None
+    assert abs((figures.autonomy - figures.time_to_full).total_seconds()) < 1
+    text = buffer.body(snapshot, config.thresholds).plain
+    assert "/day over 6.0 h" in text and "MB/s now" in text
+    assert "Autonomy if uplink down 2.6 d at the fill rate" in text
+    nominal = SimulatorBackend({"scenario": "nominal", "speed": 0}).fetch_buffer()
+    assert buffer.forecast(nominal, config.thresholds).autonomy_basis == "DAQ rate"
+    assert "at the fill rate" not in buffer.body(nominal, config.thresholds).plain

@@ -24,6 +24,9 @@ class BufferForecast:
     #: less than the fill rate measured now (a DAQ rate taken during a short
     #: calibration run must not promise more days than the buffer has).
     autonomy: timedelta | None
+    #: The rate ``autonomy`` is reckoned at: "DAQ rate" or "fill rate" (the
+    #: higher of the two), None without autonomy.
+    autonomy_basis: str | None = None
 
 
 def _samples(snap: BufferSnapshot, window: timedelta) -> list[tuple[datetime, int]]:
@@ -68,6 +71,9 @@ def buffer_forecast(snap: BufferSnapshot, window: timedelta = timedelta(hours=6)
         if rate_if_down is not None and rate_if_down > 0
         else None
     )
+    basis = None
+    if autonomy is not None:
+        basis = "fill rate" if rate is not None and daq is not None and rate > daq else "DAQ rate"
     return BufferForecast(
         used_bytes=snap.used_bytes,
         free_bytes=free,
@@ -76,4 +82,5 @@ def buffer_forecast(snap: BufferSnapshot, window: timedelta = timedelta(hours=6)
         fill_rate_bps=rate,
         time_to_full=time_to_full,
         autonomy=autonomy,
+        autonomy_basis=basis,
     )

@@ -71,8 +71,12 @@ def body(snapshot: BufferSnapshot, thresholds: Thresholds) -> Text:
     text.append(format_bytes(figures.free_bytes))
     text.append("  of ", style="dim")
     text.append(format_bytes(figures.total_bytes))
+    window = format_duration(timedelta(hours=thresholds.buffer_rate_window_hours))
     text.append("\nFill rate ", style="dim")
     text.append(rate_text)
+    if rate is not None:
+        # The two rates are over different times: say which.
+        text.append(f" over {window}", style="dim")
     text.append("  Full in ", style="dim")
     text.append(
         format_duration(to_full) if to_full else "not filling",
@@ -80,14 +84,19 @@ def body(snapshot: BufferSnapshot, thresholds: Thresholds) -> Text:
     )
     text.append("\nDAQ writes ", style="dim")
     text.append(format_rate(snapshot.daq_write_bps))
+    if snapshot.daq_write_bps is not None:
+        text.append(" now", style="dim")
     if snapshot.uplink_up is False:
         # Down already: the rate measured now is the one that fills it.
         text.append("  Full in ", style="dim")
         text.append(format_duration(to_full) if to_full else "-", style="bold red")
-        text.append(" at the current rate", style="dim")
+        text.append(" at the fill rate", style="dim")
     else:
         text.append("  Autonomy if uplink down ", style="dim")
         text.append(format_duration(figures.autonomy) if figures.autonomy else "-")
+        if figures.autonomy_basis == "fill rate":
+            # The buffer fills faster than the DAQ writes now: the fill rate counts.
+            text.append(" at the fill rate", style="dim")
     text.append("\nUplink ", style="dim")
     if snapshot.uplink_up is None:
         text.append("unknown")
@@ -137,6 +146,8 @@ _JSON_KEYS = (
     "fill_rate_bps",
     "time_to_full_hours",
     "autonomy_days",
+    "autonomy_basis",
+    "fill_rate_window_hours",
     "daq_write_bps",
     "uplink_up",
     "mount",
@@ -158,6 +169,9 @@ def to_json(snapshot: BufferSnapshot | None, context: Context) -> dict[str, Any]
             round(figures.time_to_full.total_seconds() / 3600, 3) if figures.time_to_full else None
         ),
         "autonomy_days": round(autonomy.total_seconds() / 86400, 3) if autonomy else None,
+        #: "DAQ rate" or "fill rate": the higher of the two, which autonomy is reckoned at.
+        "autonomy_basis": figures.autonomy_basis,
+        "fill_rate_window_hours": context.thresholds.buffer_rate_window_hours,
         "daq_write_bps": rounded(snapshot.daq_write_bps, 1),
         "uplink_up": snapshot.uplink_up,
         "mount": snapshot.mount,
