@@ -245,7 +245,7 @@ class XenonConsole(App[int]):
         for kind, pane in self._panes.items():
             pane.update_status(self.clock())
             if not self.states[kind].assigned:
-                pane.add_class("-unassigned")
+                pane.set_unassigned()
         if self.poller is not None:
             self.poller.start()
         if self.replay is not None:

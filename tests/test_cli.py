@@ -170,6 +170,7 @@ def test_report_json_shape_with_a_failing_source(tmp_path, capsys, fake_backends
             "detail": data["tape"]["error"],
             "since": None,
             "hint": "check the backend's connection settings and the service it reads",
+            "count": None,
         }
     ]
     assert data["status"] == "UNKNOWN"

@@ -134,8 +134,8 @@ class DagJobs:
     idle: int
     running: int
     held: int
-    #: The site most of its running jobs run at ("-" when none runs; a second
-    #: site shows as "+N").
+    #: The site most of its jobs run at or were held at ("-" when none is
+    #: at a site; more sites show as "+N").
     site: str
 
 
@@ -160,6 +160,9 @@ def jobs_by_dag(snap: JobsSnapshot) -> dict[tuple[str, int], DagJobs]:
             sites[key][job.site or UNMATCHED] += 1
         elif status is JobStatus.HELD:
             row[2] += 1
+            # Where it was held (the site table counts it there too).
+            if job.site:
+                sites[key][job.site] += 1
     out = {}
     for key, (idle, running, held) in tally.items():
         ranked = sites[key].most_common()

@@ -166,6 +166,14 @@ class SourcePane(Vertical, can_focus=False):
         if isinstance(event.widget, FittedTable):
             self.show_detail(event.widget.detail(event.widget.cursor_key()))
 
+    def set_unassigned(self) -> None:
+        """No source serves this pane: its status line says so, nothing else
+        is drawn (no empty table headers)."""
+        self.add_class("-unassigned")
+        for child in self.children:
+            if child is not self._status:
+                child.display = False
+
     def _tables_shown(self) -> list[FittedTable]:
         return [t for t in self.query(FittedTable) if t.display]
 

@@ -23,6 +23,8 @@ def alarm_json(alarm: Alarm) -> dict[str, Any]:
         "detail": alarm.detail,
         "since": iso(alarm.since),
         "hint": alarm.hint,
+        #: How many things are wrong (runs, rules, jobs), when the alarm counts.
+        "count": alarm.count,
     }
 
 

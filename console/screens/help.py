@@ -28,6 +28,9 @@ HELP = """\
 stuck rule, a tape upload): copies, rules, replicas, tape, jobs, verdicts and \
 what to do (`c` copies the commands) |
 | `:` | go to a run by number and open its details |
+| `t` | the pane's next table (the DAGs and the sites, the RSEs and the stuck rules) |
+| `w` | every column in full (the tables scroll sideways); the line under a table shows the row \
+under the cursor in full |
 | `a` | alarms: active and recent; `a` there acknowledges with a note, `u` undoes |
 | `Ctrl+P` | command palette |
 | `?` | this help |
@@ -41,7 +44,8 @@ When replaying a recording: `space` play/pause, `n` step, `[` `]` seek a
 minute, `{` `}` ten minutes, `+` `-` speed.
 
 Rows that changed since the last refresh are highlighted for one refresh.
-Sparklines show the trend of the last 24 h (`[ui] trend_hours`).
+Each sparkline says what it spans (the time since the console started, up to
+`[ui] trend_hours`, or the backend's own history) and its range, low..high.
 
 The alarms strip at the top is always in view: counts by severity, the worst
 alarms, and the worst one's detail with a hint of what to do.
@@ -81,8 +85,9 @@ red, done green); Xfer: transferring output |
 are done) |
 | `RC` | dsmc return code: 0 ok, 4 files skipped, 8 warnings, 12 errors |
 | `STALE` | the data shown is the last good one: the last poll failed or did not answer |
-| `w` | every column in full (the tables scroll sideways); the line under a table shows the row \
-under the cursor in full |
+| `✗` after an RSE | the RSE is unavailable (Rucio says so): nothing arrives or leaves |
+| `MWT2 +3` (Site) | where a DAG's jobs run or were held: the site with most of them, and \
+how many other sites |
 
 {notes}
 """

@@ -87,7 +87,9 @@ def describe_run(
     if dag is not None:
         text.append(
             f" — DAG {dag.cluster_id}: {dag.nodes_done}/{dag.nodes_total} done, "
-            f"{dag.nodes_failed} failed, {dag.nodes_queued} queued, {dag.nodes_held} held"
+            # DAGMan's "queued" counts the held and running jobs too: say so.
+            f"{dag.nodes_failed} failed, {dag.nodes_queued} in the queue"
+            f" (of them {dag.nodes_held} held)"
         )
     problems = run_problems(run, policy)
     if problems:
