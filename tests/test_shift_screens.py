@@ -308,8 +308,8 @@ async def test_the_small_words_of_the_jobs_are_true() -> None:
 
 
 def test_report_json_alarms_say_how_many() -> None:
-    from console.report.data import report_data
     from console.fetching import fetch_all
+    from console.report.data import report_data
 
     config = load_config(None, scenario="held-jobs", speed=0)
     sources = Backends(config)
