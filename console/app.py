@@ -51,6 +51,7 @@ from console.state.source import SourceState
 from console.trends import Trends
 from console.watchdog import leave_soon, watch_stdin
 from console.widgets.alarms_strip import AlarmsStrip
+from console.widgets.quiet import show_text
 from console.widgets.replay_bar import ReplayBar
 
 REPLAY_ACTIONS = frozenset({"replay_toggle", "replay_step", "replay_seek", "replay_speed"})
@@ -277,7 +278,7 @@ class XenonConsole(App[int]):
             style = "reverse bold" if spec.kind is kind else ("red" if stale else "")
             text.append(label, style=style)
             text.append(" ")
-        self._pane_bar.update(text)
+        show_text(self._pane_bar, text)
 
     # -------------------------------------------------- events from polls
 
@@ -360,8 +361,8 @@ class XenonConsole(App[int]):
             self.pane(event.kind).redraw(self.clock())
         if event.alarms is not None and event.snapshot is state.snapshot:
             self.book.set_content(event.kind, event.alarms)
-            if event.kind is Kind.RUNS:
-                self.runs_pane.set_malformed(event.malformed)
+        if event.table is not None and Kind.RUNS in self._panes:
+            self.runs_pane.set_table(event.table)
 
     def _tick(self) -> None:
         """Every second: ages and STALE marks move on even without new data."""

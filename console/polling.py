@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from backends.analysis.alarms import Alarm
+from backends.analysis.run_index import RunIndex, RunTable
 from backends.model import Kind, Snapshot
 from console.config import Config
 from console.fetching import Backends, Result, describe_error, fetch_one
@@ -54,6 +55,10 @@ class Derived:
     malformed: int = 0
     #: Why the derivation failed (garbage from the backend), else None.
     error: str | None = None
+    #: The facts of every run (``analysis.run_index``): of this snapshot for
+    #: the runs; for the jobs, the runs' last table with the new DAGs (None
+    #: when no DAG changed).
+    table: RunTable | None = None
 
 
 Event = PollStarted | Polled | Derived
@@ -135,26 +140,36 @@ class Poller:
 
 def derive(config: Config) -> Derive:
     """The derivation every front end uses: the content alarms of a result's
-    snapshot (``backends.kinds``) and, for the runs, how many are malformed."""
+    snapshot (``backends.kinds``); for the runs, from the facts of every run,
+    kept from poll to poll so only the runs that changed are derived anew."""
     from backends import kinds
-    from backends.analysis.safety import count_malformed
-    from backends.model import RunsSnapshot
+    from backends.analysis.alarms import runs_alarms
+    from backends.analysis.jobs import dag_for_run
+    from backends.model import JobsSnapshot, RunsSnapshot
+
+    index = RunIndex(config.policy)
 
     def run(result: Result) -> Derived:
         snapshot = result.snapshot
         if snapshot is None:
             return Derived(result.kind, None, None)
         try:
+            if isinstance(snapshot, RunsSnapshot):
+                table = index.update(snapshot.runs)
+                alarms = list(
+                    runs_alarms(
+                        snapshot, config.thresholds, snapshot.taken_at, config.policy, table
+                    )
+                )
+                return Derived(result.kind, snapshot, alarms, table.malformed, table=table)
             alarms = kinds.content_alarms(
                 snapshot, config.thresholds, snapshot.taken_at, config.policy
             )
-            malformed = (
-                count_malformed(snapshot.runs, config.policy)
-                if isinstance(snapshot, RunsSnapshot)
-                else 0
-            )
+            tabled: RunTable | None = None
+            if isinstance(snapshot, JobsSnapshot):
+                tabled = index.with_dags(dag_for_run(snapshot))
         except Exception as exc:  # garbage from a backend must not kill the poller
             return Derived(result.kind, snapshot, [], 0, f"bad data: {describe_error(exc)}")
-        return Derived(result.kind, snapshot, alarms, malformed)
+        return Derived(result.kind, snapshot, alarms, table=tabled)
 
     return run

@@ -18,7 +18,7 @@ from backends.analysis.safety import (
     verdict_word,
 )
 from backends.model import DataCopy, Run
-from console.panes.runs import build_row
+from console.render.runs import build_row
 
 NOW = datetime(2017, 11, 15, 12, tzinfo=UTC)
 TAPE = DataCopy("raw", "tsm-server", "transferred", checksum="adler32:1")

@@ -17,12 +17,11 @@ from enum import IntEnum
 
 from backends.analysis.buffer import buffer_forecast
 from backends.analysis.jobs import dag_stalled, hold_reasons
+from backends.analysis.run_index import RunFacts, RunTable, tabled
 from backends.analysis.safety import (
     SLOT_TAPE,
     SafetyPolicy,
     SafetyVerdict,
-    copies_overdue,
-    data_safety,
 )
 from backends.analysis.tape import failed_at, recent_failures, summarize_tape
 from backends.analysis.transfers import stuck_since
@@ -389,10 +388,20 @@ def jobs_alarms(
 
 
 def runs_alarms(
-    snap: RunsSnapshot, limits: Thresholds, now: datetime, policy: SafetyPolicy
+    snap: RunsSnapshot,
+    limits: Thresholds,
+    now: datetime,
+    policy: SafetyPolicy,
+    table: RunTable | None = None,
 ) -> Iterable[Alarm]:
-    if snap.data_taking and snap.runs:
-        newest = max(snap.runs, key=lambda r: r.start)
+    """The runs' alarms, from the facts of every run (``table``: the console
+    keeps one from poll to poll and derives only the runs that changed)."""
+    if table is None or table.runs is not snap.runs:
+        table = tabled(snap.runs, policy)
+    facts = table.facts
+    if snap.data_taking and facts:
+        index = max(range(len(facts)), key=lambda i: facts[i].start)
+        newest = snap.runs[index]
         age = now - newest.start
         if age >= timedelta(hours=limits.no_new_run_warning_hours):
             yield Alarm(
@@ -404,21 +413,15 @@ def runs_alarms(
                 since=newest.start,
                 hint="check the DAQ and the event builder at LNGS",
             )
-    # One verdict per run and poll, for every alarm below.
-    before = now - timedelta(hours=limits.unsafe_after_hours)
+    # One verdict per run, for every alarm below.
+    before = (now - timedelta(hours=limits.unsafe_after_hours)).timestamp()
     failed: list[tuple[Run, SafetyVerdict]] = []
-    unsafe: list[Run] = []
-    oldest_reason = ""
-    for run in snap.runs:
-        verdict = data_safety(run, policy)
-        if verdict.safe:
-            continue
-        if verdict.failed:
-            failed.append((run, verdict))
-        if copies_overdue(run, before):
-            if not unsafe:
-                oldest_reason = verdict.reason
-            unsafe.append(run)
+    unsafe: list[RunFacts] = []
+    for index, fact in table.unsafe():
+        if fact.verdict.failed:
+            failed.append((snap.runs[index], fact.verdict))
+        if fact.overdue(before):
+            unsafe.append(fact)
     yield from _checksum_alarms(failed, limits)
     severity = _level(len(unsafe), limits.unsafe_runs_warning, limits.unsafe_runs_critical)
     if severity:
@@ -431,9 +434,9 @@ def runs_alarms(
             title=f"{_plural(len(unsafe), 'run')} not data-safe",
             detail=(
                 f"{len(unsafe)} older than {after}"
-                f" lack required copies; oldest run {oldest.number}: {oldest_reason}"
+                f" lack required copies; oldest run {oldest.number}: {oldest.verdict.reason}"
             ),
-            since=oldest.end or oldest.start,
+            since=datetime.fromtimestamp(oldest.since, UTC),
             hint="see the runs pane; add the missing Rucio rules or tape uploads",
             count=len(unsafe),
         )

@@ -239,6 +239,21 @@ class LazyRuns(Sequence[Run]):
             yield run if run is not None else build(i, bit)
         yield from self._tail
 
+    def versions(self) -> Iterator[tuple[int, object]]:
+        """(run number, version) of every run without building any: a settled
+        run is a pure function of its spec and its buffer bit, so the bit is
+        its version (``analysis.run_index``); a run of the tail is its own."""
+        specs = self._store.specs
+        for i, bit in enumerate(self._on_buffer):
+            yield specs[i][0], bit
+        for run in self._tail:
+            yield run.number, run
+
+    @property
+    def source_key(self) -> object:
+        """The store the versions are relative to."""
+        return self._store
+
     def __reversed__(self) -> Iterator[Run]:
         yield from reversed(self._tail)
         item = self._item

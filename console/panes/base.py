@@ -30,6 +30,7 @@ from console.safe_text import strip_controls
 from console.state.source import SourceState
 from console.trends import Trends
 from console.widgets.fitted_table import FittedTable
+from console.widgets.quiet import show_text
 from console.widgets.tables import AnyRow, sort_rows
 
 
@@ -201,7 +202,8 @@ class SourcePane(Vertical, can_focus=False):
 
     def show_detail(self, text: Text) -> None:
         with contextlib.suppress(NoMatches):  # a pane without a detail line
-            self.query_one(".row-detail", Static).update(text)
+            # Wrapped when the pane is alone: its height may change.
+            show_text(self.query_one(".row-detail", Static), text, layout=True)
 
     def action_sort(self) -> None:
         """Sort by the next column; after the last one, back to the pane's order."""
@@ -232,6 +234,10 @@ class SourcePane(Vertical, can_focus=False):
             self.notify(
                 f"Sorted by {columns[self.sort_column]} {arrow} (s: next, S: reverse)", timeout=2
             )
+        self.apply_sort()
+
+    def apply_sort(self) -> None:
+        """The sort changed (a key press): redraw now, with no typing pause."""
         self.apply_filter()
 
     def filter_and_sort(self, rows: Sequence[AnyRow]) -> list[AnyRow]:
@@ -343,7 +349,7 @@ class SourcePane(Vertical, can_focus=False):
         state = self.state
         if not state.assigned:
             self.set_class(False, "-stale")
-            self._status.update(Text("no source configured", style="dim"))
+            show_text(self._status, Text("no source configured", style="dim"))
             return
         stale = state.stale(now)
         self.set_class(stale, "-stale")
@@ -369,4 +375,4 @@ class SourcePane(Vertical, can_focus=False):
         if state.error is not None:
             line.append(" · ")
             line.append(strip_controls(state.error), style="red")
-        self._status.update(line)
+        show_text(self._status, line)

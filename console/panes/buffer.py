@@ -9,6 +9,7 @@ from textual.widgets import Sparkline, Static
 from backends.model import BufferSnapshot, Kind
 from console.panes.base import SourcePane
 from console.render import buffer as render
+from console.widgets.quiet import show_text
 
 
 class BufferPane(SourcePane, can_focus=True):
@@ -21,8 +22,12 @@ class BufferPane(SourcePane, can_focus=True):
         yield Sparkline([], id="buffer-trend")
 
     def show(self, snapshot: BufferSnapshot) -> None:  # type: ignore[override]
-        self.query_one("#buffer-gauge", Static).update(render.head(snapshot, self.thresholds))
-        self.query_one("#buffer-figures", Static).update(render.body(snapshot, self.thresholds))
+        show_text(self.query_one("#buffer-gauge", Static), render.head(snapshot, self.thresholds))
+        show_text(
+            self.query_one("#buffer-figures", Static),
+            render.body(snapshot, self.thresholds),
+            layout=True,
+        )
         # The backend's own history when it has one, else the console's trend.
         history = render.history(snapshot)
         legend = render.history_legend(snapshot)
@@ -30,5 +35,5 @@ class BufferPane(SourcePane, can_focus=True):
             history = self.trends.values(render.TREND_FILL)
             span = self.trends.legend(render.TREND_FILL, lambda v: f"{v:.1f}%")
             legend = Text(f"Fill over {span}" if span else "", style="dim")
-        self.query_one("#buffer-trend-legend", Static).update(legend)
+        show_text(self.query_one("#buffer-trend-legend", Static), legend)
         self.query_one("#buffer-trend", Sparkline).data = history

@@ -14,6 +14,7 @@ from backends.model import JobsSnapshot, Kind, Snapshot
 from console.panes.base import SourcePane
 from console.render import jobs as render
 from console.widgets.fitted_table import FittedTable
+from console.widgets.quiet import show_text
 
 
 class JobsPane(SourcePane):
@@ -40,7 +41,7 @@ class JobsPane(SourcePane):
         assert isinstance(view, render.JobsView)
         lines = render.schedd_lines(snapshot)
         status = self.query_one("#schedd-status", Static)
-        status.update(Text("\n").join(lines))
+        show_text(status, Text("\n").join(lines), layout=True)
         status.display = bool(lines)
         sites = [
             row
@@ -49,7 +50,7 @@ class JobsPane(SourcePane):
         ]
         self.query_one("#site-table", FittedTable).set_rows(sites)
         holds = Text("\n").join(render.hold_lines(view, self.trends))
-        self.query_one("#hold-reasons", Static).update(holds)
+        show_text(self.query_one("#hold-reasons", Static), holds, layout=True)
         dags = self.filter_and_sort(render.dag_rows_of(view, snapshot.taken_at))
         self.query_one("#dag-table", FittedTable).set_rows(dags)
 

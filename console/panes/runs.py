@@ -1,16 +1,22 @@
 """Runs pane: every run, newest first, with its data-safety verdict.
 
-The history can hold the paper's 26,762 runs, so rows are rendered only
-when they are on screen (VirtualTable) and each run's derived cells are
-computed once per run object and cached: the simulator and the runs
-database hand back the same immutable Run for a run that did not change.
+The history can hold 267,620 runs, so cost follows the screen, not the
+history:
+
+- the rows on screen are the only ones rendered (``VirtualTable``), and their
+  cells are built from the run's facts when first shown, then kept;
+- the facts of every run (verdict, processing, copies, filter text, sort
+  fields: ``analysis.run_index``) are derived in the polling thread, once
+  per version of a run, and arrive here as a ``RunTable``; a filter or a sort
+  is a scan of those facts in a worker thread;
+- until a snapshot's table arrives, the rows on screen derive their own facts
+  (a few dozen runs), and a filter or sort waits for the table.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import timedelta
 
 from rich.text import Text
@@ -19,16 +25,19 @@ from textual.app import ComposeResult
 from textual.timer import Timer
 from textual.widgets import Static
 
-from backends.analysis.safety import copies_overdue
+from backends.analysis.run_index import RunFacts, RunTable, run_facts
 from backends.model import Dag, Kind, Run, RunsSnapshot
 from console.panes.base import PaneSettings, SourcePane
-from console.render.runs import COLUMNS, RunRow, build_row, detail_line
+from console.render.runs import COLUMNS, RunRow, detail_line, matches, row_cells, sort_key
 from console.state.source import SourceState
+from console.widgets.quiet import show_text
 from console.widgets.tables import highlighted
 from console.widgets.virtual_table import VirtualTable
 
 #: Seconds of quiet in the filter box before the runs are scanned.
 FILTER_DEBOUNCE = 0.25
+#: Rows whose cells are kept (a few screens' worth); beyond, the oldest go.
+ROWS_KEPT = 2048
 
 
 class RunsPane(SourcePane):
@@ -41,10 +50,15 @@ class RunsPane(SourcePane):
     ) -> None:
         super().__init__(state, settings, id=id)
         self._runs: Sequence[Run] = ()
+        #: The facts of every run, from the polling thread (maybe of older runs).
+        self._table: RunTable | None = None
         #: Filtered/sorted indices into _order_runs (the runs they were computed on).
         self._order: list[int] | None = None
         self._order_runs: Sequence[Run] = ()
+        #: Cells of the rows shown so far, by run number.
         self._rows: dict[int, RunRow] = {}
+        #: Facts the rows on screen derived themselves (no table for these runs yet).
+        self._own: dict[int, RunFacts] = {}
         self._dags: dict[int, Dag] = {}
         self._malformed = 0
         self._busy = False
@@ -80,55 +94,91 @@ class RunsPane(SourcePane):
     # ------------------------------------------------------------ data
 
     def set_dags(self, dags: dict[int, Dag]) -> None:
-        """DAGs by run number, from the jobs pane, for the processing column."""
+        """DAGs by run number, from the jobs pane: for the rows that derive
+        their own facts (the table's facts come with their DAGs)."""
         if dags == self._dags:
             return
-        # Rebuild only the rows of runs whose DAG changed: clearing them all
-        # would rebuild every run's cells at the next filter or sort.
         for number in dags.keys() | self._dags.keys():
             if dags.get(number) != self._dags.get(number):
-                self._rows.pop(number, None)
+                self._own.pop(number, None)
         self._dags = dags
         self.query_one(VirtualTable).refresh()
 
+    def set_table(self, table: RunTable) -> None:
+        """The facts of every run, derived in the polling thread."""
+        current = self._table is not None and self._table.runs is self._runs
+        self._table = table
+        if table.runs is not self._runs:
+            return  # of runs no longer shown; the next one is on its way
+        self._own.clear()
+        self._malformed = table.malformed
+        if not current and (self.filter_text.strip() or self.sort_column is not None):
+            self._apply_filter()  # it was waiting for these facts
+        elif self._order is not None and table.derived:
+            self._apply_filter()  # DAGs changed what some runs show
+        else:
+            self._update_footer(self.query_one(VirtualTable).row_count)
+            self.query_one(VirtualTable).refresh()
+
     def show(self, snapshot: RunsSnapshot) -> None:  # type: ignore[override]
-        # Cached rows stay valid while their Run object is the same one.
         self._generation += 1
         self._runs = snapshot.runs
+        self._own.clear()
         self._apply_filter()
 
     def forget(self) -> None:
         self._runs = ()
+        self._table = None
         self._order = None
         self._order_runs = ()
         self._rows.clear()
+        self._own.clear()
         self._malformed = 0
 
-    def set_malformed(self, count: int) -> None:
-        """Malformed documents in the snapshot (counted off the main thread)."""
-        if count != self._malformed:
-            self._malformed = count
-            self._apply_filter()
+    @property
+    def _current_table(self) -> RunTable | None:
+        table = self._table
+        return table if table is not None and table.runs is self._runs else None
+
+    def _overdue_before(self) -> float | None:
+        if self.snapshot is None:
+            return None
+        before = self.snapshot.taken_at - timedelta(hours=self.thresholds.unsafe_after_hours)
+        return before.timestamp()
+
+    def facts_for(self, run: Run) -> RunFacts:
+        """The facts of a run shown: the table's, else derived here and kept."""
+        table = self._table
+        if table is not None:
+            facts = table.facts
+            index = bisect_left(facts, run.number, key=lambda f: f.number)
+            if index < len(facts) and facts[index].number == run.number:
+                tabled = table.runs[index]
+                if tabled is run or tabled == run:
+                    return facts[index]
+        own = self._own.get(run.number)
+        if own is None or (own.version is not run and own.version != run):
+            if len(self._own) >= ROWS_KEPT:
+                self._own.clear()
+            own = self._own[run.number] = run_facts(run, self._dags.get(run.number), self.policy)
+        return own
 
     def row_for(self, run: Run) -> RunRow:
-        overdue_before = None
-        if self.snapshot is not None:
-            overdue_before = self.snapshot.taken_at - timedelta(
-                hours=self.thresholds.unsafe_after_hours
-            )
+        """The row of a run as shown: its cells built once per version of the
+        run (and again when it becomes overdue)."""
+        facts = self.facts_for(run)
+        overdue = facts.overdue(self._overdue_before())
         row = self._rows.get(run.number)
-        if row is not None and row.run is not run and row.run != run:
-            changed = self._generation  # the run changed since it was last shown
+        if row is not None and row.facts is facts and row.overdue == overdue:
+            return row
+        if row is not None and row.facts.version is not facts.version and row.run != run:
+            changed = self._generation  # shown before, and the run changed since
         else:
             changed = row.changed_in if row is not None else -1
-        # A row is reused while its run is the same object and the run has not
-        # crossed from "copies on their way" to overdue since it was built.
-        if row is None or row.run is not run or row.overdue != copies_overdue(run, overdue_before):
-            row = replace(
-                build_row(run, self._dags.get(run.number), overdue_before, self.policy),
-                changed_in=changed,
-            )
-            self._rows[run.number] = row
+        if len(self._rows) >= ROWS_KEPT:
+            self._rows.clear()
+        row = RunRow(run, facts, row_cells(run, facts, overdue), overdue, changed)
+        self._rows[run.number] = row
         return row
 
     def run_at(self, index: int) -> Run:
@@ -138,7 +188,7 @@ class RunsPane(SourcePane):
 
     @property
     def busy(self) -> bool:
-        """Whether a filter or sort is being computed (in a worker thread)."""
+        """Whether a filter or sort is being computed (or waits for the facts)."""
         return self._busy
 
     @property
@@ -162,9 +212,9 @@ class RunsPane(SourcePane):
         """Show the runs through the filter and sort.
 
         Without either, the rows are the snapshot's, newest first, at no
-        cost. With them, every run's cells are needed (26,762 runs take a
-        second or two the first time), so the order is computed in a worker
-        thread and the table follows when it is ready.
+        cost. With them, the facts of every run are scanned in a worker
+        thread and the table follows when the order is ready; before the
+        facts of these runs have arrived, the previous order stays shown.
         """
         terms = self.filter_text.lower().split()
         self._order_token += 1  # any order still being computed is now moot
@@ -177,11 +227,13 @@ class RunsPane(SourcePane):
             self._show_rows(len(self._runs))
             return
         self._busy = True
+        table = self._current_table
         self._update_footer(len(self._order) if self._order is not None else len(self._runs))
+        if table is None:
+            return  # set_table starts it when the facts are in
         # When typing, wait for a pause: one scan for a word, not one a letter.
-        # New data is filtered at once (a fast source must not starve it).
         token = self._order_token
-        args = (self._runs, tuple(terms), self.sort_column, self.sort_reverse, token)
+        args = (table, tuple(terms), self.sort_column, self.sort_reverse, token)
         if delay > 0:
             self._order_timer = self.set_timer(delay, lambda: self._compute_order(*args))
         else:
@@ -190,27 +242,30 @@ class RunsPane(SourcePane):
     @work(thread=True, group="runs-order", exit_on_error=False)
     def _compute_order(
         self,
-        runs: Sequence[Run],
+        table: RunTable,
         terms: tuple[str, ...],
         column: int | None,
         reverse: bool,
         token: int,
     ) -> None:
+        before = self._overdue_before()
+        facts = table.facts
         order = []
-        for n, i in enumerate(range(len(runs) - 1, -1, -1)):
-            if n % 2048 == 0 and token != self._order_token:
+        for n, i in enumerate(range(len(facts) - 1, -1, -1)):
+            if n % 4096 == 0 and token != self._order_token:
                 return  # superseded by newer keys or data: stop, do not compete
-            if all(t in self.row_for(runs[i]).search for t in terms):
+            fact = facts[i]
+            if not terms or matches(fact, terms, fact.overdue(before)):
                 order.append(i)
         if token != self._order_token:
             return
         if column is not None:
-            keyed = [(self.row_for(runs[i]).keys[column], i) for i in order]
+            keyed = [(sort_key(facts[i], column, facts[i].overdue(before)), i) for i in order]
             present = [p for p in keyed if p[0][0] < 2]
             empty = [p for p in keyed if p[0][0] == 2]
             present.sort(key=lambda p: p[0], reverse=reverse)
             order = [i for _, i in present + empty]
-        self.app.call_from_thread(self._order_ready, runs, order, token)
+        self.app.call_from_thread(self._order_ready, table.runs, order, token)
 
     def _order_ready(self, runs: Sequence[Run], order: list[int], token: int) -> None:
         if token != self._order_token:
@@ -230,7 +285,11 @@ class RunsPane(SourcePane):
         footer = Text(no_wrap=True, overflow="ellipsis")
         footer.append(f"{count:,} of {len(runs):,} runs", style="bold")
         if self._busy:
-            footer.append(" · filtering/sorting…", style="yellow")
+            waiting = self._current_table is None
+            footer.append(
+                " · verdicts of every run on their way…" if waiting else " · filtering/sorting…",
+                style="yellow",
+            )
         if self.filter_text.strip():
             footer.append(f" · filter: {self.filter_text}", style="yellow")
         if self.sort_column is not None:
@@ -239,7 +298,7 @@ class RunsPane(SourcePane):
         if self._malformed:
             footer.append(f" · {self._malformed} malformed", style="red")
         footer.append(" · / filter · s sort · Enter details", style="dim")
-        self.query_one("#runs-footer", Static).update(footer)
+        show_text(self.query_one("#runs-footer", Static), footer)
 
     @property
     def sortable(self) -> bool:
@@ -249,8 +308,12 @@ class RunsPane(SourcePane):
         return [column.title for column in COLUMNS]
 
     def apply_filter(self) -> None:
-        """The filter text or the sort changed (keys): scan after a pause."""
+        """The filter text changed (typing): scan after a pause."""
         self._apply_filter(FILTER_DEBOUNCE)
+
+    def apply_sort(self) -> None:
+        """The sort changed: at once (a key press, not typing)."""
+        self._apply_filter()
 
     @on(VirtualTable.RowSelected, "#runs-table")
     def _row_selected(self, event: VirtualTable.RowSelected) -> None:

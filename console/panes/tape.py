@@ -9,6 +9,7 @@ from backends.model import Kind, TapeSnapshot
 from console.panes.base import SourcePane
 from console.render import tape as render
 from console.widgets.fitted_table import FittedTable
+from console.widgets.quiet import show_text
 
 
 class TapePane(SourcePane):
@@ -23,7 +24,7 @@ class TapePane(SourcePane):
 
     def show(self, snapshot: TapeSnapshot) -> None:  # type: ignore[override]
         figures = render.figures(snapshot, self.thresholds, self.trends)
-        self.query_one("#tape-figures", Static).update(figures)
+        show_text(self.query_one("#tape-figures", Static), figures)
         rows = self.filter_and_sort(render.upload_rows(snapshot))[: render.UPLOADS_SHOWN]
         self.query_one("#tape-table", FittedTable).set_rows(rows)
 

@@ -9,6 +9,7 @@ from backends.model import Kind, TransfersSnapshot
 from console.panes.base import SourcePane
 from console.render import transfers as render
 from console.widgets.fitted_table import FittedTable
+from console.widgets.quiet import show_text
 
 
 class TransfersPane(SourcePane):
@@ -26,7 +27,7 @@ class TransfersPane(SourcePane):
         now = snapshot.taken_at
         rows = render.rse_rows(snapshot, now, self.trends)
         self.query_one("#rse-table", FittedTable).set_rows(self.filter_and_sort(rows))
-        self.query_one("#stuck-line", Static).update(render.stuck_line(snapshot))
+        show_text(self.query_one("#stuck-line", Static), render.stuck_line(snapshot))
         stuck = [row for row in render.stuck_rows(snapshot, now) if self.matches(row[1])]
         table = self.query_one("#stuck-table", FittedTable)
         table.set_rows(stuck)

@@ -1,8 +1,9 @@
 """Runs: one row per run, its verdict, processing and copies; for the pane and the report.
 
-``build_row`` is the one place that turns a run into what is shown (cells,
-filter words, sort keys); the runs pane caches its rows by run object, the
-report lists the newest runs with the same cells.
+What a run shows comes from its ``RunFacts`` (``analysis.run_index``: the
+verdict and the rest, derived once per version of a run); this module turns
+facts into cells (only for rows on screen), filter text and sort keys. The
+runs pane and the report use the same functions.
 """
 
 from __future__ import annotations
@@ -15,13 +16,12 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 
 from backends.analysis.jobs import dag_for_run
+from backends.analysis.run_index import RunFacts, run_facts, tabled
 from backends.analysis.safety import (
     DEFAULT_POLICY,
     ProcessingState,
     SafetyPolicy,
     copies_label,
-    copies_overdue,
-    count_malformed,
     data_safety,
     processing_state,
     purge_verdict,
@@ -49,6 +49,7 @@ COLUMNS = (
     Column("Events", 6, "right", priority=7),
     Column("Size", 8, "right", priority=6),
 )
+SAFETY_COLUMN = 4
 
 
 def detail_line(run: Run, row: RunRow, policy: SafetyPolicy = DEFAULT_POLICY) -> Text:
@@ -58,8 +59,8 @@ def detail_line(run: Run, row: RunRow, policy: SafetyPolicy = DEFAULT_POLICY) ->
     text.append(f" · {strip_controls(run.source)}", style="dim")
     text.append(f" · {row.cells[6].plain} · {row.cells[7].plain} events · {row.cells[8].plain}")
     text.append(" · ")
-    text.append_text(row.cells[4])
-    text.append(f" · {data_safety(run, policy).reason}", style="dim")
+    text.append_text(row.cells[SAFETY_COLUMN])
+    text.append(f" · {row.facts.verdict.reason}", style="dim")
     return text
 
 
@@ -77,17 +78,85 @@ PROCESSING_STYLE = {
 
 @dataclass(frozen=True, slots=True)
 class RunRow:
-    """The derived cells of one run, computed once per Run object."""
+    """The cells of one run as shown, built from its facts."""
 
     run: Run
+    facts: RunFacts
     cells: tuple[Text, ...]
-    search: str
-    #: Exact values per column to sort by (the cells are rounded for display).
-    keys: tuple[tuple[int, float, str], ...]
-    #: The refresh in which this run changed (highlighted during that refresh).
-    changed_in: int = -1
     #: Whether the run was overdue (its copies due) when the row was built.
     overdue: bool = True
+    #: The refresh in which this run changed (highlighted during that refresh).
+    changed_in: int = -1
+
+    @property
+    def search(self) -> str:
+        return search_text(self.facts, self.overdue)
+
+
+def _timestamp(before: datetime | None) -> float | None:
+    return None if before is None else before.timestamp()
+
+
+def word_of(facts: RunFacts, overdue: bool) -> str:
+    """The verdict word: safe, wait, miss or fail (``safety.verdict_word``)."""
+    return verdict_word(facts.verdict, overdue)
+
+
+def search_text(facts: RunFacts, overdue: bool) -> str:
+    """Every word a filter matches for this run, the verdict's included."""
+    word = word_of(facts, overdue)
+    searched = VERDICT_VIEW[word][2]
+    if word == "fail" and overdue:
+        searched += " missing"
+    return f"{facts.search} {searched}"
+
+
+def matches(facts: RunFacts, terms: tuple[str, ...], overdue: bool) -> bool:
+    """Whether the run holds every filter word (lower case)."""
+    text = search_text(facts, overdue)
+    return all(term in text for term in terms)
+
+
+def sort_key(facts: RunFacts, column: int, overdue: bool) -> tuple[int, float, str]:
+    """The exact value to sort column ``column`` by (the cells are rounded):
+    (0, number) for numbers, (1, text) for text, (2, ...) for none (last)."""
+    if column == 0:
+        return (0, float(facts.number), "")
+    if column == 1:
+        return (1, 0.0, facts.source.lower())
+    if column == 2:
+        return (1, 0.0, (facts.science_run or "~").lower())
+    if column == 3:
+        return (0, facts.start, "")
+    if column == SAFETY_COLUMN:
+        rank = VERDICT_VIEW[word_of(facts, overdue)][3]
+        return (0, rank, " ".join(short_slot(m) for m in facts.verdict.missing))
+    if column == 5:
+        return (1, 0.0, facts.processing.value)
+    if column == 6:
+        return (1, 0.0, facts.copies.lower())
+    value = facts.events if column == 7 else facts.size
+    return (2, 0.0, "") if value is None else (0, float(value), "")
+
+
+def row_cells(run: Run, facts: RunFacts, overdue: bool) -> tuple[Text, ...]:
+    """The cells of a run on screen. A run that is not yet safe is "wait"
+    (yellow) until it is overdue, then "MISS" (red): copies that should be
+    there by now are not. A copy that failed its checksum is "FAIL" (red) at
+    once, whatever the run's age. A red number: something is malformed."""
+    verdict = facts.verdict
+    word = word_of(facts, overdue)
+    return (
+        Text(str(run.number), style="red" if facts.problems else ""),
+        Text(strip_controls(run.source)),
+        Text(facts.science_run or "", style="cyan"),
+        Text(run.start.strftime("%y-%m-%d %H:%M")),
+        Text(*format_verdict(word, verdict.missing, verdict.failed)),
+        Text(facts.processing.value, style=PROCESSING_STYLE.get(facts.processing, "")),
+        Text(facts.copies),
+        Text("-" if run.events is None else str(run.events)),
+        Text(format_bytes(run.raw_size_bytes)),
+    )
 
 
 def build_row(
@@ -95,64 +164,13 @@ def build_row(
     dag: Dag | None,
     overdue_before: datetime | None = None,
     policy: SafetyPolicy = DEFAULT_POLICY,
+    facts: RunFacts | None = None,
 ) -> RunRow:
-    """Cells of one run. A run that is not yet safe is "wait" (yellow) until
-    it ended before ``overdue_before``, then "MISS" (red): copies that should
-    be there by now are not. A copy that failed its checksum is "FAIL" (red)
-    at once, whatever the run's age."""
-    verdict = data_safety(run, policy)
-    processing = processing_state(run, dag)
-    copies = copies_label(run, policy)
-    missing = " ".join(short_slot(m) for m in verdict.missing)
-    overdue = copies_overdue(run, overdue_before)
-    word = verdict_word(verdict, overdue)
-    _, _, searched, rank = VERDICT_VIEW[word]
-    if word == "fail" and overdue:
-        searched += " missing"
-    safety = Text(*format_verdict(word, verdict.missing, verdict.failed))
-    number = Text(str(run.number), style="red" if run_problems(run, policy) else "")
-    cells = (
-        number,
-        Text(strip_controls(run.source)),
-        Text(run.science_run or "", style="cyan"),
-        Text(run.start.strftime("%y-%m-%d %H:%M")),
-        safety,
-        Text(processing.value, style=PROCESSING_STYLE.get(processing, "")),
-        Text(copies),
-        Text("-" if run.events is None else str(run.events)),
-        Text(format_bytes(run.raw_size_bytes)),
-    )
-    search = " ".join(
-        [
-            str(run.number),
-            run.name,
-            run.source,
-            run.science_run or "nonscience",
-            searched,
-            processing.value,
-            copies,
-            *run.tags,
-        ]
-    ).lower()
-
-    def num(value: float | None) -> tuple[int, float, str]:
-        return (2, 0.0, "") if value is None else (0, float(value), "")
-
-    def txt(value: str) -> tuple[int, float, str]:
-        return (1, 0.0, value.lower())
-
-    keys = (
-        num(run.number),
-        txt(run.source),
-        txt(run.science_run or "~"),
-        num(run.start.timestamp()),
-        (0, rank, missing),
-        txt(processing.value),
-        txt(copies),
-        num(run.events),
-        num(run.raw_size_bytes),
-    )
-    return RunRow(run, cells, search, keys, overdue=overdue)
+    """The row of one run (its facts derived here unless given)."""
+    if facts is None:
+        facts = run_facts(run, dag, policy)
+    overdue = facts.overdue(_timestamp(overdue_before))
+    return RunRow(run, facts, row_cells(run, facts, overdue), overdue)
 
 
 def overdue_before(now: datetime, unsafe_after_hours: float) -> datetime:
@@ -177,20 +195,16 @@ def newest_rows(snapshot: RunsSnapshot, context: Context) -> list[tuple[Run, Run
 
 
 def counts(snapshot: RunsSnapshot, context: Context) -> dict[str, int]:
-    """Runs not data-safe, of them overdue and with a failed copy; malformed runs."""
-    before = overdue_before(context.now, context.thresholds.unsafe_after_hours)
-    unsafe = unsafe_old = failed = 0
-    for run in snapshot.runs:
-        verdict = data_safety(run, context.policy)
-        if not verdict.safe:
-            unsafe += 1
-            unsafe_old += copies_overdue(run, before)
-            failed += bool(verdict.failed)
+    """Runs not data-safe, of them overdue and with a failed copy; malformed runs
+    (from the same facts as the alarms: ``analysis.run_index``)."""
+    before = overdue_before(context.now, context.thresholds.unsafe_after_hours).timestamp()
+    facts = tabled(snapshot.runs, context.policy).facts
+    unsafe = [f for f in facts if not f.verdict.safe]
     return {
-        "unsafe": unsafe,
-        "unsafe_old": unsafe_old,
-        "failed": failed,
-        "malformed": count_malformed(snapshot.runs, context.policy),
+        "unsafe": len(unsafe),
+        "unsafe_old": sum(1 for f in unsafe if f.overdue(before)),
+        "failed": sum(1 for f in unsafe if f.verdict.failed),
+        "malformed": sum(1 for f in facts if f.problems),
     }
 
 

@@ -10,6 +10,7 @@ from textual.widgets import Static
 from backends.analysis.alarms import Alarm, Severity
 from console.render.alarms import severity_badge
 from console.safe_text import strip_controls
+from console.widgets.quiet import show_text
 
 __all__ = ["AlarmsStrip", "severity_badge"]
 
@@ -30,7 +31,7 @@ class AlarmsStrip(Static):
         if not raised:
             line.append_text(severity_badge(Severity.OK))
             line.append(" All clear: no active alarms", style="green")
-            self.update(line)
+            show_text(self, line)
             return
         for severity in (Severity.CRITICAL, Severity.WARNING, Severity.UNKNOWN):
             loud = sum(1 for a in active if a.severity is severity)
@@ -61,4 +62,4 @@ class AlarmsStrip(Static):
         both = Text("\n").join([line, detail])
         both.no_wrap = True
         both.overflow = "ellipsis"
-        self.update(both)
+        show_text(self, both)

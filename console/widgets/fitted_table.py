@@ -87,8 +87,11 @@ class FittedTable(DataTable[Text]):
         self._fill(shown)
 
     def _fill(self, shown: Sequence[int]) -> None:
+        # The columns are sized here (_draw): a changed cell needs no layout.
         sync_rows(
-            self, [(key, tuple(self._cell(cells, i) for i in shown)) for key, cells in self._rows]
+            self,
+            [(key, tuple(self._cell(cells, i) for i in shown)) for key, cells in self._rows],
+            update_width=False,
         )
 
     def _cell(self, cells: Sequence[Text], index: int) -> Text:

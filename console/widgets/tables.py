@@ -29,13 +29,17 @@ CHANGED_STYLE = "on #264d33"
 _last: WeakKeyDictionary[DataTable, dict[str, tuple[Text, ...]]] = WeakKeyDictionary()
 
 
-def sync_rows(table: DataTable, rows: Sequence[Row], *, highlight: bool = True) -> None:
+def sync_rows(
+    table: DataTable, rows: Sequence[Row], *, highlight: bool = True, update_width: bool = True
+) -> None:
     """Make ``table`` show ``rows`` (key, cells) in that order.
 
     String cells are shown as plain text (never as markup): a backend's text
     is untrusted. When the keys and their order are unchanged, only changed
     cells are updated, so the cursor and scroll position stay where the user
     left them; otherwise the rows are rebuilt and the cursor follows its key.
+    ``update_width=False``: the caller sizes the columns (no layout pass for
+    a cell that changed).
     """
     fresh = [(key, tuple(_as_text(c) for c in cells)) for key, cells in rows]
     before = _last.get(table)
@@ -58,7 +62,7 @@ def sync_rows(table: DataTable, rows: Sequence[Row], *, highlight: bool = True) 
             old = table.get_row(key)
             for column, old_cell, new_cell in zip(columns, old, cells, strict=False):
                 if _differs(old_cell, new_cell):
-                    table.update_cell(key, column, new_cell, update_width=True)
+                    table.update_cell(key, column, new_cell, update_width=update_width)
         return
     cursor_key = None
     if table.row_count and 0 <= table.cursor_row < table.row_count:

@@ -1,0 +1,113 @@
+"""The facts of every run, derived once per version of a run (``analysis.run_index``).
+
+What the alarms, the malformed count and the runs pane's filter and sort read:
+they must be the verdicts ``analysis.safety`` gives, recomputed exactly for
+the runs that changed and for no other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from backends.analysis.run_index import RunIndex, run_facts
+from backends.analysis.safety import (
+    copies_label,
+    copies_overdue,
+    data_safety,
+    processing_state,
+    run_problems,
+)
+from backends.mongo import _convert
+from backends.mongo.cache import RunsCache
+from backends.simulator import SimulatorBackend
+from tests.test_analysis import BUF, EU, NOW, TAPE, UC, H, dag, run
+from tests.test_safety_properties import documents as messy_documents
+
+
+def history(n: int = 50) -> tuple:
+    return tuple(run(7000 + i, copies=(BUF, UC, EU, TAPE)) for i in range(n))
+
+
+def test_a_second_update_with_the_same_runs_derives_none() -> None:
+    runs = history()
+    index = RunIndex()
+    first = index.update(runs)
+    assert first.derived == len(runs)
+    again = index.update(runs)
+    assert again.derived == 0
+    assert all(a is b for a, b in zip(first.facts, again.facts, strict=True))
+
+
+def test_a_changed_run_is_derived_anew_and_only_it() -> None:
+    """A run whose tape copy went away is a new object: its verdict must not
+    be the cached "safe"."""
+    runs = history()
+    index = RunIndex()
+    assert all(f.verdict.safe for f in index.update(runs).facts)
+    lost = replace(runs[10], copies=(BUF, UC, EU))  # the tape copy is gone
+    changed = (*runs[:10], lost, *runs[11:])
+    table = index.update(changed)
+    assert table.derived == 1
+    assert not table.facts[10].verdict.safe and table.facts[10].verdict.missing == ("tape",)
+    assert sum(1 for f in table.facts if not f.verdict.safe) == 1
+
+
+def test_an_equal_run_rebuilt_by_the_backend_reuses_its_facts() -> None:
+    runs = history()
+    index = RunIndex()
+    index.update(runs)
+    rebuilt = tuple(replace(r) for r in runs)  # equal, not the same objects
+    assert index.update(rebuilt).derived == 0
+
+
+def test_new_dags_derive_the_processing_of_their_runs_only() -> None:
+    runs = history()
+    index = RunIndex()
+    index.update(runs)
+    assert index.with_dags({}) is None  # no DAG before, none now
+    table = index.with_dags({7003: dag(1, 7003, done=3, queued=4)})
+    assert table is not None and table.derived == 1
+    assert table.facts[3].processing.value == "processing"
+    assert table.facts[3].processing is processing_state(runs[3], table.facts[3].dag)
+    # The next runs poll keeps the DAGs it was given.
+    assert index.update(runs).facts[3].processing.value == "processing"
+
+
+def test_the_simulator_history_is_versioned_without_building_it() -> None:
+    """A poll of a long history derives only the runs the purge or the DAQ
+    changed, and never builds the settled runs to find them out."""
+    sim = SimulatorBackend({"runs": 3_000, "speed": 0})
+    index = RunIndex()
+    first = index.update(sim.fetch_runs().runs)
+    assert first.derived == 3_000
+    sim.advance(600)
+    runs = sim.fetch_runs().runs
+    before = {number: version for number, version in runs.versions()}  # type: ignore[attr-defined]
+    table = index.update(runs)
+    assert 0 < table.derived < 50
+    assert [f.number for f in table.facts] == [r.number for r in runs]
+    assert len(before) == len(runs)
+    # Every fact is the verdict of the run it stands for.
+    for fact, current in zip(table.facts[-60:], runs[-60:], strict=True):
+        assert fact.verdict == data_safety(current)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(messy_documents, min_size=1, max_size=8))
+def test_facts_are_what_analysis_safety_says(docs) -> None:  # type: ignore[no-untyped-def]
+    """For any run document the mongo backend can read, the cached facts are
+    the functions' own answers: one function computes each figure."""
+    numeric, odd = _convert(docs)
+    cache = RunsCache()
+    cache.load_full(numeric, odd)
+    before = (NOW - 48 * H).timestamp()
+    for current in cache.runs:
+        facts = run_facts(current)
+        assert facts.verdict == data_safety(current)
+        assert facts.problems == run_problems(current)
+        assert facts.copies == copies_label(current)
+        assert facts.overdue(before) == copies_overdue(current, NOW - 48 * H)
+        assert facts.overdue(None)
