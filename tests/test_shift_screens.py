@@ -334,3 +334,33 @@ async def test_a_pane_without_a_source_draws_no_empty_table(tmp_path: Path) -> N
         assert "no source configured" in screen_text(app)
         assert not any(t.display for t in tape.query(DataTable))
         assert not any(line for line in screen_lines(app) if "Run" in line and "RC" in line)
+
+
+async def test_a_tick_that_changes_nothing_updates_no_widget(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every second the tick re-sent the alarms strip, the five status lines
+    and the footers although nothing on them changed (issue 13): the terminal
+    got kilobytes a second of the same text."""
+    from textual.widgets import Static
+
+    app = simulator_app("held-jobs")  # its clock is frozen: ages do not move
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_settled(pilot)
+        updated: list[str] = []
+        real = Static.update
+
+        def update(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            updated.append(f"{type(self).__name__}#{self.id}")
+            return real(self, *args, **kwargs)
+
+        monkeypatch.setattr(Static, "update", update)
+        for _ in range(3):
+            app._tick()
+        await pilot.pause()
+        assert updated == []
+        # A change is still shown: an alarm acknowledged mutes the strip.
+        alarm = app.alarms[0]
+        app.acks.acknowledge(alarm, "on it")
+        app._tick()
+        assert updated == ["AlarmsStrip#alarms"]
