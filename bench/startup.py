@@ -75,7 +75,7 @@ async def main():
         await refreshed(app)
         jump = time.perf_counter() - t1
         assert table.cursor_row == RUNS - 1
-        assert app.runs_pane.run_at(table.cursor_row) is app.runs_pane.snapshot.runs[0]
+        assert app.runs_pane.run_at(table.cursor_row) == app.runs_pane.snapshot.runs[0]
         t2 = time.perf_counter()
         table.action_first()
         await refreshed(app)

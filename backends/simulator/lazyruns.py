@@ -1,28 +1,30 @@
-"""The runs of a snapshot as a lazy sequence: settled runs are built on first
-access, not all at once.
+"""The runs of a snapshot as a lazy sequence: settled runs are built on access,
+not all at once, and only the recently used ones are kept.
 
-With the paper's 26,762 runs, building every settled ``Run`` (and its ~4.5
-``DataCopy`` objects and ~6 datetimes) for the first poll took about a second,
-while the runs pane only ever reads the rows on screen. ``LazyRuns`` stands
-for ``RunsSnapshot.runs``: ``len()`` is O(1), ``runs[i]`` builds settled run
-``i`` the first time anyone asks for it and caches it in ``SettledRuns``, a
-store shared by every snapshot of one simulator, so a run is the same object
-from poll to poll for as long as it does not change (the runs pane caches its
-rows by identity). The dynamic runs of the last days are built eagerly by
-``Views`` and carried as a plain tuple (``tail``).
+With 267,620 runs, building every settled ``Run`` (and its ~4.5 ``DataCopy``
+objects and ~6 datetimes) costs seconds and, kept, 370 MB, while the runs
+pane only reads the rows on screen. ``LazyRuns`` stands for
+``RunsSnapshot.runs``: ``len()`` is O(1), ``runs[i]`` builds settled run
+``i`` when asked for it and keeps it in ``SettledRuns``, a store shared by
+every snapshot of one simulator, which holds the ``KEPT`` most recently used
+runs: a run on screen stays the same object from poll to poll.
+``versions()`` tells what each run is without building it: a settled run is
+a pure function of its ``RunSpec`` and of one bit, whether its raw data is
+still on the buffer (the purge clears it, nothing else changes a settled
+run), so the bit is its version (``analysis.run_index`` derives a run's
+facts once per version). The dynamic runs of the last days are built
+eagerly by ``Views`` and carried as a plain tuple (``tail``).
 
-A settled run is a pure function of its ``RunSpec`` and of one bit, whether its
-raw data is still on the buffer (the purge clears it, nothing else changes a
-settled run), so the store keeps one cache per value of the bit, each a
-preallocated list of None, and a snapshot carries a frozen copy of the bits:
-it keeps showing what it showed when it was taken. Building the same run twice
-from two threads gives equal objects and is harmless; the lists are only ever
-item-assigned, never resized.
+A snapshot carries a frozen copy of the bits: it keeps showing what it showed
+when it was taken. Building the same run twice from two threads gives equal
+objects and is harmless.
 """
 
 from __future__ import annotations
 
 import operator
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import overload
@@ -145,42 +147,50 @@ def build_settled_run(spec: RunSpec, on_buffer: int) -> Run:
     )
 
 
-class SettledRuns:
-    """The settled history of one simulator and the runs built from it so far.
+#: Settled runs kept built (the most recently used): a few screens and
+#: drill-downs' worth; the rest are built again when asked for.
+KEPT = 8192
 
-    Shared by every ``LazyRuns`` of that simulator: ``caches[bit][i]`` is run
-    ``i`` built with its buffer copy (bit 1) or without it (bit 0), or None
-    until someone asks for it.
+
+class SettledRuns:
+    """The settled history of one simulator and the runs built from it lately.
+
+    Shared by every ``LazyRuns`` of that simulator: ``kept[(i, bit)]`` is run
+    ``i`` built with its buffer copy (bit 1) or without it (bit 0), while it
+    is among the ``KEPT`` most recently used.
     """
 
-    __slots__ = ("caches", "count", "specs")
+    __slots__ = ("_lock", "count", "kept", "specs")
 
     def __init__(self, specs: Sequence[RunSpec]) -> None:
         self.specs: tuple[RunSpec, ...] = tuple(specs)
         self.count = len(self.specs)
-        self.caches: tuple[list[Run | None], list[Run | None]] = (
-            [None] * self.count,
-            [None] * self.count,
-        )
+        self.kept: OrderedDict[tuple[int, int], Run] = OrderedDict()
+        self._lock = threading.Lock()
 
-    def build(self, index: int, on_buffer: int) -> Run:
-        """Build run ``index``, cache it, and return the cached one (a run
-        another thread cached meanwhile wins, so everyone sees one object)."""
+    def get(self, index: int, on_buffer: int) -> Run:
+        """Run ``index`` with this buffer bit: the one kept, else built now."""
+        key = (index, on_buffer)
+        with self._lock:
+            run = self.kept.get(key)
+            if run is not None:
+                self.kept.move_to_end(key)
+                return run
         run = build_settled_run(self.specs[index], on_buffer)
-        cache = self.caches[on_buffer]
-        cached = cache[index]
-        if cached is None:
-            cache[index] = run
-            return run
-        return cached
+        with self._lock:
+            kept = self.kept.setdefault(key, run)  # another thread's wins: one object
+            self.kept.move_to_end(key)
+            if len(self.kept) > KEPT:
+                self.kept.popitem(last=False)
+        return kept
 
 
 class LazyRuns(Sequence[Run]):
     """Every run of a snapshot, by run number ascending; see the module doc.
 
     Immutable and safe to read from several threads. Indexing (negative too)
-    builds the one run asked for; slicing returns a tuple; iteration builds the
-    settled runs in order, once. Equal to a ``LazyRuns`` or a tuple holding
+    builds the one run asked for (or returns it, recently used); slicing returns
+    a tuple; iteration builds the settled runs in order. Equal to a ``LazyRuns`` or a tuple holding
     equal runs, and hashes like that tuple (hashing materializes every run).
     """
 
@@ -226,17 +236,12 @@ class LazyRuns(Sequence[Run]):
         settled = self._settled
         if i >= settled:
             return self._tail[i - settled]
-        bit = self._on_buffer[i]
-        run = self._store.caches[bit][i]
-        return run if run is not None else self._store.build(i, bit)
+        return self._store.get(i, self._on_buffer[i])
 
     def __iter__(self) -> Iterator[Run]:
-        store = self._store
-        caches = store.caches
-        build = store.build
+        get = self._store.get
         for i, bit in enumerate(self._on_buffer):
-            run = caches[bit][i]
-            yield run if run is not None else build(i, bit)
+            yield get(i, bit)
         yield from self._tail
 
     def versions(self) -> Iterator[tuple[int, object]]:

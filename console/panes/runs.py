@@ -102,7 +102,8 @@ class RunsPane(SourcePane):
             if dags.get(number) != self._dags.get(number):
                 self._own.pop(number, None)
         self._dags = dags
-        self.query_one(VirtualTable).refresh()
+        for table in self.query(VirtualTable):  # none while the app shuts down
+            table.refresh()
 
     def set_table(self, table: RunTable) -> None:
         """The facts of every run, derived in the polling thread."""
@@ -284,12 +285,12 @@ class RunsPane(SourcePane):
         runs = self._runs
         footer = Text(no_wrap=True, overflow="ellipsis")
         footer.append(f"{count:,} of {len(runs):,} runs", style="bold")
-        if self._busy:
-            waiting = self._current_table is None
-            footer.append(
-                " · verdicts of every run on their way…" if waiting else " · filtering/sorting…",
-                style="yellow",
-            )
+        if self._current_table is None and runs:
+            # The rows on screen have theirs; the alarms, the malformed count,
+            # a filter and a sort wait for every run's.
+            footer.append(" · verdicts of every run on their way…", style="yellow")
+        elif self._busy:
+            footer.append(" · filtering/sorting…", style="yellow")
         if self.filter_text.strip():
             footer.append(f" · filter: {self.filter_text}", style="yellow")
         if self.sort_column is not None:
