@@ -152,6 +152,38 @@ async def test_keys_typed_fast_after_slash_go_to_the_filter() -> None:
         assert app.runs_pane.filter_text == "unsafe/x"
 
 
+async def test_enter_and_sort_do_not_wait_the_typing_pause(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Enter in the filter box and `s` scan at once: the pause is for typing.
+    (With a pause of a minute, only a scan that does not wait can be done.)"""
+    import console.panes.runs as runs_module
+
+    monkeypatch.setattr(runs_module, "FILTER_DEBOUNCE", 60.0)
+    app = simulator_app("tape-checksum")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_settled(pilot)
+        pane: RunsPane = app.runs_pane
+        table = pane.query_one(VirtualTable)
+        await pilot.press("5")
+        type_fast(app, "/unsafe")
+        await pilot.pause(0.3)
+        assert table.row_count == 720  # typed, not yet applied
+        await pilot.press("enter")
+        for _ in range(100):
+            if not pane.busy and table.row_count < 720:
+                break
+            await pilot.pause(0.05)
+        unsafe = table.row_count
+        assert 0 < unsafe < 720
+        await pilot.press("s")
+        for _ in range(100):
+            if not pane.busy and pane.sort_column == 0:
+                break
+            await pilot.pause(0.05)
+        assert not pane.busy
+        numbers = [pane.run_at(i).number for i in range(table.row_count)]
+        assert numbers == sorted(numbers) and len(numbers) == unsafe
+
+
 async def test_run_number_typed_fast_after_colon_goes_to_the_box() -> None:
     """Digits after `:` are the run number, not pane keys."""
     from console.screens.run_details import GoToRunScreen

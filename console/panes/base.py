@@ -275,7 +275,12 @@ class SourcePane(Vertical, can_focus=False):
         event.stop()
         if not event.value:
             event.input.remove_class("-visible")
+        self.flush_filter()
         self.focus_main()
+
+    def flush_filter(self) -> None:
+        """Enter in the filter box: apply what is typed now, with no typing
+        pause (panes that wait for one override this)."""
 
     def apply_filter(self) -> None:
         """Redraw with the current filter; panes with their own tables override."""

@@ -240,7 +240,7 @@ class RunsPane(SourcePane):
         else:
             self._compute_order(*args)
 
-    @work(thread=True, group="runs-order", exit_on_error=False)
+    @work(thread=True, group="runs-order", exit_on_error=False, description="order the runs")
     def _compute_order(
         self,
         table: RunTable,
@@ -315,6 +315,11 @@ class RunsPane(SourcePane):
     def apply_sort(self) -> None:
         """The sort changed: at once (a key press, not typing)."""
         self._apply_filter()
+
+    def flush_filter(self) -> None:
+        """Enter: scan now rather than after the typing pause."""
+        if self._order_timer is not None:
+            self._apply_filter()
 
     @on(VirtualTable.RowSelected, "#runs-table")
     def _row_selected(self, event: VirtualTable.RowSelected) -> None:
