@@ -5,7 +5,9 @@ data (``runs_new``; XENONnT's is ``runs``). This backend reads it with simple
 queries (filters on top-level fields, a projection of the fields it uses) and
 derives everything else in Python, so it is right on any server speaking the
 MongoDB protocol. Polls after the first read only the recent tail of the
-collection (see ``cache``), so 30,000 runs cost little per refresh.
+collection (see ``cache``), so 30,000 runs cost little per refresh; and a
+document read again unchanged (the periodic full read) is not converted
+again: its run is the object of last time (``cache.Converted``).
 
 It only ever reads: ``find`` and the driver's own handshakes and pings.
 """
@@ -19,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 from backends.model import Run, RunDetail, RunsSnapshot, TapeSnapshot
-from backends.mongo.cache import RunsCache
+from backends.mongo.cache import Converted, RunsCache
 from backends.mongo.connection import Settings, make_client, parse_settings, source_error
 from backends.mongo.documents import (
     NO_TIME,
@@ -67,12 +69,15 @@ class MongoBackend(Backend, RunsSource, TapeSource, RunDetailSource):
         self._clock = clock or _utcnow
         self._lock = threading.Lock()
         self._cache = RunsCache()
+        self._converted = Converted()
         self._tape = TapeView()
         self._tape_lock = threading.Lock()
         self._full_at: float | None = None
         #: How the last refresh read the collection: "full" or "tail", and the
         #: number of documents it read (for the bench and the tests).
         self.last_read: tuple[str, int] = ("", 0)
+        #: Documents the last refresh converted (those new or changed).
+        self.last_converted = 0
 
     # -------------------------------------------------------------- plumbing
 
@@ -96,7 +101,7 @@ class MongoBackend(Backend, RunsSource, TapeSource, RunDetailSource):
             full_due = self._full_at is None or now - self._full_at >= self.settings.full_every
             if not cache.loaded or full_due:
                 docs = self._read({}, f"reading {self.settings.target}")
-                numeric, odd = _convert(docs)
+                numeric, odd = _convert(docs, self._converted.full_read())
                 cache.load_full(numeric, odd)
                 self._full_at = now
                 self.last_read = ("full", len(docs))
@@ -108,9 +113,11 @@ class MongoBackend(Backend, RunsSource, TapeSource, RunDetailSource):
                 )
                 # Only documents with a numeric number match the filter; the
                 # odd ones are refreshed by the full reads.
-                numeric, _ = _convert(docs)
+                numeric, _ = _convert(docs, self._converted.tail_read())
                 cache.load_tail(floor, numeric)
                 self.last_read = ("tail", len(docs))
+            self._converted.done()
+            self.last_converted = self._converted.fresh
             return cache.runs
 
     # --------------------------------------------------------------- sources
@@ -155,18 +162,25 @@ class MongoBackend(Backend, RunsSource, TapeSource, RunDetailSource):
                 self._client = None
 
 
-def _convert(docs: Iterable[Mapping[str, Any]]) -> tuple[list[Run], list[Run]]:
+def _convert(
+    docs: Iterable[Mapping[str, Any]], converted: Converted | None = None
+) -> tuple[list[Run], list[Run]]:
     """Runs of documents the server compares by number, and the odd ones.
 
     Odd documents (number missing or text) get negative numbers in the order
-    read, so each is still shown, apart from the real runs.
+    read, so each is still shown, apart from the real runs. With
+    ``converted``, a numeric document seen before unchanged is not converted
+    again.
     """
     numeric: list[Run] = []
     odd: list[Run] = []
     unnumbered = 0
     for doc in docs:
         if run_number(doc.get("number")) is not None:
-            numeric.append(_safe_run(doc, -1))
+            if converted is None:
+                numeric.append(_safe_run(doc, -1))
+            else:
+                numeric.append(converted.run(doc, _safe_run))
         else:
             run = _safe_run(doc, -(unnumbered + 1))
             unnumbered += run.number < 0

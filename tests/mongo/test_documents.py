@@ -247,9 +247,21 @@ def test_polls_after_the_first_read_only_the_recent_tail(monkeypatch) -> None:
     assert len(after) == 720
 
     clock[0] += 600
+    before = after
     after = {r.number: r for r in backend.fetch_runs().runs}
     assert backend.last_read == ("full", 720)
     assert after[old.number].name == "renamed"
+    # The full read converted only the document that changed since it was
+    # last read; every other run is the same object as before.
+    assert backend.last_converted == 1
+    assert sum(1 for n, r in after.items() if before.get(n) is r) == 719
+
+    # Changed again, and back: each version is the document's own.
+    collection.update_one({"number": old.number}, {"$set": {"name": old.name}})
+    clock[0] += 600
+    again = {r.number: r for r in backend.fetch_runs().runs}
+    assert backend.last_converted == 1 and again[old.number].name == old.name
+    assert again[old.number] == before[old.number]
 
     # The tape view re-derives only what the tail read replaced, and is right.
     first = backend.fetch_tape()
