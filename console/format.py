@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from backends.analysis.units import format_bytes, format_duration, format_rate
+from backends.analysis.units import format_age, format_bytes, format_duration, format_rate
 
 __all__ = [
     "VERDICT_VIEW",
+    "format_age",
     "format_bytes",
     "format_duration",
     "format_percent",

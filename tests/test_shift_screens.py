@@ -364,3 +364,77 @@ async def test_a_tick_that_changes_nothing_updates_no_widget(
         app.acks.acknowledge(alarm, "on it")
         app._tick()
         assert updated == ["AlarmsStrip#alarms"]
+
+
+async def test_fresh_ages_step_by_ten_seconds() -> None:
+    """Five status lines redrawn every second for "1 s ago", "2 s ago"... were
+    most of what the console wrote to the terminal at rest (issue 13). Fresh
+    data's age steps by 10 s; stale data says STALE and its age."""
+    from textual.widgets import Static
+
+    clock = [0.0]
+    config = load_config(None, speed=0)
+    app = XenonConsole(config, Backends(config), clock=lambda: clock[0])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_settled(pilot)
+        assert app.poller is not None
+        app.poller.stop()  # no poll may make the data fresh again
+        pane = app.pane(Kind.BUFFER)
+        status = pane.query_one(".pane-status", Static)
+
+        def line_at(seconds: float) -> str:
+            clock[0] = seconds
+            app._tick()
+            return str(status.render())
+
+        assert "· <10 s ago" in line_at(1.0)
+        assert line_at(9.0) == line_at(2.0)
+        assert "· 10 s ago" in line_at(14.0) and line_at(19.0) == line_at(10.5)
+        assert "· 50 s ago" in line_at(59.0)
+        assert "STALE 1 min" in line_at(61.0) and " ago" not in line_at(62.0)
+
+
+async def test_new_data_redraws_only_the_rows_that_changed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every runs and jobs poll redrew every visible row and the header,
+    changed or not: kilobytes a poll to the terminal (issue 13)."""
+    from dataclasses import replace
+
+    from console.widgets.virtual_table import HEADER, VirtualTable
+
+    app = simulator_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_settled(pilot)
+        await pilot.press("5")
+        await pilot.pause()
+        pane = app.runs_pane
+        assert pane.query_one(VirtualTable).row_count == 720
+        lines: list[int] = []
+        full: list[object] = []
+        real_line, real_refresh = VirtualTable.refresh_line, VirtualTable.refresh
+
+        def refresh_line(self, y):  # type: ignore[no-untyped-def]
+            lines.append(y)
+            return real_line(self, y)
+
+        def refresh(self, *regions, **kwargs):  # type: ignore[no-untyped-def]
+            if not regions:
+                full.append(kwargs)
+            return real_refresh(self, *regions, **kwargs)
+
+        monkeypatch.setattr(VirtualTable, "refresh_line", refresh_line)
+        monkeypatch.setattr(VirtualTable, "refresh", refresh)
+        snapshot = pane.snapshot
+        assert snapshot is not None
+        pane.set_table(pane._table)  # the same facts again
+        pane.show(snapshot)  # a poll that changed nothing
+        await pilot.pause()
+        assert lines == [] and full == []
+        # The second row's run gets more events: that line alone is redrawn.
+        runs = list(snapshot.runs)
+        second = len(runs) - 2  # newest first on screen
+        runs[second] = replace(runs[second], events=(runs[second].events or 0) + 1)
+        pane.show(replace(snapshot, runs=tuple(runs)))
+        await pilot.pause()
+        assert lines == [1 + HEADER] and full == []

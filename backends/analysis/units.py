@@ -49,6 +49,18 @@ def format_duration(td: timedelta | float | None) -> str:
     return f"{sign}{seconds / 86400:.1f} d"
 
 
+def format_age(seconds: float) -> str:
+    """The age of fresh data, in steps a shifter can read and a terminal need
+    not redraw every second: '<10 s', '20 s' (10 s steps under a minute),
+    then ``format_duration``. (Stale data says so, with its ``format_duration``.)"""
+    seconds = max(0.0, seconds)
+    if seconds < 10:
+        return "<10 s"
+    if seconds < 60:
+        return f"{int(seconds // 10) * 10} s"
+    return format_duration(seconds)
+
+
 def one_line(text: str) -> str:
     """Join a multi-line backend message into one line, content unchanged otherwise."""
     return " ".join(part.strip() for part in text.splitlines() if part.strip())

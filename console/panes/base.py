@@ -25,7 +25,7 @@ from textual.widgets import DataTable, Input, Static
 from backends.analysis.alarms import Thresholds
 from backends.analysis.safety import DEFAULT_POLICY, SafetyPolicy
 from backends.model import Kind, Snapshot
-from console.format import format_duration, format_time
+from console.format import format_age, format_duration, format_time
 from console.safe_text import strip_controls
 from console.state.source import SourceState
 from console.trends import Trends
@@ -364,12 +364,14 @@ class SourcePane(Vertical, can_focus=False):
         if taken is not None:
             line.append(f" · as of {format_time(taken, zone=True)}")
         if state.received_at is not None:
-            age = format_duration(max(0.0, now - state.received_at))
+            age = max(0.0, now - state.received_at)
             if stale:
                 line.append(" ")
-                line.append(f" STALE {age} ", style="bold white on red")
+                line.append(f" STALE {format_duration(age)} ", style="bold white on red")
             else:
-                line.append(f" · {age} ago")
+                # Coarse while fresh: a status line redrawn every second costs
+                # five lines of terminal output a second, for no news.
+                line.append(f" · {format_age(age)} ago")
         elif state.error is None:
             line.append(" · waiting for first data…")
         if state.timed_out(now):

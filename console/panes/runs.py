@@ -103,7 +103,7 @@ class RunsPane(SourcePane):
                 self._own.pop(number, None)
         self._dags = dags
         for table in self.query(VirtualTable):  # none while the app shuts down
-            table.refresh()
+            table.refresh_changed()
 
     def set_table(self, table: RunTable) -> None:
         """The facts of every run, derived in the polling thread."""
@@ -119,7 +119,7 @@ class RunsPane(SourcePane):
             self._apply_filter()  # DAGs changed what some runs show
         else:
             self._update_footer(self.query_one(VirtualTable).row_count)
-            self.query_one(VirtualTable).refresh()
+            self.query_one(VirtualTable).refresh_changed()
 
     def show(self, snapshot: RunsSnapshot) -> None:  # type: ignore[override]
         self._generation += 1

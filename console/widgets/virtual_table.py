@@ -81,16 +81,40 @@ class VirtualTable(ScrollView, can_focus=True):
         self._renderer: RowRenderer = lambda _i: ()
         self._shown: tuple[int, ...] = tuple(range(len(self.columns)))
         self._width = self._line_width()
+        #: The cells each row was last drawn with (``refresh_changed``).
+        self._drawn: dict[int, tuple[object, ...]] = {}
 
     # ---------------------------------------------------------------- data
 
     def set_rows(self, count: int, renderer: RowRenderer) -> None:
         """Point the table at new rows; keeps the cursor in range."""
+        same_count = count == self.row_count
         self.row_count = count
         self._renderer = renderer
         self.cursor_row = max(0, min(self.cursor_row, count - 1))
+        if same_count:
+            self.refresh_changed()  # new data, most rows as they were
+            return
         self._resize_virtual()
         self.refresh()
+
+    def refresh_changed(self) -> None:
+        """Redraw only the visible rows whose cells are not what was drawn.
+
+        New data (a poll) leaves most rows as they were; a full refresh
+        would send every visible line to the terminal again.
+        """
+        if not self.size.height:
+            return
+        top = int(self.scroll_offset.y)
+        visible = range(top, top + self._rows_shown())
+        for index in visible:
+            drawn = self._drawn.get(index)
+            cells = _drawing(self._renderer(index)) if index < self.row_count else None
+            if cells != drawn:
+                self.refresh_line(index + HEADER)
+        for index in [i for i in self._drawn if i not in visible]:
+            del self._drawn[index]
 
     @property
     def shown(self) -> tuple[int, ...]:
@@ -196,8 +220,10 @@ class VirtualTable(ScrollView, can_focus=True):
         else:
             index = int(scroll_y) + y - HEADER
             if index >= self.row_count:
+                self._drawn.pop(index, None)
                 return Strip.blank(width, self.rich_style)
             cells = self._renderer(index)
+            self._drawn[index] = _drawing(cells)
             cursor = (
                 self.get_component_rich_style("virtual-table--cursor")
                 if index == self.cursor_row
@@ -227,3 +253,10 @@ class VirtualTable(ScrollView, can_focus=True):
     VirtualTable > .virtual-table--cursor { background: $accent 40%; }
     VirtualTable:focus > .virtual-table--cursor { background: $accent; color: $text; }
     """
+
+
+def _drawing(cells: Sequence[Text]) -> tuple[object, ...]:
+    """What a row looks like: text, base style and spans of each cell (a
+    ``Text``'s own ``==`` ignores its base style: "wait" yellow would equal
+    "wait" red)."""
+    return tuple((c.plain, str(c.style), tuple(c.spans)) for c in cells)
