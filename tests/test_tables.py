@@ -109,3 +109,36 @@ async def test_a_hidden_table_keeps_its_layout_and_cursor() -> None:
         await pilot.pause()
         assert table.shown == shown
         assert table.cursor_key() == "delta"
+
+
+async def test_a_changed_cell_redraws_its_row_not_the_table(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """``DataTable.update_cell`` redrew every line of the table for one cell:
+    each poll sent every pane's whole table to the terminal again (issue 13)."""
+    from console.widgets.fitted_table import FittedTable
+
+    app = _Fitted()
+    async with app.run_test(size=(60, 10)) as pilot:
+        table = app.query_one(FittedTable)
+        table.set_rows(_rows("7"))
+        await pilot.pause()
+        full: list[object] = []
+        rows: list[int] = []
+        real_refresh, real_row = FittedTable.refresh, FittedTable.refresh_row
+
+        def refresh(self, *regions, **kwargs):  # type: ignore[no-untyped-def]
+            if not regions:
+                full.append(kwargs)
+            return real_refresh(self, *regions, **kwargs)
+
+        def refresh_row(self, index):  # type: ignore[no-untyped-def]
+            rows.append(index)
+            return real_row(self, index)
+
+        monkeypatch.setattr(FittedTable, "refresh", refresh)
+        monkeypatch.setattr(FittedTable, "refresh_row", refresh_row)
+        changed = _rows("7")
+        changed[2] = ("gamma", (Text("gamma"), Text("8")))
+        table.set_rows(changed)
+        await pilot.pause()
+        assert full == [] and rows == [2]
+        assert table.get_row("gamma")[1].plain.strip() == "8"

@@ -8,9 +8,10 @@ after ``43.9 TB``, ``2.5 h`` after ``45 min``).
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Sequence
-from typing import TypeVar
+from collections.abc import Iterator, Sequence
+from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
 from rich.text import Text
@@ -58,11 +59,18 @@ def sync_rows(
     wanted = [key for key, _ in shown]
     columns = list(table.columns)
     if current == wanted:
-        for key, cells in shown:
-            old = table.get_row(key)
-            for column, old_cell, new_cell in zip(columns, old, cells, strict=False):
-                if _differs(old_cell, new_cell):
-                    table.update_cell(key, column, new_cell, update_width=update_width)
+        redraw: list[int] = []
+        with _rows_only(table, update_width):
+            for index, (key, cells) in enumerate(shown):
+                old = table.get_row(key)
+                for column, old_cell, new_cell in zip(columns, old, cells, strict=False):
+                    if _differs(old_cell, new_cell):
+                        table.update_cell(key, column, new_cell, update_width=update_width)
+                        if not redraw or redraw[-1] != index:
+                            redraw.append(index)
+        if not update_width:
+            for index in redraw:
+                table.refresh_row(index)
         return
     cursor_key = None
     if table.row_count and 0 <= table.cursor_row < table.row_count:
@@ -75,6 +83,31 @@ def sync_rows(
         table.add_row(*cells, key=key)
     if cursor_key in wanted:
         table.move_cursor(row=wanted.index(cursor_key), animate=False)
+
+
+@contextlib.contextmanager
+def _rows_only(table: DataTable, update_width: bool) -> Iterator[None]:
+    """While cells are updated in place: no redraw of the whole table.
+
+    ``DataTable.update_cell`` redraws every line of the table for one cell,
+    and the terminal gets all of them again; the caller redraws the rows
+    that changed instead. (With ``update_width`` the widths may change:
+    then the whole table is redrawn, as ``update_cell`` does.)
+    """
+    if update_width:
+        yield
+        return
+
+    def refresh(*regions: Any, **kwargs: Any) -> DataTable:
+        if regions or kwargs:
+            return DataTable.refresh(table, *regions, **kwargs)
+        return table
+
+    table.refresh = refresh  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        del table.refresh
 
 
 def forget(table: DataTable) -> None:
