@@ -1,129 +1,292 @@
-"""Startup figures for the README: first full frame, jump to last run, peak RSS.
+"""The figures of the README's cost table, as a shifter's terminal sees them.
 
-Runs each measurement in a fresh interpreter, headless at 120x40, with the
-simulator holding the paper's full history (26,762 runs), and a bare Textual
-app in the same run as the floor to compare against (these machines are
-shared and noisy: compare the ratio, not the absolute figures).
+Runs the console (simulator, default speed) in a real 120x40 pseudo-terminal
+(``bench/terminal.py``: everything it writes is counted and fed to a terminal
+emulator) for each history size, beside the floors measured in the same run:
 
-    .venv/bin/python bench/startup.py [--runs 26762] [--repeat 3]
+- a bare Textual app (``bench/bare_app.py``: one Static) for the first frame,
+  the time from a key to the screen and the memory;
+- ``htop -d 10`` at the same size for the terminal bytes per second.
+
+Console and bare app run in interleaved pairs; each figure is the median (and
+the min) of the pairs, and a ratio to its floor. These machines are shared
+and noisy: compare ratios within one run, not absolute figures across runs.
+
+    .venv/bin/python bench/startup.py [--sizes 720,26762,267620] [--pairs 3]
+                                      [--steady 60] [--markdown]
+
+What it measures, per size:
+
+- first frame with every pane populated (from the process start);
+- ``End``/``Home`` in the runs pane during the first 16 s (while the verdicts
+  of every run are being derived): key to screen, p90;
+- ``/unsafe`` + Enter once the verdicts are in: Enter to the filtered rows;
+- ``s`` (sort by run number): key to the sorted rows;
+- steady CPU (% of one core) and terminal bytes per second over ``--steady``
+  seconds with every pane live (first pair only);
+- peak RSS (VmHWM) at the end of the session.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import os
+import re
+import shutil
 import statistics
-import subprocess
 import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from terminal import END, ENTER, HOME, Terminal
+
 ROOT = Path(__file__).resolve().parents[1]
-
-BARE = r"""
-import asyncio, json, resource, time
-t0 = time.perf_counter()
-from textual.app import App
-from textual.widgets import Static
-class Bare(App):
-    def compose(self):
-        yield Static("hello")
-async def main():
-    app = Bare()
-    async with app.run_test(size=(120, 40)) as pilot:
-        done = asyncio.Event()
-        app.call_after_refresh(done.set)
-        await done.wait()
-        first = time.perf_counter() - t0
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"first_frame": first, "rss_mb": rss}))
-asyncio.run(main())
-"""
-
-CONSOLE = r"""
-import asyncio, json, resource, sys, time
-t0 = time.perf_counter()
-from console.app import XenonConsole
-from console.fetching import Backends
-from console.config import load_config
-from backends.model import Kind
-from console.widgets.virtual_table import VirtualTable
-RUNS = int(sys.argv[1])
-
-async def refreshed(app):
-    # Resolves once the screen has been drawn after what was asked before it.
-    done = asyncio.Event()
-    app.call_after_refresh(done.set)
-    await done.wait()
-
-async def main():
-    config = load_config(None, runs=RUNS, speed=0, seed=1)
-    app = XenonConsole(config, Backends(config))
-    async with app.run_test(size=(120, 40)) as pilot:
-        while not all(app.pane(k).snapshot is not None for k in Kind):
-            await asyncio.sleep(0.002)
-        await refreshed(app)
-        first = time.perf_counter() - t0
-        while not app.settled:
-            await asyncio.sleep(0.01)
-        alarms = time.perf_counter() - t0
-        table = app.runs_pane.query_one(VirtualTable)
-        assert table.row_count == RUNS, table.row_count
-        await pilot.press("5")
-        await pilot.pause()
-        t1 = time.perf_counter()
-        table.action_last()
-        await refreshed(app)
-        jump = time.perf_counter() - t1
-        assert table.cursor_row == RUNS - 1
-        assert app.runs_pane.run_at(table.cursor_row) == app.runs_pane.snapshot.runs[0]
-        t2 = time.perf_counter()
-        table.action_first()
-        await refreshed(app)
-        home = time.perf_counter() - t2
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"first_frame": first, "alarms": alarms, "jump_end": jump,
-                      "jump_home": home, "rss_mb": rss}))
-asyncio.run(main())
-"""
+ESC = b"\x1b"
+#: The window in which End/Home are timed (from the process start).
+EARLY = 16.0
 
 
-def measure(code: str, *args: str) -> dict[str, float]:
-    out = subprocess.run(
-        [sys.executable, "-c", code, *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-        env={"CONDOR_CONFIG": "/dev/null", "PATH": "/usr/bin:/bin", "TERM": "xterm-256color"},
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+def env(home: str) -> dict[str, str]:
+    return {"CONDOR_CONFIG": "/dev/null", "PYTHONPATH": str(ROOT), "HOME": home}
+
+
+@dataclass
+class Figures:
+    first_frame: list[float] = field(default_factory=list)
+    keys: list[float] = field(default_factory=list)
+    filter: list[float] = field(default_factory=list)
+    sort: list[float] = field(default_factory=list)
+    rss: list[float] = field(default_factory=list)
+    cpu: float | None = None
+    bytes_per_s: float | None = None
+
+
+# ----------------------------------------------------------------- screens
+
+
+def populated(runs: int) -> Callable[[str], bool]:
+    """Every pane shows data (the runs pane its count)."""
+    need = ("Used ", "UC_OSG_USERDISK", "Verified ", "Progress")
+    return lambda screen: all(n in screen for n in need) and bool(footer(screen, runs))
+
+
+FOOTER = re.compile(r"[\d,]+ of ([\d,]+) runs")
+
+
+def footer(screen: str, runs: int) -> str:
+    """The runs pane's footer ("720 of 720 runs · ..."; new runs may come)."""
+    for line in screen.splitlines():
+        match = FOOTER.search(line)
+        if match and int(match.group(1).replace(",", "")) >= runs:
+            return line
+    return ""
+
+
+def detail_run(screen: str, runs: int) -> str:
+    """The run number the runs pane's detail line is about (the cursor's)."""
+    lines = screen.splitlines()
+    for i, line in enumerate(lines):
+        if footer(line, runs) and i + 1 < len(lines):
+            match = re.match(r"\W*(\d+)", lines[i + 1])
+            return match.group(1) if match else ""
+    return ""
+
+
+def settled(runs: int) -> Callable[[str], bool]:
+    def ready(screen: str) -> bool:
+        line = footer(screen, runs)
+        return bool(line) and "on their way" not in line and "filtering" not in line
+
+    return ready
+
+
+def p90(values: Sequence[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))]
+
+
+def measure_window(term: Terminal, seconds: float) -> tuple[float, float]:
+    """(% of one core, bytes per second) over the next ``seconds``."""
+    cpu0, bytes0, wall0 = term.cpu_seconds(), term.bytes, time.perf_counter()
+    time.sleep(seconds)
+    wall = time.perf_counter() - wall0
+    return (term.cpu_seconds() - cpu0) / wall * 100, (term.bytes - bytes0) / wall
+
+
+# -------------------------------------------------------------- sessions
+
+
+def bare_session(home: str, figures: Figures) -> None:
+    argv = [sys.executable, str(ROOT / "bench" / "bare_app.py")]
+    with Terminal(argv, env=env(home)) as term:
+        term.wait(lambda s: "hello" in s)
+        figures.first_frame.append(term.since_start())
+        time.sleep(0.5)
+        for n in range(1, 11):
+            key = END if n % 2 else HOME
+            name = "end" if n % 2 else "home"
+            term.press(key)
+            figures.keys.append(term.wait(lambda s, n=n, name=name: f"key {name} {n}" in s))
+            time.sleep(0.1)
+        figures.rss.append(term.peak_rss_mb())
+
+
+def console_session(runs: int, home: str, figures: Figures, steady: float) -> None:
+    argv = [sys.executable, "-m", "console.cli", "--runs", str(runs)]
+    with Terminal(argv, env=env(home)) as term:
+        term.wait(populated(runs), timeout=120)
+        figures.first_frame.append(term.since_start())
+        term.press("5")
+        time.sleep(0.2)
+        # End and Home while the verdicts of every run are derived.
+        key = END
+        while term.since_start() < EARLY:
+            before = detail_run(term.text(), runs)
+            term.press(key)
+            figures.keys.append(
+                term.wait(lambda s, b=before: detail_run(s, runs) not in ("", b), timeout=30)
+            )
+            key = HOME if key == END else END
+            time.sleep(0.2)
+        term.wait(settled(runs), timeout=600)
+        if steady > 0:
+            time.sleep(3)
+            figures.cpu, figures.bytes_per_s = measure_window(term, steady)
+        term.press("/unsafe")
+        term.wait(lambda s: "filter: unsafe" in footer(s, runs))
+        term.press(ENTER)
+        figures.filter.append(
+            term.wait(
+                lambda s: (
+                    "filter: unsafe" in (line := footer(s, runs))
+                    and "filtering" not in line
+                    and not re.search(r"\b([\d,]+) of \1 runs", line)
+                ),
+                timeout=120,
+            )
+        )
+        term.press(ESC)  # the table has the focus: Esc clears the filter
+        term.wait(
+            lambda s: (
+                "filter:" not in (line := footer(s, runs))
+                and bool(re.search(r"\b([\d,]+) of \1 runs", line))
+            )
+        )
+        time.sleep(0.3)
+        term.press("s")
+        figures.sort.append(
+            term.wait(
+                lambda s: "sorted by Run" in (line := footer(s, runs)) and "filtering" not in line,
+                timeout=120,
+            )
+        )
+        figures.rss.append(term.peak_rss_mb())
+
+
+def htop_window(home: str, seconds: float) -> float | None:
+    htop = shutil.which("htop")
+    if htop is None:
+        return None
+    with Terminal([htop, "-d", "10"], env={"HOME": home}) as term:
+        term.wait(lambda s: "Load average" in s or "Tasks" in s)
+        time.sleep(3)
+        return measure_window(term, seconds)[1]
+
+
+# ----------------------------------------------------------------- report
+
+
+def fmt_s(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=26762)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--sizes", default="720,26762,267620")
+    parser.add_argument("--pairs", type=int, default=3)
+    parser.add_argument("--steady", type=float, default=60.0)
     args = parser.parse_args()
-    bare = [measure(BARE) for _ in range(args.repeat)]
-    full = [measure(CONSOLE, str(args.runs)) for _ in range(args.repeat)]
+    sizes = [int(s) for s in args.sizes.split(",")]
+    home = tempfile.mkdtemp(prefix="xenon-bench-")
+    bare = Figures()
+    consoles = {n: Figures() for n in sizes}
+    htop_rate = htop_window(home, args.steady) if args.steady > 0 else None
+    for runs in sizes:
+        for pair in range(args.pairs):
+            print(f"  {runs:,} runs, pair {pair + 1}/{args.pairs}…", file=sys.stderr, flush=True)
+            bare_session(home, bare)
+            console_session(runs, home, consoles[runs], args.steady if pair == 0 else 0)
+    shutil.rmtree(home, ignore_errors=True)
 
-    def med(rows: list[dict[str, float]], key: str) -> float:
-        return statistics.median(r[key] for r in rows)
+    med = statistics.median
+    key_floor = med(bare.keys)
+    frame_floor = med(bare.first_frame)
+    header = "| figure | floor | " + " | ".join(f"{n:,} runs" for n in sizes) + " |"
+    print(
+        f"xenon-console in a 120x40 pseudo-terminal, simulator, {args.pairs} interleaved "
+        f"pairs (median, min); ratios to the floor of the same run; {os.cpu_count()} cores"
+    )
+    print()
+    print(header)
+    print("|" + "---|" * (2 + len(sizes)))
 
-    print(
-        f"xenon-console startup, simulator with {args.runs:,} runs, 120x40, median of {args.repeat}"
+    def row(name: str, floor: str, cells: list[str]) -> None:
+        print(f"| {name} | {floor} | " + " | ".join(cells) + " |")
+
+    row(
+        "first populated frame",
+        f"bare app {fmt_s(frame_floor)}",
+        [
+            f"{fmt_s(med(f.first_frame))} ({med(f.first_frame) / frame_floor:.1f}x), "
+            f"min {min(f.first_frame) / min(bare.first_frame):.1f}x"
+            for f in consoles.values()
+        ],
     )
-    print(f"  bare Textual app, first frame     {med(bare, 'first_frame') * 1000:7.0f} ms")
-    print(
-        f"  console, first full frame         {med(full, 'first_frame') * 1000:7.0f} ms"
-        f"   ({med(full, 'first_frame') / med(bare, 'first_frame'):.1f}x the bare app)"
+    row(
+        f"`End`/`Home` in the first {EARLY:.0f} s, p90",
+        f"bare app {fmt_s(p90(bare.keys))}",
+        [
+            f"{fmt_s(p90(f.keys))} ({p90(f.keys) / p90(bare.keys):.1f}x), {len(f.keys)} keys"
+            for f in consoles.values()
+        ],
     )
-    print(f"  runs alarms ready (all runs read) {med(full, 'alarms') * 1000:7.0f} ms")
-    print(f"  jump to the last run (End)        {med(full, 'jump_end') * 1000:7.1f} ms")
-    print(f"  jump back to the first (Home)     {med(full, 'jump_home') * 1000:7.1f} ms")
-    print(
-        f"  peak RSS                          {med(full, 'rss_mb'):7.0f} MB"
-        f"   (bare app {med(bare, 'rss_mb'):.0f} MB)"
+    row(
+        "`/unsafe` + Enter",
+        f"bare key {fmt_s(key_floor)}",
+        [f"{fmt_s(med(f.filter))}, min {fmt_s(min(f.filter))}" for f in consoles.values()],
+    )
+    row(
+        "`s` sort",
+        f"bare key {fmt_s(key_floor)}",
+        [f"{fmt_s(med(f.sort))}, min {fmt_s(min(f.sort))}" for f in consoles.values()],
+    )
+    row(
+        f"steady CPU over {args.steady:.0f} s",
+        "",
+        [f"{f.cpu:.1f} % of a core" if f.cpu is not None else "-" for f in consoles.values()],
+    )
+    row(
+        "terminal bytes per second",
+        f"`htop -d 10` {htop_rate:,.0f} B/s" if htop_rate else "htop not installed",
+        [
+            (
+                f"{f.bytes_per_s:,.0f} B/s"
+                + (f" ({f.bytes_per_s / htop_rate:.1f}x)" if htop_rate else "")
+            )
+            if f.bytes_per_s is not None
+            else "-"
+            for f in consoles.values()
+        ],
+    )
+    row(
+        "peak RSS",
+        f"bare app {med(bare.rss):.0f} MB",
+        [f"{med(f.rss):.0f} MB ({med(f.rss) / med(bare.rss):.1f}x)" for f in consoles.values()],
     )
 
 

@@ -1,0 +1,158 @@
+"""A program in a pseudo-terminal, as a shifter's SSH session runs it.
+
+The program gets a real terminal of a fixed size; everything it writes is
+counted (bytes and time) and fed to a terminal emulator (``pyte``), so a
+benchmark can wait for what a user would see ("26,762 runs" in the footer)
+and send keys as a user types them. No Textual in here: the same harness
+measures the console, a bare Textual app and htop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import pty
+import signal
+import struct
+import subprocess
+import termios
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+
+import pyte
+
+
+class Terminal:
+    """Run ``argv`` in a ``columns`` x ``lines`` pseudo-terminal."""
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        *,
+        columns: int = 120,
+        lines: int = 40,
+        env: Mapping[str, str] | None = None,
+        cwd: str | None = None,
+    ) -> None:
+        self.columns, self.lines = columns, lines
+        self.screen = pyte.Screen(columns, lines)
+        self.stream = pyte.ByteStream(self.screen)
+        self._lock = threading.Lock()
+        self.bytes = 0
+        #: (time, bytes so far) at each read, for rates over a window.
+        self.marks: list[tuple[float, int]] = []
+        master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", lines, columns, 0, 0))
+        full_env = {
+            "TERM": "xterm-256color",
+            "COLUMNS": str(columns),
+            "LINES": str(lines),
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": os.environ.get("HOME", "/tmp"),
+            "LANG": "C.UTF-8",
+            **(env or {}),
+        }
+        self.started = time.perf_counter()
+        self.process = subprocess.Popen(
+            list(argv),
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=full_env,
+            cwd=cwd,
+            start_new_session=True,
+            close_fds=True,
+        )
+        os.close(slave)
+        self._master = master
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                data = os.read(self._master, 65536)
+            except OSError:
+                return
+            if not data:
+                return
+            now = time.perf_counter()
+            with self._lock:
+                self.bytes += len(data)
+                self.marks.append((now, self.bytes))
+                self.stream.feed(data)
+
+    # ------------------------------------------------------------ reading
+
+    def text(self) -> str:
+        """The screen now, one line per terminal line."""
+        with self._lock:
+            return "\n".join(self.screen.display)
+
+    def wait(
+        self, what: Callable[[str], bool], timeout: float = 60.0, poll: float = 0.002
+    ) -> float:
+        """Seconds until ``what(screen text)`` holds (from now); raises on timeout."""
+        start = time.perf_counter()
+        while True:
+            if what(self.text()):
+                return time.perf_counter() - start
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"the program exited ({self.process.returncode}):\n{self.text()}"
+                )
+            if time.perf_counter() - start > timeout:
+                raise TimeoutError(f"not on screen after {timeout:g} s:\n{self.text()}")
+            time.sleep(poll)
+
+    def since_start(self) -> float:
+        return time.perf_counter() - self.started
+
+    # ------------------------------------------------------------- keys
+
+    def press(self, keys: str | bytes) -> None:
+        """Type these bytes, all at once (as a fast typist's terminal sends them)."""
+        data = keys.encode() if isinstance(keys, str) else keys
+        os.write(self._master, data)
+
+    # ---------------------------------------------------------- figures
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU of the program so far (from /proc)."""
+        with open(f"/proc/{self.process.pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        ticks = os.sysconf("SC_CLK_TCK")
+        return (int(fields[11]) + int(fields[12])) / ticks
+
+    def peak_rss_mb(self) -> float:
+        """The program's peak resident memory (VmHWM), MB."""
+        with open(f"/proc/{self.process.pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+        return 0.0
+
+    def close(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=5)
+        with contextlib.suppress(OSError):
+            os.close(self._master)
+
+    def __enter__(self) -> Terminal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+END = b"\x1b[F"
+HOME = b"\x1b[H"
+ENTER = b"\r"
