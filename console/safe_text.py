@@ -35,18 +35,22 @@ _ESCAPES = re.compile(
 #: reorder what a reader sees ("Trojan Source"), so they go like controls.
 _BIDI = "\u202a-\u202e\u2066-\u2069"
 _CONTROL = re.compile(f"[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f{_BIDI}]")
+#: The same, with tab and newline too: for text shown on one line.
+_CONTROL_INLINE = re.compile(f"[\\x00-\\x1f\\x7f-\\x9f{_BIDI}]")
 
 
-def strip_controls(text: object) -> str:
-    """Text safe to print: no escape sequences, no control characters but \\t and \\n.
+def strip_controls(text: object, *, lines: bool = False) -> str:
+    """Text safe to print: no escape sequences, no control characters.
 
     Escape sequences are removed whole; other control characters (C0, DEL, C1,
-    and \\r, which could overwrite a line) and bidi overrides become U+FFFD so
-    a reader sees that something was there.
+    \\r, which could overwrite a line, and \\n, which would fake a line of
+    its own in a table, a header or a hint) and bidi overrides become U+FFFD
+    so a reader sees that something was there. ``lines=True`` keeps \\n and
+    \\t, for text shown as a block of lines.
     """
     s = text if isinstance(text, str) else str(text)
     s = _ESCAPES.sub("", s)
-    return _CONTROL.sub(REPLACEMENT, s)
+    return (_CONTROL if lines else _CONTROL_INLINE).sub(REPLACEMENT, s)
 
 
 #: What ``json.dumps`` leaves raw with ``ensure_ascii=False`` but a terminal

@@ -32,7 +32,9 @@ def test_clean_strips_escape_sequences_and_controls():
     assert strip_controls("x\x1b]8;;http://e.vil\x1b\\link\x1b]8;;\x1b\\y") == "xlinky"
     assert strip_controls("x\x1bPdcs-payload\x1b\\y") == "xy"
     assert strip_controls("x\x9b2Jy") == "xy"
-    assert strip_controls("tab\tnew\nline") == "tab\tnew\nline"
+    # One line unless asked: a newline in a name must not fake a line.
+    assert strip_controls("tab\tnew\nline") == "tab\ufffdnew\ufffdline"
+    assert strip_controls("tab\tnew\nline", lines=True) == "tab\tnew\nline"
     assert strip_controls("bell\x07 cr\r del\x7f nul\x00 c1\x85") == (
         "bell\ufffd cr\ufffd del\ufffd nul\ufffd c1\ufffd"
     )

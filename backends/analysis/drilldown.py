@@ -8,10 +8,12 @@ copy: the console itself never runs anything.
 
 from __future__ import annotations
 
+import re
 import shlex
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from backends.analysis.jobs import normalise_hold_reason
 from backends.analysis.safety import (
@@ -131,10 +133,57 @@ def _unique(items: Iterable, key) -> tuple:  # type: ignore[no-untyped-def, type
 
 @dataclass(frozen=True, slots=True)
 class Hint:
-    """Something wrong, in words, and the command an operator would run."""
+    """Something wrong, in words, and the command an operator would run.
+
+    A command is pasted into a shell: every value in it is checked to be
+    what that tool takes (a DID, an RSE, a rule id, a run name) and quoted
+    with ``shlex.quote``. A value that cannot be one gets no command at all
+    (``command`` empty), and ``problem`` says why.
+    """
 
     problem: str
     command: str
+
+
+#: What each kind of value must look like to be put into a command. Rucio's
+#: own schema: a scope and a name of letters, digits, ``_ . -``; rule ids are
+#: 32 hex digits (a UUID, with or without dashes); RSE names letters, digits,
+#: ``_ -``. Run and DAG batch names as the DAQ and the submit scripts write
+#: them. Nothing may start with ``-`` (an option to the tool).
+_VALUE = {
+    "DID": re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}:[A-Za-z0-9][A-Za-z0-9_.\-]{0,249}"),
+    "rule id": re.compile(r"[0-9a-fA-F]{32}|[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}"),
+    "RSE": re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]{0,99}"),
+    "run name": re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}"),
+    "DAG name": re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+\-]{0,199}"),
+}
+
+
+class _Unsafe(ValueError):
+    """A value that cannot go into a command."""
+
+
+def _check(kind: str, value: object) -> str:
+    """``value`` if it is a valid ``kind``; else ``_Unsafe``, saying so."""
+    text = str(value)
+    if not _VALUE[kind].fullmatch(text):
+        shown = text if len(text) <= 40 else text[:40] + "…"
+        raise _Unsafe(f"{kind} {shown!r} is not one a command can take")
+    return text
+
+
+def _arg(kind: str, value: object) -> str:
+    """``value`` quoted for a shell, if it is a valid ``kind``; else ``_Unsafe``."""
+    return shlex.quote(_check(kind, value))
+
+
+def _hint(problem: str, build: Callable[..., str], *values: Any) -> Hint:
+    """A hint whose command is ``build(*values)``; when a value in it is not
+    what the tool takes, the hint says so instead of giving a command."""
+    try:
+        return Hint(problem, build(*values))
+    except _Unsafe as why:
+        return Hint(f"{problem} (no command given: {why})", "")
 
 
 def _held_hints(held: Sequence[Job]) -> list[Hint]:
@@ -153,7 +202,7 @@ def _held_hints(held: Sequence[Job]) -> list[Hint]:
             where = f"-constraint 'DAGManJobId == {int(dag)}'"
             whose = f"of DAG {dag}"
         else:
-            where = " ".join(str(c) for c in sorted({j.cluster_id for j in jobs}))
+            where = " ".join(str(int(c)) for c in sorted({j.cluster_id for j in jobs}))
             whose = "outside a DAG"
         out.append(
             Hint(
@@ -179,8 +228,12 @@ def _reasons(jobs: Sequence[Job], shown: int = 3) -> str:
 
 
 def _european(policy: SafetyPolicy, excluding: set[str]) -> str:
-    """A Rucio RSE expression for the catalogue's European RSEs but ``excluding``."""
-    return "|".join(r for r in policy.rses.names(Region.EUROPE) if r not in excluding)
+    """A Rucio RSE expression for the catalogue's European RSEs but
+    ``excluding``, quoted for a shell."""
+    names = [r for r in policy.rses.names(Region.EUROPE) if r not in excluding]
+    if not names:
+        raise _Unsafe("the RSE catalogue has no other European RSE")
+    return shlex.quote("|".join(_check("RSE", name) for name in names))
 
 
 def did_of(detail: RunDetail) -> str:
@@ -193,7 +246,7 @@ def did_of(detail: RunDetail) -> str:
         period = detail.run.science_run or "SR000"
         period = "SR" + period[2:].zfill(3) if period.startswith("SR") else period
         return f"x1t_{period}_{detail.run.name}_{detail.run.detector}:raw"
-    return f"<scope of run {detail.run_number}>:raw"
+    return f"<scope of run {detail.run_number}>:raw"  # not a DID: no command takes it
 
 
 def overdue(detail: RunDetail, overdue_before: datetime | None) -> bool:
@@ -237,9 +290,12 @@ def hints(
         rules_at = {r.rse for r in detail.rules if r.state is not RuleState.SUSPENDED}
         if late and SLOT_CHICAGO in verdict.missing and CHICAGO_RSE not in rules_at:
             out.append(
-                Hint(
+                _hint(
                     "no rule to UC_OSG_USERDISK for a science run",
-                    f"rucio rule add {did} --copies 1 --rses {CHICAGO_RSE}",
+                    lambda: (
+                        f"rucio rule add {_arg('DID', did)} --copies 1 "
+                        f"--rses {_arg('RSE', CHICAGO_RSE)}"
+                    ),
                 )
             )
         if (
@@ -248,28 +304,36 @@ def hints(
             and not rules_at & set(policy.rses.names(Region.EUROPE))
         ):
             out.append(
-                Hint(
+                _hint(
                     "no rule to a European RSE",
-                    f"rucio rule add {did} --copies 1 --rses '{_european(policy, set())}'",
+                    lambda: (
+                        f"rucio rule add {_arg('DID', did)} --copies 1 "
+                        f"--rses {_european(policy, set())}"
+                    ),
                 )
             )
         if SLOT_TAPE in verdict.missing:
             failed = [u for u in detail.tape if u.state is TapeState.FAILED]
-            folder = f"/data/xenon/raw/{run.name}/"
+            name = run.name
+
+            def folder(tail: str = "") -> str:
+                # Quoted whole: dsmc expands the wildcard itself, not the shell.
+                return shlex.quote(f"/data/xenon/raw/{_check('run name', name)}/{tail}")
+
             if tape_checksum_problem(run):
                 out.append(
-                    Hint(
+                    _hint(
                         "tape copy failed its restore test (checksum mismatch): the files on the "
                         "buffer are unchanged, so back them up again in full, then restore-test",
-                        f"dsmc selective -subdir=yes '{folder}*'",
+                        lambda: f"dsmc selective -subdir=yes {folder('*')}",
                     )
                 )
             elif failed:
                 out.append(
-                    Hint(
+                    _hint(
                         f"tape upload failed (dsmc rc {failed[-1].return_code}): send what is "
                         "missing, then restore-test",
-                        f"dsmc incremental -subdir=yes '{folder}'",
+                        lambda: f"dsmc incremental -subdir=yes {folder()}",
                     )
                 )
         purge = purge_verdict(run, policy)
@@ -280,32 +344,45 @@ def hints(
     for rule in detail.rules:
         if rule.state is RuleState.STUCK and rule.rse in unavailable_rses:
             out.append(
-                Hint(
+                _hint(
                     f"rule {rule.id} STUCK because {rule.rse} is unavailable: move the copy to "
                     "another RSE so the run becomes safe",
-                    f"rucio rule move {rule.id} --rses '{_european(policy, {rule.rse})}'",
+                    lambda rule: (
+                        f"rucio rule move {_arg('rule id', rule.id)} "
+                        f"--rses {_european(policy, {rule.rse})}"
+                    ),
+                    rule,
                 )
             )
         elif rule.state is RuleState.STUCK:
             out.append(
-                Hint(
+                _hint(
                     f"rule {rule.id} to {rule.rse} STUCK"
                     + (f": {rule.error}" if rule.error else ""),
-                    f"rucio rule show {rule.id}   # then, once the cause is fixed: "
-                    f"rucio rule update {rule.id} --boost-rule",
+                    lambda rule: (
+                        f"rucio rule show {_arg('rule id', rule.id)}"
+                        "   # then, once the cause is fixed: "
+                        f"rucio rule update {_arg('rule id', rule.id)} --boost-rule"
+                    ),
+                    rule,
                 )
             )
         elif rule.state is RuleState.SUSPENDED:
             out.append(
-                Hint(f"rule {rule.id} to {rule.rse} SUSPENDED", f"rucio rule show {rule.id}")
+                _hint(
+                    f"rule {rule.id} to {rule.rse} SUSPENDED",
+                    lambda rule: f"rucio rule show {_arg('rule id', rule.id)}",
+                    rule,
+                )
             )
         elif (
             rule.rse == LNGS_RSE and rule.expires_at is not None and rule.state is not RuleState.OK
         ):
             out.append(
-                Hint(
+                _hint(
                     f"LNGS rule {rule.id} not OK and expires {rule.expires_at:%Y-%m-%d %H:%M}",
-                    f"rucio rule update {rule.id} --lifetime 345600",
+                    lambda rule: f"rucio rule update {_arg('rule id', rule.id)} --lifetime 345600",
+                    rule,
                 )
             )
     out.extend(_held_hints([j for j in detail.jobs if j.status is JobStatus.HELD]))
@@ -314,15 +391,19 @@ def hints(
             out.append(
                 Hint(
                     f"DAG {dag.cluster_id} has {dag.nodes_failed} failed nodes",
-                    f"condor_q -dag {dag.cluster_id} -nobatch",
+                    f"condor_q -dag {int(dag.cluster_id)} -nobatch",
                 )
             )
         elif dag.finished and dag.nodes_failed:
             out.append(
-                Hint(
+                _hint(
                     f"DAG {dag.cluster_id} finished with {dag.nodes_failed} failed nodes",
-                    f"condor_submit_dag {dag.batch_name}.dag   # DAGMan reruns what failed "
-                    "from the rescue DAG",
+                    lambda dag: (
+                        "condor_submit_dag "
+                        f"{shlex.quote(_check('DAG name', dag.batch_name) + '.dag')}"
+                        "   # DAGMan reruns what failed from the rescue DAG"
+                    ),
+                    dag,
                 )
             )
     return out

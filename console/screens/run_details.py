@@ -111,9 +111,15 @@ def hints_text(found: Sequence[Hint]) -> Text:
             text.append("\n")
         text.append("▲ ", style="yellow")
         text.append(strip_controls(hint.problem))
-        text.append("\n  $ ", style="dim")
-        text.append(strip_controls(hint.command), style="bold cyan")
+        if hint.command:
+            text.append("\n  $ ", style="dim")
+            text.append(strip_controls(hint.command), style="bold cyan")
     return text
+
+
+def copied_commands(found: Sequence[Hint]) -> list[str]:
+    """The commands `c` copies: exactly the text shown after each ``$``."""
+    return [strip_controls(h.command) for h in found if h.command]
 
 
 def copy_rows(detail: RunDetail, policy: SafetyPolicy = DEFAULT_POLICY) -> list[tuple[str, tuple]]:
@@ -364,12 +370,12 @@ class RunDetailsScreen(ModalScreen[None]):
         )
 
     def action_copy_hints(self) -> None:
-        commands = "\n".join(h.command for h in self.hints)
+        commands = copied_commands(self.hints)
         if not commands:
             self.notify("No commands to copy for this run")
             return
-        self.app.copy_to_clipboard(commands)
-        self.notify(f"Copied {len(self.hints)} command(s) to the clipboard")
+        self.app.copy_to_clipboard("\n".join(commands))
+        self.notify(f"Copied {len(commands)} command(s) to the clipboard")
 
 
 class GoToRunScreen(ModalScreen[int | None]):
