@@ -8,8 +8,12 @@ belongs to one occurrence: when the alarm clears and fires again, or its
 old acknowledgement.
 
 The state lives in a small JSON file in the user's data directory, written
-atomically. A corrupt or unreadable file is set aside with a message, never
-fatal: the console starts with no acknowledgements rather than not at all.
+atomically. A corrupt file (any content: bytes that are not UTF-8, JSON nested
+too deep, the wrong shapes, more than ``MAX_BYTES``) is moved aside with a
+warning, never fatal: the console starts with no acknowledgements rather than
+not at all. A file that cannot be read, or a corrupt one that could not be
+moved aside, is never replaced: acknowledgements are then kept in memory only,
+and saying one says it could not be saved.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ import platformdirs
 from backends.analysis.alarms import Alarm
 
 STATE_VERSION = 1
+#: A state file larger than this is corrupt (a real one is a few kB).
+MAX_BYTES = 1 << 20
 #: Acknowledgements of occurrences not seen for this long are forgotten.
 KEEP = timedelta(days=30)
 
@@ -58,6 +64,10 @@ class AckStore:
         self.open: dict[str, datetime] = {}
         #: One line when the state file could not be read, for the user.
         self.load_error: str | None = None
+        #: One line when the last save failed (or saving is off), else None.
+        self.save_error: str | None = None
+        #: Why the file must not be written (it is there but unreadable).
+        self._keep_file: str | None = None
         #: Acknowledgements withdrawn here, so a merge on save does not revive them.
         self._removed: set[str] = set()
         if path is not None:
@@ -116,20 +126,25 @@ class AckStore:
 
     # ------------------------------------------------------------- storage
 
-    def save(self) -> None:
+    def save(self) -> str | None:
+        """Write the state file; the reason it was not written, or None."""
+        self.save_error = None
         if self.path is None:
-            return
+            return None
+        if self._keep_file is not None:
+            self.save_error = f"not saved: {self._keep_file}"
+            return self.save_error
         # Another console of the same account may have acknowledged meanwhile:
         # merge its acknowledgements in rather than overwrite them.
-        if self.path.exists():
-            other = AckStore.__new__(AckStore)
-            other.path, other.acks, other.open, other.load_error = None, {}, {}, None
-            other._removed = set()
-            other._read(self.path)
-            if other.load_error is None:
-                for occurrence, ack in other.acks.items():
-                    if occurrence not in self._removed:
-                        self.acks.setdefault(occurrence, ack)
+        if self.path.exists() or self.path.is_symlink():
+            other = AckStore(None)
+            error = other._read(self.path)
+            if error is not None and not error.startswith("corrupt"):
+                self.save_error = f"not saved: {error}"
+                return self.save_error
+            for occurrence, ack in other.acks.items():
+                if occurrence not in self._removed:
+                    self.acks.setdefault(occurrence, ack)
         horizon = datetime.now(UTC) - KEEP
         self.acks = {k: a for k, a in self.acks.items() if a.acked_at >= horizon}
         data = {
@@ -150,34 +165,59 @@ class AckStore:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=".acks.", dir=self.path.parent)
-            with os.fdopen(fd, "w") as out:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
                 json.dump(data, out, indent=1)
             os.replace(tmp, self.path)
+            tmp = None
         except OSError as exc:
-            self.load_error = f"cannot save acknowledgements to {self.path}: {exc.strerror}"
+            self.save_error = f"cannot save acknowledgements to {self.path}: {_why(exc)}"
+        finally:
             if tmp is not None:
                 with contextlib.suppress(OSError):
                     os.unlink(tmp)
+        return self.save_error
 
     def _load(self, path: Path) -> None:
-        self._read(path)
-        if self.load_error and "unreadable" in self.load_error:
-            aside = path.with_suffix(".corrupt")
-            with contextlib.suppress(OSError):
-                os.replace(path, aside)
-
-    def _read(self, path: Path) -> None:
-        try:
-            raw = path.read_text()
-        except FileNotFoundError:
+        error = self._read(path)
+        if error is None:
             return
+        if not error.startswith("corrupt"):
+            self.load_error = f"{error}; acknowledgements are kept in memory only"
+            self._keep_file = error
+            return
+        aside = path.with_suffix(".corrupt")
+        try:
+            os.replace(path, aside)
         except OSError as exc:
-            self.load_error = f"cannot read {path}: {exc.strerror}"
+            self._keep_file = f"{path} is corrupt and could not be moved aside ({_why(exc)})"
+            self.load_error = f"{self._keep_file}; acknowledgements are kept in memory only"
             return
+        self.load_error = (
+            f"acknowledgements file {path} was unreadable ({error.removeprefix('corrupt: ')}); "
+            f"moved aside to {aside.name}, starting with none"
+        )
+
+    def _read(self, path: Path) -> str | None:
+        """Load ``path`` into this store; what was wrong with it, or None.
+
+        "corrupt: ..." means the content (the file can be moved aside);
+        anything else, that it could not be read at all.
+        """
         try:
-            data = json.loads(raw)
+            with open(path, "rb") as handle:
+                raw = handle.read(MAX_BYTES + 1)
+        except (FileNotFoundError, NotADirectoryError):
+            return None  # no file there (yet): nothing to keep
+        except OSError as exc:
+            return f"cannot read {path}: {_why(exc)}"
+        try:
+            if len(raw) > MAX_BYTES:
+                raise ValueError(f"larger than {MAX_BYTES // 1024} kB")
+            data = json.loads(raw.decode("utf-8"))
             if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
-                raise ValueError(f"unknown state version {data.get('version')!r}")
+                version = data.get("version") if isinstance(data, dict) else None
+                raise ValueError(f"unknown state version {version!r}")
+            acks: dict[str, Ack] = {}
             for item in data.get("acks", []):
                 count = item.get("count")
                 ack = Ack(
@@ -187,16 +227,20 @@ class AckStore:
                     _parse_time(item["acked_at"]),
                     count if isinstance(count, int) and not isinstance(count, bool) else None,
                 )
-                self.acks[ack.occurrence] = ack
-            for key, start in dict(data.get("open", {})).items():
-                self.open[str(key)] = _parse_time(start)
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            self.acks, self.open = {}, {}
-            aside = path.with_suffix(".corrupt")
-            self.load_error = (
-                f"acknowledgements file {path} was unreadable ({exc}); "
-                f"moved aside to {aside.name}, starting with none"
-            )
+                acks[ack.occurrence] = ack
+            opened = {str(k): _parse_time(v) for k, v in dict(data.get("open", {})).items()}
+        except RecursionError:
+            return "corrupt: nested too deep"
+        except Exception as exc:  # any content at all: a warning, never a traceback
+            text = str(exc)
+            return f"corrupt: {type(exc).__name__}: {text[:120]}"
+        self.acks.update(acks)
+        self.open.update(opened)
+        return None
+
+
+def _why(exc: OSError) -> str:
+    return exc.strerror or type(exc).__name__
 
 
 def _parse_time(text: str) -> datetime:

@@ -24,6 +24,7 @@ from textual.binding import Binding
 from textual.containers import Container
 from textual.dom import DOMNode
 from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static
@@ -260,6 +261,26 @@ class XenonConsole(App[int]):
             watch_stdin(self.set_interval, self._terminal_gone)
         if self.acks.load_error:
             self.notify(self.acks.load_error, severity="warning", timeout=15)
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """A toast, shown as plain text: messages carry file names, notes and
+        backend text, and ``[/]`` or ``[link=...]`` in them crashed Textual's
+        markup parser (issue 14)."""
+        super().notify(
+            strip_controls(message),
+            title=strip_controls(title),
+            severity=severity,
+            timeout=timeout,
+            markup=markup,
+        )
 
     def on_resize(self) -> None:
         self._layout_for(self.size.width, self.size.height)

@@ -6,6 +6,9 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from backends.analysis.alarms import Alarm, Severity
 from backends.model import Kind
 from console.acks import AckStore
@@ -75,7 +78,7 @@ def test_an_unwritable_state_dir_is_reported_not_fatal(tmp_path: Path) -> None:
     store = AckStore(blocker / "acks.json")  # parent is a file: cannot be created
     store.acknowledge(alarm(), "still works in memory")
     assert store.ack_for(alarm()) is not None
-    assert store.load_error and "cannot save" in store.load_error
+    assert store.save_error and "cannot save" in store.save_error
 
 
 async def test_acknowledging_in_the_alarms_screen_quiets_the_strip(tmp_path: Path) -> None:
@@ -164,3 +167,108 @@ async def test_a_restart_keeps_acks_of_alarms_without_since(tmp_path: Path) -> N
                 app.acks.acknowledge(uplink, "network team on it")
             else:
                 assert app.is_acked(uplink)
+
+
+# ------------------------------------------------- broken files (issue 14)
+
+CORRUPT = {
+    "random bytes": bytes(range(256)) * 3,
+    "UTF-16 with a BOM": '{"version": 1, "acks": []}'.encode("utf-16"),
+    "invalid UTF-8": b'{"version": 1, "acks": [{"note": "\xff\xfe"}]}',
+    "nested too deep": b"[" * 100_000,
+    "markup in a value": b'{"version": "[/]", "acks": "[link=http://x]y[/link]"}',
+    "wrong shapes": b'{"version": 1, "acks": [1, 2], "open": [3]}',
+    "too large": b'{"version": 1, "acks": [], "pad": "' + b"x" * (1 << 20) + b'"}',
+}
+
+
+def test_any_content_of_the_file_is_a_warning_and_a_file_moved_aside(tmp_path: Path) -> None:
+    for name, content in CORRUPT.items():
+        path = tmp_path / name.replace(" ", "-") / "acks.json"
+        path.parent.mkdir()
+        path.write_bytes(content)
+        store = AckStore(path)
+        assert store.acks == {}, name
+        assert store.load_error and "moved aside" in store.load_error, name
+        assert (path.parent / "acks.corrupt").read_bytes() == content, name
+        store.acknowledge(alarm(), "fresh start")
+        assert store.save_error is None
+        assert json.loads(path.read_text())["version"] == 1, name
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(content=st.binary(max_size=2000))
+def test_any_bytes_load_without_a_traceback(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "acks.json"
+    path.write_bytes(content)
+    store = AckStore(path)  # must not raise
+    assert store.load_error is None or len(store.load_error.splitlines()) == 1
+    path.unlink(missing_ok=True)
+    (tmp_path / "acks.corrupt").unlink(missing_ok=True)
+
+
+def test_an_unreadable_file_is_never_replaced(tmp_path: Path) -> None:
+    path = tmp_path / "acks.json"
+    path.mkdir()  # not a file: cannot be read (permissions do not stop root)
+    (path / "keep").write_text("x")
+    store = AckStore(path)
+    assert store.load_error and "in memory only" in store.load_error
+    store.acknowledge(alarm(), "on it")
+    assert store.ack_for(alarm()) is not None  # in memory
+    assert store.save_error and store.save_error.startswith("not saved: cannot read")
+    assert (path / "keep").read_text() == "x"
+
+
+def test_a_corrupt_file_that_cannot_be_moved_aside_is_kept(tmp_path: Path) -> None:
+    path = tmp_path / "acks.json"
+    path.write_bytes(b"{not json")
+    (tmp_path / "acks.corrupt").mkdir()
+    (tmp_path / "acks.corrupt" / "x").write_text("")  # os.replace onto it fails
+    store = AckStore(path)
+    assert store.load_error and "could not be moved aside" in store.load_error
+    store.acknowledge(alarm(), "on it")
+    assert store.save_error and "not saved" in store.save_error
+    assert path.read_bytes() == b"{not json"
+
+
+async def test_a_failed_save_says_so_on_screen_and_markup_is_text(tmp_path: Path) -> None:
+    """The screen said "Acknowledged" while nothing was saved; and a file
+    content of ``[/]`` crashed Textual through the warning's markup."""
+    path = tmp_path / "acks.json"
+    path.write_bytes(b'{"version": "[/]", "acks": "[link=x]y"}')
+    (tmp_path / "acks.corrupt").mkdir()
+    (tmp_path / "acks.corrupt" / "x").write_text("")
+    app = simulator_app("held-jobs")
+    app.acks = AckStore(path)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await wait_settled(pilot)
+        await pilot.pause()
+        assert any("could not be moved aside" in n.message for n in app._notifications)
+        await pilot.press("a")
+        await pilot.pause()
+        assert isinstance(app.screen, AlarmsScreen)
+        await pilot.press("a")
+        await pilot.pause()
+        assert isinstance(app.screen, NoteScreen)
+        await pilot.press(*"[/] on it", "enter")
+        await pilot.pause()
+        messages = [n.message for n in app._notifications]
+        assert any(m.startswith("Acknowledged in this console only, not saved") for m in messages)
+        assert not any(m.startswith("Acknowledged:") for m in messages)
+
+
+async def test_a_toast_with_markup_in_it_is_text() -> None:
+    """``[/]`` in a toast (a file name, a note, an alarm title) raised a
+    MarkupError out of Textual and stopped the console."""
+    app = simulator_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.notify("acks.json [/] and [link=http://x]y[/link] \x1b[2J")
+        await pilot.pause(0.2)
+        assert app.is_running
+        [toast] = list(app._notifications)
+        assert toast.message == "acks.json [/] and [link=http://x]y[/link] " and not toast.markup
+        await pilot.press("5")  # and the console goes on
+        await pilot.pause()
+        assert app.is_running

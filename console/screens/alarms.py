@@ -180,7 +180,14 @@ class AlarmsScreen(ModalScreen[None]):
                 return
             self.store.acknowledge(alarm, note)
             self.refresh_rows()
-            self.notify(f"Acknowledged: {alarm.title}")
+            if self.store.save_error:
+                self.notify(
+                    f"Acknowledged in this console only, {self.store.save_error}",
+                    severity="error",
+                    timeout=15,
+                )
+            else:
+                self.notify(f"Acknowledged: {alarm.title}")
 
         self.app.push_screen(NoteScreen(alarm.title), done)
 
@@ -189,3 +196,9 @@ class AlarmsScreen(ModalScreen[None]):
         if chosen is not None:
             self.store.unacknowledge(chosen[1])
             self.refresh_rows()
+            if self.store.save_error:
+                self.notify(
+                    f"Withdrawn in this console only, {self.store.save_error}",
+                    severity="error",
+                    timeout=15,
+                )
