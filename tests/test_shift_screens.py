@@ -438,3 +438,29 @@ async def test_new_data_redraws_only_the_rows_that_changed(
         pane.show(replace(snapshot, runs=tuple(runs)))
         await pilot.pause()
         assert lines == [1 + HEADER] and full == []
+
+
+async def test_a_late_runs_table_does_not_replace_the_newer_one_with_dags() -> None:
+    """The runs poll derives its table, then its alarms; meanwhile the jobs
+    poll made a newer table from it with the DAGs, which reached the pane
+    first. The runs poll's then replaced it: runs being processed read
+    "waiting" until the next jobs poll (a snapshot test flaked on it)."""
+    from backends.analysis.jobs import dag_for_run
+    from backends.analysis.run_index import RunIndex
+
+    app = simulator_app("held-jobs")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_settled(pilot)
+        pane = app.runs_pane
+        runs = pane.snapshot.runs  # type: ignore[union-attr]
+        jobs = app.pane(Kind.JOBS).snapshot
+        index = RunIndex(app.config.policy)
+        first = index.update(runs)
+        with_dags = index.with_dags(dag_for_run(jobs))  # type: ignore[arg-type]
+        assert with_dags is not None and with_dags.newer_than(first)
+        pane.set_table(with_dags)
+        pane.set_table(first)  # arrives late
+        assert pane._table is with_dags
+        await pilot.press("5")
+        await pilot.pause()
+        assert "processing" in screen_text(app)

@@ -17,6 +17,7 @@ builds the next table.
 
 from __future__ import annotations
 
+import itertools
 import sys
 import threading
 from bisect import bisect_left
@@ -147,6 +148,11 @@ class RunTable:
     facts: tuple[RunFacts, ...]
     #: Runs whose facts were derived anew for this table (not reused).
     derived: int = 0
+    #: The order in which tables were made (one count for every index): a
+    #: table reaches its reader from the thread of the poll that made it, and
+    #: the runs poll's (which computes the alarms after it) can arrive after
+    #: a newer one the jobs poll made from it; the reader keeps the newest.
+    serial: int = 0
 
     def __len__(self) -> int:
         return len(self.facts)
@@ -155,6 +161,10 @@ class RunTable:
         # Short: a table is passed to workers, whose description is its repr
         # (the dataclass's own would spell out every run, 0.4 s at 26,762).
         return f"RunTable({len(self.facts):,} runs, {self.derived:,} derived)"
+
+    def newer_than(self, other: RunTable | None) -> bool:
+        """Whether this table should replace ``other`` (of the same index)."""
+        return other is None or self.serial >= other.serial
 
     @property
     def malformed(self) -> int:
@@ -170,6 +180,10 @@ def _versions(runs: Sequence[Run]) -> Iterable[tuple[int, object]]:
     if isinstance(runs, Versioned):
         return runs.versions()
     return ((run.number, run) for run in runs)
+
+
+#: Serial numbers of tables (``RunTable.serial``), taken under an index's lock.
+_serials = itertools.count(1)
 
 
 class RunIndex:
@@ -216,7 +230,7 @@ class RunIndex:
                 fresh[number] = facts
                 out.append(facts)
             self._facts = fresh
-            self.last = RunTable(runs, tuple(out), derived)
+            self.last = RunTable(runs, tuple(out), derived, next(_serials))
             return self.last
 
     def with_dags(self, dags: Mapping[int, Dag]) -> RunTable | None:
@@ -245,7 +259,7 @@ class RunIndex:
                 derived += 1
             if not derived:
                 return None
-            self.last = RunTable(last.runs, tuple(facts), derived)
+            self.last = RunTable(last.runs, tuple(facts), derived, next(_serials))
             return self.last
 
 

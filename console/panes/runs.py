@@ -107,6 +107,8 @@ class RunsPane(SourcePane):
 
     def set_table(self, table: RunTable) -> None:
         """The facts of every run, derived in the polling thread."""
+        if not table.newer_than(self._table):
+            return  # the jobs poll's newer table of these runs came first
         current = self._table is not None and self._table.runs is self._runs
         self._table = table
         if table.runs is not self._runs:
