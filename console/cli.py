@@ -50,6 +50,29 @@ def _non_negative_float(text: str) -> float:
     return value
 
 
+def _speed(text: str) -> float:
+    """``--speed``: simulated seconds a second, 0 (frozen) to a year a second."""
+    from backends.simulator import MAX_SPEED
+
+    value = _non_negative_float(text)
+    if value > MAX_SPEED:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_SPEED:,}, got {text!r}")
+    return value
+
+
+#: ``replay --speed``: faster than this, a whole night passes between frames.
+MAX_REPLAY_SPEED = 100_000.0
+
+
+def _replay_speed(text: str) -> float:
+    value = _non_negative_float(text)
+    if value == 0 or value > MAX_REPLAY_SPEED:
+        raise argparse.ArgumentTypeError(
+            f"must be a number > 0 and at most {MAX_REPLAY_SPEED:,.0f}, got {text!r}"
+        )
+    return value
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -100,7 +123,7 @@ def _common_options() -> _Parser:
     group.add_argument(
         "--speed",
         metavar="X",
-        type=_non_negative_float,
+        type=_speed,
         default=S,
         help="simulated seconds per real second (0 freezes the clock)",
     )
@@ -194,7 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument(
         "--speed",
         metavar="X",
-        type=_positive_float,
+        type=_replay_speed,
         default=1.0,
         help="playback speed: recorded seconds per real second (default 1)",
     )
@@ -207,13 +230,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_sim(sub)
     return parser
-
-
-def _positive_float(text: str) -> float:
-    value = _non_negative_float(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text!r}")
-    return value
 
 
 def _add_sim(sub: argparse._SubParsersAction) -> None:
@@ -361,6 +377,24 @@ def _audit(args: argparse.Namespace, config: Config) -> int:
         sources.close()
 
 
+def _no_terminal() -> str | None:
+    """Why the TUI cannot run here, or None: it needs a terminal on stdin.
+
+    Without one (``</dev/null``, a pipe, cron) Textual draws the screen,
+    reads end-of-file for ever and spins a core.
+    """
+    stdin = sys.__stdin__
+    try:
+        if stdin is not None and os.isatty(stdin.fileno()):
+            return None
+    except (AttributeError, ValueError, OSError):
+        pass
+    return (
+        "the console needs a terminal on stdin (it is not one here); "
+        f"for scripts use `{PROG} report` or `{PROG} check`"
+    )
+
+
 def _run_tui(config: Config, record: Path | None = None) -> int:
     from console.app import run_app
     from console.fetching import Backends
@@ -375,6 +409,8 @@ def _run_tui(config: Config, record: Path | None = None) -> int:
                 f"--record {record}: the file exists; a recording is never "
                 "overwritten, choose another name"
             )
+    if (why := _no_terminal()) is not None:
+        return _fail(why)
     return run_app(config, Backends(config), record=record)
 
 
@@ -389,6 +425,8 @@ def _replay(args: argparse.Namespace, config: Config) -> int:
     if not recording.frames:
         detail = f": {recording.damage}" if recording.damage else ""
         return _fail(f"{args.file}: the recording holds no snapshots{detail}")
+    if (why := _no_terminal()) is not None:
+        return _fail(why)
     return replay_app(config, recording, speed=args.speed, paused=args.paused)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import stat
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -119,10 +120,15 @@ class _Reader:
         out = dict(defaults)
         for key, value in data.items():
             kind = self.kind(section, key)
-            if not _is_number(value) or not math.isfinite(value) or value <= 0:
+            if (
+                not _is_number(value)
+                or not math.isfinite(value)
+                or value <= 0
+                or value > MAX_SECONDS
+            ):
                 raise self.error(
                     f"[{section}] {key} must be a positive number of seconds, "
-                    f"got {_describe(value)}"
+                    f"at most {MAX_SECONDS:,.0f} (a day), got {_describe(value)}"
                 )
             out[kind] = float(value)
         return MappingProxyType(out)
@@ -201,21 +207,51 @@ def load_config(
     if path is not None:
         source_path = Path(path)
         origin = str(path)
-        try:
-            text = source_path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ConfigError(f"{origin}: config file not found") from None
-        except IsADirectoryError:
-            raise ConfigError(f"{origin}: is a directory, not a config file") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            raise ConfigError(f"{origin}: cannot read config file: {reason}") from None
+        text = _read_config(source_path, origin)
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{origin}: invalid TOML: {exc}") from None
+        except RecursionError:
+            raise ConfigError(f"{origin}: invalid TOML: nested too deep") from None
     reader = _Reader(str(path) if path is not None else "defaults")
     return _build(reader, data, source_path, scenario=scenario, seed=seed, speed=speed, runs=runs)
+
+
+#: A config file larger than this is refused (a real one is a few kB).
+MAX_CONFIG_BYTES = 1 << 20
+#: Poll intervals and timeouts: at most a day (a longer one is a typo, and
+#: would overflow the waits of ``check`` and ``report``).
+MAX_SECONDS = 86_400.0
+
+
+def _read_config(path: Path, origin: str) -> str:
+    """The text of a config file: a regular file, at most 1 MB, UTF-8.
+
+    A FIFO would block the start for ever and ``/dev/zero`` would be read
+    until memory ran out: anything but a regular file is refused.
+    """
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise ConfigError(f"{origin}: config file not found") from None
+    except OSError as exc:
+        raise ConfigError(f"{origin}: cannot read config file: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(mode):
+        raise ConfigError(f"{origin}: is a directory, not a config file")
+    if not stat.S_ISREG(mode):
+        raise ConfigError(f"{origin}: not a regular file (a FIFO, a device?), not a config file")
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_CONFIG_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(f"{origin}: cannot read config file: {exc.strerror or exc}") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{origin}: larger than {MAX_CONFIG_BYTES // 1024} kB, not a config file")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{origin}: cannot read config file: {exc}") from None
 
 
 def _build(reader: _Reader, data: Mapping[str, Any], source_path: Path | None, **overrides):

@@ -301,6 +301,12 @@ class _RecordError(ValueError):
     """A record that is valid JSON but not a valid record."""
 
 
+#: The longest record read (uncompressed): the first, full runs snapshot of
+#: 26,762 runs is 32 MB, of 267,620 runs 307 MB. A longer line is damage, not
+#: a reason to read gigabytes into memory (a gzip bomb).
+MAX_RECORD_BYTES = 512 << 20
+
+
 class _Lines:
     """The lines of a (possibly damaged) stream, each without its newline.
 
@@ -318,6 +324,7 @@ class _Lines:
 
     def __iter__(self) -> Iterator[bytes]:
         pending: list[bytes] = []
+        held = 0  # bytes in ``pending``
         while True:
             try:
                 chunk = self._stream.read1(_CHUNK)
@@ -335,10 +342,25 @@ class _Lines:
                 if end < 0:
                     if start < len(chunk):
                         pending.append(chunk[start:])
+                        held += len(chunk) - start
+                        if held > MAX_RECORD_BYTES:
+                            self.failure = (
+                                f"a record longer than {MAX_RECORD_BYTES >> 20} MB "
+                                "(the limit of one record)"
+                            )
+                            self.partial = b""
+                            return
                     break
+                if held + end - start > MAX_RECORD_BYTES:
+                    self.failure = (
+                        f"a record longer than {MAX_RECORD_BYTES >> 20} MB "
+                        "(the limit of one record)"
+                    )
+                    return
                 pending.append(chunk[start:end])
                 yield b"".join(pending)
                 pending = []
+                held = 0
                 start = end + 1
         self.partial = b"".join(pending)
 
@@ -394,6 +416,9 @@ class _Reader:
             except (ValueError, CodecError) as exc:  # bad JSON, bad data, bad record
                 damage = f"corrupt record {index:,}: {_reason(exc)}"
                 break
+            except RecursionError:
+                damage = f"corrupt record {index:,}: nested too deep"
+                break
         else:
             damage = self._ending(index)
         notes = sorted(self.notes)
@@ -423,7 +448,7 @@ class _Reader:
     def _header(self, line: bytes) -> dict[str, Any]:
         try:
             header = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):
             header = None
         if not isinstance(header, dict) or header.get("format") != FORMAT:
             raise RecordingError(f"{self.path} is not a xenon-console recording (no header)")
@@ -444,7 +469,7 @@ class _Reader:
         if partial.strip():
             try:
                 self._record(partial)  # a complete record that only lacks its newline
-            except (ValueError, CodecError):
+            except (ValueError, CodecError, RecursionError):
                 reason = lines.failure or "last record incomplete"
                 return (
                     f"recording truncated after {len(self.frames):,} records "

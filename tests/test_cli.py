@@ -101,7 +101,7 @@ def test_bad_config_is_one_line_exit_2(tmp_path, capsys):
     line = one_error_line(capsys)
     assert line == (
         f"xenon-console: error: {path}: [intervals] buffer must be a positive "
-        "number of seconds, got 'fast'"
+        "number of seconds, at most 86,400 (a day), got 'fast'"
     )
 
 

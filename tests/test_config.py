@@ -147,7 +147,8 @@ speed = 60
     [
         (
             "[intervals]\nbuffer = 'fast'",
-            "[intervals] buffer must be a positive number of seconds, got 'fast'",
+            "[intervals] buffer must be a positive number of seconds, "
+            "at most 86,400 (a day), got 'fast'",
         ),
         ("[intervals]\nbuffer = 0", "[intervals] buffer must be a positive number"),
         ("[intervals]\nbuffer = true", "[intervals] buffer must be a positive number"),

@@ -127,8 +127,10 @@ def test_recording_type_is_what_the_reader_returns(tmp_path: Path) -> None:
 
 
 def test_record_refuses_to_overwrite_and_reports_unwritable_paths(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # As if on a terminal: the recording is opened before the app starts.
+    monkeypatch.setattr("console.cli._no_terminal", lambda: None)
     existing = tmp_path / "night.rec"
     existing.write_bytes(b"last night")
     assert main(["--record", str(existing)]) == 2

@@ -109,7 +109,7 @@ def test_backend_serves_all_five_kinds_and_lists_scenarios() -> None:
     ("options", "message"),
     [
         ({"scenario": "foo"}, "unknown scenario 'foo' (known: nominal, uplink-down"),
-        ({"speed": -1}, "speed must be >= 0"),
+        ({"speed": -1}, "speed must be between 0 and 31,536,000"),
         ({"speed": "fast"}, "speed must be a number"),
         ({"runs": 0}, "runs must be a positive integer"),
         ({"runs": "10"}, "runs must be a positive integer"),

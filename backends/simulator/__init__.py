@@ -163,11 +163,17 @@ def _seed(value: Any) -> int:
     return value
 
 
+#: A year a second: faster, the simulated clock outruns what a poll can settle.
+MAX_SPEED = 31_536_000
+
+
 def _speed(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise BackendConfigError(f"speed must be a number, not {value!r}")
-    if not math.isfinite(value) or value < 0:
-        raise BackendConfigError(f"speed must be >= 0 (got {value!r})")
+    if not math.isfinite(value) or value < 0 or value > MAX_SPEED:
+        raise BackendConfigError(
+            f"speed must be between 0 and {MAX_SPEED:,} simulated seconds a second (got {value!r})"
+        )
     return float(value)
 
 
