@@ -115,6 +115,8 @@ class RunsPane(SourcePane):
             return  # of runs no longer shown; the next one is on its way
         self._own.clear()
         self._malformed = table.malformed
+        if not self.query(VirtualTable):
+            return  # not mounted yet, or torn down (the app is leaving): kept for show
         if not current and (self.filter_text.strip() or self.sort_column is not None):
             self._apply_filter()  # it was waiting for these facts
         elif self._order is not None and table.derived:
