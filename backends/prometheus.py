@@ -17,6 +17,7 @@ and ``/api/v1/query_range``: it never changes anything.
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Mapping
@@ -52,6 +53,10 @@ DEFAULT_MOUNTPOINT = "/data"
 MAX_POINTS = 11_000
 #: How much of a server's error text is worth a line on the pane.
 MAX_ERROR_TEXT = 200
+#: The largest answer read: a range query of MAX_POINTS points is about
+#: 330 kB; a bigger answer is not a disk's fill level (and would take the
+#: console's memory with it).
+MAX_RESPONSE_BYTES = 16 << 20
 MASK = "***"
 
 
@@ -271,6 +276,27 @@ class PrometheusBackend(Backend, BufferSource):
             raise SourceError(f"query {_short(query)!r}: series is not an object")
         return series
 
+    def _read(
+        self, path: str, params: dict[str, str], remaining: float, deadline: float
+    ) -> tuple[httpx.Response, bytes]:
+        """The response and its body, read by the deadline and at most
+        ``MAX_RESPONSE_BYTES``. httpx's timeout is per read: a server that
+        trickles a byte a second never trips it; this bounds the whole."""
+        with self._client.stream("GET", path, params=params, timeout=remaining) as response:
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > MAX_RESPONSE_BYTES:
+                    raise SourceError(
+                        f"Prometheus at {self.display_url} answered more than "
+                        f"{MAX_RESPONSE_BYTES >> 20} MB (the limit of one answer): not read"
+                    )
+                chunks.append(chunk)
+                if time.monotonic() > deadline:
+                    raise httpx.ReadTimeout("the whole answer took too long")
+            return response, b"".join(chunks)
+
     def _get(self, path: str, query: str, deadline: float, params: dict[str, str]) -> Any:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
@@ -280,7 +306,7 @@ class PrometheusBackend(Backend, BufferSource):
         # Prometheus durations take no fractions: whole milliseconds.
         params = {"query": query, **params, "timeout": f"{max(1, int(remaining * 1000))}ms"}
         try:
-            response = self._client.get(path, params=params, timeout=remaining)
+            response, content = self._read(path, params, remaining, deadline)
         except httpx.TimeoutException:
             raise SourceError(
                 f"Prometheus at {self.display_url} did not answer within {self.timeout:g} s"
@@ -295,8 +321,8 @@ class PrometheusBackend(Backend, BufferSource):
                 f"{type(exc).__name__}: {self._reason(exc)}"
             ) from None
         try:
-            body = response.json()
-        except ValueError:
+            body = json.loads(content)
+        except (ValueError, RecursionError):
             body = None
         if isinstance(body, dict) and body.get("status") == "error":
             kind = one_line(self._scrub(str(body.get("errorType", "error"))))[:40]

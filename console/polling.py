@@ -26,6 +26,9 @@ from console.config import Config
 from console.fetching import Backends, Result, describe_error, fetch_one
 from console.state.source import backoff
 
+#: Abandoned fetches of one kind left running before no new one is started.
+MAX_ABANDONED = 3
+
 
 @dataclass(frozen=True)
 class PollStarted:
@@ -89,6 +92,9 @@ class Poller:
         self._stop = threading.Event()
         self._wake = {kind: threading.Event() for kind in sources.kinds()}
         self._threads: list[threading.Thread] = []
+        #: Fetches given up on and still running, per kind.
+        self._abandoned: dict[Kind, int] = dict.fromkeys(self._wake, 0)
+        self._abandoned_lock = threading.Lock()
 
     def start(self) -> None:
         for kind in self._wake:
@@ -121,13 +127,65 @@ class Poller:
         while not self._stop.is_set():
             wake.clear()
             self.deliver(PollStarted(kind, self.clock()))
-            result = fetch_one(self.sources, kind)
+            result = self._fetch_bounded(kind)
             if self._stop.is_set():
                 return
             self.deliver(Polled(result, self.clock(), self._prepared(kind, result)))
             self.deliver(self.derive(result))
             failures = 0 if result.error is None else failures + 1
             wake.wait(backoff(interval, failures))
+
+    def _fetch_bounded(self, kind: Kind) -> Result:
+        """Fetch in a thread of its own, given up on after the kind's timeout.
+
+        A backend's own timeouts may bound each read but not the whole (a
+        server that trickles a byte a second): the poll is abandoned at the
+        timeout (its daemon thread may finish or not; its answer is dropped)
+        and the next poll starts afresh, after the back-off. At most
+        ``MAX_ABANDONED`` abandoned fetches of a kind are left running: beyond
+        that, no new one is started until one of them ends.
+        """
+        name = self.sources.backend_name(kind) or "-"
+        timeout = self.config.timeouts[kind]
+        with self._abandoned_lock:
+            hanging = self._abandoned[kind]
+        if hanging >= MAX_ABANDONED:
+            return Result(
+                kind,
+                name,
+                None,
+                f"{hanging} earlier polls still hang (no answer after {timeout:g} s each); "
+                "waiting for one of them to end",
+                0.0,
+            )
+        box: list[Result] = []
+        done = threading.Event()
+        state = {"abandoned": False}
+
+        def work() -> None:
+            try:
+                box.append(fetch_one(self.sources, kind))
+            finally:
+                with self._abandoned_lock:
+                    done.set()
+                    if state["abandoned"]:
+                        self._abandoned[kind] -= 1
+
+        threading.Thread(target=work, name=f"fetch-{kind.value}", daemon=True).start()
+        if not done.wait(timeout):
+            with self._abandoned_lock:
+                if not done.is_set():
+                    state["abandoned"] = True
+                    self._abandoned[kind] += 1
+        if box:
+            return box[0]
+        return Result(
+            kind,
+            name,
+            None,
+            f"no answer within {timeout:g} s: poll abandoned, the next one starts afresh",
+            timeout,
+        )
 
     def _prepared(self, kind: Kind, result: Result) -> object | None:
         if self.prepare is None or result.snapshot is None:

@@ -327,3 +327,86 @@ def test_a_bad_token_option_is_not_echoed() -> None:
     with pytest.raises(BackendConfigError) as err:
         PrometheusBackend({"url": "http://p", "token": 12345678})
     assert "12345678" not in str(err.value)
+
+
+# ------------------------------------------ whole-poll bounds (issue 14)
+
+
+class _Trickle:
+    """A server on loopback that sends its headers, then a byte of body
+    every 0.2 s for ever (or ``size`` bytes at once)."""
+
+    def __init__(self, size: int | None = None) -> None:
+        import socket
+        import threading
+
+        self.size = size
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.stop = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        import threading
+
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _answer(self, conn: Any) -> None:
+        import time
+
+        with conn:
+            try:
+                conn.recv(65536)
+                if self.size is not None:
+                    body = b'{"status": "success", "pad": "' + b"x" * self.size + b'"}'
+                    conn.sendall(
+                        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                        b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+                    )
+                    return
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n")
+                while not self.stop.is_set():
+                    conn.sendall(b" ")
+                    time.sleep(0.2)
+            except OSError:
+                return
+
+    def close(self) -> None:
+        self.stop.set()
+        self.sock.close()
+
+
+def test_a_server_that_trickles_is_given_up_on_at_the_timeout() -> None:
+    """httpx's timeout is per read: a byte every 0.2 s never tripped it, and
+    the buffer pane said "no answer" for 602 s."""
+    import time
+
+    server = _Trickle()
+    try:
+        backend = PrometheusBackend({"url": f"http://127.0.0.1:{server.port}", "timeout": 1.0})
+        start = time.monotonic()
+        with pytest.raises(SourceError, match="did not answer within 1 s"):
+            backend.fetch_buffer()
+        assert time.monotonic() - start < 3
+    finally:
+        server.close()
+
+
+def test_an_answer_too_large_is_not_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    import backends.prometheus as prometheus
+
+    monkeypatch.setattr(prometheus, "MAX_RESPONSE_BYTES", 1 << 20)
+    server = _Trickle(size=3 << 20)
+    try:
+        backend = PrometheusBackend({"url": f"http://127.0.0.1:{server.port}", "timeout": 5.0})
+        with pytest.raises(SourceError, match="answered more than 1 MB"):
+            backend.fetch_buffer()
+    finally:
+        server.close()

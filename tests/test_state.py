@@ -90,10 +90,10 @@ def test_the_alarm_book_adds_each_sources_health() -> None:
     assert [(a.key, a.severity) for a in book.alarms] == [("source.buffer.down", Severity.UNKNOWN)]
 
 
-def fake_sources(tmp_path, backend: FakeBackend):  # type: ignore[no-untyped-def]
+def fake_sources(tmp_path, backend: FakeBackend, extra: str = ""):  # type: ignore[no-untyped-def]
     path = tmp_path / "config.toml"
     panes = "".join(f'{kind.value} = "lab"\n' for kind in Kind)
-    path.write_text(f'[backends.lab]\ntype = "fake"\n[panes]\n{panes}')
+    path.write_text(f'[backends.lab]\ntype = "fake"\n[panes]\n{panes}{extra}')
     config = load_config(path)
     return config, Backends(config, lambda type_name, options: backend)
 
@@ -147,5 +147,43 @@ def test_poll_now_wakes_a_sleeping_kind(tmp_path) -> None:  # type: ignore[no-un
             time.sleep(0.01)
         assert len(polls) >= 2 and polls[1] - polls[0] < config.intervals[Kind.RUNS]
     finally:
+        poller.stop()
+        sources.close()
+
+
+def test_a_poll_given_up_on_blocks_not_the_next(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A server that trickles a byte a second kept the buffer pane at "no
+    answer" for 602 s, and `r` did nothing: the poll of that kind waited on
+    the hung fetch. It is abandoned at the timeout; the next starts afresh."""
+    backend = FakeBackend()
+    gate = threading.Event()
+    backend.hang[Kind.JOBS] = gate  # the first fetch of the jobs hangs
+    config, sources = fake_sources(tmp_path, backend, "[timeouts]\njobs = 0.5\n")
+    timeout = config.timeouts[Kind.JOBS]
+    jobs: list[Polled] = []
+    second = threading.Event()
+
+    def deliver(event: object) -> None:
+        if isinstance(event, Polled) and event.result.kind is Kind.JOBS:
+            jobs.append(event)
+            if event.result.snapshot is not None:
+                second.set()
+
+    poller = Poller(sources, config, deliver, derive(config))
+    start = time.monotonic()
+    poller.start()
+    try:
+        deadline = start + timeout + 5
+        while not jobs and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert jobs and jobs[0].result.snapshot is None
+        assert jobs[0].result.error is not None and "abandoned" in jobs[0].result.error
+        assert time.monotonic() - start < timeout + 2
+        backend.hang.pop(Kind.JOBS)  # the server answers again; the hung read still hangs
+        poller.poll_now([Kind.JOBS])
+        assert second.wait(5)
+        assert backend.calls[Kind.JOBS] == 2 and not gate.is_set()
+    finally:
+        gate.set()
         poller.stop()
         sources.close()
