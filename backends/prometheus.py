@@ -17,13 +17,15 @@ and ``/api/v1/query_range``: it never changes anything.
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
+from urllib.parse import quote
 
 import httpx
 
@@ -58,6 +60,24 @@ MAX_ERROR_TEXT = 200
 #: console's memory with it).
 MAX_RESPONSE_BYTES = 16 << 20
 MASK = "***"
+
+
+def _encoded_forms(
+    secrets: Iterable[str | None], pairs: Iterable[tuple[str | None, str | None]] = ()
+) -> tuple[str, ...]:
+    """Every form in which a server could echo a secret back: as it is,
+    URL-quoted, base64 (alone, and as the ``user:password`` of a Basic
+    authorization header, which a server echoing the request would show),
+    longest first so that no shorter form leaves a part of a longer one."""
+    forms: set[str] = set()
+    for secret in secrets:
+        if secret:
+            forms |= {secret, quote(secret, safe=""), base64.b64encode(secret.encode()).decode()}
+    for user, password in pairs:
+        if password:
+            basic = f"{user or ''}:{password}".encode()
+            forms.add(base64.b64encode(basic).decode())
+    return tuple(sorted((f for f in forms if len(f) >= 3), key=len, reverse=True))
 
 
 def _selector(mountpoint: str) -> str:
@@ -130,10 +150,19 @@ class PrometheusBackend(Backend, BufferSource):
             raise BackendConfigError("options 'username' and 'password' go together")
         if token and username:
             raise BackendConfigError("options 'token' and 'username' exclude each other")
+        if token and (parsed.username or parsed.password):
+            # httpx sends the URL's user:password as Basic auth and the token
+            # would be dropped without a word: say which one is meant.
+            raise BackendConfigError(
+                "option 'url' carries user:password and a token is set: give one of them"
+            )
 
         headers = {"Accept": "application/json"}
         auth: httpx.Auth | None = None
-        self._secrets: tuple[str, ...] = tuple(s for s in (token, password, parsed.password) if s)
+        self._secrets = _encoded_forms(
+            (token, password, parsed.password),
+            pairs=((username, password), (parsed.username, parsed.password)),
+        )
         if token:
             headers["Authorization"] = f"Bearer {token}"
         if username and password:

@@ -449,6 +449,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "config", None) is not None:
         args.config = Path(args.config)
     try:
+        if getattr(args, "record", None) == "":
+            return _fail("--record needs a file name")
         if getattr(args, "record", None) and args.command is not None:
             return _fail("--record goes with the console itself, not with a subcommand")
         if args.command == "replay":

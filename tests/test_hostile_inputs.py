@@ -155,3 +155,45 @@ def test_the_console_without_a_terminal_on_stdin_refuses_to_start() -> None:
         "xenon-console: error: the console needs a terminal on stdin (it is not one here); "
         "for scripts use `xenon-console report` or `xenon-console check`"
     ]
+
+
+def test_an_empty_record_name_is_refused(capsys) -> None:  # type: ignore[no-untyped-def]
+    """``--record ""`` recorded nothing, silently."""
+    assert "--record needs a file name" in one_line_error(capsys, ["--record", ""])
+
+
+def test_json_output_escapes_c1_del_and_bidi() -> None:
+    from console.safe_text import json_text
+
+    value = {"name": "a\x85b\x7fc\u202ed\u2066e\u2028f\x1b[2Jg"}
+    text = json_text(value)
+    assert json.loads(text) == value
+    assert not any(ch in text for ch in "\x85\x7f\u202e\u2066\u2028\x1b")
+
+
+def test_a_secret_echoed_in_any_encoding_is_masked() -> None:
+    """A server that echoes the request's headers put the base64 of
+    user:password on screen."""
+    import base64
+
+    import httpx
+
+    from backends.prometheus import PrometheusBackend
+    from backends.sources import BackendConfigError, SourceError
+
+    def echo(request: httpx.Request) -> httpx.Response:
+        header = request.headers.get("authorization", "")
+        body = {"status": "error", "errorType": "bad_data", "error": f"you sent {header}"}
+        return httpx.Response(400, json=body)
+
+    backend = PrometheusBackend(
+        {"url": "http://prom:9090", "username": "shifter", "password": "hunter2-pw"},
+        transport=httpx.MockTransport(echo),
+    )
+    with pytest.raises(SourceError) as caught:
+        backend.fetch_buffer()
+    message = str(caught.value)
+    assert "you sent Basic ***" in message
+    assert base64.b64encode(b"shifter:hunter2-pw").decode() not in message
+    with pytest.raises(BackendConfigError, match="give one of them"):
+        PrometheusBackend({"url": "http://u:p@prom:9090", "token": "t0ken"})
