@@ -52,6 +52,8 @@ class FakeBackend(Backend, BufferSource, TransfersSource, TapeSource, JobsSource
         self.fail: dict[Kind, Exception] = {}
         self.hang: dict[Kind, threading.Event] = {}
         self.hostile = False
+        #: What every string field holds when ``hostile``.
+        self.hostile_text = HOSTILE
         self.calls: dict[Kind, int] = dict.fromkeys(Kind, 0)
         self.fill_fraction = 0.42
 
@@ -64,7 +66,7 @@ class FakeBackend(Backend, BufferSource, TransfersSource, TapeSource, JobsSource
             raise self.fail[kind]
 
     def _text(self, text: str) -> str:
-        return HOSTILE if self.hostile else text
+        return self.hostile_text if self.hostile else text
 
     def fetch_buffer(self) -> BufferSnapshot:
         self._enter(Kind.BUFFER)
@@ -167,7 +169,7 @@ class FakeBackend(Backend, BufferSource, TransfersSource, TapeSource, JobsSource
         runs = tuple(
             Run(
                 number=1000 + i,
-                name=f"171115_{i:04d}",
+                name=self._text(f"171115_{i:04d}") if i == 9 else f"171115_{i:04d}",
                 start=NOW - timedelta(hours=10 - i),
                 end=NOW - timedelta(hours=9 - i),
                 detector="tpc",

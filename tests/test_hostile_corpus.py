@@ -1,0 +1,107 @@
+"""Hostile text from every backend field into every output (issue 14).
+
+The fake backend puts each string of a corpus (Rich markup, CSI and OSC
+sequences, OSC 52 clipboard writes, 8-bit C1 controls, DEL, bidi overrides,
+newlines, a long string) into every text field it serves: errors, hold
+reasons, dsmc messages, RSE and site names, a run's name and source. Nothing
+of C0 (but the layout's own newlines), C1, DEL or bidi may reach the screen
+(the panes, a run's drill-down, the alarms screen), ``report`` (text and
+JSON) or a recording; markup is shown as text, never interpreted.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import re
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from backends.model import Kind
+from console.app import XenonConsole
+from console.config import load_config
+from console.fetching import Backends, fetch_all
+from console.recording import RecordingWriter
+from console.report import render_report, report_data
+from console.safe_text import json_text
+from console.screens.run_details import RunDetailsScreen
+from tests.fakes import FakeBackend
+from tests.screen import screen_text, wait_for
+from tests.test_app_sources import CONFIG
+
+CORPUS = {
+    "markup": "[bold red]INJECTED[/] [link=http://e.vil]x[/link] [/]",
+    "csi": "a\x1b[2J\x1b[31mred\x1b[0m\x1b[?1049h",
+    "osc52": "b\x1b]52;c;dG91Y2ggL3RtcC94\x07\x1b]0;title\x1b\\",
+    "c1": "c\x9b2J\x9d0;t\x9c\x85\x90dcs\x9c",
+    "c0": "d\x00\x07\x08\x0b\x0c\r\x7fe",
+    "bidi": "f\u202egnp.exe\u2066\u2069\u202a",
+    "newline": "g\nRun 1 safe\n\tindented",
+    "long": "h" * 5000,
+}
+
+#: What must never reach an output (the layout's own newlines aside).
+FORBIDDEN = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def hostile_config(tmp_path: Path, text: str):  # type: ignore[no-untyped-def]
+    fake = FakeBackend()
+    fake.hostile = True
+    fake.hostile_text = text
+    path = tmp_path / "config.toml"
+    path.write_text(CONFIG)
+    config = load_config(path)
+    return fake, config, Backends(config, factory=lambda _type, _options: fake)
+
+
+@pytest.mark.parametrize("name", list(CORPUS))
+async def test_no_control_reaches_the_screen(name: str, tmp_path: Path) -> None:
+    _, config, sources = hostile_config(tmp_path, CORPUS[name])
+    app = XenonConsole(config, sources)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await wait_for(pilot, lambda: all(app.pane(k).snapshot is not None for k in Kind))
+        await pilot.pause()
+        screens = [screen_text(app)]
+        app.open_run(1009)  # the run whose name is the hostile text
+        await wait_for(pilot, lambda: isinstance(app.screen, RunDetailsScreen))
+        await pilot.pause(0.3)
+        screens.append(screen_text(app))
+        await pilot.press("escape", "a")
+        await pilot.pause()
+        screens.append(screen_text(app))
+        for text in screens:
+            assert not FORBIDDEN.search(text), (name, FORBIDDEN.findall(text)[:5])
+            # A newline in a name fakes no line of its own.
+            assert not any(
+                line.lstrip("│▲ ").startswith(("Run 1 safe", "indented"))
+                for line in text.splitlines()
+            ), name
+        if name == "markup":
+            assert "[bold red]INJECTED[/]" in screens[0]
+
+
+@pytest.mark.parametrize("name", list(CORPUS))
+def test_no_control_reaches_report_json_or_a_recording(name: str, tmp_path: Path) -> None:
+    _, config, sources = hostile_config(tmp_path, CORPUS[name])
+    try:
+        results = fetch_all(sources, config)
+    finally:
+        sources.close()
+    out = io.StringIO()
+    render_report(results, config, Console(file=out, width=120, color_system=None))
+    text = out.getvalue()
+    assert not FORBIDDEN.search(text), FORBIDDEN.findall(text)[:5]
+    assert not any(line.lstrip().startswith("Run 1 safe") for line in text.splitlines())
+    data = report_data(results, config)
+    encoded = json_text(data, indent=2)
+    assert not FORBIDDEN.search(encoded)
+    assert json.loads(encoded) == json.loads(json.dumps(data))  # the same values
+    path = tmp_path / "night.rec"
+    with RecordingWriter(path, meta={}) as writer:
+        for result in results.values():
+            writer.write(result, 0.0)
+    raw = gzip.decompress(path.read_bytes()).decode("utf-8")
+    assert not FORBIDDEN.search(raw.replace("\n", ""))
