@@ -61,19 +61,27 @@ def number(
     *,
     minimum: float = 0.0,
     inclusive: bool = False,
+    maximum: float = 1_000_000.0,
 ) -> float:
-    """A finite number above ``minimum`` (or equal to it when ``inclusive``)."""
+    """A finite number above ``minimum`` (or equal to it when ``inclusive``)
+    and at most ``maximum`` (hours, minutes or seconds beyond a million are a
+    typo, and would overflow a ``timedelta`` or a wait)."""
     if key not in options:
         return default
     value = options[key]
     ok = isinstance(value, int | float) and not isinstance(value, bool)
     if ok:
         value = float(value)
-        ok = math.isfinite(value) and (value >= minimum if inclusive else value > minimum)
+        ok = (
+            math.isfinite(value)
+            and (value >= minimum if inclusive else value > minimum)
+            and value <= maximum
+        )
     if not ok:
         relation = ">=" if inclusive else ">"
         raise BackendConfigError(
-            f"option {key!r} must be a number {relation} {minimum:g}, got {_describe(options[key])}"
+            f"option {key!r} must be a number {relation} {minimum:g} and at most "
+            f"{maximum:,.0f}, got {_describe(options[key])}"
         )
     return float(value)
 

@@ -142,9 +142,18 @@ class _Reader:
                 raise self.error(f"[thresholds] unknown key {key!r}")
             wants_int = field.type in ("int", int)
             ok = isinstance(value, int) if wants_int else _is_number(value)
-            if isinstance(value, bool) or not ok or not math.isfinite(value) or value < 0:
+            if (
+                isinstance(value, bool)
+                or not ok
+                or not math.isfinite(value)
+                or value < 0
+                or value > MAX_THRESHOLD
+            ):
                 what = "a non-negative whole number" if wants_int else "a non-negative number"
-                raise self.error(f"[thresholds] {key} must be {what}, got {_describe(value)}")
+                raise self.error(
+                    f"[thresholds] {key} must be {what} of at most {MAX_THRESHOLD:,.0f}, "
+                    f"got {_describe(value)}"
+                )
             values[key] = value if wants_int else float(value)
         return Thresholds(**values)
 
@@ -218,6 +227,9 @@ def load_config(
     return _build(reader, data, source_path, scenario=scenario, seed=seed, speed=speed, runs=runs)
 
 
+#: The largest threshold (hours, counts, percent): beyond, a typo that would
+#: overflow the alarms' time arithmetic.
+MAX_THRESHOLD = 1_000_000.0
 #: A config file larger than this is refused (a real one is a few kB).
 MAX_CONFIG_BYTES = 1 << 20
 #: Poll intervals and timeouts: at most a day (a longer one is a typo, and

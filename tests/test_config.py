@@ -161,7 +161,8 @@ speed = 60
         ("[thresholds]\nbuffer_warning = 80", "[thresholds] unknown key 'buffer_warning'"),
         (
             "[thresholds]\nheld_jobs_warning = 1.5",
-            "[thresholds] held_jobs_warning must be a non-negative whole number, got 1.5 (float)",
+            "[thresholds] held_jobs_warning must be a non-negative whole number "
+            "of at most 1,000,000, got 1.5 (float)",
         ),
         (
             "[thresholds]\nbuffer_warning_percent = -1",

@@ -85,6 +85,13 @@ def test_numbers_out_of_range_are_one_line(tmp_path: Path, capsys) -> None:  # t
     assert "speed must be between 0 and" in one_line_error(
         capsys, ["--config", str(path), "report"]
     )
+    path.write_text("[thresholds]\nrule_stuck_warning_hours = 1e300\n")
+    assert "of at most 1,000,000" in one_line_error(capsys, ["--config", str(path), "report"])
+    path.write_text(
+        '[panes]\nbuffer = "p"\n[backends.p]\ntype = "prometheus"\n'
+        'url = "http://127.0.0.1:1"\nhistory_hours = 1e300\n'
+    )
+    assert "and at most 1,000,000" in one_line_error(capsys, ["--config", str(path), "report"])
     recording = tmp_path / "x.rec"
     recording.write_bytes(b"")
     assert "at most 100,000" in one_line_error(
