@@ -28,6 +28,8 @@ from console.state.source import backoff
 
 #: Abandoned fetches of one kind left running before no new one is started.
 MAX_ABANDONED = 3
+#: Seconds past a kind's timeout before its fetch is abandoned.
+ABANDON_GRACE = 1.0
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,12 @@ class Poller:
         self._threads: list[threading.Thread] = []
         #: Fetches given up on and still running, per kind.
         self._abandoned: dict[Kind, int] = dict.fromkeys(self._wake, 0)
+        #: Per kind: the number of the last fetch started, and of the newest
+        #: whose answer was reported (an older late answer is dropped).
+        self._started: dict[Kind, int] = dict.fromkeys(self._wake, 0)
+        self._reported: dict[Kind, int] = dict.fromkeys(self._wake, 0)
         self._abandoned_lock = threading.Lock()
+        self._reporting = {kind: threading.Lock() for kind in self._wake}
 
     def start(self) -> None:
         for kind in self._wake:
@@ -130,25 +137,36 @@ class Poller:
             result = self._fetch_bounded(kind)
             if self._stop.is_set():
                 return
-            self.deliver(Polled(result, self.clock(), self._prepared(kind, result)))
-            self.deliver(self.derive(result))
+            with self._reporting[kind]:  # after a late answer being reported
+                self._report(result)
             failures = 0 if result.error is None else failures + 1
             wake.wait(backoff(interval, failures))
+
+    def _report(self, result: Result) -> None:
+        self.deliver(Polled(result, self.clock(), self._prepared(result.kind, result)))
+        self.deliver(self.derive(result))
 
     def _fetch_bounded(self, kind: Kind) -> Result:
         """Fetch in a thread of its own, given up on after the kind's timeout.
 
         A backend's own timeouts may bound each read but not the whole (a
-        server that trickles a byte a second): the poll is abandoned at the
-        timeout (its daemon thread may finish or not; its answer is dropped)
-        and the next poll starts afresh, after the back-off. At most
-        ``MAX_ABANDONED`` abandoned fetches of a kind are left running: beyond
-        that, no new one is started until one of them ends.
+        server that trickles a byte a second): at the timeout (plus
+        ``ABANDON_GRACE``, so that a backend's own, more precise, timeout
+        message comes first) the poll says "no answer" and the next one
+        starts afresh after the back-off, so neither `r` nor a server that
+        recovers is held up. The abandoned fetch may still answer: its answer
+        is reported if no newer poll's was (a source that is always a little
+        slow still shows its data). At most ``MAX_ABANDONED`` abandoned
+        fetches of a kind are left running; beyond that, none is started
+        until one of them ends.
         """
         name = self.sources.backend_name(kind) or "-"
         timeout = self.config.timeouts[kind]
-        with self._abandoned_lock:
+        lock = self._abandoned_lock
+        with lock:
             hanging = self._abandoned[kind]
+            self._started[kind] += 1
+            poll = self._started[kind]
         if hanging >= MAX_ABANDONED:
             return Result(
                 kind,
@@ -160,30 +178,38 @@ class Poller:
             )
         box: list[Result] = []
         done = threading.Event()
-        state = {"abandoned": False}
+        abandoned = threading.Event()
 
         def work() -> None:
-            try:
-                box.append(fetch_one(self.sources, kind))
-            finally:
-                with self._abandoned_lock:
-                    done.set()
-                    if state["abandoned"]:
-                        self._abandoned[kind] -= 1
+            result = fetch_one(self.sources, kind)
+            with lock:
+                late = abandoned.is_set()
+                if late:
+                    self._abandoned[kind] -= 1
+                    late = poll > self._reported[kind]  # no newer poll answered
+                    if late:
+                        self._reported[kind] = poll
+                else:
+                    box.append(result)
+                done.set()
+            if late and not self._stop.is_set():
+                with self._reporting[kind]:
+                    self._report(result)
 
         threading.Thread(target=work, name=f"fetch-{kind.value}", daemon=True).start()
-        if not done.wait(timeout):
-            with self._abandoned_lock:
-                if not done.is_set():
-                    state["abandoned"] = True
-                    self._abandoned[kind] += 1
-        if box:
-            return box[0]
+        done.wait(timeout + ABANDON_GRACE)
+        with lock:
+            if box:
+                self._reported[kind] = poll  # in time: the newest answer there is
+                return box[0]
+            abandoned.set()
+            self._abandoned[kind] += 1
         return Result(
             kind,
             name,
             None,
-            f"no answer within {timeout:g} s: poll abandoned, the next one starts afresh",
+            f"no answer within {timeout:g} s: asked again after the back-off "
+            "(a late answer still counts)",
             timeout,
         )
 

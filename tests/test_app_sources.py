@@ -146,7 +146,7 @@ async def test_a_hanging_source_blocks_nothing_and_is_reported(
             # MAX_ABANDONED hung fetches at once, however long it hangs.
             await pilot.pause(3)
             assert 2 <= fake.calls[Kind.JOBS] <= MAX_ABANDONED + 1
-            assert "abandoned" in screen_text(app) or "still hang" in screen_text(app)
+            assert "asked again" in screen_text(app) or "still hang" in screen_text(app)
             await pilot.press("2")  # the UI still answers keys
             assert app.active_kind is Kind.TRANSFERS
             gate.set()
