@@ -482,3 +482,29 @@ async def test_facts_arriving_while_the_console_leaves_raise_nothing() -> None:
         pane.set_table(late)
         pane.set_dags({})
         assert pane._table is late
+
+
+async def test_the_wrapped_detail_line_shows_its_last_words() -> None:
+    """At 73x24 the runs pane's detail line wraps; its height was guessed
+    from the text's length and a last line went missing ("tape)" of
+    "3 valid copies (UC_OSG_USERDISK, European RSE, tape)")."""
+    app = simulator_app()
+    async with app.run_test(size=(73, 24)) as pilot:
+        await wait_settled(pilot)
+        await pilot.press("5", "colon", *"14970", "enter")
+        await pilot.pause()
+        await pilot.press("escape")  # from the drill-down back to the runs
+        await pilot.pause()
+        detail = app.runs_pane.query_one(".row-detail")
+        checked = 0
+        for _ in range(30):
+            await pilot.press("down")
+            await pilot.pause()
+            plain = str(detail.render())
+            width = detail.content_size.width
+            if not plain or len(plain) > 2.5 * width:  # cut by max-height: 3 (ellipsis)
+                continue
+            shown = " ".join(line.strip(" │") for line in screen_lines(app))
+            assert plain.split()[-1] in shown, plain
+            checked += 1
+        assert checked > 15

@@ -3,7 +3,7 @@
 The console redraws its status lines, the alarms strip and the footers every
 second and on every poll; most of the time they say what they said. Textual
 repaints (and the terminal receives) whatever is updated, so an unchanged
-text is not sent again, and a line of fixed height is updated without a
+text is not sent again, and a widget of fixed height is updated without a
 layout pass.
 """
 
@@ -28,29 +28,20 @@ def _signature(text: Text) -> tuple[object, ...]:
     )
 
 
-def _lines(text: Text, width: int) -> int:
-    """How many lines the text takes at ``width`` when it wraps."""
-    if text.no_wrap or width <= 0:
-        return text.plain.count("\n") + 1
-    return sum(max(1, -(-len(line) // width)) for line in text.plain.split("\n"))
-
-
 def show_text(widget: Static, text: Text, *, layout: bool = False) -> bool:
     """Show ``text`` in ``widget`` unless it shows it already; True when updated.
 
-    ``layout``: the widget's height follows its text (``height: auto``); a
-    layout pass is made only when the number of lines may have changed."""
+    ``layout``: the widget's height follows its text (``height: auto``), so
+    a changed text gets a layout pass (a guess at its line count from its
+    length was wrong where the words wrap: a last line went missing)."""
     signature = _signature(text)
-    before = _shown.get(widget)
-    if before is not None and before[:-1] == signature:
+    if _shown.get(widget) == signature:
         return False
     height = widget.styles.height
     # A fixed height (the grid's one-line detail) never needs a layout pass.
     layout = layout and (height is None or height.is_auto)
-    wraps = widget.styles.text_wrap != "nowrap"
-    lines = _lines(text, widget.content_size.width if wraps else 0) if layout else 0
-    _shown[widget] = (*signature, lines)
-    widget.update(text, layout=layout and (before is None or before[-1] != lines))
+    _shown[widget] = signature
+    widget.update(text, layout=layout)
     return True
 
 
