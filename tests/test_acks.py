@@ -272,3 +272,33 @@ async def test_a_toast_with_markup_in_it_is_text() -> None:
         await pilot.press("5")  # and the console goes on
         await pilot.pause()
         assert app.is_running
+
+
+async def test_an_alarm_that_grew_while_the_note_was_typed_is_acknowledged_as_it_is(
+    tmp_path: Path,
+) -> None:
+    """'7 rules stuck' was acknowledged while the list already said 8: the
+    acknowledgement covered 7 and the alarm stayed loud."""
+    from dataclasses import replace
+
+    app = simulator_app("held-jobs")
+    app.acks = AckStore(tmp_path / "acks.json")
+    async with app.run_test(size=(160, 50)) as pilot:
+        await wait_settled(pilot)
+        await pilot.press("a")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, AlarmsScreen)
+        await pilot.press("a")
+        await pilot.pause()
+        assert isinstance(app.screen, NoteScreen)
+        before = list(screen._active())
+        grown = [replace(a, count=(a.count or 0) + 1) for a in before]
+        screen._active = lambda: iter(grown)  # type: ignore[method-assign]
+        await pilot.press(*"on it", "enter")
+        await pilot.pause()
+        chosen = before[0].key  # the cursor's row: the worst alarm
+        worst = next(a for a in screen._rows.values() if a.key == chosen)
+        assert worst.count == (before[0].count or 0) + 1
+        assert app.acks.ack_for(worst) is not None
+        assert app.acks.ack_for(worst).count == worst.count  # type: ignore[union-attr]

@@ -171,14 +171,22 @@ class AlarmsScreen(ModalScreen[None]):
         if chosen is None or not chosen[0].startswith("active:"):
             self.notify("Choose an active alarm to acknowledge", severity="warning")
             return
-        alarm = chosen[1]
+        row_key, alarm = chosen
         if alarm.severity is Severity.OK:
             return
 
         def done(note: str | None) -> None:
             if note is None:
                 return
-            self.store.acknowledge(alarm, note)
+            # The alarm as it is now: it may have grown while the note was
+            # typed (7 rules stuck became 8), and an acknowledgement of the
+            # 7 would be void at once.
+            self.refresh_rows()
+            current = self._rows.get(row_key)
+            if current is None:
+                self.notify(f"Cleared meanwhile, nothing acknowledged: {alarm.title}")
+                return
+            self.store.acknowledge(current, note)
             self.refresh_rows()
             if self.store.save_error:
                 self.notify(
@@ -187,7 +195,7 @@ class AlarmsScreen(ModalScreen[None]):
                     timeout=15,
                 )
             else:
-                self.notify(f"Acknowledged: {alarm.title}")
+                self.notify(f"Acknowledged: {current.title}")
 
         self.app.push_screen(NoteScreen(alarm.title), done)
 
