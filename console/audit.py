@@ -136,7 +136,7 @@ def _csv_cell(value: Any) -> str:
         return str(value)
     if isinstance(value, list):
         value = "; ".join(str(v) for v in value)
-    text = strip_controls(value).replace("\n", " ")
+    text = strip_controls(value)  # one line: a newline shows as U+FFFD
     # Text from a document must not run as a formula when the CSV is opened.
     return "'" + text if text.startswith(_FORMULA_START) else text
 
@@ -146,11 +146,8 @@ def _text_line(row: dict[str, Any], word: str) -> str:
     purge = "purge ok" if row["purge_allowed"] else "no purge"
     reason = row["reasons"][0] if not row["policy_met"] else row["reasons"][1]
     mark = " (malformed)" if row["malformed"] else ""
-    name = strip_controls(row["name"]).replace("\n", " ")[:16]
-    return (
-        f"{row['number']:>7} {name:<16} {text:<18} {purge:<9} "
-        f"{strip_controls(reason).replace(chr(10), ' ')}{mark}"
-    )
+    name = strip_controls(row["name"])[:16]
+    return f"{row['number']:>7} {name:<16} {text:<18} {purge:<9} {strip_controls(reason)}{mark}"
 
 
 def write(rows_: Iterator[tuple[dict[str, Any], str]], fmt: str, out: TextIO) -> None:

@@ -83,6 +83,7 @@ def hostile_details(value: str) -> list[RunDetail]:
                 d,
                 run=replace(d.run, name=value),
                 rules=tuple(replace(r, id=value or r.id, scope=value) for r in d.rules),
+                jobs=tuple(replace(j, schedd=value) for j in d.jobs),
                 dags=tuple(
                     replace(g, batch_name=value, nodes_failed=max(1, g.nodes_failed), finished=True)
                     for g in d.dags

@@ -156,6 +156,7 @@ _VALUE = {
     "RSE": re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]{0,99}"),
     "run name": re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}"),
     "DAG name": re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+\-]{0,199}"),
+    "schedd": re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@:\-]{0,254}"),
 }
 
 
@@ -197,7 +198,11 @@ def _held_hints(held: Sequence[Job]) -> list[Hint]:
         groups.setdefault((job.schedd, job.dag_cluster_id), []).append(job)
     out = []
     for (schedd, dag), jobs in sorted(groups.items(), key=lambda g: (g[0][0], g[0][1] or 0)):
-        name = f" -name {shlex.quote(schedd)}" if schedd else ""
+        try:
+            name = f" -name {_arg('schedd', schedd)}" if schedd else ""
+        except _Unsafe as why:
+            out.append(Hint(f"{len(jobs)} held jobs (no command given: {why})", ""))
+            continue
         if dag is not None:
             where = f"-constraint 'DAGManJobId == {int(dag)}'"
             whose = f"of DAG {dag}"

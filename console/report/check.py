@@ -46,7 +46,8 @@ def check_line(
             summary += f" (+{len(alarms) - max_alarms} more)"
     else:
         summary = _ok_summary(results)
-    summary = strip_controls(summary).replace("|", "/").replace("\n", " ")
+    # One line for Nagios: a newline is a space, "|" would start perfdata.
+    summary = strip_controls(summary.replace("\n", " ")).replace("|", "/")
     perf = _perfdata(results, config)
     line = f"XENON {status.name} - {summary}"
     return status, f"{line} | {perf}" if perf else line
