@@ -105,3 +105,50 @@ def test_no_control_reaches_report_json_or_a_recording(name: str, tmp_path: Path
             writer.write(result, 0.0)
     raw = gzip.decompress(path.read_bytes()).decode("utf-8")
     assert not FORBIDDEN.search(raw.replace("\n", ""))
+
+
+@pytest.mark.parametrize("name", list(CORPUS))
+def test_hostile_documents_in_the_runs_database_reach_no_output(name: str) -> None:
+    """The same corpus through the mongo backend's own parser: run names,
+    sources, copy statuses, hosts and RSE names of real documents."""
+    import mongomock
+
+    from backends.analysis.drilldown import detail_from_snapshots, hints
+    from backends.mongo import MongoBackend
+    from backends.mongo.documents import run_to_document
+    from backends.simulator import SimulatorBackend
+    from console.fetching import Result
+
+    text = CORPUS[name]
+    sim = SimulatorBackend({"scenario": "tape-checksum", "speed": 0})
+    docs = [run_to_document(r) for r in sim.fetch_runs().runs]
+    for doc in docs[-40:]:
+        doc["name"] = text
+        doc["source"] = {"type": text}
+        for copy in doc.get("data", []):
+            copy["status"] = copy.get("status", "") + text
+            copy["rse"] = [text]
+    client = mongomock.MongoClient(tz_aware=True)
+    client.run.runs_new.insert_many(docs)
+    backend = MongoBackend(
+        {"uri": "mongodb://db.example/run"}, client=client, clock=lambda: sim.now
+    )
+    runs, tape = backend.fetch_runs(), backend.fetch_tape()
+    results = {
+        Kind.RUNS: Result(Kind.RUNS, "mongo", runs, None, 0.0),
+        Kind.TAPE: Result(Kind.TAPE, "mongo", tape, None, 0.0),
+    }
+    config = load_config(None)
+    out = io.StringIO()
+    render_report(results, config, Console(file=out, width=120, color_system=None))
+    assert not FORBIDDEN.search(out.getvalue())
+    assert not FORBIDDEN.search(json_text(report_data(results, config)))
+    snaps = {Kind.RUNS: runs, Kind.TAPE: tape}
+    found = 0
+    for run in runs.runs[-40:]:
+        detail = detail_from_snapshots(run.number, snaps, runs.taken_at)
+        for hint in hints(detail, runs.taken_at):
+            found += 1
+            assert text not in hint.command
+            assert not FORBIDDEN.search(hint.command)
+    assert found  # the hostile runs are unsafe: there is something to do
