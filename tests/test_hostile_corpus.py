@@ -152,3 +152,37 @@ def test_hostile_documents_in_the_runs_database_reach_no_output(name: str) -> No
             assert text not in hint.command
             assert not FORBIDDEN.search(hint.command)
     assert found  # the hostile runs are unsafe: there is something to do
+
+
+@pytest.mark.parametrize("name", list(CORPUS))
+def test_hostile_dsmc_logs_reach_no_output(name: str, tmp_path: Path) -> None:
+    """The same corpus through the tsm backend's dsmc log parser: error
+    messages and object paths of a failed upload's log."""
+    from datetime import UTC, datetime
+
+    from backends.tsm import TsmBackend
+    from console.fetching import Result
+
+    fixtures = Path(__file__).parent / "fixtures" / "dsmc"
+    text = CORPUS[name]
+    log_dir = tmp_path / "dsmc"
+    log_dir.mkdir()
+    failed = (fixtures / "6732_failed.log").read_text()
+    hostile = failed.replace("Session rejected: TCP/IP connection failure.", text).replace(
+        "XENON1T-6732-000001000", "XENON1T-6732-" + text[:200]
+    )
+    (log_dir / "6732_failed.log").write_text(hostile, encoding="utf-8", errors="surrogateescape")
+    now = datetime(2017, 11, 15, 12, 0, tzinfo=UTC)
+    tape = TsmBackend({"log_dir": str(log_dir)}, clock=lambda: now).fetch_tape()
+    results = {Kind.TAPE: Result(Kind.TAPE, "tsm", tape, None, 0.0)}
+    config = load_config(None)
+    out = io.StringIO()
+    render_report(results, config, Console(file=out, width=120, color_system=None))
+    assert "6732" in out.getvalue()
+    # The hostile text was read into the upload (an object path, a message).
+    [upload] = tape.uploads
+    assert "ANS1228E" in (upload.message or "")
+    if name == "markup":
+        assert "XENON1T-6732-[bold red]INJECTED[/]" in (upload.message or "")
+    assert not FORBIDDEN.search(out.getvalue())
+    assert not FORBIDDEN.search(json_text(report_data(results, config)))
