@@ -186,3 +186,57 @@ def test_hostile_dsmc_logs_reach_no_output(name: str, tmp_path: Path) -> None:
         assert "XENON1T-6732-[bold red]INJECTED[/]" in (upload.message or "")
     assert not FORBIDDEN.search(out.getvalue())
     assert not FORBIDDEN.search(json_text(report_data(results, config)))
+
+
+@pytest.mark.parametrize("name", list(CORPUS))
+def test_hostile_rucio_records_reach_no_output(name: str) -> None:
+    """The same corpus through the rucio backend's record parser: rule ids,
+    scopes, RSE expressions and errors of ``list_replication_rules``, RSE
+    names of ``list_rses``; into the report, JSON and the rules' hints."""
+    import re as regex
+    from datetime import UTC, datetime
+
+    from backends.analysis.drilldown import Hint, hints
+    from backends.model import RunDetail, TransfersSnapshot
+    from backends.rucio.aggregate import RunMatcher, rse_status, rule_from_dict
+    from backends.rucio.options import DEFAULT_RUN_PATTERN
+    from console.fetching import Result
+
+    text = CORPUS[name]
+    now = datetime(2017, 11, 15, 12, 0, tzinfo=UTC)
+    matcher = RunMatcher(regex.compile(DEFAULT_RUN_PATTERN))
+    records = [
+        {
+            "id": rule_id,
+            "scope": scope,
+            "name": "raw",
+            "rse_expression": rse,
+            "state": "STUCK",
+            "locks_ok_cnt": 1,
+            "locks_replicating_cnt": 0,
+            "locks_stuck_cnt": 2,
+            "bytes": None,
+            "created_at": "2017-11-15T06:00:00",
+            "updated_at": "2017-11-15T07:00:00",
+            "stuck_at": "2017-11-15T07:00:00",
+            "error": text,
+        }
+        for rule_id, scope, rse in (
+            (text, "x1t_SR001_171115_1200_tpc", "NIKHEF_USERDISK"),
+            ("0" * 32, text, text),
+        )
+    ]
+    rules = tuple(rule_from_dict(r, matcher) for r in records)
+    rses = (rse_status({"rse": text}, [{"source": "storage", "used": 1, "free": 1}]),)
+    snapshot = TransfersSnapshot(now, rses, rules)
+    results = {Kind.TRANSFERS: Result(Kind.TRANSFERS, "rucio", snapshot, None, 0.0)}
+    config = load_config(None)
+    out = io.StringIO()
+    render_report(results, config, Console(file=out, width=120, color_system=None))
+    assert not FORBIDDEN.search(out.getvalue())
+    assert not FORBIDDEN.search(json_text(report_data(results, config)))
+    found: list[Hint] = hints(RunDetail(now, 1, rules=rules), now)
+    assert len(found) == 2
+    for hint in found:
+        assert not text or text not in hint.command
+        assert not FORBIDDEN.search(hint.command)
