@@ -240,3 +240,49 @@ def test_hostile_rucio_records_reach_no_output(name: str) -> None:
     for hint in found:
         assert not text or text not in hint.command
         assert not FORBIDDEN.search(hint.command)
+
+
+@pytest.mark.parametrize("name", list(CORPUS))
+def test_hostile_condor_ads_reach_no_output(name: str) -> None:
+    """The same corpus through the condor backend's ad reader: hold reasons,
+    sites, owners and the schedd's name; into the report, JSON and hints."""
+    from datetime import UTC, datetime
+
+    from backends.analysis.drilldown import hints
+    from backends.condor.ads import AdReader
+    from backends.condor.aggregate import read_ads, snapshot
+    from backends.condor.run_mapping import RunMapper
+    from backends.model import RunDetail
+    from console.fetching import Result
+
+    text = CORPUS[name]
+    now = datetime(2017, 11, 15, 12, 0, tzinfo=UTC)
+    queued = int(now.timestamp()) - 3600
+    ads = [
+        {
+            "ClusterId": 100 + i,
+            "ProcId": 0,
+            "JobStatus": 5,
+            "QDate": queued,
+            "EnteredCurrentStatus": queued,
+            "HoldReason": text,
+            "HoldReasonCode": 34,
+            "Owner": text,
+            "MATCH_EXP_JOB_GLIDEIN_Site": text,
+            "RunNumber": 6732,
+        }
+        for i in range(3)
+    ]
+    reader = AdReader(text or "schedd", ("MATCH_EXP_JOB_GLIDEIN_Site",), RunMapper())
+    read = read_ads(reader, ads)
+    assert len(read.jobs) == 3, read.first_problem
+    snap = snapshot(now, [text or "schedd"], {text or "schedd": read.jobs}, {})
+    results = {Kind.JOBS: Result(Kind.JOBS, "condor", snap, None, 0.0)}
+    config = load_config(None)
+    out = io.StringIO()
+    render_report(results, config, Console(file=out, width=120, color_system=None))
+    assert not FORBIDDEN.search(out.getvalue())
+    assert not FORBIDDEN.search(json_text(report_data(results, config)))
+    found = hints(RunDetail(now, 6732, jobs=snap.jobs), now)
+    assert found and all(not FORBIDDEN.search(h.command) for h in found)
+    assert all(text not in h.command for h in found)
