@@ -151,6 +151,21 @@ def test_poll_now_wakes_a_sleeping_kind(tmp_path) -> None:  # type: ignore[no-un
         sources.close()
 
 
+def jobs_poller(config, sources):  # type: ignore[no-untyped-def]
+    """A poller of ``sources``, the jobs polls it reports, and an event set
+    at the first of them with data."""
+    jobs: list[Polled] = []
+    answered = threading.Event()
+
+    def deliver(event: object) -> None:
+        if isinstance(event, Polled) and event.result.kind is Kind.JOBS:
+            jobs.append(event)
+            if event.result.snapshot is not None:
+                answered.set()
+
+    return Poller(sources, config, deliver, derive(config)), jobs, answered
+
+
 def test_a_poll_given_up_on_blocks_not_the_next(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """A server that trickles a byte a second kept the buffer pane at "no
     answer" for 602 s, and `r` did nothing: the poll of that kind waited on
@@ -160,16 +175,7 @@ def test_a_poll_given_up_on_blocks_not_the_next(tmp_path) -> None:  # type: igno
     backend.hang[Kind.JOBS] = gate  # the first fetch of the jobs hangs
     config, sources = fake_sources(tmp_path, backend, "[timeouts]\njobs = 0.5\n")
     timeout = config.timeouts[Kind.JOBS]
-    jobs: list[Polled] = []
-    second = threading.Event()
-
-    def deliver(event: object) -> None:
-        if isinstance(event, Polled) and event.result.kind is Kind.JOBS:
-            jobs.append(event)
-            if event.result.snapshot is not None:
-                second.set()
-
-    poller = Poller(sources, config, deliver, derive(config))
+    poller, jobs, second = jobs_poller(config, sources)
     start = time.monotonic()
     poller.start()
     try:
@@ -203,16 +209,7 @@ def test_a_source_always_slower_than_its_timeout_still_shows_its_data(tmp_path) 
 
     backend = Slow()
     config, sources = fake_sources(tmp_path, backend, "[timeouts]\njobs = 0.3\n")
-    jobs: list[Polled] = []
-    answered = threading.Event()
-
-    def deliver(event: object) -> None:
-        if isinstance(event, Polled) and event.result.kind is Kind.JOBS:
-            jobs.append(event)
-            if event.result.snapshot is not None:
-                answered.set()
-
-    poller = Poller(sources, config, deliver, derive(config))
+    poller, jobs, answered = jobs_poller(config, sources)
     poller.start()
     try:
         assert answered.wait(10)

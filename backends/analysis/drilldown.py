@@ -198,11 +198,6 @@ def _held_hints(held: Sequence[Job]) -> list[Hint]:
         groups.setdefault((job.schedd, job.dag_cluster_id), []).append(job)
     out = []
     for (schedd, dag), jobs in sorted(groups.items(), key=lambda g: (g[0][0], g[0][1] or 0)):
-        try:
-            name = f" -name {_arg('schedd', schedd)}" if schedd else ""
-        except _Unsafe as why:
-            out.append(Hint(f"{len(jobs)} held jobs (no command given: {why})", ""))
-            continue
         if dag is not None:
             where = f"-constraint 'DAGManJobId == {int(dag)}'"
             whose = f"of DAG {dag}"
@@ -210,13 +205,14 @@ def _held_hints(held: Sequence[Job]) -> list[Hint]:
             where = " ".join(str(int(c)) for c in sorted({j.cluster_id for j in jobs}))
             whose = "outside a DAG"
         out.append(
-            Hint(
-                f"{len(jobs)} held jobs {whose}: {_reasons(jobs)}",
-                f"condor_q{name} -hold {where}   # fix the cause, then: "
-                f"condor_release{name} {where}",
-            )
+            _hint(f"{len(jobs)} held jobs {whose}: {_reasons(jobs)}", _held_command, schedd, where)
         )
     return out
+
+
+def _held_command(schedd: str, where: str) -> str:
+    name = f" -name {_arg('schedd', schedd)}" if schedd else ""
+    return f"condor_q{name} -hold {where}   # fix the cause, then: condor_release{name} {where}"
 
 
 def _reasons(jobs: Sequence[Job], shown: int = 3) -> str:

@@ -50,7 +50,9 @@ class VirtualTable(ScrollView, can_focus=True):
     VirtualTable { height: 1fr; scrollbar-size-vertical: 1; }
     """
 
-    class RowSelected(Message):
+    class _RowMessage(Message):
+        """About row ``index`` of ``table``."""
+
         def __init__(self, table: VirtualTable, index: int) -> None:
             super().__init__()
             self.table = table
@@ -60,17 +62,11 @@ class VirtualTable(ScrollView, can_focus=True):
         def control(self) -> VirtualTable:
             return self.table
 
-    class CursorMoved(Message):
+    class RowSelected(_RowMessage):
+        """Enter (or a click) on a row."""
+
+    class CursorMoved(_RowMessage):
         """The cursor is on another row (the pane shows it in its detail line)."""
-
-        def __init__(self, table: VirtualTable, index: int) -> None:
-            super().__init__()
-            self.table = table
-            self.index = index
-
-        @property
-        def control(self) -> VirtualTable:
-            return self.table
 
     def __init__(self, columns: Sequence[Column], *, id: str | None = None) -> None:
         super().__init__(id=id)
