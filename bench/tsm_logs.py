@@ -4,8 +4,10 @@ Writes N logs in dsmc's ``incremental`` format (one per run, about 30 files of
 1 GiB each, like a XENON1T raw run) into a temporary directory, then times
 ``TsmBackend.fetch_tape``: the first poll (every log read and parsed), a poll
 with nothing changed (one ``stat`` per log), and a poll after one log grew
-(only its new bytes read). Figures are medians; compare the ratios, the
-machines are shared and noisy.
+(only its new bytes read); then the first poll of a *new* console (a new
+backend) that finds the index the previous one wrote (``backends/tsm/index.py``):
+with nothing changed since, and with 1 % of the logs rewritten since. Figures
+are medians; compare the ratios, the machines are shared and noisy.
 
     .venv/bin/python bench/tsm_logs.py [--logs 26762] [--repeat 5]
 """
@@ -85,10 +87,11 @@ def main() -> None:
         size = sum(p.stat().st_size for p in d.iterdir())
         print(f"{args.logs} dsmc logs, {size / 1e6:.1f} MB, {FILES_PER_RUN} files per run")
 
+        index_file = str(Path(tmp + "-index.json"))
         firsts, unchanged, grown = [], [], []
         snap = None
         for _ in range(args.repeat):
-            backend = TsmBackend({"log_dir": str(d)})
+            backend = TsmBackend({"log_dir": str(d), "index": False})
             firsts.append(timed(backend.fetch_tape))
             unchanged.append(timed(backend.fetch_tape))
             last = sorted(d.iterdir())[-1]
@@ -98,7 +101,28 @@ def main() -> None:
             grown.append(timed(backend.fetch_tape))
             snap = backend.fetch_tape()
         assert snap is not None and snap.verified_runs == args.logs
+
+        writer = TsmBackend({"log_dir": str(d), "index_file": index_file})
+        writer.fetch_tape()
+        save = timed(writer.close)  # a console that ends writes the index
+        index_mb = Path(index_file).stat().st_size / 1e6
+        indexed, indexed_changed = [], []
+        logs = sorted(d.iterdir())
+        for n in range(args.repeat):
+            indexed.append(
+                timed(TsmBackend({"log_dir": str(d), "index_file": index_file}).fetch_tape)
+            )
+            for path in logs[n::100]:  # 1 % of the logs rewritten (new inode)
+                text = path.read_text()
+                path.unlink()
+                path.write_text(text)
+            console = TsmBackend({"log_dir": str(d), "index_file": index_file})
+            indexed_changed.append(timed(console.fetch_tape))
+            assert console.fetch_tape().verified_runs == args.logs
+            console.close()
         first, same, grew = (statistics.median(x) for x in (firsts, unchanged, grown))
+        new, new_changed = statistics.median(indexed), statistics.median(indexed_changed)
+        os.unlink(index_file)
         print(f"first poll (read and parse every log):   {first * 1000:8.1f} ms")
         print(
             f"next poll, nothing changed (stat only):  {same * 1000:8.1f} ms"
@@ -107,6 +131,15 @@ def main() -> None:
         print(
             f"next poll, one log grew (its new bytes): {grew * 1000:8.1f} ms"
             f"  ({first / grew:.1f}x faster)"
+        )
+        print(f"writing the index ({index_mb:.1f} MB):      {save * 1000:8.1f} ms")
+        print(
+            f"new console, index, nothing changed:     {new * 1000:8.1f} ms"
+            f"  ({first / new:.1f}x faster)"
+        )
+        print(
+            f"new console, index, 1 % rewritten since: {new_changed * 1000:8.1f} ms"
+            f"  ({first / new_changed:.1f}x faster)"
         )
 
 

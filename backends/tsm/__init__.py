@@ -40,6 +40,7 @@ from backends.sources import (
     SourceError,
     TapeSource,
 )
+from backends.tsm import index
 from backends.tsm.buffer_queue import BufferDirectory
 from backends.tsm.dsmc_log import RC_MEANING
 from backends.tsm.logdir import LogDirectory, LogFile, Scan
@@ -53,6 +54,8 @@ OPTIONS = (
     "stale_minutes",
     "ok_return_codes",
     "rate_window_hours",
+    "index",
+    "index_file",
 )
 DEFAULT_PATTERN = r"(?P<run>\d+)"
 
@@ -105,7 +108,22 @@ class TsmBackend(Backend, TapeSource, RunDetailSource):
         opt.reject_unknown(options, OPTIONS, "tsm")
         self.log_dir = Path(opt.text(options, "log_dir", required=True) or "").expanduser()
         tz = _timezone(options)
-        self.logs = LogDirectory(self.log_dir, _pattern(options, "log_pattern"), tz)
+        pattern = _pattern(options, "log_pattern")
+        index_file = opt.text(options, "index_file")
+        if index_file is not None and not opt.flag(options, "index", True):
+            raise BackendConfigError("option 'index_file' goes with index = true, not false")
+        index_path = (
+            Path(index_file).expanduser()
+            if index_file is not None
+            else index.default_path(self.log_dir, pattern.pattern, tz)
+            if opt.flag(options, "index", True)
+            else None
+        )
+        if index_path is not None and index_path.resolve().parent == self.log_dir.resolve():
+            raise BackendConfigError(
+                "option 'index_file' is in the log directory: the console never writes there"
+            )
+        self.logs = LogDirectory(self.log_dir, pattern, tz, index_path=index_path)
         buffer_dir = opt.text(options, "buffer_dir")
         self.buffer = (
             BufferDirectory(Path(buffer_dir).expanduser(), _pattern(options, "buffer_pattern"))
@@ -119,6 +137,9 @@ class TsmBackend(Backend, TapeSource, RunDetailSource):
         self.rate_window = timedelta(hours=opt.number(options, "rate_window_hours", 24.0))
         self._clock = clock or (lambda: datetime.now(UTC))
         self._uploads: dict[str, tuple[LogFile, TapeUpload]] = {}
+
+    def close(self) -> None:
+        self.logs.close()
 
     # ------------------------------------------------------------------ fetch
 

@@ -144,6 +144,19 @@ class DsmcLogParser:
         self._state: dict[str, Any] = {name: getattr(_EMPTY, name) for name in _FIELDS}
         self._pending = ""
 
+    @classmethod
+    def resume(cls, summary: DsmcSummary, tz: tzinfo) -> DsmcLogParser:
+        """A parser in the state of one that read a whole log ending in a
+        newline and summed up as ``summary`` (from the index)."""
+        parser = cls(tz)
+        parser._state = {name: getattr(summary, name) for name in _FIELDS}
+        return parser
+
+    @property
+    def idle(self) -> bool:
+        """No unfinished line waits (what was fed ends with a newline)."""
+        return not self._pending
+
     def feed(self, text: str) -> None:
         text = self._pending + text
         cut = text.rfind("\n") + 1

@@ -1,0 +1,309 @@
+"""The tsm backend's index: a new console reads only the logs that changed.
+
+The index (``backends/tsm/index.py``) is a cache in the user's cache
+directory: whatever is in it (nothing, garbage, another directory's, a
+tampered entry) the snapshot is the one a full read gives; only what it costs
+differs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from backends.model import TapeSnapshot
+from backends.sources import BackendConfigError
+from backends.tsm import TsmBackend, index
+from backends.tsm import logdir as logdir_module
+from tests.test_tsm import NOW, fixture, set_mtime
+
+#: Finished logs (the first three copies of the success, then failures) and
+#: one still being written (young, so an upload in progress).
+FINISHED = 12
+
+
+@pytest.fixture
+def logs(tmp_path: Path) -> Path:
+    d = tmp_path / "dsmc"
+    d.mkdir()
+    at = datetime(2017, 11, 15, 9, 0, tzinfo=UTC)
+    for n in range(FINISHED):
+        run = 7000 + n
+        name = "6731_success.log" if n % 3 else "6732_failed.log"
+        source = "6731" if n % 3 else "6732"
+        path = d / f"{run}_upload.log"
+        path.write_text(fixture(name).replace(source, str(run)))
+        set_mtime(path, at + timedelta(minutes=n))
+    young = d / "7100_upload.log"
+    young.write_text(fixture("6733_truncated.log").replace("6733", "7100"))
+    set_mtime(young, NOW - timedelta(minutes=5))
+    return d
+
+
+def backend(log_dir: Path, **options: object) -> TsmBackend:
+    return TsmBackend({"log_dir": str(log_dir), **options}, clock=lambda: NOW)
+
+
+def session(log_dir: Path, **options: object) -> TapeSnapshot:
+    """A console's life: its first poll, then it ends (the index is written)."""
+    tsm = backend(log_dir, **options)
+    try:
+        return tsm.fetch_tape()
+    finally:
+        tsm.close()
+
+
+def cache_files(tmp_path: Path) -> list[Path]:
+    root = Path(os.environ["XDG_CACHE_HOME"])
+    return sorted(root.rglob("tsm-*.json")) if root.exists() else []
+
+
+def test_a_new_console_reads_only_what_changed_since_the_index(logs: Path, tmp_path: Path) -> None:
+    first = backend(logs)
+    baseline = first.fetch_tape()
+    assert cache_files(tmp_path) == []  # not in the first poll, the one waited for
+    assert first.logs.scan().from_index == 0  # the second poll writes it
+    [written] = cache_files(tmp_path)
+    assert stat.S_IMODE(written.stat().st_mode) == 0o600
+    assert written == index.default_path(logs, r"(?P<run>\d+)", UTC)
+
+    # A new console: every finished log comes from the index, unopened; the
+    # one still being written is read.
+    second = backend(logs)
+    scan = second.logs.scan()
+    assert scan.from_index == FINISHED
+    assert scan.bytes_read == (logs / "7100_upload.log").stat().st_size
+    assert backend(logs).fetch_tape() == baseline
+
+    # One log rewritten (another inode), one touched: those two are read.
+    rewritten = logs / "7001_upload.log"
+    text = rewritten.read_text()
+    rewritten.unlink()
+    rewritten.write_text(text.replace("return code 0", "return code 12"))
+    set_mtime(logs / "7002_upload.log", NOW - timedelta(hours=1))
+    third = backend(logs)
+    scan = third.logs.scan()
+    assert scan.from_index == FINISHED - 2
+    assert scan.bytes_read == sum(
+        (logs / name).stat().st_size
+        for name in ("7001_upload.log", "7002_upload.log", "7100_upload.log")
+    )
+    changed = {u.run_number: u for u in third.fetch_tape().uploads}
+    assert changed[7001].return_code == 12
+    assert changed == {u.run_number: u for u in backend(logs, index=False).fetch_tape().uploads}
+
+
+def test_a_grown_log_is_read_again_in_full(logs: Path) -> None:
+    """Only an exact match is taken: across consoles an inode may have been
+    reused by another file since, so a grown log is not resumed."""
+    session(logs)
+    path = logs / "7003_upload.log"
+    extra = "ANS1228E Sending of object '/data/xenon/raw/7003/late' failed\n"
+    with open(path, "a") as f:
+        f.write(extra)
+    grown = backend(logs)
+    scan = grown.logs.scan()
+    assert scan.from_index == FINISHED - 1
+    assert scan.bytes_read == path.stat().st_size + (logs / "7100_upload.log").stat().st_size
+    assert grown.fetch_tape() == backend(logs, index=False).fetch_tape()
+
+
+def test_finished_logs_are_written_as_they_finish_and_at_close(logs: Path) -> None:
+    clock = [0.0]
+    tsm = backend(logs)
+    tsm.logs._clock = lambda: clock[0]
+    tsm.fetch_tape()
+    tsm.fetch_tape()  # the second poll writes the index
+    young = logs / "7100_upload.log"
+    with open(young, "a") as f:
+        f.write(fixture("6731_success.log").split("Total number of objects inspected", 1)[1])
+    tsm.fetch_tape()  # finished now, but the index was written a moment ago
+    assert (
+        "7100_upload.log"
+        not in index.load(tsm.logs.index_path, logs, r"(?P<run>\d+)", UTC).entries()
+    )
+    tsm.close()
+    kept = index.load(tsm.logs.index_path, logs, r"(?P<run>\d+)", UTC).entries()
+    assert len(kept) == FINISHED + 1
+    assert backend(logs).logs.scan().bytes_read == 0
+
+
+def test_a_removed_log_leaves_the_index(logs: Path) -> None:
+    tsm = backend(logs)
+    tsm.fetch_tape()
+    tsm.fetch_tape()
+    (logs / "7004_upload.log").unlink()
+    tsm.fetch_tape()
+    tsm.close()
+    kept = index.load(tsm.logs.index_path, logs, r"(?P<run>\d+)", UTC).entries()
+    assert "7004_upload.log" not in kept and len(kept) == FINISHED - 1
+
+
+def test_index_off_writes_nothing_and_index_file_is_honoured(logs: Path, tmp_path: Path) -> None:
+    backend(logs, index=False).fetch_tape()
+    assert cache_files(tmp_path) == []
+    own = tmp_path / "elsewhere" / "tape.idx"
+    session(logs, index_file=str(own))
+    assert own.is_file() and backend(logs, index_file=str(own)).logs.scan().from_index == FINISHED
+    with pytest.raises(BackendConfigError, match="index_file"):
+        backend(logs, index=False, index_file=str(own))
+    with pytest.raises(BackendConfigError, match="in the log directory"):
+        backend(logs, index_file=str(logs / "index.json"))
+    with pytest.raises(BackendConfigError, match="'index' must be true or false"):
+        backend(logs, index="yes")
+
+
+def test_an_index_of_another_directory_or_pattern_is_not_used(logs: Path, tmp_path: Path) -> None:
+    tsm = backend(logs)
+    tsm.fetch_tape()
+    tsm.close()
+    shared = tsm.logs.index_path
+    other = tmp_path / "other"
+    other.mkdir()
+    for path in logs.iterdir():  # the same names, sizes and times, another directory
+        (other / path.name).write_bytes(path.read_bytes())
+        os.utime(other / path.name, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns))
+    assert backend(other, index_file=str(shared)).logs.scan().from_index == 0
+    assert (
+        backend(logs, index_file=str(shared), log_pattern=r"^(?P<run>\d+)_").logs.scan().from_index
+        == 0
+    )
+
+
+def _entries_file(logs: Path) -> tuple[Path, dict]:  # type: ignore[type-arg]
+    tsm = backend(logs)
+    tsm.fetch_tape()
+    tsm.close()
+    path = tsm.logs.index_path
+    assert path is not None
+    return path, json.loads(path.read_text())
+
+
+def field(name: str, value: object):  # type: ignore[no-untyped-def]
+    """Set one summary field of an entry (entries keep the fields in order)."""
+    return lambda e: e[4].__setitem__(index._FIELDS.index(name), value)
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        field("objects_failed", "0"),
+        field("errors", [1]),
+        field("elapsed_seconds", float("nan")),
+        lambda e: [field("elapsed_seconds", None)(e), field("logged_return_code", None)(e)],
+        lambda e: e[4].pop(),  # a field short
+        field("started_at", 1e300),
+        field("error_count", -1),
+        field("lines", True),
+        field("warnings", ["w"] * 6),
+        lambda e: e.__setitem__(3, 7999),  # another run than the name says
+        lambda e: e.__setitem__(2, True),
+        lambda e: e.append(0),
+    ],
+)
+def test_an_entry_not_exactly_well_formed_is_not_used(logs: Path, tamper) -> None:  # type: ignore[no-untyped-def]
+    path, data = _entries_file(logs)
+    tamper(data["logs"]["7005_upload.log"])
+    path.write_text(json.dumps(data))
+    scan = backend(logs).logs.scan()
+    assert scan.from_index == FINISHED - 1
+    assert backend(logs).fetch_tape() == backend(logs, index=False).fetch_tape()
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"",
+        b"\xff\xfe\x00garbage",
+        b"[" * 100_000,
+        b'{"version": 2, "key": {}, "logs": {}}',
+        b'{"version": 1, "key": "x", "logs": []}',
+        b"null",
+    ],
+)
+def test_a_bad_index_file_costs_a_full_read_and_is_replaced(logs: Path, content: bytes) -> None:
+    baseline = backend(logs, index=False).fetch_tape()
+    path = index.default_path(logs, r"(?P<run>\d+)", UTC)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    assert session(logs) == baseline
+    assert backend(logs).logs.scan().from_index == FINISHED  # rewritten, good now
+
+
+def test_a_fifo_directory_or_unwritable_index_never_blocks_or_fails(
+    logs: Path, tmp_path: Path
+) -> None:
+    baseline = backend(logs, index=False).fetch_tape()
+    fifo = tmp_path / "fifo.idx"
+    os.mkfifo(fifo)
+    assert backend(logs, index_file=str(fifo)).fetch_tape() == baseline
+    folder = tmp_path / "folder.idx"
+    folder.mkdir()
+    assert backend(logs, index_file=str(folder)).fetch_tape() == baseline
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        tsm = backend(logs, index_file=str(locked / "idx.json"))
+        assert tsm.fetch_tape() == baseline
+        tsm.close()
+    finally:
+        locked.chmod(0o700)
+
+
+def test_an_oversized_index_is_not_read(logs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path, _ = _entries_file(logs)
+    monkeypatch.setattr(index, "MAX_BYTES", path.stat().st_size - 1)
+    assert backend(logs).logs.scan().from_index == 0
+
+
+def test_the_index_is_written_once_when_nothing_changed(logs: Path) -> None:
+    session(logs)
+    path = index.default_path(logs, r"(?P<run>\d+)", UTC)
+    before = path.stat().st_mtime_ns, path.stat().st_ino
+    again = backend(logs)
+    again.fetch_tape()
+    again.close()
+    assert (path.stat().st_mtime_ns, path.stat().st_ino) == before
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(noise=st.binary(max_size=400), cut=st.integers(min_value=0, max_value=100_000))
+def test_any_bytes_in_the_index_give_the_full_reads_snapshot(
+    logs: Path, noise: bytes, cut: int
+) -> None:
+    """Random bytes, or a real index cut anywhere and followed by noise."""
+    baseline = backend(logs, index=False).fetch_tape()
+    path = index.default_path(logs, r"(?P<run>\d+)", UTC)
+    session(logs)
+    good = path.read_bytes()
+    path.write_bytes(good[: cut % (len(good) + 1)] + noise)
+    assert backend(logs).fetch_tape() == baseline
+
+
+def test_the_chunk_size_does_not_matter_with_an_index(
+    logs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(logdir_module, "CHUNK", 7)
+    baseline = backend(logs, index=False).fetch_tape()
+    session(logs)
+    assert backend(logs).fetch_tape() == baseline
+
+
+def test_closing_never_waits_for_a_scan_in_progress(logs: Path) -> None:
+    tsm = backend(logs)
+    tsm.fetch_tape()
+    with tsm.logs._lock:  # a scan hanging on a slow disk
+        tsm.close()  # returns at once, without the index
+    assert not tsm.logs.index_path.exists()
+    tsm.close()
+    assert tsm.logs.index_path.is_file()
