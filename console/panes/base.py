@@ -29,12 +29,13 @@ from console.format import format_age, format_duration, format_time
 from console.safe_text import strip_controls
 from console.state.source import SourceState
 from console.trends import Trends
+from console.widgets.compact import CompactStatic
 from console.widgets.fitted_table import FittedTable
 from console.widgets.quiet import show_text
 from console.widgets.tables import AnyRow, sort_rows
 
 
-class PaneStatus(Static):
+class PaneStatus(CompactStatic):
     """One line: source, as-of time, age, STALE and the last error."""
 
 

@@ -9,6 +9,7 @@ from textual.widgets import Sparkline, Static
 from backends.model import BufferSnapshot, Kind
 from console.panes.base import SourcePane
 from console.render import buffer as render
+from console.widgets.compact import CompactSparkline, CompactStatic
 from console.widgets.quiet import show_text
 
 
@@ -16,10 +17,10 @@ class BufferPane(SourcePane, can_focus=True):
     KIND = Kind.BUFFER
 
     def compose_body(self) -> ComposeResult:
-        yield Static(id="buffer-gauge")
-        yield Static(id="buffer-figures")
-        yield Static(id="buffer-trend-legend")
-        yield Sparkline([], id="buffer-trend")
+        yield CompactStatic(id="buffer-gauge")
+        yield CompactStatic(id="buffer-figures")
+        yield CompactStatic(id="buffer-trend-legend")
+        yield CompactSparkline([], id="buffer-trend")
 
     def show(self, snapshot: BufferSnapshot) -> None:  # type: ignore[override]
         show_text(self.query_one("#buffer-gauge", Static), render.head(snapshot, self.thresholds))

@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Static
 from backends.model import JobsSnapshot, Kind, Snapshot
 from console.panes.base import SourcePane
 from console.render import jobs as render
+from console.widgets.compact import CompactStatic
 from console.widgets.fitted_table import FittedTable
 from console.widgets.quiet import show_text
 
@@ -23,13 +24,13 @@ class JobsPane(SourcePane):
     SORT_TABLE = "dag-table"
 
     def compose_body(self) -> ComposeResult:
-        status = Static(id="schedd-status")
+        status = CompactStatic(id="schedd-status")
         status.display = False  # only when a schedd is unreachable or ads were skipped
         yield status
         yield FittedTable(render.SITE_COLUMNS, id="site-table")
-        yield Static(id="hold-reasons")
+        yield CompactStatic(id="hold-reasons")
         yield FittedTable(render.DAG_COLUMNS, id="dag-table")
-        yield Static(classes="row-detail")
+        yield CompactStatic(classes="row-detail")
 
     @classmethod
     def prepare(cls, snapshot: Snapshot) -> render.JobsView | None:

@@ -30,6 +30,7 @@ from backends.model import Dag, Kind, Run, RunsSnapshot
 from console.panes.base import PaneSettings, SourcePane
 from console.render.runs import COLUMNS, RunRow, detail_line, matches, row_cells, sort_key
 from console.state.source import SourceState
+from console.widgets.compact import CompactStatic
 from console.widgets.quiet import show_text
 from console.widgets.tables import highlighted
 from console.widgets.virtual_table import VirtualTable
@@ -69,8 +70,8 @@ class RunsPane(SourcePane):
 
     def compose_body(self) -> ComposeResult:
         yield VirtualTable(COLUMNS, id="runs-table")
-        yield Static(classes="row-detail")
-        yield Static(id="runs-footer")
+        yield CompactStatic(classes="row-detail")
+        yield CompactStatic(id="runs-footer")
 
     def set_wide(self, wide: bool) -> None:
         self.query_one(VirtualTable).set_wide(wide)

@@ -8,6 +8,7 @@ from textual.widgets import DataTable, Static
 from backends.model import Kind, TapeSnapshot
 from console.panes.base import SourcePane
 from console.render import tape as render
+from console.widgets.compact import CompactStatic
 from console.widgets.fitted_table import FittedTable
 from console.widgets.quiet import show_text
 
@@ -18,9 +19,9 @@ class TapePane(SourcePane):
     SORT_TABLE = "tape-table"
 
     def compose_body(self) -> ComposeResult:
-        yield Static(id="tape-figures")
+        yield CompactStatic(id="tape-figures")
         yield FittedTable(render.COLUMNS, id="tape-table")
-        yield Static(classes="row-detail")
+        yield CompactStatic(classes="row-detail")
 
     def show(self, snapshot: TapeSnapshot) -> None:  # type: ignore[override]
         figures = render.figures(snapshot, self.thresholds, self.trends)

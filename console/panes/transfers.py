@@ -8,6 +8,7 @@ from textual.widgets import DataTable, Static
 from backends.model import Kind, TransfersSnapshot
 from console.panes.base import SourcePane
 from console.render import transfers as render
+from console.widgets.compact import CompactStatic
 from console.widgets.fitted_table import FittedTable
 from console.widgets.quiet import show_text
 
@@ -19,9 +20,9 @@ class TransfersPane(SourcePane):
 
     def compose_body(self) -> ComposeResult:
         yield FittedTable(render.COLUMNS, id="rse-table")
-        yield Static(id="stuck-line")
+        yield CompactStatic(id="stuck-line")
         yield FittedTable(render.STUCK_COLUMNS, id="stuck-table")
-        yield Static(classes="row-detail")
+        yield CompactStatic(classes="row-detail")
 
     def show(self, snapshot: TransfersSnapshot) -> None:  # type: ignore[override]
         now = snapshot.taken_at

@@ -5,17 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from rich.text import Text
-from textual.widgets import Static
 
 from backends.analysis.alarms import Alarm, Severity
 from console.render.alarms import severity_badge
 from console.safe_text import strip_controls
+from console.widgets.compact import CompactStatic
 from console.widgets.quiet import show_text
 
 __all__ = ["AlarmsStrip", "severity_badge"]
 
 
-class AlarmsStrip(Static):
+class AlarmsStrip(CompactStatic):
     """Two lines: a summary with counts, then the worst alarm's detail."""
 
     def show(

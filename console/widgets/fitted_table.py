@@ -18,10 +18,11 @@ from textual import events
 from textual.widgets import DataTable
 
 from console.render.common import Column, Row, fit_columns
+from console.widgets.compact import CompactLines
 from console.widgets.tables import forget, sync_rows
 
 
-class FittedTable(DataTable[Text]):
+class FittedTable(CompactLines, DataTable[Text]):
     def __init__(self, columns: Sequence[Column], *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=False)
         self.specs = tuple(columns)

@@ -24,6 +24,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from console.render.common import Column, fit_columns
+from console.widgets.compact import CompactLines
 
 __all__ = ["Column", "RowRenderer", "VirtualTable"]
 
@@ -33,7 +34,7 @@ RowRenderer = Callable[[int], Sequence[Text]]
 HEADER = 1
 
 
-class VirtualTable(ScrollView, can_focus=True):
+class VirtualTable(CompactLines, ScrollView, can_focus=True):
     """Rows come from ``row_renderer(index)``; only visible ones are asked for."""
 
     BINDINGS = [
