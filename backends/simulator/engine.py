@@ -46,6 +46,7 @@ from backends.simulator.infrastructure import (
 from backends.simulator.processing import Scheduler
 from backends.simulator.records import RuleRec, RunRec, TapeRec
 from backends.simulator.scenarios import Faults
+from backends.simulator.spec_columns import SpecColumns
 
 #: Longest simulated step (seconds); steps end on multiples of it.
 STEP_S = 300.0
@@ -75,7 +76,8 @@ class Engine:
     def __init__(self, catalogue: Catalogue, faults: Faults, now: float) -> None:
         self.catalogue = catalogue
         self.faults = faults
-        self.specs: list[RunSpec] = list(catalogue.history)
+        #: The plan (the catalogue's columns, which the engine extends).
+        self.specs: SpecColumns = catalogue.history
         self.history_runs = len(self.specs)
         self.first_number = self.specs[0].number
         # Conservation counters.
@@ -135,26 +137,32 @@ class Engine:
         recent_cut = t_w - RECENT_S
         on_buffer = bytearray(len(specs))
         stored = self.rse_stored
-        written = purged = verified = 0
+        written = purged = verified = chicago = 0
         last_success = None
         index = 0
-        for index, spec in enumerate(specs):
-            end = spec.end
+        # Straight from the columns: no RunSpec is made for the settled past.
+        ends, sizes, science, eu_codes = specs.ends, specs.sizes, specs.science, specs.eu_codes
+        eu_bytes = [0] * len(specs.eu_names)
+        for index in range(len(specs)):
+            end = ends[index]
             if end > recent_cut:
                 break
-            size = spec.size
+            size = sizes[index]
             written += size
             if end + PURGE_RETENTION_S <= purge_limit:
                 purged += size
             else:
                 on_buffer[index] = 1
                 self._purge_queue.append(index)
-            if spec.science:
-                stored[CHICAGO_RSE] += size
-            stored[spec.eu_rse] += size
+            if science[index]:
+                chicago += size
+            eu_bytes[eu_codes[index]] += size
             verified += size
         else:
             index = len(specs)
+        stored[CHICAGO_RSE] += chicago
+        for name, size in zip(specs.eu_names, eu_bytes, strict=True):
+            stored[name] += size
         self.first_rec = index
         settled = index
         self.settled_on_buffer = on_buffer

@@ -49,6 +49,7 @@ from backends.simulator.infrastructure import (
     PROCESSED_RCC_LOCATION,
     TAPE_LOCATION,
 )
+from backends.simulator.spec_columns import SpecColumns
 
 __all__ = ["LazyRuns", "SettledRuns", "build_settled_run"]
 
@@ -162,9 +163,11 @@ class SettledRuns:
 
     __slots__ = ("_lock", "count", "kept", "specs")
 
-    def __init__(self, specs: Sequence[RunSpec]) -> None:
-        self.specs: tuple[RunSpec, ...] = tuple(specs)
-        self.count = len(self.specs)
+    def __init__(self, specs: Sequence[RunSpec], count: int | None = None) -> None:
+        #: The plan; only its first ``count`` runs are this store's (the
+        #: settled ones, which never change; the plan grows past them).
+        self.specs = specs
+        self.count = len(specs) if count is None else count
         self.kept: OrderedDict[tuple[int, int], Run] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -249,8 +252,9 @@ class LazyRuns(Sequence[Run]):
         run is a pure function of its spec and its buffer bit, so the bit is
         its version (``analysis.run_index``); a run of the tail is its own."""
         specs = self._store.specs
+        numbers = specs.numbers if isinstance(specs, SpecColumns) else [s[0] for s in specs]
         for i, bit in enumerate(self._on_buffer):
-            yield specs[i][0], bit
+            yield numbers[i], bit
         for run in self._tail:
             yield run.number, run
 

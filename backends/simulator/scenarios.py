@@ -87,7 +87,12 @@ def plan_faults(scenario: str, seed: int, now: float, history: Sequence[RunSpec]
         return Faults(uplink_down_from=now - UPLINK_DOWN_S)
     if scenario == "rse-outage":
         since = now - RSE_OUTAGE_S
-        counts = Counter(s.eu_rse for s in history if s.end > since - 6 * 3600)
+        counts: Counter[str] = Counter()
+        for i in range(len(history) - 1, -1, -1):  # the newest runs (ends ascend)
+            spec = history[i]
+            if spec.end <= since - 6 * 3600:
+                break
+            counts[spec.eu_rse] += 1
         ranked = sorted(EUROPEAN_RSES, key=lambda r: (-counts[r], rng.random()))
         return Faults(rse_down=ranked[0], rse_down_from=since)
     if scenario == "tape-checksum":

@@ -257,7 +257,7 @@ class Views:
         store = self._settled
         if store is None:
             # The settled history is fixed once the engine is built.
-            store = self._settled = SettledRuns(engine.specs[: engine.first_rec])
+            store = self._settled = SettledRuns(engine.specs, engine.first_rec)
             self._on_buffer = bytes(engine.settled_on_buffer[: store.count])
         settled = store.count
         tail = self._tail
