@@ -10,6 +10,7 @@ redraws from it. Every second the ages, STALE marks and alarms move on.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -155,6 +156,8 @@ class XenonConsole(App[int]):
         #: Every column in full (``w``), the tables scrolling sideways.
         self.wide = False
         self._alarms_strip = AlarmsStrip(id="alarms")
+        #: The terminal went away and the console is on its way out.
+        self._leaving = False
         self._pane_bar = PaneBar(id="pane-bar")
         self.sub_title = self._scenario_label()
 
@@ -258,7 +261,8 @@ class XenonConsole(App[int]):
             self.set_interval(0.1, self._replay_tick)
         self.set_interval(1.0, self._tick)
         if self.watchdog:
-            watch_stdin(self.set_interval, self._terminal_gone)
+            loop = asyncio.get_running_loop()
+            watch_stdin(self.set_interval, self._terminal_gone, loop.call_soon_threadsafe)
         if self.acks.load_error:
             self.notify(self.acks.load_error, severity="warning", timeout=15)
 
@@ -565,7 +569,10 @@ class XenonConsole(App[int]):
     # ---------------------------------------------------- terminal, exit
 
     def _terminal_gone(self) -> None:
-        """The SSH session dropped: leave (see console/watchdog.py)."""
+        """The SSH session dropped: leave (see console/watchdog.py), once."""
+        if self._leaving:
+            return
+        self._leaving = True
         self.log.warning("terminal gone: exiting")
         if self.recorder is not None:
             self.recorder.close()  # before anything can block on the terminal

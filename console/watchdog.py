@@ -4,7 +4,9 @@ After a hang-up, Textual's input thread spins on end-of-file at 100 % CPU
 (Textual issue 6690, fix not released), so a console used over SSH must
 notice by itself and leave. Three signs, any one is enough: SIGHUP, the
 parent process changed (we were orphaned), or the terminal answers I/O
-errors (a pty whose other side closed).
+errors (a pty whose other side closed). SIGHUP acts at once (``soon``
+schedules the leaving on the event loop from the signal handler); the other
+two are checked once a second.
 """
 
 from __future__ import annotations
@@ -25,9 +27,14 @@ class TerminalWatch:
         self.was_tty = os.isatty(fd)
         self.hung_up = False
 
-    def install_sighup(self) -> None:
+    def install_sighup(self, then: Callable[[], object] | None = None) -> None:
+        """Note SIGHUP, and call ``then`` (from the signal handler: it must
+        only schedule work) when it comes."""
+
         def on_hangup(_signum: int, _frame: object) -> None:
             self.hung_up = True
+            if then is not None:
+                then()
 
         with contextlib.suppress(ValueError, OSError):  # not the main thread
             signal.signal(signal.SIGHUP, on_hangup)
@@ -45,16 +52,20 @@ class TerminalWatch:
 
 
 def watch_stdin(
-    every: Callable[[float, Callable[[], None]], object], on_gone: Callable[[], None]
+    every: Callable[[float, Callable[[], None]], object],
+    on_gone: Callable[[], None],
+    soon: Callable[[Callable[[], None]], object] | None = None,
 ) -> bool:
     """Check the terminal on stdin once a second (``every``: the app's
-    ``set_interval``) and call ``on_gone`` when it is gone; False when there
-    is no stdin to watch."""
+    ``set_interval``) and call ``on_gone`` when it is gone (at once on
+    SIGHUP when ``soon`` can schedule it: the event loop's
+    ``call_soon_threadsafe``); False when there is no stdin to watch.
+    ``on_gone`` may thus be called more than once."""
     try:
         watch = TerminalWatch(sys.__stdin__.fileno())  # type: ignore[union-attr]
     except (AttributeError, ValueError, OSError):
         return False
-    watch.install_sighup()
+    watch.install_sighup(None if soon is None else (lambda: soon(on_gone)))
 
     def check() -> None:
         if watch.terminal_gone():
@@ -64,7 +75,12 @@ def watch_stdin(
     return True
 
 
-def leave_soon(seconds: float = 3.0) -> None:
+#: Seconds a console whose terminal is gone gets to leave cleanly (its
+#: recording is closed first; a clean exit takes about 0.15 s).
+LEAVE_WITHIN = 2.0
+
+
+def leave_soon(seconds: float = LEAVE_WITHIN) -> None:
     """Leaving cleanly means writing to the terminal, which may block or fail
     once it is gone: end the process after ``seconds`` whatever happens."""
     deadline = threading.Timer(seconds, os._exit, args=(0,))
