@@ -307,3 +307,16 @@ def test_closing_never_waits_for_a_scan_in_progress(logs: Path) -> None:
     assert not tsm.logs.index_path.exists()
     tsm.close()
     assert tsm.logs.index_path.is_file()
+
+
+def test_a_write_cut_short_leaves_no_litter_for_long(logs: Path) -> None:
+    """A console killed while writing (the forced exit) leaves a temporary
+    file; the next write removes those older than an hour."""
+    path = index.default_path(logs, r"(?P<run>\d+)", UTC)
+    path.parent.mkdir(parents=True)
+    old, fresh = path.parent / ".tsm-index-old", path.parent / ".tsm-index-fresh"
+    old.write_text("{")
+    fresh.write_text("{")
+    os.utime(old, (1e9, 1e9))
+    session(logs)
+    assert path.is_file() and not old.exists() and fresh.exists()

@@ -29,6 +29,7 @@ import math
 import os
 import stat
 import tempfile
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, tzinfo
@@ -243,6 +244,21 @@ def load(path: Path, log_dir: Path, pattern: str, tz: tzinfo) -> Index:
     return Index(data["logs"], tz)
 
 
+_TEMP_PREFIX = ".tsm-index-"
+#: A temporary file this old is a write cut short (a console killed mid-write).
+_LEFTOVER_SECONDS = 3600.0
+
+
+def _remove_leftovers(folder: Path) -> None:
+    now = time.time()
+    with contextlib.suppress(OSError), os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.name.startswith(_TEMP_PREFIX) and entry.is_file(follow_symlinks=False):
+                with contextlib.suppress(OSError):
+                    if now - entry.stat(follow_symlinks=False).st_mtime > _LEFTOVER_SECONDS:
+                        os.unlink(entry.path)
+
+
 def save(path: Path, log_dir: Path, pattern: str, tz: tzinfo, entries: Mapping[str, Entry]) -> None:
     """Write the index atomically (raises OSError when it cannot)."""
     data = {
@@ -255,7 +271,8 @@ def save(path: Path, log_dir: Path, pattern: str, tz: tzinfo, entries: Mapping[s
         },
     }
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, tmp = tempfile.mkstemp(prefix=".tsm-index-", dir=path.parent)
+    _remove_leftovers(path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=_TEMP_PREFIX, dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(json.dumps(data, separators=(",", ":"), allow_nan=False))
