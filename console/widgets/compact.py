@@ -30,12 +30,33 @@ __all__ = ["CompactLines", "CompactSparkline", "CompactStatic", "compact", "join
 
 
 def _looks(style: Style | None, colors: ColorSystem) -> tuple[str, str | None, object] | None:
-    """What the terminal gets of a style (Textual's own cache of its SGR
-    codes first, as ``Strip.render`` writes them), and its meta."""
+    """What the terminal gets of a style in this colour system (its SGR
+    codes, its link) and its meta."""
     if style is None:
         return None
-    ansi = style._ansi if style._ansi is not None else Strip.render_ansi(style, colors)
-    return (ansi, style._link, _meta_key(style))
+    return (_sgr(style, colors), style._link, _meta_key(style))
+
+
+#: SGR codes by (style, colour system): Rich's own ``_ansi`` cache does not
+#: say for which colour system it was made, so it is not read here.
+_SGR: dict[tuple[Style, ColorSystem], str] = {}
+
+
+def _sgr(style: Style, colors: ColorSystem) -> str:
+    key = (style, colors)
+    codes = _SGR.get(key)
+    if codes is None:
+        # (an equality key, not the codes themselves: the attributes as a mask)
+        sgr: list[str] = [str(style._attributes & style._set_attributes)]
+        if style._color is not None:
+            sgr.extend(style._color.downgrade(colors).get_ansi_codes())
+        if style._bgcolor is not None:
+            sgr.extend(style._bgcolor.downgrade(colors).get_ansi_codes(False))
+        codes = ";".join(sgr)
+        if len(_SGR) >= 8192:
+            _SGR.clear()
+        _SGR[key] = codes
+    return codes
 
 
 #: Meta (pickled, as Rich keeps it) without its selection offset, by meta.
