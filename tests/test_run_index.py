@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from backends.analysis.run_index import RunIndex, run_facts
 from backends.analysis.safety import (
+    DEFAULT_POLICY,
     copies_label,
     copies_overdue,
     data_safety,
@@ -38,7 +39,8 @@ def test_a_second_update_with_the_same_runs_derives_none() -> None:
     assert first.derived == len(runs)
     again = index.update(runs)
     assert again.derived == 0
-    assert all(a is b for a, b in zip(first.facts, again.facts, strict=True))
+    assert list(again.facts) == list(first.facts)
+    assert again.codes == first.codes and again.judged is first.judged  # shared, not copied
 
 
 def test_a_changed_run_is_derived_anew_and_only_it() -> None:
@@ -112,10 +114,85 @@ def test_facts_are_what_analysis_safety_says(docs) -> None:  # type: ignore[no-u
     cache = RunsCache()
     cache.load_full(numeric, odd)
     before = (NOW - 48 * H).timestamp()
-    for current in cache.runs:
+    table = RunIndex().update(cache.runs)
+    for i, current in enumerate(cache.runs):
+        assert table.fact(i) == run_facts(current)  # the columns keep them exactly
         facts = run_facts(current)
         assert facts.verdict == data_safety(current)
         assert facts.problems == run_problems(current)
         assert facts.copies == copies_label(current)
         assert facts.overdue(before) == copies_overdue(current, NOW - 48 * H)
         assert facts.overdue(None)
+
+
+def test_a_run_costs_the_columns_about_a_hundred_bytes() -> None:
+    """What many runs share is kept once: a history of 3,000 runs has a few
+    distinct judgements, and a row is a code, numbers and its own words."""
+    sim = SimulatorBackend({"runs": 3_000, "speed": 0})
+    table = RunIndex().update(sim.fetch_runs().runs)
+    assert len(table.judged) < 40
+    per_row = sum(
+        column.itemsize * len(column)
+        for column in (table.codes, table.numbers, table.starts, table.dues, table.sinces)
+    ) + sum(column.itemsize * len(column) for column in (table.events, table.sizes))
+    assert per_row / len(table) == 4 + 8 * 6
+    assert max(len(w) for w in table.words) < 50  # number, name, tags ("donotprocess")
+
+
+def test_rows_are_found_by_number_even_out_of_order() -> None:
+    runs = history(20)
+    shuffled = (*runs[10:], *runs[:10])
+    table = RunIndex().update(shuffled)
+    assert table.index_of(7003) == 13 and table.index_of(7015) == 5
+    assert table.index_of(1) is None
+    assert table.fact(13).number == 7003 and table.fact(-1).number == 7009
+    assert table.newest() == max(range(20), key=lambda i: shuffled[i].start)
+
+
+def test_a_reordered_history_reuses_the_facts_by_number() -> None:
+    runs = history(30)
+    index = RunIndex()
+    index.update(runs)
+    table = index.update(tuple(reversed(runs)))
+    assert table.derived == 0
+    assert [f.number for f in table.facts] == [r.number for r in reversed(runs)]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(messy_documents, min_size=2, max_size=12))
+def test_runs_of_one_shape_are_judged_alike(docs) -> None:  # type: ignore[no-untyped-def]
+    """A run of a known shape is not judged again (``run_index._shape``):
+    that is only right if every run of a shape gets the same judgement from
+    ``analysis.safety`` itself, for any documents the mongo backend reads."""
+    from backends.analysis.run_index import _judge, _shape
+
+    numeric, odd = _convert(docs)
+    cache = RunsCache()
+    cache.load_full(numeric, odd)
+    by_shape: dict = {}
+    for current in cache.runs:
+        shape = _shape(current)
+        if shape is None:
+            continue
+        judged = _judge(current, None, DEFAULT_POLICY)
+        assert by_shape.setdefault(shape, judged) == judged
+
+
+def test_the_shape_leaves_out_only_what_no_judgement_reads() -> None:
+    """Two runs alike but for their number, name, times, DIDs and checksum
+    values share a judgement; a quoted placeholder checksum does not."""
+    from backends.analysis.run_index import _shape
+
+    a = run(7001, copies=(BUF, UC, EU, TAPE))
+    b = replace(
+        run(7002, copies=(BUF, UC, EU, replace(TAPE, checksum="0f0f0f0f"))),
+        name="171115_1300",
+    )
+    assert _shape(a) == _shape(b)
+    null = replace(TAPE, checksum="null")
+    none = replace(TAPE, checksum="-")
+    assert _shape(run(7003, copies=(BUF, null))) != _shape(run(7003, copies=(BUF, none)))
+    assert (
+        run_facts(run(7003, copies=(BUF, null))).verdict.reason
+        != run_facts(run(7003, copies=(BUF, none))).verdict.reason
+    )

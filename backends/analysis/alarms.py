@@ -398,9 +398,8 @@ def runs_alarms(
     keeps one from poll to poll and derives only the runs that changed)."""
     if table is None or table.runs is not snap.runs:
         table = tabled(snap.runs, policy)
-    facts = table.facts
-    if snap.data_taking and facts:
-        index = max(range(len(facts)), key=lambda i: facts[i].start)
+    index = table.newest()
+    if snap.data_taking and index is not None:
         newest = snap.runs[index]
         age = now - newest.start
         if age >= timedelta(hours=limits.no_new_run_warning_hours):

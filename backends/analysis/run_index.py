@@ -1,18 +1,24 @@
 """What the console derives from every run, computed once per version of a run.
 
 A poll of the runs database returns every run (267,620 for a long history),
-almost all of them the same as last poll. ``RunIndex`` keeps, per run number,
-the ``RunFacts`` derived from it (the data-safety verdict, what is malformed,
-the processing state, the copies label, the times and figures a sort needs,
-the text a filter searches) and recomputes them only for runs that changed:
-a new ``Run`` object, or for the simulator's lazy history a new *version*
+almost all of them the same as last poll. ``RunIndex`` keeps the facts
+derived from every run (the data-safety verdict, what is malformed, the
+processing state, the copies label, the times and figures a sort needs, the
+text a filter searches) and derives them anew only for runs that changed: a
+new ``Run`` object, or for the simulator's lazy history a new *version*
 (``versions()``, without building the run). The alarms, the malformed count,
 the runs pane's filter and sort all read the same facts: one function
 (``analysis.safety``) computes each verdict, once.
 
-A ``RunTable`` is the result of one update: the facts aligned with the
-snapshot's runs, immutable, safe to read from any thread while the next poll
-builds the next table.
+A ``RunTable`` is the result of one update, immutable, safe to read from any
+thread while the next poll builds the next table. It keeps the facts in
+columns, at about 120 bytes a run rather than the 520 of an object per run:
+what many runs share (verdict, problems, processing, copies label, source,
+science run: a few dozen distinct ``Judged``) once, by a code; the times and
+figures in arrays; per run only its own words of the filter text. A
+``RunFacts`` of one run is made when asked for (``table.fact(i)``, kept for
+the rows asked for lately); the scans (filter, sort, alarms, counts) read the
+columns.
 """
 
 from __future__ import annotations
@@ -20,10 +26,11 @@ from __future__ import annotations
 import itertools
 import sys
 import threading
+from array import array
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol, TypeVar, runtime_checkable
+from typing import Protocol, TypeVar, overload, runtime_checkable
 
 from backends.analysis.safety import (
     DEFAULT_POLICY,
@@ -33,12 +40,16 @@ from backends.analysis.safety import (
     copies_label,
     data_safety,
     documents,
+    has_checksum,
     processing_state,
     run_problems,
 )
 from backends.model import Dag, Run
 
-__all__ = ["RunFacts", "RunIndex", "RunTable", "Versioned", "run_facts", "tabled"]
+__all__ = ["Judged", "RunFacts", "RunIndex", "RunTable", "Versioned", "run_facts", "tabled"]
+
+#: Stands for "none recorded" in the integer columns (events, size).
+NONE = -(2**63)
 
 
 @runtime_checkable
@@ -54,6 +65,21 @@ class Versioned(Protocol):
     def source_key(self) -> object:
         """What the versions are relative to (the simulator's history)."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class Judged:
+    """What a run was judged to be, shared by every run judged the same."""
+
+    verdict: SafetyVerdict
+    #: What is malformed (``safety.run_problems``); empty when clean.
+    problems: tuple[str, ...]
+    processing: ProcessingState
+    copies: str
+    source: str
+    science_run: str | None
+    #: The lower-case words of the filter text these runs share.
+    words: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +116,8 @@ class RunFacts:
         return before is None or self.due <= before
 
 
-#: Equal verdicts, sources and labels share one object: 267,620 runs have a
-#: few dozen distinct verdicts.
+#: Equal verdicts, judgements and labels share one object: 267,620 runs have
+#: a few dozen distinct ones.
 _shared: dict[object, object] = {}
 _T = TypeVar("_T")
 
@@ -100,80 +126,346 @@ def _share(value: _T) -> _T:
     return _shared.setdefault(value, value)  # type: ignore[return-value]
 
 
+@dataclass(frozen=True, slots=True)
+class _Derived:
+    """One run's facts as the columns keep them."""
+
+    judged: Judged
+    start: float
+    due: float
+    since: float
+    events: int | None
+    size: int | None
+    #: The run's own words of the filter text (number, name, tags).
+    words: str
+
+
+#: Judgements by what they were judged from, per policy (see ``_shape``).
+_judgements: dict[int, tuple[SafetyPolicy, dict[tuple[object, ...], Judged]]] = {}
+#: Shapes remembered per policy at most (then forgotten, and learnt again).
+SHAPES_KEPT = 65_536
+_CHECKSUM_OK = object()
+
+
+def _shape(run: Run) -> tuple[object, ...] | None:
+    """Everything a judgement reads of a run, and nothing it does not.
+
+    ``data_safety``, ``copies_label``, ``run_problems`` and
+    ``processing_state`` read the tags, detector, source, the reader's notes
+    and of each copy its type, host, status, checksum problem, RSE and
+    problems, and whether its checksum is a checksum (its text only when it
+    is not: a reason quotes it). Two runs of one shape are judged alike, so a
+    run of a known shape is not judged again; the times, the name and the
+    number are the run's own (they are not part of a judgement). A run with
+    twin documents (reasons name the number) or with a DAG is judged itself.
+    """
+    if run.twins:
+        return None
+    return (
+        run.tags,
+        run.detector,
+        run.source,
+        run.malformed,
+        tuple(
+            (
+                c.type,
+                c.host,
+                c.status,
+                _CHECKSUM_OK if has_checksum(c) else c.checksum,
+                c.checksum_problem,
+                c.rse,
+                c.problems,
+            )
+            for c in run.copies
+        ),
+    )
+
+
+def _judged(run: Run, dag: Dag | None, policy: SafetyPolicy) -> Judged:
+    """The judgement of one run (remembered by its shape)."""
+    shape = _shape(run) if dag is None else None
+    if shape is None:
+        return _judge(run, dag, policy)
+    memo = _judgements.get(id(policy))
+    if memo is None or memo[0] is not policy:
+        memo = _judgements[id(policy)] = (policy, {})
+    shapes = memo[1]
+    judged = shapes.get(shape)
+    if judged is None:
+        judged = _judge(run, dag, policy)
+        if len(shapes) >= SHAPES_KEPT:
+            shapes.clear()
+        shapes[shape] = judged
+    return judged
+
+
+def _judge(run: Run, dag: Dag | None, policy: SafetyPolicy) -> Judged:
+    """Every verdict of one run, from ``analysis.safety``."""
+    processing = processing_state(run, dag)
+    copies = copies_label(run, policy)
+    science_run = run.science_run
+    return _share(
+        Judged(
+            verdict=_share(data_safety(run, policy)),
+            problems=run_problems(run, policy),
+            processing=processing,
+            copies=copies,
+            source=sys.intern(run.source),
+            science_run=science_run,
+            words=" ".join(
+                [run.source, science_run or "nonscience", processing.value, copies]
+            ).lower(),
+        )
+    )
+
+
+def _derive(run: Run, dag: Dag | None, policy: SafetyPolicy) -> _Derived:
+    """The facts of one run: its judgement and its own times and words."""
+    judged = _judged(run, dag, policy)
+    due = min((doc.end or doc.start).timestamp() for doc in documents(run))
+    since = (run.end or run.start).timestamp()
+    return _Derived(
+        judged,
+        run.start.timestamp(),
+        due,
+        due if since == due else since,
+        run.events,
+        run.raw_size_bytes,
+        " ".join([str(run.number), run.name, *run.tags]).lower(),
+    )
+
+
+def _facts(
+    version: object,
+    number: int,
+    dag: Dag | None,
+    d: _Derived | None,
+    table: RunTable | None = None,
+    i: int = 0,
+) -> RunFacts:
+    """A ``RunFacts`` from derived facts, or from row ``i`` of ``table``."""
+    if d is None:
+        assert table is not None
+        judged = table.judged[table.codes[i]]
+        start, due, since = table.starts[i], table.dues[i], table.sinces[i]
+        events, size = table.events[i], table.sizes[i]
+        own = table.words[i]
+        events_value: int | None = None if events == NONE else events
+        size_value: int | None = None if size == NONE else size
+    else:
+        judged, start, due, since = d.judged, d.start, d.due, d.since
+        events_value, size_value, own = d.events, d.size, d.words
+    return RunFacts(
+        version=version,
+        number=number,
+        verdict=judged.verdict,
+        problems=judged.problems,
+        processing=judged.processing,
+        dag=dag,
+        copies=judged.copies,
+        start=start,
+        due=due,
+        since=since,
+        source=judged.source,
+        science_run=judged.science_run,
+        events=events_value,
+        size=size_value,
+        search=f"{own} {judged.words}",
+    )
+
+
 def run_facts(
     run: Run, dag: Dag | None = None, policy: SafetyPolicy = DEFAULT_POLICY, version: object = None
 ) -> RunFacts:
     """The facts of one run (``version`` defaults to the run itself)."""
-    verdict = _share(data_safety(run, policy))
-    processing = processing_state(run, dag)
-    copies = _share(copies_label(run, policy))
-    due = min((doc.end or doc.start).timestamp() for doc in documents(run))
-    start = run.start.timestamp()
-    science_run = run.science_run
-    search = " ".join(
-        [
-            str(run.number),
-            run.name,
-            run.source,
-            science_run or "nonscience",
-            processing.value,
-            copies,
-            *run.tags,
-        ]
-    ).lower()
-    return RunFacts(
-        version=run if version is None else version,
-        number=run.number,
-        verdict=verdict,
-        problems=run_problems(run, policy),
-        processing=processing,
-        dag=dag,
-        copies=copies,
-        start=start,
-        due=due,
-        since=(run.end or run.start).timestamp(),
-        source=sys.intern(run.source),
-        science_run=_share(science_run),
-        events=run.events,
-        size=run.raw_size_bytes,
-        search=search,
+    return _facts(run if version is None else version, run.number, dag, _derive(run, dag, policy))
+
+
+#: Serial numbers of tables (``RunTable.serial``), taken under an index's lock.
+_serials = itertools.count(1)
+#: Rows whose ``RunFacts`` a table keeps made (the rows on screen, a few times over).
+FACTS_KEPT = 4096
+
+
+class RunTable:
+    """The facts of one snapshot's runs, in the snapshot's order, in columns."""
+
+    __slots__ = (
+        "_kept",
+        "_malformed",
+        "codes",
+        "dags",
+        "derived",
+        "dues",
+        "events",
+        "judged",
+        "numbers",
+        "runs",
+        "serial",
+        "sinces",
+        "sizes",
+        "starts",
+        "versions",
+        "words",
     )
 
+    def __init__(self, runs: Sequence[Run], judged: list[Judged]) -> None:
+        self.runs = runs
+        #: The judgements the codes stand for (the index's, append-only).
+        self.judged = judged
+        self.codes = array("I")
+        self.numbers = array("q")
+        self.starts = array("d")
+        self.dues = array("d")
+        self.sinces = array("d")
+        self.events = array("q")
+        self.sizes = array("q")
+        self.words: list[str] = []
+        self.versions: list[object] = []
+        #: DAGs by row (the few runs that have one).
+        self.dags: dict[int, Dag] = {}
+        #: Runs whose facts were derived anew for this table (not reused).
+        self.derived = 0
+        #: The order in which tables were made (one count for every index): a
+        #: table reaches its reader from the thread of the poll that made it,
+        #: and the runs poll's (which computes the alarms after it) can arrive
+        #: after a newer one the jobs poll made from it; the reader keeps the
+        #: newest.
+        self.serial = 0
+        self._kept: dict[int, RunFacts] = {}
+        self._malformed: int | None = None
 
-@dataclass(frozen=True, slots=True, repr=False)
-class RunTable:
-    """The facts of one snapshot's runs, in the snapshot's order."""
+    # ----------------------------------------------------------- building
 
-    runs: Sequence[Run]
-    facts: tuple[RunFacts, ...]
-    #: Runs whose facts were derived anew for this table (not reused).
-    derived: int = 0
-    #: The order in which tables were made (one count for every index): a
-    #: table reaches its reader from the thread of the poll that made it, and
-    #: the runs poll's (which computes the alarms after it) can arrive after
-    #: a newer one the jobs poll made from it; the reader keeps the newest.
-    serial: int = 0
+    def _append(
+        self, number: int, version: object, dag: Dag | None, d: _Derived, code: int
+    ) -> None:
+        self.codes.append(code)
+        self.numbers.append(number)
+        self.starts.append(d.start)
+        self.dues.append(d.due)
+        self.sinces.append(d.since)
+        self.events.append(NONE if d.events is None else d.events)
+        self.sizes.append(NONE if d.size is None else d.size)
+        self.words.append(d.words)
+        self.versions.append(version)
+        if dag is not None:
+            self.dags[len(self.codes) - 1] = dag
+
+    def _copy(self, other: RunTable, start: int, stop: int) -> None:
+        """Rows ``start:stop`` of ``other``, as they are."""
+        offset = len(self.codes) - start
+        self.codes.extend(other.codes[start:stop])
+        self.numbers.extend(other.numbers[start:stop])
+        self.starts.extend(other.starts[start:stop])
+        self.dues.extend(other.dues[start:stop])
+        self.sinces.extend(other.sinces[start:stop])
+        self.events.extend(other.events[start:stop])
+        self.sizes.extend(other.sizes[start:stop])
+        self.words.extend(other.words[start:stop])
+        self.versions.extend(other.versions[start:stop])
+        for row, dag in other.dags.items():
+            if start <= row < stop:
+                self.dags[row + offset] = dag
+
+    # ------------------------------------------------------------ reading
 
     def __len__(self) -> int:
-        return len(self.facts)
+        return len(self.codes)
 
     def __repr__(self) -> str:
         # Short: a table is passed to workers, whose description is its repr
-        # (the dataclass's own would spell out every run, 0.4 s at 26,762).
-        return f"RunTable({len(self.facts):,} runs, {self.derived:,} derived)"
+        # (spelled out it would list every run, 0.4 s at 26,762).
+        return f"RunTable({len(self):,} runs, {self.derived:,} derived)"
 
     def newer_than(self, other: RunTable | None) -> bool:
         """Whether this table should replace ``other`` (of the same index)."""
         return other is None or self.serial >= other.serial
 
+    def judged_at(self, i: int) -> Judged:
+        return self.judged[self.codes[i]]
+
+    def fact(self, i: int) -> RunFacts:
+        """The facts of row ``i`` (negative counts from the end)."""
+        if i < 0:
+            i += len(self)
+        kept = self._kept.get(i)
+        if kept is None:
+            if not 0 <= i < len(self):
+                raise IndexError(i)
+            kept = _facts(self.versions[i], self.numbers[i], self.dags.get(i), None, self, i)
+            if len(self._kept) >= FACTS_KEPT:
+                self._kept.clear()
+            self._kept[i] = kept
+        return kept
+
+    @property
+    def facts(self) -> _FactsView:
+        """Every row's facts, each made when read (a scan: prefer the columns)."""
+        return _FactsView(self)
+
+    def index_of(self, number: int) -> int | None:
+        """The row of run ``number`` (runs are in number order, else searched)."""
+        numbers = self.numbers
+        i = bisect_left(numbers, number)
+        if i < len(numbers) and numbers[i] == number:
+            return i
+        try:
+            return numbers.index(number)  # out of number order (a source's garbage)
+        except ValueError:
+            return None
+
+    def overdue(self, i: int, before: float | None) -> bool:
+        """``RunFacts.overdue`` of row ``i``."""
+        return before is None or self.dues[i] <= before
+
     @property
     def malformed(self) -> int:
         """Runs with something malformed (``safety.run_problems``)."""
-        return sum(1 for f in self.facts if f.problems)
+        if self._malformed is None:
+            bad = {c for c, j in enumerate(self.judged) if j.problems}
+            self._malformed = sum(1 for c in self.codes if c in bad) if bad else 0
+        return self._malformed
 
     def unsafe(self) -> Iterator[tuple[int, RunFacts]]:
         """(index, facts) of every run not data-safe, in order."""
-        return ((i, f) for i, f in enumerate(self.facts) if not f.verdict.safe)
+        unsafe = {c for c, j in enumerate(self.judged) if not j.verdict.safe}
+        return ((i, self.fact(i)) for i, c in enumerate(self.codes) if c in unsafe)
+
+    def newest(self) -> int | None:
+        """The row of the run that started last (None: no runs)."""
+        starts = self.starts
+        return max(range(len(starts)), key=starts.__getitem__) if starts else None
+
+
+class _FactsView(Sequence[RunFacts]):
+    """A table's rows as ``RunFacts``, made when read."""
+
+    __slots__ = ("_table",)
+
+    def __init__(self, table: RunTable) -> None:
+        self._table = table
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+    @overload
+    def __getitem__(self, index: int) -> RunFacts: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[RunFacts]: ...
+
+    def __getitem__(self, index: int | slice) -> RunFacts | Sequence[RunFacts]:
+        if isinstance(index, slice):
+            return tuple(self._table.fact(i) for i in range(*index.indices(len(self))))
+        return self._table.fact(index)
+
+    def __iter__(self) -> Iterator[RunFacts]:
+        table = self._table
+        return (
+            _facts(table.versions[i], table.numbers[i], table.dags.get(i), None, table, i)
+            for i in range(len(table))
+        )
 
 
 def _versions(runs: Sequence[Run]) -> Iterable[tuple[int, object]]:
@@ -182,23 +474,27 @@ def _versions(runs: Sequence[Run]) -> Iterable[tuple[int, object]]:
     return ((run.number, run) for run in runs)
 
 
-#: Serial numbers of tables (``RunTable.serial``), taken under an index's lock.
-_serials = itertools.count(1)
-
-
 class RunIndex:
-    """Facts per run number, kept from one poll to the next (see the module doc).
-
-    ``update`` may be called from any thread; calls are serialized.
-    """
+    """The facts of the last table, reused from one poll to the next (see
+    the module doc). ``update`` may be called from any thread; calls are
+    serialized."""
 
     def __init__(self, policy: SafetyPolicy = DEFAULT_POLICY) -> None:
         self.policy = policy
         self._lock = threading.Lock()
-        self._facts: dict[int, RunFacts] = {}
         self._source: object = None
         self._dags: Mapping[int, Dag] = {}
+        #: Every judgement met so far, by code (append-only: tables share it).
+        self._judged: list[Judged] = []
+        self._codes: dict[Judged, int] = {}
         self.last: RunTable | None = None
+
+    def _code(self, judged: Judged) -> int:
+        code = self._codes.get(judged)
+        if code is None:
+            code = self._codes[judged] = len(self._judged)
+            self._judged.append(judged)
+        return code
 
     def update(self, runs: Sequence[Run], dags: Mapping[int, Dag] | None = None) -> RunTable:
         """The table of ``runs``: facts reused for every run whose version and
@@ -208,30 +504,53 @@ class RunIndex:
                 self._dags = dags
             dags = self._dags
             source = runs.source_key if isinstance(runs, Versioned) else None
+            old = self.last
             if source is not self._source:
-                self._facts = {}  # versions of another history mean nothing here
+                old = None  # versions of another history mean nothing here
                 self._source = source
-            known = self._facts
-            fresh: dict[int, RunFacts] = {}
-            out: list[RunFacts] = []
-            derived = 0
+            table = RunTable(runs, self._judged)
             policy = self.policy
-            for index, (number, version) in enumerate(_versions(runs)):
-                facts = known.get(number)
+            where: dict[int, int] | None = None
+            old_numbers = old.numbers if old is not None else array("q")
+            old_versions = old.versions if old is not None else []
+            old_dags = old.dags if old is not None else {}
+            n_old = len(old_numbers)
+            #: A run of rows of ``old`` to copy as they are: [first, last + 1).
+            run_start = run_stop = -1
+            for i, (number, version) in enumerate(_versions(runs)):
                 dag = dags.get(number)
-                if (
-                    facts is None
-                    or (facts.version is not version and facts.version != version)
-                    or facts.dag != dag
-                ):
-                    run = version if isinstance(version, Run) else runs[index]
-                    facts = run_facts(run, dag, policy, version)
-                    derived += 1
-                fresh[number] = facts
-                out.append(facts)
-            self._facts = fresh
-            self.last = RunTable(runs, tuple(out), derived, next(_serials))
-            return self.last
+                j = -1
+                if old is not None:
+                    if i < n_old and old_numbers[i] == number:
+                        j = i
+                    else:
+                        if where is None:
+                            where = {n: k for k, n in enumerate(old_numbers)}
+                        j = where.get(number, -1)
+                    if j >= 0:
+                        was = old_versions[j]
+                        if not (was is version or was == version) or old_dags.get(j) != dag:
+                            j = -1
+                if j >= 0:
+                    if j == run_stop:
+                        run_stop += 1
+                        continue
+                    if run_start >= 0:
+                        table._copy(old, run_start, run_stop)  # type: ignore[arg-type]
+                    run_start, run_stop = j, j + 1
+                    continue
+                if run_start >= 0:
+                    table._copy(old, run_start, run_stop)  # type: ignore[arg-type]
+                    run_start = run_stop = -1
+                run = version if isinstance(version, Run) else runs[i]
+                d = _derive(run, dag, policy)
+                table._append(number, version, dag, d, self._code(d.judged))
+                table.derived += 1
+            if run_start >= 0:
+                table._copy(old, run_start, run_stop)  # type: ignore[arg-type]
+            table.serial = next(_serials)
+            self.last = table
+            return table
 
     def with_dags(self, dags: Mapping[int, Dag]) -> RunTable | None:
         """The last table with new DAGs (the jobs poll came back), or None
@@ -243,24 +562,29 @@ class RunIndex:
             if last is None or dags == before:
                 return None
             changed = sorted(n for n in dags.keys() | before.keys() if dags.get(n) != before.get(n))
-            facts = list(last.facts)
-            derived = 0
-            for number in changed:
-                index = bisect_left(facts, number, key=lambda f: f.number)
-                if index == len(facts) or facts[index].number != number:
-                    # Runs out of number order (a source's garbage): look for it.
-                    index = next((i for i, f in enumerate(facts) if f.number == number), -1)
-                    if index < 0:
-                        continue  # a DAG of a run this table does not hold
-                old = facts[index]
-                run = old.version if isinstance(old.version, Run) else last.runs[index]
-                facts[index] = run_facts(run, dags.get(number), self.policy, old.version)
-                self._facts[number] = facts[index]
-                derived += 1
-            if not derived:
+            rows = [(i, n) for n in changed if (i := last.index_of(n)) is not None]
+            if not rows:
                 return None
-            self.last = RunTable(last.runs, tuple(facts), derived, next(_serials))
-            return self.last
+            table = RunTable(last.runs, self._judged)
+            table._copy(last, 0, len(last))
+            for i, number in rows:
+                dag = dags.get(number)
+                version = last.versions[i]
+                run = version if isinstance(version, Run) else last.runs[i]
+                d = _derive(run, dag, self.policy)
+                table.codes[i] = self._code(d.judged)
+                table.starts[i], table.dues[i], table.sinces[i] = d.start, d.due, d.since
+                table.events[i] = NONE if d.events is None else d.events
+                table.sizes[i] = NONE if d.size is None else d.size
+                table.words[i] = d.words
+                if dag is None:
+                    table.dags.pop(i, None)
+                else:
+                    table.dags[i] = dag
+            table.derived = len(rows)
+            table.serial = next(_serials)
+            self.last = table
+            return table
 
 
 _last_tabled: tuple[Sequence[Run], SafetyPolicy, RunTable] | None = None

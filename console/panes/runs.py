@@ -156,12 +156,11 @@ class RunsPane(SourcePane):
         """The facts of a run shown: the table's, else derived here and kept."""
         table = self._table
         if table is not None:
-            facts = table.facts
-            index = bisect_left(facts, run.number, key=lambda f: f.number)
-            if index < len(facts) and facts[index].number == run.number:
+            index = table.index_of(run.number)
+            if index is not None:
                 tabled = table.runs[index]
                 if tabled is run or tabled == run:
-                    return facts[index]
+                    return table.fact(index)
         own = self._own.get(run.number)
         if own is None or (own.version is not run and own.version != run):
             if len(self._own) >= ROWS_KEPT:
@@ -255,18 +254,17 @@ class RunsPane(SourcePane):
         token: int,
     ) -> None:
         before = self._overdue_before()
-        facts = table.facts
+        overdue = table.overdue
         order = []
-        for n, i in enumerate(range(len(facts) - 1, -1, -1)):
+        for n, i in enumerate(range(len(table) - 1, -1, -1)):
             if n % 4096 == 0 and token != self._order_token:
                 return  # superseded by newer keys or data: stop, do not compete
-            fact = facts[i]
-            if not terms or matches(fact, terms, fact.overdue(before)):
+            if not terms or matches(table, i, terms, overdue(i, before)):
                 order.append(i)
         if token != self._order_token:
             return
         if column is not None:
-            keyed = [(sort_key(facts[i], column, facts[i].overdue(before)), i) for i in order]
+            keyed = [(sort_key(table, i, column, overdue(i, before)), i) for i in order]
             present = [p for p in keyed if p[0][0] < 2]
             empty = [p for p in keyed if p[0][0] == 2]
             present.sort(key=lambda p: p[0], reverse=reverse)

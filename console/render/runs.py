@@ -16,11 +16,12 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 
 from backends.analysis.jobs import dag_for_run
-from backends.analysis.run_index import RunFacts, run_facts, tabled
+from backends.analysis.run_index import NONE, RunFacts, RunTable, run_facts, tabled
 from backends.analysis.safety import (
     DEFAULT_POLICY,
     ProcessingState,
     SafetyPolicy,
+    SafetyVerdict,
     copies_label,
     data_safety,
     processing_state,
@@ -102,41 +103,55 @@ def word_of(facts: RunFacts, overdue: bool) -> str:
     return verdict_word(facts.verdict, overdue)
 
 
-def search_text(facts: RunFacts, overdue: bool) -> str:
-    """Every word a filter matches for this run, the verdict's included."""
-    word = word_of(facts, overdue)
+def verdict_terms(verdict: SafetyVerdict, overdue: bool) -> str:
+    """The words a filter finds in a run's verdict (they depend on its age)."""
+    word = verdict_word(verdict, overdue)
     searched = VERDICT_VIEW[word][2]
     if word == "fail" and overdue:
         searched += " missing"
-    return f"{facts.search} {searched}"
+    return searched
 
 
-def matches(facts: RunFacts, terms: tuple[str, ...], overdue: bool) -> bool:
-    """Whether the run holds every filter word (lower case)."""
-    text = search_text(facts, overdue)
-    return all(term in text for term in terms)
+def search_text(facts: RunFacts, overdue: bool) -> str:
+    """Every word a filter matches for this run, the verdict's included."""
+    return f"{facts.search} {verdict_terms(facts.verdict, overdue)}"
 
 
-def sort_key(facts: RunFacts, column: int, overdue: bool) -> tuple[int, float, str]:
+def _holds_all(texts: tuple[str, ...], terms: tuple[str, ...]) -> bool:
+    # A term has no space, so it is in the texts joined by spaces exactly
+    # when it is in one of them.
+    return all(any(term in text for text in texts) for term in terms)
+
+
+def matches(table: RunTable, i: int, terms: tuple[str, ...], overdue: bool) -> bool:
+    """Whether run ``i`` of the table holds every filter word (lower case):
+    the words of ``search_text``, read from the table's columns."""
+    judged = table.judged_at(i)
+    texts = (table.words[i], judged.words, verdict_terms(judged.verdict, overdue))
+    return _holds_all(texts, terms)
+
+
+def sort_key(table: RunTable, i: int, column: int, overdue: bool) -> tuple[int, float, str]:
     """The exact value to sort column ``column`` by (the cells are rounded):
     (0, number) for numbers, (1, text) for text, (2, ...) for none (last)."""
     if column == 0:
-        return (0, float(facts.number), "")
-    if column == 1:
-        return (1, 0.0, facts.source.lower())
-    if column == 2:
-        return (1, 0.0, (facts.science_run or "~").lower())
+        return (0, float(table.numbers[i]), "")
     if column == 3:
-        return (0, facts.start, "")
+        return (0, table.starts[i], "")
+    if column in (7, 8):
+        value = (table.events if column == 7 else table.sizes)[i]
+        return (2, 0.0, "") if value == NONE else (0, float(value), "")
+    judged = table.judged_at(i)
+    if column == 1:
+        return (1, 0.0, judged.source.lower())
+    if column == 2:
+        return (1, 0.0, (judged.science_run or "~").lower())
     if column == SAFETY_COLUMN:
-        rank = VERDICT_VIEW[word_of(facts, overdue)][3]
-        return (0, rank, " ".join(short_slot(m) for m in facts.verdict.missing))
+        rank = VERDICT_VIEW[verdict_word(judged.verdict, overdue)][3]
+        return (0, rank, " ".join(short_slot(m) for m in judged.verdict.missing))
     if column == 5:
-        return (1, 0.0, facts.processing.value)
-    if column == 6:
-        return (1, 0.0, facts.copies.lower())
-    value = facts.events if column == 7 else facts.size
-    return (2, 0.0, "") if value is None else (0, float(value), "")
+        return (1, 0.0, judged.processing.value)
+    return (1, 0.0, judged.copies.lower())
 
 
 def row_cells(run: Run, facts: RunFacts, overdue: bool) -> tuple[Text, ...]:
@@ -198,13 +213,13 @@ def counts(snapshot: RunsSnapshot, context: Context) -> dict[str, int]:
     """Runs not data-safe, of them overdue and with a failed copy; malformed runs
     (from the same facts as the alarms: ``analysis.run_index``)."""
     before = overdue_before(context.now, context.thresholds.unsafe_after_hours).timestamp()
-    facts = tabled(snapshot.runs, context.policy).facts
-    unsafe = [f for f in facts if not f.verdict.safe]
+    table = tabled(snapshot.runs, context.policy)
+    unsafe = [f for _, f in table.unsafe()]
     return {
         "unsafe": len(unsafe),
         "unsafe_old": sum(1 for f in unsafe if f.overdue(before)),
         "failed": sum(1 for f in unsafe if f.verdict.failed),
-        "malformed": sum(1 for f in facts if f.problems),
+        "malformed": table.malformed,
     }
 
 
