@@ -7,6 +7,7 @@ the runs that changed and for no other.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 
 from hypothesis import HealthCheck, given, settings
@@ -196,3 +197,75 @@ def test_the_shape_leaves_out_only_what_no_judgement_reads() -> None:
         run_facts(run(7003, copies=(BUF, null))).verdict.reason
         != run_facts(run(7003, copies=(BUF, none))).verdict.reason
     )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    terms=st.lists(
+        st.sampled_from(
+            ["unsafe", "safe", "miss", "wait", "tape", "eu", "sr1", "7001", "led", "0", "_", "x"]
+        ),
+        min_size=1,
+        max_size=3,
+    ),
+    overdue=st.booleans(),
+)
+def test_the_filter_over_columns_finds_what_the_search_text_holds(terms, overdue) -> None:  # type: ignore[no-untyped-def]
+    from console.render.runs import row_matcher, search_text
+
+    sim = SimulatorBackend({"runs": 400, "speed": 0, "scenario": "tape-checksum"})
+    table = RunIndex().update(sim.fetch_runs().runs)
+    match = row_matcher(table, tuple(terms))
+    for i in range(0, len(table), 7):
+        text = search_text(table.fact(i), overdue)
+        assert match(i, overdue) == all(term in text for term in terms)
+
+
+def _sort_value(f, column: int, before: float):  # type: ignore[no-untyped-def]
+    """What a column of the runs pane sorts by, from a run's facts."""
+    from console.format import VERDICT_VIEW, short_slot
+    from console.render.runs import word_of
+
+    overdue = f.overdue(before)
+    return [
+        f.number,
+        f.source.lower(),
+        (f.science_run or "~").lower(),
+        f.start,
+        (
+            VERDICT_VIEW[word_of(f, overdue)][3],
+            " ".join(short_slot(m) for m in f.verdict.missing),
+        ),
+        f.processing.value,
+        f.copies.lower(),
+        f.events,
+        f.size,
+    ][column]
+
+
+def test_rows_sort_by_each_column_exactly_and_stably() -> None:
+    from console.render.runs import COLUMNS, SAFETY_COLUMN, sorted_rows
+
+    sim = SimulatorBackend({"runs": 400, "speed": 0, "scenario": "tape-checksum"})
+    runs = sim.fetch_runs().runs
+    no_events = replace(runs[-1], events=None, raw_size_bytes=None)
+    table = RunIndex().update((*runs[:-1], no_events))
+    before = (NOW - 48 * H).timestamp()
+    rows = list(range(len(table) - 1, -1, -1))  # newest first, as the pane starts
+    rank = {row: n for n, row in enumerate(rows)}
+    for column in range(len(COLUMNS)):
+        for reverse in (False, True):
+            order = sorted_rows(table, rows, column, reverse, before)
+            assert sorted(order) == sorted(rows)
+            values = [_sort_value(table.fact(i), column, before) for i in order]
+            present = [v for v in values if v is not None]
+            assert present == sorted(present, reverse=reverse)
+            assert values[len(present) :] == [None] * (len(values) - len(present))
+            if column in (7, 8):
+                assert table.numbers[order[-1]] == no_events.number  # no value: last
+            # Equal values keep the pane's order (newest first).
+            for (a, va), (b, vb) in itertools.pairwise(zip(order, values, strict=True)):
+                if va == vb:
+                    assert rank[a] < rank[b]
+        if column == SAFETY_COLUMN:
+            assert len({v for v in values if v is not None}) > 1

@@ -28,7 +28,7 @@ from textual.widgets import Static
 from backends.analysis.run_index import RunFacts, RunTable, run_facts
 from backends.model import Dag, Kind, Run, RunsSnapshot
 from console.panes.base import PaneSettings, SourcePane
-from console.render.runs import COLUMNS, RunRow, detail_line, matches, row_cells, sort_key
+from console.render.runs import COLUMNS, RunRow, detail_line, row_cells, row_matcher, sorted_rows
 from console.state.source import SourceState
 from console.widgets.compact import CompactStatic
 from console.widgets.quiet import show_text
@@ -255,20 +255,17 @@ class RunsPane(SourcePane):
     ) -> None:
         before = self._overdue_before()
         overdue = table.overdue
+        matches = row_matcher(table, terms)
         order = []
         for n, i in enumerate(range(len(table) - 1, -1, -1)):
             if n % 4096 == 0 and token != self._order_token:
                 return  # superseded by newer keys or data: stop, do not compete
-            if not terms or matches(table, i, terms, overdue(i, before)):
+            if not terms or matches(i, overdue(i, before)):
                 order.append(i)
         if token != self._order_token:
             return
         if column is not None:
-            keyed = [(sort_key(table, i, column, overdue(i, before)), i) for i in order]
-            present = [p for p in keyed if p[0][0] < 2]
-            empty = [p for p in keyed if p[0][0] == 2]
-            present.sort(key=lambda p: p[0], reverse=reverse)
-            order = [i for _, i in present + empty]
+            order = sorted_rows(table, order, column, reverse, before)
         self.app.call_from_thread(self._order_ready, table.runs, order, token)
 
     def _order_ready(self, runs: Sequence[Run], order: list[int], token: int) -> None:
