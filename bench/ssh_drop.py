@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import select
 import signal
 import statistics
 import sys
@@ -33,36 +32,9 @@ from terminal import Terminal
 ROOT = Path(__file__).resolve().parents[1]
 
 
-class DroppableTerminal(Terminal):
-    """A terminal whose reader can be stopped, so that closing its side
-    really closes it (a read blocked in another thread keeps it open)."""
-
-    stopping = False
-
-    def _read(self) -> None:
-        while not self.stopping:
-            ready, _, _ = select.select([self._master], [], [], 0.02)
-            if not ready:
-                continue
-            try:
-                data = os.read(self._master, 65536)
-            except OSError:
-                return
-            if not data:
-                return
-            with self._lock:
-                self.bytes += len(data)
-                self.stream.feed(data)
-
-    def hang_up(self) -> None:
-        self.stopping = True
-        self._reader.join()
-        os.close(self._master)
-
-
 def drop(how: str, home: str) -> float:
     argv = [sys.executable, "-m", "console.cli", "--runs", "720"]
-    with DroppableTerminal(argv, env=env(home)) as term:
+    with Terminal(argv, env=env(home)) as term:
         term.wait(populated(720), timeout=60)
         time.sleep(1.0)
         start = time.perf_counter()

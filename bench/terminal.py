@@ -13,6 +13,7 @@ import contextlib
 import fcntl
 import os
 import pty
+import select
 import signal
 import struct
 import subprocess
@@ -67,11 +68,15 @@ class Terminal:
         )
         os.close(slave)
         self._master = master
+        self._stopping = False
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
     def _read(self) -> None:
-        while True:
+        while not self._stopping:
+            ready, _, _ = select.select([self._master], [], [], 0.02)
+            if not ready:
+                continue
             try:
                 data = os.read(self._master, 65536)
             except OSError:
@@ -133,6 +138,14 @@ class Terminal:
                 if line.startswith("VmHWM:"):
                     return int(line.split()[1]) / 1024
         return 0.0
+
+    def hang_up(self) -> None:
+        """Close the terminal's other side, as a dropped SSH session or a
+        killed terminal emulator does (the reader stops first: a read
+        blocked in another thread would keep the terminal open)."""
+        self._stopping = True
+        self._reader.join()
+        os.close(self._master)
 
     def close(self) -> None:
         with contextlib.suppress(ProcessLookupError):

@@ -111,8 +111,8 @@ def test_a_poll_of_the_settled_history_makes_no_spec(monkeypatch: pytest.MonkeyP
     index = RunIndex(config.policy)
     index.update(fetch_one(backends, Kind.RUNS).snapshot.runs)  # the first derives all
     made = []
-    original = SpecColumns._spec
-    monkeypatch.setattr(SpecColumns, "_spec", lambda self, i: made.append(i) or original(self, i))
+    original = SpecColumns._item
+    monkeypatch.setattr(SpecColumns, "_item", lambda self, i: made.append(i) or original(self, i))
     table = index.update(fetch_one(backends, Kind.RUNS).snapshot.runs)
     assert len(table) >= 5000 and table.derived < 50
     assert len(made) <= table.derived  # only the runs derived anew, if any

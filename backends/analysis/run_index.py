@@ -31,7 +31,7 @@ from array import array
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol, TypeVar, overload, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
 
 from backends.analysis.safety import (
     DEFAULT_POLICY,
@@ -46,6 +46,7 @@ from backends.analysis.safety import (
     run_problems,
 )
 from backends.model import Dag, Run
+from backends.sequences import MadeOnRead
 
 __all__ = ["Judged", "RunFacts", "RunIndex", "RunTable", "Versioned", "run_facts", "tabled"]
 
@@ -447,7 +448,7 @@ class RunTable:
         return max(range(len(starts)), key=starts.__getitem__) if starts else None
 
 
-class _FactsView(Sequence[RunFacts]):
+class _FactsView(MadeOnRead[RunFacts]):
     """A table's rows as ``RunFacts``, made when read."""
 
     __slots__ = ("_table",)
@@ -458,16 +459,8 @@ class _FactsView(Sequence[RunFacts]):
     def __len__(self) -> int:
         return len(self._table)
 
-    @overload
-    def __getitem__(self, index: int) -> RunFacts: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[RunFacts]: ...
-
-    def __getitem__(self, index: int | slice) -> RunFacts | Sequence[RunFacts]:
-        if isinstance(index, slice):
-            return tuple(self._table.fact(i) for i in range(*index.indices(len(self))))
-        return self._table.fact(index)
+    def _item(self, i: int) -> RunFacts:
+        return self._table.fact(i)
 
     def __iter__(self) -> Iterator[RunFacts]:
         table = self._table

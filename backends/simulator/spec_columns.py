@@ -13,9 +13,10 @@ settling of the past, the scenarios' choices) read the columns directly.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Generic, TypeVar, overload
+from collections.abc import Iterable, Sequence
+from typing import Generic, TypeVar
 
+from backends.sequences import MadeOnRead
 from backends.simulator.catalogue import RunSpec
 
 __all__ = ["SpecColumns"]
@@ -40,7 +41,7 @@ class _Codes(Generic[_T]):
         return code
 
 
-class SpecColumns(Sequence[RunSpec]):
+class SpecColumns(MadeOnRead[RunSpec]):
     """A growable sequence of ``RunSpec`` stored column by column."""
 
     __slots__ = (
@@ -196,22 +197,7 @@ class SpecColumns(Sequence[RunSpec]):
     def __len__(self) -> int:
         return len(self.numbers)
 
-    @overload
-    def __getitem__(self, index: int) -> RunSpec: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[RunSpec]: ...
-
-    def __getitem__(self, index: int | slice) -> RunSpec | Sequence[RunSpec]:
-        if isinstance(index, slice):
-            return tuple(self._spec(i) for i in range(*index.indices(len(self))))
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
-            raise IndexError(index)
-        return self._spec(index)
-
-    def _spec(self, i: int) -> RunSpec:
+    def _item(self, i: int) -> RunSpec:
         details = self._details
         return RunSpec(
             self.numbers[i],
@@ -229,9 +215,6 @@ class SpecColumns(Sequence[RunSpec]):
             bool(self.science[i]),
             bool(self.processable[i]),
         )
-
-    def __iter__(self) -> Iterator[RunSpec]:
-        return (self._spec(i) for i in range(len(self)))
 
     def eu_rse(self, index: int) -> str:
         """The European RSE of run ``index`` (without making its spec)."""
