@@ -48,7 +48,7 @@ test: setup check testbeds
 test-fast: setup check
 	CONDOR_CONFIG=/dev/null $(PY) -m pytest -q -x -m "not server and not slow"
 
-# The figures of the README's cost table (bench/startup.py, about 15 min):
+# The figures of the README's cost table (bench/startup.py, about 8 min):
 # the console in a 120x40 pseudo-terminal beside a bare Textual app and
 # `htop -d 10` (installed here when missing, as the testbeds are).
 BENCH_STAMP := $(VENV)/.bench-installed
