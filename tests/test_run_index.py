@@ -269,3 +269,11 @@ def test_rows_sort_by_each_column_exactly_and_stably() -> None:
                     assert rank[a] < rank[b]
         if column == SAFETY_COLUMN:
             assert len({v for v in values if v is not None}) > 1
+
+
+def test_a_run_with_an_unhashable_value_is_judged_all_the_same() -> None:
+    """The shape is a dict key: a backend's odd value (a list where a tuple
+    belongs) must cost the memo, not the runs poll."""
+    odd = replace(run(7001, copies=(BUF, UC, EU, TAPE)), malformed=["a list"])  # type: ignore[arg-type]
+    facts = RunIndex().update((odd,)).fact(0)
+    assert facts.verdict == data_safety(odd)

@@ -192,7 +192,10 @@ def _judged(run: Run, dag: Dag | None, policy: SafetyPolicy) -> Judged:
     if memo is None or memo[0] is not policy:
         memo = _judgements[id(policy)] = (policy, {})
     shapes = memo[1]
-    judged = shapes.get(shape)
+    try:
+        judged = shapes.get(shape)
+    except TypeError:  # something unhashable in a run (a backend's odd value)
+        return _judge(run, dag, policy)
     if judged is None:
         judged = _judge(run, dag, policy)
         if len(shapes) >= SHAPES_KEPT:
