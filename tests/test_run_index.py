@@ -277,3 +277,33 @@ def test_a_run_with_an_unhashable_value_is_judged_all_the_same() -> None:
     odd = replace(run(7001, copies=(BUF, UC, EU, TAPE)), malformed=["a list"])  # type: ignore[arg-type]
     facts = RunIndex().update((odd,)).fact(0)
     assert facts.verdict == data_safety(odd)
+
+
+def test_numbers_beyond_64_bits_are_kept_exactly_and_judged() -> None:
+    """A runs database with a size of 1e19 or 2**63 events (garbage the
+    reader lets through as a number): the columns keep it exactly, the table
+    is made, and the runs' alarms are not lost with it."""
+    from datetime import UTC, datetime
+
+    from backends.mongo.documents import document_to_run
+    from console.render.runs import sorted_rows
+
+    good = {"number": 1, "name": "a", "start": datetime(2017, 6, 1, tzinfo=UTC), "data": []}
+    runs = (
+        document_to_run(good),
+        document_to_run({**good, "number": 2, "raw_size_byte": 1e19}),
+        document_to_run({**good, "number": 3, "trigger": {"events_built": 2**63}}),
+        document_to_run({**good, "number": 2**70}),
+    )
+    index = RunIndex()
+    table = index.update(runs)
+    assert [table.fact(i).number for i in range(4)] == [1, 2, 3, 2**70]
+    assert table.fact(1).size == runs[1].raw_size_bytes == 10**19
+    assert table.fact(2).events == 2**63
+    assert table.index_of(2**70) == 3 and table.index_of(3) == 2
+    assert list(table.facts) == [table.fact(i) for i in range(4)]
+    assert sorted_rows(table, [0, 1, 2, 3], 8, True, None)[0] == 1  # the largest size first
+    assert sorted_rows(table, [3, 2, 1, 0], 0, False, None) == [0, 1, 2, 3]
+    again = index.update(runs)
+    assert again.derived == 1 and again.fact(3).number == 2**70  # (its number: not a column's)
+    assert again.fact(1).size == 10**19

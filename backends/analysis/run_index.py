@@ -48,10 +48,29 @@ from backends.analysis.safety import (
 from backends.model import Dag, Run
 from backends.sequences import MadeOnRead
 
-__all__ = ["Judged", "RunFacts", "RunIndex", "RunTable", "Versioned", "run_facts", "tabled"]
+__all__ = [
+    "BIG",
+    "NONE",
+    "Judged",
+    "RunFacts",
+    "RunIndex",
+    "RunTable",
+    "Versioned",
+    "run_facts",
+    "tabled",
+]
 
 #: Stands for "none recorded" in the integer columns (events, size).
 NONE = -(2**63)
+#: Stands for a value beyond 64 bits (a source's garbage): ``RunTable.big``
+#: has it exactly.
+BIG = NONE + 1
+#: Column numbers of the integer columns, for ``RunTable.big``.
+NUMBER, EVENTS, SIZE = 0, 1, 2
+
+
+def _fits(value: int) -> bool:
+    return BIG < value < 2**63
 
 
 @runtime_checkable
@@ -253,10 +272,9 @@ def _facts(
         assert table is not None
         judged = table.judged[table.codes[i]]
         start, due, since = table.starts[i], table.dues[i], table.sinces[i]
-        events, size = table.events[i], table.sizes[i]
         own = table.words[i]
-        events_value: int | None = None if events == NONE else events
-        size_value: int | None = None if size == NONE else size
+        events_value = table.int_at(EVENTS, i)
+        size_value = table.int_at(SIZE, i)
     else:
         judged, start, due, since = d.judged, d.start, d.due, d.since
         events_value, size_value, own = d.events, d.size, d.words
@@ -306,6 +324,7 @@ class RunTable:
     __slots__ = (
         "_kept",
         "_malformed",
+        "big",
         "codes",
         "dags",
         "derived",
@@ -337,6 +356,8 @@ class RunTable:
         self.versions: list[object] = []
         #: DAGs by row (the few runs that have one).
         self.dags: dict[int, Dag] = {}
+        #: (column, row): the integers beyond 64 bits (``BIG`` in the column).
+        self.big: dict[tuple[int, int], int] = {}
         #: Runs whose facts were derived anew for this table (not reused).
         self.derived = 0
         #: The order in which tables were made (one count for every index): a
@@ -350,16 +371,38 @@ class RunTable:
 
     # ----------------------------------------------------------- building
 
+    def _int(self, column: int, row: int, value: int | None) -> int:
+        """What an integer column holds for ``value`` at ``row``."""
+        if value is None:
+            return NONE
+        if _fits(value):
+            self.big.pop((column, row), None)
+            return value
+        self.big[column, row] = value
+        return BIG
+
+    def int_at(self, column: int, row: int) -> int | None:
+        """The number, events or size of ``row`` (None: none recorded)."""
+        value = (self.numbers, self.events, self.sizes)[column][row]
+        if value == NONE:
+            return None
+        return self.big[column, row] if value == BIG else value
+
+    def _set_figures(self, row: int, d: _Derived) -> None:
+        self.events[row] = self._int(EVENTS, row, d.events)
+        self.sizes[row] = self._int(SIZE, row, d.size)
+
     def _append(
         self, number: int, version: object, dag: Dag | None, d: _Derived, code: int
     ) -> None:
+        row = len(self.codes)
         self.codes.append(code)
-        self.numbers.append(number)
+        self.numbers.append(self._int(NUMBER, row, number))
         self.starts.append(d.start)
         self.dues.append(d.due)
         self.sinces.append(d.since)
-        self.events.append(NONE if d.events is None else d.events)
-        self.sizes.append(NONE if d.size is None else d.size)
+        self.events.append(self._int(EVENTS, row, d.events))
+        self.sizes.append(self._int(SIZE, row, d.size))
         self.words.append(d.words)
         self.versions.append(version)
         if dag is not None:
@@ -380,6 +423,9 @@ class RunTable:
         for row, dag in other.dags.items():
             if start <= row < stop:
                 self.dags[row + offset] = dag
+        for (column, row), value in other.big.items():
+            if start <= row < stop:
+                self.big[column, row + offset] = value
 
     # ------------------------------------------------------------ reading
 
@@ -406,7 +452,9 @@ class RunTable:
         if kept is None:
             if not 0 <= i < len(self):
                 raise IndexError(i)
-            kept = _facts(self.versions[i], self.numbers[i], self.dags.get(i), None, self, i)
+            number = self.int_at(NUMBER, i)
+            assert number is not None
+            kept = _facts(self.versions[i], number, self.dags.get(i), None, self, i)
             if len(self._kept) >= FACTS_KEPT:
                 self._kept.clear()
             self._kept[i] = kept
@@ -419,6 +467,8 @@ class RunTable:
 
     def index_of(self, number: int) -> int | None:
         """The row of run ``number`` (runs are in number order, else searched)."""
+        if not _fits(number):
+            return next((r for (c, r), v in self.big.items() if c == NUMBER and v == number), None)
         numbers = self.numbers
         i = bisect_left(numbers, number)
         if i < len(numbers) and numbers[i] == number:
@@ -468,7 +518,9 @@ class _FactsView(MadeOnRead[RunFacts]):
     def __iter__(self) -> Iterator[RunFacts]:
         table = self._table
         return (
-            _facts(table.versions[i], table.numbers[i], table.dags.get(i), None, table, i)
+            _facts(
+                table.versions[i], table.int_at(NUMBER, i) or 0, table.dags.get(i), None, table, i
+            )
             for i in range(len(table))
         )
 
@@ -581,8 +633,7 @@ class RunIndex:
                 d = _derive(run, dag, self.policy)
                 table.codes[i] = self._code(d.judged)
                 table.starts[i], table.dues[i], table.sinces[i] = d.start, d.due, d.since
-                table.events[i] = NONE if d.events is None else d.events
-                table.sizes[i] = NONE if d.size is None else d.size
+                table._set_figures(i, d)
                 table.words[i] = d.words
                 if dag is None:
                     table.dags.pop(i, None)

@@ -18,7 +18,17 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 
 from backends.analysis.jobs import dag_for_run
-from backends.analysis.run_index import NONE, Judged, RunFacts, RunTable, run_facts, tabled
+from backends.analysis.run_index import (
+    EVENTS,
+    NONE,
+    NUMBER,
+    SIZE,
+    Judged,
+    RunFacts,
+    RunTable,
+    run_facts,
+    tabled,
+)
 from backends.analysis.safety import (
     DEFAULT_POLICY,
     ProcessingState,
@@ -161,7 +171,12 @@ def sorted_rows(
         values = columns[column]
         present = [i for i in rows if values[i] != NONE]
         empty = [i for i in rows if values[i] == NONE]
-        present.sort(key=values.__getitem__, reverse=reverse)
+        ints = {0: NUMBER, 7: EVENTS, 8: SIZE}.get(column)
+        if ints is not None and any(c == ints for c, _ in table.big):
+            # A value beyond 64 bits (garbage from a source): the exact one.
+            present.sort(key=lambda i: table.int_at(ints, i) or 0, reverse=reverse)
+        else:
+            present.sort(key=values.__getitem__, reverse=reverse)
         return present + empty
     codes, judged, dues = table.codes, table.judged, table.dues
     keys: dict[tuple[int, bool], object] = {}
