@@ -34,7 +34,8 @@ class TerminalWatch:
         def on_hangup(_signum: int, _frame: object) -> None:
             self.hung_up = True
             if then is not None:
-                then()
+                with contextlib.suppress(RuntimeError):  # the event loop is closed
+                    then()
 
         with contextlib.suppress(ValueError, OSError):  # not the main thread
             signal.signal(signal.SIGHUP, on_hangup)

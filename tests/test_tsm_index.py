@@ -58,6 +58,7 @@ def session(log_dir: Path, **options: object) -> TapeSnapshot:
         return tsm.fetch_tape()
     finally:
         tsm.close()
+        tsm.logs.wait_closed()
 
 
 def cache_files(tmp_path: Path) -> list[Path]:
@@ -130,6 +131,7 @@ def test_finished_logs_are_written_as_they_finish_and_at_close(logs: Path) -> No
         not in index.load(tsm.logs.index_path, logs, r"(?P<run>\d+)", UTC).entries()
     )
     tsm.close()
+    tsm.logs.wait_closed()
     kept = index.load(tsm.logs.index_path, logs, r"(?P<run>\d+)", UTC).entries()
     assert len(kept) == FINISHED + 1
     assert backend(logs).logs.scan().bytes_read == 0
@@ -142,6 +144,7 @@ def test_a_removed_log_leaves_the_index(logs: Path) -> None:
     (logs / "7004_upload.log").unlink()
     tsm.fetch_tape()
     tsm.close()
+    tsm.logs.wait_closed()
     kept = index.load(tsm.logs.index_path, logs, r"(?P<run>\d+)", UTC).entries()
     assert "7004_upload.log" not in kept and len(kept) == FINISHED - 1
 
@@ -164,6 +167,7 @@ def test_an_index_of_another_directory_or_pattern_is_not_used(logs: Path, tmp_pa
     tsm = backend(logs)
     tsm.fetch_tape()
     tsm.close()
+    tsm.logs.wait_closed()
     shared = tsm.logs.index_path
     other = tmp_path / "other"
     other.mkdir()
@@ -181,6 +185,7 @@ def _entries_file(logs: Path) -> tuple[Path, dict]:  # type: ignore[type-arg]
     tsm = backend(logs)
     tsm.fetch_tape()
     tsm.close()
+    tsm.logs.wait_closed()
     path = tsm.logs.index_path
     assert path is not None
     return path, json.loads(path.read_text())
@@ -254,6 +259,7 @@ def test_a_fifo_directory_or_unwritable_index_never_blocks_or_fails(
         tsm = backend(logs, index_file=str(locked / "idx.json"))
         assert tsm.fetch_tape() == baseline
         tsm.close()
+        tsm.logs.wait_closed()
     finally:
         locked.chmod(0o700)
 
@@ -271,6 +277,7 @@ def test_the_index_is_written_once_when_nothing_changed(logs: Path) -> None:
     again = backend(logs)
     again.fetch_tape()
     again.close()
+    again.logs.wait_closed()
     assert (path.stat().st_mtime_ns, path.stat().st_ino) == before
 
 
@@ -303,9 +310,11 @@ def test_closing_never_waits_for_a_scan_in_progress(logs: Path) -> None:
     tsm = backend(logs)
     tsm.fetch_tape()
     with tsm.logs._lock:  # a scan hanging on a slow disk
-        tsm.close()  # returns at once, without the index
+        tsm.close()  # returns at once
+        tsm.logs.wait_closed()  # and gives up writing: the scan holds the index
     assert not tsm.logs.index_path.exists()
     tsm.close()
+    tsm.logs.wait_closed()
     assert tsm.logs.index_path.is_file()
 
 
@@ -320,3 +329,103 @@ def test_a_write_cut_short_leaves_no_litter_for_long(logs: Path) -> None:
     os.utime(old, (1e9, 1e9))
     session(logs)
     assert path.is_file() and not old.exists() and fresh.exists()
+
+
+def test_a_client_time_in_a_dst_gap_reads_back_the_same(tmp_path: Path) -> None:
+    """02:30 on the night the clocks go forward names no instant in Rome: the
+    index keeps dsmc's wall-clock time, not an instant (review)."""
+    d = tmp_path / "dst"
+    d.mkdir()
+    text = fixture("6731_success.log")
+    start = next(line for line in text.splitlines() if "Client date/time" in line)
+    (d / "6731_upload.log").write_text(
+        text.replace(start, "  Client date/time: 03/26/2017 02:30:00")
+    )
+    set_mtime(d / "6731_upload.log", NOW)
+    full = backend(d, index=False, timezone="Europe/Rome").fetch_tape()
+    session(d, timezone="Europe/Rome")
+    again = backend(d, timezone="Europe/Rome")
+    assert again.logs.scan().from_index == 1
+    assert backend(d, timezone="Europe/Rome").fetch_tape() == full
+
+
+def test_a_summary_json_cannot_hold_is_left_to_a_full_read(logs: Path) -> None:
+    """A 400-digit rate parses to inf, which JSON cannot keep: that log is not
+    indexed (and read at each start), the others are (review)."""
+    path = logs / "7001_upload.log"
+    text = path.read_text()
+    rate = next(line for line in text.splitlines() if "Aggregate data transfer rate" in line)
+    path.write_text(text.replace(rate, f"Aggregate data transfer rate: {'9' * 400} KB/sec"))
+    set_mtime(path, NOW - timedelta(hours=2))
+    baseline = backend(logs, index=False).fetch_tape()
+    session(logs)
+    again = backend(logs)
+    assert again.logs.scan().from_index == FINISHED - 1
+    assert backend(logs).fetch_tape() == baseline
+
+
+def test_a_failed_write_waits_before_it_is_tried_again(
+    logs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tries: list[int] = []
+
+    def refuse(*args: object) -> None:
+        tries.append(1)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(index, "save", refuse)
+    clock = [0.0]
+    tsm = backend(logs)
+    tsm.logs._clock = lambda: clock[0]
+    young = logs / "7100_upload.log"
+    for n in range(6):  # a log that keeps growing: something to write each poll
+        with open(young, "a") as f:
+            f.write(f"Normal File-->  1,024 /data/xenon/raw/7100/f{n} [Sent]\n")
+        os.utime(young, (NOW.timestamp() + n, NOW.timestamp() + n))
+        (logs / f"{7200 + n}_upload.log").write_text(
+            fixture("6731_success.log").replace("6731", str(7200 + n))
+        )
+        tsm.fetch_tape()
+    assert len(tries) == 1  # the second poll's write, not one a poll after it
+    clock[0] = logdir_module.INDEX_EVERY + 1
+    tsm.fetch_tape()
+    assert len(tries) == 2
+
+
+def test_an_index_written_by_someone_else_or_writable_by_others_is_not_trusted(
+    logs: Path,
+) -> None:
+    path, _ = _entries_file(logs)
+    path.chmod(0o666)
+    assert backend(logs).logs.scan().from_index == 0
+    path.chmod(0o600)
+    assert backend(logs).logs.scan().from_index == FINISHED
+    if os.getuid() == 0:
+        os.chown(path, 12345, -1)  # another user's file
+        assert backend(logs).logs.scan().from_index == 0
+
+
+def test_closing_returns_while_the_index_is_being_written(
+    logs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`q` must not wait for a 267,620-entry index (3 s): the write goes on in
+    a thread of its own, and the process ends when it is done."""
+    import threading
+
+    writing, release = threading.Event(), threading.Event()
+    real = index.save
+
+    def slow(*args: object) -> None:
+        writing.set()
+        release.wait(10)
+        real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(index, "save", slow)
+    tsm = backend(logs)
+    tsm.fetch_tape()
+    tsm.close()  # returns although the write is held
+    assert writing.wait(5) and not tsm.logs.index_path.exists()
+    assert tsm.logs._closing is not None and not tsm.logs._closing.daemon
+    release.set()
+    tsm.logs.wait_closed(10)
+    assert tsm.logs.index_path.is_file()

@@ -73,3 +73,18 @@ async def test_the_app_leaves_once_however_often_it_is_told() -> None:
             app_module.leave_soon = original
         assert calls == [1] and len(left) == 1
         await pilot.pause()
+
+
+def test_a_sighup_after_the_event_loop_closed_is_harmless() -> None:
+    watch = TerminalWatch(0)
+    before = signal.getsignal(signal.SIGHUP)
+
+    def closed() -> None:
+        raise RuntimeError("Event loop is closed")
+
+    try:
+        watch.install_sighup(closed)
+        os.kill(os.getpid(), signal.SIGHUP)
+        assert watch.hung_up
+    finally:
+        signal.signal(signal.SIGHUP, before)

@@ -14,9 +14,10 @@ The index lives in the user's cache directory (``platformdirs``), one file
 per log directory, pattern and time zone (the key is in the file name and in
 the file), written atomically (a temporary file, then ``os.replace``) with
 mode 0600. It is a cache: a missing, unreadable, corrupt, oversized or
-foreign file, or an entry that is not exactly well formed, costs only the
-reading of those logs; it never fails a poll and never changes what a log
-says. An entry is trusted only for a file that still has its inode, size and
+foreign file (another directory's, or one not ours or writable by others),
+or an entry that is not exactly well formed, costs only the reading of
+those logs; it never fails a poll and never changes what a log says. An
+entry is trusted only for a file that still has its inode, size and
 modification time, and only for a name the pattern maps to the same run.
 """
 
@@ -41,7 +42,7 @@ import platformdirs
 from backends.tsm.dsmc_log import DsmcSummary
 
 #: Format of the file; another version is ignored (and rewritten).
-VERSION = 1
+VERSION = 2
 #: An index larger than this is ignored (267,620 logs take about 110 MB).
 MAX_BYTES = 256 * 1024 * 1024
 #: Messages a summary keeps, and their length, as the parser keeps them at most.
@@ -103,7 +104,9 @@ def _encode_summary(summary: DsmcSummary) -> list[Any]:
     for name in _FIELDS:
         value = getattr(summary, name)
         if name == "started_at":
-            value = None if value is None else value.timestamp()
+            # The wall-clock time dsmc printed and its fold, not an instant:
+            # a time in a DST gap (which names no instant) reads back the same.
+            value = None if value is None else [value.replace(tzinfo=None).isoformat(), value.fold]
         elif name in _TEXTS_FIELDS:
             value = list(value)
         out.append(value)
@@ -148,8 +151,13 @@ def _texts(limit: int | None) -> Callable[[object, tzinfo], object]:
 def _time(value: object, tz: tzinfo) -> object:
     if value is None:
         return None
-    if type(value) is float or type(value) is int:
-        return datetime.fromtimestamp(value, tz)  # OverflowError, OSError, ValueError
+    if type(value) is list and len(value) == 2 and type(value[0]) is str and value[1] in (0, 1):
+        if len(value[0]) > 40 or type(value[1]) is not int:
+            raise ValueError
+        naive = datetime.fromisoformat(value[0])  # ValueError when not one
+        if naive.tzinfo is not None:
+            raise ValueError
+        return naive.replace(tzinfo=tz, fold=value[1])
     raise ValueError
 
 
@@ -169,6 +177,15 @@ def _checker(name: str) -> Callable[[object, tzinfo], object]:
 
 #: One checker per summary field, in the order of the fields (and of an entry).
 _CHECKERS = tuple(_checker(name) for name in _FIELDS)
+
+
+def storable(summary: DsmcSummary) -> bool:
+    """Whether the index can keep this summary exactly (JSON has no inf: a
+    log line with a 400-digit rate parses to one; that log is read instead)."""
+    return all(
+        value is None or math.isfinite(value)
+        for value in (getattr(summary, name) for name in _FLOAT_FIELDS)
+    )
 
 
 def _decode_summary(data: object, tz: tzinfo) -> DsmcSummary | None:
@@ -230,6 +247,8 @@ def load(path: Path, log_dir: Path, pattern: str, tz: tzinfo) -> Index:
             st = os.fstat(f.fileno())
             if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_BYTES:
                 return EMPTY
+            if st.st_uid != os.getuid() or st.st_mode & 0o022:
+                return EMPTY  # only a file of ours, that no one else may write
             data = json.loads(f.read(MAX_BYTES + 1))
     except (OSError, ValueError, RecursionError):
         return EMPTY

@@ -118,6 +118,7 @@ class LogDirectory:
         #: Logs were read or went since the index was last written.
         self._dirty = False
         self._scans = 0
+        self._closing: threading.Thread | None = None
 
     def scan(self) -> Scan:
         """Read what changed since the last scan. Raises OSError if the directory is gone."""
@@ -139,13 +140,25 @@ class LogDirectory:
             return result
 
     def close(self) -> None:
-        """Write the index if logs finished or went since it was last written
-        (not while a scan runs: closing never waits for a slow disk)."""
+        """Write the index if logs finished or went since it was last written,
+        in a thread of its own: closing (the console's `q`) never waits for
+        it, nor for a scan still running (then the index stays as it was).
+        The thread is not a daemon: the process ends once it is written."""
+        if self.index_path is None or not self._scans:
+            return
+        self._closing = threading.Thread(target=self._save_at_close, name="tsm-index", daemon=False)
+        self._closing.start()
+
+    def wait_closed(self, timeout: float | None = None) -> None:
+        """Wait for the index written at ``close`` (one-shot tools, tests)."""
+        if self._closing is not None:
+            self._closing.join(timeout)
+
+    def _save_at_close(self) -> None:
         if not self._lock.acquire(blocking=False):
             return
         try:
-            if self.index_path is not None and self._scans:
-                self._save_index(force=True)
+            self._save_index(force=True)
         finally:
             self._lock.release()
 
@@ -154,7 +167,9 @@ class LogDirectory:
             return
         if not force and self._clock() - self._written_at < INDEX_EVERY:
             return
-        finished = {name: t for name, t in self._files.items() if t.finished}
+        finished = {
+            name: t for name, t in self._files.items() if t.finished and index.storable(t.summary)
+        }
         identities = {name: t.identity for name, t in finished.items()}
         self._dirty = False
         if identities == self._written or self.index_path is None:
@@ -163,12 +178,12 @@ class LogDirectory:
             name: index.Entry(t.inode, t.size, t.mtime_ns, t.run_number, t.summary)
             for name, t in finished.items()
         }
+        self._written_at = self._clock()  # a failed write waits as long to try again
         try:
             index.save(self.index_path, self.path, self.pattern.pattern, self.tz, entries)
         except (OSError, ValueError):
             return  # a cache: the next console reads those logs itself
         self._written = identities
-        self._written_at = self._clock()
 
     def _scan(self) -> Scan:
         problems: list[str] = []

@@ -121,16 +121,22 @@ class CompactLines:
     terminal with their segments joined. Not a ``Widget`` itself: Textual
     takes a class's CSS and component classes from its first widget base."""
 
-    _compact_crop: Region | None = None
-    _compact_cache: dict[int, tuple[Strip, Strip]] | None = None
+    #: The joined lines of the last few crops drawn (Textual asks for one-line
+    #: crops too, to find what is under the mouse).
+    _compact_caches: dict[Region, dict[int, tuple[Strip, Strip]]] | None = None
 
     def render_lines(self, crop: Region) -> list[Strip]:
         strips: list[Strip] = super().render_lines(crop)  # type: ignore[misc]
-        if self._compact_cache is None or crop != self._compact_crop:
-            self._compact_cache = {}
-            self._compact_crop = crop
+        caches = self._compact_caches
+        if caches is None:
+            caches = self._compact_caches = {}
+        cache = caches.get(crop)
+        if cache is None:
+            if len(caches) >= 4:
+                caches.clear()
+            cache = caches[crop] = {}
         colors = self.app.console._color_system or ColorSystem.TRUECOLOR  # type: ignore[attr-defined]
-        return compact(strips, self._compact_cache, colors)
+        return compact(strips, cache, colors)
 
 
 class CompactStatic(CompactLines, Static):
