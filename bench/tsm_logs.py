@@ -104,7 +104,8 @@ def main() -> None:
 
         writer = TsmBackend({"log_dir": str(d), "index_file": index_file})
         writer.fetch_tape()
-        save = timed(writer.close)  # a console that ends writes the index
+        # A console that ends writes the index (in a thread of its own).
+        save = timed(lambda: (writer.close(), writer.logs.wait_closed()))
         index_mb = Path(index_file).stat().st_size / 1e6
         indexed, indexed_changed = [], []
         logs = sorted(d.iterdir())
@@ -120,6 +121,7 @@ def main() -> None:
             indexed_changed.append(timed(console.fetch_tape))
             assert console.fetch_tape().verified_runs == args.logs
             console.close()
+            console.logs.wait_closed()
         first, same, grew = (statistics.median(x) for x in (firsts, unchanged, grown))
         new, new_changed = statistics.median(indexed), statistics.median(indexed_changed)
         os.unlink(index_file)
