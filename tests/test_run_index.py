@@ -307,3 +307,17 @@ def test_numbers_beyond_64_bits_are_kept_exactly_and_judged() -> None:
     again = index.update(runs)
     assert again.derived == 1 and again.fact(3).number == 2**70  # (its number: not a column's)
     assert again.fact(1).size == 10**19
+
+
+def test_dags_follow_their_runs_when_the_order_changes() -> None:
+    runs = history(40)
+    index = RunIndex()
+    index.update(runs)
+    dags = {7003: dag(1, 7003, done=3, queued=4), 7030: dag(2, 7030, done=1, queued=1)}
+    index.with_dags(dags)
+    shuffled = tuple(runs[i] for i in (*range(0, 40, 2), *range(1, 40, 2)))
+    table = index.update(shuffled)
+    assert table.derived == 0
+    for fact in table.facts:
+        assert fact.dag is dags.get(fact.number)
+        assert fact.processing.value == ("processing" if fact.number in dags else "waiting")

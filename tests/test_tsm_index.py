@@ -390,6 +390,9 @@ def test_a_failed_write_waits_before_it_is_tried_again(
     clock[0] = logdir_module.INDEX_EVERY + 1
     tsm.fetch_tape()
     assert len(tries) == 2
+    tsm.close()  # and once more when the console ends
+    tsm.logs.wait_closed()
+    assert len(tries) == 3
 
 
 def test_an_index_written_by_someone_else_or_writable_by_others_is_not_trusted(

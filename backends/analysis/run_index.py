@@ -420,9 +420,16 @@ class RunTable:
         self.sizes.extend(other.sizes[start:stop])
         self.words.extend(other.words[start:stop])
         self.versions.extend(other.versions[start:stop])
-        for row, dag in other.dags.items():
-            if start <= row < stop:
-                self.dags[row + offset] = dag
+        # The few rows with a DAG or a big number: by the shorter way round
+        # (many short copies, as for a history that came in another order,
+        # must not each walk every DAG).
+        dags = other.dags
+        if len(dags) <= stop - start:
+            rows: Iterable[int] = (row for row in dags if start <= row < stop)
+        else:
+            rows = (row for row in range(start, stop) if row in dags)
+        for row in rows:
+            self.dags[row + offset] = dags[row]
         for (column, row), value in other.big.items():
             if start <= row < stop:
                 self.big[column, row + offset] = value

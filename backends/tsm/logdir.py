@@ -182,6 +182,7 @@ class LogDirectory:
         try:
             index.save(self.index_path, self.path, self.pattern.pattern, self.tz, entries)
         except (OSError, ValueError):
+            self._dirty = True  # tried again after INDEX_EVERY, or at close
             return  # a cache: the next console reads those logs itself
         self._written = identities
 
