@@ -286,3 +286,77 @@ def test_hostile_condor_ads_reach_no_output(name: str) -> None:
     found = hints(RunDetail(now, 6732, jobs=snap.jobs), now)
     assert found and all(not FORBIDDEN.search(h.command) for h in found)
     assert all(text not in h.command for h in found)
+
+
+@pytest.mark.parametrize("name", list(CORPUS))
+async def test_hostile_documents_and_logs_through_the_real_backends_reach_no_screen(
+    name: str, tmp_path: Path
+) -> None:
+    """The corpus through the real mongo backend (run documents on mongomock)
+    and the real tsm backend (a failed upload's dsmc log) into the TUI: the
+    runs and tape panes, a hostile run's drill-down and the alarms screen."""
+    import mongomock
+
+    from backends.mongo import MongoBackend
+    from backends.mongo.documents import run_to_document
+    from backends.simulator import SimulatorBackend
+    from backends.tsm import TsmBackend
+
+    text = CORPUS[name]
+    sim = SimulatorBackend({"scenario": "tape-checksum", "speed": 0})
+    docs = [run_to_document(r) for r in sim.fetch_runs().runs]
+    hostile_number = docs[-5]["number"]
+    for doc in docs[-40:]:
+        doc["name"] = text
+        doc["source"] = {"type": text}
+        for copy in doc.get("data", []):
+            copy["status"] = copy.get("status", "") + text
+            copy["rse"] = [text]
+    client = mongomock.MongoClient(tz_aware=True)
+    client.run.runs_new.insert_many(docs)
+    log_dir = tmp_path / "dsmc"
+    log_dir.mkdir()
+    failed = (Path(__file__).parent / "fixtures" / "dsmc" / "6732_failed.log").read_text()
+    (log_dir / f"{hostile_number}_failed.log").write_text(
+        failed.replace("6732", str(hostile_number)).replace(
+            "Session rejected: TCP/IP connection failure.", text
+        )
+    )
+    config_path = tmp_path / "config.toml"
+    config_path.write_text(
+        "[panes]\nruns = 'db'\ntape = 'pdc'\n"
+        "[backends.db]\ntype = 'mongo'\nuri = 'mongodb://db.example/run'\n"
+        f"[backends.pdc]\ntype = 'tsm'\nlog_dir = '{log_dir}'\nindex = false\n"
+    )
+    config = load_config(config_path, speed=0)
+
+    def factory(type_name: str, options):  # type: ignore[no-untyped-def]
+        if type_name == "mongo":
+            return MongoBackend(options, client=client, clock=lambda: sim.now)
+        if type_name == "tsm":
+            return TsmBackend(options, clock=lambda: sim.now)
+        return SimulatorBackend({**options, "speed": 0})
+
+    app = XenonConsole(config, Backends(config, factory=factory))
+    async with app.run_test(size=(160, 50)) as pilot:
+        await wait_for(pilot, lambda: all(app.pane(k).snapshot is not None for k in Kind))
+        await pilot.pause()
+        screens = [screen_text(app)]
+        await pilot.press("3")
+        await pilot.pause()
+        screens.append(screen_text(app))
+        app.open_run(hostile_number)
+        await wait_for(pilot, lambda: isinstance(app.screen, RunDetailsScreen))
+        await pilot.pause(0.3)
+        screens.append(screen_text(app))
+        await pilot.press("escape", "a")
+        await pilot.pause()
+        screens.append(screen_text(app))
+    assert str(hostile_number) in screens[2]
+    for shown in screens:
+        assert not FORBIDDEN.search(shown), (name, FORBIDDEN.findall(shown)[:5])
+        assert not any(
+            line.lstrip("│▲ ").startswith(("Run 1 safe", "indented")) for line in shown.splitlines()
+        ), name
+    if name == "markup":
+        assert "[bold red]INJECTED[/]" in "\n".join(screens)
