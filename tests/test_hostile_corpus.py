@@ -28,6 +28,7 @@ from console.recording import RecordingWriter
 from console.report import render_report, report_data
 from console.safe_text import json_text
 from console.screens.run_details import RunDetailsScreen
+from tests.condor_text_transport import TextTransport, parse_long
 from tests.fakes import FakeBackend
 from tests.screen import screen_text, wait_for
 from tests.test_app_sources import CONFIG
@@ -292,14 +293,19 @@ def test_hostile_condor_ads_reach_no_output(name: str) -> None:
 async def test_hostile_documents_and_logs_through_the_real_backends_reach_no_screen(
     name: str, tmp_path: Path
 ) -> None:
-    """The corpus through the real mongo backend (run documents on mongomock)
-    and the real tsm backend (a failed upload's dsmc log) into the TUI: the
-    runs and tape panes, a hostile run's drill-down and the alarms screen."""
+    """The corpus through every real backend into the TUI: mongo (run
+    documents on mongomock), tsm (a failed upload's dsmc log), rucio (rule
+    records and RSE names from a client that answers like rucio-clients) and
+    condor (held jobs' ads from a schedd): every pane, a hostile run's
+    drill-down and the alarms screen."""
     import mongomock
 
+    from backends.condor import CondorBackend
+    from backends.condor.classad_text import queue_text
     from backends.mongo import MongoBackend
     from backends.mongo.documents import run_to_document
-    from backends.simulator import SimulatorBackend
+    from backends.rucio import RucioBackend
+    from backends.simulator import SCHEDD, SimulatorBackend
     from backends.tsm import TsmBackend
 
     text = CORPUS[name]
@@ -322,11 +328,63 @@ async def test_hostile_documents_and_logs_through_the_real_backends_reach_no_scr
             "Session rejected: TCP/IP connection failure.", text
         )
     )
+    scope = docs[-5]["data"][1]["location"].split(":")[0]  # the hostile run's DID
+
+    class RucioClient:
+        """Answers as rucio-clients does, every text field hostile."""
+
+        account = "xenon"
+        requests_sent: dict[str, int] = {}
+
+        def list_rses(self, expression: str):  # type: ignore[no-untyped-def]
+            return [{"rse": "NIKHEF_USERDISK"}, {"rse": text or "X"}]
+
+        def get_rse_usage(self, rse: str):  # type: ignore[no-untyped-def]
+            return [{"source": "storage", "used": 10**12, "free": 10**12}]
+
+        def list_replication_rules(self, filters):  # type: ignore[no-untyped-def]
+            return [
+                {
+                    "id": f"{n:032x}",
+                    "scope": scope,
+                    "name": "raw",
+                    "rse_expression": text or "X",
+                    "state": "STUCK",
+                    "locks_ok_cnt": 1,
+                    "locks_replicating_cnt": 0,
+                    "locks_stuck_cnt": 2,
+                    "created_at": "2017-11-15T06:00:00",
+                    "updated_at": "2017-11-15T07:00:00",
+                    "stuck_at": "2017-11-15T07:00:00",
+                    "error": text,
+                }
+                for n in range(2)
+            ]
+
+        def list_replicas(self, dids, all_states=True):  # type: ignore[no-untyped-def]
+            return []
+
+        def list_requests(self, src, dst, states):  # type: ignore[no-untyped-def]
+            return []
+
+        def list_request_by_did(self, name, rse, scope):  # type: ignore[no-untyped-def]
+            return {}
+
+    held = SimulatorBackend({"scenario": "held-jobs", "speed": 0}).fetch_jobs()
+    ads = parse_long(queue_text(held))
+    for ad in ads:
+        for key in ("HoldReason", "Owner", "MATCH_EXP_JOB_GLIDEIN_Site"):
+            if key in ad:
+                ad[key] = text
+    transport = TextTransport()
+    transport.set_ads(SCHEDD, ads, [])
     config_path = tmp_path / "config.toml"
     config_path.write_text(
-        "[panes]\nruns = 'db'\ntape = 'pdc'\n"
+        "[panes]\nruns = 'db'\ntape = 'pdc'\ntransfers = 'rucio'\njobs = 'condor'\n"
         "[backends.db]\ntype = 'mongo'\nuri = 'mongodb://db.example/run'\n"
         f"[backends.pdc]\ntype = 'tsm'\nlog_dir = '{log_dir}'\nindex = false\n"
+        "[backends.rucio]\ntype = 'rucio'\nhost = 'https://rucio.example'\n"
+        f"[backends.condor]\ntype = 'condor'\nschedds = ['{SCHEDD}']\n"
     )
     config = load_config(config_path, speed=0)
 
@@ -335,6 +393,10 @@ async def test_hostile_documents_and_logs_through_the_real_backends_reach_no_scr
             return MongoBackend(options, client=client, clock=lambda: sim.now)
         if type_name == "tsm":
             return TsmBackend(options, clock=lambda: sim.now)
+        if type_name == "rucio":
+            return RucioBackend(options, client_factory=lambda settings: RucioClient())
+        if type_name == "condor":
+            return CondorBackend(options, transport=transport, clock=lambda: held.taken_at)
         return SimulatorBackend({**options, "speed": 0})
 
     app = XenonConsole(config, Backends(config, factory=factory))
@@ -342,9 +404,11 @@ async def test_hostile_documents_and_logs_through_the_real_backends_reach_no_scr
         await wait_for(pilot, lambda: all(app.pane(k).snapshot is not None for k in Kind))
         await pilot.pause()
         screens = [screen_text(app)]
-        await pilot.press("3")
-        await pilot.pause()
-        screens.append(screen_text(app))
+        for key in "234":
+            await pilot.press(key)
+            await pilot.pause()
+            screens.append(screen_text(app))
+        assert "2 stuck rules" in screens[1] and "Held" in screens[3]
         app.open_run(hostile_number)
         await wait_for(pilot, lambda: isinstance(app.screen, RunDetailsScreen))
         await pilot.pause(0.3)
@@ -352,7 +416,7 @@ async def test_hostile_documents_and_logs_through_the_real_backends_reach_no_scr
         await pilot.press("escape", "a")
         await pilot.pause()
         screens.append(screen_text(app))
-    assert str(hostile_number) in screens[2]
+    assert str(hostile_number) in screens[4]
     for shown in screens:
         assert not FORBIDDEN.search(shown), (name, FORBIDDEN.findall(shown)[:5])
         assert not any(
