@@ -259,25 +259,9 @@ def _derive(run: Run, dag: Dag | None, policy: SafetyPolicy) -> _Derived:
     )
 
 
-def _facts(
-    version: object,
-    number: int,
-    dag: Dag | None,
-    d: _Derived | None,
-    table: RunTable | None = None,
-    i: int = 0,
-) -> RunFacts:
-    """A ``RunFacts`` from derived facts, or from row ``i`` of ``table``."""
-    if d is None:
-        assert table is not None
-        judged = table.judged[table.codes[i]]
-        start, due, since = table.starts[i], table.dues[i], table.sinces[i]
-        own = table.words[i]
-        events_value = table.int_at(EVENTS, i)
-        size_value = table.int_at(SIZE, i)
-    else:
-        judged, start, due, since = d.judged, d.start, d.due, d.since
-        events_value, size_value, own = d.events, d.size, d.words
+def _facts(version: object, number: int, dag: Dag | None, d: _Derived) -> RunFacts:
+    """A ``RunFacts`` from a run's derived facts."""
+    judged = d.judged
     return RunFacts(
         version=version,
         number=number,
@@ -286,14 +270,14 @@ def _facts(
         processing=judged.processing,
         dag=dag,
         copies=judged.copies,
-        start=start,
-        due=due,
-        since=since,
+        start=d.start,
+        due=d.due,
+        since=d.since,
         source=judged.source,
         science_run=judged.science_run,
-        events=events_value,
-        size=size_value,
-        search=f"{own} {judged.words}",
+        events=d.events,
+        size=d.size,
+        search=f"{d.words} {judged.words}",
     )
 
 
@@ -459,13 +443,26 @@ class RunTable:
         if kept is None:
             if not 0 <= i < len(self):
                 raise IndexError(i)
-            number = self.int_at(NUMBER, i)
-            assert number is not None
-            kept = _facts(self.versions[i], number, self.dags.get(i), None, self, i)
+            kept = self._make(i)
             if len(self._kept) >= FACTS_KEPT:
                 self._kept.clear()
             self._kept[i] = kept
         return kept
+
+    def _make(self, i: int) -> RunFacts:
+        """The ``RunFacts`` of row ``i``, made from the columns."""
+        number = self.int_at(NUMBER, i)
+        assert number is not None  # (a number column has no "none recorded")
+        d = _Derived(
+            self.judged[self.codes[i]],
+            self.starts[i],
+            self.dues[i],
+            self.sinces[i],
+            self.int_at(EVENTS, i),
+            self.int_at(SIZE, i),
+            self.words[i],
+        )
+        return _facts(self.versions[i], number, self.dags.get(i), d)
 
     @property
     def facts(self) -> _FactsView:
@@ -523,13 +520,9 @@ class _FactsView(MadeOnRead[RunFacts]):
         return self._table.fact(i)
 
     def __iter__(self) -> Iterator[RunFacts]:
+        # Made afresh, not kept: a scan must not push the rows on screen out.
         table = self._table
-        return (
-            _facts(
-                table.versions[i], table.int_at(NUMBER, i) or 0, table.dags.get(i), None, table, i
-            )
-            for i in range(len(table))
-        )
+        return (table._make(i) for i in range(len(table)))
 
 
 def _versions(runs: Sequence[Run]) -> Iterable[tuple[int, object]]:

@@ -250,7 +250,7 @@ class Catalogue:
             tags=tags,
             events=events,
             sizes=sizes,
-            files=array("q", (-(-e // EVENTS_PER_FILE) for e in events)),
+            files=array("q", map(_files, events)),
             eu_rses=eu,
             salts=salts,
             gaps=gaps,
@@ -315,7 +315,7 @@ class Catalogue:
                 tags,
                 events,
                 size,
-                -(-events // EVENTS_PER_FILE),
+                _files(events),
                 eu_rse,
                 salt,
                 gap,
@@ -326,6 +326,11 @@ class Catalogue:
 
 
 _new_spec = tuple.__new__
+
+
+def _files(events: int) -> int:
+    """The raw data files of a run of ``events`` events (the last one partial)."""
+    return -(-events // EVENTS_PER_FILE)
 
 
 def _science_tag(source: str, start: float) -> tuple[str | None, bool]:
