@@ -58,6 +58,60 @@ def hostile_config(tmp_path: Path, text: str):  # type: ignore[no-untyped-def]
     return fake, config, Backends(config, factory=lambda _type, _options: fake)
 
 
+async def details_and_alarms(pilot, app: XenonConsole, number: int) -> list[str]:  # type: ignore[no-untyped-def]
+    """The screens of run ``number``'s drill-down and of the alarms screen."""
+    app.open_run(number)
+    await wait_for(pilot, lambda: isinstance(app.screen, RunDetailsScreen))
+    await pilot.pause(0.3)
+    shown = [screen_text(app)]
+    await pilot.press("escape", "a")
+    await pilot.pause()
+    shown.append(screen_text(app))
+    return shown
+
+
+def assert_clean(screens: list[str], name: str) -> None:
+    """No control character on any screen, and no line a newline faked."""
+    for shown in screens:
+        assert not FORBIDDEN.search(shown), (name, FORBIDDEN.findall(shown)[:5])
+        assert not any(
+            line.lstrip("│▲ ").startswith(("Run 1 safe", "indented")) for line in shown.splitlines()
+        ), name
+
+
+def hostile_runs_database(text: str):  # type: ignore[no-untyped-def]
+    """The tape-checksum history as run documents on mongomock, the newest 40
+    with ``text`` in their name, source, copy statuses and RSEs: (the
+    simulator, the documents, the client)."""
+    import mongomock
+
+    from backends.mongo.documents import run_to_document
+    from backends.simulator import SimulatorBackend
+
+    sim = SimulatorBackend({"scenario": "tape-checksum", "speed": 0})
+    docs = [run_to_document(r) for r in sim.fetch_runs().runs]
+    for doc in docs[-40:]:
+        doc["name"] = text
+        doc["source"] = {"type": text}
+        for copy in doc.get("data", []):
+            copy["status"] = copy.get("status", "") + text
+            copy["rse"] = [text]
+    client = mongomock.MongoClient(tz_aware=True)
+    client.run.runs_new.insert_many(docs)
+    return sim, docs, client
+
+
+def hostile_dsmc_log(text: str, run: int = 6732) -> str:
+    """A failed upload's dsmc log of ``run`` with ``text`` as its error
+    message and in an object path."""
+    failed = (Path(__file__).parent / "fixtures" / "dsmc" / "6732_failed.log").read_text()
+    return (
+        failed.replace("Session rejected: TCP/IP connection failure.", text)
+        .replace("XENON1T-6732-000001000", "XENON1T-6732-" + text[:200])
+        .replace("6732", str(run))
+    )
+
+
 @pytest.mark.parametrize("name", list(CORPUS))
 async def test_no_control_reaches_the_screen(name: str, tmp_path: Path) -> None:
     _, config, sources = hostile_config(tmp_path, CORPUS[name])
@@ -66,22 +120,11 @@ async def test_no_control_reaches_the_screen(name: str, tmp_path: Path) -> None:
         await wait_for(pilot, lambda: all(app.pane(k).snapshot is not None for k in Kind))
         await pilot.pause()
         screens = [screen_text(app)]
-        app.open_run(1009)  # the run whose name is the hostile text
-        await wait_for(pilot, lambda: isinstance(app.screen, RunDetailsScreen))
-        await pilot.pause(0.3)
-        screens.append(screen_text(app))
-        await pilot.press("escape", "a")
-        await pilot.pause()
-        screens.append(screen_text(app))
-        for text in screens:
-            assert not FORBIDDEN.search(text), (name, FORBIDDEN.findall(text)[:5])
-            # A newline in a name fakes no line of its own.
-            assert not any(
-                line.lstrip("│▲ ").startswith(("Run 1 safe", "indented"))
-                for line in text.splitlines()
-            ), name
-        if name == "markup":
-            assert "[bold red]INJECTED[/]" in screens[0]
+        # 1009: the run whose name is the hostile text
+        screens += await details_and_alarms(pilot, app, 1009)
+    assert_clean(screens, name)
+    if name == "markup":
+        assert "[bold red]INJECTED[/]" in screens[0]
 
 
 @pytest.mark.parametrize("name", list(CORPUS))
@@ -112,25 +155,13 @@ def test_no_control_reaches_report_json_or_a_recording(name: str, tmp_path: Path
 def test_hostile_documents_in_the_runs_database_reach_no_output(name: str) -> None:
     """The same corpus through the mongo backend's own parser: run names,
     sources, copy statuses, hosts and RSE names of real documents."""
-    import mongomock
 
     from backends.analysis.drilldown import detail_from_snapshots, hints
     from backends.mongo import MongoBackend
-    from backends.mongo.documents import run_to_document
-    from backends.simulator import SimulatorBackend
     from console.fetching import Result
 
     text = CORPUS[name]
-    sim = SimulatorBackend({"scenario": "tape-checksum", "speed": 0})
-    docs = [run_to_document(r) for r in sim.fetch_runs().runs]
-    for doc in docs[-40:]:
-        doc["name"] = text
-        doc["source"] = {"type": text}
-        for copy in doc.get("data", []):
-            copy["status"] = copy.get("status", "") + text
-            copy["rse"] = [text]
-    client = mongomock.MongoClient(tz_aware=True)
-    client.run.runs_new.insert_many(docs)
+    sim, _, client = hostile_runs_database(text)
     backend = MongoBackend(
         {"uri": "mongodb://db.example/run"}, client=client, clock=lambda: sim.now
     )
@@ -164,15 +195,12 @@ def test_hostile_dsmc_logs_reach_no_output(name: str, tmp_path: Path) -> None:
     from backends.tsm import TsmBackend
     from console.fetching import Result
 
-    fixtures = Path(__file__).parent / "fixtures" / "dsmc"
     text = CORPUS[name]
     log_dir = tmp_path / "dsmc"
     log_dir.mkdir()
-    failed = (fixtures / "6732_failed.log").read_text()
-    hostile = failed.replace("Session rejected: TCP/IP connection failure.", text).replace(
-        "XENON1T-6732-000001000", "XENON1T-6732-" + text[:200]
+    (log_dir / "6732_failed.log").write_text(
+        hostile_dsmc_log(text), encoding="utf-8", errors="surrogateescape"
     )
-    (log_dir / "6732_failed.log").write_text(hostile, encoding="utf-8", errors="surrogateescape")
     now = datetime(2017, 11, 15, 12, 0, tzinfo=UTC)
     tape = TsmBackend({"log_dir": str(log_dir)}, clock=lambda: now).fetch_tape()
     results = {Kind.TAPE: Result(Kind.TAPE, "tsm", tape, None, 0.0)}
@@ -298,35 +326,21 @@ async def test_hostile_documents_and_logs_through_the_real_backends_reach_no_scr
     records and RSE names from a client that answers like rucio-clients) and
     condor (held jobs' ads from a schedd): every pane, a hostile run's
     drill-down and the alarms screen."""
-    import mongomock
 
     from backends.condor import CondorBackend
     from backends.condor.classad_text import queue_text
     from backends.mongo import MongoBackend
-    from backends.mongo.documents import run_to_document
     from backends.rucio import RucioBackend
     from backends.simulator import SCHEDD, SimulatorBackend
     from backends.tsm import TsmBackend
 
     text = CORPUS[name]
-    sim = SimulatorBackend({"scenario": "tape-checksum", "speed": 0})
-    docs = [run_to_document(r) for r in sim.fetch_runs().runs]
+    sim, docs, client = hostile_runs_database(text)
     hostile_number = docs[-5]["number"]
-    for doc in docs[-40:]:
-        doc["name"] = text
-        doc["source"] = {"type": text}
-        for copy in doc.get("data", []):
-            copy["status"] = copy.get("status", "") + text
-            copy["rse"] = [text]
-    client = mongomock.MongoClient(tz_aware=True)
-    client.run.runs_new.insert_many(docs)
     log_dir = tmp_path / "dsmc"
     log_dir.mkdir()
-    failed = (Path(__file__).parent / "fixtures" / "dsmc" / "6732_failed.log").read_text()
     (log_dir / f"{hostile_number}_failed.log").write_text(
-        failed.replace("6732", str(hostile_number)).replace(
-            "Session rejected: TCP/IP connection failure.", text
-        )
+        hostile_dsmc_log(text, hostile_number), encoding="utf-8", errors="surrogateescape"
     )
     scope = docs[-5]["data"][1]["location"].split(":")[0]  # the hostile run's DID
 
@@ -409,18 +423,8 @@ async def test_hostile_documents_and_logs_through_the_real_backends_reach_no_scr
             await pilot.pause()
             screens.append(screen_text(app))
         assert "2 stuck rules" in screens[1] and "Held" in screens[3]
-        app.open_run(hostile_number)
-        await wait_for(pilot, lambda: isinstance(app.screen, RunDetailsScreen))
-        await pilot.pause(0.3)
-        screens.append(screen_text(app))
-        await pilot.press("escape", "a")
-        await pilot.pause()
-        screens.append(screen_text(app))
+        screens += await details_and_alarms(pilot, app, hostile_number)
     assert str(hostile_number) in screens[4]
-    for shown in screens:
-        assert not FORBIDDEN.search(shown), (name, FORBIDDEN.findall(shown)[:5])
-        assert not any(
-            line.lstrip("│▲ ").startswith(("Run 1 safe", "indented")) for line in shown.splitlines()
-        ), name
+    assert_clean(screens, name)
     if name == "markup":
         assert "[bold red]INJECTED[/]" in "\n".join(screens)
