@@ -10,7 +10,7 @@ exception; the console shows its message (redacted) as the pane's error.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from backends.model import (
@@ -91,6 +91,18 @@ class Backend:
 
         snapshot: Snapshot = kinds.fetch(self, kind)
         return snapshot
+
+    def subscribe(self, changed: Callable[[Kind], None]) -> None:
+        """Call ``changed(kind)`` (from any thread) when new data of a kind is
+        there to fetch: a backend fed by pushes (``nats``) wakes the kind's
+        poll at once instead of at its next interval. Most backends are only
+        polled and ignore this."""
+
+    def data_age(self, kind: Kind) -> float:
+        """Seconds the data of the last fetch of ``kind`` was already old when
+        it was fetched (a relay's data was taken at its source earlier); the
+        pane's age and STALE mark count from then."""
+        return 0.0
 
     def close(self) -> None:
         """Release connections; called once when the console stops."""

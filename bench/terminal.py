@@ -74,7 +74,10 @@ class Terminal:
 
     def _read(self) -> None:
         while not self._stopping:
-            ready, _, _ = select.select([self._master], [], [], 0.02)
+            try:
+                ready, _, _ = select.select([self._master], [], [], 0.02)
+            except (OSError, ValueError):
+                return
             if not ready:
                 continue
             try:
@@ -156,6 +159,11 @@ class Terminal:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=5)
+        # The reader stops before its descriptor is closed: the next
+        # terminal's pty may get the same number, and a reader still
+        # selecting on it would take that terminal's output.
+        self._stopping = True
+        self._reader.join()
         with contextlib.suppress(OSError):
             os.close(self._master)
 

@@ -11,6 +11,7 @@ redraws from it. Every second the ages, STALE marks and alarms move on.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -367,7 +368,14 @@ class XenonConsole(App[int]):
                 record_trends(self.trends, result.snapshot)
             except Exception as exc:  # garbage figures must not stop the pane
                 self.log.warning(f"trend of {result.kind.value}: {exc!r}")
-        state.finished(result.snapshot, result.error, event.at, prepared, source=result.source)
+        state.finished(
+            result.snapshot,
+            result.error,
+            event.at,
+            prepared,
+            source=result.source,
+            age=result.age,
+        )
         try:
             pane.redraw(event.at)
         except Exception as exc:  # a snapshot the pane cannot draw: say so, keep going
@@ -661,8 +669,22 @@ def run_app(config: Config, sources: Backends | None = None, *, record: Path | N
         except OSError as exc:
             sources.close()
             raise ConfigError(f"--record {record}: {exc.strerror or exc}") from None
-    app = XenonConsole(config, sources, watchdog=True, recorder=recorder)
-    result = app.run()
+    from console.shared_acks import SharedAckStore, ack_store_for
+
+    acks = ack_store_for(config, lambda: AckStore(default_ack_path()))
+    app = XenonConsole(config, sources, watchdog=True, recorder=recorder, acks=acks)
+    if isinstance(acks, SharedAckStore):
+
+        def tell(message: str) -> None:
+            with contextlib.suppress(Exception):  # the app has stopped meanwhile
+                app.call_from_thread(app.notify, message, severity="error", timeout=15)
+
+        acks.on_error = tell
+    try:
+        result = app.run()
+    finally:
+        if isinstance(acks, SharedAckStore):
+            acks.close()
     return int(result or 0)
 
 

@@ -162,7 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="write every snapshot the console receives to FILE (play it back with 'replay FILE')",
     )
     sub = parser.add_subparsers(
-        dest="command", metavar="{report,check,audit,replay,sim}", parser_class=_Parser
+        dest="command",
+        metavar="{report,check,audit,replay,collect,sim}",
+        parser_class=_Parser,
     )
     report = sub.add_parser(
         "report",
@@ -227,6 +229,26 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         default=argparse.SUPPRESS,
         help="config whose thresholds the alarms use (default as for the TUI)",
+    )
+    collect = sub.add_parser(
+        "collect",
+        parents=[common],
+        help="poll the backends for every console and publish to NATS JetStream",
+        description="Poll the configured backends as the console does (same intervals, "
+        "timeouts and back-off) and publish every snapshot and a heartbeat to a NATS "
+        "JetStream key-value bucket; consoles read it with a backend of type 'nats'. "
+        "The URL, bucket and credentials may also come from the config's [collector] "
+        "section. Runs until Ctrl-C or SIGTERM; one line on stderr per change of state.",
+    )
+    collect.add_argument(
+        "--nats",
+        metavar="URL",
+        help="NATS server URL, e.g. nats://127.0.0.1:4222 (default: [collector] url)",
+    )
+    collect.add_argument(
+        "--bucket",
+        metavar="NAME",
+        help="key-value bucket (default: [collector] bucket, else xenon-console)",
     )
     _add_sim(sub)
     return parser
@@ -377,6 +399,34 @@ def _audit(args: argparse.Namespace, config: Config) -> int:
         sources.close()
 
 
+def _collect(args: argparse.Namespace, config: Config) -> int:
+    import signal
+
+    from backends.natsfeed.link import NatsOptions
+    from console.collector import Collector
+    from console.fetching import Backends
+
+    options = dict(config.collector)
+    if args.nats is not None:
+        options["url"] = args.nats
+    if args.bucket is not None:
+        options["bucket"] = args.bucket
+    if "url" not in options:
+        return _fail("collect: no NATS server: give --nats URL or [collector] url in the config")
+    try:
+        nats_options = NatsOptions.from_options(options, what="[collector]")
+    except BackendConfigError as exc:
+        origin = f"{config.source_path}: " if config.source_path is not None else ""
+        return _fail(f"{origin}[collector] {exc}")
+    collector = Collector(config, Backends(config), nats_options, version=_version())
+    signal.signal(signal.SIGTERM, lambda *_: collector.stop())
+    try:
+        collector.run()
+    except KeyboardInterrupt:
+        collector.close()
+    return 0
+
+
 def _no_terminal() -> str | None:
     """Why the TUI cannot run here, or None: it needs a terminal on stdin.
 
@@ -460,6 +510,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_tui(config, Path(args.record) if args.record else None)
         if args.command == "audit":
             return _audit(args, config)
+        if args.command == "collect":
+            return _collect(args, config)
         return _one_shot(args, config)
     except (ConfigError, BackendConfigError) as exc:
         if args.command == "check":

@@ -13,7 +13,7 @@ import math
 import stat
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -37,7 +37,7 @@ SIMULATOR = "simulator"
 
 DEFAULT_TIMEOUT = 10.0
 
-SECTIONS = ("panes", "backends", "intervals", "timeouts", "thresholds", "ui", "rses")
+SECTIONS = ("panes", "backends", "intervals", "timeouts", "thresholds", "ui", "rses", "collector")
 #: ``[rses] defaults = false`` starts the catalogue empty instead of the paper's sites.
 RSES_DEFAULTS_KEY = "defaults"
 #: RSEs the policy names: a copy at LNGS never allows a purge, the Chicago
@@ -46,6 +46,7 @@ FIXED_REGIONS = {LNGS_RSE: Region.LNGS, CHICAGO_RSE: Region.US}
 UI_KEYS: dict[str, type | tuple[type, ...]] = {
     "bell_on_critical": bool,
     "trend_hours": (int, float),
+    "name": str,
 }
 DEFAULT_TREND_HOURS = 24.0
 
@@ -78,6 +79,12 @@ class Config:
     trend_hours: float = DEFAULT_TREND_HOURS
     #: What the data-safety verdicts are decided against (``[rses]``).
     policy: SafetyPolicy = DEFAULT_POLICY
+    #: ``[collector]``: where ``collect`` publishes (``backends.natsfeed.link``
+    #: checks the keys when it runs).
+    collector: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    #: ``[ui] name``: who acknowledges, on shared acknowledgements (default:
+    #: the OS user).
+    ack_name: str | None = None
 
     def backends_in_use(self) -> list[BackendSpec]:
         """The backend instances some pane reads from, in pane order, once each."""
@@ -324,6 +331,12 @@ def _build(reader: _Reader, data: Mapping[str, Any], source_path: Path | None, *
             raise reader.error(f"[ui] unknown key {key!r} (known: {', '.join(UI_KEYS)})")
         if wanted is bool and not isinstance(value, bool):
             raise reader.error(f"[ui] {key} must be true or false, got {_describe(value)}")
+        if wanted is str:
+            if not isinstance(value, str) or not value.strip() or len(value) > 100:
+                raise reader.error(
+                    f"[ui] {key} must be a name of 1 to 100 characters, got {_describe(value)}"
+                )
+            continue
         if wanted is not bool and (
             isinstance(value, bool)
             or not isinstance(value, int | float)
@@ -362,4 +375,6 @@ def _build(reader: _Reader, data: Mapping[str, Any], source_path: Path | None, *
         source_path=source_path,
         trend_hours=trend_hours,
         policy=policy,
+        collector=MappingProxyType(dict(reader.table(data, "collector"))),
+        ack_name=ui["name"].strip() if "name" in ui else None,
     )

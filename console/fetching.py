@@ -36,6 +36,8 @@ class Result:
     error: str | None
     #: Seconds the fetch took (the timeout, when it timed out).
     elapsed: float
+    #: Seconds the data was already old when fetched (``Backend.data_age``).
+    age: float = 0.0
 
 
 def describe_error(exc: BaseException) -> str:
@@ -134,12 +136,15 @@ def fetch_one(backends: Backends, kind: Kind) -> Result:
     name = backends.backend_name(kind) or "-"
     start = time.monotonic()
     try:
-        snapshot = backends.for_kind(kind).fetch(kind)
+        backend = backends.for_kind(kind)
+        snapshot = backend.fetch(kind)
         if not isinstance(snapshot, registry.spec(kind).snapshot):
             raise TypeError(f"backend {name!r} returned {type(snapshot).__name__} for {kind.value}")
+        age = float(backend.data_age(kind))
     except Exception as exc:
         return Result(kind, name, None, describe_error(exc), time.monotonic() - start)
-    return Result(kind, name, snapshot, None, time.monotonic() - start)
+    age = age if 0 <= age < float("inf") else 0.0
+    return Result(kind, name, snapshot, None, time.monotonic() - start, age)
 
 
 def fetch_all(

@@ -104,6 +104,8 @@ class Poller:
         self._reporting = {kind: threading.Lock() for kind in self._wake}
 
     def start(self) -> None:
+        for backend in self.sources.instances().values():
+            backend.subscribe(self._changed)
         for kind in self._wake:
             thread = threading.Thread(
                 target=self._loop, args=(kind,), name=f"poll-{kind.value}", daemon=True
@@ -116,6 +118,11 @@ class Poller:
         for kind in self._wake if kinds is None else kinds:
             if kind in self._wake:
                 self._wake[kind].set()
+
+    def _changed(self, kind: Kind) -> None:
+        """A backend has new data of ``kind`` (``Backend.subscribe``)."""
+        if not self._stop.is_set():
+            self.poll_now((kind,))
 
     def stop(self) -> None:
         """Stop polling; a fetch still running is abandoned (its thread is a daemon)."""

@@ -16,7 +16,7 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     return home
 
 
-#: Fixtures that start a real server (secantusd, Rucio on gunicorn, Prometheus).
+#: Fixtures that start a real server (secantusd, Rucio on gunicorn, Prometheus, NATS).
 SERVER_FIXTURES = frozenset(
     {
         "secantus",
@@ -27,6 +27,7 @@ SERVER_FIXTURES = frozenset(
         "running",
         "prometheus",
         "exporter",
+        "nats_server",
     }
 )
 

@@ -525,7 +525,9 @@ class _FactsView(MadeOnRead[RunFacts]):
         return (table._make(i) for i in range(len(table)))
 
 
-def _versions(runs: Sequence[Run]) -> Iterable[tuple[int, object]]:
+def versions_of(runs: Sequence[Run]) -> Iterable[tuple[int, object]]:
+    """(run number, version) of every run: without building them when the
+    sequence can tell (``Versioned``), else each run is its own version."""
     if isinstance(runs, Versioned):
         return runs.versions()
     return ((run.number, run) for run in runs)
@@ -574,7 +576,7 @@ class RunIndex:
             n_old = len(old_numbers)
             #: A run of rows of ``old`` to copy as they are: [first, last + 1).
             run_start = run_stop = -1
-            for i, (number, version) in enumerate(_versions(runs)):
+            for i, (number, version) in enumerate(versions_of(runs)):
                 dag = dags.get(number)
                 j = -1
                 if old is not None:

@@ -65,15 +65,17 @@ class SourceState:
         prepared: object | None = None,
         *,
         source: str | None = None,
+        age: float = 0.0,
     ) -> None:
-        """A poll came back: keep good data, remember the error."""
+        """A poll came back: keep good data, remember the error. ``age``: how
+        old the data already was when fetched (``Result.age``)."""
         if source is not None:
             self.backend = source
         self.waiting_since = None
         self.error = error
         if snapshot is not None:
             self.snapshot = snapshot
-            self.received_at = at
+            self.received_at = at - max(0.0, age)
             self.prepared = prepared
         self.failures = 0 if error is None else self.failures + 1
 

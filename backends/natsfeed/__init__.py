@@ -1,0 +1,352 @@
+"""The ``nats`` backend: every kind from a collector's snapshots on NATS JetStream.
+
+A console with this backend polls no real service: one watch of the bucket
+(``feed``: the heartbeat, the latest snapshot of each kind, the runs as
+chunks and a head) delivers the current value of every key at once and
+every update after it, and each update wakes the poll of its kind
+(``Backend.subscribe``). A fetch reads what the watch holds, decoded once
+per value. What a pane then says is what is true:
+
+* NATS unreachable: the connection's error (no credentials in it);
+* no collector yet: the bucket or its heartbeat does not exist;
+* the collector silent: its heartbeat is older than ``silent_after``
+  heartbeats (default 3);
+* the source stale at the collector: the error of the collector's last poll
+  of that kind, as the collector saw it;
+
+and the age of the data is its age at the collector (``data_age``), not
+the time it took to reach this console.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
+
+from backends import backend_options as opt
+from backends.model import (
+    BufferSnapshot,
+    JobsSnapshot,
+    Kind,
+    RunsSnapshot,
+    Snapshot,
+    TapeSnapshot,
+    TransfersSnapshot,
+)
+from backends.natsfeed import feed
+from backends.natsfeed.link import OPTIONS as LINK_OPTIONS
+from backends.natsfeed.link import Link, NatsOptions, one_line
+from backends.sources import (
+    Backend,
+    BufferSource,
+    JobsSource,
+    RunsSource,
+    SourceError,
+    TapeSource,
+    TransfersSource,
+)
+
+OPTIONS = (*LINK_OPTIONS, "silent_after")
+#: Seconds the first fetch waits for the bucket's values beyond the connect timeout.
+FIRST_WAIT = 3.0
+#: Seconds without any update before the watch checks it is still alive.
+IDLE_CHECK = 5.0
+
+
+def _age_text(seconds: float) -> str:
+    seconds = max(0.0, seconds)
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+class NatsBackend(Backend, BufferSource, TransfersSource, TapeSource, JobsSource, RunsSource):
+    name: ClassVar[str] = "nats"
+    description: ClassVar[str] = "every pane from a collector's snapshots on NATS JetStream"
+
+    def __init__(self, options: Mapping[str, Any]) -> None:
+        super().__init__(options)
+        self.nats = NatsOptions.from_options(self.options, known=OPTIONS)
+        self.silent_after = opt.number(self.options, "silent_after", 3.0, minimum=1.0, maximum=1000)
+        self._lock = threading.Lock()
+        #: The latest value and revision of every key the watch delivered.
+        self._values: dict[str, tuple[int, bytes]] = {}
+        #: Whether the watch has delivered the bucket's current values.
+        self._current = False
+        #: Set once the first answer is in: the bucket's values, or why not.
+        self._answered = threading.Event()
+        self._watch_error: str | None = None
+        self._decoded: dict[str, tuple[int, Any]] = {}
+        self._runs = feed.RunsAssembler()
+        self._subscribers: list[Callable[[Kind], None]] = []
+        self._health: dict[str, tuple[str | None, bool]] = {}
+        self._silent = False
+        self._task: asyncio.Task[None] | None = None
+        self._link = Link(self.nats, on_connected=self._start_watch, on_change=self._wake_all)
+        self._link.start()
+
+    # ----------------------------------------------------------- the watch
+
+    async def _start_watch(self, client: Any) -> None:
+        if self._task is not None:
+            self._task.cancel()
+        self._task = asyncio.get_running_loop().create_task(self._watch(client))
+
+    async def _watch(self, client: Any) -> None:
+        from nats.js.errors import BucketNotFoundError
+
+        while True:
+            try:
+                kv = await client.jetstream().key_value(self.nats.bucket)
+            except BucketNotFoundError:
+                self._watch_error = (
+                    f"no bucket {self.nats.bucket!r} on the NATS server yet "
+                    "(no collector has written to it)"
+                )
+                self._wake_all()
+                await asyncio.sleep(2.0)
+                continue
+            except Exception as exc:  # not connected, no JetStream: say it, retry
+                self._watch_error = f"cannot open bucket {self.nats.bucket!r}: {one_line(exc)}"
+                self._wake_all()
+                await asyncio.sleep(2.0)
+                continue
+            try:
+                await self._follow(kv)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a broken watch: start a new one
+                self._watch_error = f"watch of bucket {self.nats.bucket!r} failed: {one_line(exc)}"
+                self._wake_all()
+                await asyncio.sleep(1.0)
+
+    async def _follow(self, kv: Any) -> None:
+        import nats.errors
+
+        watcher = await kv.watchall()
+        try:
+            while True:
+                try:
+                    entry = await watcher.updates(timeout=IDLE_CHECK)
+                except nats.errors.TimeoutError:
+                    self._check_silence()
+                    if await self._watch_is_behind(kv):
+                        return  # the server moved on without telling this watch
+                    continue
+                if entry is None:  # every current value delivered
+                    with self._lock:
+                        self._current, self._watch_error = True, None
+                    self._answered.set()
+                    self._wake_all()
+                    continue
+                self._take(entry)
+        finally:
+            with contextlib.suppress(Exception):
+                await watcher.stop()
+
+    async def _watch_is_behind(self, kv: Any) -> bool:
+        """Whether the heartbeat moved on without the watch delivering it
+        (a restarted server can drop a watch's consumer silently)."""
+        try:
+            entry = await kv.get(feed.HEARTBEAT_KEY)
+        except Exception:  # no heartbeat, or not connected: nothing to compare
+            return False
+        seen = self._values.get(feed.HEARTBEAT_KEY)
+        return seen is None or entry.revision > seen[0]
+
+    def _take(self, entry: Any) -> None:
+        key = entry.key
+        with self._lock:
+            if entry.operation in ("DEL", "PURGE") or entry.value is None:
+                self._values.pop(key, None)
+            else:
+                self._values[key] = (entry.revision, bytes(entry.value))
+            self._watch_error = None
+        if key == feed.HEARTBEAT_KEY:
+            if self._silent:
+                self._silent = False
+                self._wake_all()
+            self._heartbeat_changed()
+        elif key == feed.RUNS_HEAD_KEY:
+            self._wake(Kind.RUNS)
+        elif key.startswith("snap."):
+            with contextlib.suppress(ValueError):
+                self._wake(Kind(key[len("snap.") :]))
+
+    def _check_silence(self) -> None:
+        """Wake every kind when the collector falls silent (nothing else
+        would: a silent collector writes nothing)."""
+        try:
+            beat = self._heartbeat()
+        except SourceError:
+            return
+        silent = beat is not None and time.time() - beat.at > self.silent_after * beat.every
+        if silent != self._silent:
+            self._silent = silent
+            self._wake_all()
+
+    def _heartbeat_changed(self) -> None:
+        """Wake the kinds whose health at the collector changed."""
+        try:
+            beat = self._heartbeat()
+        except SourceError:
+            self._wake_all()
+            return
+        if beat is None:
+            return
+        for kind in self.kinds:
+            health = beat.sources.get(kind.value)
+            now = (health.error if health else "not polled", health is None)
+            if self._health.get(kind.value) != now:
+                self._health[kind.value] = now
+                self._wake(kind)
+
+    # --------------------------------------------------------- subscribers
+
+    def subscribe(self, changed: Callable[[Kind], None]) -> None:
+        self._subscribers.append(changed)
+
+    def _wake(self, kind: Kind) -> None:
+        for changed in list(self._subscribers):
+            with contextlib.suppress(Exception):
+                changed(kind)
+
+    def _wake_all(self) -> None:
+        if self._watch_error is not None or (not self._link.connected and self._link.tried):
+            self._answered.set()
+        for kind in self.kinds:
+            self._wake(kind)
+
+    # ------------------------------------------------------------- reading
+
+    def _value(self, key: str) -> tuple[int, bytes] | None:
+        with self._lock:
+            return self._values.get(key)
+
+    def _decode(self, key: str, decode: Callable[[bytes], Any]) -> Any:
+        """The decoded value of a key, once per revision (None when absent)."""
+        held = self._value(key)
+        if held is None:
+            return None
+        revision, value = held
+        cached = self._decoded.get(key)
+        if cached is not None and cached[0] == revision:
+            return cached[1]
+        try:
+            decoded = decode(value)
+        except feed.FeedError as exc:
+            raise SourceError(f"bad data in the bucket: {exc}") from None
+        self._decoded[key] = (revision, decoded)
+        return decoded
+
+    def _heartbeat(self) -> feed.Heartbeat | None:
+        beat: feed.Heartbeat | None = self._decode(feed.HEARTBEAT_KEY, feed.unpack_heartbeat)
+        return beat
+
+    def _health_of(self, kind: Kind) -> feed.SourceHealth:
+        """The kind's health at the collector; ``SourceError`` saying why
+        there is nothing to show."""
+        link = self._link
+        # The first fetch (a one-shot `report`) waits for the first answer.
+        self._answered.wait(self.nats.connect_timeout + FIRST_WAIT)
+        if not link.connected:
+            since = _age_text(time.time() - link.since)
+            raise SourceError(
+                f"NATS unreachable at {self.nats.where()} (for {since}): {link.error}"
+            )
+        with self._lock:
+            current, error = self._current, self._watch_error
+        if error is not None:
+            raise SourceError(error)
+        if not current:
+            raise SourceError(
+                f"reading bucket {self.nats.bucket!r}: the first values are on their way"
+            )
+        beat = self._heartbeat()
+        if beat is None:
+            raise SourceError(f"no collector has written to bucket {self.nats.bucket!r} yet")
+        age = time.time() - beat.at
+        if age > self.silent_after * beat.every:
+            raise SourceError(
+                f"collector silent: its last heartbeat is {_age_text(age)} old ({beat.who()})"
+            )
+        health = beat.sources.get(kind.value)
+        if health is None:
+            raise SourceError(f"the {beat.who()} does not poll {kind.value}")
+        if health.error is not None:
+            when = ""
+            if health.ok_at is not None:
+                when = f"; its last good data is {_age_text(time.time() - health.ok_at)} old"
+            raise SourceError(f"stale at the collector: {health.error}{when}")
+        return health
+
+    def data_age(self, kind: Kind) -> float:
+        held = self._decoded.get(feed.HEARTBEAT_KEY)
+        if held is None:
+            return 0.0
+        beat: feed.Heartbeat = held[1]
+        health = beat.sources.get(kind.value)
+        if health is None or health.ok_at is None:
+            return 0.0
+        return max(0.0, time.time() - health.ok_at)
+
+    def _snapshot(self, kind: Kind) -> Snapshot:
+        self._health_of(kind)
+        snapshot = self._decode(feed.snapshot_key(kind), lambda v: feed.unpack_snapshot(v, kind)[1])
+        if snapshot is None:
+            raise SourceError(f"no {kind.value} snapshot in bucket {self.nats.bucket!r} yet")
+        checked: Snapshot = snapshot
+        return checked
+
+    def fetch_buffer(self) -> BufferSnapshot:
+        snapshot = self._snapshot(Kind.BUFFER)
+        assert isinstance(snapshot, BufferSnapshot)
+        return snapshot
+
+    def fetch_transfers(self) -> TransfersSnapshot:
+        snapshot = self._snapshot(Kind.TRANSFERS)
+        assert isinstance(snapshot, TransfersSnapshot)
+        return snapshot
+
+    def fetch_tape(self) -> TapeSnapshot:
+        snapshot = self._snapshot(Kind.TAPE)
+        assert isinstance(snapshot, TapeSnapshot)
+        return snapshot
+
+    def fetch_jobs(self) -> JobsSnapshot:
+        snapshot = self._snapshot(Kind.JOBS)
+        assert isinstance(snapshot, JobsSnapshot)
+        return snapshot
+
+    def fetch_runs(self) -> RunsSnapshot:
+        self._health_of(Kind.RUNS)
+
+        def assemble(value: bytes) -> RunsSnapshot:
+            head = feed.unpack_runs_head(value)
+
+            def chunk(key: str) -> bytes | None:
+                held = self._value(key)
+                return None if held is None else held[1]
+
+            return self._runs.assemble(head, chunk)
+
+        snapshot = self._decode(feed.RUNS_HEAD_KEY, assemble)
+        if snapshot is None:
+            raise SourceError(f"no runs in bucket {self.nats.bucket!r} yet")
+        assert isinstance(snapshot, RunsSnapshot)
+        with self._lock:  # the chunks of the epoch now held are not needed again
+            epoch = self._runs.epoch
+            for key in [k for k in self._values if feed.is_chunk_key(k)]:
+                if epoch is not None and key.split(".")[1] == epoch:
+                    del self._values[key]
+        return snapshot
+
+    def close(self) -> None:
+        self._subscribers.clear()
+        self._link.close()

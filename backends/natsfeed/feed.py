@@ -1,0 +1,454 @@
+"""What a collector writes to NATS JetStream and how a console reads it back.
+
+Everything lives in one key-value bucket (default ``xenon-console``, one
+value per key: ``history=1``):
+
+* ``collector``: the heartbeat, JSON: the collector's identity (id, host,
+  user, pid, version), when it started, when it wrote this (``at``, Unix
+  seconds), how often it writes (``every``) and per kind its source's health
+  as the collector saw it (backend, last error, time of the last good
+  snapshot). Written after every poll and every ``every`` seconds.
+* ``snap.<kind>``: the latest good snapshot of a kind (buffer, transfers,
+  tape, jobs), encoded with ``backends.codec``.
+* ``runs.<epoch>.<i>``: the runs history as *chunks*: the encoded list of
+  every run, compressed, cut into pieces of at most ``CHUNK_BYTES``
+  (NATS refuses a message over 1 MB by default, and 267,620 runs are
+  about 6 MB compressed). An epoch is one such full copy.
+* ``runs.head``: which epoch is the base and how many chunks it has, plus
+  the *cumulative delta* since that base: the runs snapshot with only the
+  runs that changed since the base, and the run numbers removed. A steady
+  poll rewrites only the head (a few KB); when the delta outgrows
+  ``MAX_HEAD_BYTES`` the collector writes a new epoch and points the head
+  at it. Because the head holds every change since its base, its latest
+  value is all a console needs: a console that connects mid-shift reads the
+  chunks of the head's epoch and the head, and is current.
+
+Chunked keys rather than JetStream's object store: a console's one watch of
+the bucket delivers the current value of every key and then every update
+(chunks are written before the head that names them, so they arrive
+first), a steady poll costs one small message, and the head and the
+snapshots share one consistent stream. The object store would need a get of
+the whole history after every change of it.
+
+Every value is zlib-compressed JSON and read as untrusted: a value that does
+not decode is an error of that kind's pane, never of the console.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import zlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from backends import codec
+from backends.model import Kind, Run, RunsSnapshot, Snapshot
+
+#: The default bucket of snapshots (acks: ``<bucket>-acks``).
+DEFAULT_BUCKET = "xenon-console"
+#: The format of every value; a reader refuses a newer one with a clear line.
+VERSION = 1
+HEARTBEAT_KEY = "collector"
+RUNS_HEAD_KEY = "runs.head"
+#: The largest piece of the runs history in one message.
+CHUNK_BYTES = 512 * 1024
+#: The largest head (compressed): beyond it the collector writes a new base.
+MAX_HEAD_BYTES = 256 * 1024
+#: The largest value a reader inflates (a decompression bomb stops here).
+MAX_INFLATED = 2 * 1024 * 1024 * 1024
+
+
+class FeedError(ValueError):
+    """A value in the bucket that this version cannot read (one line why)."""
+
+
+def snapshot_key(kind: Kind) -> str:
+    return f"snap.{kind.value}"
+
+
+def chunk_key(epoch: str, index: int) -> str:
+    return f"runs.{epoch}.{index}"
+
+
+def is_chunk_key(key: str) -> bool:
+    parts = key.split(".")
+    return len(parts) == 3 and parts[0] == "runs" and parts[2].isdigit()
+
+
+def pack(data: Any) -> bytes:
+    """JSON (every non-ASCII character escaped), compressed."""
+    text = json.dumps(data, separators=(",", ":"), ensure_ascii=True)
+    return zlib.compress(text.encode("ascii"), 6)
+
+
+def unpack(value: bytes, what: str) -> Any:
+    """The JSON of a packed value, or ``FeedError`` naming ``what``."""
+    try:
+        inflater = zlib.decompressobj()
+        text = inflater.decompress(value, MAX_INFLATED)
+        if inflater.unconsumed_tail:
+            raise FeedError(f"{what}: more than {MAX_INFLATED:,} bytes inflated")
+        return json.loads(text)
+    except FeedError:
+        raise
+    except (zlib.error, ValueError, RecursionError) as exc:
+        raise FeedError(f"{what}: not a packed JSON value ({type(exc).__name__})") from exc
+
+
+def _versioned(data: Any, what: str) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise FeedError(f"{what}: not a JSON object")
+    version = data.get("v")
+    if version != VERSION:
+        raise FeedError(f"{what}: format version {version!r}, this console reads {VERSION}")
+    return data
+
+
+def _decoded(data: Any, what: str) -> Any:
+    try:
+        return codec.decode(data)
+    except (codec.CodecError, TypeError, ValueError, RecursionError) as exc:
+        raise FeedError(f"{what}: {exc}") from exc
+
+
+# ------------------------------------------------------------------ snapshots
+
+
+def pack_snapshot(source: str, snapshot: Snapshot) -> bytes:
+    return pack({"v": VERSION, "source": source, "snapshot": codec.encode(snapshot)})
+
+
+def unpack_snapshot(value: bytes, kind: Kind) -> tuple[str, Snapshot]:
+    """(the collector's backend name, the snapshot) of a ``snap.<kind>`` value."""
+    from backends import kinds
+
+    what = snapshot_key(kind)
+    data = _versioned(unpack(value, what), what)
+    snapshot = _decoded(data.get("snapshot"), what)
+    expected = kinds.spec(kind).snapshot
+    if not isinstance(snapshot, expected):
+        raise FeedError(f"{what}: holds a {type(snapshot).__name__}, not a {expected.__name__}")
+    source = data.get("source")
+    return (source if isinstance(source, str) else "-"), snapshot  # type: ignore[return-value]
+
+
+# ------------------------------------------------------------------ heartbeat
+
+
+@dataclass(frozen=True)
+class SourceHealth:
+    """A kind's source as the collector last saw it."""
+
+    backend: str
+    #: The error of its last poll (already redacted by the collector), or None.
+    error: str | None
+    #: When its last good snapshot arrived (Unix seconds), None if never.
+    ok_at: float | None
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    id: str
+    host: str
+    user: str
+    pid: int
+    version: str
+    started: float
+    #: When this heartbeat was written (Unix seconds, the collector's clock).
+    at: float
+    #: Seconds between heartbeats.
+    every: float
+    sources: Mapping[str, SourceHealth] = field(default_factory=dict)
+
+    def who(self) -> str:
+        return f"collector {self.user}@{self.host} pid {self.pid}"
+
+
+def pack_heartbeat(beat: Heartbeat) -> bytes:
+    data = dataclasses.asdict(beat)
+    data["v"] = VERSION
+    return pack(data)
+
+
+def unpack_heartbeat(value: bytes) -> Heartbeat:
+    what = HEARTBEAT_KEY
+    data = _versioned(unpack(value, what), what)
+
+    def number(key: str, source: Mapping[str, Any] = data) -> float:
+        v = source.get(key)
+        if isinstance(v, bool) or not isinstance(v, int | float) or v != v:
+            raise FeedError(f"{what}: bad {key!r}")
+        return float(v)
+
+    def text(key: str, source: Mapping[str, Any] = data) -> str:
+        v = source.get(key)
+        if not isinstance(v, str):
+            raise FeedError(f"{what}: bad {key!r}")
+        return v
+
+    sources: dict[str, SourceHealth] = {}
+    raw = data.get("sources")
+    if not isinstance(raw, dict):
+        raise FeedError(f"{what}: bad 'sources'")
+    for kind, health in raw.items():
+        if not isinstance(health, dict):
+            raise FeedError(f"{what}: bad source {kind!r}")
+        error = health.get("error")
+        ok_at = health.get("ok_at")
+        sources[str(kind)] = SourceHealth(
+            text("backend", health),
+            error if isinstance(error, str) else None,
+            number("ok_at", health) if ok_at is not None else None,
+        )
+    return Heartbeat(
+        text("id"),
+        text("host"),
+        text("user"),
+        int(number("pid")),
+        text("version"),
+        number("started"),
+        number("at"),
+        max(0.1, number("every")),
+        sources,
+    )
+
+
+# ----------------------------------------------------------------------- runs
+
+
+@dataclass(frozen=True)
+class RunsWrite:
+    """What to write to the bucket for one runs snapshot, in order."""
+
+    #: (key, value): the chunks of a new base first (if any), the head last.
+    puts: list[tuple[str, bytes]]
+    #: Whether this write starts a new epoch.
+    rebase: bool
+    epoch: str
+
+
+class RunsPublisher:
+    """The collector's side: turns each runs snapshot into the keys to write.
+
+    ``plan`` says what to write; ``done`` is called once it was written,
+    ``failed`` when it was not (the next plan then writes a new base). Runs
+    are compared by their versions (``run_index.Versioned``: the simulator
+    tells what each run is without building it), so a steady poll builds
+    and encodes only the runs that changed.
+    """
+
+    def __init__(
+        self,
+        new_epoch: Callable[[], str],
+        *,
+        chunk_bytes: int = CHUNK_BYTES,
+        max_head_bytes: int = MAX_HEAD_BYTES,
+    ) -> None:
+        self._new_epoch = new_epoch
+        self.chunk_bytes = chunk_bytes
+        self.max_head_bytes = max_head_bytes
+        #: The base in the bucket: its epoch and chunk count (None: no base
+        #: to write a delta against).
+        self.epoch: str | None = None
+        self.chunks = 0
+        #: The base's version of every run, by number, and what they are
+        #: versions of.
+        self._base: dict[int, object] = {}
+        self._base_source: object = None
+        self._pending: tuple[str, int, dict[int, object] | None, object] | None = None
+
+    def plan(self, source: str, snapshot: RunsSnapshot) -> RunsWrite:
+        if self.epoch is not None:
+            head = self._head(source, snapshot)
+            if head is not None:
+                self._pending = None
+                return RunsWrite([(RUNS_HEAD_KEY, head)], False, self.epoch)
+        return self._rebase(source, snapshot)
+
+    def _head(self, source: str, snapshot: RunsSnapshot) -> bytes | None:
+        from backends.analysis.run_index import Versioned, versions_of
+
+        runs = snapshot.runs
+        key = runs.source_key if isinstance(runs, Versioned) else None
+        if key is not self._base_source:
+            return None
+        base = self._base
+        seen: set[int] = set()
+        changed: list[Run] = []
+        for i, (number, version) in enumerate(versions_of(runs)):
+            if number in seen:
+                return None  # twins by number: only a full copy keeps both
+            seen.add(number)
+            old = base.get(number, _MISSING)
+            if old is version or old == version:
+                continue
+            changed.append(version if isinstance(version, Run) else runs[i])
+            if len(changed) * 8 > len(base) + 64:
+                return None  # a fresh base is cheaper than this delta
+        removed = [n for n in base if n not in seen]
+        assert self.epoch is not None
+        head = self._pack_head(source, snapshot, changed, removed, len(seen), self.epoch)
+        return head if len(head) <= self.max_head_bytes else None
+
+    def _pack_head(
+        self,
+        source: str,
+        snapshot: RunsSnapshot,
+        changed: Sequence[Run],
+        removed: Sequence[int],
+        count: int,
+        epoch: str,
+        chunks: int | None = None,
+    ) -> bytes:
+        return pack(
+            {
+                "v": VERSION,
+                "source": source,
+                "epoch": epoch,
+                "chunks": self.chunks if chunks is None else chunks,
+                "count": count,
+                "removed": list(removed),
+                "snapshot": codec.encode(dataclasses.replace(snapshot, runs=tuple(changed))),
+            }
+        )
+
+    def _rebase(self, source: str, snapshot: RunsSnapshot) -> RunsWrite:
+        from backends.analysis.run_index import Versioned, versions_of
+
+        runs = snapshot.runs
+        epoch = self._new_epoch()
+        listed = list(runs)
+        body = pack({"v": VERSION, "runs": codec.encode(listed)})
+        pieces = [body[i : i + self.chunk_bytes] for i in range(0, len(body), self.chunk_bytes)]
+        head = self._pack_head(source, snapshot, (), (), len(listed), epoch, len(pieces))
+        puts = [(chunk_key(epoch, i), piece) for i, piece in enumerate(pieces)]
+        puts.append((RUNS_HEAD_KEY, head))
+        versions: dict[int, object] | None = dict(versions_of(runs))
+        if versions is not None and len(versions) != len(listed):
+            versions = None  # twins: every later poll writes a new base too
+        key = runs.source_key if isinstance(runs, Versioned) else None
+        self._pending = (epoch, len(pieces), versions, key)
+        return RunsWrite(puts, True, epoch)
+
+    def done(self, write: RunsWrite) -> None:
+        """``write`` reached the bucket."""
+        pending, self._pending = self._pending, None
+        if not write.rebase or pending is None or pending[0] != write.epoch:
+            return
+        epoch, self.chunks, versions, self._base_source = pending
+        self.epoch = epoch if versions is not None else None
+        self._base = versions or {}
+
+    def failed(self) -> None:
+        """A write did not reach the bucket: the next plan writes a new base."""
+        self._pending = None
+        self.epoch = None
+        self._base, self._base_source = {}, None
+
+
+_MISSING = object()
+
+
+@dataclass
+class RunsHead:
+    source: str
+    epoch: str
+    chunks: int
+    count: int
+    removed: list[int]
+    #: The snapshot with only the runs changed since the base.
+    delta: RunsSnapshot
+
+
+def _count(value: Any, error: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise FeedError(error)
+    return value
+
+
+def unpack_runs_head(value: bytes) -> RunsHead:
+    what = RUNS_HEAD_KEY
+    data = _versioned(unpack(value, what), what)
+    epoch, removed = data.get("epoch"), data.get("removed")
+    if not isinstance(epoch, str) or not epoch:
+        raise FeedError(f"{what}: bad epoch")
+    chunks, count = (
+        _count(data.get(name), f"{what}: bad {name!r}") for name in ("chunks", "count")
+    )
+    if not isinstance(removed, list) or not all(
+        isinstance(n, int) and not isinstance(n, bool) for n in removed
+    ):
+        raise FeedError(f"{what}: bad 'removed'")
+    snapshot = _decoded(data.get("snapshot"), what)
+    if not isinstance(snapshot, RunsSnapshot):
+        raise FeedError(f"{what}: holds a {type(snapshot).__name__}, not a RunsSnapshot")
+    source = data.get("source")
+    return RunsHead(
+        source if isinstance(source, str) else "-",
+        epoch,
+        chunks,
+        count,
+        removed,
+        snapshot,
+    )
+
+
+class RunsAssembler:
+    """The console's side: the full runs snapshot from a head and its chunks.
+
+    Keeps the decoded base of the current epoch, so a new head of the same
+    epoch costs only its delta; a run equal to one already held is the same
+    object (the run index then reuses its facts). A base holding two runs of
+    one number (twin documents: a problem the runs pane must show) is given
+    back as it is; the collector writes no delta against such a base.
+    """
+
+    def __init__(self) -> None:
+        self.epoch: str | None = None
+        self._base: tuple[Run, ...] = ()
+        self._held: dict[int, Run] = {}
+
+    def assemble(self, head: RunsHead, chunk: Callable[[str], bytes | None]) -> RunsSnapshot:
+        if head.epoch != self.epoch:
+            self._base = self._read_base(head, chunk)
+            self.epoch = head.epoch
+        for run in head.delta.runs:
+            if not isinstance(run, Run):
+                raise FeedError(f"{RUNS_HEAD_KEY}: holds a {type(run).__name__} among the runs")
+        if not head.delta.runs and not head.removed:
+            runs = self._base
+        else:
+            by_number = {run.number: run for run in self._base}
+            if len(by_number) != len(self._base):
+                raise FeedError("runs: a delta against a history with twin runs")
+            for number in head.removed:
+                by_number.pop(number, None)
+            for run in head.delta.runs:
+                by_number[run.number] = self._reuse(run)
+            runs = tuple(by_number[n] for n in sorted(by_number))
+        if len(runs) != head.count:
+            raise FeedError(
+                f"runs: the head names {head.count:,} runs, its data holds {len(runs):,}"
+            )
+        self._held = {run.number: run for run in runs}
+        return dataclasses.replace(head.delta, runs=runs)
+
+    def _reuse(self, run: Run) -> Run:
+        old = self._held.get(run.number)
+        return old if old is not None and old == run else run
+
+    def _read_base(self, head: RunsHead, chunk: Callable[[str], bytes | None]) -> tuple[Run, ...]:
+        pieces = []
+        for i in range(head.chunks):
+            piece = chunk(chunk_key(head.epoch, i))
+            if piece is None:
+                raise FeedError(f"runs: piece {i + 1} of {head.chunks} of the history is missing")
+            pieces.append(piece)
+        what = f"runs history {head.epoch}"
+        data = _versioned(unpack(b"".join(pieces), what), what)
+        runs = _decoded(data.get("runs"), what)
+        if not isinstance(runs, tuple) or not all(isinstance(r, Run) for r in runs):
+            raise FeedError(f"{what}: not a list of runs")
+        return tuple(self._reuse(run) for run in runs)

@@ -1,0 +1,297 @@
+"""``xenon-console collect``: poll the backends once for every console, publish to NATS.
+
+The collector runs the polling core the TUI runs (``console.polling``: the
+same intervals, timeouts and back-off) with no screen, and publishes every
+good snapshot to a JetStream key-value bucket as ``backends.natsfeed.feed``
+lays it out, plus a heartbeat with its identity and every source's health.
+Consoles read the bucket with the ``nats`` backend.
+
+Publishing never holds up a poll: each poll's result replaces the kind's
+pending one (only the newest matters) and a publisher thread writes what is
+pending. While NATS is unreachable the collector goes on polling, says so
+once on stderr, and writes the newest of everything once NATS is back (a
+runs history then as a new base: the bucket may have lost the old one).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import getpass
+import itertools
+import os
+import secrets
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import IO, Any
+
+from backends import kinds
+from backends.model import Kind, RunsSnapshot, Snapshot
+from backends.natsfeed import feed
+from backends.natsfeed.link import Link, NatsOptions, one_line
+from console.config import Config
+from console.fetching import Backends, Result
+from console.polling import Derived, Event, Polled, Poller
+from console.safe_text import redact_secrets, strip_controls
+
+#: Seconds between heartbeats (a console calls the collector silent after
+#: three missed ones).
+HEARTBEAT_EVERY = 5.0
+#: Seconds a write to NATS may take before it counts as failed.
+WRITE_TIMEOUT = 30.0
+
+
+@dataclass
+class _Health:
+    backend: str
+    error: str | None = None
+    ok_at: float | None = None
+
+
+def _epochs() -> Callable[[], str]:
+    """Epoch names unique across collectors and restarts."""
+    tag = secrets.token_hex(3)
+    counter = itertools.count()
+    return lambda: f"{int(time.time() * 1000):x}{tag}{next(counter)}"
+
+
+class Collector:
+    """Polls ``sources`` as ``config`` says and publishes to NATS."""
+
+    def __init__(
+        self,
+        config: Config,
+        sources: Backends,
+        options: NatsOptions,
+        *,
+        heartbeat_every: float = HEARTBEAT_EVERY,
+        log: IO[str] | None = None,
+        version: str = "unknown",
+    ) -> None:
+        self.config = config
+        self.sources = sources
+        self.options = options
+        self.heartbeat_every = heartbeat_every
+        self._log = log if log is not None else sys.stderr
+        #: Who is collecting; each heartbeat is this with its time and health.
+        self.identity = feed.Heartbeat(
+            secrets.token_hex(8),
+            socket.gethostname(),
+            _user(),
+            os.getpid(),
+            version,
+            time.time(),
+            0.0,
+            heartbeat_every,
+        )
+        self._lock = threading.Lock()
+        self._pending: dict[Kind, Result] = {}
+        self._health = {
+            kind: _Health(sources.backend_name(kind) or "-") for kind in sources.kinds()
+        }
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._runs = feed.RunsPublisher(_epochs())
+        #: The runs epochs written, newest last (the last two are kept).
+        self._epochs: list[str] = []
+        self._kv: Any = None
+        self._said: str | None = None
+        #: Snapshots written, for tests and the log.
+        self.published = 0
+        self.link = Link(options, on_connected=self._bind)
+        self.poller = Poller(sources, config, self._deliver, _nothing_to_derive)
+
+    # ------------------------------------------------------------ running
+
+    def run(self) -> None:
+        """Collect until ``stop`` (or Ctrl-C)."""
+        self.start()
+        try:
+            while not self._stop.wait(0.5):
+                pass
+        finally:
+            self.close()
+
+    def start(self) -> None:
+        self.say(f"collecting for {self.options.where()}")
+        self.link.start()
+        self.poller.start()
+        self._publisher = threading.Thread(target=self._publish_loop, name="publish", daemon=True)
+        self._publisher.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+
+    def close(self) -> None:
+        self.stop()
+        self.poller.stop()
+        publisher = getattr(self, "_publisher", None)
+        if publisher is not None:
+            publisher.join(WRITE_TIMEOUT + 2)
+        self.link.close()
+        self.sources.close()
+
+    def say(self, line: str) -> None:
+        """One line on the log (stderr), never a secret or a control character."""
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+        print(
+            f"{stamp} collect: {strip_controls(redact_secrets(line))}", file=self._log, flush=True
+        )
+
+    # ------------------------------------------------------- from the polls
+
+    def _deliver(self, event: Event) -> None:
+        if not isinstance(event, Polled):
+            return
+        result = event.result
+        with self._lock:
+            health = self._health.get(result.kind)
+            if health is None:
+                return
+            was = health.error
+            health.backend = result.source
+            health.error = result.error
+            if result.snapshot is not None:
+                health.ok_at = time.time()
+                self._pending[result.kind] = result
+        if result.error != was:
+            if result.error is None:
+                self.say(f"{result.kind.value}: back ({result.source})")
+            else:
+                self.say(f"{result.kind.value}: {result.error}")
+        self._wake.set()
+
+    # ----------------------------------------------------------- publishing
+
+    async def _bind(self, client: Any) -> None:
+        """After every (re)connection: find or make the bucket."""
+        from nats.js.api import KeyValueConfig
+        from nats.js.errors import BucketNotFoundError
+
+        js = client.jetstream()
+        try:
+            self._kv = await js.key_value(self.options.bucket)
+        except BucketNotFoundError:
+            self._kv = await js.create_key_value(
+                KeyValueConfig(
+                    bucket=self.options.bucket,
+                    history=1,
+                    description="xenon-console snapshots (xenon-console collect)",
+                )
+            )
+        self._runs.failed()  # the bucket may not hold the base any more
+        self._wake.set()
+
+    def _publish_loop(self) -> None:
+        last_beat = 0.0
+        while not self._stop.is_set():
+            self._wake.wait(max(0.0, last_beat + self.heartbeat_every - time.monotonic()))
+            self._wake.clear()
+            if self._stop.is_set():
+                return
+            if not self.link.connected or self._kv is None:
+                if self.link.tried:
+                    self._tell(f"NATS unreachable at {self.options.where()}: {self.link.error}")
+                time.sleep(0.5)
+                continue
+            try:
+                self._publish_pending()
+                self._write([(feed.HEARTBEAT_KEY, feed.pack_heartbeat(self._beat()))])
+                last_beat = time.monotonic()
+            except Exception as exc:  # NATS went away mid-write: say it, try again
+                self._tell(f"cannot write to NATS: {one_line(exc)}")
+                time.sleep(0.5)
+                self._wake.set()
+                continue
+            self._tell(f"publishing to {self.options.where()}")
+
+    def _tell(self, line: str) -> None:
+        """Say a state of the link once, not at every attempt."""
+        if line != self._said:
+            self._said = line
+            self.say(line)
+
+    def _publish_pending(self) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, {}
+        try:
+            for kind in [k for k in kinds.kinds() if k in pending]:
+                result = pending[kind]
+                snapshot = result.snapshot
+                assert snapshot is not None
+                self._publish(kind, result.source, snapshot)
+                del pending[kind]
+        finally:
+            with self._lock:  # not written: still pending, unless a newer one came
+                for kind, result in pending.items():
+                    self._pending.setdefault(kind, result)
+
+    def _publish(self, kind: Kind, source: str, snapshot: Snapshot) -> None:
+        if isinstance(snapshot, RunsSnapshot):
+            write = self._runs.plan(source, snapshot)
+            try:
+                self._write(write.puts)
+            except BaseException:
+                self._runs.failed()
+                raise
+            self._runs.done(write)
+            if write.rebase:
+                self._epochs = [*self._epochs, write.epoch][-2:]
+                self._forget_old_chunks(keep=set(self._epochs))
+        else:
+            self._write([(feed.snapshot_key(kind), feed.pack_snapshot(source, snapshot))])
+        self.published += 1
+
+    def _forget_old_chunks(self, keep: set[str]) -> None:
+        """Delete the chunks of every epoch but the newest two (a console may
+        still be reading the one before)."""
+        kv = self._kv
+
+        async def forget() -> None:
+            from nats.js.errors import NoKeysError
+
+            try:
+                keys = await kv.keys()
+            except NoKeysError:
+                return
+            for key in keys:
+                if feed.is_chunk_key(key) and key.split(".")[1] not in keep:
+                    await kv.delete(key)
+
+        try:
+            self.link.call(forget, WRITE_TIMEOUT)
+        except Exception as exc:  # old chunks only cost space: try at the next base
+            self.say(f"could not delete old runs chunks: {one_line(exc)}")
+
+    def _write(self, puts: list[tuple[str, bytes]]) -> None:
+        kv = self._kv
+
+        async def put_all() -> None:
+            for key, value in puts:
+                await kv.put(key, value)
+
+        self.link.call(put_all, WRITE_TIMEOUT)
+
+    def _beat(self) -> feed.Heartbeat:
+        with self._lock:
+            sources = {
+                kind.value: feed.SourceHealth(h.backend, h.error, h.ok_at)
+                for kind, h in self._health.items()
+            }
+        return dataclasses.replace(self.identity, at=time.time(), sources=sources)
+
+
+def _nothing_to_derive(result: Result) -> Derived:
+    """The collector publishes snapshots; every console derives its own alarms."""
+    return Derived(result.kind, result.snapshot, None)
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no name for this uid (a container): the number then
+        return str(os.getuid())

@@ -1,0 +1,515 @@
+"""The shared path: ``collect`` publishes to NATS JetStream, ``nats`` consoles read it.
+
+The format (``backends.natsfeed.feed``) is tested without a server; the
+collector and the backend against a real ``nats-server -js`` on loopback
+(``tests/nats_testbed.py``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import itertools
+import json
+import time
+import zlib
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from backends.analysis.alarms import Alarm, Severity
+from backends.model import Kind, RunsSnapshot
+from backends.natsfeed import NatsBackend, feed
+from backends.natsfeed.link import NatsOptions, safe_url
+from backends.simulator import SimulatorBackend
+from backends.sources import BackendConfigError, SourceError
+from console.cli import main
+from console.collector import Collector
+from console.config import load_config
+from console.fetching import Backends
+from console.shared_acks import SharedAckStore, open_key
+from tests.nats_testbed import NatsServer
+
+# ------------------------------------------------------------ the format
+
+
+def _bucket_of(writes: list[feed.RunsWrite], store: dict[str, bytes]) -> None:
+    for write in writes:
+        for key, value in write.puts:
+            store[key] = value
+
+
+def _publisher(**kw: int) -> feed.RunsPublisher:
+    counter = itertools.count()
+    return feed.RunsPublisher(lambda: f"e{next(counter)}", **kw)
+
+
+def _roundtrip(
+    publisher: feed.RunsPublisher,
+    assembler: feed.RunsAssembler,
+    store: dict[str, bytes],
+    snapshot: RunsSnapshot,
+) -> tuple[feed.RunsWrite, RunsSnapshot]:
+    write = publisher.plan("sim", snapshot)
+    _bucket_of([write], store)
+    publisher.done(write)
+    head = feed.unpack_runs_head(store[feed.RUNS_HEAD_KEY])
+    return write, assembler.assemble(head, store.get)
+
+
+def test_runs_history_round_trips_as_chunks_then_small_deltas() -> None:
+    sim = SimulatorBackend({"speed": 3600, "runs": 720, "seed": 3})
+    publisher, assembler, store = _publisher(chunk_bytes=16 * 1024), feed.RunsAssembler(), {}
+    first = sim.fetch_runs()
+    write, got = _roundtrip(publisher, assembler, store, first)
+    assert write.rebase and len(write.puts) > 3  # chunks of at most 16 KB, and the head
+    assert all(len(v) <= 16 * 1024 for k, v in write.puts if k != feed.RUNS_HEAD_KEY)
+    assert got.runs == tuple(first.runs) and got.taken_at == first.taken_at
+    time.sleep(0.2)
+    second = sim.fetch_runs()
+    write, again = _roundtrip(publisher, assembler, store, second)
+    assert not write.rebase and [k for k, _ in write.puts] == [feed.RUNS_HEAD_KEY]
+    assert again.runs == tuple(second.runs)
+    changed = [r for r in second.runs if r not in set(first.runs)]
+    assert 0 < len(changed) < 50
+    # Unchanged runs are the objects the console already held.
+    unchanged = next(i for i, r in enumerate(second.runs) if r in set(first.runs))
+    assert again.runs[unchanged] is got.runs[unchanged]
+
+
+def test_runs_delta_removes_and_adds_runs() -> None:
+    sim = SimulatorBackend({"speed": 0, "runs": 200})
+    runs = tuple(sim.fetch_runs().runs)
+    publisher, assembler, store = _publisher(), feed.RunsAssembler(), {}
+    base = RunsSnapshot(runs[0].start, runs)
+    _roundtrip(publisher, assembler, store, base)
+    edited = (*runs[1:100], dataclasses.replace(runs[100], events=7), *runs[101:])
+    write, got = _roundtrip(publisher, assembler, store, RunsSnapshot(runs[0].start, edited))
+    assert not write.rebase
+    head = feed.unpack_runs_head(store[feed.RUNS_HEAD_KEY])
+    assert head.removed == [runs[0].number] and len(head.delta.runs) == 1
+    assert got.runs == edited
+
+
+def test_a_large_change_writes_a_new_base() -> None:
+    runs = tuple(SimulatorBackend({"speed": 0, "runs": 300}).fetch_runs().runs)
+    publisher, assembler, store = _publisher(), feed.RunsAssembler(), {}
+    _roundtrip(publisher, assembler, store, RunsSnapshot(runs[0].start, runs))
+    edited = tuple(dataclasses.replace(r, events=1) for r in runs)
+    write, got = _roundtrip(publisher, assembler, store, RunsSnapshot(runs[0].start, edited))
+    assert write.rebase and write.epoch == "e1"
+    assert got.runs == edited
+
+
+def test_twin_runs_survive_and_are_never_a_delta() -> None:
+    """Two documents of one run number are a problem the runs pane shows:
+    the feed must not fold them into one."""
+    runs = tuple(SimulatorBackend({"speed": 0, "runs": 50}).fetch_runs().runs)
+    twin = dataclasses.replace(runs[10], name="twin")
+    twins = (*runs[:11], twin, *runs[11:])
+    publisher, assembler, store = _publisher(), feed.RunsAssembler(), {}
+    snapshot = RunsSnapshot(runs[0].start, twins)
+    for _ in range(2):
+        write, got = _roundtrip(publisher, assembler, store, snapshot)
+        assert write.rebase and got.runs == twins
+
+
+@pytest.mark.parametrize(
+    "value, says",
+    [
+        (b"not zlib", "not a packed JSON value"),
+        (zlib.compress(b"[1, 2]"), "not a JSON object"),
+        (feed.pack({"v": 99}), "format version 99"),
+        (feed.pack({"v": 1, "epoch": "", "chunks": 1, "count": 0, "removed": []}), "bad epoch"),
+        (
+            feed.pack({"v": 1, "epoch": "e", "chunks": -1, "count": 0, "removed": []}),
+            "bad 'chunks'",
+        ),
+        (
+            feed.pack(
+                {"v": 1, "epoch": "e", "chunks": 0, "count": 0, "removed": [], "snapshot": 1}
+            ),
+            "holds a int",
+        ),
+        (
+            feed.pack(
+                {
+                    "v": 1,
+                    "epoch": "e",
+                    "chunks": 0,
+                    "count": 0,
+                    "removed": [],
+                    "snapshot": {"$": "Os"},
+                }
+            ),
+            "Os",
+        ),
+    ],
+)
+def test_a_bad_head_is_one_line_of_feed_error(value: bytes, says: str) -> None:
+    with pytest.raises(feed.FeedError, match=says):
+        feed.unpack_runs_head(value)
+
+
+def test_a_missing_chunk_or_a_wrong_count_is_said() -> None:
+    runs = tuple(SimulatorBackend({"speed": 0, "runs": 100}).fetch_runs().runs)
+    publisher, store = _publisher(chunk_bytes=4096), {}
+    write = publisher.plan("sim", RunsSnapshot(runs[0].start, runs))
+    _bucket_of([write], store)
+    head = feed.unpack_runs_head(store[feed.RUNS_HEAD_KEY])
+    del store[feed.chunk_key(head.epoch, 1)]
+    with pytest.raises(feed.FeedError, match=f"piece 2 of {head.chunks}"):
+        feed.RunsAssembler().assemble(head, store.get)
+    _bucket_of([write], store)
+    lying = dataclasses.replace(head, count=head.count + 1)
+    with pytest.raises(feed.FeedError, match="names 101 runs, its data holds 100"):
+        feed.RunsAssembler().assemble(lying, store.get)
+
+
+def test_a_decompression_bomb_stops_at_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(feed, "MAX_INFLATED", 1000)
+    bomb = zlib.compress(b"[" + b"0," * 100_000 + b"0]")
+    with pytest.raises(feed.FeedError, match="more than 1,000 bytes"):
+        feed.unpack(bomb, "runs.head")
+
+
+def test_heartbeat_round_trips() -> None:
+    beat = feed.Heartbeat(
+        "id", "host", "user", 42, "1.0", 1.0, 2.0, 5.0,
+        {"runs": feed.SourceHealth("sim", "boom", 1.5), "tape": feed.SourceHealth("t", None, None)},
+    )  # fmt: skip
+    assert feed.unpack_heartbeat(feed.pack_heartbeat(beat)) == beat
+    with pytest.raises(feed.FeedError, match="bad 'sources'"):
+        feed.unpack_heartbeat(feed.pack({"v": 1, "id": "x"}))
+
+
+# ------------------------------------------------------------ the options
+
+
+@pytest.mark.parametrize(
+    "options, says",
+    [
+        ({}, "option 'url' is required"),
+        ({"url": "http://x"}, "not a nats://"),
+        ({"url": "nats://x", "bucket": "a.b"}, "not a bucket name"),
+        ({"url": "nats://x", "user": "u"}, "'user' and 'password' go together"),
+        ({"url": "nats://x", "creds": "/nonexistent/creds"}, "no file /nonexistent/creds"),
+        ({"url": "nats://x", "colour": 1}, "unknown nats option 'colour'"),
+        ({"url": "nats://x", "token_file": "/nonexistent/t"}, "cannot read /nonexistent/t"),
+    ],
+)
+def test_bad_options_are_one_line(options: dict[str, object], says: str) -> None:
+    with pytest.raises(BackendConfigError, match=says):
+        NatsOptions.from_options(options)
+
+
+def test_credentials_stay_out_of_every_text(tmp_path: Path) -> None:
+    token = tmp_path / "token"
+    token.write_text("s3cr3t-token\n")
+    options = NatsOptions.from_options(
+        {"url": "nats://alice:hunter2@127.0.0.1:1", "token_file": str(token)}
+    )
+    assert options.token == "s3cr3t-token"
+    for text in (options.where(), repr(options), safe_url("nats://tok@h:1")):
+        assert "hunter2" not in text and "s3cr3t" not in text and "tok@" not in text
+    with pytest.raises(BackendConfigError) as caught:
+        NatsOptions.from_options({"url": "nats://x", "user": "u", "password": 7})
+    assert "7" not in str(caught.value)
+
+
+# ------------------------------------------------------ against a real server
+
+
+@pytest.fixture
+def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
+    server = NatsServer(tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+def _config(tmp_path: Path, text: str, name: str = "c.toml"):  # type: ignore[no-untyped-def]
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def _collector(tmp_path: Path, url: str, log: io.StringIO, **sim: object) -> Collector:
+    options = ", ".join(f"{k} = {json.dumps(v)}" for k, v in {"speed": 0, **sim}.items())
+    path = _config(tmp_path, f"[backends.simulator]\n{options}\n", "collector.toml")
+    config = load_config(path)
+    collector = Collector(
+        config,
+        Backends(config),
+        NatsOptions.from_options({"url": url}),
+        heartbeat_every=0.5,
+        log=log,
+    )
+    collector.start()
+    return collector
+
+
+def _feed_config(tmp_path: Path, url: str, extra: str = "") -> Path:
+    panes = "\n".join(f'{k.value} = "feed"' for k in Kind)
+    return _config(
+        tmp_path, f'[backends.feed]\ntype = "nats"\nurl = "{url}"\n{extra}\n[panes]\n{panes}\n'
+    )
+
+
+def _until(what: Callable[[], object], timeout: float = 20.0) -> object:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            value = what()
+        except SourceError as exc:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"still failing after {timeout} s: {exc}") from exc
+        else:
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise AssertionError(f"not true after {timeout} s: {value!r}")
+        time.sleep(0.1)
+
+
+def _error_of(backend: NatsBackend, kind: Kind) -> str:
+    try:
+        backend.fetch(kind)
+    except SourceError as exc:
+        return str(exc)
+    return ""
+
+
+def test_a_fed_report_equals_the_direct_one(
+    nats_server: NatsServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = io.StringIO()
+    collector = _collector(tmp_path, nats_server.url, log)
+    try:
+        _until(lambda: collector.published >= 5)
+        assert main(["--speed", "0", "report", "--json"]) == 0
+        direct = json.loads(capsys.readouterr().out)
+        assert (
+            main(["--config", str(_feed_config(tmp_path, nats_server.url)), "report", "--json"])
+            == 0
+        )
+        fed = json.loads(capsys.readouterr().out)
+    finally:
+        collector.close()
+    for kind in Kind:
+        assert fed[kind.value].pop("source") == "feed"
+        assert direct[kind.value].pop("source") == "simulator"
+    assert fed == direct
+    assert direct["runs"]["count"] == 720 and direct["status"] == "OK"
+    assert "publishing to" in log.getvalue()
+
+
+def test_silent_collector_then_back(nats_server: NatsServer, tmp_path: Path) -> None:
+    log = io.StringIO()
+    collector = _collector(tmp_path, nats_server.url, log)
+    backend = NatsBackend({"url": nats_server.url, "silent_after": 3})
+    woken: list[Kind] = []
+    backend.subscribe(woken.append)
+    try:
+        _until(lambda: backend.fetch_runs())
+        assert len(backend.fetch_runs().runs) == 720
+        collector.close()
+        woken.clear()
+        # Three heartbeats of 0.5 s missed: every pane says so, and is told to look.
+        message = _until(lambda: _error_of(backend, Kind.TAPE))
+        assert "collector silent: its last heartbeat is" in str(message)
+        assert "pid" in str(message)
+        _until(lambda: set(woken) == set(Kind), timeout=10)
+        collector = _collector(tmp_path, nats_server.url, log)
+        _until(lambda: not _error_of(backend, Kind.TAPE) and backend.fetch_tape())
+        assert len(backend.fetch_runs().runs) == 720
+    finally:
+        collector.close()
+        backend.close()
+
+
+def test_nats_stopped_and_restarted(nats_server: NatsServer, tmp_path: Path) -> None:
+    log = io.StringIO()
+    collector = _collector(tmp_path, nats_server.url, log, speed=60)
+    backend = NatsBackend({"url": nats_server.url})
+    try:
+        _until(lambda: backend.fetch_buffer())
+        nats_server.stop()
+        message = _until(lambda: _error_of(backend, Kind.BUFFER))
+        assert "NATS unreachable at nats://127.0.0.1" in str(message)
+        _until(lambda: "NATS unreachable" in log.getvalue() or "cannot write" in log.getvalue())
+        nats_server.start()
+        before = backend.fetch_buffer() if not _error_of(backend, Kind.BUFFER) else None
+        _until(lambda: not _error_of(backend, Kind.BUFFER), timeout=30)
+        _until(lambda: backend.fetch_buffer() is not before, timeout=30)  # updates flow again
+        assert len(backend.fetch_runs().runs) >= 720
+    finally:
+        collector.close()
+        backend.close()
+
+
+def test_a_source_failing_at_the_collector_is_said_with_its_error(
+    nats_server: NatsServer, tmp_path: Path
+) -> None:
+    """The collector's own source fails: the console says so, as the
+    collector saw it, without polling anything itself."""
+    log = io.StringIO()
+    path = _config(
+        tmp_path,
+        '[backends.disk]\ntype = "localdisk"\npath = "/nonexistent/buffer"\n'
+        '[panes]\nbuffer = "disk"\n[backends.simulator]\nspeed = 0\n',
+        "collector.toml",
+    )
+    config = load_config(path)
+    collector = Collector(
+        config,
+        Backends(config),
+        NatsOptions.from_options({"url": nats_server.url}),
+        heartbeat_every=0.5,
+        log=log,
+    )
+    collector.start()
+    backend = NatsBackend({"url": nats_server.url})
+    try:
+        message = str(
+            _until(
+                lambda: (
+                    "at the collector" in _error_of(backend, Kind.BUFFER)
+                    and _error_of(backend, Kind.BUFFER)
+                )
+            )
+        )
+        assert message.startswith("stale at the collector: ")
+        assert "/nonexistent/buffer" in message
+        _until(lambda: backend.fetch_tape())
+        assert "buffer: " in log.getvalue()
+    finally:
+        collector.close()
+        backend.close()
+
+
+def test_no_collector_yet_and_no_server(tmp_path: Path, nats_server: NatsServer) -> None:
+    backend = NatsBackend({"url": nats_server.url, "connect_timeout": 1})
+    try:
+        assert "no bucket 'xenon-console'" in _error_of(backend, Kind.RUNS)
+    finally:
+        backend.close()
+    port = nats_server.port
+    nats_server.stop()
+    gone = NatsBackend({"url": f"nats://127.0.0.1:{port}", "connect_timeout": 1})
+    try:
+        started = time.monotonic()
+        assert "NATS unreachable" in _error_of(gone, Kind.RUNS)
+        assert time.monotonic() - started < 8  # a one-shot report is not held up for long
+    finally:
+        gone.close()
+
+
+def test_a_password_never_reaches_any_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server = NatsServer(tmp_path, user="shift", password="pa55-w0rd-x")
+    server.start()
+    log = io.StringIO()
+    try:
+        url = f"nats://shift:pa55-w0rd-x@127.0.0.1:{server.port}"
+        collector = _collector(tmp_path, url, log)
+        try:
+            config = _feed_config(
+                tmp_path,
+                f"nats://127.0.0.1:{server.port}",
+                'user = "shift"\npassword = "pa55-w0rd-x"',
+            )
+            _until(lambda: collector.published >= 5)
+            assert main(["--config", str(config), "report", "--json"]) == 0
+            good = capsys.readouterr()
+            assert json.loads(good.out)["runs"]["count"] == 720
+            wrong = _feed_config(
+                tmp_path, f"nats://shift:pa55-w0rd-y@127.0.0.1:{server.port}", "connect_timeout = 1"
+            )
+            assert main(["--config", str(wrong), "report", "--json"]) == 0
+            bad = capsys.readouterr()
+            assert "Authorization" in bad.out or "authorization" in bad.out
+        finally:
+            collector.close()
+    finally:
+        server.stop()
+    for text in (good.out, good.err, bad.out, bad.err, log.getvalue()):
+        assert "pa55-w0rd" not in text
+
+
+# ------------------------------------------------------ shared acknowledgements
+
+
+def _alarm(key: str = "buffer.fill", count: int | None = None) -> Alarm:
+    return Alarm(key, Severity.WARNING, Kind.BUFFER, "Buffer 85% full", "d", None, "h", count)
+
+
+def test_two_shifters_acking_at_once_keep_every_note(nats_server: NatsServer) -> None:
+    options = NatsOptions.from_options({"url": nats_server.url})
+    alice = SharedAckStore(options, name="alice")
+    bob = SharedAckStore(options, name="bob")
+    try:
+        _until(lambda: alice._kv is not None and bob._kv is not None)
+        now = datetime(2017, 11, 15, 12, tzinfo=UTC)
+        alarm = dataclasses.replace(_alarm(), since=now)  # one occurrence for both
+        for i in range(8):  # both at once, many times: every write races the other's
+            alice.acknowledge(alarm, f"uplink {i}")
+            bob.acknowledge(alarm, f"called LNGS {i}")
+        expected = {f"alice: uplink {i}" for i in range(8)} | {
+            f"bob: called LNGS {i}" for i in range(8)
+        }
+
+        def notes(store: SharedAckStore) -> set[str]:
+            ack = store.ack_for(alarm)
+            return set(ack.note.split("; ")) if ack is not None else set()
+
+        _until(lambda: notes(alice) == expected and notes(bob) == expected)
+        assert alice.lost_races + bob.lost_races > 0  # the writes did race
+        bob.unacknowledge(alarm)
+        _until(lambda: alice.ack_for(alarm) is None)
+    finally:
+        alice.close()
+        bob.close()
+
+
+def test_an_alarm_without_a_start_is_one_occurrence_on_every_console(
+    nats_server: NatsServer,
+) -> None:
+    """The first console to see an alarm writes its start; a console opened
+    later uses it, so an acknowledgement made on either quiets both."""
+    options = NatsOptions.from_options({"url": nats_server.url})
+    early = SharedAckStore(options, name="early")
+    late = SharedAckStore(options, name="late")
+    try:
+        _until(lambda: early._kv is not None and late._kv is not None)
+        alarm = _alarm()
+        t0 = datetime(2017, 11, 15, 12, tzinfo=UTC)
+        early.observe([alarm], t0)
+        _until(lambda: open_key(alarm.key) in late._open_keys)
+        late.observe([alarm], t0 + timedelta(hours=2))
+        assert late.occurrence(alarm) == early.occurrence(alarm)
+        early.acknowledge(alarm, "on it", at=t0)
+        _until(lambda: late.ack_for(alarm) is not None)
+        assert late.ack_for(alarm).note == "early: on it"  # type: ignore[union-attr]
+        # Cleared and back: a new occurrence, not hidden by the old note.
+        early.observe([], t0 + timedelta(hours=3))
+        late.observe([], t0 + timedelta(hours=3))
+        _until(lambda: open_key(alarm.key) not in late._open_keys)
+        late.observe([alarm], t0 + timedelta(hours=4))
+        assert late.ack_for(alarm) is None
+    finally:
+        early.close()
+        late.close()
+
+
+def test_acking_without_nats_says_it_is_not_shared(tmp_path: Path) -> None:
+    store = SharedAckStore(NatsOptions.from_options({"url": "nats://127.0.0.1:1"}))
+    try:
+        ack = store.acknowledge(_alarm(), "local only")
+        assert store.ack_for(_alarm()) == ack
+        assert store.save_error is not None and "not shared: NATS unreachable" in store.save_error
+    finally:
+        store.close()
