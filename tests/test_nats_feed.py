@@ -237,7 +237,7 @@ def _config(tmp_path: Path, text: str, name: str = "c.toml"):  # type: ignore[no
 
 
 def _collector(tmp_path: Path, url: str, log: io.StringIO, **sim: object) -> Collector:
-    options = ", ".join(f"{k} = {json.dumps(v)}" for k, v in {"speed": 0, **sim}.items())
+    options = "\n".join(f"{k} = {json.dumps(v)}" for k, v in {"speed": 0, **sim}.items())
     path = _config(tmp_path, f"[backends.simulator]\n{options}\n", "collector.toml")
     config = load_config(path)
     collector = Collector(
@@ -513,3 +513,128 @@ def test_acking_without_nats_says_it_is_not_shared(tmp_path: Path) -> None:
         assert store.save_error is not None and "not shared: NATS unreachable" in store.save_error
     finally:
         store.close()
+
+
+# -------------------------------------------------------- the console itself
+
+
+async def test_a_fed_console_shows_the_screen_of_a_polling_one(
+    nats_server: NatsServer, tmp_path: Path
+) -> None:
+    """Same seed, frozen clock: the console fed by a collector draws what the
+    console polling the simulator itself draws, character for character (its
+    nats backend is named 'simulator' so the source names read alike)."""
+    from console.app import XenonConsole
+    from tests.screen import screen_text
+    from tests.simapp import simulator_app, wait_settled
+
+    collector = _collector(tmp_path, nats_server.url, io.StringIO())
+    fed_config = load_config(
+        _config(tmp_path, f'[backends.simulator]\ntype = "nats"\nurl = "{nats_server.url}"\n')
+    )
+    screens = []
+    try:
+        _until(lambda: collector.published >= 5)
+        for app in (
+            simulator_app(),
+            XenonConsole(fed_config, Backends(fed_config), clock=lambda: 0.0),
+        ):
+            async with app.run_test(size=(120, 40)) as pilot:
+                await wait_settled(pilot)
+                first = screen_text(app)
+                await pilot.press("5", "/", *"unsafe", "enter")
+                await pilot.pause(0.3)
+                screens.append((first, screen_text(app)))
+    finally:
+        collector.close()
+    direct, fed = screens
+    assert "720 of 720 runs" in direct[0] and "2 of 720 runs" in direct[1]
+    for one, other in zip(direct, fed, strict=True):
+        # The title alone differs: the polling console names its scenario.
+        assert "simulator: nominal" in one.splitlines()[0]
+        assert other.splitlines()[1:] == one.splitlines()[1:]
+
+
+def test_twenty_consoles_cost_the_backends_one_collector(
+    nats_server: NatsServer, tmp_path: Path
+) -> None:
+    """Each fetch of the real backends is counted: twenty consoles on one
+    collector add none."""
+    from console.fetching import fetch_all
+
+    calls: list[Kind] = []
+    real_fetch = SimulatorBackend.fetch
+
+    def counted(self: SimulatorBackend, kind: Kind):  # type: ignore[no-untyped-def]
+        calls.append(kind)
+        return real_fetch(self, kind)
+
+    SimulatorBackend.fetch = counted  # type: ignore[method-assign]
+    try:
+        collector = _collector(tmp_path, nats_server.url, io.StringIO())
+        _until(lambda: collector.published >= 5)
+        polled = len(calls)
+        assert polled == 5  # one first poll of each kind
+        config = load_config(_feed_config(tmp_path, nats_server.url))
+        consoles = [Backends(config) for _ in range(20)]
+        try:
+            for sources in consoles:
+                results = fetch_all(sources, config)
+                assert all(r.error is None for r in results.values()), results
+                assert len(results[Kind.RUNS].snapshot.runs) == 720  # type: ignore[union-attr]
+        finally:
+            for sources in consoles:
+                sources.close()
+        collector.close()
+        assert len(calls) == polled  # the consoles asked the real backends nothing
+    finally:
+        SimulatorBackend.fetch = real_fetch  # type: ignore[method-assign]
+
+
+def test_record_and_check_on_a_fed_console(
+    nats_server: NatsServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from console.recording import RecordingWriter, read_recording
+
+    collector = _collector(tmp_path, nats_server.url, io.StringIO(), scenario="buffer-full")
+    try:
+        _until(lambda: collector.published >= 5)
+        config_path = _feed_config(tmp_path, nats_server.url)
+        assert main(["--config", str(config_path), "check"]) == 2
+        line = capsys.readouterr().out
+        assert line.startswith("XENON CRITICAL - ") and "buffer" in line.lower()
+        from console.fetching import fetch_all
+
+        config = load_config(config_path)
+        sources = Backends(config)
+        try:
+            results = fetch_all(sources, config)
+        finally:
+            sources.close()
+        with RecordingWriter(tmp_path / "fed.rec", meta={}) as writer:
+            for result in results.values():
+                writer.write(result, 1.0)
+        frames = read_recording(tmp_path / "fed.rec").frames
+        assert {f.kind for f in frames} == set(Kind)
+        assert all(f.snapshot == results[f.kind].snapshot for f in frames)
+    finally:
+        collector.close()
+
+
+@pytest.mark.slow
+def test_the_papers_whole_history_round_trips(nats_server: NatsServer, tmp_path: Path) -> None:
+    """267,620 runs do not fit one NATS message (1 MB): chunks of the base,
+    then a delta, reach a console whole and equal."""
+    collector = _collector(tmp_path, nats_server.url, io.StringIO(), runs=267_620)
+    backend = NatsBackend({"url": nats_server.url})
+    try:
+        snapshot = _until(lambda: backend.fetch_runs(), timeout=240)
+        assert isinstance(snapshot, RunsSnapshot)
+        direct = SimulatorBackend({"speed": 0, "runs": 267_620}).fetch_runs()
+        assert len(snapshot.runs) == len(direct.runs) == 267_620
+        for i in (0, 1, 1000, 133_810, 267_618, 267_619):
+            assert snapshot.runs[i] == direct.runs[i]
+        assert [r.number for r in snapshot.runs] == [r.number for r in direct.runs]
+    finally:
+        collector.close()
+        backend.close()

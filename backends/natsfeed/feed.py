@@ -83,17 +83,21 @@ def pack(data: Any) -> bytes:
     return zlib.compress(text.encode("ascii"), 6)
 
 
-def unpack(value: bytes, what: str) -> Any:
-    """The JSON of a packed value, or ``FeedError`` naming ``what``."""
+def unpack(value: bytes, what: str, *, model: bool = False) -> Any:
+    """The JSON of a packed value, or ``FeedError`` naming ``what``; with
+    ``model``, the model's values in it decoded in the same pass
+    (``codec.decode_json``: the envelope stays a dict, its arrays lists)."""
     try:
         inflater = zlib.decompressobj()
         text = inflater.decompress(value, MAX_INFLATED)
         if inflater.unconsumed_tail:
             raise FeedError(f"{what}: more than {MAX_INFLATED:,} bytes inflated")
-        return json.loads(text)
+        return codec.decode_json(text) if model else json.loads(text)
     except FeedError:
         raise
-    except (zlib.error, ValueError, RecursionError) as exc:
+    except codec.CodecError as exc:
+        raise FeedError(f"{what}: {exc}") from exc
+    except (zlib.error, ValueError, TypeError, RecursionError) as exc:
         raise FeedError(f"{what}: not a packed JSON value ({type(exc).__name__})") from exc
 
 
@@ -104,13 +108,6 @@ def _versioned(data: Any, what: str) -> dict[str, Any]:
     if version != VERSION:
         raise FeedError(f"{what}: format version {version!r}, this console reads {VERSION}")
     return data
-
-
-def _decoded(data: Any, what: str) -> Any:
-    try:
-        return codec.decode(data)
-    except (codec.CodecError, TypeError, ValueError, RecursionError) as exc:
-        raise FeedError(f"{what}: {exc}") from exc
 
 
 # ------------------------------------------------------------------ snapshots
@@ -125,8 +122,8 @@ def unpack_snapshot(value: bytes, kind: Kind) -> tuple[str, Snapshot]:
     from backends import kinds
 
     what = snapshot_key(kind)
-    data = _versioned(unpack(value, what), what)
-    snapshot = _decoded(data.get("snapshot"), what)
+    data = _versioned(unpack(value, what, model=True), what)
+    snapshot = data.get("snapshot")
     expected = kinds.spec(kind).snapshot
     if not isinstance(snapshot, expected):
         raise FeedError(f"{what}: holds a {type(snapshot).__name__}, not a {expected.__name__}")
@@ -370,7 +367,7 @@ def _count(value: Any, error: str) -> int:
 
 def unpack_runs_head(value: bytes) -> RunsHead:
     what = RUNS_HEAD_KEY
-    data = _versioned(unpack(value, what), what)
+    data = _versioned(unpack(value, what, model=True), what)
     epoch, removed = data.get("epoch"), data.get("removed")
     if not isinstance(epoch, str) or not epoch:
         raise FeedError(f"{what}: bad epoch")
@@ -381,7 +378,7 @@ def unpack_runs_head(value: bytes) -> RunsHead:
         isinstance(n, int) and not isinstance(n, bool) for n in removed
     ):
         raise FeedError(f"{what}: bad 'removed'")
-    snapshot = _decoded(data.get("snapshot"), what)
+    snapshot = data.get("snapshot")
     if not isinstance(snapshot, RunsSnapshot):
         raise FeedError(f"{what}: holds a {type(snapshot).__name__}, not a RunsSnapshot")
     source = data.get("source")
@@ -447,8 +444,8 @@ class RunsAssembler:
                 raise FeedError(f"runs: piece {i + 1} of {head.chunks} of the history is missing")
             pieces.append(piece)
         what = f"runs history {head.epoch}"
-        data = _versioned(unpack(b"".join(pieces), what), what)
-        runs = _decoded(data.get("runs"), what)
-        if not isinstance(runs, tuple) or not all(isinstance(r, Run) for r in runs):
+        data = _versioned(unpack(b"".join(pieces), what, model=True), what)
+        runs = data.get("runs")
+        if not isinstance(runs, list) or not all(isinstance(r, Run) for r in runs):
             raise FeedError(f"{what}: not a list of runs")
         return tuple(self._reuse(run) for run in runs)
