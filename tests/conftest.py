@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import pytest
+
+if TYPE_CHECKING:
+    from tests.nats_testbed import NatsServer
 
 
 @pytest.fixture(autouse=True)
@@ -50,3 +57,16 @@ def _is_coroutine(item: pytest.Item) -> bool:
     import inspect
 
     return inspect.iscoroutinefunction(getattr(item, "function", None))
+
+
+@pytest.fixture
+def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
+    """A NATS server with JetStream of this test's own, on loopback."""
+    from tests.nats_testbed import NatsServer
+
+    server = NatsServer(tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

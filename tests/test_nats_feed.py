@@ -13,7 +13,7 @@ import itertools
 import json
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -220,14 +220,6 @@ def test_credentials_stay_out_of_every_text(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------ against a real server
-
-
-@pytest.fixture
-def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
-    server = NatsServer(tmp_path)
-    server.start()
-    yield server
-    server.stop()
 
 
 def _config(tmp_path: Path, text: str, name: str = "c.toml"):  # type: ignore[no-untyped-def]
