@@ -31,7 +31,8 @@ from typing import IO, Any
 from backends import kinds
 from backends.model import Kind, RunsSnapshot, Snapshot
 from backends.natsfeed import feed
-from backends.natsfeed.link import Link, NatsOptions, one_line
+from backends.natsfeed.feed import ACKS_SUFFIX
+from backends.natsfeed.link import Link, NatsOptions, one_line, open_bucket
 from console.config import Config
 from console.fetching import Backends, Result
 from console.polling import Derived, Event, Polled, Poller
@@ -49,6 +50,7 @@ class _Health:
     backend: str
     error: str | None = None
     ok_at: float | None = None
+    polls: int = 0
 
 
 def _epochs() -> Callable[[], str]:
@@ -153,6 +155,7 @@ class Collector:
             if health is None:
                 return
             was = health.error
+            health.polls += 1
             health.backend = result.source
             health.error = result.error
             if result.snapshot is not None:
@@ -168,21 +171,11 @@ class Collector:
     # ----------------------------------------------------------- publishing
 
     async def _bind(self, client: Any) -> None:
-        """After every (re)connection: find or make the bucket."""
-        from nats.js.api import KeyValueConfig
-        from nats.js.errors import BucketNotFoundError
-
-        js = client.jetstream()
-        try:
-            self._kv = await js.key_value(self.options.bucket)
-        except BucketNotFoundError:
-            self._kv = await js.create_key_value(
-                KeyValueConfig(
-                    bucket=self.options.bucket,
-                    history=1,
-                    description="xenon-console snapshots (xenon-console collect)",
-                )
-            )
+        """After every (re)connection: find or make the buckets (snapshots,
+        and the consoles' acknowledgements)."""
+        bucket = self.options.bucket
+        self._kv = await open_bucket(client, bucket, "xenon-console snapshots", create=True)
+        await open_bucket(client, f"{bucket}{ACKS_SUFFIX}", "xenon-console acks", create=True)
         self._runs.failed()  # the bucket may not hold the base any more
         self._wake.set()
 
@@ -279,7 +272,7 @@ class Collector:
     def _beat(self) -> feed.Heartbeat:
         with self._lock:
             sources = {
-                kind.value: feed.SourceHealth(h.backend, h.error, h.ok_at)
+                kind.value: feed.SourceHealth(h.backend, h.error, h.ok_at, h.polls)
                 for kind, h in self._health.items()
             }
         return dataclasses.replace(self.identity, at=time.time(), sources=sources)

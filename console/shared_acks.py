@@ -22,6 +22,7 @@ console says so.
 
 from __future__ import annotations
 
+import asyncio
 import getpass
 import hashlib
 import json
@@ -32,12 +33,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from backends.analysis.alarms import Alarm
-from backends.natsfeed.link import Link, NatsOptions, one_line
+from backends.natsfeed.feed import ACKS_SUFFIX
+from backends.natsfeed.link import Link, NatsOptions, one_line, open_bucket
 from console.acks import Ack, AckStore
 from console.config import Config
 
-#: The acks bucket of a snapshot bucket.
-SUFFIX = "-acks"
 #: Tries of a compare-and-swap before giving up (each lost one re-reads).
 CAS_TRIES = 20
 #: A note, a name or a key longer than this is cut (the value stays small).
@@ -94,7 +94,7 @@ class SharedAckStore(AckStore):
     def __init__(self, options: NatsOptions, *, name: str | None = None) -> None:
         super().__init__(None)
         self.name = (name or default_name())[:MAX_TEXT]
-        self.bucket = f"{options.bucket}{SUFFIX}"
+        self.bucket = f"{options.bucket}{ACKS_SUFFIX}"
         self.where = f"{options.where().rsplit(' bucket ', 1)[0]} bucket {self.bucket}"
         #: Told (from the link's thread) when a write did not reach NATS.
         self.on_error: Callable[[str], None] | None = None
@@ -108,26 +108,32 @@ class SharedAckStore(AckStore):
         self._open_keys: dict[str, str] = {}
         #: Compare-and-swaps that found another write first (and merged).
         self.lost_races = 0
+        #: Why the bucket is not open (None once it is).
+        self.bind_error: str | None = None
+        self._task: asyncio.Task[None] | None = None
         self._link = Link(options, on_connected=self._bind)
         self._link.start()
 
     # ------------------------------------------------------------- sharing
 
     async def _bind(self, client: Any) -> None:
-        from nats.js.api import KeyValueConfig
-        from nats.js.errors import BucketNotFoundError
+        """After every (re)connection: open the bucket (retrying: it may be
+        the collector's to make) and follow it."""
+        if self._task is not None:
+            self._task.cancel()
+        self._task = asyncio.get_running_loop().create_task(self._keep_bound(client))
 
-        js = client.jetstream()
-        try:
-            kv = await js.key_value(self.bucket)
-        except BucketNotFoundError:
-            kv = await js.create_key_value(
-                KeyValueConfig(bucket=self.bucket, history=1, description="xenon-console acks")
-            )
+    async def _keep_bound(self, client: Any) -> None:
+        while True:
+            try:
+                kv = await open_bucket(client, self.bucket, "xenon-console acks", create=True)
+                break
+            except Exception as exc:  # no bucket and no right to make it: wait for one
+                self.bind_error = f"cannot open bucket {self.bucket!r}: {one_line(exc)}"
+                await asyncio.sleep(2.0)
+        self.bind_error = None
         self._kv = kv
-        import asyncio
-
-        asyncio.get_running_loop().create_task(self._follow(kv))
+        await self._follow(kv)
 
     async def _follow(self, kv: Any) -> None:
         watcher = await kv.watchall()
@@ -224,7 +230,9 @@ class SharedAckStore(AckStore):
             before = set(self.open)
             super().observe(alarms, now)
             started = {}
-            for key in set(self.open) - before:
+            # Only an alarm without a start of its own needs the shared one.
+            startless = {a.key for a in alarms if a.since is None}
+            for key in (set(self.open) - before) & startless:
                 remote = self._remote_open.get(key)
                 if remote is not None:
                     self.open[key] = remote  # another console saw it first
@@ -292,8 +300,10 @@ class SharedAckStore(AckStore):
         self._spawn("Withdrawn", withdraw)
 
     def _unshared(self) -> str | None:
-        if self._kv is None or not self._link.connected:
+        if not self._link.connected:
             return f"not shared: NATS unreachable at {self.where} ({self._link.error})"
+        if self._kv is None:
+            return f"not shared: {self.bind_error or 'the bucket is not open yet'}"
         return None
 
     def save(self) -> str | None:

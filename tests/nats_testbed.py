@@ -10,6 +10,8 @@ then fail, they never skip.
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import socket
 import subprocess
@@ -36,12 +38,27 @@ def binary() -> str:
 
 
 class NatsServer:
-    def __init__(self, workdir: Path, *, user: str | None = None, password: str | None = None):
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        user: str | None = None,
+        password: str | None = None,
+        config: str | None = None,
+        env: dict[str, str] | None = None,
+        tls: tuple[Path, Path] | None = None,
+    ):
+        """``config``: a server config file's text; its ``listen`` and
+        ``store_dir`` are replaced by this server's."""
         self.workdir = workdir
         self.store = workdir / "store"
         self.log = workdir / "nats.log"
         self.port = free_port()
         self.user, self.password = user, password
+        self.config = config
+        self.env = env
+        #: (certificate, key): the server speaks TLS only.
+        self.tls = tls
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -52,8 +69,17 @@ class NatsServer:
         argv = [binary(), "-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd", str(self.store)]
         if self.user is not None:
             argv += ["--user", self.user, "--pass", str(self.password)]
+        if self.tls is not None:
+            argv += ["--tls", "--tlscert", str(self.tls[0]), "--tlskey", str(self.tls[1])]
+        if self.config is not None:
+            text = re.sub(r"(?m)^listen:.*$", f"listen: 127.0.0.1:{self.port}", self.config)
+            text = re.sub(r'store_dir: "[^"]*"', f'store_dir: "{self.store}"', text)
+            path = self.workdir / "nats.conf"
+            path.write_text(text)
+            argv = [binary(), "-c", str(path)]
+        env = {**os.environ, **(self.env or {})}
         with open(self.log, "ab") as log:
-            self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -76,3 +102,24 @@ class NatsServer:
                 self.process.kill()
                 self.process.wait(10)
         self.process = None
+
+
+def make_certificates(workdir: Path) -> tuple[Path, Path, Path]:
+    """(CA certificate, server certificate, server key) for 127.0.0.1, made
+    with ``openssl`` (installed with the test bed)."""
+    ca_key, ca, key, csr, cert = (
+        workdir / n for n in ("ca.key", "ca.pem", "s.key", "s.csr", "s.pem")
+    )
+    ext = workdir / "san.ext"
+    ext.write_text("subjectAltName = IP:127.0.0.1\n")
+
+    def run(*args: str) -> None:
+        subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(ca_key), "-out", str(ca),
+        "-days", "2", "-subj", "/CN=xenon-test-ca")  # fmt: skip
+    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(csr),
+        "-subj", "/CN=127.0.0.1")  # fmt: skip
+    run("x509", "-req", "-in", str(csr), "-CA", str(ca), "-CAkey", str(ca_key),
+        "-CAcreateserial", "-out", str(cert), "-days", "2", "-extfile", str(ext))  # fmt: skip
+    return ca, cert, key

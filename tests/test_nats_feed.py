@@ -27,7 +27,7 @@ from backends.simulator import SimulatorBackend
 from backends.sources import BackendConfigError, SourceError
 from console.cli import main
 from console.collector import Collector
-from console.config import load_config
+from console.config import ConfigError, load_config
 from console.fetching import Backends
 from console.shared_acks import SharedAckStore, open_key
 from tests.nats_testbed import NatsServer
@@ -630,3 +630,136 @@ def test_the_papers_whole_history_round_trips(nats_server: NatsServer, tmp_path:
     finally:
         collector.close()
         backend.close()
+
+
+def test_the_readmes_permissions_let_consoles_read_and_ack_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """examples/nats-server.conf (shown in the README) on a real server: the
+    collector publishes, a console reads and acknowledges, and cannot write
+    a snapshot."""
+    import asyncio
+
+    import nats
+
+    root = Path(__file__).resolve().parents[1]
+    conf = (root / "examples" / "nats-server.conf").read_text()
+    assert conf.strip() in (root / "README.md").read_text()
+    server = NatsServer(
+        tmp_path, config=conf, env={"COLLECTOR_PASSWORD": "c-pw-1", "CONSOLE_PASSWORD": "v-pw-2"}
+    )
+    server.start()
+    collector = _collector(
+        tmp_path, f"nats://collector:c-pw-1@127.0.0.1:{server.port}", io.StringIO()
+    )
+    console = {"url": f"nats://127.0.0.1:{server.port}", "user": "console", "password": "v-pw-2"}
+    extra = 'user = "console"\npassword = "v-pw-2"'
+    try:
+        _until(lambda: collector.published >= 5)
+        config = _feed_config(tmp_path, console["url"], extra)
+        assert main(["--config", str(config), "report", "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)["runs"]["count"] == 720
+        options = NatsOptions.from_options(console)
+        alice, bob = SharedAckStore(options, name="alice"), SharedAckStore(options, name="bob")
+        try:
+            _until(lambda: alice._kv is not None and bob._kv is not None)
+            alarm = dataclasses.replace(_alarm(), since=datetime(2017, 11, 15, tzinfo=UTC))
+            alice.acknowledge(alarm, "mine")
+            _until(lambda: bob.ack_for(alarm) is not None)
+        finally:
+            alice.close()
+            bob.close()
+
+        async def write_a_snapshot() -> str:
+            client = await nats.connect(console["url"], user="console", password="v-pw-2")
+            try:
+                kv = await client.jetstream(timeout=2).key_value("xenon-console")
+                await kv.put("snap.buffer", b"forged")
+            except Exception as exc:
+                return type(exc).__name__
+            finally:
+                await client.close()
+            return "written"
+
+        assert asyncio.run(write_a_snapshot()) != "written"
+        violations = [line for line in server.log.read_text().splitlines() if "Violation" in line]
+        # The forged write, and nothing the collector or the consoles did.
+        assert violations and all(
+            'User "console", Subject "$KV.xenon-console.snap.buffer"' in line for line in violations
+        ), violations
+    finally:
+        collector.close()
+        server.stop()
+
+
+# ------------------------------------------------------------ command line
+
+
+@pytest.mark.parametrize(
+    "argv, says",
+    [
+        (["collect"], "collect: no NATS server: give --nats URL or [collector] url"),
+        (["collect", "--nats", "http://x:1"], "[collector] option 'url': 'http://x:1' is not"),
+        (["collect", "--nats", "nats://x:1", "--bucket", "a b"], "not a bucket name"),
+        (
+            ["collect", "--nats", "nats://u:hunter2@x:1", "--bucket", "a.b"],
+            "[collector] option 'bucket'",
+        ),
+    ],
+)
+def test_collect_mistakes_are_one_line(
+    argv: list[str], says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("xenon-console: error: ") and says in err and err.count("\n") == 1
+    assert "hunter2" not in err
+
+
+def test_config_takes_a_collector_section_and_a_name(tmp_path: Path) -> None:
+    path = _config(
+        tmp_path, '[collector]\nurl = "nats://h:1"\nbucket = "b"\n[ui]\nname = " Alice (lead) "\n'
+    )
+    config = load_config(path)
+    assert dict(config.collector) == {"url": "nats://h:1", "bucket": "b"}
+    assert config.ack_name == "Alice (lead)"
+    bad = _config(tmp_path, "[ui]\nname = 7\n", "bad.toml")
+    with pytest.raises(ConfigError, match=r"\[ui\] name must be a name"):
+        load_config(bad)
+
+
+def test_tls_with_the_sites_ca(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.nats_testbed import make_certificates
+
+    ca, cert, key = make_certificates(tmp_path)
+    server = NatsServer(tmp_path, tls=(cert, key))
+    server.start()
+    url = f"tls://127.0.0.1:{server.port}"
+    config = load_config(_config(tmp_path, "[backends.simulator]\nspeed = 0\n", "collector.toml"))
+    try:
+        collector = Collector(
+            config,
+            Backends(config),
+            NatsOptions.from_options({"url": url, "tls_ca": str(ca)}),
+            heartbeat_every=0.5,
+            log=io.StringIO(),
+        )
+        collector.start()
+        try:
+            _until(lambda: collector.published >= 5)
+            good = _feed_config(tmp_path, url, f'tls_ca = "{ca}"')
+            assert main(["--config", str(good), "report", "--json"]) == 0
+            assert json.loads(capsys.readouterr().out)["runs"]["count"] == 720
+            # Without the site's CA the server's certificate is not trusted.
+            untrusted = _config(
+                tmp_path,
+                f'[backends.simulator]\ntype = "nats"\nurl = "{url}"\nconnect_timeout = 1\n',
+                "untrusted.toml",
+            )
+            assert main(["--config", str(untrusted), "report", "--json"]) == 0
+            error = json.loads(capsys.readouterr().out)["runs"]["error"]
+            assert "NATS unreachable" in error and "CERTIFICATE_VERIFY_FAILED" in error
+        finally:
+            collector.close()
+    finally:
+        server.stop()

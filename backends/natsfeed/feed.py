@@ -46,8 +46,10 @@ from typing import Any
 from backends import codec
 from backends.model import Kind, Run, RunsSnapshot, Snapshot
 
-#: The default bucket of snapshots (acks: ``<bucket>-acks``).
+#: The default bucket of snapshots.
 DEFAULT_BUCKET = "xenon-console"
+#: The consoles' acknowledgements are in the bucket ``<bucket>-acks``.
+ACKS_SUFFIX = "-acks"
 #: The format of every value; a reader refuses a newer one with a clear line.
 VERSION = 1
 HEARTBEAT_KEY = "collector"
@@ -143,6 +145,8 @@ class SourceHealth:
     error: str | None
     #: When its last good snapshot arrived (Unix seconds), None if never.
     ok_at: float | None
+    #: Polls of its backend so far (answered or not).
+    polls: int = 0
 
 
 @dataclass(frozen=True)
@@ -194,10 +198,12 @@ def unpack_heartbeat(value: bytes) -> Heartbeat:
             raise FeedError(f"{what}: bad source {kind!r}")
         error = health.get("error")
         ok_at = health.get("ok_at")
+        polls = health.get("polls", 0)
         sources[str(kind)] = SourceHealth(
             text("backend", health),
             error if isinstance(error, str) else None,
             number("ok_at", health) if ok_at is not None else None,
+            polls if isinstance(polls, int) and not isinstance(polls, bool) else 0,
         )
     return Heartbeat(
         text("id"),

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import re
 import ssl
 import threading
@@ -33,6 +34,10 @@ from backends.natsfeed.feed import DEFAULT_BUCKET
 from backends.sources import BackendConfigError
 
 T = TypeVar("T")
+
+# nats-py logs what it also hands to the callbacks; with no handler of the
+# application's, Python would print it to stderr, over a console's screen.
+logging.getLogger("nats").addHandler(logging.NullHandler())
 
 OPTIONS = (
     "url",
@@ -320,6 +325,24 @@ class Link:
                 await self._on_connected(self.client)
             except Exception as exc:  # the caller's set-up failed: it tries again itself
                 self.error = one_line(exc)
+
+
+async def open_bucket(client: Any, name: str, description: str, *, create: bool) -> Any:
+    """The key-value bucket ``name`` (``history=1``), made when missing and
+    ``create`` (a console with only read and ack permissions cannot make one:
+    the collector makes both buckets)."""
+    from nats.js.api import KeyValueConfig
+    from nats.js.errors import BucketNotFoundError
+
+    js = client.jetstream()
+    try:
+        return await js.key_value(name)
+    except BucketNotFoundError:
+        if not create:
+            raise
+    return await js.create_key_value(
+        KeyValueConfig(bucket=name, history=1, description=description)
+    )
 
 
 async def _awaited(make: Callable[[], Awaitable[T]]) -> T:
