@@ -84,6 +84,7 @@ class NatsBackend(Backend, BufferSource, TransfersSource, TapeSource, JobsSource
         self._watch_error: str | None = None
         self._decoded: dict[str, tuple[int, Any]] = {}
         self._runs = feed.RunsAssembler()
+        self._runs_lock = threading.Lock()
         self._subscribers: list[Callable[[Kind], None]] = []
         self._health: dict[str, tuple[str | None, bool]] = {}
         self._silent = False
@@ -336,7 +337,11 @@ class NatsBackend(Backend, BufferSource, TransfersSource, TapeSource, JobsSource
 
             return self._runs.assemble(head, chunk)
 
-        snapshot = self._decode(feed.RUNS_HEAD_KEY, assemble)
+        # One assembly at a time: a fetch given up on (267,620 runs take
+        # seconds) may still run when the next poll starts; that one then
+        # waits and finds the result cached.
+        with self._runs_lock:
+            snapshot = self._decode(feed.RUNS_HEAD_KEY, assemble)
         if snapshot is None:
             raise SourceError(f"no runs in bucket {self.nats.bucket!r} yet")
         assert isinstance(snapshot, RunsSnapshot)
