@@ -18,13 +18,9 @@ import subprocess
 import time
 from pathlib import Path
 
+from tests.prometheus_testbed import free_port
+
 START_TIMEOUT = 30.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def binary() -> str:

@@ -25,7 +25,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from backends import backend_options as opt
 from backends.model import (
@@ -33,7 +33,6 @@ from backends.model import (
     JobsSnapshot,
     Kind,
     RunsSnapshot,
-    Snapshot,
     TapeSnapshot,
     TransfersSnapshot,
 )
@@ -51,8 +50,9 @@ from backends.sources import (
 )
 
 OPTIONS = (*LINK_OPTIONS, "silent_after")
+S = TypeVar("S")
 #: Seconds the first fetch waits for the bucket's values beyond the connect timeout.
-FIRST_WAIT = 3.0
+FIRST_WAIT = 8.0
 #: Seconds without any update before the watch checks it is still alive.
 IDLE_CHECK = 5.0
 
@@ -297,33 +297,25 @@ class NatsBackend(Backend, BufferSource, TransfersSource, TapeSource, JobsSource
             return 0.0
         return max(0.0, time.time() - health.ok_at)
 
-    def _snapshot(self, kind: Kind) -> Snapshot:
+    def _snapshot(self, kind: Kind, cls: type[S]) -> S:
+        """The latest snapshot of ``kind`` (unpack_snapshot checked its type)."""
         self._health_of(kind)
         snapshot = self._decode(feed.snapshot_key(kind), lambda v: feed.unpack_snapshot(v, kind)[1])
-        if snapshot is None:
+        if not isinstance(snapshot, cls):
             raise SourceError(f"no {kind.value} snapshot in bucket {self.nats.bucket!r} yet")
-        checked: Snapshot = snapshot
-        return checked
+        return snapshot
 
     def fetch_buffer(self) -> BufferSnapshot:
-        snapshot = self._snapshot(Kind.BUFFER)
-        assert isinstance(snapshot, BufferSnapshot)
-        return snapshot
+        return self._snapshot(Kind.BUFFER, BufferSnapshot)
 
     def fetch_transfers(self) -> TransfersSnapshot:
-        snapshot = self._snapshot(Kind.TRANSFERS)
-        assert isinstance(snapshot, TransfersSnapshot)
-        return snapshot
+        return self._snapshot(Kind.TRANSFERS, TransfersSnapshot)
 
     def fetch_tape(self) -> TapeSnapshot:
-        snapshot = self._snapshot(Kind.TAPE)
-        assert isinstance(snapshot, TapeSnapshot)
-        return snapshot
+        return self._snapshot(Kind.TAPE, TapeSnapshot)
 
     def fetch_jobs(self) -> JobsSnapshot:
-        snapshot = self._snapshot(Kind.JOBS)
-        assert isinstance(snapshot, JobsSnapshot)
-        return snapshot
+        return self._snapshot(Kind.JOBS, JobsSnapshot)
 
     def fetch_runs(self) -> RunsSnapshot:
         self._health_of(Kind.RUNS)

@@ -250,9 +250,12 @@ class Link:
             if client is not None:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(client.close(), timeout)
-            for task in asyncio.all_tasks():
-                if task is not asyncio.current_task():
-                    task.cancel()
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            # Let them end before the loop stops (a task left pending is
+            # collected later, on a closed loop, with a warning).
+            await asyncio.wait(tasks, timeout=timeout) if tasks else None
 
         with contextlib.suppress(Exception):
             asyncio.run_coroutine_threadsafe(stop(), self._loop).result(timeout + 1)
