@@ -90,7 +90,8 @@ class Collector:
             heartbeat_every,
         )
         self._lock = threading.Lock()
-        self._pending: dict[Kind, Result] = {}
+        #: Per kind: the newest good result not written yet, and when it came.
+        self._pending: dict[Kind, tuple[Result, float]] = {}
         self._health = {
             kind: _Health(sources.backend_name(kind) or "-") for kind in sources.kinds()
         }
@@ -159,8 +160,8 @@ class Collector:
             health.backend = result.source
             health.error = result.error
             if result.snapshot is not None:
-                health.ok_at = time.time()
-                self._pending[result.kind] = result
+                health.ok_at = time.time() - max(0.0, result.age)
+                self._pending[result.kind] = (result, health.ok_at)
         if result.error != was:
             if result.error is None:
                 self.say(f"{result.kind.value}: back ({result.source})")
@@ -213,19 +214,20 @@ class Collector:
             pending, self._pending = self._pending, {}
         try:
             for kind in [k for k in kinds.kinds() if k in pending]:
-                result = pending[kind]
-                snapshot = result.snapshot
-                assert snapshot is not None
-                self._publish(kind, result.source, snapshot)
+                result, at = pending[kind]
+                assert result.snapshot is not None
+                self._publish(
+                    kind, result.source, result.snapshot, feed.Stamp(self.identity.id, at)
+                )
                 del pending[kind]
         finally:
             with self._lock:  # not written: still pending, unless a newer one came
-                for kind, result in pending.items():
-                    self._pending.setdefault(kind, result)
+                for kind, item in pending.items():
+                    self._pending.setdefault(kind, item)
 
-    def _publish(self, kind: Kind, source: str, snapshot: Snapshot) -> None:
+    def _publish(self, kind: Kind, source: str, snapshot: Snapshot, stamp: feed.Stamp) -> None:
         if isinstance(snapshot, RunsSnapshot):
-            write = self._runs.plan(source, snapshot)
+            write = self._runs.plan(source, snapshot, stamp)
             try:
                 self._write(write.puts)
             except BaseException:
@@ -236,7 +238,7 @@ class Collector:
                 self._epochs = [*self._epochs, write.epoch][-2:]
                 self._forget_old_chunks(keep=set(self._epochs))
         else:
-            self._write([(feed.snapshot_key(kind), feed.pack_snapshot(source, snapshot))])
+            self._write([(feed.snapshot_key(kind), feed.pack_snapshot(source, snapshot, stamp))])
         self.published += 1
 
     def _forget_old_chunks(self, keep: set[str]) -> None:

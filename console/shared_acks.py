@@ -42,6 +42,8 @@ from console.config import Config
 CAS_TRIES = 20
 #: A note, a name or a key longer than this is cut (the value stays small).
 MAX_TEXT = 2000
+#: A value longer than this is not an acknowledgement.
+MAX_VALUE = 1 << 20
 
 
 def _hash(text: str) -> str:
@@ -127,27 +129,39 @@ class SharedAckStore(AckStore):
         while True:
             try:
                 kv = await open_bucket(client, self.bucket, "xenon-console acks", create=True)
-                break
             except Exception as exc:  # no bucket and no right to make it: wait for one
                 self.bind_error = f"cannot open bucket {self.bucket!r}: {one_line(exc)}"
                 await asyncio.sleep(2.0)
-        self.bind_error = None
-        self._kv = kv
-        await self._follow(kv)
+                continue
+            self.bind_error = None
+            self._kv = kv
+            try:
+                await self._follow(kv)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the watch broke: say so, and watch again
+                self._kv = None
+                self.bind_error = f"the watch of {self.bucket!r} failed: {one_line(exc)}"
+                if self.on_error is not None:
+                    self.on_error(f"Acknowledgements of other consoles: {self.bind_error}")
+                await asyncio.sleep(2.0)
 
     async def _follow(self, kv: Any) -> None:
         watcher = await kv.watchall()
         async for entry in watcher:
             if entry is None:
                 continue
-            self._take(entry)
+            try:
+                self._take(entry)
+            except Exception:  # a hostile value: one key ignored, the sharing goes on
+                continue
 
     def _take(self, entry: Any) -> None:
         key = str(entry.key)
         deleted = entry.operation in ("DEL", "PURGE") or not entry.value
         try:
-            data = None if deleted else json.loads(bytes(entry.value))
-        except ValueError:
+            data = None if deleted else json.loads(bytes(entry.value)[:MAX_VALUE])
+        except (ValueError, RecursionError):
             return
         with self._lock:
             if key.startswith("ack."):
@@ -205,7 +219,7 @@ class SharedAckStore(AckStore):
                 current, revision = json.loads(bytes(entry.value)), entry.revision
             except KeyNotFoundError:
                 current, revision = None, None
-            except ValueError:
+            except (ValueError, RecursionError):
                 current, revision = None, entry.revision  # garbage: replaced
             new = change(current)
             if new is None:

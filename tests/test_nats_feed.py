@@ -41,6 +41,9 @@ def _bucket_of(writes: list[feed.RunsWrite], store: dict[str, bytes]) -> None:
             store[key] = value
 
 
+STAMP = feed.Stamp("c1", 1.5e9)
+
+
 def _publisher(**kw: int) -> feed.RunsPublisher:
     counter = itertools.count()
     return feed.RunsPublisher(lambda: f"e{next(counter)}", **kw)
@@ -52,7 +55,7 @@ def _roundtrip(
     store: dict[str, bytes],
     snapshot: RunsSnapshot,
 ) -> tuple[feed.RunsWrite, RunsSnapshot]:
-    write = publisher.plan("sim", snapshot)
+    write = publisher.plan("sim", snapshot, STAMP)
     _bucket_of([write], store)
     publisher.done(write)
     head = feed.unpack_runs_head(store[feed.RUNS_HEAD_KEY])
@@ -156,7 +159,7 @@ def test_a_bad_head_is_one_line_of_feed_error(value: bytes, says: str) -> None:
 def test_a_missing_chunk_or_a_wrong_count_is_said() -> None:
     runs = tuple(SimulatorBackend({"speed": 0, "runs": 100}).fetch_runs().runs)
     publisher, store = _publisher(chunk_bytes=4096), {}
-    write = publisher.plan("sim", RunsSnapshot(runs[0].start, runs))
+    write = publisher.plan("sim", RunsSnapshot(runs[0].start, runs), STAMP)
     _bucket_of([write], store)
     head = feed.unpack_runs_head(store[feed.RUNS_HEAD_KEY])
     del store[feed.chunk_key(head.epoch, 1)]
@@ -182,7 +185,7 @@ def test_heartbeat_round_trips() -> None:
     )  # fmt: skip
     assert feed.unpack_heartbeat(feed.pack_heartbeat(beat)) == beat
     with pytest.raises(feed.FeedError, match="bad 'sources'"):
-        feed.unpack_heartbeat(feed.pack({"v": 1, "id": "x"}))
+        feed.unpack_heartbeat(feed.pack({"v": 1, "id": "x", "every": 5}))
 
 
 # ------------------------------------------------------------ the options
@@ -311,7 +314,7 @@ def test_silent_collector_then_back(nats_server: NatsServer, tmp_path: Path) -> 
         woken.clear()
         # Three heartbeats of 0.5 s missed: every pane says so, and is told to look.
         message = _until(lambda: _error_of(backend, Kind.TAPE))
-        assert "collector silent: its last heartbeat is" in str(message)
+        assert "collector silent: no heartbeat since " in str(message)
         assert "pid" in str(message)
         _until(lambda: set(woken) == set(Kind), timeout=10)
         collector = _collector(tmp_path, nats_server.url, log)
@@ -764,3 +767,190 @@ def test_tls_with_the_sites_ca(tmp_path: Path, capsys: pytest.CaptureFixture[str
             collector.close()
     finally:
         server.stop()
+
+
+# ------------------------------------------------- what a review broke first
+
+
+@pytest.mark.parametrize(
+    "url, secret",
+    [
+        ("nats://u:pa/ss@127.0.0.1:1", "pa/ss"),
+        ("nats://u:p@ss/w0rd@h:1", "p@ss/w0rd"),
+        ("nats://u:pa@ss@h:1", "pa@ss"),
+        ("nats://tok3n@h:1", "tok3n"),
+    ],
+)
+def test_no_part_of_a_password_survives_in_a_url(url: str, secret: str) -> None:
+    """A password may hold "/" or "@" (nats-py takes it as it is)."""
+    options = NatsOptions.from_options({"url": url})
+    for text in (safe_url(url), options.where(), options.scrub(f"cannot reach {url}: {secret}")):
+        for part in {secret, *secret.replace("@", "/").split("/")} - {""}:
+            assert part not in text, (part, text)
+
+
+def _beat(**change: object) -> bytes:
+    data: dict[str, object] = {
+        "v": 1, "id": "c1", "host": "h", "user": "u", "pid": 1, "version": "1",
+        "started": 1.0e9, "at": 1.0e9, "every": 5.0,
+        "sources": {"buffer": {"backend": "sim", "error": None, "ok_at": 1.0e9, "polls": 1}},
+    }  # fmt: skip
+    data.update(change)
+    return zlib.compress(json.dumps(data).encode())
+
+
+@pytest.mark.parametrize(
+    "change, says",
+    [
+        ({"pid": float("inf")}, "bad 'pid'"),
+        ({"pid": 10**400}, "bad 'pid'"),
+        ({"at": -1e300}, "'at': not a time"),
+        ({"every": 0}, "bad 'every'"),
+        ({"sources": {"buffer": {"backend": "s", "ok_at": -1e300}}}, "'ok_at': not a time"),
+        ({"sources": {"buffer": {"backend": "s", "ok_at": 1e9, "polls": -1}}}, "bad 'polls'"),
+    ],
+)
+def test_a_hostile_heartbeat_is_one_line(change: dict[str, object], says: str) -> None:
+    assert feed.unpack_heartbeat(_beat()).sources["buffer"].polls == 1
+    with pytest.raises(feed.FeedError, match=says):
+        feed.unpack_heartbeat(_beat(**change))
+
+
+def test_a_snapshot_that_inflates_past_64_mb_is_refused() -> None:
+    bomb = zlib.compress(b"[" + b" " * (65 << 20) + b"]", 9)
+    assert len(bomb) < 200_000
+    with pytest.raises(feed.FeedError, match="more than 67,108,864 bytes"):
+        feed.unpack_snapshot(bomb, Kind.TAPE)
+
+
+def _put(url: str, bucket: str, key: str, value: bytes) -> None:
+    import asyncio
+
+    import nats
+
+    async def put() -> None:
+        client = await nats.connect(url)
+        try:
+            kv = await client.jetstream().key_value(bucket)
+            await kv.put(key, value)
+        finally:
+            await client.close()
+
+    asyncio.run(put())
+
+
+def test_hostile_values_are_pane_errors_and_the_watch_goes_on(
+    nats_server: NatsServer, tmp_path: Path
+) -> None:
+    collector = _collector(tmp_path, nats_server.url, io.StringIO())
+    backend = NatsBackend({"url": nats_server.url})
+    try:
+        _until(lambda: collector.published >= 5 and backend.fetch_tape())
+        _put(nats_server.url, "xenon-console", "snap.tape", b"garbage")
+        assert "bad data in the bucket: snap.tape" in str(
+            _until(lambda: _error_of(backend, Kind.TAPE))
+        )
+        assert backend.fetch_buffer()  # the other panes go on
+        from backends import codec
+
+        run = codec.encode(SimulatorBackend({"speed": 0, "runs": 5}).fetch_runs().runs[0])
+        delta = {"$": "RunsSnapshot", "taken_at": run["start"], "runs": [{**run, "number": "abc"}]}
+        head = feed.pack(
+            {"v": 1, "epoch": "x", "chunks": 0, "count": 1, "removed": [], "by": "c",
+             "at": 1e9, "snapshot": delta}
+        )  # fmt: skip
+        _put(nats_server.url, "xenon-console", "runs.head", head)
+        message = str(_until(lambda: "runs.head" in _error_of(backend, Kind.RUNS)
+                             and _error_of(backend, Kind.RUNS)))  # fmt: skip
+        assert "a run numbered 'abc'" in message
+        # A new tape snapshot from the collector is taken again: the watch lives.
+        collector.poller.poll_now()
+        _until(lambda: not _error_of(backend, Kind.TAPE))
+    finally:
+        collector.close()
+        backend.close()
+
+
+def test_silence_is_judged_on_the_consoles_clock(nats_server: NatsServer) -> None:
+    """A collector whose clock is 20 s behind is not silent while its
+    heartbeats come; one whose clock is an hour ahead is, once they stop."""
+    import asyncio
+
+    import nats
+
+    from backends.natsfeed.link import open_bucket
+
+    async def beats(offset: float, count: int) -> None:
+        client = await nats.connect(nats_server.url)
+        try:
+            kv = await open_bucket(client, "xenon-console", "test", create=True)
+            for _ in range(count):
+                now = time.time() + offset
+                sources = {"tape": {"backend": "sim", "error": None, "ok_at": now}}
+                await kv.put("collector", _beat(at=now, every=0.5, sources=sources))
+                await asyncio.sleep(0.25)
+        finally:
+            await client.close()
+
+    asyncio.run(beats(0, 1))
+    backend = NatsBackend({"url": nats_server.url, "silent_after": 3})
+    try:
+        asyncio.run(beats(-20, 12))  # 3 s of heartbeats 20 s "old"
+        assert "collector silent" not in _error_of(backend, Kind.TAPE)
+        asyncio.run(beats(3600, 2))
+        assert "collector silent" not in _error_of(backend, Kind.TAPE)
+        message = str(_until(lambda: "collector silent" in _error_of(backend, Kind.TAPE)
+                             and _error_of(backend, Kind.TAPE), timeout=10))  # fmt: skip
+        assert "no heartbeat since 20" in message and "more than 1.5 s" in message
+    finally:
+        backend.close()
+
+
+def test_data_of_an_earlier_collector_is_not_shown_as_this_ones(
+    nats_server: NatsServer, tmp_path: Path
+) -> None:
+    """A new collector that has not polled a pane yet: the pane says so, not
+    the last collector's snapshot as fresh."""
+    collector = _collector(tmp_path, nats_server.url, io.StringIO())
+    backend = NatsBackend({"url": nats_server.url})
+    try:
+        _until(lambda: collector.published >= 5 and backend.fetch_tape())
+        assert backend.data_age(Kind.TAPE) < 5
+        collector.close()
+        now = time.time()
+        sources = {"tape": {"backend": "prom", "error": None, "ok_at": None, "polls": 0}}
+        _put(nats_server.url, "xenon-console", "collector", _beat(at=now, id="c2", sources=sources))
+        message = str(_until(lambda: "not polled yet" in _error_of(backend, Kind.TAPE)
+                             and _error_of(backend, Kind.TAPE)))  # fmt: skip
+        assert "its first poll of tape is on its way" in message
+    finally:
+        collector.close()
+        backend.close()
+
+
+def test_a_collector_without_nats_says_so(tmp_path: Path) -> None:
+    from tests.prometheus_testbed import free_port
+
+    log = io.StringIO()
+    collector = _collector(tmp_path, f"nats://127.0.0.1:{free_port()}", log)
+    try:
+        _until(lambda: "NATS unreachable at nats://127.0.0.1" in log.getvalue(), timeout=10)
+        assert "Connect call failed" in log.getvalue() or "refused" in log.getvalue()
+    finally:
+        collector.close()
+
+
+def test_a_broken_ack_value_does_not_stop_the_sharing(nats_server: NatsServer) -> None:
+    options = NatsOptions.from_options({"url": nats_server.url})
+    alice, bob = SharedAckStore(options, name="alice"), SharedAckStore(options, name="bob")
+    try:
+        _until(lambda: alice._kv is not None and bob._kv is not None)
+        _put(nats_server.url, "xenon-console-acks", "ack.zzz", b"[" * 200_000)
+        alarm = dataclasses.replace(_alarm(), since=datetime(2017, 11, 15, tzinfo=UTC))
+        bob.acknowledge(alarm, "after the garbage")
+        _until(lambda: alice.ack_for(alarm) is not None)
+        bob.unacknowledge(alarm)
+        _until(lambda: alice.ack_for(alarm) is None)
+    finally:
+        alice.close()
+        bob.close()

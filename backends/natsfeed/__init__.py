@@ -57,6 +57,14 @@ FIRST_WAIT = 8.0
 IDLE_CHECK = 5.0
 
 
+def _clock(unix: float) -> str:
+    """A time of this console's clock, as the panes write times."""
+    try:
+        return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(unix))
+    except (OverflowError, OSError, ValueError):
+        return "an unknown time"
+
+
 def _age_text(seconds: float) -> str:
     seconds = max(0.0, seconds)
     if seconds < 120:
@@ -88,6 +96,10 @@ class NatsBackend(Backend, BufferSource, TransfersSource, TapeSource, JobsSource
         self._subscribers: list[Callable[[Kind], None]] = []
         self._health: dict[str, tuple[str | None, bool]] = {}
         self._silent = False
+        #: When the last new heartbeat arrived (this console's monotonic clock).
+        self._beat_seen = time.monotonic()
+        #: This console's wall clock minus the collector's (0 until known).
+        self._skew = 0.0
         self._task: asyncio.Task[None] | None = None
         self._link = Link(self.nats, on_connected=self._start_watch, on_change=self._wake_all)
         self._link.start()
@@ -146,7 +158,10 @@ class NatsBackend(Backend, BufferSource, TransfersSource, TapeSource, JobsSource
                     self._answered.set()
                     self._wake_all()
                     continue
-                self._take(entry)
+                try:
+                    self._take(entry)
+                except Exception:  # a hostile value is its pane's error, said at the fetch
+                    continue
         finally:
             with contextlib.suppress(Exception):
                 await watcher.stop()
@@ -170,15 +185,40 @@ class NatsBackend(Backend, BufferSource, TransfersSource, TapeSource, JobsSource
                 self._values[key] = (entry.revision, bytes(entry.value))
             self._watch_error = None
         if key == feed.HEARTBEAT_KEY:
-            if self._silent:
-                self._silent = False
-                self._wake_all()
-            self._heartbeat_changed()
+            self._heartbeat_arrived()
         elif key == feed.RUNS_HEAD_KEY:
             self._wake(Kind.RUNS)
         elif key.startswith("snap."):
             with contextlib.suppress(ValueError):
                 self._wake(Kind(key[len("snap.") :]))
+
+    def _heartbeat_arrived(self) -> None:
+        """A new heartbeat: when it arrived is the console's own clock's say
+        (the collector's clock may be off). One of the bucket's first values
+        is as old as it says, at most; a later one is new now, and tells how
+        far the collector's clock is from this one's."""
+        try:
+            beat = self._heartbeat()
+        except SourceError:
+            self._wake_all()
+            return
+        if beat is None:
+            return
+        now = time.monotonic()
+        if self._current:
+            self._beat_seen = now
+            self._skew = time.time() - beat.at
+        else:
+            self._beat_seen = now - min(max(0.0, time.time() - beat.at), 1e9)
+        if self._silent:
+            self._silent = False
+            self._wake_all()
+        self._heartbeat_changed(beat)
+
+    def _silence(self, beat: feed.Heartbeat) -> float | None:
+        """Seconds since the last heartbeat arrived, when that is too long."""
+        quiet = time.monotonic() - self._beat_seen
+        return quiet if quiet > self.silent_after * beat.every else None
 
     def _check_silence(self) -> None:
         """Wake every kind when the collector falls silent (nothing else
@@ -187,23 +227,16 @@ class NatsBackend(Backend, BufferSource, TransfersSource, TapeSource, JobsSource
             beat = self._heartbeat()
         except SourceError:
             return
-        silent = beat is not None and time.time() - beat.at > self.silent_after * beat.every
+        silent = beat is not None and self._silence(beat) is not None
         if silent != self._silent:
             self._silent = silent
             self._wake_all()
 
-    def _heartbeat_changed(self) -> None:
+    def _heartbeat_changed(self, beat: feed.Heartbeat) -> None:
         """Wake the kinds whose health at the collector changed."""
-        try:
-            beat = self._heartbeat()
-        except SourceError:
-            self._wake_all()
-            return
-        if beat is None:
-            return
         for kind in self.kinds:
             health = beat.sources.get(kind.value)
-            now = (health.error if health else "not polled", health is None)
+            now = (health.error, health.ok_at is None) if health else ("not polled", True)
             if self._health.get(kind.value) != now:
                 self._health[kind.value] = now
                 self._wake(kind)
@@ -243,6 +276,8 @@ class NatsBackend(Backend, BufferSource, TransfersSource, TapeSource, JobsSource
             decoded = decode(value)
         except feed.FeedError as exc:
             raise SourceError(f"bad data in the bucket: {exc}") from None
+        except Exception as exc:  # anything else a hostile value can cause
+            raise SourceError(f"bad data in the bucket: {key}: {one_line(exc)}") from None
         self._decoded[key] = (revision, decoded)
         return decoded
 
@@ -272,10 +307,12 @@ class NatsBackend(Backend, BufferSource, TransfersSource, TapeSource, JobsSource
         beat = self._heartbeat()
         if beat is None:
             raise SourceError(f"no collector has written to bucket {self.nats.bucket!r} yet")
-        age = time.time() - beat.at
-        if age > self.silent_after * beat.every:
+        quiet = self._silence(beat)
+        if quiet is not None:
+            last = _clock(time.time() - quiet)
             raise SourceError(
-                f"collector silent: its last heartbeat is {_age_text(age)} old ({beat.who()})"
+                f"collector silent: no heartbeat since {last} "
+                f"(more than {self.silent_after * beat.every:g} s; {beat.who()})"
             )
         health = beat.sources.get(kind.value)
         if health is None:
@@ -283,24 +320,29 @@ class NatsBackend(Backend, BufferSource, TransfersSource, TapeSource, JobsSource
         if health.error is not None:
             when = ""
             if health.ok_at is not None:
-                when = f"; its last good data is {_age_text(time.time() - health.ok_at)} old"
+                when = f"; its last good data is from {_clock(health.ok_at + self._skew)}"
             raise SourceError(f"stale at the collector: {health.error}{when}")
+        if health.ok_at is None:
+            raise SourceError(
+                f"not polled yet by the {beat.who()}: its first poll of {kind.value} is on its way"
+            )
         return health
 
     def data_age(self, kind: Kind) -> float:
-        held = self._decoded.get(feed.HEARTBEAT_KEY)
+        """How old the last fetched data was: since it reached the collector
+        (its stamp), on this console's clock."""
+        key = feed.RUNS_HEAD_KEY if kind is Kind.RUNS else feed.snapshot_key(kind)
+        held = self._decoded.get(key)
         if held is None:
             return 0.0
-        beat: feed.Heartbeat = held[1]
-        health = beat.sources.get(kind.value)
-        if health is None or health.ok_at is None:
-            return 0.0
-        return max(0.0, time.time() - health.ok_at)
+        stamp: feed.Stamp = held[1][0]
+        return min(max(0.0, time.time() - (stamp.at + self._skew)), 1e9)
 
     def _snapshot(self, kind: Kind, cls: type[S]) -> S:
         """The latest snapshot of ``kind`` (unpack_snapshot checked its type)."""
         self._health_of(kind)
-        snapshot = self._decode(feed.snapshot_key(kind), lambda v: feed.unpack_snapshot(v, kind)[1])
+        held = self._decode(feed.snapshot_key(kind), lambda v: feed.unpack_snapshot(v, kind))
+        snapshot = held[1] if held is not None else None
         if not isinstance(snapshot, cls):
             raise SourceError(f"no {kind.value} snapshot in bucket {self.nats.bucket!r} yet")
         return snapshot
@@ -320,20 +362,21 @@ class NatsBackend(Backend, BufferSource, TransfersSource, TapeSource, JobsSource
     def fetch_runs(self) -> RunsSnapshot:
         self._health_of(Kind.RUNS)
 
-        def assemble(value: bytes) -> RunsSnapshot:
+        def assemble(value: bytes) -> tuple[feed.Stamp, RunsSnapshot]:
             head = feed.unpack_runs_head(value)
 
             def chunk(key: str) -> bytes | None:
                 held = self._value(key)
                 return None if held is None else held[1]
 
-            return self._runs.assemble(head, chunk)
+            return head.stamp, self._runs.assemble(head, chunk)
 
         # One assembly at a time: a fetch given up on (267,620 runs take
         # seconds) may still run when the next poll starts; that one then
         # waits and finds the result cached.
         with self._runs_lock:
-            snapshot = self._decode(feed.RUNS_HEAD_KEY, assemble)
+            held = self._decode(feed.RUNS_HEAD_KEY, assemble)
+        snapshot = held[1] if held is not None else None
         if snapshot is None:
             raise SourceError(f"no runs in bucket {self.nats.bucket!r} yet")
         assert isinstance(snapshot, RunsSnapshot)

@@ -58,8 +58,16 @@ RUNS_HEAD_KEY = "runs.head"
 CHUNK_BYTES = 512 * 1024
 #: The largest head (compressed): beyond it the collector writes a new base.
 MAX_HEAD_BYTES = 256 * 1024
-#: The largest value a reader inflates (a decompression bomb stops here).
-MAX_INFLATED = 2 * 1024 * 1024 * 1024
+#: The most a reader inflates of one value (a decompression bomb stops
+#: there): a heartbeat, a snapshot or a head; a runs history may take
+#: ``HISTORY_BYTES_PER_RUN`` a run of the count its head declares.
+MAX_HEARTBEAT = 1 << 20
+MAX_INFLATED = 64 << 20
+HISTORY_BYTES_PER_RUN = 4096
+#: More runs than this in a head is garbage.
+MAX_RUNS = 10_000_000
+#: Unix times outside (0, this) are garbage (this is the year 5138).
+MAX_TIME = 1e11
 
 
 class FeedError(ValueError):
@@ -85,21 +93,23 @@ def pack(data: Any) -> bytes:
     return zlib.compress(text.encode("ascii"), 6)
 
 
-def unpack(value: bytes, what: str, *, model: bool = False) -> Any:
+def unpack(value: bytes, what: str, *, model: bool = False, limit: int | None = None) -> Any:
     """The JSON of a packed value, or ``FeedError`` naming ``what``; with
     ``model``, the model's values in it decoded in the same pass
-    (``codec.decode_json``: the envelope stays a dict, its arrays lists)."""
+    (``codec.decode_json``: the envelope stays a dict, its arrays lists).
+    At most ``limit`` bytes (default ``MAX_INFLATED``) are inflated."""
+    limit = MAX_INFLATED if limit is None else limit
     try:
         inflater = zlib.decompressobj()
-        text = inflater.decompress(value, MAX_INFLATED)
+        text = inflater.decompress(value, limit)
         if inflater.unconsumed_tail:
-            raise FeedError(f"{what}: more than {MAX_INFLATED:,} bytes inflated")
+            raise FeedError(f"{what}: more than {limit:,} bytes inflated")
         return codec.decode_json(text) if model else json.loads(text)
     except FeedError:
         raise
     except codec.CodecError as exc:
         raise FeedError(f"{what}: {exc}") from exc
-    except (zlib.error, ValueError, TypeError, RecursionError) as exc:
+    except (zlib.error, ValueError, TypeError, RecursionError, OverflowError) as exc:
         raise FeedError(f"{what}: not a packed JSON value ({type(exc).__name__})") from exc
 
 
@@ -115,12 +125,49 @@ def _versioned(data: Any, what: str) -> dict[str, Any]:
 # ------------------------------------------------------------------ snapshots
 
 
-def pack_snapshot(source: str, snapshot: Snapshot) -> bytes:
-    return pack({"v": VERSION, "source": source, "snapshot": codec.encode(snapshot)})
+@dataclass(frozen=True)
+class Stamp:
+    """Who published a value, and when its data reached that collector."""
+
+    #: The collector's id (its heartbeat's).
+    by: str
+    #: Unix seconds on the collector's clock.
+    at: float
 
 
-def unpack_snapshot(value: bytes, kind: Kind) -> tuple[str, Snapshot]:
-    """(the collector's backend name, the snapshot) of a ``snap.<kind>`` value."""
+def _time(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise FeedError(f"{what}: not a time")
+    try:
+        seconds = float(value)
+    except OverflowError:
+        raise FeedError(f"{what}: not a time") from None
+    if not 0 < seconds < MAX_TIME:
+        raise FeedError(f"{what}: not a time")
+    return seconds
+
+
+def _stamp(data: Mapping[str, Any], what: str) -> Stamp:
+    by = data.get("by")
+    if not isinstance(by, str):
+        raise FeedError(f"{what}: bad 'by'")
+    return Stamp(by, _time(data.get("at"), f"{what}: 'at'"))
+
+
+def pack_snapshot(source: str, snapshot: Snapshot, stamp: Stamp) -> bytes:
+    return pack(
+        {
+            "v": VERSION,
+            "source": source,
+            "by": stamp.by,
+            "at": stamp.at,
+            "snapshot": codec.encode(snapshot),
+        }
+    )
+
+
+def unpack_snapshot(value: bytes, kind: Kind) -> tuple[Stamp, Snapshot]:
+    """(who published it and when, the snapshot) of a ``snap.<kind>`` value."""
     from backends import kinds
 
     what = snapshot_key(kind)
@@ -129,8 +176,7 @@ def unpack_snapshot(value: bytes, kind: Kind) -> tuple[str, Snapshot]:
     expected = kinds.spec(kind).snapshot
     if not isinstance(snapshot, expected):
         raise FeedError(f"{what}: holds a {type(snapshot).__name__}, not a {expected.__name__}")
-    source = data.get("source")
-    return (source if isinstance(source, str) else "-"), snapshot  # type: ignore[return-value]
+    return _stamp(data, what), snapshot  # type: ignore[return-value]
 
 
 # ------------------------------------------------------------------ heartbeat
@@ -175,45 +221,46 @@ def pack_heartbeat(beat: Heartbeat) -> bytes:
 
 def unpack_heartbeat(value: bytes) -> Heartbeat:
     what = HEARTBEAT_KEY
-    data = _versioned(unpack(value, what), what)
+    data = _versioned(unpack(value, what, limit=MAX_HEARTBEAT), what)
 
-    def number(key: str, source: Mapping[str, Any] = data) -> float:
-        v = source.get(key)
-        if isinstance(v, bool) or not isinstance(v, int | float) or v != v:
-            raise FeedError(f"{what}: bad {key!r}")
-        return float(v)
+    def count(v: Any, name: str, top: int) -> int:
+        if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < top:
+            raise FeedError(f"{what}: bad {name!r}")
+        return v
 
     def text(key: str, source: Mapping[str, Any] = data) -> str:
         v = source.get(key)
         if not isinstance(v, str):
             raise FeedError(f"{what}: bad {key!r}")
-        return v
+        return v[:200]
 
+    every = data.get("every")
+    if isinstance(every, bool) or not isinstance(every, int | float) or not 0.1 <= every <= 3600:
+        raise FeedError(f"{what}: bad 'every'")
     sources: dict[str, SourceHealth] = {}
     raw = data.get("sources")
-    if not isinstance(raw, dict):
+    if not isinstance(raw, dict) or len(raw) > 100:
         raise FeedError(f"{what}: bad 'sources'")
     for kind, health in raw.items():
         if not isinstance(health, dict):
-            raise FeedError(f"{what}: bad source {kind!r}")
+            raise FeedError(f"{what}: bad source {str(kind)[:40]!r}")
         error = health.get("error")
         ok_at = health.get("ok_at")
-        polls = health.get("polls", 0)
         sources[str(kind)] = SourceHealth(
             text("backend", health),
-            error if isinstance(error, str) else None,
-            number("ok_at", health) if ok_at is not None else None,
-            polls if isinstance(polls, int) and not isinstance(polls, bool) else 0,
+            error[:2000] if isinstance(error, str) else None,
+            _time(ok_at, f"{what}: 'ok_at'") if ok_at is not None else None,
+            count(health.get("polls", 0), "polls", 1 << 62),
         )
     return Heartbeat(
         text("id"),
         text("host"),
         text("user"),
-        int(number("pid")),
+        count(data.get("pid"), "pid", 1 << 31),
         text("version"),
-        number("started"),
-        number("at"),
-        max(0.1, number("every")),
+        _time(data.get("started"), f"{what}: 'started'"),
+        _time(data.get("at"), f"{what}: 'at'"),
+        float(every),
         sources,
     )
 
@@ -261,8 +308,10 @@ class RunsPublisher:
         self._base: dict[int, object] = {}
         self._base_source: object = None
         self._pending: tuple[str, int, dict[int, object] | None, object] | None = None
+        self._stamp = Stamp("-", 1.0)
 
-    def plan(self, source: str, snapshot: RunsSnapshot) -> RunsWrite:
+    def plan(self, source: str, snapshot: RunsSnapshot, stamp: Stamp) -> RunsWrite:
+        self._stamp = stamp
         if self.epoch is not None:
             head = self._head(source, snapshot)
             if head is not None:
@@ -309,6 +358,8 @@ class RunsPublisher:
             {
                 "v": VERSION,
                 "source": source,
+                "by": self._stamp.by,
+                "at": self._stamp.at,
                 "epoch": epoch,
                 "chunks": self.chunks if chunks is None else chunks,
                 "count": count,
@@ -357,6 +408,7 @@ _MISSING = object()
 @dataclass
 class RunsHead:
     source: str
+    stamp: Stamp
     epoch: str
     chunks: int
     count: int
@@ -390,6 +442,7 @@ def unpack_runs_head(value: bytes) -> RunsHead:
     source = data.get("source")
     return RunsHead(
         source if isinstance(source, str) else "-",
+        _stamp(data, what),
         epoch,
         chunks,
         count,
@@ -414,12 +467,10 @@ class RunsAssembler:
         self._held: dict[int, Run] = {}
 
     def assemble(self, head: RunsHead, chunk: Callable[[str], bytes | None]) -> RunsSnapshot:
+        _check_runs(head.delta.runs, RUNS_HEAD_KEY)
         if head.epoch != self.epoch:
             self._base = self._read_base(head, chunk)
             self.epoch = head.epoch
-        for run in head.delta.runs:
-            if not isinstance(run, Run):
-                raise FeedError(f"{RUNS_HEAD_KEY}: holds a {type(run).__name__} among the runs")
         if not head.delta.runs and not head.removed:
             runs = self._base
         else:
@@ -450,8 +501,19 @@ class RunsAssembler:
                 raise FeedError(f"runs: piece {i + 1} of {head.chunks} of the history is missing")
             pieces.append(piece)
         what = f"runs history {head.epoch}"
-        data = _versioned(unpack(b"".join(pieces), what, model=True), what)
+        limit = HISTORY_BYTES_PER_RUN * head.count + (1 << 20)
+        data = _versioned(unpack(b"".join(pieces), what, model=True, limit=limit), what)
         runs = data.get("runs")
-        if not isinstance(runs, list) or not all(isinstance(r, Run) for r in runs):
+        if not isinstance(runs, list):
             raise FeedError(f"{what}: not a list of runs")
+        _check_runs(runs, what)
         return tuple(self._reuse(run) for run in runs)
+
+
+def _check_runs(runs: Sequence[Any], what: str) -> None:
+    """Runs with whole numbers (the delta's and the console's ordering rest on them)."""
+    for run in runs:
+        if not isinstance(run, Run):
+            raise FeedError(f"{what}: holds a {type(run).__name__} among the runs")
+        if isinstance(run.number, bool) or not isinstance(run.number, int):
+            raise FeedError(f"{what}: a run numbered {str(run.number)[:40]!r}")

@@ -56,7 +56,9 @@ OPTIONS = (
 )
 #: A bucket name JetStream takes (it names a stream).
 _BUCKET = re.compile(r"[A-Za-z0-9_-]{1,64}")
-_USERINFO = re.compile(r"(?<=://)[^@/\s]*@")
+#: Everything between the scheme and the last "@": a password may hold "/"
+#: or "@" itself (nats-py does not decode %-escapes).
+_USERINFO = re.compile(r"(?<=://)[^\s]*@")
 
 
 def safe_url(url: str) -> str:
@@ -148,6 +150,19 @@ class NatsOptions:
             opt.number(options, "connect_timeout", 2.0, maximum=600),
         )
 
+    def scrub(self, text: str) -> str:
+        """``text`` with every secret of these options masked (an error of the
+        client may quote a URL or a credential)."""
+        secrets = [self.password, self.token]
+        for url in self.servers:
+            match = _USERINFO.search(url)
+            if match:  # user:password@, or token@
+                userinfo = match.group()[:-1]
+                secrets.append(userinfo.split(":", 1)[1] if ":" in userinfo else userinfo)
+        for secret in sorted({s for s in secrets if s and len(s) >= 3}, key=len, reverse=True):
+            text = text.replace(secret, "***")
+        return text
+
     def where(self) -> str:
         """The servers and bucket, as a pane or a log may say them."""
         return f"{', '.join(safe_url(u) for u in self.servers)} bucket {self.bucket}"
@@ -166,9 +181,11 @@ class NatsOptions:
             "servers": list(self.servers),
             "name": self.name,
             "connect_timeout": self.connect_timeout,
-            "allow_reconnect": True,
-            "max_reconnect_attempts": -1,
-            "reconnect_time_wait": 1,
+            # Link reconnects itself (see _connect); nats-py's connect still
+            # loops over the servers until each failed this many times more.
+            "allow_reconnect": False,
+            "max_reconnect_attempts": 1,
+            "reconnect_time_wait": 0.5,
         }
         if self.user is not None:
             kwargs["user"], kwargs["password"] = self.user, self.password
@@ -290,37 +307,46 @@ class Link:
                     self._on_change()
 
     async def _connect(self) -> None:
+        """Connect, and connect again whenever the connection ends.
+
+        nats-py's own reconnection is off: with it, a first connection to a
+        server that is down never fails (it retries for ever inside
+        ``connect``), so nobody could say why there is no data. Here every
+        failed attempt is said (``error``), with a back-off of 0.5 to 10 s,
+        and a new connection runs ``on_connected`` again (the watches and
+        buckets of the old one died with it)."""
         import nats
 
         wait = 0.5
         while not self._closing:
+            closed = asyncio.Event()
 
             async def error_cb(exc: Exception) -> None:
-                if not self.connected:
-                    self.error = one_line(exc)
+                self.error = self.options.scrub(one_line(exc))
 
-            async def disconnected_cb() -> None:
-                self._set(False, "disconnected from NATS (reconnecting)")
-
-            async def reconnected_cb() -> None:
-                self._set(True, None)
-                await self._connected()
+            async def closed_cb(closed: asyncio.Event = closed) -> None:
+                closed.set()
 
             try:
-                self.client = await nats.connect(
-                    **self.options.connect_kwargs(),
-                    error_cb=error_cb,
-                    disconnected_cb=disconnected_cb,
-                    reconnected_cb=reconnected_cb,
+                client = await nats.connect(
+                    **self.options.connect_kwargs(), error_cb=error_cb, closed_cb=closed_cb
                 )
             except Exception as exc:  # any failure to connect: say it, try again
-                self._set(False, one_line(exc))
+                why = one_line(exc)
+                if type(exc).__name__ == "NoServersError" and self.error:
+                    why = self.error  # what each server said (error_cb) says more
+                self._set(False, self.options.scrub(why))
                 await asyncio.sleep(wait)
                 wait = min(wait * 2, 10.0)
                 continue
+            wait = 0.5
+            self.client = client
             self._set(True, None)
             await self._connected()
-            return
+            await closed.wait()
+            if not self._closing:
+                why = self.error or "connection lost"
+                self._set(False, f"disconnected from NATS ({why}); reconnecting")
 
     async def _connected(self) -> None:
         if self._on_connected is not None and self.client is not None:

@@ -284,6 +284,12 @@ class RunDetailsScreen(ModalScreen[None]):
 
     def _draw_sources(self) -> None:
         line = Text("Sources: console snapshots", style="dim")
+        if not self._fetchers:
+            line.append(
+                " · no backend of this console gives run details: Rucio replicas and "
+                "requests stay empty",
+                style="dim",
+            )
         for name, status in self._status.items():
             line.append(f" · {strip_controls(name)}: {strip_controls(status)}", style="dim")
         self._sources.update(line)
