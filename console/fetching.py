@@ -25,6 +25,8 @@ from console.config import Config
 from console.safe_text import redact_secrets
 
 BackendFactory = Callable[[str, Mapping[str, Any]], Backend]
+#: The oldest a backend may say its data is (``Backend.data_age``): about 31 years.
+MAX_DATA_AGE = 1e9
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,8 +145,9 @@ def fetch_one(backends: Backends, kind: Kind) -> Result:
         age = float(backend.data_age(kind))
     except Exception as exc:
         return Result(kind, name, None, describe_error(exc), time.monotonic() - start)
-    age = age if 0 <= age < float("inf") else 0.0
-    return Result(kind, name, snapshot, None, time.monotonic() - start, age)
+    if age != age or age > MAX_DATA_AGE:  # garbage: as old as can be, never fresh
+        age = MAX_DATA_AGE
+    return Result(kind, name, snapshot, None, time.monotonic() - start, max(0.0, age))
 
 
 def fetch_all(

@@ -954,3 +954,18 @@ def test_a_broken_ack_value_does_not_stop_the_sharing(nats_server: NatsServer) -
     finally:
         alice.close()
         bob.close()
+
+
+@pytest.mark.parametrize("age, kept", [(1e300, 1e9), (float("nan"), 1e9), (-5.0, 0.0), (3.0, 3.0)])
+def test_a_backends_data_age_is_bounded(age: float, kept: float) -> None:
+    """An absurd age would overflow the alarms' clock: it is the oldest there is."""
+    from console.fetching import fetch_one
+
+    config = load_config(None, speed=0)
+    sources = Backends(config)
+    try:
+        backend = sources.for_kind(Kind.TAPE)
+        backend.data_age = lambda kind: age  # type: ignore[method-assign]
+        assert fetch_one(sources, Kind.TAPE).age == kept
+    finally:
+        sources.close()
