@@ -231,7 +231,13 @@ def _encoder_for(cls: type) -> Callable[[Any], Any]:
         encoder = _encode_dataclass
     elif issubclass(cls, datetime):
         encoder = _encode_datetime
-    elif issubclass(cls, str | bytes | bytearray):
+    elif issubclass(cls, int):  # a driver's own int (bson.Int64) is a number
+        encoder = int
+    elif issubclass(cls, float):
+        encoder = float
+    elif issubclass(cls, str):
+        encoder = str
+    elif issubclass(cls, bytes | bytearray):
         raise CodecError(f"cannot encode a value of type {cls.__qualname__}")
     elif issubclass(cls, Sequence):
         encoder = _encode_sequence

@@ -680,3 +680,24 @@ def test_writer_rejects_what_it_cannot_encode_and_stays_readable(tmp_path: Path)
         writer.write(Result(Kind.BUFFER, "s", good, None, 0.0), 2.0)
     recording = read_recording(path)
     assert recording.damage is None and [f.t for f in recording.frames] == [0.0, 2.0]
+
+
+def test_a_drivers_own_numbers_and_strings_are_recorded(tmp_path: Path) -> None:
+    """pymongo hands back bson.Int64 for 64-bit integers: a mongo-fed
+    console's recording (and the collector's snapshots) must take them."""
+    import dataclasses as dc
+
+    from bson.int64 import Int64
+
+    class Name(str):
+        pass
+
+    assert type(encode(Int64(2**40))) is int and encode(Int64(2**40)) == 2**40
+    assert type(encode(Name("x"))) is str
+    runs = SimulatorBackend({"speed": 0, "runs": 5}).fetch_runs()
+    first = dc.replace(runs.runs[0], events=Int64(22084), name=Name("140908_0811"))
+    snapshot = dc.replace(runs, runs=(first, *runs.runs[1:]))
+    with RecordingWriter(tmp_path / "m.rec", meta={}) as writer:
+        writer.write(Result(Kind.RUNS, "db", snapshot, None, 0.1), 1.0)
+    [frame] = read_recording(tmp_path / "m.rec").frames
+    assert frame.snapshot == snapshot

@@ -29,6 +29,7 @@ def test_twenty_consoles_ask_rucio_nothing(
     path.write_text(
         f'[backends.rucio]\ntype = "rucio"\n{_toml(running.backend_options())}\n'
         '[panes]\ntransfers = "rucio"\nbuffer = false\ntape = false\njobs = false\nruns = false\n'
+        "[intervals]\ntransfers = 3600\n"  # no second poll during the test
     )
     config = load_config(path)
     collector = Collector(
