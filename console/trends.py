@@ -32,6 +32,11 @@ class Series:
     def add(self, at: datetime, value: float) -> None:
         if self.points and at < self.points[-1][0]:
             return  # late or replayed out of order: keep the series monotonic
+        if self.points and at == self.points[-1][0]:
+            # The same moment again (a snapshot fetched twice, a frozen
+            # clock): one point, not a trend over 0 s.
+            self.points[-1] = (at, value)
+            return
         if len(self.points) >= 2 and at - self.points[-2][0] < self.spacing:
             self.points[-1] = (at, value)  # too close to the one before: merge
         else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from datetime import UTC, datetime, timedelta
 
 from backends.model import Kind
@@ -80,3 +81,13 @@ async def test_panes_show_the_trends() -> None:
         assert f"running {expected}" in text
         uc = spark(app.trends.values("rse.UC_OSG_USERDISK.throughput"), 5)
         assert uc.endswith("█") and uc in text
+
+
+def test_the_same_moment_twice_is_one_point() -> None:
+    """A snapshot fetched twice (a NATS-fed console is woken and polls) or a
+    frozen clock: no trend "over 0 s" from one moment."""
+    series = Series(timedelta(hours=1))
+    t = datetime(2017, 11, 15, 12, tzinfo=UTC)
+    series.add(t, 1.0)
+    series.add(t, 2.0)
+    assert series.points == deque([(t, 2.0)])
