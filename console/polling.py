@@ -14,6 +14,7 @@ front end.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -104,8 +105,8 @@ class Poller:
         self._reporting = {kind: threading.Lock() for kind in self._wake}
 
     def start(self) -> None:
-        for backend in self.sources.instances().values():
-            backend.subscribe(self._changed)
+        for name, backend in self.sources.instances().items():
+            backend.subscribe(functools.partial(self._changed, name=name))
         for kind in self._wake:
             thread = threading.Thread(
                 target=self._loop, args=(kind,), name=f"poll-{kind.value}", daemon=True
@@ -119,9 +120,10 @@ class Poller:
             if kind in self._wake:
                 self._wake[kind].set()
 
-    def _changed(self, kind: Kind) -> None:
-        """A backend has new data of ``kind`` (``Backend.subscribe``)."""
-        if not self._stop.is_set():
+    def _changed(self, kind: Kind, name: str) -> None:
+        """Backend ``name`` has new data of ``kind`` (``Backend.subscribe``):
+        poll it, if it is the one serving that kind here."""
+        if not self._stop.is_set() and self.sources.backend_name(kind) == name:
             self.poll_now((kind,))
 
     def stop(self) -> None:

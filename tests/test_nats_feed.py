@@ -969,3 +969,53 @@ def test_a_backends_data_age_is_bounded(age: float, kept: float) -> None:
         assert fetch_one(sources, Kind.TAPE).age == kept
     finally:
         sources.close()
+
+
+def test_a_wake_polls_only_the_kinds_its_backend_serves_here() -> None:
+    """A nats backend serving one pane wakes every kind it knows: the poller
+    polls only the pane it serves, not another backend's."""
+    from console.polling import Poller, derive
+
+    config = load_config(None, speed=0)
+    sources = Backends(config)
+    woken: list[tuple[Kind, ...]] = []
+    poller = Poller(sources, config, lambda event: None, derive(config))
+    poller.poll_now = lambda kinds=None: woken.append(tuple(kinds or ()))  # type: ignore[method-assign]
+    try:
+        poller._changed(Kind.TAPE, "simulator")
+        poller._changed(Kind.TAPE, "feed")  # not the backend of tape here
+        assert woken == [(Kind.TAPE,)]
+    finally:
+        sources.close()
+
+
+def test_an_update_reaches_a_console_at_once_not_at_its_interval(
+    nats_server: NatsServer, tmp_path: Path
+) -> None:
+    from console.polling import Polled, Poller, derive
+
+    collector = _collector(tmp_path, nats_server.url, io.StringIO(), speed=60)
+    intervals = "\n".join(f"{k.value} = 3600" for k in Kind)
+    config = load_config(_feed_config(tmp_path, nats_server.url, f"\n[intervals]\n{intervals}"))
+    sources = Backends(config)
+    polled: list[Polled] = []
+    poller = Poller(
+        sources,
+        config,
+        lambda e: polled.append(e) if isinstance(e, Polled) else None,
+        derive(config),
+    )
+    poller.start()
+    try:
+
+        def good(kind: Kind) -> list[Polled]:
+            return [p for p in polled if p.result.kind is kind and p.result.snapshot is not None]
+
+        _until(lambda: good(Kind.BUFFER))
+        first = good(Kind.BUFFER)[-1].result.snapshot
+        collector.poller.poll_now([Kind.BUFFER])  # a new buffer snapshot is published
+        _until(lambda: good(Kind.BUFFER)[-1].result.snapshot != first, timeout=10)
+    finally:
+        poller.stop()
+        sources.close()
+        collector.close()
