@@ -102,7 +102,7 @@ class Collector:
         self._epochs: list[str] = []
         self._kv: Any = None
         self._said: str | None = None
-        #: Snapshots written, for tests and the log.
+        #: Snapshots written, each followed by a heartbeat (for tests and benches).
         self.published = 0
         self.link = Link(options, on_connected=self._bind)
         self.poller = Poller(sources, config, self._deliver, _nothing_to_derive)
@@ -193,8 +193,9 @@ class Collector:
                 time.sleep(0.5)
                 continue
             try:
-                self._publish_pending()
+                written = self._publish_pending()
                 self._write([(feed.HEARTBEAT_KEY, feed.pack_heartbeat(self._beat()))])
+                self.published += written
                 last_beat = time.monotonic()
             except Exception as exc:  # NATS went away mid-write: say it, try again
                 self._tell(f"cannot write to NATS: {one_line(exc)}")
@@ -209,9 +210,11 @@ class Collector:
             self._said = line
             self.say(line)
 
-    def _publish_pending(self) -> None:
+    def _publish_pending(self) -> int:
+        """Write every pending snapshot; how many were written."""
         with self._lock:
             pending, self._pending = self._pending, {}
+        written = 0
         try:
             for kind in [k for k in kinds.kinds() if k in pending]:
                 result, at = pending[kind]
@@ -220,10 +223,12 @@ class Collector:
                     kind, result.source, result.snapshot, feed.Stamp(self.identity.id, at)
                 )
                 del pending[kind]
+                written += 1
         finally:
             with self._lock:  # not written: still pending, unless a newer one came
                 for kind, item in pending.items():
                     self._pending.setdefault(kind, item)
+        return written
 
     def _publish(self, kind: Kind, source: str, snapshot: Snapshot, stamp: feed.Stamp) -> None:
         if isinstance(snapshot, RunsSnapshot):
@@ -239,7 +244,6 @@ class Collector:
                 self._forget_old_chunks(keep=set(self._epochs))
         else:
             self._write([(feed.snapshot_key(kind), feed.pack_snapshot(source, snapshot, stamp))])
-        self.published += 1
 
     def _forget_old_chunks(self, keep: set[str]) -> None:
         """Delete the chunks of every epoch but the newest two (a console may
