@@ -65,15 +65,6 @@ def _clock(unix: float) -> str:
         return "an unknown time"
 
 
-def _age_text(seconds: float) -> str:
-    seconds = max(0.0, seconds)
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
 class NatsBackend(Backend, BufferSource, TransfersSource, TapeSource, JobsSource, RunsSource):
     name: ClassVar[str] = "nats"
     description: ClassVar[str] = "every pane from a collector's snapshots on NATS JetStream"
@@ -292,9 +283,8 @@ class NatsBackend(Backend, BufferSource, TransfersSource, TapeSource, JobsSource
         # The first fetch (a one-shot `report`) waits for the first answer.
         self._answered.wait(self.nats.connect_timeout + FIRST_WAIT)
         if not link.connected:
-            since = _age_text(time.time() - link.since)
             raise SourceError(
-                f"NATS unreachable at {self.nats.where()} (for {since}): {link.error}"
+                f"NATS unreachable at {self.nats.where()} since {_clock(link.since)}: {link.error}"
             )
         with self._lock:
             current, error = self._current, self._watch_error
