@@ -17,6 +17,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 from tests.prometheus_testbed import free_port
 
@@ -119,3 +120,34 @@ def make_certificates(workdir: Path) -> tuple[Path, Path, Path]:
     run("x509", "-req", "-in", str(csr), "-CA", str(ca), "-CAkey", str(ca_key),
         "-CAcreateserial", "-out", str(cert), "-days", "2", "-extfile", str(ext))  # fmt: skip
     return ca, cert, key
+
+
+def start_collector(
+    config_text: str, workdir: Path, url: str, *, factory: Any = None, published: int = 1
+) -> Any:
+    """A collector on ``url`` for the config ``config_text`` (heartbeats every
+    0.5 s), once it has published ``published`` snapshots; the caller closes
+    it. Its log is in the error when it publishes nothing."""
+    import io
+
+    from backends.natsfeed.link import NatsOptions
+    from console.collector import Collector
+    from console.config import load_config
+    from console.fetching import Backends
+
+    path = workdir / "collector.toml"
+    path.write_text(config_text)
+    config = load_config(path)
+    log = io.StringIO()
+    collector = Collector(
+        config, Backends(config, factory), NatsOptions.from_options({"url": url}),
+        heartbeat_every=0.5, log=log,
+    )  # fmt: skip
+    collector.start()
+    deadline = time.monotonic() + 60
+    while collector.published < published:
+        if time.monotonic() > deadline:
+            collector.close()
+            raise AssertionError(f"the collector published nothing:\n{log.getvalue()}")
+        time.sleep(0.1)
+    return collector

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import io
-import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from backends.model import Kind
 from backends.mongo import MongoBackend
-from backends.natsfeed.link import NatsOptions
 from backends.registry import create_backend
 from backends.sources import Backend
-from console.collector import Collector
 from console.config import load_config
 from console.fetching import Backends, fetch_all
 from tests.mongo.test_server import Commands, export
-from tests.nats_testbed import NatsServer
+from tests.nats_testbed import NatsServer, start_collector
 
 
 def test_twenty_consoles_read_the_runs_database_nothing(
@@ -31,24 +27,16 @@ def test_twenty_consoles_read_the_runs_database_nothing(
             return MongoBackend(options, client_options={"event_listeners": [commands]})
         return create_backend(type_name, options)
 
-    path = tmp_path / "collector.toml"
-    path.write_text(
+    collector = start_collector(
         f'[backends.db]\ntype = "mongo"\nuri = "{server_uri}"\ndatabase = "{db_name}"\n'
         '[panes]\nruns = "db"\ntape = "db"\nbuffer = false\ntransfers = false\njobs = false\n'
-        "[intervals]\nruns = 3600\ntape = 3600\n"  # no second poll during the test
+        "[intervals]\nruns = 3600\ntape = 3600\n",  # no second poll during the test
+        tmp_path,
+        nats_server.url,
+        factory=factory,
+        published=2,
     )
-    config = load_config(path)
-    log = io.StringIO()
-    collector = Collector(
-        config, Backends(config, factory), NatsOptions.from_options({"url": nats_server.url}),
-        heartbeat_every=0.5, log=log,
-    )  # fmt: skip
-    collector.start()
     try:
-        deadline = time.monotonic() + 60
-        while collector.published < 2:
-            assert time.monotonic() < deadline, log.getvalue()
-            time.sleep(0.1)
         asked = len(commands.names)
         assert "find" in commands.names
         feed = tmp_path / "feed.toml"

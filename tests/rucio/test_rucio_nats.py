@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import io
-import time
 from collections import Counter
 from pathlib import Path
 
 from backends.model import Kind
-from backends.natsfeed.link import NatsOptions
-from console.collector import Collector
 from console.config import load_config
 from console.fetching import Backends, fetch_all
-from tests.nats_testbed import NatsServer
+from tests.nats_testbed import NatsServer, start_collector
 from tests.rucio.conftest import RucioBed
 
 
@@ -25,23 +21,14 @@ def _toml(options: dict[str, object]) -> str:
 def test_twenty_consoles_ask_rucio_nothing(
     running: RucioBed, nats_server: NatsServer, tmp_path: Path
 ) -> None:
-    path = tmp_path / "collector.toml"
-    path.write_text(
+    collector = start_collector(
         f'[backends.rucio]\ntype = "rucio"\n{_toml(running.backend_options())}\n'
         '[panes]\ntransfers = "rucio"\nbuffer = false\ntape = false\njobs = false\nruns = false\n'
-        "[intervals]\ntransfers = 3600\n"  # no second poll during the test
+        "[intervals]\ntransfers = 3600\n",  # no second poll during the test
+        tmp_path,
+        nats_server.url,
     )
-    config = load_config(path)
-    collector = Collector(
-        config, Backends(config), NatsOptions.from_options({"url": nats_server.url}),
-        heartbeat_every=0.5, log=io.StringIO(),
-    )  # fmt: skip
-    collector.start()
     try:
-        deadline = time.monotonic() + 60
-        while collector.published < 1:
-            assert time.monotonic() < deadline, "the collector published nothing"
-            time.sleep(0.1)
         rucio = collector.sources.instances()["rucio"]
         asked = Counter(rucio.requests_sent)  # type: ignore[attr-defined]
         asked.pop("GET auth/userpass", None)
