@@ -187,9 +187,14 @@ class Collector:
             self._wake.clear()
             if self._stop.is_set():
                 return
-            if not self.link.connected or self._kv is None:
+            if not self.link.connected:
                 if self.link.tried:
                     self._tell(f"NATS unreachable at {self.options.where()}: {self.link.error}")
+                time.sleep(0.5)
+                continue
+            if self._kv is None:
+                if self.link.setup_error is not None:
+                    self._tell(f"cannot open the buckets: {self.link.setup_error}")
                 time.sleep(0.5)
                 continue
             try:

@@ -23,6 +23,7 @@ console says so.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import getpass
 import hashlib
 import json
@@ -97,7 +98,7 @@ class SharedAckStore(AckStore):
         super().__init__(None)
         self.name = (name or default_name())[:MAX_TEXT]
         self.bucket = f"{options.bucket}{ACKS_SUFFIX}"
-        self.where = f"{options.where().rsplit(' bucket ', 1)[0]} bucket {self.bucket}"
+        self.where = dataclasses.replace(options, bucket=self.bucket).where()
         #: Told (from the link's thread) when a write did not reach NATS.
         self.on_error: Callable[[str], None] | None = None
         self._lock = threading.Lock()
@@ -112,20 +113,15 @@ class SharedAckStore(AckStore):
         self.lost_races = 0
         #: Why the bucket is not open (None once it is).
         self.bind_error: str | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._link = Link(options, on_connected=self._bind)
+        self._link = Link(options, on_connected=self._keep_bound)
         self._link.start()
 
     # ------------------------------------------------------------- sharing
 
-    async def _bind(self, client: Any) -> None:
-        """After every (re)connection: open the bucket (retrying: it may be
-        the collector's to make) and follow it."""
-        if self._task is not None:
-            self._task.cancel()
-        self._task = asyncio.get_running_loop().create_task(self._keep_bound(client))
-
     async def _keep_bound(self, client: Any) -> None:
+        """For as long as the connection lasts (the link starts this on each):
+        open the bucket (retrying: it may be the collector's to make) and
+        follow it."""
         while True:
             try:
                 kv = await open_bucket(client, self.bucket, "xenon-console acks", create=True)

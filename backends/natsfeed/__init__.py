@@ -9,8 +9,9 @@ per value. What a pane then says is what is true:
 
 * NATS unreachable: the connection's error (no credentials in it);
 * no collector yet: the bucket or its heartbeat does not exist;
-* the collector silent: its heartbeat is older than ``silent_after``
-  heartbeats (default 3);
+* the collector silent: no new heartbeat for ``silent_after`` heartbeats
+  (default 3), on this console's clock;
+* not polled yet by this collector (an earlier one's snapshot is not its own);
 * the source stale at the collector: the error of the collector's last poll
   of that kind, as the collector saw it;
 
@@ -91,18 +92,14 @@ class NatsBackend(Backend, BufferSource, TransfersSource, TapeSource, JobsSource
         self._beat_seen = time.monotonic()
         #: This console's wall clock minus the collector's (0 until known).
         self._skew = 0.0
-        self._task: asyncio.Task[None] | None = None
-        self._link = Link(self.nats, on_connected=self._start_watch, on_change=self._wake_all)
+        self._link = Link(self.nats, on_connected=self._watch, on_change=self._wake_all)
         self._link.start()
 
     # ----------------------------------------------------------- the watch
 
-    async def _start_watch(self, client: Any) -> None:
-        if self._task is not None:
-            self._task.cancel()
-        self._task = asyncio.get_running_loop().create_task(self._watch(client))
-
     async def _watch(self, client: Any) -> None:
+        """Follow the bucket for as long as the connection lasts (the link
+        cancels this when it ends and starts it again on the next one)."""
         from nats.js.errors import BucketNotFoundError
 
         while True:
@@ -359,7 +356,12 @@ class NatsBackend(Backend, BufferSource, TransfersSource, TapeSource, JobsSource
                 held = self._value(key)
                 return None if held is None else held[1]
 
-            return head.stamp, self._runs.assemble(head, chunk)
+            snapshot = self._runs.assemble(head, chunk)
+            with self._lock:  # the pieces of the base now held are not needed again
+                for key in [k for k in self._values if feed.is_chunk_key(k)]:
+                    if key.split(".")[1] == head.epoch:
+                        del self._values[key]
+            return head.stamp, snapshot
 
         # One assembly at a time: a fetch given up on (267,620 runs take
         # seconds) may still run when the next poll starts; that one then
@@ -370,11 +372,6 @@ class NatsBackend(Backend, BufferSource, TransfersSource, TapeSource, JobsSource
         if snapshot is None:
             raise SourceError(f"no runs in bucket {self.nats.bucket!r} yet")
         assert isinstance(snapshot, RunsSnapshot)
-        with self._lock:  # the chunks of the epoch now held are not needed again
-            epoch = self._runs.epoch
-            for key in [k for k in self._values if feed.is_chunk_key(k)]:
-                if epoch is not None and key.split(".")[1] == epoch:
-                    del self._values[key]
         return snapshot
 
     def close(self) -> None:

@@ -58,6 +58,8 @@ OPTIONS = (
 _BUCKET = re.compile(r"[A-Za-z0-9_-]{1,64}")
 #: Everything between the scheme and the last "@": a password may hold "/"
 #: or "@" itself (nats-py does not decode %-escapes).
+#: Seconds before a failed ``on_connected`` runs again.
+SETUP_RETRY = 2.0
 _USERINFO = re.compile(r"(?<=://)[^\s]*@")
 
 
@@ -216,8 +218,13 @@ class Link:
         on_change: Callable[[], None] | None = None,
     ) -> None:
         self.options = options
-        #: Run in the link's loop after every (re)connection, with the client.
+        #: Run in the link's loop after every (re)connection, with the client,
+        #: as a task of its own (cancelled when the connection ends; run again
+        #: after ``SETUP_RETRY`` s when it fails).
         self._on_connected = on_connected
+        self._setup: asyncio.Task[None] | None = None
+        #: Why ``on_connected`` failed last (None once it succeeded), one line.
+        self.setup_error: str | None = None
         #: Called (in the link's thread) when ``connected`` changes.
         self._on_change = on_change
         self.connected = False
@@ -232,7 +239,6 @@ class Link:
         self._loop.set_exception_handler(self._swallow)
         self._closing = False
         self._thread = threading.Thread(target=self._run, name="nats-link", daemon=True)
-        self._ready = threading.Event()
 
     # -------------------------------------------------------------- public
 
@@ -285,7 +291,7 @@ class Link:
         """nats-py's stray task errors: remembered, never printed on the screen."""
         exc = context.get("exception")
         if exc is not None and not self.connected:
-            self.error = one_line(exc)
+            self.error = self.options.scrub(one_line(exc))
 
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
@@ -349,11 +355,26 @@ class Link:
                 self._set(False, f"disconnected from NATS ({why}); reconnecting")
 
     async def _connected(self) -> None:
+        """Start ``on_connected`` for the new client (the previous client's
+        is cancelled: its watches died with its connection)."""
+        if self._setup is not None:
+            self._setup.cancel()
         if self._on_connected is not None and self.client is not None:
+            self._setup = asyncio.get_running_loop().create_task(self._set_up(self.client))
+
+    async def _set_up(self, client: Any) -> None:
+        assert self._on_connected is not None
+        while True:
             try:
-                await self._on_connected(self.client)
-            except Exception as exc:  # the caller's set-up failed: it tries again itself
-                self.error = one_line(exc)
+                await self._on_connected(client)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the buckets cannot be opened yet: again soon
+                self.setup_error = self.options.scrub(one_line(exc))
+                await asyncio.sleep(SETUP_RETRY)
+                continue
+            self.setup_error = None
+            return
 
 
 async def open_bucket(client: Any, name: str, description: str, *, create: bool) -> Any:
