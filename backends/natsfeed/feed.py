@@ -113,6 +113,15 @@ def unpack(value: bytes, what: str, *, model: bool = False, limit: int | None = 
         raise FeedError(f"{what}: not a packed JSON value ({type(exc).__name__})") from exc
 
 
+def _count(value: Any, error: str, top: int | None = None) -> int:
+    """A whole number >= 0 (and below ``top``), else ``FeedError(error)``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise FeedError(error)
+    if top is not None and value >= top:
+        raise FeedError(error)
+    return value
+
+
 def _versioned(data: Any, what: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise FeedError(f"{what}: not a JSON object")
@@ -223,11 +232,6 @@ def unpack_heartbeat(value: bytes) -> Heartbeat:
     what = HEARTBEAT_KEY
     data = _versioned(unpack(value, what, limit=MAX_HEARTBEAT), what)
 
-    def count(v: Any, name: str, top: int) -> int:
-        if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < top:
-            raise FeedError(f"{what}: bad {name!r}")
-        return v
-
     def text(key: str, source: Mapping[str, Any] = data) -> str:
         v = source.get(key)
         if not isinstance(v, str):
@@ -250,13 +254,13 @@ def unpack_heartbeat(value: bytes) -> Heartbeat:
             text("backend", health),
             error[:2000] if isinstance(error, str) else None,
             _time(ok_at, f"{what}: 'ok_at'") if ok_at is not None else None,
-            count(health.get("polls", 0), "polls", 1 << 62),
+            _count(health.get("polls", 0), f"{what}: bad 'polls'", 1 << 62),
         )
     return Heartbeat(
         text("id"),
         text("host"),
         text("user"),
-        count(data.get("pid"), "pid", 1 << 31),
+        _count(data.get("pid"), f"{what}: bad 'pid'", 1 << 31),
         text("version"),
         _time(data.get("started"), f"{what}: 'started'"),
         _time(data.get("at"), f"{what}: 'at'"),
@@ -308,18 +312,16 @@ class RunsPublisher:
         self._base: dict[int, object] = {}
         self._base_source: object = None
         self._pending: tuple[str, int, dict[int, object] | None, object] | None = None
-        self._stamp = Stamp("-", 1.0)
 
     def plan(self, source: str, snapshot: RunsSnapshot, stamp: Stamp) -> RunsWrite:
-        self._stamp = stamp
         if self.epoch is not None:
-            head = self._head(source, snapshot)
+            head = self._head(source, snapshot, stamp)
             if head is not None:
                 self._pending = None
                 return RunsWrite([(RUNS_HEAD_KEY, head)], False, self.epoch)
-        return self._rebase(source, snapshot)
+        return self._rebase(source, snapshot, stamp)
 
-    def _head(self, source: str, snapshot: RunsSnapshot) -> bytes | None:
+    def _head(self, source: str, snapshot: RunsSnapshot, stamp: Stamp) -> bytes | None:
         from backends.analysis.run_index import Versioned, versions_of
 
         runs = snapshot.runs
@@ -341,34 +343,37 @@ class RunsPublisher:
                 return None  # a fresh base is cheaper than this delta
         removed = [n for n in base if n not in seen]
         assert self.epoch is not None
-        head = self._pack_head(source, snapshot, changed, removed, len(seen), self.epoch)
+        head = self._pack_head(
+            source, snapshot, stamp, changed, removed, len(seen), self.epoch, self.chunks
+        )
         return head if len(head) <= self.max_head_bytes else None
 
     def _pack_head(
         self,
         source: str,
         snapshot: RunsSnapshot,
+        stamp: Stamp,
         changed: Sequence[Run],
         removed: Sequence[int],
         count: int,
         epoch: str,
-        chunks: int | None = None,
+        chunks: int,
     ) -> bytes:
         return pack(
             {
                 "v": VERSION,
                 "source": source,
-                "by": self._stamp.by,
-                "at": self._stamp.at,
+                "by": stamp.by,
+                "at": stamp.at,
                 "epoch": epoch,
-                "chunks": self.chunks if chunks is None else chunks,
+                "chunks": chunks,
                 "count": count,
                 "removed": list(removed),
                 "snapshot": codec.encode(dataclasses.replace(snapshot, runs=tuple(changed))),
             }
         )
 
-    def _rebase(self, source: str, snapshot: RunsSnapshot) -> RunsWrite:
+    def _rebase(self, source: str, snapshot: RunsSnapshot, stamp: Stamp) -> RunsWrite:
         from backends.analysis.run_index import Versioned, versions_of
 
         runs = snapshot.runs
@@ -376,12 +381,12 @@ class RunsPublisher:
         listed = list(runs)
         body = pack({"v": VERSION, "runs": codec.encode(listed)})
         pieces = [body[i : i + self.chunk_bytes] for i in range(0, len(body), self.chunk_bytes)]
-        head = self._pack_head(source, snapshot, (), (), len(listed), epoch, len(pieces))
+        head = self._pack_head(source, snapshot, stamp, (), (), len(listed), epoch, len(pieces))
         puts = [(chunk_key(epoch, i), piece) for i, piece in enumerate(pieces)]
         puts.append((RUNS_HEAD_KEY, head))
-        versions: dict[int, object] | None = dict(versions_of(runs))
-        if versions is not None and len(versions) != len(listed):
-            versions = None  # twins: every later poll writes a new base too
+        by_number = dict(versions_of(runs))
+        # Twins: no delta against this base (every later poll writes a new one).
+        versions = by_number if len(by_number) == len(listed) else None
         key = runs.source_key if isinstance(runs, Versioned) else None
         self._pending = (epoch, len(pieces), versions, key)
         return RunsWrite(puts, True, epoch)
@@ -415,12 +420,6 @@ class RunsHead:
     removed: list[int]
     #: The snapshot with only the runs changed since the base.
     delta: RunsSnapshot
-
-
-def _count(value: Any, error: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise FeedError(error)
-    return value
 
 
 def unpack_runs_head(value: bytes) -> RunsHead:
@@ -464,29 +463,35 @@ class RunsAssembler:
     def __init__(self) -> None:
         self.epoch: str | None = None
         self._base: tuple[Run, ...] = ()
+        #: The base's runs by number, made once per epoch (None: twins).
+        self._base_by_number: dict[int, Run] | None = {}
+        #: The runs of the last snapshot given back, by number (for reuse).
         self._held: dict[int, Run] = {}
 
     def assemble(self, head: RunsHead, chunk: Callable[[str], bytes | None]) -> RunsSnapshot:
         _check_runs(head.delta.runs, RUNS_HEAD_KEY)
         if head.epoch != self.epoch:
             self._base = self._read_base(head, chunk)
+            by_number = {run.number: run for run in self._base}
+            self._base_by_number = by_number if len(by_number) == len(self._base) else None
             self.epoch = head.epoch
         if not head.delta.runs and not head.removed:
             runs = self._base
+            held = self._base_by_number
         else:
-            by_number = {run.number: run for run in self._base}
-            if len(by_number) != len(self._base):
+            if self._base_by_number is None:
                 raise FeedError("runs: a delta against a history with twin runs")
+            held = dict(self._base_by_number)
             for number in head.removed:
-                by_number.pop(number, None)
+                held.pop(number, None)
             for run in head.delta.runs:
-                by_number[run.number] = self._reuse(run)
-            runs = tuple(by_number[n] for n in sorted(by_number))
+                held[run.number] = self._reuse(run)
+            runs = tuple(held[n] for n in sorted(held))
         if len(runs) != head.count:
             raise FeedError(
                 f"runs: the head names {head.count:,} runs, its data holds {len(runs):,}"
             )
-        self._held = {run.number: run for run in runs}
+        self._held = held if held is not None else {run.number: run for run in runs}
         return dataclasses.replace(head.delta, runs=runs)
 
     def _reuse(self, run: Run) -> Run:
