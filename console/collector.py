@@ -16,7 +16,6 @@ runs history then as a new base: the bucket may have lost the old one).
 from __future__ import annotations
 
 import dataclasses
-import getpass
 import itertools
 import os
 import secrets
@@ -82,7 +81,7 @@ class Collector:
         self.identity = feed.Heartbeat(
             secrets.token_hex(8),
             socket.gethostname(),
-            _user(),
+            feed.os_user(),
             os.getpid(),
             version,
             time.time(),
@@ -104,6 +103,7 @@ class Collector:
         self._said: str | None = None
         #: Snapshots written, each followed by a heartbeat (for tests and benches).
         self.published = 0
+        self._publisher: threading.Thread | None = None
         self.link = Link(options, on_connected=self._bind)
         self.poller = Poller(sources, config, self._deliver, _nothing_to_derive)
 
@@ -132,9 +132,8 @@ class Collector:
     def close(self) -> None:
         self.stop()
         self.poller.stop()
-        publisher = getattr(self, "_publisher", None)
-        if publisher is not None:
-            publisher.join(WRITE_TIMEOUT + 2)
+        if self._publisher is not None:
+            self._publisher.join(WRITE_TIMEOUT + 2)
         self.link.close()
         self.sources.close()
 
@@ -292,10 +291,3 @@ class Collector:
 def _nothing_to_derive(result: Result) -> Derived:
     """The collector publishes snapshots; every console derives its own alarms."""
     return Derived(result.kind, result.snapshot, None)
-
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # no name for this uid (a container): the number then
-        return str(os.getuid())

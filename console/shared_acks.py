@@ -24,16 +24,15 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import getpass
 import hashlib
 import json
-import os
 import threading
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 from backends.analysis.alarms import Alarm
+from backends.natsfeed import feed
 from backends.natsfeed.feed import ACKS_SUFFIX
 from backends.natsfeed.link import Link, NatsOptions, one_line, open_bucket
 from console.acks import Ack, AckStore
@@ -57,13 +56,6 @@ def ack_key(occurrence: str) -> str:
 
 def open_key(alarm_key: str) -> str:
     return f"open.{_hash(alarm_key)}"
-
-
-def default_name() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # no name for this uid (a container)
-        return str(os.getuid())
 
 
 def _time(value: Any) -> datetime:
@@ -96,7 +88,7 @@ class SharedAckStore(AckStore):
 
     def __init__(self, options: NatsOptions, *, name: str | None = None) -> None:
         super().__init__(None)
-        self.name = (name or default_name())[:MAX_TEXT]
+        self.name = (name or feed.os_user())[:MAX_TEXT]
         self.bucket = f"{options.bucket}{ACKS_SUFFIX}"
         self.where = dataclasses.replace(options, bucket=self.bucket).where()
         #: Told (from the link's thread) when a write did not reach NATS.

@@ -37,7 +37,9 @@ not decode is an error of that kind's pane, never of the console.
 from __future__ import annotations
 
 import dataclasses
+import getpass
 import json
+import os
 import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -220,6 +222,14 @@ class Heartbeat:
 
     def who(self) -> str:
         return f"collector {self.user}@{self.host} pid {self.pid}"
+
+
+def os_user() -> str:
+    """Who runs this process: the collector's heartbeat and an ack's author."""
+    try:
+        return getpass.getuser()
+    except Exception:  # no name for this uid (a container): the number then
+        return str(os.getuid())
 
 
 def pack_heartbeat(beat: Heartbeat) -> bytes:
