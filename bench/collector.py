@@ -35,25 +35,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
 
 from startup import env, populated  # noqa: E402
-from terminal import Terminal  # noqa: E402
+from terminal import Terminal, cpu_seconds, memory_mb  # noqa: E402
 
 from tests.nats_testbed import NatsServer  # noqa: E402
-
-
-def rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def cpu_s(pid: int) -> float:
-    import os
-
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def records(path: Path) -> int:
@@ -103,13 +87,15 @@ def session(
         for term in terms:
             term.wait(populated(720), timeout=180)
         time.sleep(3)
-        cpu0 = [cpu_s(t.process.pid) for t in terms]
+        cpu0 = [cpu_seconds(t.process.pid) for t in terms]
         rec0 = [records(r) for r in recs]
         start = time.perf_counter()
         time.sleep(window)
         wall = time.perf_counter() - start
-        cpu = [(cpu_s(t.process.pid) - c) / wall * 100 for t, c in zip(terms, cpu0, strict=True)]
-        rss = [rss_mb(t.process.pid) for t in terms]
+        cpu = [
+            (cpu_seconds(t.process.pid) - c) / wall * 100 for t, c in zip(terms, cpu0, strict=True)
+        ]
+        rss = [memory_mb(t.process.pid) for t in terms]
         polls = sum(records(r) - n for r, n in zip(recs, rec0, strict=True)) / wall * 60
         return {"cpu": statistics.median(cpu), "rss": statistics.median(rss), "polls": polls}
     finally:
@@ -145,14 +131,14 @@ def main() -> None:
             print(f"  {n} console(s), fed…", file=sys.stderr, flush=True)
             polls0, cpu0, t0 = (
                 collector_polls(server.url),
-                cpu_s(collector.pid),
+                cpu_seconds(collector.pid),
                 time.perf_counter(),
             )
             fed = session(n, args.window, home, feed, workdir)
             elapsed = time.perf_counter() - t0
             fed["polls"] = (collector_polls(server.url) - polls0) / elapsed * 60
-            fed["collector_cpu"] = (cpu_s(collector.pid) - cpu0) / elapsed * 100
-            fed["collector_rss"] = rss_mb(collector.pid)
+            fed["collector_cpu"] = (cpu_seconds(collector.pid) - cpu0) / elapsed * 100
+            fed["collector_rss"] = memory_mb(collector.pid)
             rows.append((n, direct, fed))
     finally:
         collector.terminate()
