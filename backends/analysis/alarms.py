@@ -99,6 +99,31 @@ class Thresholds:
     stale_min_seconds: float = 60
 
 
+#: The runbook hint of every alarm, by key (``*``: an RSE, schedd or kind),
+#: shared with the alert rules' ``hint`` annotation (``console.alert_rules``).
+#: A hint the alarm makes more precise (the stuck rule's id) starts from it.
+HINTS: dict[str, str] = {
+    "buffer.fill": "check that uploads to Rucio and tape keep up; purge runs that are data-safe",
+    "buffer.time_to_full": "find why the buffer is not drained (uplink, Rucio rules, tape queue)",
+    "buffer.uplink": "call LNGS IT about the network; keep the buffer free for the DAQ",
+    "rse.*.unavailable": "check the site's status page and the Rucio RSE attributes",
+    "tape.failures": "read the dsmc log on the datamanager; rc 12 = errors, 8 = warnings",
+    "tape.checksum": "re-upload these runs to tape; do not purge them from the buffer",
+    "jobs.dags_stalled": "release or fix the held nodes; the DAG waits for them",
+    "jobs.schedd.*.unreachable": "condor_q -name <schedd> from the submit host; check the "
+    "schedd and network",
+    "runs.no_new_run": "check the DAQ and the event builder at LNGS",
+    "runs.unsafe": "see the runs pane; add the missing Rucio rules or tape uploads",
+    "rse.*.stuck": "check the FTS errors and the destination RSE",
+    "rucio.checksum": "declare the bad replicas in Rucio so they are copied again; do not "
+    "purge these runs from the buffer",
+    "jobs.held": "Enter on a held DAG for its commands: condor_q -hold -constraint "
+    "'DAGManJobId == <dag>', fix the cause, then condor_release -constraint ...",
+    "source.*.down": "check the backend's connection settings and the service it reads",
+    "source.*.stale": "the source is slow or hung; check the service it reads",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Alarm:
     #: Stable identity: "buffer.fill", "rse.CNAF_USERDISK.stuck", "source.tape.down".
@@ -144,8 +169,13 @@ def buffer_alarms(
     snap: BufferSnapshot, limits: Thresholds, now: datetime, policy: SafetyPolicy
 ) -> Iterable[Alarm]:
     forecast = buffer_forecast(snap, timedelta(hours=limits.buffer_rate_window_hours))
-    percent = snap.used_bytes * 100 / snap.total_bytes if snap.total_bytes else 0.0
-    severity = _level(percent, limits.buffer_warning_percent, limits.buffer_critical_percent)
+    ratio = forecast.fill_fraction if snap.total_bytes else 0.0
+    percent = ratio * 100
+    # The ratio against the percentages over 100, as the alert rules compare
+    # ``xenon_buffer_used_ratio`` (the same floats, so they agree at the limit).
+    severity = _level(
+        ratio, limits.buffer_warning_percent / 100, limits.buffer_critical_percent / 100
+    )
     if severity:
         yield Alarm(
             key="buffer.fill",
@@ -157,13 +187,14 @@ def buffer_alarms(
                 f"{format_bytes(forecast.free_bytes)} free on {snap.mount}"
             ),
             since=None,
-            hint="check that uploads to Rucio and tape keep up; purge runs that are data-safe",
+            hint=HINTS["buffer.fill"],
         )
     to_full = forecast.time_to_full
     if to_full is not None:
-        hours = to_full.total_seconds() / 3600
         severity = _level_below(
-            hours, limits.time_to_full_warning_hours, limits.time_to_full_critical_hours
+            to_full.total_seconds(),
+            limits.time_to_full_warning_hours * 3600,
+            limits.time_to_full_critical_hours * 3600,
         )
         if severity:
             yield Alarm(
@@ -176,7 +207,7 @@ def buffer_alarms(
                     f"{format_bytes(forecast.free_bytes)} free"
                 ),
                 since=None,
-                hint="find why the buffer is not drained (uplink, Rucio rules, tape queue)",
+                hint=HINTS["buffer.time_to_full"],
             )
     if snap.uplink_up is False:
         autonomy = forecast.autonomy
@@ -198,7 +229,7 @@ def buffer_alarms(
             title="uplink from LNGS down",
             detail=f"nothing leaves the buffer; {left}",
             since=None,
-            hint="call LNGS IT about the network; keep the buffer free for the DAQ",
+            hint=HINTS["buffer.uplink"],
         )
 
 
@@ -217,7 +248,7 @@ def transfers_alarms(
                 title=f"{rse.name} unavailable",
                 detail=f"RSE {rse.name} is not available for reading or writing",
                 since=None,
-                hint="check the site's status page and the Rucio RSE attributes",
+                hint=HINTS["rse.*.unavailable"],
             )
     by_rse: dict[str, list[Rule]] = {}
     for rule in snap.rules:
@@ -226,15 +257,12 @@ def transfers_alarms(
     for name in sorted(by_rse):
         rules = sorted(by_rse[name], key=lambda r: (stuck_since(r), r.id))
         oldest = rules[0]
-        age_h = (now - stuck_since(oldest)).total_seconds() / 3600
-        severity = _level(age_h, limits.rule_stuck_warning_hours, limits.rule_stuck_critical_hours)
+        age = (now - stuck_since(oldest)).total_seconds()
+        warning = limits.rule_stuck_warning_hours * 3600
+        severity = _level(age, warning, limits.rule_stuck_critical_hours * 3600)
         if not severity:
             continue
-        over = sum(
-            1
-            for r in rules
-            if (now - stuck_since(r)).total_seconds() / 3600 >= limits.rule_stuck_warning_hours
-        )
+        over = sum(1 for r in rules if (now - stuck_since(r)).total_seconds() >= warning)
         run = f" (run {oldest.run_number})" if oldest.run_number is not None else ""
         error = f": {one_line(oldest.error)}" if oldest.error else ""
         yield Alarm(
@@ -248,7 +276,7 @@ def transfers_alarms(
                 f"oldest for {format_duration(now - stuck_since(oldest))}{run}{error}"
             ),
             since=stuck_since(oldest),
-            hint=f"rucio rule show {oldest.id}; check the FTS errors and the destination RSE",
+            hint=f"rucio rule show {oldest.id}; {HINTS['rse.*.stuck']}",
             count=len(rules),
         )
 
@@ -281,7 +309,7 @@ def tape_alarms(
             # Since the oldest failure of the window: it does not move with
             # each new failure (an acknowledgement covers the count it saw).
             since=failed_at(recent[-1]),
-            hint="read the dsmc log on the datamanager; rc 12 = errors, 8 = warnings",
+            hint=HINTS["tape.failures"],
             count=summary.failed_recent,
         )
 
@@ -293,12 +321,37 @@ def _first_copy_time(runs: list[Run]) -> datetime | None:
     return min(times, default=None) or min((r.end or r.start for r in runs), default=None)
 
 
-def _checksum_alarms(
-    failed: list[tuple[Run, SafetyVerdict]], limits: Thresholds
-) -> Iterable[Alarm]:
+@dataclass(frozen=True, slots=True)
+class ChecksumFailures:
+    """Runs missing a copy because the copy failed its checksum."""
+
+    #: Runs whose tape copy failed (alarm ``tape.checksum``).
+    tape: list[Run]
+    #: Runs whose Rucio copy for a missing slot failed (``rucio.checksum``),
+    #: with the verdict naming the slots.
+    rucio: list[tuple[Run, SafetyVerdict]]
+
+
+def checksum_failures(snap: RunsSnapshot, table: RunTable) -> ChecksumFailures:
+    """The runs whose copy failed its checksum: a failure now, whatever the
+    run's age (the alarms and the exporter count these)."""
+    failed = [(snap.runs[i], fact.verdict) for i, fact in table.unsafe() if fact.verdict.failed]
+    return ChecksumFailures(
+        [run for run, verdict in failed if SLOT_TAPE in verdict.failed],
+        [(run, verdict) for run, verdict in failed if set(verdict.failed) - {SLOT_TAPE}],
+    )
+
+
+def unsafe_overdue(table: RunTable, before: float) -> list[RunFacts]:
+    """The runs not data-safe whose copies were due before ``before`` (POSIX
+    seconds), in order: alarm ``runs.unsafe``."""
+    return [fact for _, fact in table.unsafe() if fact.overdue(before)]
+
+
+def _checksum_alarms(failed: ChecksumFailures, limits: Thresholds) -> Iterable[Alarm]:
     """Runs whose tape copy, or whose Rucio copy for a missing slot, failed its
     checksum: a failure now, whatever the run's age."""
-    on_tape = [run for run, verdict in failed if SLOT_TAPE in verdict.failed]
+    on_tape = failed.tape
     severity = _level(len(on_tape), limits.tape_checksum_warning, limits.tape_checksum_critical)
     if severity:
         numbers = ", ".join(str(r.number) for r in on_tape[-5:])
@@ -311,9 +364,9 @@ def _checksum_alarms(
             detail=f"restore test checksum mismatch for runs {numbers}{more}",
             since=_first_copy_time(on_tape),
             count=len(on_tape),
-            hint="re-upload these runs to tape; do not purge them from the buffer",
+            hint=HINTS["tape.checksum"],
         )
-    in_rucio = [(run, v) for run, v in failed if set(v.failed) - {SLOT_TAPE}]
+    in_rucio = failed.rucio
     severity = _level(len(in_rucio), limits.tape_checksum_warning, limits.tape_checksum_critical)
     if severity:
         shown = ", ".join(
@@ -329,8 +382,7 @@ def _checksum_alarms(
             detail=f"checksum problem recorded on the Rucio copy of runs {shown}{more}",
             since=_first_copy_time([run for run, _ in in_rucio]),
             count=len(in_rucio),
-            hint="declare the bad replicas in Rucio so they are copied again; do not purge "
-            "these runs from the buffer",
+            hint=HINTS["rucio.checksum"],
         )
 
 
@@ -352,8 +404,7 @@ def jobs_alarms(
             title=f"{_plural(len(held), 'held job')}",
             detail=f"{_plural(len(held), 'job')} held{top}",
             since=min((j.entered_status_at for j in held), default=None),
-            hint="Enter on a held DAG for its commands: condor_q -hold -constraint "
-            "'DAGManJobId == <dag>', fix the cause, then condor_release -constraint ...",
+            hint=HINTS["jobs.held"],
             count=len(held),
         )
     stalled = [d for d in snap.dags if dag_stalled(d)]
@@ -369,7 +420,7 @@ def jobs_alarms(
             title=f"{_plural(len(stalled), 'DAG')} stalled",
             detail=f"only held nodes left for runs {runs}{more}",
             since=min(d.submitted_at for d in stalled),
-            hint="release or fix the held nodes; the DAG waits for them",
+            hint=HINTS["jobs.dags_stalled"],
             count=len(stalled),
         )
     for schedd, error in snap.schedd_errors:
@@ -380,7 +431,7 @@ def jobs_alarms(
             title=f"schedd {schedd} unreachable",
             detail=f"its jobs are from its last answer; {one_line(error)}",
             since=None,
-            hint="condor_q -name <schedd> from the submit host; check the schedd and network",
+            hint=HINTS["jobs.schedd.*.unreachable"],
         )
 
 
@@ -410,18 +461,12 @@ def runs_alarms(
                 title=f"no new run for {format_duration(age)}",
                 detail=f"DAQ is taking data but run {newest.number} is the newest",
                 since=newest.start,
-                hint="check the DAQ and the event builder at LNGS",
+                hint=HINTS["runs.no_new_run"],
             )
-    # One verdict per run, for every alarm below.
+    # One verdict per run (the table's), for every alarm below.
     before = (now - timedelta(hours=limits.unsafe_after_hours)).timestamp()
-    failed: list[tuple[Run, SafetyVerdict]] = []
-    unsafe: list[RunFacts] = []
-    for index, fact in table.unsafe():
-        if fact.verdict.failed:
-            failed.append((snap.runs[index], fact.verdict))
-        if fact.overdue(before):
-            unsafe.append(fact)
-    yield from _checksum_alarms(failed, limits)
+    yield from _checksum_alarms(checksum_failures(snap, table), limits)
+    unsafe = unsafe_overdue(table, before)
     severity = _level(len(unsafe), limits.unsafe_runs_warning, limits.unsafe_runs_critical)
     if severity:
         oldest = unsafe[0]
@@ -436,7 +481,7 @@ def runs_alarms(
                 f" lack required copies; oldest run {oldest.number}: {oldest.verdict.reason}"
             ),
             since=datetime.fromtimestamp(oldest.since, UTC),
-            hint="see the runs pane; add the missing Rucio rules or tape uploads",
+            hint=HINTS["runs.unsafe"],
             count=len(unsafe),
         )
 
@@ -467,7 +512,7 @@ def source_alarm(
             title=f"{kind.value} source failing",
             detail=one_line(error),
             since=None,
-            hint="check the backend's connection settings and the service it reads",
+            hint=HINTS["source.*.down"],
         )
     if snap is None:
         return None
@@ -480,7 +525,7 @@ def source_alarm(
             title=f"{kind.value} data stale",
             detail=f"showing data from {format_duration(old)} ago; last error: {one_line(error)}",
             since=snap.taken_at,
-            hint="check the backend's connection settings and the service it reads",
+            hint=HINTS["source.*.down"],
         )
     if stale_after is not None and old.total_seconds() > stale_after:
         return Alarm(
@@ -490,7 +535,7 @@ def source_alarm(
             title=f"{kind.value} data stale",
             detail=f"no fresh data for {format_duration(old)}",
             since=snap.taken_at,
-            hint="the source is slow or hung; check the service it reads",
+            hint=HINTS["source.*.stale"],
         )
     return None
 
