@@ -24,7 +24,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import IO, Any
 
 from backends import kinds
@@ -33,8 +32,9 @@ from backends.natsfeed import feed
 from backends.natsfeed.feed import ACKS_SUFFIX
 from backends.natsfeed.link import Link, NatsOptions, one_line, open_bucket
 from console.config import Config
+from console.exporter import Exporter, MetricsServer
 from console.fetching import Backends, Result
-from console.polling import Derived, Event, Polled, Poller
+from console.polling import Derive, Derived, Event, Polled, Poller, derive, healths
 from console.safe_text import redact_secrets, strip_controls
 
 #: Seconds between heartbeats (a console calls the collector silent after
@@ -42,14 +42,6 @@ from console.safe_text import redact_secrets, strip_controls
 HEARTBEAT_EVERY = 5.0
 #: Seconds a write to NATS may take before it counts as failed.
 WRITE_TIMEOUT = 30.0
-
-
-@dataclass
-class _Health:
-    backend: str
-    error: str | None = None
-    ok_at: float | None = None
-    polls: int = 0
 
 
 def _epochs() -> Callable[[], str]:
@@ -71,7 +63,10 @@ class Collector:
         heartbeat_every: float = HEARTBEAT_EVERY,
         log: IO[str] | None = None,
         version: str = "unknown",
+        metrics: tuple[str, int] | None = None,
     ) -> None:
+        """``metrics``: also serve Prometheus metrics on (host, port)
+        (``console.exporter``; the address is taken at ``start``)."""
         self.config = config
         self.sources = sources
         self.options = options
@@ -91,9 +86,7 @@ class Collector:
         self._lock = threading.Lock()
         #: Per kind: the newest good result not written yet, and when it came.
         self._pending: dict[Kind, tuple[Result, float]] = {}
-        self._health = {
-            kind: _Health(sources.backend_name(kind) or "-") for kind in sources.kinds()
-        }
+        self._health = healths(sources, config)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._runs = feed.RunsPublisher(_epochs())
@@ -105,20 +98,33 @@ class Collector:
         self.published = 0
         self._publisher: threading.Thread | None = None
         self.link = Link(options, on_connected=self._bind)
-        self.poller = Poller(sources, config, self._deliver, _nothing_to_derive)
+        self.metrics_address = metrics
+        #: The metrics of the polls, when served (``metrics``).
+        self.exporter: Exporter | None = None
+        self.metrics_server: MetricsServer | None = None
+        derive_alarms: Derive = _nothing_to_derive
+        if metrics is not None:
+            self.exporter = Exporter(config, sources)
+            derive_alarms = derive(config)
+        self.poller = Poller(sources, config, self._deliver, derive_alarms)
 
     # ------------------------------------------------------------ running
 
     def run(self) -> None:
         """Collect until ``stop`` (or Ctrl-C)."""
-        self.start()
         try:
+            self.start()
             while not self._stop.wait(0.5):
                 pass
         finally:
             self.close()
 
     def start(self) -> None:
+        """Start polling and publishing (``ListenError``: the metrics address
+        cannot be served; nothing is started then)."""
+        if self.exporter is not None and self.metrics_address is not None:
+            self.metrics_server = MetricsServer(self.exporter, *self.metrics_address)
+            self.say(f"serving metrics at {self.metrics_server.url}")
         self.say(f"collecting for {self.options.where()}")
         self.link.start()
         self.poller.start()
@@ -135,6 +141,8 @@ class Collector:
         if self._publisher is not None:
             self._publisher.join(WRITE_TIMEOUT + 2)
         self.link.close()
+        if self.metrics_server is not None:
+            self.metrics_server.close()
         self.sources.close()
 
     def say(self, line: str) -> None:
@@ -147,6 +155,8 @@ class Collector:
     # ------------------------------------------------------- from the polls
 
     def _deliver(self, event: Event) -> None:
+        if self.exporter is not None:
+            self.exporter.deliver(event)
         if not isinstance(event, Polled):
             return
         result = event.result
@@ -154,14 +164,10 @@ class Collector:
             health = self._health.get(result.kind)
             if health is None:
                 return
-            was = health.error
-            health.polls += 1
-            health.backend = result.source
-            health.error = result.error
-            if result.snapshot is not None:
-                health.ok_at = time.time() - max(0.0, result.age)
+            changed = health.record(result, time.time())
+            if result.snapshot is not None and health.ok_at is not None:
                 self._pending[result.kind] = (result, health.ok_at)
-        if result.error != was:
+        if changed:
             if result.error is None:
                 self.say(f"{result.kind.value}: back ({result.source})")
             else:

@@ -68,6 +68,41 @@ class Derived:
 
 
 Event = PollStarted | Polled | Derived
+
+
+@dataclass
+class Health:
+    """A kind's source as a headless front end (collector, exporter) saw it."""
+
+    backend: str
+    #: The kind's poll interval (seconds).
+    interval: float
+    #: The error of its last poll, or None.
+    error: str | None = None
+    #: When the data of its last good snapshot was fresh (Unix seconds: the
+    #: poll's time less the age the backend said the data had), None if never.
+    ok_at: float | None = None
+    polls: int = 0
+
+    def record(self, result: Result, now: float) -> bool:
+        """A poll came back at ``now`` (Unix seconds); True when its error changed."""
+        was = self.error
+        self.polls += 1
+        self.backend = result.source
+        self.error = result.error
+        if result.snapshot is not None:
+            self.ok_at = now - max(0.0, result.age)
+        return result.error != was
+
+
+def healths(sources: Backends, config: Config) -> dict[Kind, Health]:
+    """A ``Health`` for every assigned kind, none polled yet."""
+    return {
+        kind: Health(sources.backend_name(kind) or "-", config.intervals[kind])
+        for kind in sources.kinds()
+    }
+
+
 Deliver = Callable[[Event], None]
 Prepare = Callable[[Kind, Snapshot], object | None]
 Derive = Callable[[Result], Derived]
