@@ -163,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(
         dest="command",
-        metavar="{report,check,audit,replay,collect,sim}",
+        metavar="{report,check,audit,replay,collect,exporter,alert-rules,sim}",
         parser_class=_Parser,
     )
     report = sub.add_parser(
@@ -250,6 +250,34 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="key-value bucket (default: [collector] bucket, else xenon-console)",
     )
+    collect.add_argument(
+        "--metrics",
+        metavar="HOST:PORT",
+        help="also serve Prometheus metrics at http://HOST:PORT/metrics (:PORT: every address)",
+    )
+    exporter = sub.add_parser(
+        "exporter",
+        parents=[common],
+        help="poll the backends and serve Prometheus metrics (no NATS needed)",
+        description="Poll the configured backends as the console does and serve the "
+        "console's figures, alarms and source health as Prometheus metrics at "
+        "http://HOST:PORT/metrics. Runs until Ctrl-C or SIGTERM.",
+    )
+    exporter.add_argument(
+        "--listen",
+        metavar="HOST:PORT",
+        required=True,
+        help="address to serve /metrics on, e.g. 127.0.0.1:9108 (:9108: every address)",
+    )
+    rules = sub.add_parser(
+        "alert-rules",
+        parents=[common],
+        help="print Prometheus alerting rules equal to the console's alarms",
+        description="Print a Prometheus rules file (YAML) whose alerts are the console's "
+        "alarms at the thresholds of the config's [thresholds] (alerts/xenon.rules.yml "
+        "is the output for the defaults).",
+    )
+    rules.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of stdout")
     _add_sim(sub)
     return parser
 
@@ -404,6 +432,7 @@ def _collect(args: argparse.Namespace, config: Config) -> int:
 
     from backends.natsfeed.link import NatsOptions
     from console.collector import Collector
+    from console.exporter import ListenError
     from console.fetching import Backends
 
     options = dict(config.collector)
@@ -418,12 +447,67 @@ def _collect(args: argparse.Namespace, config: Config) -> int:
     except BackendConfigError as exc:
         origin = f"{config.source_path}: " if config.source_path is not None else ""
         return _fail(f"{origin}[collector] {exc}")
-    collector = Collector(config, Backends(config), nats_options, version=_version())
+    listen = _listen_address(args.metrics, "--metrics") if args.metrics else None
+    collector = Collector(
+        config, Backends(config), nats_options, version=_version(), metrics=listen
+    )
     signal.signal(signal.SIGTERM, lambda *_: collector.stop())
     try:
         collector.run()
+    except ListenError as exc:
+        return _fail(str(exc))
     except KeyboardInterrupt:
         collector.close()
+    return 0
+
+
+def _listen_address(text: str, option: str) -> tuple[str, int]:
+    from console.exporter import ListenError, parse_listen
+
+    try:
+        return parse_listen(text)
+    except ListenError as exc:
+        raise ConfigError(f"{option} {exc}") from None
+
+
+def _exporter(args: argparse.Namespace, config: Config) -> int:
+    import signal
+    import threading
+
+    from console.exporter import ListenError, serve_metrics
+    from console.fetching import Backends
+
+    host, port = _listen_address(args.listen, "--listen")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        with serve_metrics(config, Backends(config), host, port) as server:
+            print(f"{PROG}: serving {server.url}", file=sys.stderr, flush=True)
+            while not stop.wait(0.5):
+                pass
+    except ListenError as exc:
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+def _alert_rules(args: argparse.Namespace, config: Config) -> int:
+    from console.alert_rules import rules_yaml
+
+    origin = (
+        f"the [thresholds] of {config.source_path}"
+        if config.source_path is not None
+        else "the default thresholds"
+    )
+    text = rules_yaml(config.thresholds, origin=origin)
+    if args.output is None:
+        sys.stdout.write(text)
+        return 0
+    try:
+        Path(args.output).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        return _fail(f"--output {args.output}: {exc.strerror or exc}")
     return 0
 
 
@@ -512,6 +596,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _audit(args, config)
         if args.command == "collect":
             return _collect(args, config)
+        if args.command == "exporter":
+            return _exporter(args, config)
+        if args.command == "alert-rules":
+            return _alert_rules(args, config)
         return _one_shot(args, config)
     except (ConfigError, BackendConfigError) as exc:
         if args.command == "check":
