@@ -23,7 +23,8 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     return home
 
 
-#: Fixtures that start a real server (secantusd, Rucio on gunicorn, Prometheus, NATS).
+#: Fixtures that start a real server (secantusd, Rucio on gunicorn, Prometheus,
+#: Alertmanager, NATS) or need one's tools (promtool).
 SERVER_FIXTURES = frozenset(
     {
         "secantus",
@@ -35,6 +36,8 @@ SERVER_FIXTURES = frozenset(
         "prometheus",
         "exporter",
         "nats_server",
+        "monitoring",
+        "promtool",
     }
 )
 

@@ -123,7 +123,13 @@ def make_certificates(workdir: Path) -> tuple[Path, Path, Path]:
 
 
 def start_collector(
-    config_text: str, workdir: Path, url: str, *, factory: Any = None, published: int = 1
+    config_text: str,
+    workdir: Path,
+    url: str,
+    *,
+    factory: Any = None,
+    published: int = 1,
+    metrics: tuple[str, int] | None = None,
 ) -> Any:
     """A collector on ``url`` for the config ``config_text`` (heartbeats every
     0.5 s), once it has published ``published`` snapshots; the caller closes
@@ -141,7 +147,7 @@ def start_collector(
     log = io.StringIO()
     collector = Collector(
         config, Backends(config, factory), NatsOptions.from_options({"url": url}),
-        heartbeat_every=0.5, log=log,
+        heartbeat_every=0.5, log=log, metrics=metrics,
     )  # fmt: skip
     collector.start()
     deadline = time.monotonic() + 60

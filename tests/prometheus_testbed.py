@@ -22,6 +22,7 @@ import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 START_TIMEOUT = 90.0
 
@@ -89,69 +90,59 @@ class Exporter:
         self.server.server_close()
 
 
-class PrometheusServer:
-    def __init__(self, workdir: Path, exporter_port: int) -> None:
-        binary = shutil.which("prometheus") or "/usr/bin/prometheus"
-        if not Path(binary).exists():
-            raise RuntimeError(
-                "prometheus is not installed: run tests/testbeds/prometheus/"
-                "setup.sh (make testbeds)"
-            )
-        self.binary = binary
+#: What ``PrometheusServer.start`` waits for by default: the test exporter's data.
+READY = 'node_filesystem_size_bytes{mountpoint="/data"}'
+
+
+class _Daemon:
+    """A server binary on loopback with a log: started, waited for, stopped."""
+
+    name = "server"
+
+    def __init__(self, binary: str, workdir: Path, setup: str) -> None:
+        found = shutil.which(binary) or f"/usr/bin/{binary}"
+        if not Path(found).exists():
+            raise RuntimeError(f"{binary} is not installed: run {setup} (make testbeds)")
+        self.binary = found
         self.workdir = workdir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.config = workdir / "prometheus.yml"
-        self.storage = workdir / "data"
-        self.log = workdir / "prometheus.log"
-        self.config.write_text(
-            "global:\n"
-            "  scrape_interval: 1s\n"
-            "  evaluation_interval: 1s\n"
-            "scrape_configs:\n"
-            "  - job_name: buffer\n"
-            "    scrape_interval: 1s\n"
-            "    scrape_timeout: 1s\n"
-            "    static_configs:\n"
-            f"      - targets: ['127.0.0.1:{exporter_port}']\n"
-        )
+        self.log = workdir / f"{self.name}.log"
         self.process: subprocess.Popen[bytes] | None = None
+
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
+    def answers(self) -> bool:
+        """Whether the server is ready (``start`` waits for it)."""
+        raise NotImplementedError
 
     def start(self) -> None:
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
-                [
-                    self.binary,
-                    f"--config.file={self.config}",
-                    f"--storage.tsdb.path={self.storage}",
-                    f"--web.listen-address=127.0.0.1:{self.port}",
-                    "--storage.tsdb.retention.time=1h",
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
+                self.command(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
             )
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(
-                    f"prometheus exited with {self.process.returncode}:\n{self.log_tail()}"
+                    f"{self.name} exited with {self.process.returncode}:\n{self.log_tail()}"
                 )
-            if self.query('node_filesystem_size_bytes{mountpoint="/data"}'):
+            if self.answers():
                 return
             time.sleep(0.25)
         self.stop()
         raise RuntimeError(
-            f"prometheus answered no query within {START_TIMEOUT:g} s:\n{self.log_tail()}"
+            f"{self.name} was not ready within {START_TIMEOUT:g} s:\n{self.log_tail()}"
         )
 
-    def query(self, promql: str) -> list:
-        url = f"{self.url}/api/v1/query?" + urllib.parse.urlencode({"query": promql})
+    def get(self, path: str) -> Any:
+        """The JSON of an API path (``/api/v1/alerts``), None when it does not answer."""
         try:
-            with urllib.request.urlopen(url, timeout=2) as answer:
-                return json.load(answer)["data"]["result"]
-        except (OSError, ValueError, KeyError):
-            return []
+            with urllib.request.urlopen(self.url + path, timeout=2) as answer:
+                return json.load(answer)
+        except (OSError, ValueError):
+            return None
 
     def stop(self) -> None:
         if self.process is None:
@@ -169,3 +160,91 @@ class PrometheusServer:
             return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return "(no log)"
+
+
+class PrometheusServer(_Daemon):
+    name = "prometheus"
+
+    def __init__(
+        self,
+        workdir: Path,
+        exporter_port: int | None = None,
+        *,
+        config: str | None = None,
+        ready: str = READY,
+    ) -> None:
+        """Scrapes the ``Exporter`` on ``exporter_port``, or runs with the
+        given ``config`` (YAML text); ``start`` waits until ``ready`` (a
+        query) has an answer."""
+        super().__init__("prometheus", workdir, "tests/testbeds/prometheus/setup.sh")
+        self.config = workdir / "prometheus.yml"
+        self.storage = workdir / "data"
+        self.ready = ready
+        self.config.write_text(
+            config
+            if config is not None
+            else "global:\n"
+            "  scrape_interval: 1s\n"
+            "  evaluation_interval: 1s\n"
+            "scrape_configs:\n"
+            "  - job_name: buffer\n"
+            "    scrape_interval: 1s\n"
+            "    scrape_timeout: 1s\n"
+            "    static_configs:\n"
+            f"      - targets: ['127.0.0.1:{exporter_port}']\n"
+        )
+
+    def command(self) -> list[str]:
+        return [
+            self.binary,
+            f"--config.file={self.config}",
+            f"--storage.tsdb.path={self.storage}",
+            f"--web.listen-address=127.0.0.1:{self.port}",
+            "--storage.tsdb.retention.time=1h",
+        ]
+
+    def answers(self) -> bool:
+        return bool(self.query(self.ready))
+
+    def query(self, promql: str) -> list:
+        answer = self.get("/api/v1/query?" + urllib.parse.urlencode({"query": promql}))
+        try:
+            return list(answer["data"]["result"])
+        except (TypeError, KeyError):
+            return []
+
+
+class AlertmanagerServer(_Daemon):
+    """Debian's ``prometheus-alertmanager`` (tests/testbeds/alertmanager),
+    clustering off, throw-away storage, one receiver that goes nowhere."""
+
+    name = "alertmanager"
+
+    def __init__(self, workdir: Path) -> None:
+        super().__init__("prometheus-alertmanager", workdir, "tests/testbeds/alertmanager/setup.sh")
+        self.config = workdir / "alertmanager.yml"
+        self.storage = workdir / "alertmanager"
+        self.config.write_text(
+            "route:\n"
+            "  receiver: shift\n"
+            "  group_by: [alertname, alarm]\n"
+            "receivers:\n"
+            "  - name: shift\n"
+        )
+
+    def command(self) -> list[str]:
+        return [
+            self.binary,
+            f"--config.file={self.config}",
+            f"--storage.path={self.storage}",
+            f"--web.listen-address=127.0.0.1:{self.port}",
+            "--cluster.listen-address=",
+        ]
+
+    def answers(self) -> bool:
+        return self.alerts() is not None
+
+    def alerts(self) -> list | None:
+        """``/api/v2/alerts``, None when it does not answer."""
+        answer = self.get("/api/v2/alerts")
+        return answer if isinstance(answer, list) else None
