@@ -17,6 +17,7 @@ the runs' verdicts from the run table the alarms read.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -271,13 +272,25 @@ def runs_metrics(
     if table is None or table.runs is not snap.runs:
         table = tabled(snap.runs, policy)
     before = (snap.taken_at - timedelta(hours=limits.unsafe_after_hours)).timestamp()
+    overdue = unsafe_overdue(table, before)
+    # Runs per judgement (counted in C), then the verdict word of each: only
+    # a run that waits for copies or misses them depends on its age, and the
+    # overdue ones are those of the alarm.
     counts: dict[tuple[str, str], int] = {}
     judged = table.judged
-    for i, code in enumerate(table.codes):
+    missing: Counter[str] = Counter(
+        f.science_run or "none" for f in overdue if not f.verdict.failed
+    )
+    for code, n in Counter(table.codes).items():
         facts = judged[code]
-        word = verdict_word(facts.verdict, table.overdue(i, before))
-        key = (facts.science_run or "none", word)
-        counts[key] = counts.get(key, 0) + 1
+        science = facts.science_run or "none"
+        word = verdict_word(facts.verdict, overdue=False)
+        counts[(science, word)] = counts.get((science, word), 0) + n
+    for science, n in missing.items():
+        counts[(science, "wait")] -= n
+        counts[(science, "miss")] = n
+        if counts[(science, "wait")] == 0:
+            del counts[(science, "wait")]
     out = _Families()
     out.declare(
         "runs",
@@ -292,7 +305,7 @@ def runs_metrics(
         "runs_unsafe_overdue",
         f"Runs ended more than unsafe_after_hours ago ({limits.unsafe_after_hours:g} h) "
         "without every required copy (alarm runs.unsafe).",
-        len(unsafe_overdue(table, before)),
+        len(overdue),
     )
     out.add("runs_malformed", "Runs whose documents are malformed.", table.malformed)
     failed = checksum_failures(snap, table)

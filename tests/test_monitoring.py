@@ -20,8 +20,10 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -29,6 +31,8 @@ from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from backends.analysis.alarms import Thresholds
+from backends.analysis.run_index import tabled
+from backends.analysis.safety import verdict_word
 from backends.model import Kind, RseStatus, Snapshot, TransfersSnapshot
 from backends.simulator import SCENARIOS
 from console.alert_rules import rules_yaml
@@ -108,6 +112,7 @@ def test_metrics_agree_with_the_report_and_check(scenario: str) -> None:
     runs = sum(v for (name, _), v in found.items() if name == "xenon_runs")
     assert runs == report["runs"]["count"] == (720 if scenario == "nominal" else runs)
     assert value(found, "xenon_runs_unsafe_overdue") == report["runs"]["unsafe_old"]
+    assert verdicts(found) == slow_verdicts(results[Kind.RUNS].snapshot, config)
     stuck = sum(
         v for (name, labels), v in found.items()
         if name == "xenon_rucio_rules" and ("state", "STUCK") in labels
@@ -120,6 +125,41 @@ def test_metrics_agree_with_the_report_and_check(scenario: str) -> None:
         by_severity[severity] += 1
     for severity, count in by_severity.items():
         assert value(found, "xenon_alarms", severity=severity) == count
+
+
+def verdicts(found: dict) -> dict[tuple[str, str], float]:
+    """``xenon_runs`` by (science, verdict)."""
+    return {
+        (dict(labels)["science"], dict(labels)["verdict"]): v
+        for (name, labels), v in found.items()
+        if name == "xenon_runs"
+    }
+
+
+def slow_verdicts(snapshot, config: Config) -> Counter:
+    """Each run's verdict word, the slow way: run by run, as the runs pane says it."""
+    hours = config.thresholds.unsafe_after_hours
+    before = (snapshot.taken_at - timedelta(hours=hours)).timestamp()
+    return Counter(
+        (f.science_run or "none", verdict_word(f.verdict, f.overdue(before)))
+        for f in tabled(snapshot.runs, config.policy).facts
+    )
+
+
+def test_verdict_counts_split_waiting_from_overdue_runs(tmp_path: Path) -> None:
+    """With the uplink down for 36 h and copies due after 6 h, runs miss
+    copies: each is counted once, as ``miss``, not ``wait``."""
+    path = tmp_path / "config.toml"
+    path.write_text("[thresholds]\nunsafe_after_hours = 6\n")
+    config = load_config(path, scenario="uplink-down", seed=1, speed=0)
+    exporter, sources = fed(config)
+    try:
+        snapshot = fetch_one(sources, Kind.RUNS).snapshot
+    finally:
+        sources.close()
+    counted = verdicts(samples(exporter))
+    assert counted == slow_verdicts(snapshot, config)
+    assert counted[("SR1", "miss")] > 0 and counted[("SR1", "wait")] > 0
 
 
 def _perfdata(results, config) -> str:
@@ -482,3 +522,24 @@ def test_collect_metrics_address_errors_are_one_line(capsys: pytest.CaptureFixtu
     assert main(["collect", "--nats", "nats://127.0.0.1:1", "--metrics", "x"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--metrics 'x' is not HOST:PORT" in err
+
+
+def test_every_alarm_has_a_rule_and_every_rule_reads_exported_metrics() -> None:
+    """Each alarm of ``alarms.HINTS`` (every alarm the console raises has its
+    hint there) is raised by a rule at each severity it can have, and each
+    metric a rule reads is one the exporter serves."""
+    import re
+
+    from backends.analysis.alarms import HINTS
+    from console.alert_rules import alert_rules
+
+    rules = alert_rules(Thresholds())
+    patterns = {re.sub(r"\{\{ \$labels\.\w+ \}\}", "*", r.alarm) for r in rules}
+    assert patterns == set(HINTS)
+    exported: set[str] = set()
+    for scenario in SCENARIOS:
+        exporter, sources = fed(simulator(scenario))
+        sources.close()
+        exported |= {f.name for f in exporter.families()}
+    read = {name for r in rules for name in re.findall(r"\bxenon_\w+", r.expr)}
+    assert read <= exported, read - exported
