@@ -28,7 +28,7 @@ from prometheus_client.registry import Collector, CollectorRegistry
 from backends.analysis.alarms import Alarm, Severity, sort_alarms, source_alarm
 from backends.model import Kind, Snapshot
 from console.config import Config
-from console.fetching import Backends, describe_error
+from console.fetching import Backends, describe_error, fetch_one
 from console.metrics import PREFIX, Family, merged, snapshot_metrics, source_metrics
 from console.polling import Derived, Event, Health, Polled, Poller, derive, healths
 
@@ -131,6 +131,15 @@ class Exporter(Collector):
         """``prometheus_client``'s hook: the kept families, formatted."""
         for family in self.families():
             yield _metric(family)
+
+    def poll_once(self, sources: Backends) -> None:
+        """Poll every kind of ``sources`` once, in this thread, and keep what
+        came back, as the polling core would deliver it (tests, benches)."""
+        derived = derive(self.config)
+        for kind in sources.kinds():
+            result = fetch_one(sources, kind)
+            self.deliver(Polled(result, time.monotonic()))
+            self.deliver(derived(result))
 
     def registry(self) -> CollectorRegistry:
         """A registry with this exporter and the process's own metrics."""

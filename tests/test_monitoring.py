@@ -60,11 +60,7 @@ def fed(config: Config) -> tuple[Exporter, Backends]:
     """An exporter fed one poll of every kind, as the polling core would."""
     sources = Backends(config)
     exporter = Exporter(config, sources)
-    derived = derive(config)
-    for kind in sources.kinds():
-        result = fetch_one(sources, kind)
-        exporter.deliver(Polled(result, time.monotonic()))
-        exporter.deliver(derived(result))
+    exporter.poll_once(sources)
     return exporter, sources
 
 
