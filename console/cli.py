@@ -476,13 +476,14 @@ def _exporter(args: argparse.Namespace, config: Config) -> int:
 
     from console.exporter import ListenError, serve_metrics
     from console.fetching import Backends
+    from console.polling import log_line
 
     host, port = _listen_address(args.listen, "--listen")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        with serve_metrics(config, Backends(config), host, port) as server:
-            print(f"{PROG}: serving {server.url}", file=sys.stderr, flush=True)
+        with serve_metrics(config, Backends(config), host, port, log=sys.stderr) as server:
+            log_line(sys.stderr, "exporter", f"serving {server.url}")
             while not stop.wait(0.5):
                 pass
     except ListenError as exc:

@@ -34,8 +34,17 @@ from backends.natsfeed.link import Link, NatsOptions, one_line, open_bucket
 from console.config import Config
 from console.exporter import Exporter, MetricsServer
 from console.fetching import Backends, Result
-from console.polling import Derive, Derived, Event, Polled, Poller, derive, healths
-from console.safe_text import redact_secrets, strip_controls
+from console.polling import (
+    Derive,
+    Derived,
+    Event,
+    Polled,
+    Poller,
+    change_line,
+    derive,
+    healths,
+    log_line,
+)
 
 #: Seconds between heartbeats (a console calls the collector silent after
 #: three missed ones).
@@ -147,10 +156,7 @@ class Collector:
 
     def say(self, line: str) -> None:
         """One line on the log (stderr), never a secret or a control character."""
-        stamp = time.strftime("%Y-%m-%d %H:%M:%S")
-        print(
-            f"{stamp} collect: {strip_controls(redact_secrets(line))}", file=self._log, flush=True
-        )
+        log_line(self._log, "collect", line)
 
     # ------------------------------------------------------- from the polls
 
@@ -168,10 +174,7 @@ class Collector:
             if result.snapshot is not None and health.ok_at is not None:
                 self._pending[result.kind] = (result, health.ok_at)
         if changed:
-            if result.error is None:
-                self.say(f"{result.kind.value}: back ({result.source})")
-            else:
-                self.say(f"{result.kind.value}: {result.error}")
+            self.say(change_line(result))
         self._wake.set()
 
     # ----------------------------------------------------------- publishing

@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import IO, Any
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
@@ -30,17 +30,35 @@ from backends.model import Kind, Snapshot
 from console.config import Config
 from console.fetching import Backends, describe_error, fetch_one
 from console.metrics import PREFIX, Family, merged, snapshot_metrics, source_metrics
-from console.polling import Derived, Event, Health, Polled, Poller, derive, healths
+from console.polling import (
+    Derived,
+    Event,
+    Health,
+    Polled,
+    Poller,
+    change_line,
+    derive,
+    healths,
+    log_line,
+)
 
 
 class Exporter(Collector):
     """The newest metric families of every kind a ``Poller`` delivers."""
 
     def __init__(
-        self, config: Config, sources: Backends, *, clock: Callable[[], float] = time.time
+        self,
+        config: Config,
+        sources: Backends,
+        *,
+        clock: Callable[[], float] = time.time,
+        log: IO[str] | None = None,
     ) -> None:
+        """``log``: where to say, one line each, when a source fails or is
+        back (None: nowhere; a collector says it itself)."""
         self.config = config
         self.clock = clock
+        self._log = log
         self._lock = threading.Lock()
         self._health: dict[Kind, Health] = healths(sources, config)
         self._families: dict[Kind, list[Family]] = {}
@@ -54,10 +72,13 @@ class Exporter(Collector):
         if isinstance(event, Polled):
             with self._lock:
                 health = self._health.get(event.result.kind)
-                if health is not None:
-                    health.record(event.result, self.clock())
-                    if event.result.snapshot is not None:
-                        self._snapshots[event.result.kind] = event.result.snapshot
+                if health is None:
+                    return
+                changed = health.record(event.result, self.clock())
+                if event.result.snapshot is not None:
+                    self._snapshots[event.result.kind] = event.result.snapshot
+            if changed and self._log is not None:
+                log_line(self._log, "exporter", change_line(event.result))
         elif isinstance(event, Derived) and event.snapshot is not None:
             self._derived(event)
 
@@ -222,11 +243,11 @@ class MetricsServer:
 
 @contextlib.contextmanager
 def serve_metrics(
-    config: Config, sources: Backends, host: str, port: int
+    config: Config, sources: Backends, host: str, port: int, *, log: IO[str] | None = None
 ) -> Iterator[MetricsServer]:
     """``xenon-console exporter``: poll ``sources`` and serve their metrics
     until the block ends (then everything is stopped and closed)."""
-    exporter = Exporter(config, sources)
+    exporter = Exporter(config, sources, log=log)
     poller = Poller(sources, config, exporter.deliver, derive(config))
     try:
         server = MetricsServer(exporter, host, port)

@@ -19,12 +19,14 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import IO
 
 from backends.analysis.alarms import Alarm
 from backends.analysis.run_index import RunIndex, RunTable
 from backends.model import Kind, Snapshot
 from console.config import Config
 from console.fetching import Backends, Result, describe_error, fetch_one
+from console.safe_text import redact_secrets, strip_controls
 from console.state.source import backoff
 
 #: Abandoned fetches of one kind left running before no new one is started.
@@ -93,6 +95,20 @@ class Health:
         if result.snapshot is not None:
             self.ok_at = now - max(0.0, result.age)
         return result.error != was
+
+
+def change_line(result: Result) -> str:
+    """What a headless front end logs when a source's error changes."""
+    if result.error is None:
+        return f"{result.kind.value}: back ({result.source})"
+    return f"{result.kind.value}: {result.error}"
+
+
+def log_line(stream: IO[str], role: str, line: str) -> None:
+    """One time-stamped line on a headless front end's log (stderr), never a
+    secret or a control character."""
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+    print(f"{stamp} {role}: {strip_controls(redact_secrets(line))}", file=stream, flush=True)
 
 
 def healths(sources: Backends, config: Config) -> dict[Kind, Health]:

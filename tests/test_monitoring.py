@@ -539,3 +539,30 @@ def test_every_alarm_has_a_rule_and_every_rule_reads_exported_metrics() -> None:
         exported |= {f.name for f in exporter.families()}
     read = {name for r in rules for name in re.findall(r"\bxenon_\w+", r.expr)}
     assert read <= exported, read - exported
+
+
+def test_the_exporter_says_once_when_a_source_fails_and_when_it_is_back() -> None:
+    import io
+
+    from console.fetching import Result
+
+    config = simulator("nominal")
+    sources = Backends(config)
+    log = io.StringIO()
+    exporter = Exporter(config, sources, log=log)
+    good = fetch_one(sources, Kind.RUNS)
+    sources.close()
+    password_error = "SourceError: refused at mongodb://reader:s3cret@db:27017/"
+    for result in (
+        good,
+        Result(Kind.RUNS, "simulator", None, password_error, 1.0),
+        Result(Kind.RUNS, "simulator", None, password_error, 1.0),
+        good,
+    ):
+        exporter.deliver(Polled(result, 0.0))
+    lines = log.getvalue().splitlines()
+    assert len(lines) == 2, lines
+    assert lines[0].endswith(
+        "exporter: runs: SourceError: refused at mongodb://reader:***@db:27017/"
+    )
+    assert lines[1].endswith("exporter: runs: back (simulator)")
