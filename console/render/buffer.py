@@ -12,12 +12,19 @@ from backends.analysis.alarms import Thresholds
 from backends.analysis.buffer import BufferForecast, buffer_forecast
 from backends.model import BufferSnapshot
 from console.format import format_bytes, format_duration, format_percent, format_rate
+from console.perfdata import Figure, FigureSpec
+from console.ranges import Range
 from console.render.common import Context, rounded
 from console.safe_text import strip_controls
 
 GAUGE_WIDTH = 40
 #: Figures kept by the console's trends (``console.trends``).
 TREND_FILL = "buffer.fill_percent"
+
+FILL = FigureSpec("buffer_fill", "%", "how full the buffer is", "buffer.fill", decimals=1)
+FREE = FigureSpec("buffer_free", "B", "free space on the buffer")
+#: The figures of ``perfdata``, for ``check -w/-c``.
+FIGURES = (FILL, FREE)
 
 
 def forecast(snapshot: BufferSnapshot, thresholds: Thresholds) -> BufferForecast:
@@ -179,13 +186,24 @@ def to_json(snapshot: BufferSnapshot | None, context: Context) -> dict[str, Any]
     }
 
 
-def perfdata(snapshot: BufferSnapshot, context: Context) -> list[str]:
+def perfdata(snapshot: BufferSnapshot, context: Context) -> list[Figure]:
     thresholds = context.thresholds
     percent = snapshot.used_bytes * 100 / snapshot.total_bytes if snapshot.total_bytes else 0.0
     return [
-        f"buffer_fill={percent:.1f}%;{thresholds.buffer_warning_percent:g};"
-        f"{thresholds.buffer_critical_percent:g};0;100",
-        f"buffer_free={snapshot.free_bytes}B;;;0;{snapshot.total_bytes}",
+        FILL(
+            percent,
+            warn=Range.above(thresholds.buffer_warning_percent),
+            crit=Range.above(thresholds.buffer_critical_percent),
+            minimum=0,
+            maximum=100,
+            words=f"{percent:.1f} %",
+        ),
+        FREE(
+            snapshot.free_bytes,
+            minimum=0,
+            maximum=snapshot.total_bytes,
+            words=format_bytes(snapshot.free_bytes),
+        ),
     ]
 
 

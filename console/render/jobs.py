@@ -28,6 +28,8 @@ from backends.analysis.jobs import (
 )
 from backends.model import Dag, DagStatus, Job, JobsSnapshot
 from console.format import format_duration
+from console.perfdata import Figure, FigureSpec
+from console.ranges import Range
 from console.render.common import Column, Context, Row, count_cell, table
 from console.safe_text import strip_controls
 from console.trends import Trends
@@ -278,10 +280,21 @@ def to_json(snapshot: JobsSnapshot | None, context: Context) -> dict[str, Any]:
     }
 
 
-def perfdata(snapshot: JobsSnapshot, context: Context) -> list[str]:
+HELD = FigureSpec("jobs_held", "", "held jobs", "jobs.held")
+#: The figures of ``perfdata``, for ``check -w/-c``.
+FIGURES = (HELD,)
+
+
+def perfdata(snapshot: JobsSnapshot, context: Context) -> list[Figure]:
     thresholds = context.thresholds
     held = jobs_total(snapshot).held
-    return [f"jobs_held={held};{thresholds.held_jobs_warning};{thresholds.held_jobs_critical}"]
+    return [
+        HELD(
+            held,
+            warn=Range.above(thresholds.held_jobs_warning),
+            crit=Range.above(thresholds.held_jobs_critical),
+        )
+    ]
 
 
 def summary(snapshot: JobsSnapshot) -> str:

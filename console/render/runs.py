@@ -43,6 +43,7 @@ from backends.analysis.safety import (
 )
 from backends.model import Dag, JobsSnapshot, Kind, Run, RunsSnapshot
 from console.format import VERDICT_VIEW, format_bytes, format_duration, format_verdict, short_slot
+from console.perfdata import Figure, FigureSpec
 from console.render.common import Column, Context, iso, table
 from console.safe_text import strip_controls
 
@@ -362,8 +363,13 @@ def to_json(snapshot: RunsSnapshot | None, context: Context) -> dict[str, Any]:
     }
 
 
-def perfdata(snapshot: RunsSnapshot, context: Context) -> list[str]:
-    return [f"runs={len(snapshot.runs)}"]
+RUNS = FigureSpec("runs", "", "runs in the runs database")
+#: The figures of ``perfdata``, for ``check -w/-c``.
+FIGURES = (RUNS,)
+
+
+def perfdata(snapshot: RunsSnapshot, context: Context) -> list[Figure]:
+    return [RUNS(len(snapshot.runs))]
 
 
 def summary(snapshot: RunsSnapshot) -> str:

@@ -11,6 +11,7 @@ from rich.text import Text
 from backends.analysis.transfers import RseSummary, stuck_rules, stuck_since, summarize_transfers
 from backends.model import RuleState, TransfersSnapshot
 from console.format import format_bytes, format_duration, format_rate
+from console.perfdata import Figure, FigureSpec
 from console.render.common import Column, Context, Row, count_cell, hours, rounded, table
 from console.safe_text import strip_controls
 from console.trends import Trends
@@ -222,8 +223,13 @@ def to_json(snapshot: TransfersSnapshot | None, context: Context) -> dict[str, A
     }
 
 
-def perfdata(snapshot: TransfersSnapshot, context: Context) -> list[str]:
-    return [f"rules_stuck={len(stuck_rules(snapshot))}"]
+STUCK = FigureSpec("rules_stuck", "", "rules in STUCK, at every RSE")
+#: The figures of ``perfdata``, for ``check -w/-c``.
+FIGURES = (STUCK,)
+
+
+def perfdata(snapshot: TransfersSnapshot, context: Context) -> list[Figure]:
+    return [STUCK(len(stuck_rules(snapshot)))]
 
 
 def summary(snapshot: TransfersSnapshot) -> str:

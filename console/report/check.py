@@ -19,7 +19,7 @@ def _perfdata(results: Mapping[Kind, Result], config: Config) -> str:
     for spec in pane_specs():
         result = results.get(spec.kind)
         if result is not None and result.snapshot is not None:
-            parts.extend(spec.perfdata(result.snapshot, ctx))
+            parts.extend(f.perfdata() for f in spec.perfdata(result.snapshot, ctx))
     return " ".join(parts)
 
 

@@ -1,0 +1,125 @@
+"""``check`` against the monitoring-plugins guidelines: perfdata, ranges, options."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pytest
+
+from console.perfdata import FigureSpec, quote_label
+from console.ranges import Range
+from console.specs import figure_specs, pane_specs
+
+# ------------------------------------------------------------------ perfdata
+
+
+@pytest.mark.parametrize(
+    ("label", "quoted"),
+    [
+        ("buffer_fill", "buffer_fill"),
+        ("rse.CNAF", "rse.CNAF"),
+        ("free space", "'free space'"),
+        ("a=b", "'a=b'"),
+        ("it's", "'it''s'"),
+        ("'", "''''"),
+    ],
+)
+def test_labels_are_quoted_where_needed(label, quoted):
+    assert quote_label(label) == quoted
+
+
+PCT = FigureSpec("fill", "%", "a percentage", decimals=1)
+BYTES = FigureSpec("free space", "B", "bytes")
+COUNT = FigureSpec("held", "", "a count")
+
+
+@pytest.mark.parametrize(
+    ("figure", "text"),
+    [
+        (
+            PCT(96.38, warn=Range.above(80), crit=Range.above(90), minimum=0, maximum=100),
+            "fill=96.4%;80;90;0;100",
+        ),
+        (PCT(50), "fill=50.0%"),
+        (PCT(-0.01), "fill=0.0%"),
+        (PCT(math.nan, crit=Range.above(90)), "fill=U%;;90"),
+        (
+            BYTES(5 * 10**13, minimum=0, maximum=10**14),
+            "'free space'=50000000000000B;;;0;100000000000000",
+        ),
+        (BYTES(3.5e13), "'free space'=35000000000000B"),
+        (COUNT(7), "held=7"),
+        (COUNT(0, warn=Range.at_least(1), crit=Range.at_least(100)), "held=0;0;99"),
+        (COUNT(3, crit=Range(10, 20, inside=True)), "held=3;;@10:20"),
+        (COUNT(3, maximum=10), "held=3;;;;10"),
+    ],
+)
+def test_perfdata_format(figure, text):
+    assert figure.perfdata() == text
+
+
+def test_a_figure_is_read_as_it_is_written():
+    assert PCT(96.38).reading == 96.4
+    assert PCT(math.inf).reading is None
+    assert PCT(96.38).shown == "96.4%"
+    assert PCT(96.38, words="96.4 %").shown == "96.4 %"
+
+
+def test_bad_figure_specs_are_refused():
+    with pytest.raises(ValueError, match="unit 'GiB'"):
+        FigureSpec("x", "GiB", "")
+    for label in ("", "a|b", "a\nb"):
+        with pytest.raises(ValueError, match="label"):
+            FigureSpec(label, "", "")
+
+
+#: What a perfdata item may look like (guidelines: value, min, max in [-0-9.]).
+PERFDATA = re.compile(
+    r"(?:[^\s'=|]+|'(?:[^']|'')+')=(?:-?[0-9.]+|U)(?:s|ms|us|%|B|KB|MB|GB|TB|c)?"
+    r"(?:;[^;\s]*){0,4}"
+)
+
+
+def test_every_figure_is_declared_once():
+    labels = [f.label for spec in pane_specs() for f in spec.figures]
+    assert len(labels) == len(set(labels))
+    assert list(figure_specs()) == labels
+
+
+# ----------------------------------------------------------- the command line
+
+SEEDED = ["--seed", "1", "--speed", "0"]
+SCENARIOS = ["nominal", "uplink-down", "rse-outage", "tape-checksum", "held-jobs", "buffer-full"]
+
+
+@pytest.fixture(autouse=True)
+def _no_user_config(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+
+
+def check(capsys, *argv: str) -> tuple[int, list[str]]:
+    """``check``'s exit code and lines; it prints to stdout alone, never a traceback."""
+    from console.cli import main
+
+    code = main(["check", *argv])
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    assert "Traceback" not in captured.out
+    assert captured.out.endswith("\n")
+    return code, captured.out.splitlines()
+
+
+def perfdata_of(line: str) -> dict[str, str]:
+    """The perfdata items of a first line, by label."""
+    _, _, perf = line.partition(" | ")
+    items = perf.split(" ")
+    for item in items:
+        assert PERFDATA.fullmatch(item), item
+    return {item.partition("=")[0]: item for item in items}
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_every_figure_follows_the_guidelines_and_is_declared(capsys, scenario):
+    _, lines = check(capsys, "--scenario", scenario, *SEEDED)
+    assert set(perfdata_of(lines[0])) <= set(figure_specs())
