@@ -123,3 +123,65 @@ def perfdata_of(line: str) -> dict[str, str]:
 def test_every_figure_follows_the_guidelines_and_is_declared(capsys, scenario):
     _, lines = check(capsys, "--scenario", scenario, *SEEDED)
     assert set(perfdata_of(lines[0])) <= set(figure_specs())
+
+
+def report_alarms(capsys, *argv: str) -> list[dict]:
+    import json
+
+    from console.cli import main
+
+    assert main(["report", "--json", *argv]) == 0
+    alarms: list[dict] = json.loads(capsys.readouterr().out)["alarms"]
+    return alarms
+
+
+RANK = {"OK": 0, "WARNING": 1, "CRITICAL": 2}
+
+
+def range_verdict(item: str) -> str:
+    """What the warn and crit fields of a perfdata item say of its value."""
+    from console.ranges import parse_range
+
+    fields = item.partition("=")[2].split(";")
+    number = re.match(r"-?[0-9.]+", fields[0])
+    assert number is not None
+    value = float(number[0])
+    warn, crit = [*fields[1:3], "", ""][:2]
+    if crit and parse_range(crit).alerts(value):
+        return "CRITICAL"
+    if warn and parse_range(warn).alerts(value):
+        return "WARNING"
+    return "OK"
+
+
+def assert_ranges_agree_with_alarms(capsys, *argv: str) -> None:
+    from fnmatch import fnmatchcase
+
+    _, lines = check(capsys, *argv)
+    alarms = report_alarms(capsys, *argv)
+    for label, item in perfdata_of(lines[0]).items():
+        pattern = figure_specs()[label].alarms
+        if pattern is None:
+            continue
+        severities = [a["severity"] for a in alarms if fnmatchcase(a["key"], pattern)]
+        worst = max(severities, key=RANK.__getitem__, default="OK")
+        assert range_verdict(item) == worst, (item, alarms)
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_the_perfdata_ranges_say_what_the_alarms_say(capsys, scenario):
+    assert_ranges_agree_with_alarms(capsys, "--scenario", scenario, *SEEDED)
+
+
+def test_count_limits_alert_at_the_limit_in_perfdata_too(capsys, tmp_path):
+    """held_jobs_warning = 770 warns at 770 held jobs: the range must too (it said 770)."""
+    config = tmp_path / "limits.toml"
+    config.write_text(
+        "[thresholds]\nheld_jobs_warning = 770\nheld_jobs_critical = 771\n"
+        "tape_failures_warning = 22\ntape_failures_critical = 23\n"
+    )
+    for scenario in ("held-jobs", "tape-checksum"):
+        argv = ("--config", str(config), "--scenario", scenario, *SEEDED)
+        assert_ranges_agree_with_alarms(capsys, *argv)
+    _, lines = check(capsys, "--config", str(config), "--scenario", "held-jobs", *SEEDED)
+    assert perfdata_of(lines[0])["jobs_held"] == "jobs_held=770;769;770"

@@ -268,7 +268,7 @@ def test_check_lines_name_the_problem(capsys):
     assert capsys.readouterr().out == (
         "XENON OK - buffer 29.4 % full, 397 rules, 46 jobs running, 720 runs | "
         "buffer_fill=29.4%;80;90;0;100 buffer_free=35311873429450B;;;0;50000000000000 "
-        "rules_stuck=0 tape_failed=0;1;10 jobs_held=0;1;100 runs=720\n"
+        "rules_stuck=0 tape_failed=0;0;9 jobs_held=0;0;99 runs=720\n"
     )
 
 

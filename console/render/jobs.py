@@ -291,8 +291,8 @@ def perfdata(snapshot: JobsSnapshot, context: Context) -> list[Figure]:
     return [
         HELD(
             held,
-            warn=Range.above(thresholds.held_jobs_warning),
-            crit=Range.above(thresholds.held_jobs_critical),
+            warn=Range.at_least(thresholds.held_jobs_warning),
+            crit=Range.at_least(thresholds.held_jobs_critical),
         )
     ]
 

@@ -206,8 +206,8 @@ def perfdata(snapshot: TapeSnapshot, context: Context) -> list[Figure]:
     return [
         FAILED(
             failed,
-            warn=Range.above(thresholds.tape_failures_warning),
-            crit=Range.above(thresholds.tape_failures_critical),
+            warn=Range.at_least(thresholds.tape_failures_warning),
+            crit=Range.at_least(thresholds.tape_failures_critical),
         )
     ]
 
