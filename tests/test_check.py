@@ -185,3 +185,53 @@ def test_count_limits_alert_at_the_limit_in_perfdata_too(capsys, tmp_path):
         assert_ranges_agree_with_alarms(capsys, *argv)
     _, lines = check(capsys, "--config", str(config), "--scenario", "held-jobs", *SEEDED)
     assert perfdata_of(lines[0])["jobs_held"] == "jobs_held=770;769;770"
+
+
+@pytest.mark.parametrize(
+    ("scenario", "items", "title"),
+    [
+        (
+            "buffer-full",
+            ["buffer_fill=96.4%;80;90;0;100", "buffer_time_to_full=226383s;259200:;86400:;0"],
+            "buffer full in 2.6 d",
+        ),
+        (
+            "rse-outage",
+            ["rules_stuck=7", "rules_stuck_age=82299s;21600;86400;0"],
+            "7 rules stuck at NIKHEF_USERDISK",
+        ),
+        (
+            "tape-checksum",
+            ["tape_failed=23;0;9", "tape_checksum_failed=23;0;4"],
+            "23 tape copies failed checksum",
+        ),
+        ("held-jobs", ["jobs_held=770;0;99", "dags_stalled=7;0"], "7 DAGs stalled"),
+    ],
+)
+def test_figures_that_the_alarms_use(capsys, scenario, items, title):
+    _, lines = check(capsys, "--scenario", scenario, *SEEDED)
+    perf = perfdata_of(lines[0])
+    for item in items:
+        assert perf[item.partition("=")[0]] == item
+    assert title in lines[0]
+
+
+LIMITS = [
+    # at the scenarios' own figures, so that the alarms and the ranges meet there
+    "rule_stuck_warning_hours = 1\nrule_stuck_critical_hours = 20\n",
+    "time_to_full_warning_hours = 100\ntime_to_full_critical_hours = 62\n",
+    "tape_checksum_warning = 23\ntape_checksum_critical = 24\n",
+    "stalled_dags_warning = 7\nheld_jobs_warning = 771\nheld_jobs_critical = 1000\n",
+    "stalled_dags_warning = 0\n",
+    "buffer_warning_percent = 96\nbuffer_critical_percent = 97\n",
+]
+
+
+@pytest.mark.parametrize("limits", LIMITS)
+@pytest.mark.parametrize("scenario", ["rse-outage", "buffer-full", "tape-checksum", "held-jobs"])
+def test_the_ranges_follow_the_configured_limits(capsys, tmp_path, scenario, limits):
+    config = tmp_path / "limits.toml"
+    config.write_text(f"[thresholds]\n{limits}")
+    assert_ranges_agree_with_alarms(
+        capsys, "--config", str(config), "--scenario", scenario, *SEEDED
+    )

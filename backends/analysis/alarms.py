@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import IntEnum
 
-from backends.analysis.buffer import buffer_forecast
-from backends.analysis.jobs import dag_stalled, hold_reasons
+from backends.analysis.buffer import buffer_forecast, fill_percent
+from backends.analysis.jobs import hold_reasons, stalled_dags
 from backends.analysis.run_index import RunFacts, RunTable, tabled
 from backends.analysis.safety import (
     SLOT_TAPE,
@@ -144,7 +144,7 @@ def buffer_alarms(
     snap: BufferSnapshot, limits: Thresholds, now: datetime, policy: SafetyPolicy
 ) -> Iterable[Alarm]:
     forecast = buffer_forecast(snap, timedelta(hours=limits.buffer_rate_window_hours))
-    percent = snap.used_bytes * 100 / snap.total_bytes if snap.total_bytes else 0.0
+    percent = fill_percent(snap)
     severity = _level(percent, limits.buffer_warning_percent, limits.buffer_critical_percent)
     if severity:
         yield Alarm(
@@ -293,12 +293,47 @@ def _first_copy_time(runs: list[Run]) -> datetime | None:
     return min(times, default=None) or min((r.end or r.start for r in runs), default=None)
 
 
-def _checksum_alarms(
-    failed: list[tuple[Run, SafetyVerdict]], limits: Thresholds
-) -> Iterable[Alarm]:
+@dataclass(frozen=True, slots=True)
+class RunsAtRisk:
+    """The runs the runs alarms speak of, oldest first (``runs_at_risk``)."""
+
+    #: Runs whose tape copy failed its checksum.
+    tape_failed: list[Run]
+    #: Runs whose Rucio copy for a missing slot failed its checksum, with the verdict.
+    rucio_failed: list[tuple[Run, SafetyVerdict]]
+    #: Runs ended more than ``unsafe_after_hours`` ago that are not data-safe.
+    unsafe: list[RunFacts]
+
+
+def runs_at_risk(
+    snap: RunsSnapshot,
+    limits: Thresholds,
+    now: datetime,
+    policy: SafetyPolicy,
+    table: RunTable | None = None,
+) -> RunsAtRisk:
+    """One verdict per run, for every runs alarm and ``check``'s figures."""
+    if table is None or table.runs is not snap.runs:
+        table = tabled(snap.runs, policy)
+    before = (now - timedelta(hours=limits.unsafe_after_hours)).timestamp()
+    failed: list[tuple[Run, SafetyVerdict]] = []
+    unsafe: list[RunFacts] = []
+    for index, fact in table.unsafe():
+        if fact.verdict.failed:
+            failed.append((snap.runs[index], fact.verdict))
+        if fact.overdue(before):
+            unsafe.append(fact)
+    return RunsAtRisk(
+        tape_failed=[run for run, verdict in failed if SLOT_TAPE in verdict.failed],
+        rucio_failed=[(run, v) for run, v in failed if set(v.failed) - {SLOT_TAPE}],
+        unsafe=unsafe,
+    )
+
+
+def _checksum_alarms(risk: RunsAtRisk, limits: Thresholds) -> Iterable[Alarm]:
     """Runs whose tape copy, or whose Rucio copy for a missing slot, failed its
     checksum: a failure now, whatever the run's age."""
-    on_tape = [run for run, verdict in failed if SLOT_TAPE in verdict.failed]
+    on_tape = risk.tape_failed
     severity = _level(len(on_tape), limits.tape_checksum_warning, limits.tape_checksum_critical)
     if severity:
         numbers = ", ".join(str(r.number) for r in on_tape[-5:])
@@ -313,7 +348,7 @@ def _checksum_alarms(
             count=len(on_tape),
             hint="re-upload these runs to tape; do not purge them from the buffer",
         )
-    in_rucio = [(run, v) for run, v in failed if set(v.failed) - {SLOT_TAPE}]
+    in_rucio = risk.rucio_failed
     severity = _level(len(in_rucio), limits.tape_checksum_warning, limits.tape_checksum_critical)
     if severity:
         shown = ", ".join(
@@ -356,7 +391,7 @@ def jobs_alarms(
             "'DAGManJobId == <dag>', fix the cause, then condor_release -constraint ...",
             count=len(held),
         )
-    stalled = [d for d in snap.dags if dag_stalled(d)]
+    stalled = stalled_dags(snap)
     if len(stalled) >= limits.stalled_dags_warning > 0:
         runs = ", ".join(
             str(d.run_number) if d.run_number is not None else d.batch_name for d in stalled[:5]
@@ -412,16 +447,9 @@ def runs_alarms(
                 since=newest.start,
                 hint="check the DAQ and the event builder at LNGS",
             )
-    # One verdict per run, for every alarm below.
-    before = (now - timedelta(hours=limits.unsafe_after_hours)).timestamp()
-    failed: list[tuple[Run, SafetyVerdict]] = []
-    unsafe: list[RunFacts] = []
-    for index, fact in table.unsafe():
-        if fact.verdict.failed:
-            failed.append((snap.runs[index], fact.verdict))
-        if fact.overdue(before):
-            unsafe.append(fact)
-    yield from _checksum_alarms(failed, limits)
+    risk = runs_at_risk(snap, limits, now, policy, table)
+    yield from _checksum_alarms(risk, limits)
+    unsafe = risk.unsafe
     severity = _level(len(unsafe), limits.unsafe_runs_warning, limits.unsafe_runs_critical)
     if severity:
         oldest = unsafe[0]

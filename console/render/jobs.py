@@ -25,6 +25,7 @@ from backends.analysis.jobs import (
     jobs_by_dag,
     jobs_by_site,
     jobs_total,
+    stalled_dags,
 )
 from backends.model import Dag, DagStatus, Job, JobsSnapshot
 from console.format import format_duration
@@ -281,19 +282,26 @@ def to_json(snapshot: JobsSnapshot | None, context: Context) -> dict[str, Any]:
 
 
 HELD = FigureSpec("jobs_held", "", "held jobs", "jobs.held")
+STALLED = FigureSpec("dags_stalled", "", "DAGs with only held nodes left", "jobs.dags_stalled")
 #: The figures of ``perfdata``, for ``check -w/-c``.
-FIGURES = (HELD,)
+FIGURES = (HELD, STALLED)
 
 
 def perfdata(snapshot: JobsSnapshot, context: Context) -> list[Figure]:
     thresholds = context.thresholds
     held = jobs_total(snapshot).held
+    # The console only warns of stalled DAGs; a limit of 0 turns that off.
+    stalled = thresholds.stalled_dags_warning
     return [
         HELD(
             held,
             warn=Range.at_least(thresholds.held_jobs_warning),
             crit=Range.at_least(thresholds.held_jobs_critical),
-        )
+        ),
+        STALLED(
+            len(stalled_dags(snapshot)),
+            warn=Range.at_least(stalled) if stalled > 0 else None,
+        ),
     ]
 
 
