@@ -3,7 +3,8 @@
 User mistakes (bad options, a broken config, an unknown scenario) end with one
 line on stderr starting ``xenon-console: error:`` and exit code 2, never a
 traceback. ``check`` follows the Nagios plugin convention instead: any such
-problem is ``XENON UNKNOWN - ...`` on stdout and exit code 3.
+problem, and any failure of its own, is ``XENON UNKNOWN - ...`` on stdout and
+exit code 3.
 """
 
 from __future__ import annotations
@@ -651,6 +652,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc))
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        if args.command != "check":
+            raise
+        # A traceback would exit 1, which Nagios reads as WARNING.
+        from console.fetching import describe_error
+
+        return _unknown(f"internal error: {describe_error(exc)}")
 
 
 if __name__ == "__main__":

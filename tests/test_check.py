@@ -665,6 +665,20 @@ def test_timeout_replaces_the_configs(capsys, tmp_path, fake_backends):
 # --------------------------------------------------------------- the rest
 
 
+def test_an_internal_error_is_unknown_not_a_traceback(capsys, monkeypatch):
+    """A traceback exits 1, which Nagios reads as WARNING."""
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("division by zero in an analysis")
+
+    monkeypatch.setattr("console.report.check.alarms_for", broken)
+    code, lines = check(capsys, "--scenario", "nominal", *SEEDED)
+    assert code == 3
+    assert lines == [
+        "XENON UNKNOWN - internal error: ZeroDivisionError: division by zero in an analysis"
+    ]
+
+
 def test_labels_are_quoted_in_the_output(capsys, monkeypatch):
     """A pane whose figure's label has a space and a quote (a plug-in's, say)."""
     import dataclasses
