@@ -699,3 +699,45 @@ def test_labels_are_quoted_in_the_output(capsys, monkeypatch):
     assert code == 2
     assert lines[0].endswith(" 'run''s count'=720;;700")
     assert lines[0].startswith("XENON CRITICAL - run's count 720 | ")
+
+
+# ------------------------------------------------------------------ README
+
+README = (ROOT := __import__("pathlib").Path(__file__).resolve().parents[1]) / "README.md"
+
+
+def readme_check_section() -> str:
+    text = README.read_text()
+    return text[
+        text.index("With the default seed and a frozen clock") : text.index("## Configuration")
+    ]
+
+
+def test_the_readme_table_of_scenarios_is_true(capsys):
+    rows = re.findall(r"^\| ([a-z-]+) \| (\d) \| `(XENON [^`]+)` \|$", readme_check_section(), re.M)
+    assert [r[0] for r in rows] == SCENARIOS
+    for scenario, code, line in rows:
+        got, lines = check(capsys, "--scenario", scenario, *SEEDED)
+        assert (got, lines[0].partition(" | ")[0]) == (int(code), line)
+
+
+def test_the_readme_names_every_figure_with_its_unit_and_alarm():
+    section = readme_check_section()
+    for spec in figure_specs().values():
+        row = re.search(rf"^  \| `{spec.label}` \|([^|]*)\|[^|]*\|([^|]*)\|", section, re.M)
+        assert row is not None, spec.label
+        assert row[1].strip() == (f"`{spec.uom}`" if spec.uom else "")
+        alarm = f"`{spec.alarms.replace('*', '<RSE>')}`" if spec.alarms else "\u2013"
+        assert row[2].strip().startswith(alarm), spec.label
+
+
+def test_the_readme_example(capsys):
+    example = re.search(r"^xenon-console (check .*)$", readme_check_section(), re.M)
+    assert example is not None
+    argv = example[1].split()[1:]
+    code, lines = check(capsys, "--scenario", "buffer-full", *SEEDED, *argv)
+    assert code == 2
+    assert perfdata_of(lines[0])["buffer_fill"] == "buffer_fill=96.4%;85;95;0;100"
+    assert perfdata_of(lines[0])["buffer_time_to_full"] == (
+        "buffer_time_to_full=226383s;172800:;86400:;0"
+    )
