@@ -86,6 +86,8 @@ def test_every_figure_is_declared_once():
     labels = [f.label for spec in pane_specs() for f in spec.figures]
     assert len(labels) == len(set(labels))
     assert list(figure_specs()) == labels
+    # The guidelines: ideally unique in the first 19 characters (RRD's limit).
+    assert len({label[:19] for label in labels}) == len(labels)
 
 
 # ----------------------------------------------------------- the command line

@@ -79,11 +79,8 @@ def _decided(figure: Figure, severity: Severity, decider: Range, given: bool) ->
     ``buffer_fill=96.4%: warning by -w buffer_fill=80 (alert if < 0 or > 80)``."""
     critical = severity is Severity.CRITICAL
     which = "critical" if critical else "warning"
-    by = (
-        f"-{'c' if critical else 'w'} {figure.label}={decider}"
-        if given
-        else (f"the config's limit {decider}")
-    )
+    option = "-c" if critical else "-w"
+    by = f"{option} {figure.label}={decider}" if given else f"the config's limit {decider}"
     value = f"{figure.value_text}{figure.spec.uom}"
     return f"{figure.label}={value}: {which} by {by} ({decider.describe()})"
 
