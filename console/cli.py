@@ -3,7 +3,8 @@
 User mistakes (bad options, a broken config, an unknown scenario) end with one
 line on stderr starting ``xenon-console: error:`` and exit code 2, never a
 traceback. ``check`` follows the Nagios plugin convention instead: any such
-problem is ``XENON UNKNOWN - ...`` on stdout and exit code 3.
+problem, and any failure of its own, is ``XENON UNKNOWN - ...`` on stdout and
+exit code 3.
 """
 
 from __future__ import annotations
@@ -12,18 +13,22 @@ import argparse
 import math
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from rich.console import Console
 
 from backends.analysis.alarms import Severity
 from backends.registry import available
 from backends.sources import BackendConfigError
-from console.config import Config, ConfigError, default_path, load_config
+from console.config import MAX_SECONDS, Config, ConfigError, default_path, load_config
+from console.ranges import Range, RangeError, parse_range
 from console.safe_text import json_text, redact_secrets, strip_controls
+
+if TYPE_CHECKING:
+    from console.report import CheckOptions
 
 PROG = "xenon-console"
 EXIT_USAGE = 2
@@ -36,8 +41,17 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
+    #: Builds the epilog when the help is shown (``check``'s lists the
+    #: figures, which takes the pane registry: no other command pays for it).
+    epilog_factory: Callable[[], str] | None = None
+
     def error(self, message: str) -> NoReturn:
         raise UsageError(message)
+
+    def format_help(self) -> str:
+        if self.epilog_factory is not None:
+            self.epilog = self.epilog_factory()
+        return super().format_help()
 
 
 def _non_negative_float(text: str) -> float:
@@ -81,6 +95,68 @@ def _positive_int(text: str) -> int:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a whole number > 0, got {text!r}")
     return value
+
+
+def _timeout(text: str) -> float:
+    """``check -t``: seconds, > 0 and at most a day (as ``[timeouts]``)."""
+    value = _non_negative_float(text)
+    if value == 0 or value > MAX_SECONDS:
+        raise argparse.ArgumentTypeError(
+            f"must be a number of seconds > 0 and at most {MAX_SECONDS:,.0f}, got {text!r}"
+        )
+    return value
+
+
+def _figure_names() -> str:
+    from console.specs import figure_specs
+
+    return ", ".join(figure_specs())
+
+
+def _threshold(text: str) -> tuple[str, Range]:
+    """``check -w/-c FIGURE=RANGE``: a figure's label and its range."""
+    from console.specs import figure_specs
+
+    name, equals, range_text = text.rpartition("=")
+    if not equals or not name:
+        raise argparse.ArgumentTypeError(
+            f"{text[:40]!r}: give FIGURE=RANGE, e.g. buffer_fill=90 (the figures: "
+            f"{_figure_names()})"
+        )
+    if name not in figure_specs():
+        raise argparse.ArgumentTypeError(
+            f"unknown figure {name[:40]!r}; the figures: {_figure_names()}"
+        )
+    try:
+        return name, parse_range(range_text)
+    except RangeError as exc:
+        # "~:10" unquoted in a shell is "/home/you:10".
+        tilde = " (a ~ the shell made a home directory? quote the range)" if "/" in text else ""
+        raise argparse.ArgumentTypeError(f"{name}: {exc}{tilde}") from None
+
+
+def _check_epilog() -> str:
+    from console.specs import figure_specs
+
+    figures = figure_specs().values()
+    width = max((len(f.label) for f in figures), default=0)
+    rows = "\n".join(
+        f"  {f.label:<{width}}  {f.uom or '-':<2} {f.alarms or '-':<20} {f.what}" for f in figures
+    )
+    return (
+        "Ranges (the monitoring-plugins syntax; endpoints belong to the range):\n"
+        "  10       alert if < 0 or > 10\n"
+        "  10:      alert if < 10\n"
+        "  ~:10     alert if > 10 (~ is minus infinity)\n"
+        "  10:20    alert if < 10 or > 20\n"
+        "  @10:20   alert if >= 10 and <= 20\n"
+        "A figure given -w or -c is judged by its ranges (one not given is the config's "
+        "limit, as its perfdata shows); that verdict replaces the alarm it stands for.\n\n"
+        "Figures (perfdata label, unit, the alarm a range on it replaces):\n"
+        f"{rows}\n\n"
+        "Exit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (a source that cannot be read, "
+        "a timeout, a bad option or config)."
+    )
 
 
 def _int(text: str) -> int:
@@ -174,14 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
         "no colour when stdout is not a terminal).",
     )
     report.add_argument("--json", action="store_true", help="print JSON instead of tables")
-    sub.add_parser(
-        "check",
-        parents=[common],
-        help="Nagios-style check: one status line, exit code 0/1/2/3",
-        description="Fetch every pane once, evaluate the alarms and print one "
-        "line 'XENON <STATUS> - <summary> | <perfdata>'. Exit 0 OK, 1 WARNING, "
-        "2 CRITICAL, 3 UNKNOWN (also for a bad config or bad options).",
-    )
+    _add_check(sub, common)
     audit = sub.add_parser(
         "audit",
         parents=[common],
@@ -282,6 +351,67 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_check(sub: argparse._SubParsersAction, common: _Parser) -> None:
+    """``check``: a Nagios/Icinga plugin (the monitoring-plugins guidelines)."""
+    check = sub.add_parser(
+        "check",
+        parents=[common],
+        help="Nagios/Icinga plugin: one status line, exit code 0/1/2/3",
+        description="Fetch every pane once, evaluate the alarms and print one "
+        "line 'XENON <STATUS> - <summary> | <perfdata>' (with -v, one line per alarm "
+        "after it). Exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    check.epilog_factory = _check_epilog
+    check.add_argument(
+        "-w",
+        "--warning",
+        metavar="FIGURE=RANGE",
+        action="append",
+        type=_threshold,
+        help="a figure's warning range, e.g. buffer_fill=80 (repeatable, one per figure)",
+    )
+    check.add_argument(
+        "-c",
+        "--critical",
+        metavar="FIGURE=RANGE",
+        action="append",
+        type=_threshold,
+        help="a figure's critical range, e.g. buffer_fill=90 (repeatable, one per figure)",
+    )
+    check.add_argument(
+        "-t",
+        "--timeout",
+        metavar="SECONDS",
+        type=_timeout,
+        help="seconds every source has to answer, else UNKNOWN naming those that did not "
+        "(default: each pane's [timeouts] entry, 10 s unless set)",
+    )
+    check.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="long output: one line per alarm after the first line",
+    )
+    check.add_argument("-V", "--version", action="version", version=f"{PROG} {_version()}")
+
+
+def _check_options(args: argparse.Namespace) -> CheckOptions:
+    """``check``'s -w/-c/-t/-v; a figure given twice the same option is a usage error."""
+    from console.report import CheckOptions
+
+    ranges: list[dict[str, Range]] = []
+    for option, given in (("-w/--warning", args.warning), ("-c/--critical", args.critical)):
+        by_figure: dict[str, Range] = {}
+        for name, limit in given or ():
+            if name in by_figure:
+                raise UsageError(f"argument {option}: {name} given twice")
+            by_figure[name] = limit
+        ranges.append(by_figure)
+    return CheckOptions(ranges[0], ranges[1], verbose=args.verbose, timeout=args.timeout)
+
+
 def _add_sim(sub: argparse._SubParsersAction) -> None:
     """``sim``: put the simulator's history into a real service, to try a backend on it."""
     sim = sub.add_parser(
@@ -379,14 +509,15 @@ def _one_shot(args: argparse.Namespace, config: Config) -> int:
     from console.fetching import Backends, fetch_all
     from console.report import check_line, render_report, report_data
 
+    options = _check_options(args) if args.command == "check" else None
     sources = Backends(config)
     try:
-        results = fetch_all(sources, config)
+        results = fetch_all(sources, config, timeout=options.timeout if options else None)
     finally:
         sources.close()
-    if args.command == "check":
-        status, line = check_line(results, config)
-        print(line)
+    if options is not None:
+        status, output = check_line(results, config, options)
+        print(output)
         return int(status)
     if args.json:
         print(json_text(report_data(results, config), indent=2))
@@ -571,6 +702,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
+        if args.command == "check":
+            _check_options(args)
     except UsageError as exc:
         if is_check:
             return _unknown(f"usage: {exc}")
@@ -608,6 +741,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc))
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        if args.command != "check":
+            raise
+        # A traceback would exit 1, which Nagios reads as WARNING.
+        from console.fetching import describe_error
+
+        return _unknown(f"internal error: {describe_error(exc)}")
 
 
 if __name__ == "__main__":

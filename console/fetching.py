@@ -22,6 +22,7 @@ from backends.model import Kind, Snapshot
 from backends.registry import create_backend
 from backends.sources import Backend, BackendConfigError
 from console.config import Config
+from console.ranges import format_number
 from console.safe_text import redact_secrets
 
 BackendFactory = Callable[[str, Mapping[str, Any]], Backend]
@@ -40,6 +41,8 @@ class Result:
     elapsed: float
     #: Seconds the data was already old when fetched (``Backend.data_age``).
     age: float = 0.0
+    #: No answer within the timeout (``error`` says so too).
+    timed_out: bool = False
 
 
 def describe_error(exc: BaseException) -> str:
@@ -151,10 +154,15 @@ def fetch_one(backends: Backends, kind: Kind) -> Result:
 
 
 def fetch_all(
-    backends: Backends, config: Config, kinds: Iterable[Kind] | None = None
+    backends: Backends,
+    config: Config,
+    kinds: Iterable[Kind] | None = None,
+    *,
+    timeout: float | None = None,
 ) -> dict[Kind, Result]:
     """Fetch every assigned kind (or those of ``kinds``) concurrently, each
-    bounded by its own timeout; an unassigned kind has no result.
+    bounded by its own timeout (``[timeouts]``), or all of them by
+    ``timeout`` seconds (``check -t``); an unassigned kind has no result.
 
     Each fetch runs in a daemon thread, so a hung backend neither blocks the
     others nor keeps the process alive after we give up on it.
@@ -175,11 +183,12 @@ def fetch_all(
         threading.Thread(target=work, args=(kind,), name=f"fetch-{kind.value}", daemon=True).start()
     out: dict[Kind, Result] = {}
     for kind in wanted:
-        timeout = config.timeouts[kind]
-        remaining = max(0.0, start + timeout - time.monotonic())
+        limit = config.timeouts[kind] if timeout is None else timeout
+        remaining = max(0.0, start + limit - time.monotonic())
         if done[kind].wait(remaining):
             out[kind] = results[kind]
         else:
             name = backends.backend_name(kind) or "-"
-            out[kind] = Result(kind, name, None, f"timed out after {timeout:g} s", timeout)
+            error = f"timed out after {format_number(limit)} s"
+            out[kind] = Result(kind, name, None, error, limit, timed_out=True)
     return out

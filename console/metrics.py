@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from backends.analysis.alarms import Thresholds, checksum_failures, unsafe_overdue
+from backends.analysis.alarms import Thresholds, runs_at_risk
 from backends.analysis.buffer import buffer_forecast
-from backends.analysis.jobs import dag_stalled, jobs_by_site
+from backends.analysis.jobs import jobs_by_site, stalled_dags
 from backends.analysis.run_index import RunTable, tabled
 from backends.analysis.safety import SafetyPolicy, verdict_word
 from backends.analysis.tape import summarize_tape
@@ -43,6 +43,12 @@ from backends.model import (
 from console.safe_text import strip_controls
 
 PREFIX = "xenon_"
+#: Filled by two kinds: the tape pane's uploads, the runs' checksums.
+TAPE_FAILURES_HELP = (
+    "Tape failures: kind=upload, uploads failed within the failure window (alarm "
+    "tape.failures); kind=checksum, runs whose tape copy failed its restore-test "
+    "checksum (alarm tape.checksum)."
+)
 #: A label value longer than this is cut (a backend's garbage must not make a
 #: scrape huge); RSE, site and schedd names are far shorter.
 MAX_LABEL = 120
@@ -203,14 +209,7 @@ def tape_metrics(
     )
     out.add("tape_verified_runs", "Runs verified on tape.", summary.verified_runs)
     out.add("tape_verified_bytes", "Bytes verified on tape.", summary.verified_bytes)
-    out.add(
-        "tape_failures",
-        "Tape failures: kind=upload, uploads failed within the failure window (alarm "
-        "tape.failures); kind=checksum, runs whose tape copy failed its restore-test "
-        "checksum (alarm tape.checksum).",
-        summary.failed_recent,
-        kind="upload",
-    )
+    out.add("tape_failures", TAPE_FAILURES_HELP, summary.failed_recent, kind="upload")
     out.add(
         "tape_last_success_timestamp_seconds",
         "When the last tape upload was verified.",
@@ -252,7 +251,7 @@ def jobs_metrics(
     out.add(
         "dags_stalled",
         "DAGs with only held nodes left (alarm jobs.dags_stalled).",
-        sum(1 for d in snap.dags if dag_stalled(d)),
+        len(stalled_dags(snap)),
     )
     failing = dict(snap.schedd_errors)
     out.declare(
@@ -271,8 +270,8 @@ def runs_metrics(
 ) -> list[Family]:
     if table is None or table.runs is not snap.runs:
         table = tabled(snap.runs, policy)
-    before = (snap.taken_at - timedelta(hours=limits.unsafe_after_hours)).timestamp()
-    overdue = unsafe_overdue(table, before)
+    risk = runs_at_risk(snap, limits, snap.taken_at, policy, table)
+    overdue = risk.unsafe
     # Runs per judgement (counted in C), then the verdict word of each: only
     # a run that waits for copies or misses them depends on its age, and the
     # overdue ones are those of the alarm.
@@ -308,17 +307,11 @@ def runs_metrics(
         len(overdue),
     )
     out.add("runs_malformed", "Runs whose documents are malformed.", table.malformed)
-    failed = checksum_failures(snap, table)
-    out.add(
-        "tape_failures",
-        "",
-        len(failed.tape),
-        kind="checksum",
-    )
+    out.add("tape_failures", TAPE_FAILURES_HELP, len(risk.tape_failed), kind="checksum")
     out.add(
         "rucio_checksum_failures",
         "Runs missing a Rucio copy whose copy failed its checksum (alarm rucio.checksum).",
-        len(failed.rucio),
+        len(risk.rucio_failed),
     )
     newest = table.newest()
     out.add(

@@ -22,6 +22,7 @@ from rich.console import RenderableType
 
 from backends import kinds
 from backends.model import Kind
+from console.perfdata import Figure, FigureSpec
 from console.render import buffer, jobs, runs, tape, transfers
 from console.render.common import Context
 from console.trends import Trends
@@ -39,14 +40,16 @@ class PaneSpec:
     to_json: Callable[[Any, Context], dict[str, Any]]
     #: The Rich report of a snapshot: the pane's own rows and lines.
     to_rich: Callable[[Any, Context], RenderableType]
-    #: Nagios perfdata of a snapshot, ``label=value[;warn;crit;min;max]`` each.
-    perfdata: Callable[[Any, Context], list[str]]
+    #: ``check``'s performance data of a snapshot: its figures, each one of ``figures``.
+    perfdata: Callable[[Any, Context], list[Figure]]
     #: A few words for ``check``'s OK line ("720 runs"), or None.
     summary: Callable[[Any], str | None]
     #: The figures ``console.trends`` keeps of a snapshot, by name.
     trends: Callable[[Any], Mapping[str, float | None]]
     #: The pane's line in the help screen.
     help: str
+    #: Every figure ``perfdata`` may give (``check -w/-c`` name them).
+    figures: tuple[FigureSpec, ...] = ()
 
     @property
     def title(self) -> str:
@@ -91,6 +94,11 @@ def pane_spec_of(snapshot: object) -> PaneSpec:
     return _PANES[kinds.spec_of(snapshot).kind]
 
 
+def figure_specs() -> dict[str, FigureSpec]:
+    """Every pane's figures by label, in pane order."""
+    return {f.label: f for spec in pane_specs() for f in spec.figures}
+
+
 def record_trends(trends: Trends, snapshot: Any) -> None:
     """Add a snapshot's key figures (its pane's ``trends``) to the console's trends."""
     trends.record(snapshot.taken_at, pane_spec_of(snapshot).trends(snapshot))
@@ -110,6 +118,7 @@ def _builtin(kind: Kind, module: Any, pane: str, help_text: str) -> PaneSpec:
             summary=module.summary,
             trends=module.trend_figures,
             help=help_text,
+            figures=module.FIGURES,
         )
     )
 

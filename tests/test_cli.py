@@ -268,7 +268,9 @@ def test_check_lines_name_the_problem(capsys):
     assert capsys.readouterr().out == (
         "XENON OK - buffer 29.4 % full, 397 rules, 46 jobs running, 720 runs | "
         "buffer_fill=29.4%;80;90;0;100 buffer_free=35311873429450B;;;0;50000000000000 "
-        "rules_stuck=0 tape_failed=0;1;10 jobs_held=0;1;100 runs=720\n"
+        "buffer_time_to_full=74631991s;259200:;86400:;0 rules_stuck=0 "
+        "rules_stuck_age=0s;21600;86400;0 tape_failed=0;0;9 jobs_held=0;0;99 dags_stalled=0;0 "
+        "runs=720 runs_unsafe=0;0;49 tape_checksum_failed=0;0;4 rucio_checksum_failed=0;0;4\n"
     )
 
 

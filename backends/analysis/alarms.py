@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import IntEnum
 
-from backends.analysis.buffer import buffer_forecast
-from backends.analysis.jobs import dag_stalled, hold_reasons
+from backends.analysis.buffer import buffer_forecast, fill_percent
+from backends.analysis.jobs import hold_reasons, stalled_dags
 from backends.analysis.run_index import RunFacts, RunTable, tabled
 from backends.analysis.safety import (
     SLOT_TAPE,
@@ -169,12 +169,13 @@ def buffer_alarms(
     snap: BufferSnapshot, limits: Thresholds, now: datetime, policy: SafetyPolicy
 ) -> Iterable[Alarm]:
     forecast = buffer_forecast(snap, timedelta(hours=limits.buffer_rate_window_hours))
-    ratio = forecast.fill_fraction if snap.total_bytes else 0.0
-    percent = ratio * 100
+    percent = fill_percent(snap)
     # The ratio against the percentages over 100, as the alert rules compare
     # ``xenon_buffer_used_ratio`` (the same floats, so they agree at the limit).
     severity = _level(
-        ratio, limits.buffer_warning_percent / 100, limits.buffer_critical_percent / 100
+        snap.fill_fraction,
+        limits.buffer_warning_percent / 100,
+        limits.buffer_critical_percent / 100,
     )
     if severity:
         yield Alarm(
@@ -322,36 +323,46 @@ def _first_copy_time(runs: list[Run]) -> datetime | None:
 
 
 @dataclass(frozen=True, slots=True)
-class ChecksumFailures:
-    """Runs missing a copy because the copy failed its checksum."""
+class RunsAtRisk:
+    """The runs the runs alarms speak of, oldest first (``runs_at_risk``)."""
 
-    #: Runs whose tape copy failed (alarm ``tape.checksum``).
-    tape: list[Run]
-    #: Runs whose Rucio copy for a missing slot failed (``rucio.checksum``),
-    #: with the verdict naming the slots.
-    rucio: list[tuple[Run, SafetyVerdict]]
+    #: Runs whose tape copy failed its checksum.
+    tape_failed: list[Run]
+    #: Runs whose Rucio copy for a missing slot failed its checksum, with the verdict.
+    rucio_failed: list[tuple[Run, SafetyVerdict]]
+    #: Runs ended more than ``unsafe_after_hours`` ago that are not data-safe.
+    unsafe: list[RunFacts]
 
 
-def checksum_failures(snap: RunsSnapshot, table: RunTable) -> ChecksumFailures:
-    """The runs whose copy failed its checksum: a failure now, whatever the
-    run's age (the alarms and the exporter count these)."""
-    failed = [(snap.runs[i], fact.verdict) for i, fact in table.unsafe() if fact.verdict.failed]
-    return ChecksumFailures(
-        [run for run, verdict in failed if SLOT_TAPE in verdict.failed],
-        [(run, verdict) for run, verdict in failed if set(verdict.failed) - {SLOT_TAPE}],
+def runs_at_risk(
+    snap: RunsSnapshot,
+    limits: Thresholds,
+    now: datetime,
+    policy: SafetyPolicy,
+    table: RunTable | None = None,
+) -> RunsAtRisk:
+    """One verdict per run, for every runs alarm and ``check``'s figures."""
+    if table is None or table.runs is not snap.runs:
+        table = tabled(snap.runs, policy)
+    before = (now - timedelta(hours=limits.unsafe_after_hours)).timestamp()
+    failed: list[tuple[Run, SafetyVerdict]] = []
+    unsafe: list[RunFacts] = []
+    for index, fact in table.unsafe():
+        if fact.verdict.failed:
+            failed.append((snap.runs[index], fact.verdict))
+        if fact.overdue(before):
+            unsafe.append(fact)
+    return RunsAtRisk(
+        tape_failed=[run for run, verdict in failed if SLOT_TAPE in verdict.failed],
+        rucio_failed=[(run, v) for run, v in failed if set(v.failed) - {SLOT_TAPE}],
+        unsafe=unsafe,
     )
 
 
-def unsafe_overdue(table: RunTable, before: float) -> list[RunFacts]:
-    """The runs not data-safe whose copies were due before ``before`` (POSIX
-    seconds), in order: alarm ``runs.unsafe``."""
-    return [fact for _, fact in table.unsafe() if fact.overdue(before)]
-
-
-def _checksum_alarms(failed: ChecksumFailures, limits: Thresholds) -> Iterable[Alarm]:
+def _checksum_alarms(risk: RunsAtRisk, limits: Thresholds) -> Iterable[Alarm]:
     """Runs whose tape copy, or whose Rucio copy for a missing slot, failed its
     checksum: a failure now, whatever the run's age."""
-    on_tape = failed.tape
+    on_tape = risk.tape_failed
     severity = _level(len(on_tape), limits.tape_checksum_warning, limits.tape_checksum_critical)
     if severity:
         numbers = ", ".join(str(r.number) for r in on_tape[-5:])
@@ -366,7 +377,7 @@ def _checksum_alarms(failed: ChecksumFailures, limits: Thresholds) -> Iterable[A
             count=len(on_tape),
             hint=HINTS["tape.checksum"],
         )
-    in_rucio = failed.rucio
+    in_rucio = risk.rucio_failed
     severity = _level(len(in_rucio), limits.tape_checksum_warning, limits.tape_checksum_critical)
     if severity:
         shown = ", ".join(
@@ -407,7 +418,7 @@ def jobs_alarms(
             hint=HINTS["jobs.held"],
             count=len(held),
         )
-    stalled = [d for d in snap.dags if dag_stalled(d)]
+    stalled = stalled_dags(snap)
     if len(stalled) >= limits.stalled_dags_warning > 0:
         runs = ", ".join(
             str(d.run_number) if d.run_number is not None else d.batch_name for d in stalled[:5]
@@ -463,10 +474,9 @@ def runs_alarms(
                 since=newest.start,
                 hint=HINTS["runs.no_new_run"],
             )
-    # One verdict per run (the table's), for every alarm below.
-    before = (now - timedelta(hours=limits.unsafe_after_hours)).timestamp()
-    yield from _checksum_alarms(checksum_failures(snap, table), limits)
-    unsafe = unsafe_overdue(table, before)
+    risk = runs_at_risk(snap, limits, now, policy, table)
+    yield from _checksum_alarms(risk, limits)
+    unsafe = risk.unsafe
     severity = _level(len(unsafe), limits.unsafe_runs_warning, limits.unsafe_runs_critical)
     if severity:
         oldest = unsafe[0]

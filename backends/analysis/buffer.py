@@ -29,6 +29,11 @@ class BufferForecast:
     autonomy_basis: str | None = None
 
 
+def fill_percent(snap: BufferSnapshot) -> float:
+    """How full the buffer is, in percent (0 when its size is unknown)."""
+    return snap.used_bytes * 100 / snap.total_bytes if snap.total_bytes else 0.0
+
+
 def _samples(snap: BufferSnapshot, window: timedelta) -> list[tuple[datetime, int]]:
     start = snap.taken_at - window
     points = [(s.at, s.used_bytes) for s in snap.history if start <= s.at <= snap.taken_at]

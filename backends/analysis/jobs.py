@@ -208,3 +208,8 @@ def dag_stalled(dag: Dag) -> bool:
     queued <= held.
     """
     return not dag.finished and dag.nodes_held > 0 and dag.nodes_queued <= dag.nodes_held
+
+
+def stalled_dags(snap: JobsSnapshot) -> list[Dag]:
+    """The stalled DAGs (``dag_stalled``), in the snapshot's order."""
+    return [d for d in snap.dags if dag_stalled(d)]

@@ -9,15 +9,28 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 
 from backends.analysis.alarms import Thresholds
-from backends.analysis.buffer import BufferForecast, buffer_forecast
+from backends.analysis.buffer import BufferForecast, buffer_forecast, fill_percent
 from backends.model import BufferSnapshot
 from console.format import format_bytes, format_duration, format_percent, format_rate
+from console.perfdata import Figure, FigureSpec
+from console.ranges import Range
 from console.render.common import Context, rounded
 from console.safe_text import strip_controls
 
 GAUGE_WIDTH = 40
 #: Figures kept by the console's trends (``console.trends``).
 TREND_FILL = "buffer.fill_percent"
+
+FILL = FigureSpec("buffer_fill", "%", "how full the buffer is", "buffer.fill", decimals=1)
+FREE = FigureSpec("buffer_free", "B", "free space on the buffer")
+TIME_TO_FULL = FigureSpec(
+    "buffer_time_to_full",
+    "s",
+    "time until the buffer is full at the net fill rate (only while it fills)",
+    "buffer.time_to_full",
+)
+#: The figures of ``perfdata``, for ``check -w/-c``.
+FIGURES = (FILL, FREE, TIME_TO_FULL)
 
 
 def forecast(snapshot: BufferSnapshot, thresholds: Thresholds) -> BufferForecast:
@@ -163,7 +176,7 @@ def to_json(snapshot: BufferSnapshot | None, context: Context) -> dict[str, Any]
         "used_bytes": figures.used_bytes,
         "free_bytes": figures.free_bytes,
         "total_bytes": figures.total_bytes,
-        "fill_percent": round(figures.fill_fraction * 100, 2),
+        "fill_percent": round(fill_percent(snapshot), 2),
         "fill_rate_bps": rounded(figures.fill_rate_bps, 1),
         "time_to_full_hours": (
             round(figures.time_to_full.total_seconds() / 3600, 3) if figures.time_to_full else None
@@ -179,18 +192,41 @@ def to_json(snapshot: BufferSnapshot | None, context: Context) -> dict[str, Any]
     }
 
 
-def perfdata(snapshot: BufferSnapshot, context: Context) -> list[str]:
+def perfdata(snapshot: BufferSnapshot, context: Context) -> list[Figure]:
     thresholds = context.thresholds
-    percent = snapshot.used_bytes * 100 / snapshot.total_bytes if snapshot.total_bytes else 0.0
-    return [
-        f"buffer_fill={percent:.1f}%;{thresholds.buffer_warning_percent:g};"
-        f"{thresholds.buffer_critical_percent:g};0;100",
-        f"buffer_free={snapshot.free_bytes}B;;;0;{snapshot.total_bytes}",
+    percent = fill_percent(snapshot)
+    figures = [
+        FILL(
+            percent,
+            warn=Range.above(thresholds.buffer_warning_percent),
+            crit=Range.above(thresholds.buffer_critical_percent),
+            minimum=0,
+            maximum=100,
+            words=f"{percent:.1f} %",
+        ),
+        FREE(
+            snapshot.free_bytes,
+            minimum=0,
+            maximum=snapshot.total_bytes,
+            words=format_bytes(snapshot.free_bytes),
+        ),
     ]
+    to_full = forecast(snapshot, thresholds).time_to_full
+    if to_full is not None:
+        figures.append(
+            TIME_TO_FULL(
+                to_full.total_seconds(),
+                warn=Range.below(thresholds.time_to_full_warning_hours * 3600),
+                crit=Range.below(thresholds.time_to_full_critical_hours * 3600),
+                minimum=0,
+                words=format_duration(to_full),
+            )
+        )
+    return figures
 
 
 def summary(snapshot: BufferSnapshot) -> str:
-    return f"buffer {snapshot.fill_fraction * 100:.1f} % full"
+    return f"buffer {fill_percent(snapshot):.1f} % full"
 
 
 def trend_figures(snapshot: BufferSnapshot) -> dict[str, float | None]:

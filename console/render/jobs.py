@@ -25,9 +25,12 @@ from backends.analysis.jobs import (
     jobs_by_dag,
     jobs_by_site,
     jobs_total,
+    stalled_dags,
 )
 from backends.model import Dag, DagStatus, Job, JobsSnapshot
 from console.format import format_duration
+from console.perfdata import Figure, FigureSpec
+from console.ranges import Range
 from console.render.common import Column, Context, Row, count_cell, table
 from console.safe_text import strip_controls
 from console.trends import Trends
@@ -278,10 +281,28 @@ def to_json(snapshot: JobsSnapshot | None, context: Context) -> dict[str, Any]:
     }
 
 
-def perfdata(snapshot: JobsSnapshot, context: Context) -> list[str]:
+HELD = FigureSpec("jobs_held", "", "held jobs", "jobs.held")
+STALLED = FigureSpec("dags_stalled", "", "DAGs with only held nodes left", "jobs.dags_stalled")
+#: The figures of ``perfdata``, for ``check -w/-c``.
+FIGURES = (HELD, STALLED)
+
+
+def perfdata(snapshot: JobsSnapshot, context: Context) -> list[Figure]:
     thresholds = context.thresholds
     held = jobs_total(snapshot).held
-    return [f"jobs_held={held};{thresholds.held_jobs_warning};{thresholds.held_jobs_critical}"]
+    # The console only warns of stalled DAGs; a limit of 0 turns that off.
+    stalled = thresholds.stalled_dags_warning
+    return [
+        HELD(
+            held,
+            warn=Range.at_least(thresholds.held_jobs_warning),
+            crit=Range.at_least(thresholds.held_jobs_critical),
+        ),
+        STALLED(
+            len(stalled_dags(snapshot)),
+            warn=Range.at_least(stalled) if stalled > 0 else None,
+        ),
+    ]
 
 
 def summary(snapshot: JobsSnapshot) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 from rich.console import Group, RenderableType
 from rich.text import Text
 
+from backends.analysis.alarms import runs_at_risk
 from backends.analysis.jobs import dag_for_run
 from backends.analysis.run_index import (
     EVENTS,
@@ -43,6 +44,8 @@ from backends.analysis.safety import (
 )
 from backends.model import Dag, JobsSnapshot, Kind, Run, RunsSnapshot
 from console.format import VERDICT_VIEW, format_bytes, format_duration, format_verdict, short_slot
+from console.perfdata import Figure, FigureSpec
+from console.ranges import Range
 from console.render.common import Column, Context, iso, table
 from console.safe_text import strip_controls
 
@@ -362,8 +365,47 @@ def to_json(snapshot: RunsSnapshot | None, context: Context) -> dict[str, Any]:
     }
 
 
-def perfdata(snapshot: RunsSnapshot, context: Context) -> list[str]:
-    return [f"runs={len(snapshot.runs)}"]
+RUNS = FigureSpec("runs", "", "runs in the runs database")
+UNSAFE = FigureSpec(
+    "runs_unsafe",
+    "",
+    "runs ended over unsafe_after_hours ago that are not data-safe",
+    "runs.unsafe",
+)
+TAPE_CHECKSUM = FigureSpec(
+    "tape_checksum_failed", "", "runs whose tape copy failed its checksum", "tape.checksum"
+)
+RUCIO_CHECKSUM = FigureSpec(
+    "rucio_checksum_failed",
+    "",
+    "runs whose Rucio copy (for a copy they lack) failed its checksum",
+    "rucio.checksum",
+)
+#: The figures of ``perfdata``, for ``check -w/-c``.
+FIGURES = (RUNS, UNSAFE, TAPE_CHECKSUM, RUCIO_CHECKSUM)
+
+
+def perfdata(snapshot: RunsSnapshot, context: Context) -> list[Figure]:
+    limits = context.thresholds
+    risk = runs_at_risk(snapshot, limits, context.now, context.policy)
+    return [
+        RUNS(len(snapshot.runs)),
+        UNSAFE(
+            len(risk.unsafe),
+            warn=Range.at_least(limits.unsafe_runs_warning),
+            crit=Range.at_least(limits.unsafe_runs_critical),
+        ),
+        TAPE_CHECKSUM(
+            len(risk.tape_failed),
+            warn=Range.at_least(limits.tape_checksum_warning),
+            crit=Range.at_least(limits.tape_checksum_critical),
+        ),
+        RUCIO_CHECKSUM(
+            len(risk.rucio_failed),
+            warn=Range.at_least(limits.tape_checksum_warning),
+            crit=Range.at_least(limits.tape_checksum_critical),
+        ),
+    ]
 
 
 def summary(snapshot: RunsSnapshot) -> str:

@@ -12,6 +12,8 @@ from backends.analysis.alarms import Thresholds
 from backends.analysis.tape import TapeSummary, failed_uploads, summarize_tape
 from backends.model import TapeSnapshot, TapeState, TapeUpload
 from console.format import format_bytes, format_duration, format_rate, format_time
+from console.perfdata import Figure, FigureSpec
+from console.ranges import Range
 from console.render.common import Column, Context, Row, iso, rounded, table
 from console.safe_text import strip_controls
 from console.trends import Trends
@@ -190,13 +192,23 @@ def to_json(snapshot: TapeSnapshot | None, context: Context) -> dict[str, Any]:
     }
 
 
-def perfdata(snapshot: TapeSnapshot, context: Context) -> list[str]:
+FAILED = FigureSpec(
+    "tape_failed", "", "tape uploads failed within tape_failure_window_hours", "tape.failures"
+)
+#: The figures of ``perfdata``, for ``check -w/-c``.
+FIGURES = (FAILED,)
+
+
+def perfdata(snapshot: TapeSnapshot, context: Context) -> list[Figure]:
     thresholds = context.thresholds
     window = timedelta(hours=thresholds.tape_failure_window_hours)
     failed = summarize_tape(snapshot, context.now, window).failed_recent
     return [
-        f"tape_failed={failed};{thresholds.tape_failures_warning};"
-        f"{thresholds.tape_failures_critical}"
+        FAILED(
+            failed,
+            warn=Range.at_least(thresholds.tape_failures_warning),
+            crit=Range.at_least(thresholds.tape_failures_critical),
+        )
     ]
 
 

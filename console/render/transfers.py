@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from rich.console import Group, RenderableType
@@ -11,6 +11,8 @@ from rich.text import Text
 from backends.analysis.transfers import RseSummary, stuck_rules, stuck_since, summarize_transfers
 from backends.model import RuleState, TransfersSnapshot
 from console.format import format_bytes, format_duration, format_rate
+from console.perfdata import Figure, FigureSpec
+from console.ranges import Range
 from console.render.common import Column, Context, Row, count_cell, hours, rounded, table
 from console.safe_text import strip_controls
 from console.trends import Trends
@@ -222,8 +224,36 @@ def to_json(snapshot: TransfersSnapshot | None, context: Context) -> dict[str, A
     }
 
 
-def perfdata(snapshot: TransfersSnapshot, context: Context) -> list[str]:
-    return [f"rules_stuck={len(stuck_rules(snapshot))}"]
+STUCK = FigureSpec("rules_stuck", "", "rules in STUCK, at every RSE")
+STUCK_AGE = FigureSpec(
+    "rules_stuck_age",
+    "s",
+    "how long the oldest stuck rule has been stuck, at any RSE (0: none is)",
+    "rse.*.stuck",
+)
+#: The figures of ``perfdata``, for ``check -w/-c``.
+FIGURES = (STUCK, STUCK_AGE)
+
+
+def perfdata(snapshot: TransfersSnapshot, context: Context) -> list[Figure]:
+    thresholds = context.thresholds
+    stuck = stuck_rules(snapshot)
+    # The oldest stuck rule of all is the oldest of its RSE: that RSE's alarm
+    # is the one this figure stands for.
+    oldest = stuck[0] if stuck else None
+    age = max(0.0, (context.now - stuck_since(oldest)).total_seconds()) if oldest else 0.0
+    return [
+        STUCK(len(stuck)),
+        STUCK_AGE(
+            age,
+            warn=Range.above(thresholds.rule_stuck_warning_hours * 3600),
+            crit=Range.above(thresholds.rule_stuck_critical_hours * 3600),
+            minimum=0,
+            alarm=f"rse.{oldest.rse}.stuck" if oldest else None,
+            words=f"{format_duration(timedelta(seconds=age))}"
+            + (f" at {strip_controls(oldest.rse)}" if oldest else ""),
+        ),
+    ]
 
 
 def summary(snapshot: TransfersSnapshot) -> str:

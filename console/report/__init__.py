@@ -6,9 +6,16 @@ each kind through its ``PaneSpec``, so they never disagree with the screen.
 Everything that came from a backend is cleaned before it is printed.
 """
 
-from console.report.check import check_line
+from console.report.check import CheckOptions, check_line
 from console.report.common import alarms_for, reference_time
 from console.report.data import report_data
 from console.report.rich import render_report
 
-__all__ = ["alarms_for", "check_line", "reference_time", "render_report", "report_data"]
+__all__ = [
+    "CheckOptions",
+    "alarms_for",
+    "check_line",
+    "reference_time",
+    "render_report",
+    "report_data",
+]

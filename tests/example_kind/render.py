@@ -8,6 +8,7 @@ from rich.console import RenderableType
 from rich.text import Text
 
 from console.format import format_rate
+from console.perfdata import Figure, FigureSpec
 from console.render.common import Context
 from tests.example_kind.data import UplinkSnapshot
 
@@ -30,8 +31,14 @@ def to_json(snapshot: UplinkSnapshot | None, context: Context) -> dict[str, Any]
     return {"out_bps": snapshot.out_bps, "errors": snapshot.errors}
 
 
-def perfdata(snapshot: UplinkSnapshot, context: Context) -> list[str]:
-    return [f"uplink_out={snapshot.out_bps:.0f}B", f"uplink_errors={snapshot.errors}c"]
+OUT = FigureSpec("uplink_out", "B", "bytes a second out of the uplink")
+#: A continuous counter: it only grows, hence "c".
+ERRORS = FigureSpec("uplink_errors", "c", "errors on the uplink since it came up")
+FIGURES = (OUT, ERRORS)
+
+
+def perfdata(snapshot: UplinkSnapshot, context: Context) -> list[Figure]:
+    return [OUT(snapshot.out_bps), ERRORS(snapshot.errors)]
 
 
 def summary(snapshot: UplinkSnapshot) -> str:

@@ -15,4 +15,5 @@ SPEC = PaneSpec(
     summary=render.summary,
     trends=render.trend_figures,
     help="the LNGS uplink's outgoing throughput and errors",
+    figures=render.FIGURES,
 )
