@@ -221,17 +221,19 @@ def test_figures_that_the_alarms_use(capsys, scenario, items, title):
 
 LIMITS = [
     # at the scenarios' own figures, so that the alarms and the ranges meet there
-    "rule_stuck_warning_hours = 1\nrule_stuck_critical_hours = 20\n",
-    "time_to_full_warning_hours = 100\ntime_to_full_critical_hours = 62\n",
-    "tape_checksum_warning = 23\ntape_checksum_critical = 24\n",
-    "stalled_dags_warning = 7\nheld_jobs_warning = 771\nheld_jobs_critical = 1000\n",
-    "stalled_dags_warning = 0\n",
-    "buffer_warning_percent = 96\nbuffer_critical_percent = 97\n",
+    ("rse-outage", "rule_stuck_warning_hours = 1\nrule_stuck_critical_hours = 20\n"),
+    ("buffer-full", "time_to_full_warning_hours = 100\ntime_to_full_critical_hours = 62\n"),
+    ("tape-checksum", "tape_checksum_warning = 23\ntape_checksum_critical = 24\n"),
+    (
+        "held-jobs",
+        "stalled_dags_warning = 7\nheld_jobs_warning = 771\nheld_jobs_critical = 1000\n",
+    ),
+    ("held-jobs", "stalled_dags_warning = 0\n"),
+    ("buffer-full", "buffer_warning_percent = 96\nbuffer_critical_percent = 97\n"),
 ]
 
 
-@pytest.mark.parametrize("limits", LIMITS)
-@pytest.mark.parametrize("scenario", ["rse-outage", "buffer-full", "tape-checksum", "held-jobs"])
+@pytest.mark.parametrize(("scenario", "limits"), LIMITS)
 def test_the_ranges_follow_the_configured_limits(capsys, tmp_path, scenario, limits):
     config = tmp_path / "limits.toml"
     config.write_text(f"[thresholds]\n{limits}")
