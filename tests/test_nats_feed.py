@@ -319,7 +319,8 @@ def test_silent_collector_then_back(nats_server: NatsServer, tmp_path: Path) -> 
         _until(lambda: set(woken) == set(Kind), timeout=10)
         collector = _collector(tmp_path, nats_server.url, log)
         _until(lambda: not _error_of(backend, Kind.TAPE) and backend.fetch_tape())
-        assert len(backend.fetch_runs().runs) == 720
+        # The new collector's runs may come after its tape on a busy machine.
+        _until(lambda: len(backend.fetch_runs().runs) == 720)
     finally:
         collector.close()
         backend.close()
