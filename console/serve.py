@@ -367,6 +367,13 @@ class ConsoleServer(Server):
                 to_int(request.query.get("height", "24"), 24),
             )
             self.started += 1
+            number = self.started
+            log_line(
+                self.stream,
+                "serve",
+                f"session {number} started: pid {session.pid}, {self.live_sessions()} open, "
+                f"from {request.remote}",
+            )
             await self._process_messages(websocket, session)
         except asyncio.CancelledError:
             with contextlib.suppress(Exception):
@@ -377,6 +384,13 @@ class ConsoleServer(Server):
             await session.stop()
             self.sessions.discard(session)
             self.websockets.discard(websocket)
+            if session.pid is not None:
+                code = session._process.returncode if session._process else None
+                log_line(
+                    self.stream,
+                    "serve",
+                    f"session ended: pid {session.pid}, exit {code}, {self.live_sessions()} open",
+                )
             with contextlib.suppress(Exception):
                 await websocket.close()
         return websocket
