@@ -45,18 +45,23 @@ def is_loopback(host: str) -> bool:
 
 
 def read_token(token_file: str | None, environ: Mapping[str, str]) -> str | None:
-    """The access token, from ``--token-file`` (first) or ``TOKEN_ENV``."""
+    """The access token, from ``--token-file`` (first) or ``TOKEN_ENV``.
+
+    (No message puts a colon after a name ending in "token": the redaction
+    of every error line would take what follows for the token.)"""
     if token_file is not None:
         path = Path(token_file).expanduser()
         try:
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError:
-            raise ServeError(f"--token-file {token_file}: not UTF-8 text") from None
+            raise ServeError(f"the token file {token_file} is not UTF-8 text") from None
         except OSError as exc:
-            raise ServeError(f"--token-file {token_file}: {exc.strerror or exc}") from None
-        token, where = text.strip(), f"--token-file {token_file}"
+            raise ServeError(
+                f"cannot read the token file {token_file} ({exc.strerror or exc})"
+            ) from None
+        token, where = text.strip(), f"the file {token_file}"
         if not token:
-            raise ServeError(f"{where}: the file is empty")
+            raise ServeError(f"the token file {token_file} is empty")
     elif TOKEN_ENV in environ:
         token, where = environ[TOKEN_ENV].strip(), TOKEN_ENV
         if not token:
@@ -64,10 +69,10 @@ def read_token(token_file: str | None, environ: Mapping[str, str]) -> str | None
     else:
         return None
     if any(c.isspace() or not c.isprintable() for c in token):
-        raise ServeError(f"{where}: the token must be one word of printable characters")
+        raise ServeError(f"the token in {where} must be one word of printable characters")
     if len(token) < MIN_TOKEN_LENGTH:
         raise ServeError(
-            f"{where}: the token is too short ({len(token)} characters, at least "
+            f"the token in {where} is too short ({len(token)} characters, at least "
             f"{MIN_TOKEN_LENGTH}; e.g. `openssl rand -hex 32`)"
         )
     return token
