@@ -16,12 +16,18 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.conftest import GUARDED_TOKEN, SERVED_OPTIONS
-from tests.serve_testbed import ROOT, Browser, Serve, wait_until
+from tests.nats_testbed import start_collector
+from tests.serve_testbed import ROOT, Browser, FakePrometheus, Serve, panes_shown, wait_until
+
+if TYPE_CHECKING:
+    from tests.nats_testbed import NatsServer
 
 
 @pytest.fixture(scope="module")
@@ -155,3 +161,78 @@ def test_twenty_tabs_opened_and_closed_leave_no_process(served: Serve, browser: 
     from tests.serve_testbed import children_of
 
     assert children_of(served.pid) == []
+
+
+def test_tabs_of_a_nats_fed_console_cost_the_backends_nothing(
+    nats_server: NatsServer, serve_factory: Callable[..., Serve], browser: Browser, tmp_path: Path
+) -> None:
+    """The recommended set-up: one collector polls (here a Prometheus that
+    counts its requests, and the simulator), serve serves a console whose
+    panes all read NATS. Three tabs show the collector's data, and the
+    Prometheus sees not one request more than the collector's."""
+    prometheus = FakePrometheus()
+    collector = None
+    try:
+        collector = start_collector(
+            COLLECTOR_CONFIG.format(prometheus=prometheus.url), tmp_path, nats_server.url,
+            published=5,
+        )  # fmt: skip
+        wait_until(lambda: prometheus.total() >= 3, "the collector's poll of Prometheus")
+        polled = prometheus.total()
+        serve = serve_factory(config_text=FED_CONFIG.format(url=nats_server.url))
+        first = browser.driver.current_window_handle
+        tabs = [browser.new_tab(serve.url + "/") for _ in range(3)]
+        for tab in tabs:
+            browser.driver.switch_to.window(tab)
+            browser.wait_screen(
+                lambda s: "Used 10.0 TB  Free 30.0 TB  of 40.0 TB" in s and "720 of 720 runs" in s,
+                "the collector's buffer (the counting Prometheus) and runs",
+            )
+            assert panes_shown(browser.screen())
+        assert len(serve.app_pids()) == 3
+        assert prometheus.total() == polled, prometheus.requests
+        for _ in tabs:
+            browser.driver.switch_to.window(browser.driver.window_handles[-1])
+            browser.close_tab(first)
+        serve.wait_no_apps()
+        assert prometheus.total() == polled, prometheus.requests
+    finally:
+        if collector is not None:
+            collector.close()
+        prometheus.close()
+
+
+COLLECTOR_CONFIG = """
+[panes]
+buffer = "prom"
+transfers = "sim"
+tape = "sim"
+jobs = "sim"
+runs = "sim"
+
+[backends.prom]
+type = "prometheus"
+url = "{prometheus}"
+
+[backends.sim]
+type = "simulator"
+scenario = "uplink-down"
+seed = 1
+speed = 0
+
+[intervals]
+buffer = 3600   # one poll in this test: any later request is a console's
+"""
+
+FED_CONFIG = """
+[backends.feed]
+type = "nats"
+url = "{url}"
+
+[panes]
+buffer = "feed"
+transfers = "feed"
+tape = "feed"
+jobs = "feed"
+runs = "feed"
+"""
