@@ -388,3 +388,22 @@ def test_stopping_serve_ends_every_session(serve_factory: Callable[..., Serve]) 
     asyncio.run(scenario())
     assert "stopped (3 sessions served)" in serve.log_text()
     wait_until(lambda: not serve.app_pids(), "every app gone")
+
+
+def test_a_killed_serve_leaves_no_app_behind(serve_factory: Callable[..., Serve]) -> None:
+    """serve killed outright (no chance to end its sessions): each app,
+    in a session of its own, notices it was orphaned and leaves."""
+    serve = serve_factory("--speed", "0")
+
+    async def scenario() -> None:
+        session, _ = await _open(ws_url(serve), serve.url, 2)
+        try:
+            assert len(serve.app_pids()) == 2
+            assert serve.process is not None
+            serve.process.kill()
+            serve.process.wait(10)
+            await asyncio.to_thread(serve.wait_no_apps, 15)
+        finally:
+            await session.close()  # type: ignore[attr-defined]
+
+    asyncio.run(scenario())
