@@ -126,7 +126,12 @@ class Serve:
         self.config.write_text(config_text or "# the simulator for every pane\n")
         self.log = workdir / "serve.log"
         self.args = ["--host", host, "--port", "0", "--config", str(self.config), *args]
-        self.env = {**os.environ, **(env or {})}
+        home = workdir / "home"
+        # No served console reads or writes the user's own config or state.
+        isolated = {
+            f"XDG_{d}_HOME": str(home / d.lower()) for d in ("CONFIG", "DATA", "STATE", "CACHE")
+        }
+        self.env = {**os.environ, **isolated, "CONDOR_CONFIG": "/dev/null", **(env or {})}
         self.process: subprocess.Popen[bytes] | None = None
         self.url = ""
 
