@@ -68,7 +68,14 @@ def test_the_console_in_a_browser(
     assert "Uplink DOWN" in screen  # the scenario, as report says
     assert report["buffer"]["uplink_up"] is False
 
-    browser.keys("5", "/", "unsafe")
+    # Keys as a person types them: each once the screen shows the last one
+    # took (all at once, `/` can reach the pane before `5` has focused it).
+    browser.keys("5")
+    browser.wait_screen(lambda s: "/ Filter" in s, "the runs pane focused (its keys in the footer)")
+    browser.keys("/")
+    browser.wait_screen(lambda s: "▔▔▔▔" in s, "the filter box")
+    browser.keys("unsafe")
+    browser.wait_screen(lambda s: "unsafe" in s, "'unsafe' in the filter box")
     browser.keys("\n")
     unsafe = runs["unsafe"]
     assert 0 < unsafe < runs["count"]
