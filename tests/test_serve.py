@@ -407,3 +407,50 @@ def test_a_killed_serve_leaves_no_app_behind(serve_factory: Callable[..., Serve]
             await session.close()  # type: ignore[attr-defined]
 
     asyncio.run(scenario())
+
+
+async def test_an_app_that_ignores_quit_and_sigterm_is_killed(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A closed tab's app is asked to quit, then terminated, then killed:
+    one that ignores the first two still ends (and so does its child)."""
+    from textual_serve.download_manager import DownloadManager
+
+    import console.serve as serve_module
+    from console.serve import ConsoleSession
+
+    monkeypatch.setattr(serve_module, "QUIT_WITHIN", 0.3)
+    monkeypatch.setattr(serve_module, "TERMINATE_WITHIN", 0.3)
+    stubborn = (
+        "import signal, subprocess, sys, time\n"
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+        f"open({str(tmp_path / 'pid')!r}, 'w').write(str(child.pid))\n"
+        "time.sleep(60)\n"
+    )
+
+    async def ignore(_: object) -> None:
+        pass
+
+    async def nothing() -> None:
+        pass
+
+    session = ConsoleSession(
+        [sys.executable, "-c", stubborn], dict(os.environ),
+        write_bytes=ignore, write_str=ignore, close=nothing, download_manager=DownloadManager(),
+    )  # fmt: skip
+    await session.start(80, 24)
+    assert session._process is not None
+    for _ in range(100):
+        if (tmp_path / "pid").exists() and (tmp_path / "pid").read_text():
+            break
+        await asyncio.sleep(0.05)
+    grandchild = int((tmp_path / "pid").read_text())
+    started = time.monotonic()
+    await asyncio.wait_for(session.stop(), 10)
+    assert session._process.returncode == -signal.SIGKILL
+    assert time.monotonic() - started < 5
+    await asyncio.sleep(0.2)
+    from tests.serve_testbed import pid_alive
+
+    assert not pid_alive(grandchild)  # the app's own children: its process group
