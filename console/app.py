@@ -87,7 +87,13 @@ class XenonConsole(App[int]):
     BINDINGS = [
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Help"),
-        *(Binding(str(n), f"show_number({n})", f"Pane {n}", show=False) for n in range(1, 10)),
+        # Priority, as `/`: a pane's number acts as it arrives, so the keys
+        # typed right after it (`5/unsafe` in one burst) reach that pane.
+        # In a text box a digit is a character (see check_action).
+        *(
+            Binding(str(n), f"show_number({n})", f"Pane {n}", show=False, priority=True)
+            for n in range(1, 10)
+        ),
         Binding("tab", "cycle_pane(1)", "Next pane", priority=True),
         Binding("shift+tab", "cycle_pane(-1)", "Previous pane", show=False, priority=True),
         Binding("z", "zoom", "Zoom"),
@@ -571,6 +577,8 @@ class XenonConsole(App[int]):
                 return False
             return action == "goto_run" or self.pane(self.active_kind).FILTERABLE
         if action == "show_number":
+            if isinstance(self.focused, Input):
+                return False
             return any(spec.number == parameters[0] for spec in self.specs)
         return True
 

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
 PROG = "xenon-console"
 EXIT_USAGE = 2
+#: The driver textual-serve runs each session's app with.
+WEB_DRIVER = "textual.drivers.web_driver:WebDriver"
 #: Width of a report written to a file or a pipe (COLUMNS overrides it).
 REPORT_WIDTH = 120
 
@@ -239,7 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(
         dest="command",
-        metavar="{report,check,audit,replay,collect,exporter,alert-rules,sim}",
+        metavar="{report,check,audit,replay,collect,exporter,serve,alert-rules,sim}",
         parser_class=_Parser,
     )
     report = sub.add_parser(
@@ -338,6 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         help="address to serve /metrics on, e.g. 127.0.0.1:9108 (:9108: every address)",
     )
+    _add_serve(sub, common)
     rules = sub.add_parser(
         "alert-rules",
         parents=[common],
@@ -349,6 +352,59 @@ def build_parser() -> argparse.ArgumentParser:
     rules.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of stdout")
     _add_sim(sub)
     return parser
+
+
+def _port(text: str) -> int:
+    value = _int(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be 0 to 65535 (0: any free port), got {text!r}")
+    return value
+
+
+def _add_serve(sub: argparse._SubParsersAction, common: _Parser) -> None:
+    """``serve``: the same console in a web browser, one app process per tab."""
+    from console.serve_options import DEFAULT_MAX_SESSIONS, DEFAULT_PORT, TOKEN_ENV
+
+    serve = sub.add_parser(
+        "serve",
+        parents=[common],
+        help="serve the console to web browsers (one console process per tab)",
+        description="Serve this console to web browsers with textual-serve: each tab "
+        "gets its own console process, with every key and screen of the TUI. Loopback "
+        f"only unless an access token is given (--token-file or {TOKEN_ENV}); with one, "
+        "every request needs it (?token= once, then a cookie; or Authorization: Bearer). "
+        "Runs until Ctrl-C or SIGTERM, which end every session.",
+    )
+    serve.add_argument(
+        "--host",
+        metavar="ADDRESS",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1; any other than loopback needs a token)",
+    )
+    serve.add_argument(
+        "--port",
+        metavar="N",
+        type=_port,
+        default=DEFAULT_PORT,
+        help=f"port to listen on (default {DEFAULT_PORT}; 0: any free port)",
+    )
+    serve.add_argument(
+        "--token-file",
+        metavar="FILE",
+        help=f"file holding the access token (else the {TOKEN_ENV} environment variable)",
+    )
+    serve.add_argument(
+        "--max-sessions",
+        metavar="N",
+        type=_positive_int,
+        default=DEFAULT_MAX_SESSIONS,
+        help=f"most tabs served at once (default {DEFAULT_MAX_SESSIONS})",
+    )
+    serve.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="the address browsers use, behind a reverse proxy (e.g. https://ops.example/xenon)",
+    )
 
 
 def _add_check(sub: argparse._SubParsersAction, common: _Parser) -> None:
@@ -624,6 +680,56 @@ def _exporter(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def _serve(args: argparse.Namespace, config: Config) -> int:
+    """Check everything (token, address, port) before anything is bound or spawned."""
+    from console.serve_options import (
+        ServeError,
+        bind,
+        check_public_url,
+        is_loopback,
+        read_token,
+        served_command,
+        withheld,
+    )
+
+    try:
+        token = read_token(args.token_file, os.environ)
+        if token is None and not is_loopback(args.host):
+            raise ServeError(
+                f"--host {args.host} is not a loopback address: give an access token "
+                "(--token-file FILE or XENON_CONSOLE_SERVE_TOKEN) to serve beyond this machine"
+            )
+        public_url = check_public_url(args.public_url) if args.public_url else None
+        options: list[str] = []
+        if config.source_path is not None:
+            options += ["--config", str(Path(config.source_path).resolve())]
+        for name in ("scenario", "seed", "speed", "runs"):
+            if hasattr(args, name):
+                options += [f"--{name}", str(getattr(args, name))]
+        sock = bind(args.host, args.port, loopback_only=token is None)
+    except ServeError as exc:
+        return _fail(f"serve: {exc}")
+    from console.polling import log_line
+    from console.serve import ConsoleServer
+
+    if hidden := withheld(os.environ):
+        log_line(
+            sys.stderr,
+            "serve",
+            "left out of every session's environment (a secret goes in the config "
+            f"or a file): {', '.join(hidden)}",
+        )
+    server = ConsoleServer(
+        served_command(options),
+        sock=sock,
+        token=token,
+        max_sessions=args.max_sessions,
+        public_url=public_url,
+    )
+    server.serve()
+    return 0
+
+
 def _alert_rules(args: argparse.Namespace, config: Config) -> int:
     from console.alert_rules import rules_yaml
 
@@ -649,6 +755,8 @@ def _no_terminal() -> str | None:
     Without one (``</dev/null``, a pipe, cron) Textual draws the screen,
     reads end-of-file for ever and spins a core.
     """
+    if os.environ.get("TEXTUAL_DRIVER") == WEB_DRIVER:
+        return None  # a session of `serve`: the terminal is the browser's
     stdin = sys.__stdin__
     try:
         if stdin is not None and os.isatty(stdin.fileno()):
@@ -734,6 +842,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _exporter(args, config)
         if args.command == "alert-rules":
             return _alert_rules(args, config)
+        if args.command == "serve":
+            return _serve(args, config)
         return _one_shot(args, config)
     except (ConfigError, BackendConfigError) as exc:
         if args.command == "check":

@@ -2,9 +2,12 @@
 
 After a hang-up, Textual's input thread spins on end-of-file at 100 % CPU
 (Textual issue 6690, fix not released), so a console used over SSH must
-notice by itself and leave. Three signs, any one is enough: SIGHUP, the
-parent process changed (we were orphaned), or the terminal answers I/O
-errors (a pty whose other side closed). SIGHUP acts at once (``soon``
+notice by itself and leave. Four signs, any one is enough: SIGHUP, the
+parent process changed (we were orphaned), the terminal answers I/O
+errors (a pty whose other side closed), or, for a session of ``serve``
+(textual-serve talks to the app through pipes), the other end of a pipe
+on stdin or stdout closed: the server is gone, even one that died before
+the app could note its parent. SIGHUP acts at once (``soon``
 schedules the leaving on the event loop from the signal handler); the other
 two are checked once a second.
 """
@@ -13,16 +16,33 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import signal
+import stat
 import sys
 import termios
 import threading
 from collections.abc import Callable
 
 
+def _pipe_closed(fd: int, sign: int) -> bool:
+    """``fd`` is a pipe whose other end is closed (``sign``: POLLHUP for a
+    read end, POLLERR for a write end); False for anything not a pipe."""
+    try:
+        if not stat.S_ISFIFO(os.fstat(fd).st_mode):
+            return False
+        poller = select.poll()
+        poller.register(fd, select.POLLIN if sign == select.POLLHUP else select.POLLOUT)
+        return any(events & sign for _, events in poller.poll(0))
+    except (OSError, ValueError):
+        return False
+
+
 class TerminalWatch:
-    def __init__(self, fd: int) -> None:
+    def __init__(self, fd: int, out: int | None = None) -> None:
         self.fd = fd
+        #: stdout, when it is a pipe to watch too (a session of ``serve``).
+        self.out = out
         self.parent = os.getppid()
         self.was_tty = os.isatty(fd)
         self.hung_up = False
@@ -44,12 +64,22 @@ class TerminalWatch:
         if self.hung_up or os.getppid() != self.parent:
             return True
         if not self.was_tty:
-            return False  # nothing to lose: not started on a terminal
+            # Pipes (textual-serve's): gone when the server's ends closed.
+            if _pipe_closed(self.fd, select.POLLHUP):
+                return True
+            return self.out is not None and _pipe_closed(self.out, select.POLLERR)
         try:
             termios.tcgetattr(self.fd)
         except (termios.error, OSError):
             return True
         return False
+
+
+def _fileno(stream: object) -> int | None:
+    try:
+        return stream.fileno()  # type: ignore[attr-defined]
+    except (AttributeError, ValueError, OSError):
+        return None
 
 
 def watch_stdin(
@@ -63,7 +93,7 @@ def watch_stdin(
     ``call_soon_threadsafe``); False when there is no stdin to watch.
     ``on_gone`` may thus be called more than once."""
     try:
-        watch = TerminalWatch(sys.__stdin__.fileno())  # type: ignore[union-attr]
+        watch = TerminalWatch(sys.__stdin__.fileno(), _fileno(sys.__stdout__))  # type: ignore[union-attr]
     except (AttributeError, ValueError, OSError):
         return False
     watch.install_sighup(None if soon is None else (lambda: soon(on_gone)))

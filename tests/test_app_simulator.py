@@ -152,6 +152,26 @@ async def test_keys_typed_fast_after_slash_go_to_the_filter() -> None:
         assert app.runs_pane.filter_text == "unsafe/x"
 
 
+async def test_a_pane_number_typed_fast_then_slash_keeps_the_letters() -> None:
+    """`5/unsafe` in one burst (a browser's keys through `serve` arrive so):
+    the `5` waited its turn behind the focused pane, `/` and the letters
+    reached the old pane, and the filter stayed empty. Digits typed in the
+    box are still characters."""
+    from textual.widgets import Input
+
+    app = simulator_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_settled(pilot)
+        type_fast(app, "5/unsafe")
+        await pilot.pause(0.3)
+        assert app.active_kind is Kind.RUNS
+        assert app.runs_pane.query_one(".pane-filter", Input).value == "unsafe"
+        type_fast(app, " 149")
+        await pilot.pause(0.2)
+        assert app.runs_pane.filter_text == "unsafe 149"
+        assert app.active_kind is Kind.RUNS
+
+
 async def test_enter_and_sort_do_not_wait_the_typing_pause(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Enter in the filter box and `s` scan at once: the pause is for typing.
     (With a pause of a minute, only a scan that does not wait can be done.)"""

@@ -88,3 +88,23 @@ def test_a_sighup_after_the_event_loop_closed_is_harmless() -> None:
         assert watch.hung_up
     finally:
         signal.signal(signal.SIGHUP, before)
+
+
+def test_a_served_sessions_pipes_closing_is_a_gone_terminal() -> None:
+    """textual-serve gives a session's app pipes: when serve dies, their
+    other ends close. (An app whose server died before it noted its parent
+    went on as an orphan for ever.)"""
+    stdin_read, stdin_write = os.pipe()
+    stdout_read, stdout_write = os.pipe()
+    try:
+        watch = TerminalWatch(stdin_read, stdout_write)
+        assert not watch.was_tty and not watch.terminal_gone()
+        os.close(stdout_read)  # nobody reads the app's screen any more
+        assert watch.terminal_gone()
+        watch = TerminalWatch(stdin_read)
+        assert not watch.terminal_gone()
+        os.close(stdin_write)  # nobody will send it a key
+        assert watch.terminal_gone()
+    finally:
+        for fd in (stdin_read, stdout_write):
+            os.close(fd)
