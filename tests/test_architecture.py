@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 FORBIDDEN = ("textual", "rich")
 
@@ -57,3 +59,31 @@ def test_simulator_is_registered_as_an_entry_point() -> None:
     from backends.registry import available
 
     assert "simulator" in available()
+
+
+@pytest.mark.slow
+def test_every_worker_collects_the_same_tests() -> None:
+    """``make test`` runs pytest-xdist, whose workers must collect the same
+    test ids: an id built from the clock (``gzip.compress`` stamps the time)
+    or from a set's order (hash randomization) stops the whole run."""
+    import os
+    import time
+
+    root = Path(__file__).resolve().parents[1]
+
+    def collected(seed: str) -> list[str]:
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--collect-only"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONHASHSEED": seed, "CONDOR_CONFIG": "/dev/null"},
+        )
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+        return [line for line in done.stdout.splitlines() if "::" in line]
+
+    first = collected("1")
+    time.sleep(1.1)  # a clock in an id changes by then
+    second = collected("2")
+    assert len(first) > 1000
+    assert first == second, sorted(set(first) ^ set(second))[:5]

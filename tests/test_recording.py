@@ -564,15 +564,20 @@ def test_damaged_gzip_data_is_reported(session, tmp_path: Path) -> None:
     [
         (b"", "not a xenon-console recording (an empty file)"),
         (b"hello world\n", "not a xenon-console recording (not gzip-compressed JSON Lines)"),
-        (gzip.compress(b'{"format": "something-else"}\n'), "not a xenon-console recording"),
-        (gzip.compress(b"\x00\x01garbage\n"), "not a xenon-console recording"),
+        (
+            gzip.compress(b'{"format": "something-else"}\n', mtime=0),
+            "not a xenon-console recording",
+        ),
+        (gzip.compress(b"\x00\x01garbage\n", mtime=0), "not a xenon-console recording"),
         (b"\x1f\x8bnot really gzip", "not a xenon-console recording"),
         (
-            gzip.compress(b'{"format": "xenon-console-recording", "version": 2, "meta": {}}\n'),
+            gzip.compress(
+                b'{"format": "xenon-console-recording", "version": 2, "meta": {}}\n', mtime=0
+            ),
             "is a version 2 recording; this xenon-console reads version 1 and older",
         ),
         (
-            gzip.compress(b'{"format": "xenon-console-recording", "version": "1"}\n'),
+            gzip.compress(b'{"format": "xenon-console-recording", "version": "1"}\n', mtime=0),
             "bad recording version '1'",
         ),
     ],
