@@ -477,10 +477,16 @@ def test_the_alerts_reach_alertmanager(monitoring: Bed) -> None:
 
 def test_a_scrape_reads_what_the_polls_computed(monitoring: Bed) -> None:
     """The exporter's own figures, as Prometheus stored them."""
-    result = monitoring.prometheus.query('xenon_buffer_used_ratio{job="command"}')
-    assert round(float(result[0]["value"][1]), 4) == 0.9644
-    result = monitoring.prometheus.query('sum(xenon_runs{job="nominal"})')
-    assert float(result[0]["value"][1]) == 720
+
+    def stored(promql: str) -> float:
+        deadline = time.monotonic() + FIRING_TIMEOUT
+        while not (result := monitoring.prometheus.query(promql)):
+            assert time.monotonic() < deadline, f"{promql}: no answer"
+            time.sleep(0.5)
+        return float(result[0]["value"][1])
+
+    assert round(stored('xenon_buffer_used_ratio{job="command"}'), 4) == 0.9644
+    assert stored('sum(xenon_runs{job="nominal"})') == 720
     assert json.dumps(monitoring.prometheus.query("xenon_fake")) == "[]"
 
 
