@@ -399,6 +399,8 @@ def test_list_scenarios_and_unknown_scenario(capsys):
         "tape-checksum",
         "held-jobs",
         "buffer-full",
+        "rse-outage+held-jobs",
+        "uplink-down+buffer-full",
     ]
     assert main(["report", "--scenario", "bogus"]) == 2
     assert "[backends.simulator] unknown scenario 'bogus'" in one_error_line(capsys)
