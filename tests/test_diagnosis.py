@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -160,3 +161,28 @@ def test_a_source_down_names_the_blind_panes() -> None:
         "source.tape.down (UNKNOWN): tape source failing: connection refused",
     )
     assert unexplained(alarms, causes) == []
+
+
+def _snapshots(scenario: str):
+    sim = SimulatorBackend({"scenario": scenario, "seed": 1, "speed": 0})
+    return {kind: kinds.fetch(sim, kind) for kind in kinds.kinds()}
+
+
+def test_an_rse_outage_explains_the_unsafe_runs_only_when_they_are_its_own() -> None:
+    limits = replace(LIMITS, unsafe_after_hours=6)
+    snapshots = _snapshots("rse-outage")
+    now = data_time(snapshots.values())
+    # After 6 h, the runs unsafe are those whose NIKHEF rule is stuck.
+    alarms = kinds.evaluate(snapshots, {}, limits, now)
+    causes = diagnose(snapshots, {}, alarms, limits, now, DEFAULT_POLICY)
+    assert "runs.unsafe" in [a.key for a in alarms]
+    assert "runs.unsafe" in causes[0].explains
+    assert unexplained(alarms, causes) == []
+    # The same outage, but the runs database of the same history with the
+    # uplink down for 36 h: runs 14963... lack every copy, not only NIKHEF's.
+    # runs.unsafe is not the outage's and must stay a symptom of its own.
+    snapshots[Kind.RUNS] = _snapshots("uplink-down")[Kind.RUNS]
+    alarms = kinds.evaluate(snapshots, {}, limits, now)
+    causes = diagnose(snapshots, {}, alarms, limits, now, DEFAULT_POLICY)
+    assert [c.cause for c in causes] == ["rse-down"]
+    assert [a.key for a in unexplained(alarms, causes)] == ["runs.unsafe"]

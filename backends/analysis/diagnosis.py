@@ -195,6 +195,18 @@ def _rse_down(x: _Inputs) -> list[Cause]:
     if isinstance(runs, RunsSnapshot):
         ends = {r.number: r.end or r.start for r in runs.runs}
     after = timedelta(hours=x.thresholds.unsafe_after_hours)
+    down = {s.name for s in summaries if not s.available}
+    # The unsafe runs are the outage's only when every one of them has a
+    # rule stuck at an RSE that is down; else runs.unsafe stays on its own.
+    blocked = {
+        r.run_number
+        for r in transfers.rules
+        if r.rse in down and r.state is RuleState.STUCK and r.run_number is not None
+    }
+    unsafe_explained = False
+    if "runs.unsafe" in x.alarms and isinstance(runs, RunsSnapshot):
+        risk = runs_at_risk(runs, x.thresholds, x.now, x.policy, x.table)
+        unsafe_explained = {f.number for f in risk.unsafe} <= blocked
     out: list[Cause] = []
     for summary in summaries:
         if summary.available:
@@ -224,7 +236,11 @@ def _rse_down(x: _Inputs) -> list[Cause]:
                 evidence=tuple(evidence),
                 consequence=consequence,
                 action=HINTS["rse.*.unavailable"],
-                explains=x.present(f"rse.{name}.unavailable", f"rse.{name}.stuck", "runs.unsafe"),
+                explains=x.present(
+                    f"rse.{name}.unavailable",
+                    f"rse.{name}.stuck",
+                    *(["runs.unsafe"] if unsafe_explained else []),
+                ),
             )
         )
     return out
