@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -12,7 +13,16 @@ from backends.analysis.alarms import Thresholds, data_time
 from backends.analysis.diagnosis import CAUSES as CAUSE_IDS
 from backends.analysis.diagnosis import diagnose, explained_by, unexplained
 from backends.analysis.safety import DEFAULT_POLICY
-from backends.model import Job, JobsSnapshot, JobStatus, Kind, TapeSnapshot, TapeState, TapeUpload
+from backends.model import (
+    Job,
+    JobsSnapshot,
+    JobStatus,
+    Kind,
+    RunsSnapshot,
+    TapeSnapshot,
+    TapeState,
+    TapeUpload,
+)
 from backends.simulator import CAUSES, SCENARIOS, SimulatorBackend
 
 LIMITS = Thresholds()
@@ -180,9 +190,33 @@ def test_an_rse_outage_explains_the_unsafe_runs_only_when_they_are_its_own() -> 
     assert unexplained(alarms, causes) == []
     # The same outage, but the runs database of the same history with the
     # uplink down for 36 h: runs 14963... lack every copy, not only NIKHEF's.
-    # runs.unsafe is not the outage's and must stay a symptom of its own.
+    # runs.unsafe is not the outage's: it does not hide it. (Rucio has OK
+    # rules for those copies: that is the runs database lagging behind.)
     snapshots[Kind.RUNS] = _snapshots("uplink-down")[Kind.RUNS]
     alarms = kinds.evaluate(snapshots, {}, limits, now)
     causes = diagnose(snapshots, {}, alarms, limits, now, DEFAULT_POLICY)
-    assert [c.cause for c in causes] == ["rse-down"]
-    assert [a.key for a in unexplained(alarms, causes)] == ["runs.unsafe"]
+    assert [c.cause for c in causes] == ["rse-down", "rundb-lagging"]
+    assert "runs.unsafe" not in causes[0].explains
+    assert causes[1].explains == ("runs.unsafe",)
+    assert [a.key for a in unexplained(alarms, causes[:1])] == ["runs.unsafe"]
+
+
+def test_copies_in_rucio_missing_in_the_runs_database_is_rundb_lagging() -> None:
+    snapshots = _snapshots("nominal")
+    runs = snapshots[Kind.RUNS]
+    assert isinstance(runs, RunsSnapshot)
+    # Run 14833's rule at CCIN2P3 is OK in Rucio; Ruciax never recorded it.
+    edited = [
+        dataclasses.replace(run, copies=tuple(c for c in run.copies if c.rse != "CCIN2P3_USERDISK"))
+        if run.number == 14833
+        else run
+        for run in runs.runs
+    ]
+    snapshots[Kind.RUNS] = dataclasses.replace(runs, runs=edited)
+    now = data_time(snapshots.values())
+    alarms = kinds.evaluate(snapshots, {}, LIMITS, now)
+    causes = diagnose(snapshots, {}, alarms, LIMITS, now, DEFAULT_POLICY)
+    assert [a.key for a in alarms] == ["runs.unsafe"]
+    assert [c.cause for c in causes] == ["rundb-lagging"]
+    assert causes[0].explains == ("runs.unsafe",)
+    assert "(run 14833 at CCIN2P3_USERDISK)" in causes[0].evidence[1]

@@ -20,6 +20,8 @@ The rules, in the order their causes are listed:
   checksum mismatches for more than one run / for one run only.
 - ``site-holding-jobs`` / ``dag-failing``: most held jobs at one site /
   the held jobs all of one DAG, spread over sites.
+- ``rundb-lagging``: runs not data-safe whose Rucio rules are OK at an RSE
+  where the runs database records no transferred copy: Ruciax not updating.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from backends.analysis.units import format_bytes, format_duration
 from backends.model import (
     LNGS_RSE,
     BufferSnapshot,
+    CopyStatus,
     JobsSnapshot,
     JobStatus,
     Kind,
@@ -60,6 +63,7 @@ CAUSES: tuple[str, ...] = (
     "tape-run-failed",
     "site-holding-jobs",
     "dag-failing",
+    "rundb-lagging",
 )
 
 #: A site holds the jobs when it has at least this share of the held jobs.
@@ -357,6 +361,55 @@ def _jobs(x: _Inputs) -> list[Cause]:
     return []
 
 
+def _rundb_lagging(x: _Inputs) -> list[Cause]:
+    transfers = x.snap(Kind.TRANSFERS, TransfersSnapshot)
+    runs = x.snap(Kind.RUNS, RunsSnapshot)
+    if (
+        "runs.unsafe" not in x.alarms
+        or not isinstance(transfers, TransfersSnapshot)
+        or not isinstance(runs, RunsSnapshot)
+    ):
+        return []
+    ok: dict[object, set[str]] = {}
+    for rule in transfers.rules:
+        if rule.state is RuleState.OK:
+            for key in (rule.run_number, rule.run_name):
+                if key is not None:
+                    ok.setdefault(key, set()).add(rule.rse)
+    risk = runs_at_risk(runs, x.thresholds, x.now, x.policy, x.table)
+    unsafe = {f.number for f in risk.unsafe}
+    lagging: list[tuple[int, str]] = []
+    for run in runs.runs:
+        if run.number not in unsafe:
+            continue
+        rses = ok.get(run.number, set()) | ok.get(run.name, set())
+        recorded = {
+            c.rse for c in run.copies if c.rse is not None and c.status == CopyStatus.TRANSFERRED
+        }
+        missing = sorted(rses - recorded)
+        if missing:
+            lagging.append((run.number, missing[0]))
+    if not lagging:
+        return []
+    lagging.sort()
+    first = ", ".join(f"run {n} at {rse}" for n, rse in lagging[:3])
+    more = ", ..." if len(lagging) > 3 else ""
+    return [
+        Cause(
+            cause="rundb-lagging",
+            title=f"runs database behind Rucio for {_plural(len(lagging), 'run')}",
+            evidence=(
+                x.cite("runs.unsafe"),
+                f"{_plural(len(lagging), 'unsafe run')} with an OK Rucio rule but no"
+                f" transferred copy there in the runs database ({first}{more})",
+            ),
+            consequence="the runs look unsafe and cannot be purged although Rucio has the copies",
+            action="check that Ruciax runs on the datamanager and updates the runs database",
+            explains=x.present("runs.unsafe") if unsafe <= {n for n, _ in lagging} else (),
+        )
+    ]
+
+
 _RULES: tuple[Callable[[_Inputs], list[Cause]], ...] = (
     _source_down,
     _uplink_down,
@@ -364,6 +417,7 @@ _RULES: tuple[Callable[[_Inputs], list[Cause]], ...] = (
     _purge_stopped,
     _tape,
     _jobs,
+    _rundb_lagging,
 )
 
 
