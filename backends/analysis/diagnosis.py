@@ -430,7 +430,7 @@ def diagnose(
     policy: SafetyPolicy,
     table: RunTable | None = None,
 ) -> list[Cause]:
-    """The causes of these alarms, in ``CAUSES`` order (RSEs by name).
+    """The causes of these alarms, in ``CAUSES`` order (RSEs in ``ALL_RSES`` order).
 
     ``alarms`` are those ``backends.kinds.evaluate`` raised from the same
     snapshots; ``table`` (optional) the runs' facts already derived.
