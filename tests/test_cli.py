@@ -258,6 +258,32 @@ def test_check_per_scenario(capsys, scenario, status, keys):
     assert data["status"] == name
 
 
+@pytest.mark.parametrize(
+    ("scenario", "causes"),
+    [
+        ("nominal", []),
+        ("rse-outage+held-jobs", ["rse-down", "site-holding-jobs"]),
+        ("uplink-down+buffer-full", ["uplink-down", "purge-stopped"]),
+        ("tape-checksum", ["tape-restore-failing"]),
+    ],
+)
+def test_report_json_diagnosis(capsys, scenario, causes):
+    data = report_json(capsys, "--scenario", scenario)
+    assert [c["cause"] for c in data["diagnosis"]] == causes
+    keys = {a["key"] for a in data["alarms"]}
+    for cause in data["diagnosis"]:
+        assert set(cause) == {"cause", "title", "evidence", "consequence", "action", "explains"}
+        assert cause["evidence"] and all(isinstance(line, str) for line in cause["evidence"])
+        assert cause["explains"] and set(cause["explains"]) <= keys
+    # Every alarm of these scenarios is explained by a cause.
+    assert {k for c in data["diagnosis"] for k in c["explains"]} == keys
+    if scenario == "rse-outage+held-jobs":
+        assert data["diagnosis"][0]["explains"] == [
+            "rse.NIKHEF_USERDISK.unavailable",
+            "rse.NIKHEF_USERDISK.stuck",
+        ]
+
+
 def test_check_lines_name_the_problem(capsys):
     main(["--scenario", "buffer-full", "check", *SEEDED])  # options before the subcommand
     out = capsys.readouterr().out
@@ -399,6 +425,8 @@ def test_list_scenarios_and_unknown_scenario(capsys):
         "tape-checksum",
         "held-jobs",
         "buffer-full",
+        "rse-outage+held-jobs",
+        "uplink-down+buffer-full",
     ]
     assert main(["report", "--scenario", "bogus"]) == 2
     assert "[backends.simulator] unknown scenario 'bogus'" in one_error_line(capsys)

@@ -99,6 +99,8 @@ def test_backend_serves_all_five_kinds_and_lists_scenarios() -> None:
         "tape-checksum",
         "held-jobs",
         "buffer-full",
+        "rse-outage+held-jobs",
+        "uplink-down+buffer-full",
     }
     assert all(isinstance(text, str) and text for text in SCENARIOS.values())
     assert sim.now == NOW
@@ -457,7 +459,7 @@ def assert_purge_rule_held(runs: Sequence[Run]) -> int:
 @pytest.mark.parametrize("scenario", list(SCENARIOS))
 def test_purge_never_breaks_the_paper_rule(scenario: str) -> None:
     # buffer-full needs its default ~3 months: the purge stopped 7 weeks ago.
-    sim = make(scenario, runs=None if scenario == "buffer-full" else 1_200)
+    sim = make(scenario, runs=None if "buffer-full" in scenario else 1_200)
     assert assert_purge_rule_held(sim.fetch_runs().runs) > 0
     sim.advance(30 * HOUR)
     assert assert_purge_rule_held(sim.fetch_runs().runs) > 0

@@ -30,7 +30,7 @@ from backends.model import (
 from backends.simulator.catalogue import SOURCES, Catalogue
 from backends.simulator.engine import Engine, to_datetime
 from backends.simulator.infrastructure import SCHEDD, SITES
-from backends.simulator.scenarios import SCENARIOS, default_runs, plan_faults
+from backends.simulator.scenarios import CAUSES, SCENARIOS, default_runs, plan_faults
 from backends.simulator.views import Views
 from backends.sources import (
     Backend,
@@ -42,7 +42,7 @@ from backends.sources import (
     TransfersSource,
 )
 
-__all__ = ["DEFAULT_NOW", "SCENARIOS", "SCHEDD", "SITES", "SOURCES", "SimulatorBackend"]
+__all__ = ["CAUSES", "DEFAULT_NOW", "SCENARIOS", "SCHEDD", "SITES", "SOURCES", "SimulatorBackend"]
 
 #: Where the default history ends: inside science run SR1.
 DEFAULT_NOW = "2017-11-15T12:00:00+00:00"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 
 from backends.model import EUROPEAN_RSES
 from backends.simulator.catalogue import RunSpec
@@ -29,6 +29,32 @@ SCENARIOS: dict[str, str] = {
     "tape-checksum": "tape restore tests failing for the last 24 h: checksum mismatches",
     "held-jobs": "one compute site holds every job for the last 8 h: DAGs stall",
     "buffer-full": "buffer purge stopped weeks ago: LNGS buffer above 95 %",
+    "rse-outage+held-jobs": "rse-outage and held-jobs at once: an RSE down while a site holds jobs",
+    "uplink-down+buffer-full": "uplink-down while the buffer is already full (buffer-full)",
+}
+
+#: The single faults a combined scenario injects together (each as on its own).
+COMBINED: dict[str, tuple[str, ...]] = {
+    "rse-outage+held-jobs": ("rse-outage", "held-jobs"),
+    "uplink-down+buffer-full": ("uplink-down", "buffer-full"),
+}
+
+#: What each scenario injects, as ``backends.analysis.diagnosis`` names the
+#: causes: the ground truth the diagnosis is tested against.
+_SINGLE_CAUSES: dict[str, tuple[str, ...]] = {
+    "nominal": (),
+    "uplink-down": ("uplink-down",),
+    "rse-outage": ("rse-down",),
+    "tape-checksum": ("tape-restore-failing",),
+    "held-jobs": ("site-holding-jobs",),
+    "buffer-full": ("purge-stopped",),
+}
+CAUSES: dict[str, tuple[str, ...]] = {
+    **_SINGLE_CAUSES,
+    **{
+        name: tuple(c for part in parts for c in _SINGLE_CAUSES[part])
+        for name, parts in COMBINED.items()
+    },
 }
 
 UPLINK_DOWN_S = 36 * 3600.0
@@ -74,12 +100,25 @@ class Faults:
 
 
 def default_runs(scenario: str) -> int:
+    if scenario in COMBINED:
+        return max(default_runs(part) for part in COMBINED[scenario])
     return BUFFER_FULL_DEFAULT_RUNS if scenario == "buffer-full" else DEFAULT_RUNS
 
 
 def plan_faults(scenario: str, seed: int, now: float, history: Sequence[RunSpec]) -> Faults:
     """The faults of ``scenario`` for this history, chosen so the effect shows
-    for any seed (the RSE and site picked are ones that certainly get work)."""
+    for any seed (the RSE and site picked are ones that certainly get work).
+
+    A combined scenario has the faults of each of its parts, planned as each
+    alone would be planned for this history.
+    """
+    if scenario in COMBINED:
+        merged = Faults()
+        for part in COMBINED[scenario]:
+            single = plan_faults(part, seed, now, history)
+            given = {f.name: getattr(single, f.name) for f in fields(single)}
+            merged = replace(merged, **{k: v for k, v in given.items() if v is not None})
+        return merged
     rng = random.Random(f"{scenario}:{seed}")
     if scenario == "nominal":
         return Faults()

@@ -1,4 +1,5 @@
-"""What the three reports share: the time they speak of, the alarms, the context."""
+"""What the three reports share: the time they speak of, the alarms, their causes,
+the context."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import datetime
 
 from backends import kinds
 from backends.analysis.alarms import Alarm, data_time
+from backends.analysis.diagnosis import Cause, diagnose
 from backends.model import Kind
 from console.config import Config
 from console.fetching import Result
@@ -23,6 +25,20 @@ def alarms_for(results: Mapping[Kind, Result], config: Config) -> list[Alarm]:
     errors = {kind: r.error for kind, r in results.items()}
     return kinds.evaluate(
         snapshots, errors, config.thresholds, reference_time(results), policy=config.policy
+    )
+
+
+def diagnosis_for(
+    results: Mapping[Kind, Result], config: Config, alarms: list[Alarm]
+) -> list[Cause]:
+    """The causes of ``alarms`` (those ``alarms_for`` raised from the same results)."""
+    return diagnose(
+        {kind: r.snapshot for kind, r in results.items()},
+        {kind: r.error for kind, r in results.items()},
+        alarms,
+        config.thresholds,
+        reference_time(results),
+        config.policy,
     )
 
 

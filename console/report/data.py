@@ -1,4 +1,4 @@
-"""``report --json``: every kind's figures, the alarms, the overall status."""
+"""``report --json``: every kind's figures, the alarms, their causes, the overall status."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from backends.analysis.alarms import Alarm, overall
+from backends.analysis.diagnosis import Cause
 from backends.model import Kind
 from console.config import Config
 from console.fetching import Result
 from console.render.common import iso
-from console.report.common import alarms_for, context
+from console.report.common import alarms_for, context, diagnosis_for
 from console.specs import pane_specs
 
 
@@ -25,6 +26,18 @@ def alarm_json(alarm: Alarm) -> dict[str, Any]:
         "hint": alarm.hint,
         #: How many things are wrong (runs, rules, jobs), when the alarm counts.
         "count": alarm.count,
+    }
+
+
+def cause_json(cause: Cause) -> dict[str, Any]:
+    return {
+        "cause": cause.cause,
+        "title": cause.title,
+        "evidence": list(cause.evidence),
+        "consequence": cause.consequence,
+        "action": cause.action,
+        #: The keys of the alarms it explains (in ``alarms``).
+        "explains": list(cause.explains),
     }
 
 
@@ -48,5 +61,6 @@ def report_data(results: Mapping[Kind, Result], config: Config) -> dict[str, Any
         result = results.get(spec.kind)
         snapshot = result.snapshot if result is not None else None
         data[spec.kind.value] = {**_head(result), **spec.to_json(snapshot, ctx)}
+    data["diagnosis"] = [cause_json(c) for c in diagnosis_for(results, config, alarms)]
     data["alarms"] = [alarm_json(a) for a in alarms]
     return data

@@ -1,0 +1,222 @@
+"""The diagnosis: exactly the injected causes on every scenario, and no symptom hidden."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from backends import kinds
+from backends.analysis.alarms import Thresholds, data_time
+from backends.analysis.diagnosis import CAUSES as CAUSE_IDS
+from backends.analysis.diagnosis import diagnose, explained_by, unexplained
+from backends.analysis.safety import DEFAULT_POLICY
+from backends.model import (
+    Job,
+    JobsSnapshot,
+    JobStatus,
+    Kind,
+    RunsSnapshot,
+    TapeSnapshot,
+    TapeState,
+    TapeUpload,
+)
+from backends.simulator import CAUSES, SCENARIOS, SimulatorBackend
+
+LIMITS = Thresholds()
+NOW = datetime(2017, 11, 15, 12, 0, tzinfo=UTC)
+
+#: The held-jobs fault of these seeds lands on a site that gets no work in
+#: its 8 hours: nothing is held, there is nothing to diagnose (a simulator
+#: bug: plan_faults promises the effect shows for any seed).
+NO_HELD_JOBS = {18, 19}
+
+
+def diagnosed(scenario: str, seed: int):
+    sim = SimulatorBackend({"scenario": scenario, "seed": seed, "speed": 0})
+    snapshots = {kind: kinds.fetch(sim, kind) for kind in kinds.kinds()}
+    now = data_time(snapshots.values())
+    alarms = kinds.evaluate(snapshots, {}, LIMITS, now)
+    return alarms, diagnose(snapshots, {}, alarms, LIMITS, now, DEFAULT_POLICY)
+
+
+def test_every_scenario_declares_causes_the_diagnosis_knows() -> None:
+    assert set(CAUSES) == set(SCENARIOS)
+    assert CAUSES["nominal"] == ()
+    assert CAUSES["rse-outage+held-jobs"] == ("rse-down", "site-holding-jobs")
+    assert CAUSES["uplink-down+buffer-full"] == ("uplink-down", "purge-stopped")
+    assert {c for causes in CAUSES.values() for c in causes} <= set(CAUSE_IDS)
+
+
+@pytest.mark.parametrize("scenario", list(SCENARIOS))
+def test_each_scenario_gives_exactly_its_causes_for_seeds_1_to_20(scenario: str) -> None:
+    wrong = {}
+    for seed in range(1, 21):
+        alarms, causes = diagnosed(scenario, seed)
+        expected = list(CAUSES[scenario])
+        if "held-jobs" in scenario and seed in NO_HELD_JOBS:
+            expected.remove("site-holding-jobs")
+        found = [c.cause for c in causes]
+        left = [a.key for a in unexplained(alarms, causes)]
+        if sorted(found) != sorted(expected) or left:
+            wrong[seed] = (found, left)
+    assert wrong == {}
+
+
+def test_the_held_jobs_seeds_without_a_hold_are_the_known_ones() -> None:
+    """Pins the simulator bug above: when it is fixed, this fails and the
+    exception goes."""
+    for seed in NO_HELD_JOBS:
+        alarms, _ = diagnosed("held-jobs", seed)
+        assert alarms == []
+
+
+def test_the_causes_fold_their_symptoms_and_name_their_figures() -> None:
+    alarms, causes = diagnosed("rse-outage+held-jobs", 1)
+    assert [c.cause for c in causes] == ["rse-down", "site-holding-jobs"]
+    rse, site = causes
+    assert rse.explains == ("rse.NIKHEF_USERDISK.unavailable", "rse.NIKHEF_USERDISK.stuck")
+    assert "7 rules stuck at NIKHEF_USERDISK" in rse.evidence
+    assert "0 rules stuck at the other available RSEs" in rse.evidence
+    assert rse.consequence.startswith("7 runs get no copy at NIKHEF_USERDISK (runs 14975,")
+    assert site.title == "site MWT2 holds its jobs"
+    assert site.explains == ("jobs.held", "jobs.dags_stalled")
+    assert [a.key for a in explained_by(alarms, site)] == ["jobs.held", "jobs.dags_stalled"]
+    assert unexplained(alarms, causes) == []
+
+
+def test_uplink_down_with_a_full_buffer_is_two_causes() -> None:
+    _, causes = diagnosed("uplink-down+buffer-full", 1)
+    uplink, purge = causes
+    assert (uplink.cause, purge.cause) == ("uplink-down", "purge-stopped")
+    assert "buffer.uplink" in uplink.explains
+    assert purge.explains[0] == "buffer.fill"
+    assert any(line.endswith("on the buffer purge-safe") for line in purge.evidence)
+
+
+def test_nominal_has_no_cause() -> None:
+    assert diagnosed("nominal", 1) == ([], [])
+
+
+def _job(n: int, site: str, dag: int, reason: str) -> Job:
+    return Job(
+        schedd="login.xenon",
+        cluster_id=1000 + n,
+        proc_id=0,
+        status=JobStatus.HELD,
+        owner="xenon",
+        site=site,
+        entered_status_at=NOW - timedelta(hours=1),
+        submitted_at=NOW - timedelta(hours=2),
+        dag_cluster_id=dag,
+        hold_reason=reason,
+    )
+
+
+def _jobs_only(jobs: list[Job]):
+    snapshots = {Kind.JOBS: JobsSnapshot(taken_at=NOW, jobs=tuple(jobs), dags=())}
+    alarms = kinds.evaluate(snapshots, {}, LIMITS, NOW)
+    return alarms, diagnose(snapshots, {}, alarms, LIMITS, NOW, DEFAULT_POLICY)
+
+
+def test_held_jobs_no_rule_explains_stay_symptoms() -> None:
+    """Held jobs spread over two sites and two DAGs: neither a site nor a DAG."""
+    jobs = [_job(i, ("MWT2", "Nebraska")[i % 2], 1 + i % 2, "memory") for i in range(4)]
+    alarms, causes = _jobs_only(jobs)
+    assert [a.key for a in alarms] == ["jobs.held"]
+    assert causes == []
+    assert unexplained(alarms, causes) == alarms
+
+
+def test_one_dag_held_at_several_sites_is_a_bad_dag() -> None:
+    jobs = [_job(i, ("MWT2", "Nebraska", "SU-ITS")[i % 3], 7, "bad input") for i in range(6)]
+    alarms, causes = _jobs_only(jobs)
+    assert [c.cause for c in causes] == ["dag-failing"]
+    assert causes[0].explains == ("jobs.held",)
+    assert unexplained(alarms, causes) == []
+
+
+def test_one_failed_tape_run_is_not_a_failing_restore() -> None:
+    failed = TapeUpload(
+        run_number=4242,
+        state=TapeState.FAILED,
+        bytes=10,
+        updated_at=NOW - timedelta(hours=1),
+        finished_at=NOW - timedelta(hours=1),
+        return_code=12,
+    )
+    snapshots = {Kind.TAPE: TapeSnapshot(taken_at=NOW, uploads=(failed,))}
+    alarms = kinds.evaluate(snapshots, {}, LIMITS, NOW)
+    causes = diagnose(snapshots, {}, alarms, LIMITS, NOW, DEFAULT_POLICY)
+    assert [(c.cause, c.title) for c in causes] == [
+        ("tape-run-failed", "tape copy of run 4242 failed")
+    ]
+    assert causes[0].explains == ("tape.failures",)
+
+
+def test_a_source_down_names_the_blind_panes() -> None:
+    sim = SimulatorBackend({"scenario": "nominal", "seed": 1, "speed": 0})
+    snapshots = {kind: kinds.fetch(sim, kind) for kind in kinds.kinds()}
+    snapshots[Kind.TAPE] = None
+    errors = {Kind.TAPE: "connection refused"}
+    now = data_time(snapshots.values())
+    alarms = kinds.evaluate(snapshots, errors, LIMITS, now)
+    causes = diagnose(snapshots, errors, alarms, LIMITS, now, DEFAULT_POLICY)
+    assert [c.cause for c in causes] == ["source-down"]
+    assert causes[0].title == "source down: tape pane blind"
+    assert causes[0].explains == ("source.tape.down",)
+    assert causes[0].evidence == (
+        "source.tape.down (UNKNOWN): tape source failing: connection refused",
+    )
+    assert unexplained(alarms, causes) == []
+
+
+def _snapshots(scenario: str):
+    sim = SimulatorBackend({"scenario": scenario, "seed": 1, "speed": 0})
+    return {kind: kinds.fetch(sim, kind) for kind in kinds.kinds()}
+
+
+def test_an_rse_outage_explains_the_unsafe_runs_only_when_they_are_its_own() -> None:
+    limits = replace(LIMITS, unsafe_after_hours=6)
+    snapshots = _snapshots("rse-outage")
+    now = data_time(snapshots.values())
+    # After 6 h, the runs unsafe are those whose NIKHEF rule is stuck.
+    alarms = kinds.evaluate(snapshots, {}, limits, now)
+    causes = diagnose(snapshots, {}, alarms, limits, now, DEFAULT_POLICY)
+    assert "runs.unsafe" in [a.key for a in alarms]
+    assert "runs.unsafe" in causes[0].explains
+    assert unexplained(alarms, causes) == []
+    # The same outage, but the runs database of the same history with the
+    # uplink down for 36 h: runs 14963... lack every copy, not only NIKHEF's.
+    # runs.unsafe is not the outage's: it does not hide it. (Rucio has OK
+    # rules for those copies: that is the runs database lagging behind.)
+    snapshots[Kind.RUNS] = _snapshots("uplink-down")[Kind.RUNS]
+    alarms = kinds.evaluate(snapshots, {}, limits, now)
+    causes = diagnose(snapshots, {}, alarms, limits, now, DEFAULT_POLICY)
+    assert [c.cause for c in causes] == ["rse-down", "rundb-lagging"]
+    assert "runs.unsafe" not in causes[0].explains
+    assert causes[1].explains == ("runs.unsafe",)
+    assert [a.key for a in unexplained(alarms, causes[:1])] == ["runs.unsafe"]
+
+
+def test_copies_in_rucio_missing_in_the_runs_database_is_rundb_lagging() -> None:
+    snapshots = _snapshots("nominal")
+    runs = snapshots[Kind.RUNS]
+    assert isinstance(runs, RunsSnapshot)
+    # Run 14833's rule at CCIN2P3 is OK in Rucio; Ruciax never recorded it.
+    edited = [
+        dataclasses.replace(run, copies=tuple(c for c in run.copies if c.rse != "CCIN2P3_USERDISK"))
+        if run.number == 14833
+        else run
+        for run in runs.runs
+    ]
+    snapshots[Kind.RUNS] = dataclasses.replace(runs, runs=edited)
+    now = data_time(snapshots.values())
+    alarms = kinds.evaluate(snapshots, {}, LIMITS, now)
+    causes = diagnose(snapshots, {}, alarms, LIMITS, now, DEFAULT_POLICY)
+    assert [a.key for a in alarms] == ["runs.unsafe"]
+    assert [c.cause for c in causes] == ["rundb-lagging"]
+    assert causes[0].explains == ("runs.unsafe",)
+    assert "(run 14833 at CCIN2P3_USERDISK)" in causes[0].evidence[1]
