@@ -29,12 +29,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from backends.analysis.alarms import HINTS, Alarm, Thresholds, runs_at_risk
 from backends.analysis.buffer import buffer_forecast
 from backends.analysis.jobs import hold_reasons, jobs_by_site
-from backends.analysis.run_index import RunTable
+from backends.analysis.run_index import RunTable, tabled
 from backends.analysis.safety import SafetyPolicy, purge_verdict
 from backends.analysis.tape import recent_failures, summarize_tape
 from backends.analysis.transfers import summarize_transfers
@@ -189,17 +189,29 @@ def _uplink_down(x: _Inputs) -> list[Cause]:
     ]
 
 
+def _ends(x: _Inputs, runs: object, numbers: Sequence[int]) -> list[datetime]:
+    """When each of these runs ended (else started), earliest first, from the
+    run table (the TUI's, else the one-shot reports' kept one): no Run of the
+    history is built for it."""
+    if not isinstance(runs, RunsSnapshot):
+        return []
+    table = x.table
+    if table is None or table.runs is not runs.runs:
+        table = tabled(runs.runs, x.policy)
+    rows = (table.index_of(n) for n in numbers)
+    return sorted(datetime.fromtimestamp(table.sinces[i], UTC) for i in rows if i is not None)
+
+
 def _rse_down(x: _Inputs) -> list[Cause]:
     transfers = x.snap(Kind.TRANSFERS, TransfersSnapshot)
     if not isinstance(transfers, TransfersSnapshot):
         return []
     summaries = summarize_transfers(transfers, x.now)
     runs = x.snap(Kind.RUNS, RunsSnapshot)
-    ends: dict[int, datetime] = {}
-    if isinstance(runs, RunsSnapshot):
-        ends = {r.number: r.end or r.start for r in runs.runs}
     after = timedelta(hours=x.thresholds.unsafe_after_hours)
     down = {s.name for s in summaries if not s.available}
+    if not down:
+        return []
     # The unsafe runs are the outage's only when every one of them has a
     # rule stuck at an RSE that is down; else runs.unsafe stays on its own.
     blocked = {
@@ -224,7 +236,7 @@ def _rse_down(x: _Inputs) -> list[Cause]:
         evidence.append(f"{_plural(others, 'rule')} stuck at the other available RSEs")
         numbers = sorted({r.run_number for r in stuck if r.run_number is not None})
         consequence = f"{_plural(len(numbers), 'run')} get no copy at {name}"
-        known = sorted(ends[n] for n in numbers if n in ends)
+        known = _ends(x, runs, numbers)
         if known:
             when = known[0] + after
             first = "is overdue" if when <= x.now else f"in {format_duration(when - x.now)}"
