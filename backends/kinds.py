@@ -20,7 +20,13 @@ from typing import Any
 
 from backends import codec
 from backends.analysis import alarms
-from backends.analysis.alarms import Alarm, Thresholds, sort_alarms, source_alarm
+from backends.analysis.alarms import (
+    Alarm,
+    Thresholds,
+    sort_alarms,
+    source_alarm,
+    stale_after,
+)
 from backends.analysis.safety import DEFAULT_POLICY, SafetyPolicy
 from backends.model import (
     BufferSnapshot,
@@ -181,12 +187,10 @@ def evaluate(
     found: list[Alarm] = []
     for kind in kinds():
         snapshot = snapshots.get(kind)
-        stale_after = None
+        limit = None
         if intervals is not None and kind in intervals:
-            stale_after = max(
-                thresholds.stale_min_seconds, intervals[kind] * thresholds.stale_after_factor
-            )
-        health = source_alarm(kind, snapshot, errors.get(kind), now, stale_after)
+            limit = stale_after(thresholds, intervals[kind])
+        health = source_alarm(kind, snapshot, errors.get(kind), now, limit)
         if health is not None:
             found.append(health)
         if snapshot is not None:

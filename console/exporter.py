@@ -25,7 +25,7 @@ from typing import IO, Any
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from backends.analysis.alarms import Alarm, Severity, sort_alarms, source_alarm
+from backends.analysis.alarms import Alarm, Severity, sort_alarms, source_alarm, stale_after
 from backends.model import Kind, Snapshot
 from console.config import Config
 from console.fetching import Backends, describe_error, fetch_one
@@ -117,14 +117,14 @@ class Exporter(Collector):
         found = list(content)
         for kind, h in health.items():
             snapshot = snapshots.get(kind)
-            stale_after = max(limits.stale_min_seconds, h.interval * limits.stale_after_factor)
+            limit = stale_after(limits, h.interval)
             age = None if h.ok_at is None else max(0.0, now - h.ok_at)
             data_now = (
                 snapshot.taken_at + timedelta(seconds=age or 0.0)
                 if snapshot is not None
                 else datetime.now(UTC)
             )
-            alarm = source_alarm(kind, snapshot, h.error, data_now, stale_after, age=age)
+            alarm = source_alarm(kind, snapshot, h.error, data_now, limit, age=age)
             if alarm is not None:
                 found.append(alarm)
         return sort_alarms(found)

@@ -99,6 +99,13 @@ class Thresholds:
     stale_min_seconds: float = 60
 
 
+def stale_after(limits: Thresholds, interval: float) -> float:
+    """Seconds after which a source polled every ``interval`` seconds has
+    stale data: ``stale_after_factor`` intervals, at least ``stale_min_seconds``
+    (the alert rules say the same in PromQL, ``console.alert_rules``)."""
+    return max(limits.stale_min_seconds, interval * limits.stale_after_factor)
+
+
 #: The runbook hint of every alarm, by key (``*``: an RSE, schedd or kind),
 #: shared with the alert rules' ``hint`` annotation (``console.alert_rules``).
 #: A hint the alarm makes more precise (the stuck rule's id) starts from it.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from backends.analysis.alarms import Thresholds
+from backends.analysis.alarms import Thresholds, stale_after
 from backends.model import Kind, Snapshot
 
 #: A failing source's interval doubles with each failure, up to this (seconds).
@@ -105,9 +105,7 @@ class SourceState:
 
     def stale_limit(self) -> float:
         """Seconds after which data without an error counts as stale."""
-        return max(
-            self.thresholds.stale_min_seconds, self.interval * self.thresholds.stale_after_factor
-        )
+        return stale_after(self.thresholds, self.interval)
 
     def stale(self, now: float) -> bool:
         """Data that must not pass for current: after an error, a timed-out poll,
