@@ -18,8 +18,10 @@ from backends.model import EUROPEAN_RSES
 from backends.simulator.catalogue import RunSpec
 from backends.simulator.infrastructure import (
     BUFFER_TOTAL_BYTES,
+    EGI_SITES,
     OSG_SITES,
     PURGE_RETENTION_S,
+    SITES,
 )
 
 SCENARIOS: dict[str, str] = {
@@ -105,6 +107,16 @@ def default_runs(scenario: str) -> int:
     return BUFFER_FULL_DEFAULT_RUNS if scenario == "buffer-full" else DEFAULT_RUNS
 
 
+def _ended_since(history: Sequence[RunSpec], since: float) -> list[RunSpec]:
+    """The runs that ended at or after ``since`` (the history's ends ascend)."""
+    out = []
+    for i in range(len(history) - 1, -1, -1):
+        if history[i].end < since:
+            break
+        out.append(history[i])
+    return out
+
+
 def plan_faults(scenario: str, seed: int, now: float, history: Sequence[RunSpec]) -> Faults:
     """The faults of ``scenario`` for this history, chosen so the effect shows
     for any seed (the RSE and site picked are ones that certainly get work).
@@ -137,8 +149,15 @@ def plan_faults(scenario: str, seed: int, now: float, history: Sequence[RunSpec]
     if scenario == "tape-checksum":
         return Faults(tape_checksum_from=now - TAPE_CHECKSUM_S)
     if scenario == "held-jobs":
-        # One of the two biggest OSG sites, where most of the daily work goes.
-        return Faults(held_site=rng.choice(OSG_SITES[:2]), held_from=now - HELD_JOBS_S)
+        # One of the two biggest sites of the grid that gets the window's
+        # work: OSG takes the science runs (processed from Chicago's copy),
+        # EGI the others. A window with no science run (calibration only)
+        # sends no job to OSG at all: hold an EGI site then.
+        since = now - HELD_JOBS_S
+        science = any(s.processable and s.science for s in _ended_since(history, since))
+        grid = OSG_SITES if science else EGI_SITES
+        biggest = sorted(grid, key=lambda s: -SITES[s][1])[:2]
+        return Faults(held_site=rng.choice(biggest), held_from=since)
     if scenario == "buffer-full":
         return Faults(purge_stopped_from=_purge_stop_for_fill(history, BUFFER_FULL_TARGET))
     raise ValueError(f"unknown scenario {scenario!r}")
