@@ -212,11 +212,12 @@ def test_count_limits_alert_at_the_limit_in_perfdata_too(capsys, tmp_path):
     ],
 )
 def test_figures_that_the_alarms_use(capsys, scenario, items, title):
-    _, lines = check(capsys, "--scenario", scenario, *SEEDED)
+    _, lines = check(capsys, "--scenario", scenario, *SEEDED, "-v")
     perf = perfdata_of(lines[0])
     for item in items:
         assert perf[item.partition("=")[0]] == item
-    assert title in lines[0]
+    # The first line names the cause; the alarm is in the long output.
+    assert any(line.startswith("[") and f"] {title}: " in line for line in lines[1:])
 
 
 LIMITS = [
@@ -249,9 +250,13 @@ def test_a_critical_range_makes_buffer_full_not_critical(capsys):
     """buffer-full is 96.4 %: with -c 99 the figure is WARNING (the config's 80 stays)."""
     code, lines = check(capsys, "--scenario", "buffer-full", *SEEDED, "-c", "buffer_fill=99")
     assert code == 1
-    assert lines[0].startswith("XENON WARNING - buffer 96.4 % full; buffer full in 2.6 d | ")
+    assert lines[0].startswith(
+        "XENON WARNING - buffer purge not running: 48.2 TB could be freed (cause of 2 alarms) | "
+    )
     assert perfdata_of(lines[0])["buffer_fill"] == "buffer_fill=96.4%;80;99;0;100"
     assert len(lines) == 1
+    _, lines = check(capsys, "--scenario", "buffer-full", *SEEDED, "-c", "buffer_fill=99", "-v")
+    assert lines[2].startswith("[WARNING] buffer 96.4 % full: ")
 
 
 def test_a_warning_range_inside(capsys):
@@ -294,7 +299,7 @@ def test_a_range_judges_the_value_as_written(capsys, critical, code):
         capsys, "--scenario", "buffer-full", *SEEDED, "-c", f"buffer_fill={critical}"
     )
     assert got == code
-    assert lines[0].startswith(f"XENON {['OK', 'WARNING', 'CRITICAL'][code]} - buffer 96.4 % full")
+    assert lines[0].startswith(f"XENON {['OK', 'WARNING', 'CRITICAL'][code]} - buffer purge not")
 
 
 #: nominal has 720 runs and no alarm: every form of range on the figure "runs".
@@ -360,31 +365,39 @@ def test_a_range_replaces_the_alarm_a_figure_stands_for(capsys):
     )
     assert code == 2
     assert lines[0].startswith(
-        "XENON CRITICAL - 7 rules stuck at NIKHEF_USERDISK; NIKHEF_USERDISK unavailable | "
+        "XENON CRITICAL - RSE NIKHEF_USERDISK down: its rules stuck, the others fine"
+        " (cause of 2 alarms) | "
     )
     assert perfdata_of(lines[0])["rules_stuck_age"] == "rules_stuck_age=82299s;21600;3600;0"
-    assert lines[1].startswith("[CRITICAL] 7 rules stuck at NIKHEF_USERDISK: 5 of them stuck")
-    assert lines[1].endswith(
+    assert lines[1].startswith("[CAUSE] RSE NIKHEF_USERDISK down: ")
+    assert lines[2].startswith("[CRITICAL] 7 rules stuck at NIKHEF_USERDISK: 5 of them stuck")
+    assert lines[2].endswith(
         "; rules_stuck_age=82299s: critical by -c rules_stuck_age=3600 (alert if < 0 or > 3600)"
     )
-    assert lines[2:] == [
+    assert lines[3:] == [
         "[WARNING] NIKHEF_USERDISK unavailable: RSE NIKHEF_USERDISK is not available for "
         "reading or writing"
     ]
     # A wider range: the stuck rules' alarm is gone, the RSE's own stays.
     code, lines = check(capsys, "--scenario", "rse-outage", *SEEDED, "-w", "rules_stuck_age=86400")
     assert code == 1
-    assert lines[0].startswith("XENON WARNING - NIKHEF_USERDISK unavailable | ")
+    assert lines[0].startswith(
+        "XENON WARNING - RSE NIKHEF_USERDISK down: its rules stuck, the others fine"
+        " (cause of 1 alarm) | "
+    )
 
 
 def test_a_figure_without_an_alarm_gets_one(capsys):
     code, lines = check(capsys, "--scenario", "rse-outage", *SEEDED, "-c", "rules_stuck=5", "-v")
     assert code == 2
+    # The CRITICAL the range raised, no cause explains it: named before the
+    # WARNING cause.
     assert lines[0].startswith(
-        "XENON CRITICAL - rules_stuck 7; 7 rules stuck at NIKHEF_USERDISK; "
-        "NIKHEF_USERDISK unavailable | "
+        "XENON CRITICAL - rules_stuck 7; RSE NIKHEF_USERDISK down: its rules stuck,"
+        " the others fine (cause of 2 alarms) | "
     )
-    assert lines[1] == (
+    assert lines[1].startswith("[CAUSE] RSE NIKHEF_USERDISK down: ")
+    assert lines[2] == (
         "[CRITICAL] rules_stuck 7: rules_stuck=7: critical by -c rules_stuck=5 "
         "(alert if < 0 or > 5)"
     )
@@ -459,8 +472,12 @@ def test_bad_options_are_unknown_on_one_line(capsys, argv, message):
 def test_verbose_gives_one_line_per_alarm(capsys):
     code, lines = check(capsys, "--scenario", "buffer-full", *SEEDED, "-v")
     assert code == 2
-    assert lines[0].startswith("XENON CRITICAL - buffer 96.4 % full; buffer full in 2.6 d | ")
+    assert lines[0].startswith(
+        "XENON CRITICAL - buffer purge not running: 48.2 TB could be freed (cause of 2 alarms) | "
+    )
     assert lines[1:] == [
+        "[CAUSE] buffer purge not running: 48.2 TB could be freed: restart the purge tool on the"
+        " datamanager; it deletes purge-safe runs",
         "[CRITICAL] buffer 96.4 % full: 48.2 TB of 50.0 TB used, 1.8 TB free on /data/xenon/raw",
         "[WARNING] buffer full in 2.6 d: filling at 7.9 MB/s net, 1.8 TB free",
     ]
@@ -486,9 +503,10 @@ def test_the_first_line_stays_short(capsys, monkeypatch):
     _, text = check_line(results, load_config(None))
     head = text.partition(" | ")[0]
     assert len(head) == 200
-    assert head.startswith("XENON WARNING - 0XXX") and head.endswith("XXX... (+4 more)")
+    # Five RSEs down, a cause each (their rules: none).
+    assert head.startswith("XENON WARNING - RSE 0XXX") and head.endswith("XXX... (+4 more)")
     _, text = check_line(results, load_config(None), CheckOptions(verbose=1))
-    assert len(text.splitlines()) == 6
+    assert len(text.splitlines()) == 11  # the first, five causes, five alarms
     # Short titles: three of them and how many more.
     rses = tuple(RseStatus(f"RSE{i}", 0, 1, None, False, "EU") for i in range(5))
     results = {
@@ -496,7 +514,8 @@ def test_the_first_line_stays_short(capsys, monkeypatch):
     }
     _, text = check_line(results, load_config(None))
     assert text.startswith(
-        "XENON WARNING - RSE0 unavailable; RSE1 unavailable; RSE2 unavailable (+2 more) | "
+        "XENON WARNING - RSE RSE0 down: its rules stuck, the others fine (cause of 1 alarm);"
+        " RSE RSE1 down: its rules stuck, the others fine (cause of 1 alarm) (+3 more) | "
     )
 
 
@@ -528,7 +547,7 @@ def test_long_output_is_escaped(tmp_path, text):
         assert len(line) <= 1000 or line is first
     for line in rest:
         assert "|" not in line
-        assert line.startswith(("[CRITICAL] ", "[WARNING] ", "[UNKNOWN] "))
+        assert line.startswith(("[CAUSE] ", "[CRITICAL] ", "[WARNING] ", "[UNKNOWN] "))
     assert "hunter2" not in output
 
 
@@ -557,10 +576,12 @@ def test_every_source_unreadable_is_unknown(capsys, tmp_path, fake_backends):
     )
     assert code == 3
     assert lines[0] == (
-        "XENON UNKNOWN - buffer source failing; jobs source failing; runs source failing (+2 more)"
+        "XENON UNKNOWN - source down: buffer, jobs, runs, tape, transfers panes blind"
+        " (cause of 5 alarms)"
     )
-    assert len(lines) == 6
-    assert all(line.endswith("refused retry later") for line in lines[1:])
+    assert len(lines) == 7
+    assert lines[1].startswith("[CAUSE] source down: buffer, jobs, runs, tape, transfers panes")
+    assert all(line.endswith("refused retry later") for line in lines[2:])
     assert "hunter2" not in "".join(lines)
 
 
@@ -568,7 +589,8 @@ def test_one_unreadable_source_makes_an_ok_check_unknown(capsys, tmp_path, fake_
     code, lines = check(capsys, "--config", fake_config(tmp_path, runs="fail"))
     assert code == 3
     assert lines[0].startswith(
-        "XENON UNKNOWN - runs source failing | buffer_fill=50.0%;80;90;0;100 "
+        "XENON UNKNOWN - source down: runs pane blind (cause of 1 alarm) | "
+        "buffer_fill=50.0%;80;90;0;100 "
     )
     assert "runs=" not in lines[0]
 
@@ -601,11 +623,17 @@ def test_an_unreachable_runs_database(capsys, tmp_path):
     """Otherwise OK: UNKNOWN. Otherwise CRITICAL: CRITICAL, the runs in the long output."""
     code, lines = check(capsys, "--config", unreachable_mongo(tmp_path, "nominal"), "-v")
     assert code == 3
-    assert lines[0].startswith("XENON UNKNOWN - runs source failing | buffer_fill=29.4%")
-    assert lines[1].startswith("[UNKNOWN] runs source failing: SourceError: cannot reach the runs")
+    assert lines[0].startswith(
+        "XENON UNKNOWN - source down: runs pane blind (cause of 1 alarm) | buffer_fill=29.4%"
+    )
+    assert lines[1].startswith("[CAUSE] source down: runs pane blind: ")
+    assert lines[2].startswith("[UNKNOWN] runs source failing: SourceError: cannot reach the runs")
     code, lines = check(capsys, "--config", unreachable_mongo(tmp_path, "buffer-full"), "-v")
     assert code == 2
-    assert lines[0].startswith("XENON CRITICAL - buffer 96.4 % full; buffer full in 2.6 d; runs ")
+    # No runs: no purge-safe run to name, the buffer's alarms stay on their own.
+    assert lines[0].startswith(
+        "XENON CRITICAL - buffer 96.4 % full; buffer full in 2.6 d; source down: runs pane blind"
+    )
     assert lines[-1].startswith("[UNKNOWN] runs source failing: ")
     assert "hunter2" not in "\n".join(lines)
 
@@ -618,7 +646,9 @@ def test_an_unreachable_prometheus(capsys, tmp_path):
     )
     code, lines = check(capsys, "--config", str(path))
     assert code == 3
-    assert lines[0].startswith("XENON UNKNOWN - buffer source failing | rules_stuck=0 ")
+    assert lines[0].startswith(
+        "XENON UNKNOWN - source down: buffer pane blind (cause of 1 alarm) | rules_stuck=0 "
+    )
 
 
 # ----------------------------------------------------------------------- -t
@@ -637,6 +667,8 @@ def test_timeout_names_what_did_not_answer(capsys, tmp_path, fake_backends):
         "buffer_fill=50.0%"
     )
     assert lines[1:] == [
+        "[CAUSE] source down: jobs, runs panes blind: check the backend's connection settings"
+        " and the service it reads",
         "[UNKNOWN] jobs source failing: timed out after 0.5 s",
         "[UNKNOWN] runs source failing: timed out after 0.5 s",
     ]

@@ -190,7 +190,10 @@ def test_report_tables_without_colour_when_piped(tmp_path, capsys, fake_backends
 def test_check_with_a_failing_source_is_unknown(tmp_path, capsys, fake_backends):
     assert main(["check", "--config", fake_config_file(tmp_path, tape="fail")]) == 3
     out = capsys.readouterr().out
-    assert out.startswith("XENON UNKNOWN - tape source failing | buffer_fill=50.0%;80;90;0;100")
+    assert out.startswith(
+        "XENON UNKNOWN - source down: tape pane blind (cause of 1 alarm) | "
+        "buffer_fill=50.0%;80;90;0;100"
+    )
 
 
 def test_check_all_quiet_is_ok(tmp_path, capsys, fake_backends):
@@ -288,7 +291,8 @@ def test_check_lines_name_the_problem(capsys):
     main(["--scenario", "buffer-full", "check", *SEEDED])  # options before the subcommand
     out = capsys.readouterr().out
     assert out.startswith(
-        "XENON CRITICAL - buffer 96.4 % full; buffer full in 2.6 d | buffer_fill=96.4%;80;90;0;100 "
+        "XENON CRITICAL - buffer purge not running: 48.2 TB could be freed (cause of 2 alarms) | "
+        "buffer_fill=96.4%;80;90;0;100 "
     )
     main(["check", "--scenario", "nominal", *SEEDED])
     assert capsys.readouterr().out == (

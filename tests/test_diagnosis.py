@@ -12,7 +12,7 @@ import pytest
 from backends import kinds
 from backends.analysis.alarms import Thresholds, data_time
 from backends.analysis.diagnosis import CAUSES as CAUSE_IDS
-from backends.analysis.diagnosis import diagnose, explained_by, unexplained
+from backends.analysis.diagnosis import diagnose, explained_by, headlines, unexplained
 from backends.analysis.safety import DEFAULT_POLICY
 from backends.model import (
     Job,
@@ -133,6 +133,41 @@ def test_one_dag_held_at_several_sites_is_a_bad_dag() -> None:
     assert [c.cause for c in causes] == ["dag-failing"]
     assert causes[0].explains == ("jobs.held",)
     assert unexplained(alarms, causes) == []
+
+
+def test_a_held_jobs_alarm_without_a_held_job_names_no_site() -> None:
+    """``check -w jobs_held=@0`` raises jobs.held over 0 held jobs: once this
+    named "site CCIN2P3 holds its jobs" (0 of 0 held there)."""
+    from backends.analysis.alarms import Alarm, Severity
+
+    snapshots = {
+        Kind.JOBS: JobsSnapshot(
+            taken_at=NOW,
+            jobs=(replace(_job(1, "CCIN2P3", 7, "x"), status=JobStatus.RUNNING),),
+            dags=(),
+        )
+    }
+    raised = Alarm("jobs.held", Severity.WARNING, Kind.JOBS, "jobs_held 0", "by a range", None, "")
+    causes = diagnose(snapshots, {}, [raised], LIMITS, NOW, DEFAULT_POLICY)
+    assert causes == []
+
+
+def test_causes_and_lone_alarms_are_named_most_severe_first() -> None:
+    alarms, causes = diagnosed("rse-outage+held-jobs", 1)
+    named = headlines(causes, alarms)
+    assert [getattr(i, "cause", None) or i.key for i in named] == [
+        "site-holding-jobs",  # explains jobs.held, CRITICAL
+        "rse-down",  # explains two WARNINGs
+    ]
+    # A CRITICAL alarm no cause explains comes before a WARNING cause.
+    from backends.analysis.alarms import Alarm, Severity
+
+    lone = Alarm(
+        "check.rules_stuck", Severity.CRITICAL, Kind.TRANSFERS, "rules_stuck 7", "", None, ""
+    )
+    rse = [c for c in causes if c.cause == "rse-down"]
+    warn_only = [a for a in alarms if a.key.startswith("rse.")]
+    assert headlines(rse, [*warn_only, lone]) == [lone, rse[0]]
 
 
 def test_one_failed_tape_run_is_not_a_failing_restore() -> None:

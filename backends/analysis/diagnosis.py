@@ -31,7 +31,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from backends.analysis.alarms import HINTS, Alarm, Thresholds, runs_at_risk
+from backends.analysis.alarms import HINTS, Alarm, Severity, Thresholds, overall, runs_at_risk
 from backends.analysis.buffer import buffer_forecast
 from backends.analysis.jobs import hold_reasons, jobs_by_site
 from backends.analysis.run_index import RunTable, tabled
@@ -333,6 +333,8 @@ def _jobs(x: _Inputs) -> list[Cause]:
     if not isinstance(jobs, JobsSnapshot) or "jobs.held" not in keys:
         return []
     held = [j for j in jobs.jobs if j.status is JobStatus.HELD]
+    if not held:  # the alarm raised by a range (check -w jobs_held=@0), no hold
+        return []
     sites = sorted(jobs_by_site(jobs), key=lambda s: (-s.held, s.site))
     top_site = sites[0]
     reasons = hold_reasons(jobs, top=1)
@@ -351,8 +353,8 @@ def _jobs(x: _Inputs) -> list[Cause]:
                 title=f"site {top_site.site} holds its jobs",
                 evidence=(*evidence, f"{top_site.held} of {len(held)} held jobs there{top}"),
                 consequence="the runs processed there wait; their DAGs stall",
-                action=f"ask {top_site.site} (OSG ticket) about the holds; "
-                "then condor_release the held jobs",
+                action=f"open a ticket with {top_site.site} (its grid's support) about"
+                " the holds; then condor_release the held jobs",
                 explains=keys,
             )
         ]
@@ -469,3 +471,25 @@ def explained_by(alarms: Sequence[Alarm], cause: Cause) -> list[Alarm]:
     """The alarms folded under ``cause``, in their order."""
     keys = set(cause.explains)
     return [a for a in alarms if a.key in keys]
+
+
+def severity_of(cause: Cause, alarms: Sequence[Alarm]) -> Severity:
+    """The worst of the alarms a cause explains (WARNING when it explains none:
+    a finding no alarm of its own stands for)."""
+    return overall(explained_by(alarms, cause)) if cause.explains else Severity.WARNING
+
+
+#: Nagios precedence, most severe first.
+_PRECEDENCE = (Severity.CRITICAL, Severity.WARNING, Severity.UNKNOWN, Severity.OK)
+
+
+def headlines(causes: Sequence[Cause], alarms: Sequence[Alarm]) -> list[Cause | Alarm]:
+    """What to name first: every cause and every alarm no cause explains, most
+    severe first (Nagios precedence; a cause before an alarm of its severity,
+    else in their own order). The strip and ``check``'s first line show these."""
+    items: list[tuple[Severity, int, Cause | Alarm]] = [
+        (severity_of(c, alarms), 0, c) for c in causes
+    ]
+    items += [(a.severity, 1, a) for a in unexplained(alarms, causes)]
+    items.sort(key=lambda item: (_PRECEDENCE.index(item[0]), item[1]))
+    return [item for _, _, item in items]

@@ -1,9 +1,12 @@
 """``check``: a Nagios/Icinga plugin's output and its status.
 
-The first line is ``XENON <STATUS> - <summary> | <perfdata>``: the titles of
-at most three alarms, most severe first, in at most ``MAX_SUMMARY``
+The first line is ``XENON <STATUS> - <summary> | <perfdata>``: the causes
+the diagnosis names (``backends.analysis.diagnosis``), each with how many of
+the alarms it explains, then the titles of the alarms no cause explains,
+most severe first: at most three items in at most ``MAX_SUMMARY``
 characters (``(+N more)`` counts the rest). With ``verbose``, one line per
-alarm follows it (``[CRITICAL] title: detail``), the plugin's long output.
+cause (``[CAUSE] title: action``) and per alarm follows it (``[CRITICAL]
+title: detail``), the plugin's long output.
 Nothing from a backend reaches a line unescaped, and no line holds a ``|``
 but the first one's separator.
 
@@ -25,12 +28,13 @@ from fnmatch import fnmatchcase
 
 from backends import kinds
 from backends.analysis.alarms import Alarm, Severity, overall, sort_alarms
+from backends.analysis.diagnosis import Cause, headlines
 from backends.model import Kind
 from console.config import Config
 from console.fetching import Result
 from console.perfdata import Figure
 from console.ranges import Range, format_number
-from console.report.common import alarms_for, context
+from console.report.common import alarms_for, context, diagnosis_for
 from console.safe_text import redact_secrets, strip_controls
 from console.specs import pane_specs
 
@@ -135,6 +139,13 @@ def _summary(titles: list[str], room: int, max_alarms: int) -> str:
     return _cut(text, room - len(more)) + more
 
 
+def _cause_title(cause: Cause) -> str:
+    n = len(cause.explains)
+    if not n:
+        return cause.title
+    return f"{cause.title} (cause of {n} alarm{'s' if n > 1 else ''})"
+
+
 def _ok_summary(results: Mapping[Kind, Result]) -> str:
     bits: list[str] = []
     for spec in pane_specs():
@@ -173,6 +184,9 @@ def check_line(
         figures.append(figure)
     alarms = sort_alarms(alarms)
     status = overall(alarms)
+    # The causes of the alarms as judged (after -w/-c): what the line names first.
+    causes = diagnosis_for(results, config, alarms) if alarms else []
+    named = headlines(causes, alarms)
     late = _timed_out(results, options.timeout) if options.timeout is not None else None
     if late is not None:
         status = Severity.UNKNOWN
@@ -181,12 +195,18 @@ def check_line(
     if late is not None:
         summary = _cut(_clean(late), room)
     elif alarms:
-        summary = _summary([_clean(a.title) for a in alarms], room, max_alarms)
+        titles = [_cause_title(i) if isinstance(i, Cause) else i.title for i in named]
+        summary = _summary([_clean(t) for t in titles], room, max_alarms)
     else:
         summary = _cut(_clean(_ok_summary(results)), room)
     perf = " ".join(f.perfdata() for f in figures)
     lines = [f"{head}{summary} | {perf}" if perf else f"{head}{summary}"]
     if options.verbose:
+        lines.extend(
+            _cut(_clean(f"[CAUSE] {c.title}: {c.action}"), MAX_DETAIL)
+            for c in named
+            if isinstance(c, Cause)
+        )
         lines.extend(
             _cut(_clean(f"[{a.severity.name}] {a.title}: {a.detail}"), MAX_DETAIL) for a in alarms
         )
