@@ -32,9 +32,11 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static
 
 from backends.analysis.alarms import Alarm
+from backends.analysis.diagnosis import Cause, diagnose
 from backends.analysis.drilldown import detail_from_snapshots
 from backends.analysis.jobs import dag_for_run
-from backends.model import JobsSnapshot, Kind, RunDetail
+from backends.analysis.run_index import RunTable
+from backends.model import JobsSnapshot, Kind, RunDetail, Snapshot
 from backends.sources import RunDetailSource
 from console.acks import AckStore
 from console.acks import default_path as default_ack_path
@@ -163,6 +165,12 @@ class XenonConsole(App[int]):
         #: Every column in full (``w``), the tables scrolling sideways.
         self.wide = False
         self._alarms_strip = AlarmsStrip(id="alarms")
+        #: What the diagnosis names behind the alarms (``backends.analysis.diagnosis``).
+        self.causes: list[Cause] = []
+        #: What the last diagnosis started from: the alarms and each snapshot.
+        self._diagnosis_of: tuple[object, ...] | None = None
+        #: What the causes shown are of (``_diagnosis_of`` once its diagnosis is in).
+        self._diagnosis_done: tuple[object, ...] | None = None
         #: The terminal went away and the console is on its way out.
         self._leaving = False
         self._pane_bar = PaneBar(id="pane-bar")
@@ -412,9 +420,66 @@ class XenonConsole(App[int]):
 
     def _update_alarms(self) -> None:
         ring = self.book.update(self.states, self.clock())
-        self._alarms_strip.show(self.book.alarms, self.book.is_acked)
+        self._diagnose()
+        self._alarms_strip.show(self.book.alarms, self.book.is_acked, self.causes)
         if ring:
             self.bell()  # once per new critical occurrence
+
+    def _diagnose(self) -> None:
+        """Diagnose again when the alarms or a snapshot changed: in a thread
+        (the rules may read every run), the strip redrawn when it is done."""
+        alarms = list(self.book.alarms)
+        snapshots: dict[Kind, Snapshot | None] = {k: s.snapshot for k, s in self.states.items()}
+        of = (tuple((a.key, a.severity) for a in alarms), *snapshots.values())
+        last = self._diagnosis_of
+        if (
+            last is not None
+            and len(last) == len(of)
+            and of[0] == last[0]
+            and all(a is b for a, b in zip(of[1:], last[1:], strict=True))
+        ):
+            return
+        self._diagnosis_of = of
+        if not alarms:
+            self.causes = []
+            self._diagnosis_done = of
+            return
+        clock = self.clock()
+        errors = {k: s.current_error(clock) for k, s in self.states.items()}
+        table = self.runs_pane.table if Kind.RUNS in self._panes else None
+        now = current_time(self.states, clock)
+        job = partial(self._diagnosis, of, snapshots, errors, alarms, now, table)
+        self.run_worker(job, thread=True, exclusive=True, group="diagnosis", exit_on_error=False)
+
+    def _diagnosis(
+        self,
+        of: tuple[object, ...],
+        snapshots: dict[Kind, Snapshot | None],
+        errors: dict[Kind, str | None],
+        alarms: list[Alarm],
+        now: datetime,
+        table: RunTable | None,
+    ) -> None:
+        limits, policy = self.config.thresholds, self.config.policy
+        try:
+            causes = diagnose(snapshots, errors, alarms, limits, now, policy, table)
+        except Exception as exc:  # garbage no rule foresaw: the alarms stay symptoms
+            self.log.warning(f"diagnosis: {exc!r}")
+            causes = []
+        with contextlib.suppress(RuntimeError):  # the app left meanwhile
+            self.call_from_thread(self._diagnosed, of, causes)
+
+    def _diagnosed(self, of: tuple[object, ...], causes: list[Cause]) -> None:
+        if of is not self._diagnosis_of:
+            return  # the alarms or the data moved on: a newer diagnosis is coming
+        self.causes = causes
+        self._diagnosis_done = of
+        self._alarms_strip.show(self.book.alarms, self.book.is_acked, causes)
+
+    @property
+    def diagnosed(self) -> bool:
+        """The causes shown are those of the alarms and data now (none in flight)."""
+        return self._diagnosis_of is not None and self._diagnosis_done is self._diagnosis_of
 
     def is_acked(self, alarm: Alarm) -> bool:
         return self.book.is_acked(alarm)
@@ -471,7 +536,12 @@ class XenonConsole(App[int]):
 
     def action_alarms(self) -> None:
         self.push_screen(
-            AlarmsScreen(lambda: self.book.alarms, lambda: list(self.book.recent), self.acks)
+            AlarmsScreen(
+                lambda: self.book.alarms,
+                lambda: list(self.book.recent),
+                self.acks,
+                lambda: self.causes,
+            )
         )
 
     def action_help(self) -> None:

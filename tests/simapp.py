@@ -17,8 +17,8 @@ def simulator_app(
 
 
 def settled(app: XenonConsole) -> bool:
-    """Every pane has data and every first poll's alarms are in."""
-    return app.settled and all(app.pane(k).snapshot is not None for k in Kind)
+    """Every pane has data, every first poll's alarms are in, and their diagnosis."""
+    return app.settled and all(app.pane(k).snapshot is not None for k in Kind) and app.diagnosed
 
 
 async def wait_settled(pilot, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]

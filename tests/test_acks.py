@@ -91,12 +91,12 @@ async def test_acknowledging_in_the_alarms_screen_quiets_the_strip(tmp_path: Pat
         await wait_settled(pilot)
         assert bells == [1]  # a new critical alarm rang once
         strip = "\n".join(screen_lines(app)[1:3])
-        assert "CRITICAL" in strip and "770 held jobs" in strip
+        assert "CRITICAL" in strip and "◆ site MWT2 holds its jobs [2]" in strip
         await pilot.press("a")
         await pilot.pause()
         assert isinstance(app.screen, AlarmsScreen)
-        assert "770 held jobs" in screen_text(app)
-        await pilot.press("a")  # acknowledge the selected (worst) alarm
+        assert "└ 770 held jobs" in screen_text(app)  # folded under its cause
+        await pilot.press("down", "a")  # acknowledge the worst alarm, under the cause
         await pilot.pause()
         assert isinstance(app.screen, NoteScreen)
         await pilot.press(*"on it", "enter")
@@ -105,9 +105,10 @@ async def test_acknowledging_in_the_alarms_screen_quiets_the_strip(tmp_path: Pat
         await pilot.press("escape")
         await pilot.pause(1.2)  # the strip redraws every second
         counts, detail = screen_lines(app)[1:3]
-        assert "770 held jobs" not in counts and "770 jobs held" not in detail
+        assert "770 jobs held" not in detail
         assert "CRITICAL  1 (acked)" in counts  # muted, but still its severity
-        assert "DAGs stalled" in counts  # the alarm not acknowledged stays loud
+        # The cause stays loud for the alarm nobody acknowledged (DAGs stalled).
+        assert "◆ site MWT2 holds its jobs [1]" in counts
         assert bells == [1]
     # a restart keeps the acknowledgement and rings no bell for it
     app2 = simulator_app("held-jobs")
@@ -122,6 +123,47 @@ async def test_acknowledging_in_the_alarms_screen_quiets_the_strip(tmp_path: Pat
         # the other critical alarm (stalled DAGs, if critical) may still ring;
         # the acknowledged one must not be among those that did
         assert app2.acks.occurrence(worst) not in app2.book.ringing
+
+
+async def test_acknowledging_a_cause_acknowledges_its_alarms_with_one_note(
+    tmp_path: Path,
+) -> None:
+    app = simulator_app("rse-outage+held-jobs")
+    app.acks = AckStore(tmp_path / "acks.json")
+    async with app.run_test(size=(160, 50)) as pilot:
+        await wait_settled(pilot)
+        await pilot.press("a")
+        await pilot.pause()
+        assert isinstance(app.screen, AlarmsScreen)
+        text = screen_text(app)
+        # The detail of the selected cause: its evidence, consequence, action.
+        assert "site-holding-jobs: site MWT2 holds its jobs" in text
+        assert "· 770 of 770 held jobs there" in text
+        assert "If nothing is done: the runs processed there wait" in text
+        assert "What to do: open a ticket with MWT2" in text
+        await pilot.press("a")  # the first row: the most severe cause
+        await pilot.pause()
+        assert isinstance(app.screen, NoteScreen)
+        await pilot.press(*"ticket 42", "enter")
+        await pilot.pause()
+        notes = {a.key: app.acks.ack_for(a) for a in app.alarms}
+        assert {k for k, ack in notes.items() if ack is not None} == {
+            "jobs.held",
+            "jobs.dags_stalled",
+        }
+        assert {ack.note for ack in notes.values() if ack is not None} == {"ticket 42"}
+        await pilot.press("u")  # withdrawn for the cause, every alarm again
+        await pilot.pause()
+        assert all(app.acks.ack_for(a) is None for a in app.alarms)
+        await pilot.press("a")
+        await pilot.pause()
+        await pilot.press(*"ticket 42", "enter")
+        await pilot.press("escape")
+        await pilot.pause(1.2)
+        counts = screen_lines(app)[1]
+        # The quiet cause leaves the strip; the RSE's, not acknowledged, leads.
+        assert "site MWT2" not in counts
+        assert counts.index("CRITICAL  1 (acked)") < counts.index("◆ RSE NIKHEF_USERDISK down")
 
 
 def test_an_alarm_that_gets_worse_is_loud_again(tmp_path: Path) -> None:

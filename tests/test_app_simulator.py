@@ -57,7 +57,14 @@ async def test_each_scenario_raises_its_alarm_on_screen(
         strip = "\n".join(screen_lines(app)[1:3])
         worst = report["alarms"][0]
         assert worst["severity"] in strip
-        assert worst["title"][:30] in strip
+        # ... and on the diagnosis: the strip names the cause, its alarms folded.
+        diagnosis = report["diagnosis"]
+        assert [c.cause for c in app.causes] == [c["cause"] for c in diagnosis]
+        assert len(diagnosis) == 1
+        assert f"◆ {diagnosis[0]['title']}"[:40] in strip
+        explained = set(diagnosis[0]["explains"])
+        for alarm in report["alarms"]:
+            assert (alarm["title"] in strip) == (alarm["key"] not in explained)
 
 
 async def test_scenario_effects_in_the_panes() -> None:
@@ -343,3 +350,21 @@ async def test_a_waiting_run_turns_to_missing_when_overdue_without_changing() ->
         app.apply_event(Polled(Result(Kind.RUNS, "simulator", later, None, 0.0), 0.0))
         assert pane.run_at(3) is newest
         assert pane.row_for(newest).cells[4].plain.startswith("MISS:")
+
+
+async def test_a_failing_diagnosis_leaves_every_alarm_on_the_strip(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import console.app
+
+    def broken(*_args, **_kwargs):  # type: ignore[no-untyped-def]
+        raise ValueError("a rule tripped over garbage")
+
+    monkeypatch.setattr(console.app, "diagnose", broken)
+    app = simulator_app("rse-outage")
+    async with app.run_test(size=(160, 50)) as pilot:
+        await wait_settled(pilot)
+        assert app.causes == []
+        strip = screen_lines(app)[1]
+        assert "7 rules stuck at NIKHEF_USERDISK │ NIKHEF_USERDISK unavailable" in strip
+        assert "◆" not in strip

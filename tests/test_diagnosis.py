@@ -252,3 +252,30 @@ def test_copies_in_rucio_missing_in_the_runs_database_is_rundb_lagging() -> None
     assert [c.cause for c in causes] == ["rundb-lagging"]
     assert causes[0].explains == ("runs.unsafe",)
     assert "(run 14833 at CCIN2P3_USERDISK)" in causes[0].evidence[1]
+
+
+def test_the_strip_names_causes_and_never_hides_a_lone_symptom() -> None:
+    from backends.analysis.alarms import Alarm, Severity
+    from console.widgets.alarms_strip import loud_items
+
+    alarms, causes = diagnosed("rse-outage+held-jobs", 1)
+    lone = Alarm(
+        "tape.failures", Severity.WARNING, Kind.TAPE, "2 tape uploads failed", "", None, ""
+    )
+    items = loud_items([*alarms, lone], causes, lambda _a: False)
+    assert [getattr(i, "cause", None) or i.key for i, _ in items] == [
+        "site-holding-jobs",
+        "rse-down",
+        "tape.failures",  # no cause explains it: named on its own
+    ]
+    assert [len(folded) for _, folded in items] == [2, 2, 1]
+    # A cause whose alarms are all acknowledged is quiet; the others stay.
+    held = {"jobs.held", "jobs.dags_stalled"}
+    items = loud_items([*alarms, lone], causes, lambda a: a.key in held)
+    assert [getattr(i, "cause", None) or i.key for i, _ in items] == ["rse-down", "tape.failures"]
+    # Half acknowledged: the cause stays, with the alarm left.
+    items = loud_items(alarms, causes, lambda a: a.key == "jobs.held")
+    assert next((i.cause, [a.key for a in f]) for i, f in items) == (
+        "site-holding-jobs",
+        ["jobs.dags_stalled"],
+    )

@@ -184,9 +184,13 @@ async def test_counts_units_times_and_hints_agree() -> None:
             if r.rse == "NIKHEF_USERDISK" and r.state.value == "STUCK"
         )
         text = screen_text(app)
-        assert f"{stuck} rules stuck at NIKHEF_USERDISK" in text
         assert f"{stuck} stuck rules · oldest" in text
         assert re.search(r"as of \d{4}-\d\d-\d\d \d\d:\d\d UTC", text)
+        # The strip names the cause; the alarm, folded under it, on the alarms screen.
+        assert "◆ RSE NIKHEF_USERDISK down" in text
+        await pilot.press("a")
+        await pilot.pause()
+        assert f"└ {stuck} rules stuck at NIKHEF_USERDISK" in screen_text(app)
         alarm = next(a for a in app.alarms if a.key == "rse.NIKHEF_USERDISK.stuck")
         assert alarm.hint.startswith("rucio rule show ") and "rule-info" not in alarm.hint
 

@@ -78,5 +78,10 @@ def test_replay_small(snap_compare, tmp_path) -> None:
         await pilot.pause(0.3)
         await pilot.press("n", "3")
         await pilot.pause(0.3)
+        for _ in range(250):  # the strip names the causes once diagnosed (a thread)
+            if app.diagnosed:
+                break
+            await pilot.pause(0.02)
+        await pilot.pause()
 
     assert snap_compare(app, terminal_size=SMALL, run_before=run_before)

@@ -106,6 +106,11 @@ class RunsPane(SourcePane):
         for table in self.query(VirtualTable):  # none while the app shuts down
             table.refresh_changed()
 
+    @property
+    def table(self) -> RunTable | None:
+        """The facts of the runs last derived (maybe of runs no longer shown)."""
+        return self._table
+
     def set_table(self, table: RunTable) -> None:
         """The facts of every run, derived in the polling thread."""
         if not table.newer_than(self._table):

@@ -3,6 +3,10 @@
 Acknowledging an alarm (with a note) keeps it listed but quiet: it leaves the
 alarms strip's counts and rings no bell. The note and the acknowledgement
 survive a restart (see console/acks.py).
+
+The causes the diagnosis names come first, each with the alarms it explains
+folded under it (``└``); acknowledging a cause acknowledges those alarms with
+one note. An alarm no cause explains is listed on its own.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Static
 
 from backends.analysis.alarms import Alarm, Severity
+from backends.analysis.diagnosis import Cause, explained_by, headlines, severity_of
 from console.acks import AckStore
 from console.format import format_time
 from console.safe_text import strip_controls
@@ -63,7 +68,7 @@ class AlarmsScreen(ModalScreen[None]):
         border: round $accent; background: $surface; padding: 0 1;
     }
     AlarmsScreen DataTable { height: 1fr; }
-    AlarmsScreen #alarm-detail { height: auto; max-height: 6; margin-top: 1; }
+    AlarmsScreen #alarm-detail { height: auto; max-height: 12; margin-top: 1; }
     """
 
     def __init__(
@@ -71,12 +76,16 @@ class AlarmsScreen(ModalScreen[None]):
         active: Callable[[], Sequence[Alarm]],
         recent: Callable[[], Sequence[tuple[Alarm, datetime]]],
         store: AckStore,
+        causes: Callable[[], Sequence[Cause]] = lambda: (),
     ) -> None:
         super().__init__()
         self._active = active
         self._recent = recent
+        self._causes = causes
         self.store = store
         self._rows: dict[str, Alarm] = {}
+        #: The cause rows, by row key; the alarm rows are in ``_rows``.
+        self._cause_rows: dict[str, Cause] = {}
         self._table: DataTable = DataTable(id="alarms-table", cursor_type="row")
         self._table.add_columns("Severity", "Since (UTC)", "Alarm", "State", "Note / detail")
         self._detail = Static(id="alarm-detail")
@@ -94,35 +103,66 @@ class AlarmsScreen(ModalScreen[None]):
         self.set_interval(1.0, self.refresh_rows)
         self._table.focus()
 
+    def _alarm_row(
+        self, key: str, alarm: Alarm, under: bool = False
+    ) -> tuple[str, tuple[Text | str, ...]]:
+        self._rows[key] = alarm
+        ack = self.store.ack_for(alarm)
+        badge = severity_badge(alarm.severity)
+        if ack is not None:
+            badge.stylize("dim")
+        title = Text("  └ " if under else "", style="dim")
+        title.append(strip_controls(alarm.title), style="dim" if ack else "bold")
+        return (
+            key,
+            (
+                badge,
+                format_time(self.store.started(alarm)),
+                title,
+                Text("acknowledged", style="dim") if ack else Text("ACTIVE", style="bold red"),
+                Text(strip_controls(ack.note or "(no note)"), style="dim")
+                if ack
+                else Text(strip_controls(alarm.detail)),
+            ),
+        )
+
+    def _cause_row(self, cause: Cause, alarms: list[Alarm]) -> tuple[str, tuple[Text | str, ...]]:
+        key = f"cause:{cause.cause}:{','.join(cause.explains) or cause.title}"
+        self._cause_rows[key] = cause
+        loud = [a for a in alarms if self.store.ack_for(a) is None]
+        badge = severity_badge(severity_of(cause, alarms))
+        if alarms and not loud:
+            badge.stylize("dim")
+        title = Text("◆ ", style="bold")
+        title.append(strip_controls(cause.title), style="bold" if loud or not alarms else "dim")
+        state = f"cause of {len(alarms)}" if alarms else "cause"
+        return (
+            key,
+            (
+                badge,
+                "",
+                title,
+                Text(state, style="bold" if loud else "dim"),
+                Text(strip_controls(cause.consequence)),
+            ),
+        )
+
     def refresh_rows(self) -> None:
         rows = []
         self._rows = {}
+        self._cause_rows = {}
         active = list(self._active())
-        acked = [a for a in active if self.store.ack_for(a) is not None]
-        unacked = [a for a in active if self.store.ack_for(a) is None]
-        for alarm in [*unacked, *acked]:
-            key = f"active:{self.store.occurrence(alarm)}"
-            self._rows[key] = alarm
-            ack = self.store.ack_for(alarm)
-            badge = severity_badge(alarm.severity)
-            if ack is not None:
-                badge.stylize("dim")
-            rows.append(
-                (
-                    key,
-                    (
-                        badge,
-                        format_time(self.store.started(alarm)),
-                        Text(strip_controls(alarm.title), style="dim" if ack else "bold"),
-                        Text("acknowledged", style="dim")
-                        if ack
-                        else Text("ACTIVE", style="bold red"),
-                        Text(strip_controls(ack.note or "(no note)"), style="dim")
-                        if ack
-                        else Text(strip_controls(alarm.detail)),
-                    ),
-                )
-            )
+        causes = list(self._causes())
+        for item in headlines(causes, active):
+            if isinstance(item, Cause):
+                folded = explained_by(active, item)
+                rows.append(self._cause_row(item, folded))
+                for alarm in sorted(folded, key=lambda a: self.store.ack_for(a) is not None):
+                    key = f"active:{item.cause}:{self.store.occurrence(alarm)}"
+                    rows.append(self._alarm_row(key, alarm, under=True))
+        lone = [a for a in headlines(causes, active) if isinstance(a, Alarm)]
+        for alarm in sorted(lone, key=lambda a: self.store.ack_for(a) is not None):
+            rows.append(self._alarm_row(f"active:{self.store.occurrence(alarm)}", alarm))
         for alarm, cleared in self._recent():
             key = f"recent:{self.store.occurrence(alarm)}:{cleared.isoformat()}"
             self._rows[key] = alarm
@@ -141,15 +181,35 @@ class AlarmsScreen(ModalScreen[None]):
         sync_rows(self._table, rows)
         self._show_detail()
 
-    def _selected(self) -> tuple[str, Alarm] | None:
+    def _selected_key(self) -> str | None:
         if not self._table.row_count:
             return None
         key = self._table.coordinate_to_cell_key(self._table.cursor_coordinate).row_key.value
+        return key or None
+
+    def _selected(self) -> tuple[str, Alarm] | None:
+        key = self._selected_key()
         alarm = self._rows.get(key or "")
         return (key, alarm) if key and alarm else None
 
+    def _selected_cause(self) -> Cause | None:
+        return self._cause_rows.get(self._selected_key() or "")
+
     @on(DataTable.RowHighlighted)
     def _show_detail(self) -> None:
+        cause = self._selected_cause()
+        if cause is not None:
+            text = Text()
+            text.append(f"{cause.cause}: ", style="bold")
+            text.append(strip_controls(cause.title) + "\n")
+            for line in cause.evidence:
+                text.append("  · " + strip_controls(line) + "\n", style="dim")
+            text.append("If nothing is done: ", style="bold")
+            text.append(strip_controls(cause.consequence) + "\n")
+            text.append("What to do: ", style="bold")
+            text.append(strip_controls(cause.action), style="italic")
+            self._detail.update(text)
+            return
         chosen = self._selected()
         if chosen is None:
             self._detail.update(Text("No alarms.", style="green"))
@@ -167,6 +227,10 @@ class AlarmsScreen(ModalScreen[None]):
         self._detail.update(text)
 
     def action_acknowledge(self) -> None:
+        cause = self._selected_cause()
+        if cause is not None:
+            self._acknowledge_cause(cause)
+            return
         chosen = self._selected()
         if chosen is None or not chosen[0].startswith("active:"):
             self.notify("Choose an active alarm to acknowledge", severity="warning")
@@ -199,14 +263,50 @@ class AlarmsScreen(ModalScreen[None]):
 
         self.app.push_screen(NoteScreen(alarm.title), done)
 
-    def action_unacknowledge(self) -> None:
-        chosen = self._selected()
-        if chosen is not None:
-            self.store.unacknowledge(chosen[1])
+    def _acknowledge_cause(self, cause: Cause) -> None:
+        """One note for every alarm the cause explains that nobody acknowledged."""
+        folded = explained_by(list(self._active()), cause)
+        loud = [a for a in folded if self.store.ack_for(a) is None]
+        if not loud:
+            self.notify("Nothing to acknowledge under this cause", severity="warning")
+            return
+
+        def done(note: str | None) -> None:
+            if note is None:
+                return
+            # The alarms as they are now (a count may have grown meanwhile).
+            now = {a.key: a for a in self._active()}
+            current = [now[a.key] for a in loud if a.key in now]
+            for alarm in current:
+                self.store.acknowledge(alarm, note)
             self.refresh_rows()
             if self.store.save_error:
                 self.notify(
-                    f"Withdrawn in this console only, {self.store.save_error}",
+                    f"Acknowledged in this console only, {self.store.save_error}",
                     severity="error",
                     timeout=15,
                 )
+            else:
+                n = len(current)
+                self.notify(f"Acknowledged {n} alarm{'s' if n != 1 else ''}: {cause.title}")
+
+        self.app.push_screen(NoteScreen(cause.title), done)
+
+    def action_unacknowledge(self) -> None:
+        cause = self._selected_cause()
+        chosen = self._selected()
+        if cause is not None:
+            alarms = explained_by(list(self._active()), cause)
+        elif chosen is not None:
+            alarms = [chosen[1]]
+        else:
+            return
+        for alarm in alarms:
+            self.store.unacknowledge(alarm)
+        self.refresh_rows()
+        if self.store.save_error:
+            self.notify(
+                f"Withdrawn in this console only, {self.store.save_error}",
+                severity="error",
+                timeout=15,
+            )
