@@ -34,8 +34,8 @@ from datetime import UTC, datetime, timedelta
 from backends.analysis.alarms import HINTS, Alarm, Severity, Thresholds, overall, runs_at_risk
 from backends.analysis.buffer import buffer_forecast
 from backends.analysis.jobs import hold_reasons, jobs_by_site
-from backends.analysis.run_index import RunTable, tabled
-from backends.analysis.safety import SafetyPolicy, purge_verdict
+from backends.analysis.run_index import SIZE, RunTable, tabled
+from backends.analysis.safety import SafetyPolicy
 from backends.analysis.tape import recent_failures, summarize_tape
 from backends.analysis.transfers import summarize_transfers
 from backends.analysis.units import format_bytes, format_duration
@@ -267,10 +267,15 @@ def _purge_stopped(x: _Inputs) -> list[Cause]:
     runs = x.snap(Kind.RUNS, RunsSnapshot)
     if "buffer.fill" not in x.alarms or not isinstance(runs, RunsSnapshot):
         return []
-    safe = [r for r in runs.runs if purge_verdict(r, x.policy).allowed]
+    # The purge verdicts of the run table (judged once per run, as the panes'):
+    # no run of the history is judged here.
+    table = x.table
+    if table is None or table.runs is not runs.runs:
+        table = tabled(runs.runs, x.policy)
+    safe = list(table.purge_safe())
     if not safe:
         return []
-    size = sum(r.raw_size_bytes or 0 for r in safe)
+    size = sum(table.int_at(SIZE, row) or 0 for row in safe)
     evidence = [x.cite("buffer.fill")]
     evidence.append(f"{_plural(len(safe), 'run')} ({format_bytes(size)}) on the buffer purge-safe")
     if "buffer.time_to_full" in x.alarms:

@@ -43,6 +43,7 @@ from backends.analysis.safety import (
     documents,
     has_checksum,
     processing_state,
+    purge_verdict,
     run_problems,
 )
 from backends.model import Dag, Run
@@ -101,6 +102,10 @@ class Judged:
     science_run: str | None
     #: The lower-case words of the filter text these runs share.
     words: str
+    #: May its raw data leave the LNGS buffer (``safety.purge_verdict``'s
+    #: ``allowed``; its reason, which names RSEs, is not kept: it would part
+    #: judgements that are otherwise one).
+    purgeable: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,6 +244,7 @@ def _judge(run: Run, dag: Dag | None, policy: SafetyPolicy) -> Judged:
             words=" ".join(
                 [run.source, science_run or "nonscience", processing.value, copies]
             ).lower(),
+            purgeable=purge_verdict(run, policy).allowed,
         )
     )
 
@@ -498,6 +504,11 @@ class RunTable:
         """(index, facts) of every run not data-safe, in order."""
         unsafe = {c for c, j in enumerate(self.judged) if not j.verdict.safe}
         return ((i, self.fact(i)) for i, c in enumerate(self.codes) if c in unsafe)
+
+    def purge_safe(self) -> Iterator[int]:
+        """The rows of every run whose raw data may leave the buffer, in order."""
+        safe = {c for c, j in enumerate(self.judged) if j.purgeable}
+        return (i for i, c in enumerate(self.codes) if c in safe) if safe else iter(())
 
     def newest(self) -> int | None:
         """The row of the run that started last (None: no runs)."""
