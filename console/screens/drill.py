@@ -51,7 +51,7 @@ class DiagnosisScreen(ModalScreen[Answer | None]):
     DEFAULT_CSS = """
     DiagnosisScreen { align: center middle; }
     DiagnosisScreen > Vertical {
-        width: 90%; max-width: 96; height: auto; max-height: 100%;
+        width: 100%; max-width: 96; height: auto; max-height: 100%;
         border: round $accent; background: $surface; padding: 0 1;
     }
     DiagnosisScreen SelectionList { height: auto; max-height: 13; }
