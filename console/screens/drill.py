@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rich.console import Group
+from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -113,7 +115,7 @@ class Outcome:
     log_error: str | None
 
 
-def result_text(outcome: Outcome) -> Text:
+def result_text(outcome: Outcome) -> Group:
     """The result screen's text (every user-typed or backend string as plain text)."""
     score, drill = outcome.score, outcome.drill
     text = Text()
@@ -135,25 +137,28 @@ def result_text(outcome: Outcome) -> Text:
     text.append("\nInjected: ", style="bold")
     text.append(f"scenario {drill.scenario} (simulator seed {drill.sim_seed}): ")
     text.append((", ".join(drill.injected) or "no fault: nothing was wrong") + "\n")
-    text.append("\nThe diagnosis engine said:\n", style="bold")
+    text.append("\nThe diagnosis engine said:", style="bold")
+    # A grid, so that a long title or action wraps under itself.
+    engine = Table.grid(padding=(0, 1))
+    engine.add_column(width=3, justify="right")
+    engine.add_column(ratio=1)
     if outcome.engine is None:
-        text.append(f"  it could not tell: {strip_controls(outcome.engine_error or '')}\n")
+        engine.add_row("", f"it could not tell: {strip_controls(outcome.engine_error or '')}")
     elif not outcome.engine:
-        text.append("  no cause: nothing is wrong\n")
+        engine.add_row("", "no cause: nothing is wrong")
     for cause in outcome.engine or ():
-        text.append("  • ")
-        text.append(cause.cause, style="bold")
-        text.append(f": {strip_controls(cause.title)}\n")
-        text.append(f"    → {strip_controls(cause.action)}\n", style="cyan")
-    text.append("\n")
+        title = Text.assemble((cause.cause, "bold"), f": {strip_controls(cause.title)}")
+        engine.add_row("•", title)
+        engine.add_row("→", Text(strip_controls(cause.action), style="cyan"))
+    tail = Text("\n")
     if outcome.log_error is not None:
-        text.append("Not logged: ", style="bold red")
-        text.append(f"{strip_controls(outcome.log_error)}\n")
+        tail.append("Not logged: ", style="bold red")
+        tail.append(f"{strip_controls(outcome.log_error)}\n")
     else:
-        text.append("Logged to ", style="dim")
-        text.append(f"{strip_controls(outcome.logged_to or '')}\n", style="dim")
-    text.append(f"Play this drill again: xenon-console drill --seed {drill.seed}", style="dim")
-    return text
+        tail.append("Logged to ", style="dim")
+        tail.append(f"{strip_controls(outcome.logged_to or '')}\n", style="dim")
+    tail.append(f"Play this drill again: xenon-console drill --seed {drill.seed}", style="dim")
+    return Group(text, engine, tail)
 
 
 class DrillResultScreen(ModalScreen[None]):
