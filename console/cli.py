@@ -241,7 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(
         dest="command",
-        metavar="{report,check,audit,replay,collect,exporter,serve,alert-rules,sim}",
+        metavar="{report,check,audit,replay,drill,collect,exporter,serve,alert-rules,sim}",
         parser_class=_Parser,
     )
     report = sub.add_parser(
@@ -295,6 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="playback speed: recorded seconds per real second (default 1)",
     )
     replay.add_argument("--paused", action="store_true", help="start paused at the beginning")
+    _add_drill(sub)
     replay.add_argument(
         "--config",
         metavar="FILE",
@@ -404,6 +405,45 @@ def _add_serve(sub: argparse._SubParsersAction, common: _Parser) -> None:
         "--public-url",
         metavar="URL",
         help="the address browsers use, behind a reverse proxy (e.g. https://ops.example/xenon)",
+    )
+
+
+def _add_drill(sub: argparse._SubParsersAction) -> None:
+    """``drill``: the console on a hidden scenario; the trainee diagnoses it."""
+    S = argparse.SUPPRESS
+    drill = sub.add_parser(
+        "drill",
+        help="a shift drill: the console on a hidden scenario, diagnose it with d",
+        description="Start the console on the simulator on a scenario picked at random "
+        "(single or combined, or nothing wrong at all), its name hidden. Explore with every "
+        "key, then press d to give your diagnosis: the causes and, optionally, the first "
+        "action. The score, what was injected and what the diagnosis engine says follow, "
+        "and one JSON line is appended to the drills log.",
+    )
+    drill.add_argument(
+        "--seed",
+        metavar="N",
+        type=_int,
+        default=S,
+        help="drill seed: the same seed plays the same drill (default: a random one)",
+    )
+    drill.add_argument(
+        "--config",
+        metavar="FILE",
+        default=S,
+        help="config (thresholds, intervals); every pane must be on the simulator",
+    )
+    drill.add_argument(
+        "--speed",
+        metavar="X",
+        type=_speed,
+        default=S,
+        help="simulated seconds per real second (0 freezes the clock)",
+    )
+    drill.add_argument(
+        "--log",
+        metavar="FILE",
+        help="append the result to FILE (default: $XDG_DATA_HOME/xenon-console/drills.jsonl)",
     )
 
 
@@ -788,6 +828,41 @@ def _run_tui(config: Config, record: Path | None = None) -> int:
     return run_app(config, Backends(config), record=record)
 
 
+def _drill(args: argparse.Namespace) -> int:
+    from console.drill import default_log_path, new_seed, pick_drill, prepare_log
+
+    for option in ("scenario", "runs"):
+        if hasattr(args, option):
+            return _fail(f"drill: --{option}: a drill picks its own scenario and history")
+    if args.log == "":
+        return _fail("drill: --log needs a file name")
+    log = Path(args.log) if args.log else default_log_path()
+    seed = args.seed if hasattr(args, "seed") else new_seed()
+    drill = pick_drill(seed)
+    config = load_config(
+        getattr(args, "config", None),
+        scenario=drill.scenario,
+        seed=drill.sim_seed,
+        speed=getattr(args, "speed", None),
+    )
+    for kind, name in config.panes.items():
+        spec = config.backends.get(name)
+        if spec is None or spec.type != "simulator":
+            return _fail(
+                f"drill: the {kind.value} pane is on {name!r}, not the simulator; "
+                "a drill needs the simulator on every pane"
+            )
+    try:
+        prepare_log(log)
+    except OSError as exc:
+        return _fail(f"drill: cannot write the drills log {log}: {exc.strerror or exc}")
+    if (why := _no_terminal()) is not None:
+        return _fail(why)
+    from console.drill_app import drill_app
+
+    return drill_app(config, drill, log)
+
+
 def _replay(args: argparse.Namespace, config: Config) -> int:
     from console.app import replay_app
     from console.recording import RecordingError, read_recording
@@ -831,6 +906,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _fail("--record goes with the console itself, not with a subcommand")
         if args.command == "replay":
             return _replay(args, load_config(getattr(args, "config", None)))
+        if args.command == "drill":
+            return _drill(args)
         config = _load(args)
         if args.command is None:
             return _run_tui(config, Path(args.record) if args.record else None)
