@@ -646,6 +646,10 @@ class XenonConsole(App[int]):
             if self.screen is not self.screen_stack[0] or isinstance(self.focused, Input):
                 return False
             return action == "goto_run" or self.pane(self.active_kind).FILTERABLE
+        if action in ("show_number", "cycle_pane") and self.screen is not self.screen_stack[0]:
+            # Over the panes (the alarms, a run, a form) Tab moves the focus
+            # and a digit is the screen's: no pane switches unseen beneath.
+            return False
         if action == "show_number":
             if isinstance(self.focused, Input):
                 return False

@@ -53,9 +53,6 @@ ACTIONS: tuple[str, ...] = (
 #: Simulator seeds a drill plays: those the diagnosis is tested on
 #: (tests/test_diagnosis.py), so every scenario shows what it injects.
 SIM_SEEDS = range(1, 21)
-#: Seeds whose held-jobs fault holds nothing (a known simulator bug, pinned
-#: in tests/test_diagnosis.py): a drill never plays them with held jobs.
-NO_HELD_JOBS = frozenset({18, 19})
 #: The longest first action kept (a paste of a whole log is cut).
 MAX_ACTION = 500
 LOG_NAME = "drills.jsonl"
@@ -84,8 +81,7 @@ def pick_drill(seed: int, scenarios: Sequence[str] = tuple(SCENARIOS)) -> Drill:
     """The scenario and simulator seed of drill ``seed`` (the same seed, the same drill)."""
     rng = random.Random(seed)
     scenario = rng.choice(list(scenarios))
-    seeds = [s for s in SIM_SEEDS if not ("held-jobs" in scenario and s in NO_HELD_JOBS)]
-    return Drill(seed, scenario, rng.choice(seeds))
+    return Drill(seed, scenario, rng.choice(SIM_SEEDS))
 
 
 @dataclass(frozen=True, slots=True)

@@ -69,10 +69,6 @@ class DrillConsole(XenonConsole):
         if action == "diagnose":
             # In a text box `d` is a character.
             return not isinstance(self.focused, Input)
-        if action in ("cycle_pane", "show_number") and isinstance(self.screen, DiagnosisScreen):
-            # Tab moves between the list, the action box and Submit; a digit
-            # must not switch the pane hidden under the form.
-            return False
         return super().check_action(action, parameters)
 
     def action_diagnose(self) -> None:
@@ -81,9 +77,18 @@ class DrillConsole(XenonConsole):
         if self.outcome is not None:
             self.push_screen(DrillResultScreen(self.outcome))
             return
-        self.push_screen(DiagnosisScreen(), self._diagnosed)
+        self.push_screen(DiagnosisScreen(), self._answered)
 
-    def _diagnosed(self, answer: Answer | None) -> None:
+    def _diagnose(self) -> None:
+        """The strip and the alarms screen name no cause until the answer is
+        in: the trainee diagnoses from the symptoms."""
+        if self.outcome is not None:
+            super()._diagnose()
+            return
+        self.causes = []
+        self._diagnosis_of = self._diagnosis_done = ()
+
+    def _answered(self, answer: Answer | None) -> None:
         if answer is None:
             return
         taken = self.clock() - self.started
@@ -116,6 +121,7 @@ class DrillConsole(XenonConsole):
             log_error,
         )
         self.sub_title = f"drill over: {self.drill.scenario}"
+        self._update_alarms()  # the causes on the strip now
         self.push_screen(DrillResultScreen(self.outcome))
 
     def engine_diagnosis(self) -> list[Cause]:

@@ -512,3 +512,21 @@ async def test_the_wrapped_detail_line_shows_its_last_words() -> None:
             assert plain.split()[-1] in shown, plain
             checked += 1
         assert checked > 15
+
+
+async def test_tab_and_digits_over_a_screen_switch_no_pane_beneath() -> None:
+    """Tab and the pane digits are priority bindings: over the alarms screen
+    they switched the pane hidden beneath instead of moving the focus."""
+    app = simulator_app("held-jobs")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_settled(pilot)
+        await pilot.press("2")
+        assert app.active_kind is Kind.TRANSFERS
+        await pilot.press("a")
+        await pilot.pause()
+        await pilot.press("tab", "4", "shift+tab")
+        await pilot.pause()
+        assert app.active_kind is Kind.TRANSFERS
+        await pilot.press("escape", "tab")
+        await pilot.pause()
+        assert app.active_kind is not Kind.TRANSFERS  # on the panes, Tab still cycles
