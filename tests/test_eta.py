@@ -100,6 +100,8 @@ def test_a_rule_with_6_gb_left_at_100_mb_s_shared_by_two_rules() -> None:
     whole = rse_eta(NIKHEF, snap)
     assert whole is not None and whole.seconds == pytest.approx(200.0)
     assert whole.basis.startswith("last of 2 rules, run 2: 10.0 GB left")
+    alone = rse_eta(NIKHEF, transfers([a], [rse(NIKHEF, 100 * MB)]))
+    assert alone is not None and alone.basis.startswith("run 1: 6.0 GB left")
 
 
 def test_stuck_and_suspended_rules_share_no_bandwidth() -> None:
@@ -109,7 +111,7 @@ def test_stuck_and_suspended_rules_share_no_bandwidth() -> None:
     snap = transfers([a, stuck, suspended], [rse(NIKHEF, 100 * MB)])
     assert rule_eta(a, snap).seconds == pytest.approx(60.0)
     etas = rule_etas(snap)
-    assert etas["s"].seconds is None and etas["s"].basis == "rule stuck (8 locks stuck)"
+    assert etas["s"].seconds is None and etas["s"].basis == "rule stuck, 8 locks stuck"
     assert etas["p"].seconds is None and etas["p"].basis == "rule SUSPENDED: not replicating"
 
 
@@ -312,7 +314,7 @@ def test_the_data_at_risk_clock() -> None:
     assert slot == SLOT_EUROPE and eta.seconds == pytest.approx(3 * 3600)
     assert eta.basis.startswith("NIKHEF_USERDISK: 6.0 GB left")
     ((slot, eta),) = by_run[3].late
-    assert eta.seconds is None and eta.basis == "WEIZMANN_USERDISK: rule stuck (6 locks stuck)"
+    assert eta.seconds is None and eta.basis == "WEIZMANN_USERDISK: rule stuck, 6 locks stuck"
     assert by_run[4].late[0][1].basis == "no rule at a European RSE"
     assert by_run[4].rule_id == "l4"
 
@@ -325,7 +327,9 @@ def test_a_science_run_needs_chicago_s_copy_too() -> None:
     ]
     (risk,) = data_at_risk(transfers(rules, [rse(NIKHEF, 1e8), rse(CHICAGO_RSE, 1e8)]))
     assert [slot for slot, _ in risk.late] == [SLOT_CHICAGO]
-    assert risk.reason() == f"{CHICAGO_RSE} unknown ({CHICAGO_RSE}: rule stuck (6 locks stuck))"
+    assert risk.reason() == (
+        f"{CHICAGO_RSE} copy ETA unknown ({CHICAGO_RSE}: rule stuck, 6 locks stuck)"
+    )
 
 
 def test_the_soonest_european_copy_counts_and_a_copy_just_in_time_is_safe() -> None:

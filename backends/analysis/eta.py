@@ -113,7 +113,7 @@ def rule_eta(rule: Rule, snap: TransfersSnapshot, shares: Mapping[str, int] | No
     if rule.state is RuleState.OK:
         return known(now, 0.0, "rule OK")
     if rule.state is RuleState.STUCK:
-        return unknown(now, f"rule stuck ({_plural(rule.locks_stuck, 'lock')} stuck)")
+        return unknown(now, f"rule stuck, {_plural(rule.locks_stuck, 'lock')} stuck")
     if rule.state is not RuleState.REPLICATING:
         return unknown(now, f"rule {rule.state.value}: not replicating")
     if rule.locks_stuck:
@@ -168,7 +168,8 @@ def rse_eta(rse: str, snap: TransfersSnapshot, etas: Mapping[str, Eta] | None = 
     eta = etas[last.id]
     assert eta.seconds is not None
     run = f"run {last.run_number}" if last.run_number is not None else last.id
-    return known(now, eta.seconds, f"last of {_plural(len(rules), 'rule')}, {run}: {eta.basis}")
+    last_of = f"last of {len(rules)} rules, " if len(rules) > 1 else ""
+    return known(now, eta.seconds, f"{last_of}{run}: {eta.basis}")
 
 
 def rse_etas(snap: TransfersSnapshot, etas: Mapping[str, Eta] | None = None) -> dict[str, Eta]:
@@ -310,7 +311,7 @@ class AtRisk:
         parts = []
         for slot, eta in self.late:
             when = f"in {format_duration(eta.seconds)}" if eta.seconds is not None else "unknown"
-            parts.append(f"{slot} {when} ({eta.basis})")
+            parts.append(f"{slot} copy ETA {when} ({eta.basis})")
         return "; ".join(parts)
 
 
