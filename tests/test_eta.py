@@ -3,6 +3,7 @@ its reason, and the same figures on screen as in ``report --json``."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -19,6 +20,7 @@ from backends.analysis.eta import (
     tape_drain_eta,
 )
 from backends.analysis.safety import SLOT_CHICAGO, SLOT_EUROPE
+from backends.analysis.units import format_duration
 from backends.model import (
     CHICAGO_RSE,
     GB,
@@ -35,6 +37,9 @@ from backends.model import (
     TapeUpload,
     TransfersSnapshot,
 )
+from console.cli import main
+from tests.screen import screen_lines, screen_text
+from tests.simapp import simulator_app, wait_settled
 
 NOW = datetime(2017, 11, 15, 12, 0, tzinfo=UTC)
 MB = 10**6
@@ -347,3 +352,62 @@ def test_uploads_still_running_and_rules_without_expiry_have_no_clock() -> None:
     forever = rule("l2", LNGS_RSE, RuleState.OK, ok=10, repl=0, run=2)
     snap = transfers([uploading, forever], [rse(NIKHEF, 1e8)])
     assert data_at_risk(snap) == []
+
+
+# ------------------------------------------------- on screen = report --json
+
+
+def report_json(capsys: pytest.CaptureFixture[str], scenario: str) -> dict:
+    args = ["report", "--json", "--speed", "0", "--seed", "1", "--scenario", scenario]
+    assert main(args) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def row_of(lines: list[str], needle: str) -> list[str]:
+    found = [line for line in lines if needle in line]
+    assert found, f"{needle!r} not on screen:\n" + "\n".join(lines)
+    return found[0].strip("│ ").split()
+
+
+async def test_the_etas_on_screen_are_report_json_s(capsys: pytest.CaptureFixture[str]) -> None:
+    etas = report_json(capsys, "rse-outage")["etas"]
+    # The seeded world has a known rule ETA, an unknown one and runs at risk.
+    uc, nikhef = etas["rses"][CHICAGO_RSE], etas["rses"][NIKHEF]
+    assert uc["known"] and uc["seconds"] > 0
+    assert not nikhef["known"] and nikhef["basis"].endswith("NIKHEF_USERDISK unavailable")
+    risk = etas["data_at_risk"]
+    assert len(risk) == 8 and all(not r["late"][0]["known"] for r in risk)
+    dag = etas["dags"][0]
+    assert dag["known"] and dag["seconds"] > 0
+    app = simulator_app("rse-outage")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_settled(pilot)
+        await pilot.press("2")
+        lines = screen_lines(app)
+        assert row_of(lines, CHICAGO_RSE)[-2:] == format_duration(uc["seconds"]).split()
+        assert row_of(lines, f"{NIKHEF} ✗")[-1] == "?"
+        first = risk[0]
+        line = next(line for line in lines if "At risk:" in line)
+        assert (
+            f"At risk: {len(risk)} runs · first: run {first['run']}'s LNGS copy expires in "
+            f"{format_duration(first['expires_in_seconds'])}, European RSE"
+        ) in line
+        await pilot.press("4")
+        cells = row_of(screen_lines(app), f" {dag['run']} ")
+        after = next(i for i, cell in enumerate(cells) if cell.endswith("%")) + 1
+        assert cells[after : after + 2] == format_duration(dag["seconds"]).split()
+        # The row's detail says what the ETA was computed from.
+        detail = " ".join(line.strip("│ ") for line in screen_lines(app)[-5:-2])
+        assert f"ETA of {dag['basis'][:30]}" in detail
+    tape = report_json(capsys, "uplink-down")["etas"]["tape_drain"]
+    assert tape == {
+        "known": False,
+        "seconds": None,
+        "at": None,
+        "basis": "no upload to tape in the rate window",
+    }
+    app = simulator_app("uplink-down")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_settled(pilot)
+        await pilot.press("3")
+        assert f"Queue drains unknown ({tape['basis']})" in screen_text(app)
