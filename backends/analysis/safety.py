@@ -351,16 +351,25 @@ def _required(science: bool) -> tuple[str, ...]:
     return (SLOT_CHICAGO, SLOT_EUROPE, SLOT_TAPE) if science else (SLOT_EUROPE, SLOT_TAPE)
 
 
+def rse_slot(rse: object, rses: RseCatalogue) -> str | None:
+    """The slot of the policy a valid Rucio copy at this RSE fills: Chicago's,
+    the European one, or none (LNGS, an RSE the catalogue does not know).
+
+    One copy fills one slot: the Chicago copy is never the European one too.
+    The verdicts and the ETAs' data-at-risk clock both ask this.
+    """
+    if rse == CHICAGO_RSE:
+        return SLOT_CHICAGO if rses.region(rse) is not None else None
+    return SLOT_EUROPE if rses.region(rse) is Region.EUROPE else None
+
+
 def _fills(slot: str, copy: DataCopy, role: str, rses: RseCatalogue) -> bool:
     """Whether a copy of this role would fill the slot if it were valid."""
     if slot == SLOT_TAPE:
         return role == _TAPE
     if role != _RUCIO:
         return False
-    if slot == SLOT_CHICAGO:
-        return copy.rse == CHICAGO_RSE and rses.region(copy.rse) is not None
-    # One copy fills one slot: the Chicago copy is never the European one too.
-    return copy.rse != CHICAGO_RSE and rses.region(copy.rse) is Region.EUROPE
+    return rse_slot(copy.rse, rses) == slot
 
 
 def _candidates(slot: str, doc: Run, policy: SafetyPolicy) -> list[tuple[DataCopy, str]]:

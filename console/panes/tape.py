@@ -5,7 +5,8 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Static
 
-from backends.model import Kind, TapeSnapshot
+from backends.analysis.eta import Eta, tape_drain_eta
+from backends.model import Kind, Snapshot, TapeSnapshot
 from console.panes.base import SourcePane
 from console.render import tape as render
 from console.widgets.compact import CompactStatic
@@ -23,8 +24,15 @@ class TapePane(SourcePane):
         yield FittedTable(render.COLUMNS, id="tape-table")
         yield CompactStatic(classes="row-detail")
 
+    @classmethod
+    def prepare(cls, snapshot: Snapshot) -> Eta | None:
+        """When the queue drains, in the worker."""
+        return tape_drain_eta(snapshot) if isinstance(snapshot, TapeSnapshot) else None
+
     def show(self, snapshot: TapeSnapshot) -> None:  # type: ignore[override]
-        figures = render.figures(snapshot, self.thresholds, self.trends)
+        drain = self.prepared_for(snapshot) or self.prepare(snapshot)
+        assert isinstance(drain, Eta)
+        figures = render.figures(snapshot, self.thresholds, self.trends, drain)
         show_text(self.query_one("#tape-figures", Static), figures)
         rows = self.filter_and_sort(render.upload_rows(snapshot))[: render.UPLOADS_SHOWN]
         self.query_one("#tape-table", FittedTable).set_rows(rows)

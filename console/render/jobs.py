@@ -16,6 +16,7 @@ from typing import Any
 from rich.console import Group, RenderableType
 from rich.text import Text
 
+from backends.analysis.eta import Eta, dag_etas
 from backends.analysis.jobs import (
     DagJobs,
     SiteCounts,
@@ -32,6 +33,7 @@ from console.format import format_duration
 from console.perfdata import Figure, FigureSpec
 from console.ranges import Range
 from console.render.common import Column, Context, Row, count_cell, table
+from console.render.eta import eta_cell, eta_detail
 from console.safe_text import strip_controls
 from console.trends import Trends
 
@@ -57,8 +59,12 @@ DAG_COLUMNS = (
     Column("Fail", justify="right", priority=2),
     Column("Total", justify="right", priority=6),
     Column("Progress", priority=2),
+    #: When its nodes are all done, at the pace since it was submitted
+    #: ("?": unknown, why in the row's detail, "ETA of").
+    Column("ETA", justify="right", priority=6),
     Column("Site", priority=7, width=8, cut=True),
     Column("Age", justify="right", priority=8),
+    Column("ETA of", priority=10),
 )
 TOTAL_KEY = "site:all"
 TREND_STATES = (("running", "cyan"), ("idle", "yellow"), ("held", "red"))
@@ -82,6 +88,8 @@ class JobsView:
     dags: tuple[Dag, ...]
     #: Each DAG's node jobs in the queue, by (schedd, cluster).
     dag_jobs: Mapping[tuple[str, int], DagJobs]
+    #: Each DAG's ETA (``analysis.eta.dag_eta``), by (schedd, cluster).
+    etas: Mapping[tuple[str, int], Eta]
 
 
 def _per_schedd(snapshot: JobsSnapshot) -> list[SiteCounts]:
@@ -107,6 +115,7 @@ def aggregate(snapshot: JobsSnapshot) -> JobsView:
         reasons=tuple(hold_reasons(snapshot, top=3)),
         dags=tuple(dag_rows(snapshot)),
         dag_jobs=jobs_by_dag(snapshot),
+        etas=dag_etas(snapshot),
     )
 
 
@@ -185,6 +194,7 @@ def dag_rows_of(view: JobsView, now: datetime) -> list[Row]:
         if dag.status is not DagStatus.OK:
             style = "red"
         queue = view.dag_jobs.get((dag.schedd, dag.cluster_id), _NO_JOBS)
+        eta = view.etas.get((dag.schedd, dag.cluster_id))
         rows.append(
             (
                 dag_key(dag),
@@ -197,8 +207,10 @@ def dag_rows_of(view: JobsView, now: datetime) -> list[Row]:
                     count_cell(dag.nodes_failed, "bold red"),
                     Text(str(dag.nodes_total)),
                     progress_bar(dag),
+                    eta_cell(eta),
                     Text(strip_controls(queue.site), style="dim"),
                     Text(format_duration(now - dag.submitted_at)),
+                    eta_detail(eta),
                 ),
             )
         )

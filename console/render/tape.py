@@ -9,12 +9,14 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 
 from backends.analysis.alarms import Thresholds
+from backends.analysis.eta import Eta, tape_drain_eta
 from backends.analysis.tape import TapeSummary, failed_uploads, summarize_tape
 from backends.model import TapeSnapshot, TapeState, TapeUpload
 from console.format import format_bytes, format_duration, format_rate, format_time
 from console.perfdata import Figure, FigureSpec
 from console.ranges import Range
 from console.render.common import Column, Context, Row, iso, rounded, table
+from console.render.eta import eta_words
 from console.safe_text import strip_controls
 from console.trends import Trends
 
@@ -76,8 +78,14 @@ def message_with_figures(upload: TapeUpload) -> str:
     return " · ".join([*parts, upload.message or ""]) if parts else upload.message or ""
 
 
-def figures(snapshot: TapeSnapshot, thresholds: Thresholds, trends: Trends | None = None) -> Text:
-    """Queue, uploads in progress and rate; verified and failed; last success."""
+def figures(
+    snapshot: TapeSnapshot,
+    thresholds: Thresholds,
+    trends: Trends | None = None,
+    drain: Eta | None = None,
+) -> Text:
+    """Queue, uploads in progress and rate; when the queue drains (``drain``:
+    ``tape_drain_eta``, made here without); verified and failed; last success."""
     now = snapshot.taken_at
     tape = summarize(snapshot, thresholds)
     text = Text()
@@ -93,6 +101,15 @@ def figures(snapshot: TapeSnapshot, thresholds: Thresholds, trends: Trends | Non
     if trends is not None and trends.legend(TREND_RATE, format_rate):
         text.append(" " + trends.spark(TREND_RATE, 8), style="cyan")
         text.append(f" {trends.legend(TREND_RATE, format_rate)}", style="dim")
+    drain = drain if drain is not None else tape_drain_eta(snapshot)
+    text.append("\nQueue drains ", style="dim")
+    if drain.seconds is None:
+        text.append(eta_words(drain), style="yellow")
+    elif drain.seconds == 0:
+        text.append("now: nothing queued or uploading", style="green")
+    else:
+        text.append(eta_words(drain), style="bold")
+        text.append(f" · {strip_controls(drain.basis)}", style="dim")
     text.append("\nVerified ", style="dim")
     text.append(f"{tape.verified_runs} runs ({format_bytes(tape.verified_bytes)})", style="green")
     text.append(f"  Failed {thresholds.tape_failure_window_hours:g}h ", style="dim")

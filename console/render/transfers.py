@@ -2,23 +2,38 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 from rich.console import Group, RenderableType
 from rich.text import Text
 
+from backends.analysis.eta import Eta
+from backends.analysis.safety import DEFAULT_POLICY, SafetyPolicy
 from backends.analysis.transfers import RseSummary, stuck_rules, stuck_since, summarize_transfers
 from backends.model import RuleState, TransfersSnapshot
 from console.format import format_bytes, format_duration, format_rate
 from console.perfdata import Figure, FigureSpec
 from console.ranges import Range
 from console.render.common import Column, Context, Row, count_cell, hours, rounded, table
+from console.render.eta import (
+    RISK_COLUMNS,
+    RISK_SHOWN,
+    TransfersEtas,
+    eta_cell,
+    eta_detail,
+    risk_line,
+    risk_rows,
+    transfers_etas,
+)
 from console.safe_text import strip_controls
 from console.trends import Trends
 
 #: "Oldest": how long the oldest stuck rule has been stuck; "In/s": incoming
-#: throughput and its trend; "Exp": LNGS rules expiring within 24 h.
+#: throughput and its trend; "Exp": LNGS rules expiring within 24 h; "ETA":
+#: when the rules replicating there are all done ("?": unknown, why in the
+#: row's detail, "ETA of").
 COLUMNS = (
     Column("RSE"),
     Column("Used", justify="right", priority=7),
@@ -28,8 +43,11 @@ COLUMNS = (
     Column("Oldest", justify="right", priority=2),
     Column("In/s", justify="right", priority=6),
     Column("Exp", justify="right", priority=5),
+    Column("ETA", justify="right", priority=6),
     #: What the In/s sparkline spans: in the row's detail line, and with ``w``.
     Column("In/s trend", priority=9),
+    #: What the ETA was computed from, or why it is unknown (detail, ``w``).
+    Column("ETA of", priority=10),
 )
 TREND_WIDTH = 5
 STUCK_RULES_LISTED = 50
@@ -41,7 +59,9 @@ def throughput_figure(rse: str) -> str:
     return f"rse.{rse}.throughput"
 
 
-def rse_row(rse: RseSummary, now: datetime, trends: Trends | None = None) -> Row:
+def rse_row(
+    rse: RseSummary, now: datetime, trends: Trends | None = None, eta: Eta | None = None
+) -> Row:
     name = Text(strip_controls(rse.name), style="" if rse.available else "bold red")
     if not rse.available:
         name.append(" ✗")
@@ -68,13 +88,26 @@ def rse_row(rse: RseSummary, now: datetime, trends: Trends | None = None) -> Row
             oldest,
             rate,
             count_cell(rse.expiring_soon, "yellow"),
+            eta_cell(eta),
             Text(legend or "-", style="dim"),
+            eta_detail(eta),
         ),
     )
 
 
-def rse_rows(snapshot: TransfersSnapshot, now: datetime, trends: Trends | None = None) -> list[Row]:
-    return [rse_row(rse, now, trends) for rse in summarize_transfers(snapshot, now=now)]
+def rse_rows(
+    snapshot: TransfersSnapshot,
+    now: datetime,
+    trends: Trends | None = None,
+    etas: Mapping[str, Eta] | None = None,
+) -> list[Row]:
+    """One row per RSE; ``etas``: ``rse_etas`` of the snapshot (made here without)."""
+    if etas is None:
+        etas = transfers_etas(snapshot).rses
+    return [
+        rse_row(rse, now, trends, etas.get(rse.name))
+        for rse in summarize_transfers(snapshot, now=now)
+    ]
 
 
 def stuck_runs(snapshot: TransfersSnapshot, now: datetime) -> dict[str, int]:
@@ -160,10 +193,17 @@ def run_of_rule(snapshot: TransfersSnapshot, rule_id: str) -> int | None:
 # ------------------------------------------------------------------ report
 
 
+def prepare(snapshot: TransfersSnapshot, policy: SafetyPolicy = DEFAULT_POLICY) -> TransfersEtas:
+    """The ETAs the pane shows (in the poll's worker)."""
+    return transfers_etas(snapshot, policy)
+
+
 def to_rich(snapshot: TransfersSnapshot, context: Context) -> RenderableType:
+    etas = transfers_etas(snapshot, context.policy)
     parts: list[RenderableType] = [
-        table(COLUMNS, rse_rows(snapshot, context.now), title="RSEs"),
+        table(COLUMNS, rse_rows(snapshot, context.now, etas=etas.rses), title="RSEs"),
         stuck_line(snapshot),
+        risk_line(etas.at_risk, snapshot.taken_at),
     ]
     stuck = stuck_rows(snapshot, context.now)
     if stuck:
@@ -172,6 +212,15 @@ def to_rich(snapshot: TransfersSnapshot, context: Context) -> RenderableType:
                 STUCK_COLUMNS,
                 stuck[:STUCK_RULES_SHOWN],
                 title=f"stuck rules ({len(stuck)}, oldest first)",
+            )
+        )
+    if etas.at_risk:
+        rows = risk_rows(etas.at_risk, snapshot.taken_at)
+        parts.append(
+            table(
+                RISK_COLUMNS,
+                rows[:RISK_SHOWN],
+                title=f"data at risk ({len(rows)}, soonest expiry first)",
             )
         )
     return Group(*parts)

@@ -4,7 +4,8 @@ the context."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 from backends import kinds
 from backends.analysis.alarms import Alarm, data_time
@@ -13,6 +14,7 @@ from backends.model import Kind
 from console.config import Config
 from console.fetching import Result
 from console.render.common import Context
+from console.render.eta import etas_json
 
 
 def reference_time(results: Mapping[Kind, Result]) -> datetime:
@@ -38,6 +40,16 @@ def diagnosis_for(
         alarms,
         config.thresholds,
         reference_time(results),
+        config.policy,
+    )
+
+
+def etas_for(results: Mapping[Kind, Result], config: Config) -> dict[str, Any]:
+    """Every ETA of the results (``report --json``'s ``etas``), the buffer's
+    over the alarms' rate window."""
+    return etas_json(
+        {kind: r.snapshot for kind, r in results.items()},
+        timedelta(hours=config.thresholds.buffer_rate_window_hours),
         config.policy,
     )
 

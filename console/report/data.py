@@ -1,4 +1,5 @@
-"""``report --json``: every kind's figures, the alarms, their causes, the overall status."""
+"""``report --json``: every kind's figures, the alarms, their causes, the ETAs,
+the overall status."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from backends.model import Kind
 from console.config import Config
 from console.fetching import Result
 from console.render.common import iso
-from console.report.common import alarms_for, context, diagnosis_for
+from console.report.common import alarms_for, context, diagnosis_for, etas_for
 from console.specs import pane_specs
 
 
@@ -62,5 +63,6 @@ def report_data(results: Mapping[Kind, Result], config: Config) -> dict[str, Any
         snapshot = result.snapshot if result is not None else None
         data[spec.kind.value] = {**_head(result), **spec.to_json(snapshot, ctx)}
     data["diagnosis"] = [cause_json(c) for c in diagnosis_for(results, config, alarms)]
+    data["etas"] = etas_for(results, config)
     data["alarms"] = [alarm_json(a) for a in alarms]
     return data

@@ -83,6 +83,11 @@ red, done green); Xfer: transferring output |
 | `Retried` | jobs started more than once |
 | `Fail` `Total` `Progress` | DAG nodes failed, in all, done (rounded down: 100 % only when all \
 are done) |
+| `ETA` (RSE, DAG) | when the rules replicating into the RSE / the DAG's nodes are all \
+done; `?` unknown (stuck, no throughput in the rate window, no node done yet), `done`; the \
+row's detail says what it was computed from (`ETA of`) |
+| `At risk` | runs whose LNGS_USERDISK copy expires before their European (and Chicago) \
+copies are made, the soonest first |
 | `RC` | dsmc return code: 0 ok, 4 files skipped, 8 warnings, 12 errors |
 | `STALE` | the data shown is the last good one: the last poll failed or did not answer |
 | `✗` after an RSE | the RSE is unavailable (Rucio says so): nothing arrives or leaves |
