@@ -229,54 +229,37 @@ class AlarmsScreen(ModalScreen[None]):
     def action_acknowledge(self) -> None:
         cause = self._selected_cause()
         if cause is not None:
-            self._acknowledge_cause(cause)
+            folded = explained_by(list(self._active()), cause)
+            loud = [a for a in folded if self.store.ack_for(a) is None]
+            if not loud:
+                self.notify("Nothing to acknowledge under this cause", severity="warning")
+                return
+            self._acknowledge(loud, cause.title)
             return
         chosen = self._selected()
         if chosen is None or not chosen[0].startswith("active:"):
             self.notify("Choose an active alarm to acknowledge", severity="warning")
             return
-        row_key, alarm = chosen
-        if alarm.severity is Severity.OK:
-            return
+        alarm = chosen[1]
+        if alarm.severity is not Severity.OK:
+            self._acknowledge([alarm], alarm.title)
+
+    def _acknowledge(self, alarms: list[Alarm], title: str) -> None:
+        """Ask for one note, then acknowledge these alarms (a cause's: every
+        one it explains that nobody acknowledged) with it."""
 
         def done(note: str | None) -> None:
             if note is None:
                 return
-            # The alarm as it is now: it may have grown while the note was
-            # typed (7 rules stuck became 8), and an acknowledgement of the
-            # 7 would be void at once.
-            self.refresh_rows()
-            current = self._rows.get(row_key)
-            if current is None:
-                self.notify(f"Cleared meanwhile, nothing acknowledged: {alarm.title}")
+            # The alarms as they are now: one may have grown while the note
+            # was typed (7 rules stuck became 8), and an acknowledgement of
+            # the 7 would be void at once; one that cleared is left out.
+            now = {self.store.occurrence(a): a for a in self._active()}
+            wanted = (self.store.occurrence(a) for a in alarms)
+            current = [now[o] for o in wanted if o in now]
+            if not current:
+                self.notify(f"Cleared meanwhile, nothing acknowledged: {title}")
                 return
-            self.store.acknowledge(current, note)
-            self.refresh_rows()
-            if self.store.save_error:
-                self.notify(
-                    f"Acknowledged in this console only, {self.store.save_error}",
-                    severity="error",
-                    timeout=15,
-                )
-            else:
-                self.notify(f"Acknowledged: {current.title}")
-
-        self.app.push_screen(NoteScreen(alarm.title), done)
-
-    def _acknowledge_cause(self, cause: Cause) -> None:
-        """One note for every alarm the cause explains that nobody acknowledged."""
-        folded = explained_by(list(self._active()), cause)
-        loud = [a for a in folded if self.store.ack_for(a) is None]
-        if not loud:
-            self.notify("Nothing to acknowledge under this cause", severity="warning")
-            return
-
-        def done(note: str | None) -> None:
-            if note is None:
-                return
-            # The alarms as they are now (a count may have grown meanwhile).
-            now = {a.key: a for a in self._active()}
-            current = [now[a.key] for a in loud if a.key in now]
             for alarm in current:
                 self.store.acknowledge(alarm, note)
             self.refresh_rows()
@@ -286,11 +269,12 @@ class AlarmsScreen(ModalScreen[None]):
                     severity="error",
                     timeout=15,
                 )
+            elif len(alarms) == 1:
+                self.notify(f"Acknowledged: {current[0].title}")
             else:
-                n = len(current)
-                self.notify(f"Acknowledged {n} alarm{'s' if n != 1 else ''}: {cause.title}")
+                self.notify(f"Acknowledged {len(current)} alarms: {title}")
 
-        self.app.push_screen(NoteScreen(cause.title), done)
+        self.app.push_screen(NoteScreen(title), done)
 
     def action_unacknowledge(self) -> None:
         cause = self._selected_cause()
