@@ -192,6 +192,8 @@ def test_a_dag_a_quarter_done_in_an_hour_needs_three_more() -> None:
         ),
         (dag(50, nodes_failed=2), None, "2 nodes failed: it cannot complete"),
         (dag(50, nodes_queued=3, nodes_held=3), None, "stalled: only held nodes left"),
+        # Running nodes besides held ones: once 49 min at a site holding them.
+        (dag(50, nodes_held=20), None, "20 nodes held: done only once released"),
         (dag(5, submitted_at=NOW), None, "submitted at or after the snapshot"),
         (dag(0, total=0), None, "no nodes reported"),
     ],

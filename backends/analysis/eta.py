@@ -205,6 +205,9 @@ def dag_eta(dag: Dag, now: datetime) -> Eta:
         return unknown(now, f"{_plural(dag.nodes_failed, 'node')} failed: it cannot complete")
     if dag_stalled(dag):
         return unknown(now, "stalled: only held nodes left")
+    if dag.nodes_held:
+        # A held node waits for someone to release it: no rate says when.
+        return unknown(now, f"{_plural(dag.nodes_held, 'node')} held: done only once released")
     if done <= 0:
         return unknown(now, "no node done yet")
     elapsed = (now - dag.submitted_at).total_seconds()
