@@ -26,6 +26,7 @@ import random
 from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import mongomock
@@ -43,9 +44,11 @@ from backends.analysis.safety import (
 from backends.model import Run
 from backends.mongo import MongoBackend
 from backends.simulator import SimulatorBackend
+from console.config import load_config
 from tests.mongo.test_documents import MESSY
 from tests.mongo.test_verdicts import CASES
 
+ROOT = Path(__file__).resolve().parents[1]
 T0 = datetime(2017, 11, 1, tzinfo=UTC)
 
 
@@ -259,3 +262,11 @@ def test_the_default_policy_gives_the_xenon1t_verdicts_of_messy_documents() -> N
     assert sum(purge_verdict(r).allowed for r in runs) == 110
     assert sum(bool(data_safety(r).failed) for r in runs) == 394
     assert sum(bool(r.twins) for r in runs) == 538
+
+
+def test_the_xenon1t_policy_written_out_as_config_gives_the_same_verdicts() -> None:
+    policy = load_config(ROOT / "examples" / "policy-xenon1t.toml").policy
+    assert policy is not DEFAULT_POLICY
+    assert digest(verdict_lines(messy_runs(), policy)) == PINNED_MESSY
+    scenario = "tape-checksum"
+    assert digest(verdict_lines(simulated(scenario), policy)) == PINNED_SCENARIOS[scenario]

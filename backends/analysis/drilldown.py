@@ -18,18 +18,18 @@ from typing import Any
 from backends.analysis.jobs import normalise_hold_reason
 from backends.analysis.safety import (
     DEFAULT_POLICY,
-    SLOT_CHICAGO,
-    SLOT_EUROPE,
     SLOT_TAPE,
     Region,
     SafetyPolicy,
+    Slot,
+    SlotKind,
     copies_overdue,
     data_safety,
+    missing_slots,
     purge_verdict,
     tape_checksum_problem,
 )
 from backends.model import (
-    CHICAGO_RSE,
     LNGS_RSE,
     Dag,
     Job,
@@ -232,8 +232,20 @@ def _european(policy: SafetyPolicy, excluding: set[str]) -> str:
     """A Rucio RSE expression for the catalogue's European RSEs but
     ``excluding``, quoted for a shell."""
     names = [r for r in policy.rses.names(Region.EUROPE) if r not in excluding]
+    return _expression(names, "European RSE", "other ")
+
+
+def _slot_rses(policy: SafetyPolicy, slot: Slot) -> list[str]:
+    """The catalogue's RSEs a region or outside slot can be filled at."""
+    if slot.kind is SlotKind.REGION:
+        return list(policy.rses.names(slot.region))
+    return [n for n, region in policy.rses.entries if region is not slot.region]
+
+
+def _expression(names: Sequence[str], what: str, other: str = "") -> str:
+    """A Rucio RSE expression for these RSEs, quoted for a shell."""
     if not names:
-        raise _Unsafe("the RSE catalogue has no other European RSE")
+        raise _Unsafe(f"the RSE catalogue has no {other}{what}")
     return shlex.quote("|".join(_check("RSE", name) for name in names))
 
 
@@ -289,30 +301,31 @@ def hints(
         verdict = data_safety(run, policy)
         late = overdue(detail, overdue_before)
         rules_at = {r.rse for r in detail.rules if r.state is not RuleState.SUSPENDED}
-        if late and SLOT_CHICAGO in verdict.missing and CHICAGO_RSE not in rules_at:
-            out.append(
-                _hint(
-                    "no rule to UC_OSG_USERDISK for a science run",
-                    lambda: (
-                        f"rucio rule add {_arg('DID', did)} --copies 1 "
-                        f"--rses {_arg('RSE', CHICAGO_RSE)}"
-                    ),
+        for requirement, slot in missing_slots(run, verdict, policy) if late else ():
+            if slot.kind is SlotKind.RSE and slot.rse not in rules_at:
+                out.append(
+                    _hint(
+                        f"no rule to {slot.rse} for a {requirement.name}",
+                        lambda rse: (
+                            f"rucio rule add {_arg('DID', did)} --copies 1 "
+                            f"--rses {_arg('RSE', rse)}"
+                        ),
+                        slot.rse,
+                    )
                 )
-            )
-        if (
-            late
-            and SLOT_EUROPE in verdict.missing
-            and not rules_at & set(policy.rses.names(Region.EUROPE))
-        ):
-            out.append(
-                _hint(
-                    "no rule to a European RSE",
-                    lambda: (
-                        f"rucio rule add {_arg('DID', did)} --copies 1 "
-                        f"--rses {_european(policy, set())}"
-                    ),
+            elif slot.kind in (SlotKind.REGION, SlotKind.OUTSIDE) and not rules_at & set(
+                _slot_rses(policy, slot)
+            ):
+                out.append(
+                    _hint(
+                        f"no rule to {'a' if slot.kind is SlotKind.REGION else 'an'} {slot.label}",
+                        lambda slot: (
+                            f"rucio rule add {_arg('DID', did)} --copies 1 "
+                            "--rses " + _expression(_slot_rses(policy, slot), slot.label, "other ")
+                        ),
+                        slot,
+                    )
                 )
-            )
         if SLOT_TAPE in verdict.missing:
             failed = [u for u in detail.tape if u.state is TapeState.FAILED]
             name = run.name
