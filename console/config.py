@@ -25,12 +25,12 @@ import platformdirs
 from backends import kinds
 from backends.analysis.alarms import Thresholds
 from backends.analysis.policy import (
+    ANY_TYPE,
     DEFAULT_POLICY,
     DEFAULT_RSES,
+    PROFILES,
     RSE_NAME,
     SLOT_FORMS,
-    XENON1T_PURGE,
-    XENON1T_REQUIRE,
     PurgeRule,
     Region,
     Requirement,
@@ -70,11 +70,12 @@ UI_KEYS: dict[str, type | tuple[type, ...]] = {
     "name": str,
 }
 DEFAULT_TREND_HOURS = 24.0
-POLICY_KEYS = ("require", "purge")
+POLICY_KEYS = ("profile", "require", "purge", "rucio_check")
 REQUIRE_KEYS = ("name", "copies", "data_type", "science", "tags", "detectors", "sources")
 PURGE_KEYS = ("copies", "data_type")
 RAW_TYPE = "raw"
-HOST_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+#: A host name, or a pattern of them (``eb*``: every event builder).
+HOST_NAME = re.compile(r"[A-Za-z0-9*?][A-Za-z0-9._*?-]{0,99}")
 DATA_TYPE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,39}")
 
 
@@ -230,14 +231,29 @@ class _Reader:
         base = DEFAULT_RSES if start else RseCatalogue(())
         return base.with_changes(changes)
 
-    def policy(self, data: Mapping[str, Any], rses: RseCatalogue) -> SafetyPolicy:
-        """``[policy]``: ``[[policy.require]]`` replaces the requirements,
-        ``[policy.purge."HOST"]`` the purge rules; what is left out is
-        XENON1T's (``analysis.policy``)."""
+    def policy(
+        self, data: Mapping[str, Any], rses: RseCatalogue, profile: str = "xenon1t"
+    ) -> SafetyPolicy:
+        """``[policy]``: ``profile`` the base (``xenon1t``, or ``xenonnt``; by
+        default the runs pane's ``mongo`` backend's profile), and
+        ``[[policy.require]]`` replaces its requirements, ``[policy.purge."HOST"]``
+        its purge rules, ``rucio_check`` its Rucio confirmation."""
         for key in data:
             if key not in POLICY_KEYS:
                 raise self.error(f"[policy] unknown key {key!r} (known: {', '.join(POLICY_KEYS)})")
-        require: tuple[Requirement, ...] = XENON1T_REQUIRE
+        profile_name = data.get("profile", profile)
+        if profile_name not in PROFILES:
+            raise self.error(
+                f"[policy] profile must be one of {', '.join(map(repr, PROFILES))}, "
+                f"got {_describe(profile_name)}"
+            )
+        base = PROFILES[profile_name]
+        rucio_check = data.get("rucio_check", base.rucio_check)
+        if not isinstance(rucio_check, bool):
+            raise self.error(
+                f"[policy] rucio_check must be true or false, got {_describe(rucio_check)}"
+            )
+        require: tuple[Requirement, ...] = base.require
         if "require" in data:
             entries = data["require"]
             if not isinstance(entries, list) or not entries:
@@ -252,7 +268,7 @@ class _Reader:
             for name in names:
                 if names.count(name) > 1:
                     raise self.error(f"[[policy.require]] two rules are named {name!r}")
-        purge: tuple[PurgeRule, ...] = XENON1T_PURGE
+        purge: tuple[PurgeRule, ...] = base.purge
         if "purge" in data:
             hosts = data["purge"]
             if not isinstance(hosts, dict) or not hosts:
@@ -261,7 +277,9 @@ class _Reader:
                     f"got {_describe(hosts)}"
                 )
             purge = tuple(self.purge_rule(host, rule, rses) for host, rule in hosts.items())
-        return SafetyPolicy(rses=rses, require=require, purge=purge)
+        return SafetyPolicy(
+            rses=rses, require=require, purge=purge, rucio_check=rucio_check, profile=profile_name
+        )
 
     def requirement(self, index: int, entry: object, rses: RseCatalogue) -> Requirement:
         where = f"[[policy.require]] {index}"
@@ -293,13 +311,17 @@ class _Reader:
     def purge_rule(self, host: str, entry: object, rses: RseCatalogue) -> PurgeRule:
         where = f"[policy.purge.{json.dumps(host)}]"
         if not HOST_NAME.fullmatch(host):
-            raise self.error(f"{where}: not a host name (letters, digits, '.', '-', '_')")
+            raise self.error(
+                f"{where}: not a host name or pattern (letters, digits, '.', '-', '_', '*')"
+            )
         if not isinstance(entry, dict):
             raise self.error(f"{where} must be a table (copies = [...]), got {_describe(entry)}")
         for key in entry:
             if key not in PURGE_KEYS:
                 raise self.error(f"{where}: unknown key {key!r} (known: {', '.join(PURGE_KEYS)})")
-        return PurgeRule(host, self.slots(where, entry, rses), self.data_type(where, entry))
+        return PurgeRule(
+            host, self.slots(where, entry, rses), self.data_type(where, entry, purge=True)
+        )
 
     def slots(self, where: str, entry: Mapping[str, Any], rses: RseCatalogue) -> tuple[Slot, ...]:
         values = entry.get("copies")
@@ -333,8 +355,12 @@ class _Reader:
             out.append(slot)
         return tuple(out)
 
-    def data_type(self, where: str, entry: Mapping[str, Any]) -> str:
+    def data_type(self, where: str, entry: Mapping[str, Any], *, purge: bool = False) -> str:
+        """A rule's ``data_type``; a purge rule's may be ``"*"`` (each data
+        type the host holds)."""
         value = entry.get("data_type", RAW_TYPE)
+        if purge and value == ANY_TYPE:
+            return value
         if not isinstance(value, str) or not DATA_TYPE.fullmatch(value):
             raise self.error(
                 f"{where}: data_type must be a data type name (letters, digits, '_'), "
@@ -468,7 +494,11 @@ def _build(reader: _Reader, data: Mapping[str, Any], source_path: Path | None, *
     )
     thresholds = reader.thresholds(reader.table(data, "thresholds"))
     rses = reader.rses(reader.table(data, "rses"))
-    policy = reader.policy(reader.table(data, "policy"), rses)
+    runs_backend = backends.get(panes.get(Kind.RUNS, ""))
+    profile = runs_backend.options.get("profile") if runs_backend is not None else None
+    policy = reader.policy(
+        reader.table(data, "policy"), rses, str(profile) if profile in PROFILES else "xenon1t"
+    )
 
     ui = reader.table(data, "ui")
     for key, value in ui.items():

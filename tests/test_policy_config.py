@@ -28,6 +28,12 @@ def test_the_xenon1t_policy_written_out_is_the_default() -> None:
     assert policy == DEFAULT_POLICY
 
 
+def test_the_xenonnt_profile_written_out_is_the_profile() -> None:
+    from backends.analysis.policy import XENONNT_POLICY
+
+    assert load_config(ROOT / "examples" / "policy-xenonnt.toml").policy == XENONNT_POLICY
+
+
 def test_a_policy_of_a_test_set_up(tmp_path: Path) -> None:
     path = tmp_path / "config.toml"
     path.write_text(
@@ -77,7 +83,7 @@ copies = ["rse:TEST_DISK"]
     buffer = DataCopy("raw", "buffer1", "transferred")
     kr = data_safety(run("Kr83m", disk), policy)
     assert kr.safe and kr.rules == ("calibration",)
-    assert kr.reason == "calibration: 1 valid copies (TEST_DISK)"
+    assert kr.reason == "calibration: 1 valid copy (TEST_DISK)"
     led = data_safety(run("LED", disk), policy)
     assert not led.safe and led.missing == ("tape",)
     assert led.reason == "any run: missing tape (none recorded)"
@@ -105,7 +111,15 @@ def test_a_run_no_rule_applies_to_is_never_safe(tmp_path: Path) -> None:
 
 BAD = [
     ("[policy]\nrequire = 3\n", r"\[\[policy.require\]\] must be one or more tables"),
-    ("[policy]\nprofile = 'x'\n", r"\[policy\] unknown key 'profile' \(known: require, purge\)"),
+    (
+        "[policy]\ncolour = 'x'\n",
+        r"\[policy\] unknown key 'colour' \(known: profile, require, purge, rucio_check\)",
+    ),
+    (
+        "[policy]\nprofile = 'xenon2t'\n",
+        r"profile must be one of 'xenon1t', 'xenonnt', got 'xenon2t'",
+    ),
+    ("[policy]\nrucio_check = 1\n", r"\[policy\] rucio_check must be true or false, got 1"),
     ("[[policy.require]]\ncopies = ['tape']\n", r"\[\[policy.require\]\] 1: name must be text"),
     (
         "[[policy.require]]\nname = 'a'\ncopies = ['tape']\ncolour = 1\n",

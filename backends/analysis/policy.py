@@ -24,6 +24,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from fnmatch import fnmatchcase
 from functools import cached_property
 
 from backends.model import (
@@ -32,6 +33,7 @@ from backends.model import (
     HOST_BUFFER,
     LNGS_RSE,
     CopyType,
+    DataCopy,
     Run,
 )
 
@@ -176,6 +178,9 @@ def parse_slot(text: str) -> Slot:
 # ------------------------------------------------------------------- rules
 
 RAW = CopyType.RAW.value
+#: A purge rule's ``data_type`` for "each copy's own": every data type the
+#: host holds needs the rule's copies, of that type.
+ANY_TYPE = "*"
 
 
 @dataclass(frozen=True)
@@ -201,7 +206,8 @@ class Requirement:
             return False
         if self.tags and not self.tags.intersection(doc.tags):
             return False
-        if self.detectors and doc.detector not in self.detectors:
+        # A XENONnT run of several detectors reads as "tpc+muon_veto".
+        if self.detectors and not self.detectors.intersection(doc.detector.split("+")):
             return False
         return not self.sources or doc.source in self.sources
 
@@ -216,6 +222,7 @@ class PurgeRule:
     """One buffer host's ``[policy.purge."HOST"]``: the copies that must be
     valid before its copy of a run may be deleted."""
 
+    #: The host's name as the copies give it, or a pattern (``eb*``).
     host: str
     copies: tuple[Slot, ...]
     data_type: str = RAW
@@ -223,6 +230,15 @@ class PurgeRule:
     @property
     def name(self) -> str:
         return f"purge rule of {self.host}"
+
+    def holds(self, copy: DataCopy) -> bool:
+        """Whether the copy is one this rule guards: on its host, of its type."""
+        if "*" in self.host or "?" in self.host:
+            if not fnmatchcase(copy.host, self.host):
+                return False
+        elif copy.host != self.host:
+            return False
+        return self.data_type == ANY_TYPE or copy.type == self.data_type
 
     @cached_property
     def named_rses(self) -> frozenset[str]:
@@ -256,22 +272,34 @@ class SafetyPolicy:
     rses: RseCatalogue = field(default=DEFAULT_RSES)
     require: tuple[Requirement, ...] = XENON1T_REQUIRE
     purge: tuple[PurgeRule, ...] = XENON1T_PURGE
+    #: A Rucio copy counts only when Rucio confirms it: an OK rule for its DID
+    #: at its RSE holding ``file_count`` files (XENONnT's ``clean_eb``).
+    rucio_check: bool = False
+    #: Which profile this is (``[policy] profile``), for the drill-down.
+    profile: str = "xenon1t"
 
     @cached_property
     def data_types(self) -> tuple[str, ...]:
         """The data types the rules are about, in the order they first appear."""
         types = [r.data_type for r in self.require] + [p.data_type for p in self.purge]
-        return tuple(dict.fromkeys(types))
+        return tuple(dict.fromkeys(t for t in types if t != ANY_TYPE)) or (RAW,)
 
     @cached_property
     def purge_hosts(self) -> frozenset[str]:
-        return frozenset(p.host for p in self.purge)
+        """The buffer hosts named exactly (patterns are matched per copy)."""
+        return frozenset(p.host for p in self.purge if "*" not in p.host and "?" not in p.host)
+
+    def on_buffer_host(self, copy: DataCopy) -> bool:
+        return any(p.holds(copy) for p in self.purge)
 
     def not_candidates(self, data_type: str) -> frozenset[str]:
         """Copy types that are no candidate for a slot of ``data_type``: other
         kinds of data (processed, minitrees) and the other data types the
         policy knows (a ``records`` copy is no bad ``raw_records`` copy)."""
-        return self._not_candidates[data_type]
+        known = self._not_candidates.get(data_type)
+        if known is None:
+            return (OTHER_TYPES | frozenset(self.data_types)) - {data_type}
+        return known
 
     @cached_property
     def _not_candidates(self) -> Mapping[str, frozenset[str]]:
@@ -289,3 +317,36 @@ class SafetyPolicy:
 
 
 DEFAULT_POLICY = SafetyPolicy()
+
+#: XENONnT (admix's data manager config and ``clean_eb``): raw data per
+#: detector, each data type to its destinations; an event builder's copy
+#: of any data type may go only when an RSE outside LNGS has it, confirmed
+#: by Rucio.
+XENONNT_REQUIRE: tuple[Requirement, ...] = (
+    Requirement(
+        "TPC raw_records",
+        (Slot(SlotKind.RSE, rse=CHICAGO_RSE), Slot(SlotKind.RSE, rse="SURFSARA_USERDISK")),
+        data_type="raw_records",
+        detectors=frozenset({"tpc"}),
+    ),
+    Requirement(
+        "muon veto raw_records_mv",
+        (Slot(SlotKind.OUTSIDE, region=Region.LNGS),),
+        data_type="raw_records_mv",
+        detectors=frozenset({"muon_veto"}),
+    ),
+    Requirement(
+        "neutron veto raw_records_nv",
+        (Slot(SlotKind.OUTSIDE, region=Region.LNGS),),
+        data_type="raw_records_nv",
+        detectors=frozenset({"neutron_veto"}),
+    ),
+)
+XENONNT_PURGE: tuple[PurgeRule, ...] = (
+    PurgeRule("eb*", (Slot(SlotKind.OUTSIDE, region=Region.LNGS),), data_type=ANY_TYPE),
+)
+XENONNT_POLICY = SafetyPolicy(
+    require=XENONNT_REQUIRE, purge=XENONNT_PURGE, rucio_check=True, profile="xenonnt"
+)
+#: ``[policy] profile`` (and a ``mongo`` backend's ``profile``).
+PROFILES: Mapping[str, SafetyPolicy] = {"xenon1t": DEFAULT_POLICY, "xenonnt": XENONNT_POLICY}

@@ -39,6 +39,7 @@ from enum import StrEnum
 
 from backends.analysis.jobs import dag_stalled
 from backends.analysis.policy import (
+    ANY_TYPE,
     DEFAULT_POLICY,
     DEFAULT_RSES,
     RAW,
@@ -122,7 +123,7 @@ def is_candidate(copy: DataCopy, policy: SafetyPolicy = DEFAULT_POLICY) -> bool:
     return _role(copy, policy, _data_type(copy, policy)) is not None
 
 
-def _valid(copy: DataCopy, role: str, rses: RseCatalogue, data_type: str = RAW) -> bool:
+def _valid(copy: DataCopy, role: str, policy: SafetyPolicy, data_type: str = RAW) -> bool:
     """The rules of the module doc, without building any words (the hot path)."""
     if (
         copy.type != data_type
@@ -133,7 +134,20 @@ def _valid(copy: DataCopy, role: str, rses: RseCatalogue, data_type: str = RAW) 
         return False
     if role == _TAPE:
         return has_checksum(copy)
-    return copy.host == HOST_RUCIO and rses.region(copy.rse) is not None
+    if copy.host != HOST_RUCIO or policy.rses.region(copy.rse) is None:
+        return False
+    return not policy.rucio_check or _rucio_confirms(copy)
+
+
+def _rucio_confirms(copy: DataCopy) -> bool:
+    """Rucio has an OK rule for the copy's DID at its RSE, holding as many
+    files as the copy's ``file_count`` (admix's ``clean_eb``)."""
+    return (
+        copy.rucio_state == "OK"
+        and copy.file_count is not None
+        and copy.file_count > 0
+        and copy.rucio_files == copy.file_count
+    )
 
 
 #: Text that stands where no checksum was recorded.
@@ -178,7 +192,7 @@ def copy_problems(
     if role is None:
         what = "raw-data" if dt == RAW else f"{dt}"
         return (f"not a {what} copy on tape or in Rucio",)
-    if _valid(copy, role, policy.rses, dt):
+    if _valid(copy, role, policy, dt):
         return ()
     who = _subject(copy, role)
     out: list[str] = []
@@ -213,20 +227,39 @@ def copy_problems(
             out.append(f"{who} names no RSE")
         elif policy.rses.region(copy.rse) is None:
             out.append(f"RSE {_shown(copy.rse)} is not a known RSE")
+        if policy.rucio_check:
+            out.extend(_rucio_problems(copy, who))
     out.extend(f"{who} is malformed: {problem}" for problem in copy.problems)
     return tuple(out)
+
+
+def _rucio_problems(copy: DataCopy, who: str) -> list[str]:
+    """Why Rucio does not confirm the copy, in words (see ``_rucio_confirms``)."""
+    out = []
+    state = copy.rucio_state
+    if state is None:
+        out.append(f"{who} is unverified in Rucio (no rucio backend to ask)")
+    elif state == "no rule":
+        out.append(f"{who} has no rule in Rucio for its DID")
+    elif state != "OK":
+        out.append(f"{who} has its rule {_shown(state)} in Rucio, not OK")
+    if copy.file_count is None or copy.file_count <= 0:
+        out.append(f"{who} has no file_count")
+    elif copy.rucio_files is not None and copy.rucio_files != copy.file_count:
+        out.append(f"{who} has {copy.rucio_files} of {copy.file_count} files in Rucio")
+    return out
 
 
 def valid_rucio_copy(copy: DataCopy, policy: SafetyPolicy = DEFAULT_POLICY) -> bool:
     """A copy in Rucio that passes every rule of the module doc."""
     dt = _data_type(copy, policy)
-    return _role(copy, policy, dt) == _RUCIO and _valid(copy, _RUCIO, policy.rses, dt)
+    return _role(copy, policy, dt) == _RUCIO and _valid(copy, _RUCIO, policy, dt)
 
 
 def valid_tape_copy(copy: DataCopy, policy: SafetyPolicy = DEFAULT_POLICY) -> bool:
     """A copy on tape that passes every rule (restore-tested: it has a checksum)."""
     dt = _data_type(copy, policy)
-    return _role(copy, policy, dt) == _TAPE and _valid(copy, _TAPE, policy.rses, dt)
+    return _role(copy, policy, dt) == _TAPE and _valid(copy, _TAPE, policy, dt)
 
 
 # ------------------------------------------------------ one document's copies
@@ -247,7 +280,7 @@ def rucio_rses(
     for copy in run.copies:
         if (
             _role(copy, policy, dt) == _RUCIO
-            and _valid(copy, _RUCIO, policy.rses, dt)
+            and _valid(copy, _RUCIO, policy, dt)
             and copy.rse not in seen
         ):
             seen.append(copy.rse)  # type: ignore[arg-type]
@@ -265,7 +298,7 @@ def tape_checksum_problem(run: Run) -> bool:
 
 def _is_buffer_copy(copy: DataCopy, policy: SafetyPolicy) -> bool:
     """A copy on a buffer host the policy has a purge rule for, of its data type."""
-    return any(copy.host == p.host and copy.type == p.data_type for p in policy.purge)
+    return policy.on_buffer_host(copy)
 
 
 def on_buffer(run: Run, policy: SafetyPolicy = DEFAULT_POLICY) -> bool:
@@ -409,7 +442,7 @@ def _rule_safety(doc: Run, rule: Requirement, policy: SafetyPolicy) -> _RuleVerd
         role = _role(copy, policy, dt)
         if role is None:
             continue
-        valid = _valid(copy, role, rses, dt)
+        valid = _valid(copy, role, policy, dt)
         for slot in rule.copies:
             if _fills(slot, copy, role, rses, named):
                 if valid:
@@ -419,7 +452,8 @@ def _rule_safety(doc: Run, rule: Requirement, policy: SafetyPolicy) -> _RuleVerd
     labels = tuple(_label(rule, s, policy) for s in rule.copies)
     missing = [s for s in rule.copies if s not in filled]
     if not missing:
-        reason = f"{rule.name}: {len(labels)} valid copies ({', '.join(labels)})"
+        copies = "1 valid copy" if len(labels) == 1 else f"{len(labels)} valid copies"
+        reason = f"{rule.name}: {copies} ({', '.join(labels)})"
     else:
         parts = [
             f"{_label(rule, s, policy)} "
@@ -525,10 +559,12 @@ def _where(slot: Slot) -> str:
     return f"outside {slot.region.value}"
 
 
-def _purge_problems(doc: Run, policy: SafetyPolicy, rule: PurgeRule) -> tuple[list[str], list[str]]:
-    """(what stops a purge on this document, the RSEs with a valid copy the rule asks for)."""
+def _purge_problems(
+    doc: Run, policy: SafetyPolicy, rule: PurgeRule, dt: str
+) -> tuple[list[str], list[str]]:
+    """(what stops a purge of this document's ``dt`` copy, the RSEs with a
+    valid copy the rule asks for)."""
     rses = policy.rses
-    dt = rule.data_type
     named = rule.named_rses
     problems: list[str] = []
     found: list[str] = []
@@ -536,7 +572,7 @@ def _purge_problems(doc: Run, policy: SafetyPolicy, rule: PurgeRule) -> tuple[li
     for slot in rule.copies:
         if slot.kind is SlotKind.TAPE:
             tapes = [c for c in doc.copies if _role(c, policy, dt) == _TAPE]
-            if not any(_valid(c, _TAPE, rses, dt) for c in tapes):
+            if not any(_valid(c, _TAPE, policy, dt) for c in tapes):
                 why = _why(tapes, policy, dt) or "none recorded"
                 problems.append(f"no valid tape copy ({why})")
             continue
@@ -571,30 +607,39 @@ def purge_verdict(run: Run, policy: SafetyPolicy = DEFAULT_POLICY) -> PurgeVerdi
         is_candidate(c, policy) or _is_buffer_copy(c, policy) for d in docs for c in d.copies
     ):
         return PurgeVerdict(False, False, "no copy recorded")
-    held = [
-        p
-        for p in policy.purge
-        if any(c.host == p.host and c.type == p.data_type for d in docs for c in d.copies)
-    ]
+    held = [p for p in policy.purge if any(p.holds(c) for d in docs for c in d.copies)]
     buffered = bool(held)
     rules = held or list(policy.purge)
     names = tuple(p.name for p in rules)
     several = len(policy.purge) > 1
     allowed: list[str] = []
     for rule in rules:
-        judged = [_purge_problems(doc, policy, rule) for doc in docs]
         host = f"{rule.host}: " if several else ""
-        for index, (problems, _) in enumerate(judged):
-            if problems:
-                where = _of_document(index, run) if run.twins else ""
-                if not buffered:
-                    problems = ["not on the buffer (already purged)", *problems]
-                return PurgeVerdict(False, buffered, host + where + " and ".join(problems), names)
-        found = list(dict.fromkeys(r for _, rses in judged for r in rses))
-        allowed.append(host + _allowed_words(rule, found))
+        for dt in _purged_types(rule, docs, policy):
+            judged = [_purge_problems(doc, policy, rule, dt) for doc in docs]
+            what = host + (f"{dt}: " if rule.data_type == ANY_TYPE else "")
+            for index, (problems, _) in enumerate(judged):
+                if problems:
+                    where = _of_document(index, run) if run.twins else ""
+                    if not buffered:
+                        problems = ["not on the buffer (already purged)", *problems]
+                    return PurgeVerdict(
+                        False, buffered, what + where + " and ".join(problems), names
+                    )
+            found = list(dict.fromkeys(r for _, rses in judged for r in rses))
+            allowed.append(what + _allowed_words(rule, found))
     if not buffered:
         return PurgeVerdict(False, False, "already purged", names)
     return PurgeVerdict(True, True, "; ".join(allowed), names)
+
+
+def _purged_types(rule: PurgeRule, docs: tuple[Run, ...], policy: SafetyPolicy) -> list[str]:
+    """The data types a purge rule judges for these documents: its own, or
+    (``data_type = "*"``) each type the host holds of the run."""
+    if rule.data_type != ANY_TYPE:
+        return [rule.data_type]
+    held = [c.type for d in docs for c in d.copies if rule.holds(c)]
+    return list(dict.fromkeys(held)) or [policy.data_types[0]]
 
 
 def missing_slots(
@@ -619,9 +664,9 @@ def counted_slots(
     out: list[str] = []
     rules: list[Requirement | PurgeRule] = [*policy.requirements(documents(run)), *policy.purge]
     for rule in rules:
-        dt = rule.data_type
+        dt = copy.type if rule.data_type == ANY_TYPE else rule.data_type
         role = _role(copy, policy, dt)
-        if role is None or not _valid(copy, role, policy.rses, dt):
+        if role is None or not _valid(copy, role, policy, dt):
             continue
         for slot in rule.copies:
             if _fills(slot, copy, role, policy.rses, rule.named_rses):
@@ -733,7 +778,7 @@ def copies_label(run: Run, policy: SafetyPolicy = DEFAULT_POLICY) -> str:
     if on_buffer(doc, policy):
         parts.append("buf")
     tapes = [c for c in doc.copies if _role(c, policy, dt) == _TAPE]
-    if any(_valid(c, _TAPE, rses, dt) for c in tapes):
+    if any(_valid(c, _TAPE, policy, dt) for c in tapes):
         parts.append("tape")
     elif any(c.checksum_problem for c in tapes):
         parts.append("tape!")
