@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, overload
 
 from backends.model import HOST_BUFFER, HOST_RUCIO, CopyType, DataCopy, Run
 from backends.mongo.documents import (
@@ -249,3 +249,46 @@ def run_to_nt_document(run: Run, user: str = "xenon-console") -> dict[str, Any]:
     if run.end is not None:
         doc["end"] = run.end
     return doc
+
+
+class NtRuns(Sequence[Run]):
+    """A runs sequence seen as the XENONnT runs database would hold it: each
+    run written as a XENONnT document and read back (the simulator's
+    ``profile = "xenonnt"``). Runs are converted when first asked for; an
+    unchanged run is not converted again."""
+
+    def __init__(self, runs: Sequence[Run], memo: dict[tuple[Any, ...], Run]) -> None:
+        self._runs = runs
+        self._memo = memo
+
+    def _one(self, run: Run) -> Run:
+        # Everything the document is written from (the lazy history builds
+        # new run objects for unchanged runs).
+        key = (run.number, run.start, run.end, run.detector, run.source, run.tags, run.copies)
+        known = self._memo.get(key)
+        if known is not None:
+            return known
+        converted = nt_document_to_run(run_to_nt_document(run))
+        if len(self._memo) > MEMO_KEPT:
+            self._memo.clear()
+        self._memo[key] = converted
+        return converted
+
+    def __len__(self) -> int:
+        return len(self._runs)
+
+    @overload
+    def __getitem__(self, index: int) -> Run: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Run]: ...
+    def __getitem__(self, index: int | slice) -> Run | Sequence[Run]:
+        if isinstance(index, slice):
+            return [self._one(r) for r in self._runs[index]]
+        return self._one(self._runs[index])
+
+    def __iter__(self) -> Iterator[Run]:
+        return (self._one(r) for r in self._runs)
+
+
+#: Converted runs a simulator keeps (then forgets, and converts again).
+MEMO_KEPT = 300_000

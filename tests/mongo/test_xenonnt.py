@@ -266,3 +266,26 @@ def test_the_backend_reads_xenonnt_documents_from_runs(tmp_path: Path) -> None:
     assert load_config(path).policy == XENONNT_POLICY
     path.write_text('[policy]\nprofile = "xenonnt"\n')
     assert load_config(path).policy == XENONNT_POLICY
+
+
+def test_the_simulator_with_the_xenonnt_profile(tmp_path: Path) -> None:
+    from backends.simulator import SimulatorBackend
+    from backends.sources import BackendConfigError
+
+    one = SimulatorBackend({"speed": 0}).fetch_runs().runs
+    nt = SimulatorBackend({"speed": 0, "profile": "xenonnt"}).fetch_runs().runs
+    assert [r.number for r in nt] == [r.number for r in one] and len(nt) == 720
+    types = {c.type for r in nt for c in r.copies}
+    assert types == {"raw_records", "raw_records_mv"}
+    hosts = {c.host for r in nt for c in r.copies}
+    assert "rucio-catalogue" in hosts and hosts - {"rucio-catalogue"} <= set(
+        f"eb{i}.xenon.local" for i in range(6)
+    )
+    assert not any(r.malformed for r in nt)
+    assert not any(data_safety(r, XENONNT_POLICY).safe for r in nt)  # no Rucio to ask
+    assert nt[5:7] == [nt[5], nt[6]] and list(nt)[-1] == nt[-1]
+    path = tmp_path / "config.toml"
+    path.write_text('[backends.simulator]\nprofile = "xenonnt"\n')
+    assert load_config(path).policy == XENONNT_POLICY
+    with pytest.raises(BackendConfigError, match="profile must be one of xenon1t, xenonnt"):
+        SimulatorBackend({"profile": "xenon2t"})
