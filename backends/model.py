@@ -418,6 +418,11 @@ class DataCopy:
 SCIENCE_TAG_PREFIX = "_sciencerun"
 
 
+def xenonnt_did(number: int, data_type: str, lineage: str) -> str:
+    """A XENONnT Rucio DID as admix makes it: ``xnt_NNNNNN:<type>-<lineage hash>``."""
+    return f"xnt_{number:06d}:{data_type}-{lineage}"
+
+
 @dataclass(frozen=True, slots=True)
 class Run:
     number: int

@@ -25,11 +25,13 @@ from backends.analysis.safety import (
     SlotKind,
     copies_overdue,
     data_safety,
+    documents,
     missing_slots,
     purge_verdict,
     tape_checksum_problem,
 )
 from backends.model import (
+    HOST_BUFFER,
     LNGS_RSE,
     Dag,
     Job,
@@ -45,6 +47,7 @@ from backends.model import (
     TapeState,
     TapeUpload,
     TransfersSnapshot,
+    xenonnt_did,
 )
 
 
@@ -262,6 +265,29 @@ def did_of(detail: RunDetail) -> str:
     return f"<scope of run {detail.run_number}>:raw"  # not a DID: no command takes it
 
 
+#: An event builder's copy ends in ``NNNNNN-<type>-<lineage hash>``.
+_EB_LOCATION = re.compile(r"(\d{6})-([a-z0-9_]+)-([a-z0-9]+)/?$")
+
+
+def _did_for(detail: RunDetail, data_type: str, raw_did: str) -> str:
+    """The DID of the run's ``data_type`` for a rule: XENON1T's raw DID, or
+    (XENONnT) the ``did`` a copy of that type records, else the one its
+    event builder's location names; ``_Unsafe`` when none is recorded (a
+    guessed DID would be a command that adds a rule to nothing)."""
+    if data_type == "raw":
+        return raw_did
+    run = detail.run
+    copies = [c for doc in documents(run) for c in doc.copies] if run is not None else []
+    for copy in copies:
+        if copy.type == data_type and copy.did and not copy.problems:
+            return copy.did
+    for copy in copies:
+        match = _EB_LOCATION.search(copy.location) if copy.type == data_type else None
+        if match and match[2] == data_type and int(match[1]) == detail.run_number:
+            return xenonnt_did(detail.run_number, data_type, match[3])
+    raise _Unsafe(f"no DID of {data_type} is recorded")
+
+
 def overdue(detail: RunDetail, overdue_before: datetime | None) -> bool:
     """Whether the run's copies should all be there by now.
 
@@ -306,11 +332,12 @@ def hints(
                 out.append(
                     _hint(
                         f"no rule to {slot.rse} for a {requirement.name}",
-                        lambda rse: (
-                            f"rucio rule add {_arg('DID', did)} --copies 1 "
-                            f"--rses {_arg('RSE', rse)}"
+                        lambda rse, dt: (
+                            f"rucio rule add {_arg('DID', _did_for(detail, dt, did))} "
+                            f"--copies 1 --rses {_arg('RSE', rse)}"
                         ),
                         slot.rse,
+                        requirement.data_type,
                     )
                 )
             elif slot.kind in (SlotKind.REGION, SlotKind.OUTSIDE) and not rules_at & set(
@@ -319,11 +346,13 @@ def hints(
                 out.append(
                     _hint(
                         f"no rule to {'a' if slot.kind is SlotKind.REGION else 'an'} {slot.label}",
-                        lambda slot: (
-                            f"rucio rule add {_arg('DID', did)} --copies 1 "
-                            "--rses " + _expression(_slot_rses(policy, slot), slot.label, "other ")
+                        lambda slot, dt: (
+                            f"rucio rule add {_arg('DID', _did_for(detail, dt, did))} "
+                            "--copies 1 --rses "
+                            + _expression(_slot_rses(policy, slot), slot.label, "other ")
                         ),
                         slot,
+                        requirement.data_type,
                     )
                 )
         if SLOT_TAPE in verdict.missing:
@@ -352,9 +381,11 @@ def hints(
                 )
         purge = purge_verdict(run, policy)
         if purge.on_buffer and not purge.allowed and late:
-            out.append(
-                Hint(f"keep on the LNGS buffer: {purge.reason}", "# do not purge this run yet")
+            hosts = sorted(
+                {c.host for doc in documents(run) for c in doc.copies if policy.on_buffer_host(c)}
             )
+            where = "the LNGS buffer" if hosts == [HOST_BUFFER] else ", ".join(hosts)
+            out.append(Hint(f"keep on {where}: {purge.reason}", "# do not purge this run yet"))
     for rule in detail.rules:
         if rule.state is RuleState.STUCK and rule.rse in unavailable_rses:
             out.append(

@@ -324,19 +324,19 @@ DEFAULT_POLICY = SafetyPolicy()
 #: by Rucio.
 XENONNT_REQUIRE: tuple[Requirement, ...] = (
     Requirement(
-        "TPC raw_records",
+        "TPC run",
         (Slot(SlotKind.RSE, rse=CHICAGO_RSE), Slot(SlotKind.RSE, rse="SURFSARA_USERDISK")),
         data_type="raw_records",
         detectors=frozenset({"tpc"}),
     ),
     Requirement(
-        "muon veto raw_records_mv",
+        "muon veto run",
         (Slot(SlotKind.OUTSIDE, region=Region.LNGS),),
         data_type="raw_records_mv",
         detectors=frozenset({"muon_veto"}),
     ),
     Requirement(
-        "neutron veto raw_records_nv",
+        "neutron veto run",
         (Slot(SlotKind.OUTSIDE, region=Region.LNGS),),
         data_type="raw_records_nv",
         detectors=frozenset({"neutron_veto"}),

@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, overload
 
-from backends.model import HOST_BUFFER, HOST_RUCIO, CopyType, DataCopy, Run
+from backends.model import HOST_BUFFER, HOST_RUCIO, CopyType, DataCopy, Run, xenonnt_did
 from backends.mongo.documents import (
     NO_TIME,
     _checksum_problem,
@@ -57,8 +57,7 @@ EVENT_BUILDERS = tuple(f"eb{i}.xenon.local" for i in range(6))
 _NT_TYPE = {"tpc": "raw_records", "muon_veto": "raw_records_mv"}
 
 
-def make_did(number: int, dtype: str, lineage: str) -> str:
-    return f"xnt_{number:06d}:{dtype}-{lineage}"
+make_did = xenonnt_did
 
 
 def _source(doc: Mapping[str, Any], notes: _Notes) -> str:

@@ -94,8 +94,7 @@ CASES = [
         CLEAN,
         OK_RULES,
         True,
-        "TPC raw_records: 2 valid copies (raw_records UC_OSG_USERDISK, "
-        "raw_records SURFSARA_USERDISK)",
+        "TPC run: 2 valid copies (raw_records UC_OSG_USERDISK, raw_records SURFSARA_USERDISK)",
         True,
         "raw_records: valid Rucio copy at UC_OSG_USERDISK, SURFSARA_USERDISK",
     ),
@@ -104,7 +103,7 @@ CASES = [
         CLEAN,
         (rule(UC), rule(SURF, RuleState.STUCK, files=10)),
         False,
-        "TPC raw_records: missing raw_records SURFSARA_USERDISK (Rucio copy at "
+        "TPC run: missing raw_records SURFSARA_USERDISK (Rucio copy at "
         "SURFSARA_USERDISK has its rule 'STUCK' in Rucio, not OK; Rucio copy at "
         "SURFSARA_USERDISK has 10 of 40 files in Rucio)",
         True,  # clean_eb: one external RSE confirmed is enough
@@ -115,7 +114,7 @@ CASES = [
         CLEAN,
         (rule(UC, files=39), rule(SURF, files=39)),
         False,
-        "TPC raw_records: missing raw_records UC_OSG_USERDISK (Rucio copy at "
+        "TPC run: missing raw_records UC_OSG_USERDISK (Rucio copy at "
         "UC_OSG_USERDISK has 39 of 40 files in Rucio), raw_records SURFSARA_USERDISK "
         "(Rucio copy at SURFSARA_USERDISK has 39 of 40 files in Rucio)",
         False,
@@ -128,7 +127,7 @@ CASES = [
         document(eb()),
         (),
         False,
-        "TPC raw_records: missing raw_records UC_OSG_USERDISK (none recorded), "
+        "TPC run: missing raw_records UC_OSG_USERDISK (none recorded), "
         "raw_records SURFSARA_USERDISK (none recorded)",
         False,
         "raw_records: no valid Rucio copy outside LNGS",
@@ -138,7 +137,7 @@ CASES = [
         document(eb(), rucio(LNGS)),
         (rule(LNGS),),
         False,
-        "TPC raw_records: missing raw_records UC_OSG_USERDISK (none recorded), "
+        "TPC run: missing raw_records UC_OSG_USERDISK (none recorded), "
         "raw_records SURFSARA_USERDISK (none recorded)",
         False,
         "raw_records: no valid Rucio copy outside LNGS",
@@ -149,7 +148,7 @@ CASES = [
         document(eb(), rucio(UC), tags=("bad", "abandon", "messy")),
         (rule(UC),),
         False,
-        "TPC raw_records: missing raw_records SURFSARA_USERDISK (none recorded)",
+        "TPC run: missing raw_records SURFSARA_USERDISK (none recorded)",
         True,
         "raw_records: valid Rucio copy at UC_OSG_USERDISK",
     ),
@@ -158,7 +157,7 @@ CASES = [
         document(eb(), rucio(UC, did=make_did(12346, "raw_records", HASH)), rucio(SURF)),
         OK_RULES,
         False,
-        "TPC raw_records: missing raw_records UC_OSG_USERDISK (Rucio copy at "
+        "TPC run: missing raw_records UC_OSG_USERDISK (Rucio copy at "
         "UC_OSG_USERDISK has no rule in Rucio for its DID; Rucio copy at UC_OSG_USERDISK "
         "is malformed: data[1].did 'xnt_012346:raw_records-rfzvpzj4mf' names another "
         "run or data type)",
@@ -196,10 +195,7 @@ def test_the_muon_veto_rule_and_the_purge_of_any_data_type() -> None:
     )
     mv = Rule("id", "xnt_012345", f"raw_records_mv-{HASH}", UC, RuleState.OK, 40, 0, 0, 1, T0, T0)
     safe, reason, purge, purge_reason = judged(nt_document_to_run(doc), (mv,))
-    assert (
-        safe
-        and reason == "muon veto raw_records_mv: 1 valid copy (raw_records_mv RSE outside LNGS)"
-    )
+    assert safe and reason == "muon veto run: 1 valid copy (raw_records_mv RSE outside LNGS)"
     # The event builder also holds peaklets, which nobody uploaded: it keeps them all.
     assert not purge and purge_reason == "peaklets: no valid Rucio copy outside LNGS"
 
@@ -289,3 +285,39 @@ def test_the_simulator_with_the_xenonnt_profile(tmp_path: Path) -> None:
     assert load_config(path).policy == XENONNT_POLICY
     with pytest.raises(BackendConfigError, match="profile must be one of xenon1t, xenonnt"):
         SimulatorBackend({"profile": "xenon2t"})
+
+
+def test_the_drill_down_hints_name_the_xenonnt_did() -> None:
+    from backends.analysis.drilldown import hints
+    from backends.model import RunDetail
+
+    def found(doc: dict[str, Any]) -> dict[str, str]:
+        run = nt_document_to_run(doc)
+        detail = RunDetail(T0 + timedelta(days=30), run.number, run)
+        return {h.problem: h.command for h in hints(detail, None, policy=XENONNT_POLICY)}
+
+    did = make_did(12345, "raw_records", HASH)
+    # From the Rucio copy's did (the LNGS upload), ...
+    assert found(document(eb(), rucio(LNGS)))["no rule to SURFSARA_USERDISK for a TPC run"] == (
+        f"rucio rule add {did} --copies 1 --rses SURFSARA_USERDISK"
+    )
+    # ... else from the event builder's location, as admix makes it.
+    by_eb = found(document(eb()))
+    assert by_eb["no rule to UC_OSG_USERDISK for a TPC run"] == (
+        f"rucio rule add {did} --copies 1 --rses UC_OSG_USERDISK"
+    )
+    assert by_eb["keep on eb3.xenon.local: raw_records: no valid Rucio copy outside LNGS"] == (
+        "# do not purge this run yet"
+    )
+    # No DID recorded anywhere: no guessed command.
+    odd = dict(eb(), location="/data/somewhere")
+    none = found(document(odd))
+    assert none == {
+        "no rule to UC_OSG_USERDISK for a TPC run (no command given: no DID of "
+        "raw_records is recorded)": "",
+        "no rule to SURFSARA_USERDISK for a TPC run (no command given: no DID of "
+        "raw_records is recorded)": "",
+        "keep on eb3.xenon.local: raw_records: no valid Rucio copy outside LNGS": (
+            "# do not purge this run yet"
+        ),
+    }
