@@ -233,12 +233,17 @@ class PurgeRule:
 
     def holds(self, copy: DataCopy) -> bool:
         """Whether the copy is one this rule guards: on its host, of its type."""
-        if "*" in self.host or "?" in self.host:
+        if self.pattern:
             if not fnmatchcase(copy.host, self.host):
                 return False
         elif copy.host != self.host:
             return False
         return self.data_type == ANY_TYPE or copy.type == self.data_type
+
+    @cached_property
+    def pattern(self) -> bool:
+        """Whether ``host`` is a pattern (``eb*``) rather than a name."""
+        return "*" in self.host or "?" in self.host
 
     @cached_property
     def named_rses(self) -> frozenset[str]:
@@ -287,7 +292,7 @@ class SafetyPolicy:
     @cached_property
     def purge_hosts(self) -> frozenset[str]:
         """The buffer hosts named exactly (patterns are matched per copy)."""
-        return frozenset(p.host for p in self.purge if "*" not in p.host and "?" not in p.host)
+        return frozenset(p.host for p in self.purge if not p.pattern)
 
     def on_buffer_host(self, copy: DataCopy) -> bool:
         return any(p.holds(copy) for p in self.purge)
@@ -296,19 +301,48 @@ class SafetyPolicy:
         """Copy types that are no candidate for a slot of ``data_type``: other
         kinds of data (processed, minitrees) and the other data types the
         policy knows (a ``records`` copy is no bad ``raw_records`` copy)."""
-        known = self._not_candidates.get(data_type)
+        known = self.excluded.get(data_type)
         if known is None:
             return (OTHER_TYPES | frozenset(self.data_types)) - {data_type}
         return known
 
     @cached_property
-    def _not_candidates(self) -> Mapping[str, frozenset[str]]:
+    def excluded(self) -> Mapping[str, frozenset[str]]:
+        """:meth:`not_candidates` of each data type the policy names (the hot path)."""
         known = frozenset(self.data_types)
         return {dt: (OTHER_TYPES | known) - {dt} for dt in self.data_types}
+
+    def slot_label(self, data_type: str, slot: Slot) -> str:
+        """A slot's name in verdicts, with its data type when the policy has several."""
+        return f"{data_type} {slot.label}" if len(self.data_types) > 1 else slot.label
+
+    @cached_property
+    def labels(self) -> Mapping[int, tuple[str, ...]]:
+        """The slot labels of each requirement, by ``id`` (the hot path)."""
+        return {
+            id(r): tuple(self.slot_label(r.data_type, s) for s in r.copies) for r in self.require
+        }
 
     def requirements(self, docs: tuple[Run, ...]) -> tuple[Requirement, ...]:
         """The rules that decide a run of these documents: per data type, the
         first that applies to any of them."""
+        if len(docs) == 1:  # the hot path: remembered by what the rules read
+            doc = docs[0]
+            key = (doc.tags, doc.detector, doc.source)
+            memo = self._requirements
+            known = memo.get(key)
+            if known is None:
+                if len(memo) > 4096:
+                    memo.clear()
+                known = memo[key] = self._choose(docs)
+            return known
+        return self._choose(docs)
+
+    @cached_property
+    def _requirements(self) -> dict[tuple[object, ...], tuple[Requirement, ...]]:
+        return {}
+
+    def _choose(self, docs: tuple[Run, ...]) -> tuple[Requirement, ...]:
         chosen: dict[str, Requirement] = {}
         for rule in self.require:
             if rule.data_type not in chosen and any(rule.applies_to(d) for d in docs):

@@ -98,7 +98,8 @@ _RUCIO = "rucio"
 def _role(copy: DataCopy, policy: SafetyPolicy, data_type: str) -> str | None:
     """Which slots a copy is a candidate for: tape, Rucio, or none (not data
     of this type at a copy host: the buffer, processed data, ...)."""
-    if copy.type in policy.not_candidates(data_type):
+    excluded = policy.excluded.get(data_type)
+    if copy.type in (policy.not_candidates(data_type) if excluded is None else excluded):
         return None
     if copy.host == HOST_TAPE:
         return _TAPE
@@ -419,9 +420,13 @@ def _why(copies: Iterable[DataCopy], policy: SafetyPolicy, data_type: str) -> st
 
 def _label(rule: Requirement | PurgeRule, slot: Slot, policy: SafetyPolicy) -> str:
     """A slot's label, with its data type when the policy has several."""
-    if len(policy.data_types) > 1:
-        return f"{rule.data_type} {slot.label}"
-    return slot.label
+    return policy.slot_label(rule.data_type, slot)
+
+
+def _labels(rule: Requirement, policy: SafetyPolicy) -> tuple[str, ...]:
+    """The labels of a rule's slots (remembered by the policy: the hot path)."""
+    labels = policy.labels.get(id(rule))
+    return labels if labels is not None else tuple(_label(rule, s, policy) for s in rule.copies)
 
 
 @dataclass(frozen=True, slots=True)
@@ -436,36 +441,37 @@ def _rule_safety(doc: Run, rule: Requirement, policy: SafetyPolicy) -> _RuleVerd
     rses = policy.rses
     dt = rule.data_type
     named = rule.named_rses
-    filled: set[Slot] = set()
-    failed: set[Slot] = set()
+    slots = rule.copies
+    filled = [False] * len(slots)  # by slot index (a Slot hashes slowly)
+    failed = [False] * len(slots)
     for copy in doc.copies:
         role = _role(copy, policy, dt)
         if role is None:
             continue
         valid = _valid(copy, role, policy, dt)
-        for slot in rule.copies:
+        if not valid and not copy.checksum_problem:
+            continue  # fills no slot and fails none
+        for i, slot in enumerate(slots):
             if _fills(slot, copy, role, rses, named):
                 if valid:
-                    filled.add(slot)
-                elif copy.checksum_problem:
-                    failed.add(slot)
-    labels = tuple(_label(rule, s, policy) for s in rule.copies)
-    missing = [s for s in rule.copies if s not in filled]
-    if not missing:
+                    filled[i] = True
+                else:
+                    failed[i] = True
+    labels = _labels(rule, policy)
+    if all(filled):
         copies = "1 valid copy" if len(labels) == 1 else f"{len(labels)} valid copies"
-        reason = f"{rule.name}: {copies} ({', '.join(labels)})"
-    else:
-        parts = [
-            f"{_label(rule, s, policy)} "
-            f"({_why(_candidates(s, doc, policy, dt, named), policy, dt) or 'none recorded'})"
-            for s in missing
-        ]
-        reason = f"{rule.name}: missing {', '.join(parts)}"
+        return _RuleVerdict(labels, (), (), f"{rule.name}: {copies} ({', '.join(labels)})")
+    missing = [i for i in range(len(slots)) if not filled[i]]
+    parts = [
+        f"{labels[i]} "
+        f"({_why(_candidates(slots[i], doc, policy, dt, named), policy, dt) or 'none recorded'})"
+        for i in missing
+    ]
     return _RuleVerdict(
         labels,
-        tuple(_label(rule, s, policy) for s in missing),
-        tuple(_label(rule, s, policy) for s in missing if s in failed),
-        reason,
+        tuple(labels[i] for i in missing),
+        tuple(labels[i] for i in missing if failed[i]),
+        f"{rule.name}: missing {', '.join(parts)}",
     )
 
 
@@ -603,11 +609,10 @@ def purge_verdict(run: Run, policy: SafetyPolicy = DEFAULT_POLICY) -> PurgeVerdi
     docs = documents(run)
     if not policy.purge:
         return PurgeVerdict(False, False, "no purge rule in the policy")
-    if not any(
-        is_candidate(c, policy) or _is_buffer_copy(c, policy) for d in docs for c in d.copies
-    ):
+    copies = run.copies if not run.twins else tuple(c for d in docs for c in d.copies)
+    held = [p for p in policy.purge if any(p.holds(c) for c in copies)]
+    if not held and not any(is_candidate(c, policy) for c in copies):
         return PurgeVerdict(False, False, "no copy recorded")
-    held = [p for p in policy.purge if any(p.holds(c) for d in docs for c in d.copies)]
     buffered = bool(held)
     rules = held or list(policy.purge)
     names = tuple(p.name for p in rules)
@@ -626,8 +631,9 @@ def purge_verdict(run: Run, policy: SafetyPolicy = DEFAULT_POLICY) -> PurgeVerdi
                     return PurgeVerdict(
                         False, buffered, what + where + " and ".join(problems), names
                     )
-            found = list(dict.fromkeys(r for _, rses in judged for r in rses))
-            allowed.append(what + _allowed_words(rule, found))
+            if buffered:
+                found = list(dict.fromkeys(r for _, rses in judged for r in rses))
+                allowed.append(what + _allowed_words(rule, found))
     if not buffered:
         return PurgeVerdict(False, False, "already purged", names)
     return PurgeVerdict(True, True, "; ".join(allowed), names)
