@@ -405,9 +405,22 @@ class DataCopy:
     #: holding something that is not a name), one line each (untrusted text).
     #: A copy with problems is never a valid copy (``analysis.safety``).
     problems: tuple[str, ...] = ()
+    #: XENONnT: how many files the copy has (``file_count``) and its Rucio DID.
+    file_count: int | None = None
+    did: str | None = None
+    #: What Rucio says of a Rucio copy (``analysis.rucio_evidence``): its
+    #: rule's state ("OK", "STUCK", ..., "no rule") and the files the rule
+    #: holds; None when nobody asked Rucio ("unverified in Rucio").
+    rucio_state: str | None = None
+    rucio_files: int | None = None
 
 
 SCIENCE_TAG_PREFIX = "_sciencerun"
+
+
+def xenonnt_did(number: int, data_type: str, lineage: str) -> str:
+    """A XENONnT Rucio DID as admix makes it: ``xnt_NNNNNN:<type>-<lineage hash>``."""
+    return f"xnt_{number:06d}:{data_type}-{lineage}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,6 +43,7 @@ FIELDS = (
     "malformed",
     "overdue",
     "failed",
+    "rules",
 )
 FORMATS = ("text", "json", "csv")
 #: Exit codes.
@@ -69,6 +70,7 @@ def audit_row(
         "malformed": list(run_problems(run, policy)),
         "overdue": overdue,
         "failed": list(safety.failed),
+        "rules": [*safety.rules, *purge.rules],
     }, verdict_word(safety, overdue)
 
 

@@ -521,14 +521,24 @@ def _add_sim(sub: argparse._SubParsersAction) -> None:
     )
     export = tools.add_parser(
         "export-mongo",
-        help="write the simulated runs into a MongoDB as XENON1T run documents",
+        help="write the simulated runs into a MongoDB as XENON1T (or XENONnT) run documents",
         description="Insert every simulated run as a XENON1T run document. The collection "
         "must be empty unless --drop is given. A password may come from MONGO_PASSWORD "
         "instead of the URI.",
     )
     export.add_argument("uri", metavar="URI", help="mongodb://[user[:password]@]host[:port]/")
     export.add_argument("--database", default="run", help="database (default: run)")
-    export.add_argument("--collection", default="runs_new", help="collection (default: runs_new)")
+    export.add_argument(
+        "--collection",
+        default=None,
+        help="collection (default: runs_new; runs with --profile xenonnt)",
+    )
+    export.add_argument(
+        "--profile",
+        choices=("xenon1t", "xenonnt"),
+        default="xenon1t",
+        help="document shape: XENON1T's (default) or XENONnT's",
+    )
     export.add_argument(
         "--drop", action="store_true", help="drop the collection first (else it must be empty)"
     )
@@ -541,6 +551,7 @@ def _add_sim(sub: argparse._SubParsersAction) -> None:
 
 
 def _sim(args: argparse.Namespace) -> int:
+    from backends.mongo.connection import COLLECTIONS
     from backends.mongo.export import ExportError, export_simulated_runs
 
     try:
@@ -549,6 +560,7 @@ def _sim(args: argparse.Namespace) -> int:
             database=args.database,
             collection=args.collection,
             drop=args.drop,
+            profile=args.profile,
             scenario=getattr(args, "scenario", "nominal"),
             seed=getattr(args, "seed", 1),
             runs=getattr(args, "runs", None),
@@ -557,7 +569,8 @@ def _sim(args: argparse.Namespace) -> int:
         return _fail(f"export-mongo: {exc}")
     except KeyboardInterrupt:
         return 130
-    print(f"wrote {written:,} runs to {args.database}.{args.collection}")
+    collection = args.collection or COLLECTIONS[args.profile]
+    print(f"wrote {written:,} runs to {args.database}.{collection}")
     return 0
 
 

@@ -9,7 +9,9 @@ checked by the backend when it is created (``BackendConfigError``).
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
+import re
 import stat
 import tomllib
 from collections.abc import Mapping
@@ -22,13 +24,22 @@ import platformdirs
 
 from backends import kinds
 from backends.analysis.alarms import Thresholds
-from backends.analysis.safety import (
+from backends.analysis.policy import (
+    ANY_TYPE,
     DEFAULT_POLICY,
     DEFAULT_RSES,
+    PROFILES,
     RSE_NAME,
+    SLOT_FORMS,
+    PurgeRule,
     Region,
+    Requirement,
     RseCatalogue,
     SafetyPolicy,
+    Slot,
+    SlotError,
+    SlotKind,
+    parse_slot,
 )
 from backends.model import CHICAGO_RSE, LNGS_RSE, Kind
 
@@ -37,7 +48,17 @@ SIMULATOR = "simulator"
 
 DEFAULT_TIMEOUT = 10.0
 
-SECTIONS = ("panes", "backends", "intervals", "timeouts", "thresholds", "ui", "rses", "collector")
+SECTIONS = (
+    "panes",
+    "backends",
+    "intervals",
+    "timeouts",
+    "thresholds",
+    "ui",
+    "rses",
+    "policy",
+    "collector",
+)
 #: ``[rses] defaults = false`` starts the catalogue empty instead of the paper's sites.
 RSES_DEFAULTS_KEY = "defaults"
 #: RSEs the policy names: a copy at LNGS never allows a purge, the Chicago
@@ -49,6 +70,13 @@ UI_KEYS: dict[str, type | tuple[type, ...]] = {
     "name": str,
 }
 DEFAULT_TREND_HOURS = 24.0
+POLICY_KEYS = ("profile", "require", "purge", "rucio_check")
+REQUIRE_KEYS = ("name", "copies", "data_type", "science", "tags", "detectors", "sources")
+PURGE_KEYS = ("copies", "data_type")
+RAW_TYPE = "raw"
+#: A host name, or a pattern of them (``eb*``: every event builder).
+HOST_NAME = re.compile(r"[A-Za-z0-9*?][A-Za-z0-9._*?-]{0,99}")
+DATA_TYPE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,39}")
 
 
 class ConfigError(ValueError):
@@ -203,6 +231,149 @@ class _Reader:
         base = DEFAULT_RSES if start else RseCatalogue(())
         return base.with_changes(changes)
 
+    def policy(
+        self, data: Mapping[str, Any], rses: RseCatalogue, profile: str = "xenon1t"
+    ) -> SafetyPolicy:
+        """``[policy]``: ``profile`` the base (``xenon1t``, or ``xenonnt``; by
+        default the runs pane's ``mongo`` backend's profile), and
+        ``[[policy.require]]`` replaces its requirements, ``[policy.purge."HOST"]``
+        its purge rules, ``rucio_check`` its Rucio confirmation."""
+        for key in data:
+            if key not in POLICY_KEYS:
+                raise self.error(f"[policy] unknown key {key!r} (known: {', '.join(POLICY_KEYS)})")
+        profile_name = data.get("profile", profile)
+        if profile_name not in PROFILES:
+            raise self.error(
+                f"[policy] profile must be one of {', '.join(map(repr, PROFILES))}, "
+                f"got {_describe(profile_name)}"
+            )
+        base = PROFILES[profile_name]
+        rucio_check = data.get("rucio_check", base.rucio_check)
+        if not isinstance(rucio_check, bool):
+            raise self.error(
+                f"[policy] rucio_check must be true or false, got {_describe(rucio_check)}"
+            )
+        require: tuple[Requirement, ...] = base.require
+        if "require" in data:
+            entries = data["require"]
+            if not isinstance(entries, list) or not entries:
+                raise self.error(
+                    "[[policy.require]] must be one or more tables (a rule each), "
+                    f"got {_describe(entries)}"
+                )
+            require = tuple(
+                self.requirement(index, entry, rses) for index, entry in enumerate(entries, 1)
+            )
+            names = [r.name for r in require]
+            for name in names:
+                if names.count(name) > 1:
+                    raise self.error(f"[[policy.require]] two rules are named {name!r}")
+        purge: tuple[PurgeRule, ...] = base.purge
+        if "purge" in data:
+            hosts = data["purge"]
+            if not isinstance(hosts, dict) or not hosts:
+                raise self.error(
+                    '[policy.purge] must hold a table per buffer host ([policy.purge."HOST"]), '
+                    f"got {_describe(hosts)}"
+                )
+            purge = tuple(self.purge_rule(host, rule, rses) for host, rule in hosts.items())
+        return SafetyPolicy(
+            rses=rses, require=require, purge=purge, rucio_check=rucio_check, profile=profile_name
+        )
+
+    def requirement(self, index: int, entry: object, rses: RseCatalogue) -> Requirement:
+        where = f"[[policy.require]] {index}"
+        if not isinstance(entry, dict):
+            raise self.error(f"{where} must be a table, got {_describe(entry)}")
+        for key in entry:
+            if key not in REQUIRE_KEYS:
+                raise self.error(f"{where}: unknown key {key!r} (known: {', '.join(REQUIRE_KEYS)})")
+        name = entry.get("name")
+        if not isinstance(name, str) or not name.strip() or len(name) > 60:
+            raise self.error(
+                f"{where}: name must be text of 1 to 60 characters, got "
+                f"{_describe(name) if 'name' in entry else 'none'}"
+            )
+        where = f"[[policy.require]] {index} ({name})"
+        science = entry.get("science")
+        if science is not None and not isinstance(science, bool):
+            raise self.error(f"{where}: science must be true or false, got {_describe(science)}")
+        return Requirement(
+            name=name,
+            copies=self.slots(where, entry, rses),
+            data_type=self.data_type(where, entry),
+            science=science,
+            tags=self.names(where, entry, "tags"),
+            detectors=self.names(where, entry, "detectors"),
+            sources=self.names(where, entry, "sources"),
+        )
+
+    def purge_rule(self, host: str, entry: object, rses: RseCatalogue) -> PurgeRule:
+        where = f"[policy.purge.{json.dumps(host)}]"
+        if not HOST_NAME.fullmatch(host):
+            raise self.error(
+                f"{where}: not a host name or pattern (letters, digits, '.', '-', '_', '*')"
+            )
+        if not isinstance(entry, dict):
+            raise self.error(f"{where} must be a table (copies = [...]), got {_describe(entry)}")
+        for key in entry:
+            if key not in PURGE_KEYS:
+                raise self.error(f"{where}: unknown key {key!r} (known: {', '.join(PURGE_KEYS)})")
+        return PurgeRule(
+            host, self.slots(where, entry, rses), self.data_type(where, entry, purge=True)
+        )
+
+    def slots(self, where: str, entry: Mapping[str, Any], rses: RseCatalogue) -> tuple[Slot, ...]:
+        values = entry.get("copies")
+        if not isinstance(values, list) or not values:
+            raise self.error(
+                f"{where}: copies must be a list of one or more slots ({SLOT_FORMS}), got "
+                f"{_describe(values) if 'copies' in entry else 'none'}"
+            )
+        out: list[Slot] = []
+        for value in values:
+            if not isinstance(value, str):
+                raise self.error(
+                    f"{where}: copies: {_describe(value)} is not a slot ({SLOT_FORMS})"
+                )
+            try:
+                slot = parse_slot(value)
+            except SlotError as exc:
+                raise self.error(f"{where}: copies: {exc}") from None
+            if slot in out:
+                raise self.error(f"{where}: copies: {value!r} is listed twice")
+            if slot.kind is SlotKind.RSE and rses.region(slot.rse) is None:
+                raise self.error(
+                    f"{where}: copies: {value!r} names an RSE the catalogue does not have "
+                    "(add it to [rses])"
+                )
+            if slot.kind is SlotKind.REGION and not rses.names(slot.region):
+                raise self.error(
+                    f"{where}: copies: {value!r}: the RSE catalogue has no RSE in "
+                    f"{slot.region.value if slot.region else '?'}"
+                )
+            out.append(slot)
+        return tuple(out)
+
+    def data_type(self, where: str, entry: Mapping[str, Any], *, purge: bool = False) -> str:
+        """A rule's ``data_type``; a purge rule's may be ``"*"`` (each data
+        type the host holds)."""
+        value = entry.get("data_type", RAW_TYPE)
+        if purge and value == ANY_TYPE:
+            return value
+        if not isinstance(value, str) or not DATA_TYPE.fullmatch(value):
+            raise self.error(
+                f"{where}: data_type must be a data type name (letters, digits, '_'), "
+                f"got {_describe(value)}"
+            )
+        return value
+
+    def names(self, where: str, entry: Mapping[str, Any], key: str) -> frozenset[str]:
+        value = entry.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            raise self.error(f"{where}: {key} must be a list of names, got {_describe(value)}")
+        return frozenset(value)
+
 
 def load_config(
     path: Path | None = None,
@@ -322,7 +493,12 @@ def _build(reader: _Reader, data: Mapping[str, Any], source_path: Path | None, *
         "timeouts", reader.table(data, "timeouts"), dict.fromkeys(kinds.kinds(), DEFAULT_TIMEOUT)
     )
     thresholds = reader.thresholds(reader.table(data, "thresholds"))
-    policy = SafetyPolicy(rses=reader.rses(reader.table(data, "rses")))
+    rses = reader.rses(reader.table(data, "rses"))
+    runs_backend = backends.get(panes.get(Kind.RUNS, ""))
+    profile = runs_backend.options.get("profile") if runs_backend is not None else None
+    policy = reader.policy(
+        reader.table(data, "policy"), rses, str(profile) if profile in PROFILES else "xenon1t"
+    )
 
     ui = reader.table(data, "ui")
     for key, value in ui.items():

@@ -18,18 +18,20 @@ from typing import Any
 from backends.analysis.jobs import normalise_hold_reason
 from backends.analysis.safety import (
     DEFAULT_POLICY,
-    SLOT_CHICAGO,
-    SLOT_EUROPE,
     SLOT_TAPE,
     Region,
     SafetyPolicy,
+    Slot,
+    SlotKind,
     copies_overdue,
     data_safety,
+    documents,
+    missing_slots,
     purge_verdict,
     tape_checksum_problem,
 )
 from backends.model import (
-    CHICAGO_RSE,
+    HOST_BUFFER,
     LNGS_RSE,
     Dag,
     Job,
@@ -45,6 +47,7 @@ from backends.model import (
     TapeState,
     TapeUpload,
     TransfersSnapshot,
+    xenonnt_did,
 )
 
 
@@ -232,8 +235,20 @@ def _european(policy: SafetyPolicy, excluding: set[str]) -> str:
     """A Rucio RSE expression for the catalogue's European RSEs but
     ``excluding``, quoted for a shell."""
     names = [r for r in policy.rses.names(Region.EUROPE) if r not in excluding]
+    return _expression(names, "European RSE", "other ")
+
+
+def _slot_rses(policy: SafetyPolicy, slot: Slot) -> list[str]:
+    """The catalogue's RSEs a region or outside slot can be filled at."""
+    if slot.kind is SlotKind.REGION:
+        return list(policy.rses.names(slot.region))
+    return [n for n, region in policy.rses.entries if region is not slot.region]
+
+
+def _expression(names: Sequence[str], what: str, other: str = "") -> str:
+    """A Rucio RSE expression for these RSEs, quoted for a shell."""
     if not names:
-        raise _Unsafe("the RSE catalogue has no other European RSE")
+        raise _Unsafe(f"the RSE catalogue has no {other}{what}")
     return shlex.quote("|".join(_check("RSE", name) for name in names))
 
 
@@ -248,6 +263,29 @@ def did_of(detail: RunDetail) -> str:
         period = "SR" + period[2:].zfill(3) if period.startswith("SR") else period
         return f"x1t_{period}_{detail.run.name}_{detail.run.detector}:raw"
     return f"<scope of run {detail.run_number}>:raw"  # not a DID: no command takes it
+
+
+#: An event builder's copy ends in ``NNNNNN-<type>-<lineage hash>``.
+_EB_LOCATION = re.compile(r"(\d{6})-([a-z0-9_]+)-([a-z0-9]+)/?$")
+
+
+def _did_for(detail: RunDetail, data_type: str, raw_did: str) -> str:
+    """The DID of the run's ``data_type`` for a rule: XENON1T's raw DID, or
+    (XENONnT) the ``did`` a copy of that type records, else the one its
+    event builder's location names; ``_Unsafe`` when none is recorded (a
+    guessed DID would be a command that adds a rule to nothing)."""
+    if data_type == "raw":
+        return raw_did
+    run = detail.run
+    copies = [c for doc in documents(run) for c in doc.copies] if run is not None else []
+    for copy in copies:
+        if copy.type == data_type and copy.did and not copy.problems:
+            return copy.did
+    for copy in copies:
+        match = _EB_LOCATION.search(copy.location) if copy.type == data_type else None
+        if match and match[2] == data_type and int(match[1]) == detail.run_number:
+            return xenonnt_did(detail.run_number, data_type, match[3])
+    raise _Unsafe(f"no DID of {data_type} is recorded")
 
 
 def overdue(detail: RunDetail, overdue_before: datetime | None) -> bool:
@@ -289,30 +327,34 @@ def hints(
         verdict = data_safety(run, policy)
         late = overdue(detail, overdue_before)
         rules_at = {r.rse for r in detail.rules if r.state is not RuleState.SUSPENDED}
-        if late and SLOT_CHICAGO in verdict.missing and CHICAGO_RSE not in rules_at:
-            out.append(
-                _hint(
-                    "no rule to UC_OSG_USERDISK for a science run",
-                    lambda: (
-                        f"rucio rule add {_arg('DID', did)} --copies 1 "
-                        f"--rses {_arg('RSE', CHICAGO_RSE)}"
-                    ),
+        for requirement, slot in missing_slots(run, verdict, policy) if late else ():
+            if slot.kind is SlotKind.RSE and slot.rse not in rules_at:
+                out.append(
+                    _hint(
+                        f"no rule to {slot.rse} for a {requirement.name}",
+                        lambda rse, dt: (
+                            f"rucio rule add {_arg('DID', _did_for(detail, dt, did))} "
+                            f"--copies 1 --rses {_arg('RSE', rse)}"
+                        ),
+                        slot.rse,
+                        requirement.data_type,
+                    )
                 )
-            )
-        if (
-            late
-            and SLOT_EUROPE in verdict.missing
-            and not rules_at & set(policy.rses.names(Region.EUROPE))
-        ):
-            out.append(
-                _hint(
-                    "no rule to a European RSE",
-                    lambda: (
-                        f"rucio rule add {_arg('DID', did)} --copies 1 "
-                        f"--rses {_european(policy, set())}"
-                    ),
+            elif slot.kind in (SlotKind.REGION, SlotKind.OUTSIDE) and not rules_at & set(
+                _slot_rses(policy, slot)
+            ):
+                out.append(
+                    _hint(
+                        f"no rule to {'a' if slot.kind is SlotKind.REGION else 'an'} {slot.label}",
+                        lambda slot, dt: (
+                            f"rucio rule add {_arg('DID', _did_for(detail, dt, did))} "
+                            "--copies 1 --rses "
+                            + _expression(_slot_rses(policy, slot), slot.label, "other ")
+                        ),
+                        slot,
+                        requirement.data_type,
+                    )
                 )
-            )
         if SLOT_TAPE in verdict.missing:
             failed = [u for u in detail.tape if u.state is TapeState.FAILED]
             name = run.name
@@ -339,9 +381,11 @@ def hints(
                 )
         purge = purge_verdict(run, policy)
         if purge.on_buffer and not purge.allowed and late:
-            out.append(
-                Hint(f"keep on the LNGS buffer: {purge.reason}", "# do not purge this run yet")
+            hosts = sorted(
+                {c.host for doc in documents(run) for c in doc.copies if policy.on_buffer_host(c)}
             )
+            where = "the LNGS buffer" if hosts == [HOST_BUFFER] else ", ".join(hosts)
+            out.append(Hint(f"keep on {where}: {purge.reason}", "# do not purge this run yet"))
     for rule in detail.rules:
         if rule.state is RuleState.STUCK and rule.rse in unavailable_rses:
             out.append(

@@ -178,8 +178,9 @@ def _shape(run: Run) -> tuple[object, ...] | None:
 
     ``data_safety``, ``copies_label``, ``run_problems`` and
     ``processing_state`` read the tags, detector, source, the reader's notes
-    and of each copy its type, host, status, checksum problem, RSE and
-    problems, and whether its checksum is a checksum (its text only when it
+    and of each copy its type, host, status, checksum problem, RSE,
+    problems, XENONnT's file count and DID and what Rucio says of it, and
+    whether its checksum is a checksum (its text only when it
     is not: a reason quotes it). Two runs of one shape are judged alike, so a
     run of a known shape is not judged again; the times, the name and the
     number are the run's own (they are not part of a judgement). A run with
@@ -201,6 +202,10 @@ def _shape(run: Run) -> tuple[object, ...] | None:
                 c.checksum_problem,
                 c.rse,
                 c.problems,
+                c.file_count,
+                c.did,
+                c.rucio_state,
+                c.rucio_files,
             )
             for c in run.copies
         ),

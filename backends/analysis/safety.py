@@ -7,7 +7,7 @@ the drill-down, the alarms, ``report``, ``check`` and ``audit`` all ask it.
 every one of these holds; anything else is "not a valid copy", and the reason
 is kept (:func:`copy_problems`):
 
-* its ``type`` is ``raw``, and its ``host`` is the expected one:
+* its ``type`` is the rule's data type (``raw``), and its ``host`` is the expected one:
   ``rucio-catalogue`` for a Rucio copy, ``tsm-server`` for tape;
 * its ``status`` is exactly ``transferred``;
 * no checksum problem is recorded on it (on any host, Rucio included; the
@@ -19,10 +19,12 @@ is kept (:func:`copy_problems`):
   paper's sites by default, ``[rses]`` in the config);
 * the reader found nothing malformed in the entry (``DataCopy.problems``).
 
-**The policy.** Science runs need a valid copy at UC_OSG_USERDISK, one at a
-European RSE and a valid tape copy; other runs a European RSE and tape.
-**The purge rule.** The raw data may leave the LNGS buffer only with a valid
-tape copy and a valid Rucio copy at a catalogue RSE outside LNGS.
+**The policy** (``analysis.policy``, configurable; XENON1T's by default).
+Science runs need a valid copy at UC_OSG_USERDISK, one at a European RSE and
+a valid tape copy; other runs a European RSE and tape. **The purge rule.**
+The raw data may leave the LNGS buffer only with a valid tape copy and a
+valid Rucio copy at a catalogue RSE outside LNGS. Verdicts name the rules
+that decided them.
 
 **Several documents with one number** (``Run.twins``): each document is
 judged on its own and the run gets the *worst* verdict, never the best.
@@ -30,21 +32,30 @@ judged on its own and the run gets the *worst* verdict, never the best.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from functools import cached_property
 
 from backends.analysis.jobs import dag_stalled
+from backends.analysis.policy import (
+    ANY_TYPE,
+    DEFAULT_POLICY,
+    DEFAULT_RSES,
+    RAW,
+    RSE_NAME,
+    PurgeRule,
+    Region,
+    Requirement,
+    RseCatalogue,
+    SafetyPolicy,
+    Slot,
+    SlotKind,
+)
 from backends.model import (
     CHICAGO_RSE,
-    EUROPEAN_RSES,
-    HOST_BUFFER,
     HOST_RUCIO,
     HOST_TAPE,
-    LNGS_RSE,
     NON_RUCIO_HOSTS,
     CopyStatus,
     CopyType,
@@ -54,82 +65,28 @@ from backends.model import (
     Run,
 )
 
+__all__ = [
+    "DEFAULT_POLICY",
+    "DEFAULT_RSES",
+    "RSE_NAME",
+    "PurgeRule",
+    "Region",
+    "Requirement",
+    "RseCatalogue",
+    "SafetyPolicy",
+    "Slot",
+    "SlotKind",
+]
+
+#: The default policy's slots, by label (the drill-down's hints and the
+#: alarms name them).
 SLOT_CHICAGO = CHICAGO_RSE
 SLOT_EUROPE = "European RSE"
 SLOT_TAPE = "tape"
 
-_RAW = CopyType.RAW.value
 _TRANSFERRED = CopyStatus.TRANSFERRED.value
-#: Types that are not raw data: such copies are no candidates for any slot.
+#: Types that are not raw data in the default policy (``policy.OTHER_TYPES``).
 _OTHER_TYPES = frozenset({CopyType.PROCESSED.value, CopyType.MINITREES.value})
-
-
-# ------------------------------------------------------------- the catalogue
-
-
-class Region(StrEnum):
-    US = "US"
-    EUROPE = "Europe"
-    LNGS = "LNGS"
-
-
-#: Rucio's own rule for RSE names (``rucio.common.schema``: upper case,
-#: digits, single ``_`` or ``-`` between them).
-RSE_NAME = re.compile(r"[A-Z0-9]+(?:[_-][A-Z0-9]+)*")
-
-
-@dataclass(frozen=True)
-class RseCatalogue:
-    """The RSEs the experiment has, each with its region.
-
-    A Rucio copy at an RSE that is not here (a typo, a placeholder, a number,
-    a site of another experiment) never counts.
-    """
-
-    #: (name, region) pairs in the order they were given.
-    entries: tuple[tuple[str, Region], ...]
-
-    @cached_property
-    def regions(self) -> Mapping[str, Region]:
-        """Region by RSE name."""
-        return dict(self.entries)
-
-    def region(self, name: object) -> Region | None:
-        """The RSE's region, or None when the catalogue does not know it."""
-        return self.regions.get(name) if isinstance(name, str) else None
-
-    def names(self, region: Region | None = None) -> tuple[str, ...]:
-        return tuple(n for n, r in self.entries if region is None or r is region)
-
-    def with_changes(self, changes: Mapping[str, Region | None]) -> RseCatalogue:
-        """This catalogue with RSEs added, moved to another region, or removed (None)."""
-        out = dict(self.entries)
-        for name, region in changes.items():
-            if region is None:
-                out.pop(name, None)
-            else:
-                out[name] = region
-        return RseCatalogue(tuple(out.items()))
-
-
-#: The paper's sites.
-DEFAULT_RSES = RseCatalogue(
-    (
-        (LNGS_RSE, Region.LNGS),
-        (CHICAGO_RSE, Region.US),
-        *((rse, Region.EUROPE) for rse in EUROPEAN_RSES),
-    )
-)
-
-
-@dataclass(frozen=True)
-class SafetyPolicy:
-    """What the verdicts are decided against (the config's ``[rses]``)."""
-
-    rses: RseCatalogue = field(default=DEFAULT_RSES)
-
-
-DEFAULT_POLICY = SafetyPolicy()
 
 
 # ---------------------------------------------------------------- one copy
@@ -138,31 +95,60 @@ _TAPE = "tape"
 _RUCIO = "rucio"
 
 
-def _role(copy: DataCopy) -> str | None:
-    """Which slots a copy is a candidate for: tape, Rucio, or none (not raw
-    data at a copy host: the buffer, processed data, ...)."""
-    if copy.type in _OTHER_TYPES:
+def _role(copy: DataCopy, policy: SafetyPolicy, data_type: str) -> str | None:
+    """Which slots a copy is a candidate for: tape, Rucio, or none (not data
+    of this type at a copy host: the buffer, processed data, ...)."""
+    excluded = policy.excluded.get(data_type)
+    if copy.type in (policy.not_candidates(data_type) if excluded is None else excluded):
         return None
     if copy.host == HOST_TAPE:
         return _TAPE
-    if copy.host == HOST_RUCIO or (copy.rse is not None and copy.host not in NON_RUCIO_HOSTS):
+    if copy.host == HOST_RUCIO or (
+        copy.rse is not None
+        and copy.host not in NON_RUCIO_HOSTS
+        and copy.host not in policy.purge_hosts
+    ):
         return _RUCIO
     return None
 
 
-def is_candidate(copy: DataCopy) -> bool:
-    """Whether the copy is meant as raw data on tape or in Rucio (valid or not);
+def _data_type(copy: DataCopy, policy: SafetyPolicy) -> str:
+    """The data type a copy is judged as: its own when a rule is about it,
+    else the policy's first (so an odd ``type`` is a bad copy of that)."""
+    return copy.type if copy.type in policy.data_types else policy.data_types[0]
+
+
+def is_candidate(copy: DataCopy, policy: SafetyPolicy = DEFAULT_POLICY) -> bool:
+    """Whether the copy is meant as data on tape or in Rucio (valid or not);
     the others (the buffer, processed data, RCC) are no copy for any slot."""
-    return _role(copy) is not None
+    return _role(copy, policy, _data_type(copy, policy)) is not None
 
 
-def _valid(copy: DataCopy, role: str, rses: RseCatalogue) -> bool:
+def _valid(copy: DataCopy, role: str, policy: SafetyPolicy, data_type: str = RAW) -> bool:
     """The rules of the module doc, without building any words (the hot path)."""
-    if copy.type != _RAW or copy.status != _TRANSFERRED or copy.checksum_problem or copy.problems:
+    if (
+        copy.type != data_type
+        or copy.status != _TRANSFERRED
+        or copy.checksum_problem
+        or copy.problems
+    ):
         return False
     if role == _TAPE:
         return has_checksum(copy)
-    return copy.host == HOST_RUCIO and rses.region(copy.rse) is not None
+    if copy.host != HOST_RUCIO or policy.rses.region(copy.rse) is None:
+        return False
+    return not policy.rucio_check or _rucio_confirms(copy)
+
+
+def _rucio_confirms(copy: DataCopy) -> bool:
+    """Rucio has an OK rule for the copy's DID at its RSE, holding as many
+    files as the copy's ``file_count`` (admix's ``clean_eb``)."""
+    return (
+        copy.rucio_state == "OK"
+        and copy.file_count is not None
+        and copy.file_count > 0
+        and copy.rucio_files == copy.file_count
+    )
 
 
 #: Text that stands where no checksum was recorded.
@@ -193,24 +179,29 @@ def _subject(copy: DataCopy, role: str) -> str:
     return "Rucio copy"
 
 
-def copy_problems(copy: DataCopy, policy: SafetyPolicy = DEFAULT_POLICY) -> tuple[str, ...]:
-    """Why a copy is not a valid copy, one clause each; empty when it is valid.
+def copy_problems(
+    copy: DataCopy, policy: SafetyPolicy = DEFAULT_POLICY, data_type: str | None = None
+) -> tuple[str, ...]:
+    """Why a copy is not a valid copy (of ``data_type``, by default its own
+    or the policy's first), one clause each; empty when it is valid.
 
     A copy that is no candidate for any slot (a buffer copy, processed data)
     gives ``("not a raw-data copy on tape or in Rucio",)``.
     """
-    role = _role(copy)
+    dt = _data_type(copy, policy) if data_type is None else data_type
+    role = _role(copy, policy, dt)
     if role is None:
-        return ("not a raw-data copy on tape or in Rucio",)
-    if _valid(copy, role, policy.rses):
+        what = "raw-data" if dt == RAW else f"{dt}"
+        return (f"not a {what} copy on tape or in Rucio",)
+    if _valid(copy, role, policy, dt):
         return ()
     who = _subject(copy, role)
     out: list[str] = []
-    if copy.type != _RAW:
+    if copy.type != dt:
         out.append(
             f"{who} has no type"
             if not copy.type
-            else f"{who} is of type {_shown(copy.type)}, not raw"
+            else f"{who} is of type {_shown(copy.type)}, not {dt}"
         )
     if role == _RUCIO and copy.host != HOST_RUCIO:
         out.append(
@@ -237,18 +228,39 @@ def copy_problems(copy: DataCopy, policy: SafetyPolicy = DEFAULT_POLICY) -> tupl
             out.append(f"{who} names no RSE")
         elif policy.rses.region(copy.rse) is None:
             out.append(f"RSE {_shown(copy.rse)} is not a known RSE")
+        if policy.rucio_check:
+            out.extend(_rucio_problems(copy, who))
     out.extend(f"{who} is malformed: {problem}" for problem in copy.problems)
     return tuple(out)
 
 
+def _rucio_problems(copy: DataCopy, who: str) -> list[str]:
+    """Why Rucio does not confirm the copy, in words (see ``_rucio_confirms``)."""
+    out = []
+    state = copy.rucio_state
+    if state is None:
+        out.append(f"{who} is unverified in Rucio (no rucio backend to ask)")
+    elif state == "no rule":
+        out.append(f"{who} has no rule in Rucio for its DID")
+    elif state != "OK":
+        out.append(f"{who} has its rule {_shown(state)} in Rucio, not OK")
+    if copy.file_count is None or copy.file_count <= 0:
+        out.append(f"{who} has no file_count")
+    elif copy.rucio_files is not None and copy.rucio_files != copy.file_count:
+        out.append(f"{who} has {copy.rucio_files} of {copy.file_count} files in Rucio")
+    return out
+
+
 def valid_rucio_copy(copy: DataCopy, policy: SafetyPolicy = DEFAULT_POLICY) -> bool:
-    """A raw copy in Rucio that passes every rule of the module doc."""
-    return _role(copy) == _RUCIO and _valid(copy, _RUCIO, policy.rses)
+    """A copy in Rucio that passes every rule of the module doc."""
+    dt = _data_type(copy, policy)
+    return _role(copy, policy, dt) == _RUCIO and _valid(copy, _RUCIO, policy, dt)
 
 
 def valid_tape_copy(copy: DataCopy, policy: SafetyPolicy = DEFAULT_POLICY) -> bool:
-    """A raw copy on tape that passes every rule (restore-tested: it has a checksum)."""
-    return _role(copy) == _TAPE and _valid(copy, _TAPE, policy.rses)
+    """A copy on tape that passes every rule (restore-tested: it has a checksum)."""
+    dt = _data_type(copy, policy)
+    return _role(copy, policy, dt) == _TAPE and _valid(copy, _TAPE, policy, dt)
 
 
 # ------------------------------------------------------ one document's copies
@@ -259,11 +271,19 @@ def documents(run: Run) -> tuple[Run, ...]:
     return (run, *run.twins) if run.twins else (run,)
 
 
-def rucio_rses(run: Run, policy: SafetyPolicy = DEFAULT_POLICY) -> tuple[str, ...]:
-    """RSEs holding a valid raw copy of this document, in the document's order."""
+def rucio_rses(
+    run: Run, policy: SafetyPolicy = DEFAULT_POLICY, data_type: str | None = None
+) -> tuple[str, ...]:
+    """RSEs holding a valid copy (of ``data_type``, the policy's first by
+    default) of this document, in the document's order."""
+    dt = policy.data_types[0] if data_type is None else data_type
     seen: list[str] = []
     for copy in run.copies:
-        if valid_rucio_copy(copy, policy) and copy.rse not in seen:
+        if (
+            _role(copy, policy, dt) == _RUCIO
+            and _valid(copy, _RUCIO, policy, dt)
+            and copy.rse not in seen
+        ):
             seen.append(copy.rse)  # type: ignore[arg-type]
     return tuple(seen)
 
@@ -277,13 +297,15 @@ def tape_checksum_problem(run: Run) -> bool:
     )
 
 
-def _is_buffer_copy(copy: DataCopy) -> bool:
-    return copy.type == _RAW and copy.host == HOST_BUFFER
+def _is_buffer_copy(copy: DataCopy, policy: SafetyPolicy) -> bool:
+    """A copy on a buffer host the policy has a purge rule for, of its data type."""
+    return policy.on_buffer_host(copy)
 
 
-def on_buffer(run: Run) -> bool:
-    """Whether a document of the run records its raw data on the LNGS buffer."""
-    return any(_is_buffer_copy(c) for doc in documents(run) for c in doc.copies)
+def on_buffer(run: Run, policy: SafetyPolicy = DEFAULT_POLICY) -> bool:
+    """Whether a document of the run records its data on a buffer host (the
+    LNGS buffer, ``xe1t-datamanager``, by default)."""
+    return any(_is_buffer_copy(c, policy) for doc in documents(run) for c in doc.copies)
 
 
 def copies_overdue(run: Run, before: datetime | None) -> bool:
@@ -332,7 +354,7 @@ def count_malformed(runs: Iterable[Run], policy: SafetyPolicy = DEFAULT_POLICY) 
 @dataclass(frozen=True, slots=True)
 class SafetyVerdict:
     safe: bool
-    #: Requirement slots: "UC_OSG_USERDISK", "European RSE", "tape".
+    #: Requirement slots by label: "UC_OSG_USERDISK", "European RSE", "tape".
     required: tuple[str, ...]
     present: tuple[str, ...]
     missing: tuple[str, ...]
@@ -340,6 +362,8 @@ class SafetyVerdict:
     #: Missing slots with a copy that failed its checksum: a failure, not a
     #: copy on its way, whatever the run's age.
     failed: tuple[str, ...] = ()
+    #: The names of the rules that decided (``[[policy.require]] name``).
+    rules: tuple[str, ...] = ()
 
 
 def is_science(run: Run) -> bool:
@@ -347,82 +371,144 @@ def is_science(run: Run) -> bool:
     return any(doc.science for doc in documents(run))
 
 
-def _required(science: bool) -> tuple[str, ...]:
-    return (SLOT_CHICAGO, SLOT_EUROPE, SLOT_TAPE) if science else (SLOT_EUROPE, SLOT_TAPE)
-
-
 def rse_slot(rse: object, rses: RseCatalogue) -> str | None:
-    """The slot of the policy a valid Rucio copy at this RSE fills: Chicago's,
-    the European one, or none (LNGS, an RSE the catalogue does not know).
+    """XENON1T's slot a valid Rucio copy at this RSE fills: Chicago's, the
+    European one, or none (LNGS, an RSE the catalogue does not know). One
+    copy fills one slot: the Chicago copy is never the European one too.
 
-    One copy fills one slot: the Chicago copy is never the European one too.
-    The verdicts and the ETAs' data-at-risk clock both ask this.
+    The ETAs' data-at-risk clock asks this (it knows the European and the
+    Chicago copies, not a configured policy's slots).
     """
     if rse == CHICAGO_RSE:
         return SLOT_CHICAGO if rses.region(rse) is not None else None
     return SLOT_EUROPE if rses.region(rse) is Region.EUROPE else None
 
 
-def _fills(slot: str, copy: DataCopy, role: str, rses: RseCatalogue) -> bool:
-    """Whether a copy of this role would fill the slot if it were valid."""
-    if slot == SLOT_TAPE:
-        return role == _TAPE
-    if role != _RUCIO:
+def _rse_fills(slot: Slot, rse: object, rses: RseCatalogue, named: frozenset[str]) -> bool:
+    """Whether a valid Rucio copy at ``rse`` fills the slot."""
+    region = rses.region(rse)
+    if region is None:
         return False
-    return rse_slot(copy.rse, rses) == slot
+    if slot.kind is SlotKind.RSE:
+        return rse == slot.rse
+    if slot.kind is SlotKind.REGION:
+        # One copy fills one slot: the Chicago copy is never the European one too.
+        return region is slot.region and rse not in named
+    if slot.kind is SlotKind.OUTSIDE:
+        return region is not slot.region
+    return False
 
 
-def _candidates(slot: str, doc: Run, policy: SafetyPolicy) -> list[tuple[DataCopy, str]]:
+def _fills(
+    slot: Slot, copy: DataCopy, role: str, rses: RseCatalogue, named: frozenset[str]
+) -> bool:
+    """Whether a copy of this role would fill the slot if it were valid."""
+    if slot.kind is SlotKind.TAPE:
+        return role == _TAPE
+    return role == _RUCIO and _rse_fills(slot, copy.rse, rses, named)
+
+
+def _candidates(
+    slot: Slot, doc: Run, policy: SafetyPolicy, data_type: str, named: frozenset[str]
+) -> list[DataCopy]:
     """Copies that were meant for the slot: those at its RSEs (or on tape),
-    and Rucio copies at no known RSE, which might have been meant for any."""
+    and Rucio copies at no known RSE, which might have been meant for any
+    (the tape slot included: XENON1T's reasons have always listed them)."""
     rses = policy.rses
     out = []
     for copy in doc.copies:
-        role = _role(copy)
+        role = _role(copy, policy, data_type)
         if role is None:
             continue
-        if _fills(slot, copy, role, rses) or (role == _RUCIO and rses.region(copy.rse) is None):
-            out.append((copy, role))
+        if _fills(slot, copy, role, rses, named) or (
+            role == _RUCIO and rses.region(copy.rse) is None
+        ):
+            out.append(copy)
     return out
 
 
-def _why_missing(slot: str, doc: Run, policy: SafetyPolicy) -> str:
-    reasons = [p for copy, _ in _candidates(slot, doc, policy) for p in copy_problems(copy, policy)]
-    return "; ".join(dict.fromkeys(reasons)) or "none recorded"
+def _why(copies: Iterable[DataCopy], policy: SafetyPolicy, data_type: str) -> str:
+    return "; ".join(dict.fromkeys(p for c in copies for p in copy_problems(c, policy, data_type)))
 
 
-def _document_safety(doc: Run, policy: SafetyPolicy, science: bool) -> SafetyVerdict:
-    required = _required(science)
+def _label(rule: Requirement | PurgeRule, slot: Slot, policy: SafetyPolicy) -> str:
+    """A slot's label, with its data type when the policy has several."""
+    return policy.slot_label(rule.data_type, slot)
+
+
+def _labels(rule: Requirement, policy: SafetyPolicy) -> tuple[str, ...]:
+    """The labels of a rule's slots (remembered by the policy: the hot path)."""
+    labels = policy.labels.get(id(rule))
+    return labels if labels is not None else tuple(_label(rule, s, policy) for s in rule.copies)
+
+
+@dataclass(frozen=True, slots=True)
+class _RuleVerdict:
+    required: tuple[str, ...]
+    missing: tuple[str, ...]
+    failed: tuple[str, ...]
+    reason: str
+
+
+def _rule_safety(doc: Run, rule: Requirement, policy: SafetyPolicy) -> _RuleVerdict:
     rses = policy.rses
-    filled: set[str] = set()
-    failed: set[str] = set()
+    dt = rule.data_type
+    named = rule.named_rses
+    slots = rule.copies
+    filled = [False] * len(slots)  # by slot index (a Slot hashes slowly)
+    failed = [False] * len(slots)
     for copy in doc.copies:
-        role = _role(copy)
+        role = _role(copy, policy, dt)
         if role is None:
             continue
-        valid = _valid(copy, role, rses)
-        for slot in required:
-            if _fills(slot, copy, role, rses):
+        valid = _valid(copy, role, policy, dt)
+        if not valid and not copy.checksum_problem:
+            continue  # fills no slot and fails none
+        for i, slot in enumerate(slots):
+            if _fills(slot, copy, role, rses, named):
                 if valid:
-                    filled.add(slot)
-                elif copy.checksum_problem:
-                    failed.add(slot)
-    present = tuple(s for s in required if s in filled)
-    missing = tuple(s for s in required if s not in filled)
-    kind = "science run" if science else "non-science run"
-    if not missing:
-        reason = f"{kind}: {len(required)} valid copies ({', '.join(required)})"
-    else:
-        parts = [f"{slot} ({_why_missing(slot, doc, policy)})" for slot in missing]
-        reason = f"{kind}: missing {', '.join(parts)}"
-    return SafetyVerdict(
-        safe=not missing,
-        required=required,
-        present=present,
-        missing=missing,
-        reason=reason,
-        failed=tuple(s for s in missing if s in failed),
+                    filled[i] = True
+                else:
+                    failed[i] = True
+    labels = _labels(rule, policy)
+    if all(filled):
+        copies = "1 valid copy" if len(labels) == 1 else f"{len(labels)} valid copies"
+        return _RuleVerdict(labels, (), (), f"{rule.name}: {copies} ({', '.join(labels)})")
+    missing = [i for i in range(len(slots)) if not filled[i]]
+    parts = [
+        f"{labels[i]} "
+        f"({_why(_candidates(slots[i], doc, policy, dt, named), policy, dt) or 'none recorded'})"
+        for i in missing
+    ]
+    return _RuleVerdict(
+        labels,
+        tuple(labels[i] for i in missing),
+        tuple(labels[i] for i in missing if failed[i]),
+        f"{rule.name}: missing {', '.join(parts)}",
     )
+
+
+#: The reason of a run no requirement applies to.
+NO_RULE = "no rule of the policy applies to this run"
+
+
+def _document_safety(
+    doc: Run, policy: SafetyPolicy, rules: tuple[Requirement, ...]
+) -> SafetyVerdict:
+    names = tuple(r.name for r in rules)
+    if not rules:
+        return SafetyVerdict(False, (), (), (), NO_RULE, (), names)
+    if len(rules) == 1:
+        one = _rule_safety(doc, rules[0], policy)
+        required, missing, failed, reason = one.required, one.missing, one.failed, one.reason
+    else:
+        each = [_rule_safety(doc, rule, policy) for rule in rules]
+        required = tuple(dict.fromkeys(label for v in each for label in v.required))
+        missing = tuple(dict.fromkeys(label for v in each for label in v.missing))
+        failed = tuple(dict.fromkeys(label for v in each for label in v.failed))
+        reason = "; ".join(v.reason for v in each)
+    present = tuple(s for s in required if s not in missing)
+    return SafetyVerdict(not missing, required, present, missing, reason, failed, names)
 
 
 def _worst(verdicts: list[SafetyVerdict]) -> int:
@@ -441,14 +527,17 @@ def data_safety(run: Run, policy: SafetyPolicy = DEFAULT_POLICY) -> SafetyVerdic
     """Whether the run meets the policy, the missing slots and why, in words.
 
     Of several documents with one number, each is judged on its own (by the
-    science policy when any of them is science data): a slot counts only
-    when every document has it, and the reasons of every document that
-    falls short are given.
+    rules that apply to any of them: the science policy when one is science
+    data): a slot counts only when every document has it, and the reasons of
+    every document that falls short are given.
     """
     if not run.twins:
-        return _document_safety(run, policy, run.science)
-    science = is_science(run)
-    verdicts = [_document_safety(doc, policy, science) for doc in documents(run)]
+        return _document_safety(run, policy, policy.requirements((run,)))
+    rules = policy.requirements(documents(run))
+    verdicts = [_document_safety(doc, policy, rules) for doc in documents(run)]
+    names = verdicts[0].rules
+    if not rules:
+        return verdicts[0]
     required = verdicts[0].required
     missing = tuple(s for s in required if any(s in v.missing for v in verdicts))
     failed = tuple(s for s in required if any(s in v.failed for v in verdicts))
@@ -459,7 +548,7 @@ def data_safety(run: Run, policy: SafetyPolicy = DEFAULT_POLICY) -> SafetyVerdic
             _of_document(i, run) + v.reason for i, v in enumerate(verdicts) if not v.safe
         )
     present = tuple(s for s in required if s not in missing)
-    return SafetyVerdict(not missing, required, present, missing, reason, failed)
+    return SafetyVerdict(not missing, required, present, missing, reason, failed, names)
 
 
 def deciding_document(run: Run, policy: SafetyPolicy = DEFAULT_POLICY) -> Run:
@@ -467,8 +556,8 @@ def deciding_document(run: Run, policy: SafetyPolicy = DEFAULT_POLICY) -> Run:
     if not run.twins:
         return run
     docs = documents(run)
-    science = is_science(run)
-    return docs[_worst([_document_safety(doc, policy, science) for doc in docs])]
+    rules = policy.requirements(docs)
+    return docs[_worst([_document_safety(doc, policy, rules) for doc in docs])]
 
 
 @dataclass(frozen=True, slots=True)
@@ -476,53 +565,155 @@ class PurgeVerdict:
     allowed: bool
     on_buffer: bool
     reason: str
+    #: The purge rules that decided ("purge rule of xe1t-datamanager").
+    rules: tuple[str, ...] = ()
 
 
-def _purge_problems(doc: Run, policy: SafetyPolicy) -> tuple[list[str], list[str]]:
-    """(what stops a purge on this document, the RSEs outside LNGS with a valid copy)."""
+def _where(slot: Slot) -> str:
+    if slot.kind is SlotKind.RSE:
+        return f"at {slot.rse}"
+    assert slot.region is not None
+    if slot.kind is SlotKind.REGION:
+        return f"in {slot.region.value}"
+    return f"outside {slot.region.value}"
+
+
+def _purge_problems(
+    doc: Run, policy: SafetyPolicy, rule: PurgeRule, dt: str
+) -> tuple[list[str], list[str]]:
+    """(what stops a purge of this document's ``dt`` copy, the RSEs with a
+    valid copy the rule asks for)."""
     rses = policy.rses
+    named = rule.named_rses
     problems: list[str] = []
-    if not any(valid_tape_copy(c, policy) for c in doc.copies):
-        tape = [p for c in doc.copies if _role(c) == _TAPE for p in copy_problems(c, policy)]
-        problems.append(
-            "no valid tape copy (" + ("; ".join(dict.fromkeys(tape)) or "none recorded") + ")"
-        )
-    outside = [r for r in rucio_rses(doc, policy) if rses.region(r) is not Region.LNGS]
-    if not outside:
-        why = [
-            p
-            for c in doc.copies
-            if _role(c) == _RUCIO and rses.region(c.rse) is not Region.LNGS
-            for p in copy_problems(c, policy)
-        ]
-        problems.append(
-            "no valid Rucio copy outside LNGS"
-            + (f" ({'; '.join(dict.fromkeys(why))})" if why else "")
-        )
-    return problems, outside
+    found: list[str] = []
+    valid = rucio_rses(doc, policy, dt)
+    for slot in rule.copies:
+        if slot.kind is SlotKind.TAPE:
+            tapes = [c for c in doc.copies if _role(c, policy, dt) == _TAPE]
+            if not any(_valid(c, _TAPE, policy, dt) for c in tapes):
+                why = _why(tapes, policy, dt) or "none recorded"
+                problems.append(f"no valid tape copy ({why})")
+            continue
+        here = [r for r in valid if _rse_fills(slot, r, rses, named)]
+        if not here:
+            why = _why(_candidates(slot, doc, policy, dt, named), policy, dt)
+            problems.append(f"no valid Rucio copy {_where(slot)}" + (f" ({why})" if why else ""))
+        found.extend(here)
+    return problems, found
+
+
+def _allowed_words(rule: PurgeRule, rses: list[str]) -> str:
+    parts = []
+    if any(s.kind is SlotKind.TAPE for s in rule.copies):
+        parts.append("tape copy")
+    if any(s.rucio for s in rule.copies):
+        parts.append(f"Rucio copy at {', '.join(rses)}")
+    return "valid " + " and ".join(parts)
 
 
 def purge_verdict(run: Run, policy: SafetyPolicy = DEFAULT_POLICY) -> PurgeVerdict:
-    """May the raw data of this run be deleted from the LNGS buffer?
+    """May the data of this run be deleted from the buffer?
 
-    Only when every document of the run has a valid tape copy and a valid
-    Rucio copy at a catalogue RSE outside LNGS.
+    Only when every document of the run has the copies the purge rule of
+    each buffer host it is on asks for (XENON1T: a valid tape copy and a
+    valid Rucio copy at a catalogue RSE outside LNGS).
     """
     docs = documents(run)
-    if not any(is_candidate(c) or _is_buffer_copy(c) for doc in docs for c in doc.copies):
+    if not policy.purge:
+        return PurgeVerdict(False, False, "no purge rule in the policy")
+    copies = run.copies if not run.twins else tuple(c for d in docs for c in d.copies)
+    held = [p for p in policy.purge if any(p.holds(c) for c in copies)]
+    if not held and not any(is_candidate(c, policy) for c in copies):
         return PurgeVerdict(False, False, "no copy recorded")
-    buffered = on_buffer(run)
-    judged = [_purge_problems(doc, policy) for doc in docs]
-    for index, (problems, _) in enumerate(judged):
-        if problems:
-            where = _of_document(index, run) if run.twins else ""
-            if not buffered:
-                problems = ["not on the buffer (already purged)", *problems]
-            return PurgeVerdict(False, buffered, where + " and ".join(problems))
+    buffered = bool(held)
+    rules = held or list(policy.purge)
+    names = tuple(p.name for p in rules)
+    several = len(policy.purge) > 1
+    allowed: list[str] = []
+    for rule in rules:
+        host = f"{rule.host}: " if several else ""
+        for dt in _purged_types(rule, docs, policy):
+            judged = [_purge_problems(doc, policy, rule, dt) for doc in docs]
+            what = host + (f"{dt}: " if rule.data_type == ANY_TYPE else "")
+            for index, (problems, _) in enumerate(judged):
+                if problems:
+                    where = _of_document(index, run) if run.twins else ""
+                    if not buffered:
+                        problems = ["not on the buffer (already purged)", *problems]
+                    return PurgeVerdict(
+                        False, buffered, what + where + " and ".join(problems), names
+                    )
+            if buffered:
+                found = list(dict.fromkeys(r for _, rses in judged for r in rses))
+                allowed.append(what + _allowed_words(rule, found))
     if not buffered:
-        return PurgeVerdict(False, False, "already purged")
-    outside = list(dict.fromkeys(r for _, rses in judged for r in rses))
-    return PurgeVerdict(True, True, f"valid tape copy and Rucio copy at {', '.join(outside)}")
+        return PurgeVerdict(False, False, "already purged", names)
+    return PurgeVerdict(True, True, "; ".join(allowed), names)
+
+
+def _purged_types(rule: PurgeRule, docs: tuple[Run, ...], policy: SafetyPolicy) -> list[str]:
+    """The data types a purge rule judges for these documents: its own, or
+    (``data_type = "*"``) each type the host holds of the run."""
+    if rule.data_type != ANY_TYPE:
+        return [rule.data_type]
+    held = [c.type for d in docs for c in d.copies if rule.holds(c)]
+    return list(dict.fromkeys(held)) or [policy.data_types[0]]
+
+
+def missing_slots(
+    run: Run, verdict: SafetyVerdict, policy: SafetyPolicy = DEFAULT_POLICY
+) -> list[tuple[Requirement, Slot]]:
+    """The verdict's missing slots with the rules that ask for them (for the
+    drill-down's hints)."""
+    return [
+        (rule, slot)
+        for rule in policy.requirements(documents(run))
+        for slot in rule.copies
+        if _label(rule, slot, policy) in verdict.missing
+    ]
+
+
+def counted_slots(
+    copy: DataCopy, run: Run, policy: SafetyPolicy = DEFAULT_POLICY
+) -> tuple[str, ...]:
+    """The slots of the run's rules and of the purge rules this copy fills
+    when it is valid (the drill-down's copies table): empty for a valid copy
+    that counts for nothing (at LNGS, say)."""
+    out: list[str] = []
+    rules: list[Requirement | PurgeRule] = [*policy.requirements(documents(run)), *policy.purge]
+    for rule in rules:
+        dt = copy.type if rule.data_type == ANY_TYPE else rule.data_type
+        role = _role(copy, policy, dt)
+        if role is None or not _valid(copy, role, policy, dt):
+            continue
+        for slot in rule.copies:
+            if _fills(slot, copy, role, policy.rses, rule.named_rses):
+                out.append(
+                    _label(rule, slot, policy)
+                    if isinstance(rule, Requirement)
+                    else f"purge: {slot.label}"
+                )
+    return tuple(dict.fromkeys(out))
+
+
+def decided_by(
+    safety: SafetyVerdict, purge: PurgeVerdict, policy: SafetyPolicy = DEFAULT_POLICY
+) -> str:
+    """Which rules of the policy decided the two verdicts, with the copies
+    each asks for: the drill-down's "Policy" line."""
+    parts = []
+    by_name = {r.name: r for r in policy.require}
+    for name in safety.rules:
+        rule = by_name[name]
+        parts.append(f"rule {name!r} ({', '.join(_label(rule, s, policy) for s in rule.copies)})")
+    if not safety.rules:
+        parts.append("no rule applies")
+    hosts = {p.name: p for p in policy.purge}
+    for name in purge.rules:
+        prule = hosts[name]
+        parts.append(f"{name} ({', '.join(s.label for s in prule.copies)})")
+    return "; ".join(parts)
 
 
 # ---------------------------------------------------------------- processing
@@ -601,11 +792,12 @@ def copies_label(run: Run, policy: SafetyPolicy = DEFAULT_POLICY) -> str:
     """
     doc = deciding_document(run, policy)
     rses = policy.rses
+    dt = policy.data_types[0]
     parts: list[str] = []
-    if on_buffer(doc):
+    if on_buffer(doc, policy):
         parts.append("buf")
-    tapes = [c for c in doc.copies if _role(c) == _TAPE]
-    if any(_valid(c, _TAPE, rses) for c in tapes):
+    tapes = [c for c in doc.copies if _role(c, policy, dt) == _TAPE]
+    if any(_valid(c, _TAPE, policy, dt) for c in tapes):
         parts.append("tape")
     elif any(c.checksum_problem for c in tapes):
         parts.append("tape!")

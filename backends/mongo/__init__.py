@@ -31,11 +31,14 @@ from backends.mongo.documents import (
     run_number,
 )
 from backends.mongo.tape import TapeView, run_upload
+from backends.mongo.xenonnt import NT_PROJECTION, nt_document_to_run
 from backends.sources import Backend, RunDetailSource, RunsSource, TapeSource
 
 __all__ = ["MongoBackend"]
 
 Clock = Callable[[], datetime]
+#: Converts one document (and a fallback number) to a run.
+Reader = Callable[[Mapping[str, Any], int], Run]
 
 
 def _utcnow() -> datetime:
@@ -63,6 +66,8 @@ class MongoBackend(Backend, RunsSource, TapeSource, RunDetailSource):
         """
         super().__init__(options)
         self.settings: Settings = parse_settings(self.options, environ)
+        self._nt = self.settings.profile == "xenonnt"
+        self._reader: Reader = nt_document_to_run if self._nt else document_to_run
         self._client = client
         self._client_lock = threading.Lock()
         self._client_options = dict(client_options or {})
@@ -89,7 +94,8 @@ class MongoBackend(Backend, RunsSource, TapeSource, RunDetailSource):
 
     def _read(self, query: Mapping[str, Any], doing: str) -> list[dict[str, Any]]:
         try:
-            return list(self._collection().find(query, dict(PROJECTION)))
+            projection = NT_PROJECTION if self._nt else PROJECTION
+            return list(self._collection().find(query, dict(projection)))
         except Exception as exc:  # the driver's, or garbage it could not decode
             raise source_error(exc, self.settings, doing) from None
 
@@ -101,7 +107,7 @@ class MongoBackend(Backend, RunsSource, TapeSource, RunDetailSource):
             full_due = self._full_at is None or now - self._full_at >= self.settings.full_every
             if not cache.loaded or full_due:
                 docs = self._read({}, f"reading {self.settings.target}")
-                numeric, odd = _convert(docs, self._converted.full_read())
+                numeric, odd = _convert(docs, self._converted.full_read(), self._reader)
                 cache.load_full(numeric, odd)
                 self._full_at = now
                 self.last_read = ("full", len(docs))
@@ -113,7 +119,7 @@ class MongoBackend(Backend, RunsSource, TapeSource, RunDetailSource):
                 )
                 # Only documents with a numeric number match the filter; the
                 # odd ones are refreshed by the full reads.
-                numeric, _ = _convert(docs, self._converted.tail_read())
+                numeric, _ = _convert(docs, self._converted.tail_read(), self._reader)
                 cache.load_tail(floor, numeric)
                 self.last_read = ("tail", len(docs))
             self._converted.done()
@@ -142,7 +148,11 @@ class MongoBackend(Backend, RunsSource, TapeSource, RunDetailSource):
             f"reading run {run_number} in {self.settings.target}",
         )
         taken_at = self._clock()
-        runs = [r for r in (_safe_run(doc, run_number) for doc in docs) if r.number == run_number]
+        runs = [
+            r
+            for r in (_safe_run(doc, run_number, self._reader) for doc in docs)
+            if r.number == run_number
+        ]
         if not runs:
             return RunDetail(
                 taken_at,
@@ -163,7 +173,9 @@ class MongoBackend(Backend, RunsSource, TapeSource, RunDetailSource):
 
 
 def _convert(
-    docs: Iterable[Mapping[str, Any]], converted: Converted | None = None
+    docs: Iterable[Mapping[str, Any]],
+    converted: Converted | None = None,
+    reader: Reader = document_to_run,
 ) -> tuple[list[Run], list[Run]]:
     """Runs of documents the server compares by number, and the odd ones.
 
@@ -178,20 +190,23 @@ def _convert(
     for doc in docs:
         if run_number(doc.get("number")) is not None:
             if converted is None:
-                numeric.append(_safe_run(doc, -1))
+                numeric.append(_safe_run(doc, -1, reader))
             else:
-                numeric.append(converted.run(doc, _safe_run))
+                numeric.append(converted.run(doc, lambda d, n: _safe_run(d, n, reader)))
         else:
-            run = _safe_run(doc, -(unnumbered + 1))
+            run = _safe_run(doc, -(unnumbered + 1), reader)
             unnumbered += run.number < 0
             odd.append(run)
     return numeric, odd
 
 
-def _safe_run(doc: Mapping[str, Any], fallback_number: int) -> Run:
-    """``document_to_run``, and should it ever fail, still a row that says so."""
+def _safe_run(
+    doc: Mapping[str, Any], fallback_number: int, reader: Reader = document_to_run
+) -> Run:
+    """``document_to_run`` (or the XENONnT reader), and should it ever fail,
+    still a row that says so."""
     try:
-        return document_to_run(doc, fallback_number)
+        return reader(doc, fallback_number)
     except Exception as exc:  # one bad document must not hide the others
         number = run_number(doc.get("number"))
         return Run(

@@ -51,7 +51,12 @@ DEFAULTS: Mapping[str, Any] = {
     "socket_timeout": 10.0,
     "recent_days": 7.0,
     "full_every": 600.0,
+    "profile": "xenon1t",
 }
+#: The runs database's shape: XENON1T's ``runs_new`` or XENONnT's ``runs``.
+PROFILES = ("xenon1t", "xenonnt")
+#: The collection of each profile when ``collection`` is not given.
+COLLECTIONS: Mapping[str, str] = {"xenon1t": "runs_new", "xenonnt": "runs"}
 _MASK = "***"
 _USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@]*:)[^\s@/]*(@)")
 
@@ -72,6 +77,8 @@ class Settings:
     full_every: float
     #: Hosts of the URI, for messages (never the credentials).
     hosts: str
+    #: The documents' shape (``PROFILES``).
+    profile: str = "xenon1t"
 
     @property
     def target(self) -> str:
@@ -143,6 +150,11 @@ def parse_settings(
             f"unknown mongo option {unknown[0]!r} (known: {', '.join(DEFAULTS)})"
         )
     uri, parsed = _uri(options)
+    profile = options.get("profile", DEFAULTS["profile"])
+    if profile not in PROFILES:
+        raise BackendConfigError(f"profile must be one of {', '.join(PROFILES)}, got {profile!r}")
+    if "collection" not in options:
+        options = {**options, "collection": COLLECTIONS[profile]}
     read_preference = options.get("read_preference", DEFAULTS["read_preference"])
     if read_preference not in READ_PREFERENCES:
         raise BackendConfigError(
@@ -182,6 +194,7 @@ def parse_settings(
         recent_days=_seconds(options, "recent_days", "days"),
         full_every=_seconds(options, "full_every"),
         hosts=hosts or "?",
+        profile=profile,
     )
 
 

@@ -1,4 +1,4 @@
-"""Write the simulator's runs into a MongoDB as XENON1T run documents.
+"""Write the simulator's runs into a MongoDB as XENON1T (or XENONnT) run documents.
 
 So that a site can try the mongo backend on a copy before pointing it at the
 real runs database, and the tests have realistic data in a real server. This
@@ -10,8 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from backends.mongo.connection import make_client, parse_settings, source_error
+from backends.mongo.connection import (
+    COLLECTIONS,
+    PROFILES,
+    make_client,
+    parse_settings,
+    source_error,
+)
 from backends.mongo.documents import run_to_document
+from backends.mongo.xenonnt import run_to_nt_document
 from backends.sources import SourceError
 
 BATCH = 1000
@@ -25,8 +32,9 @@ def export_simulated_runs(
     uri: str,
     *,
     database: str = "run",
-    collection: str = "runs_new",
+    collection: str | None = None,
     drop: bool = False,
+    profile: str = "xenon1t",
     scenario: str = "nominal",
     seed: int = 1,
     runs: int | None = None,
@@ -37,10 +45,18 @@ def export_simulated_runs(
 
     Refuses to add to a collection that already holds documents unless
     ``drop`` (which empties it first), so an export never mixes two histories
-    or touches a collection someone else fills. Raises ``BackendConfigError``
-    for bad options and ``ExportError`` when the server fails.
+    or touches a collection someone else fills. ``profile`` ``xenonnt``
+    writes XENONnT documents (``backends.mongo.xenonnt``), by default into
+    ``runs``. Raises ``BackendConfigError`` for bad options and
+    ``ExportError`` when the server fails.
     """
     from backends.simulator import SimulatorBackend
+
+    if profile not in PROFILES:
+        raise ExportError(f"profile must be one of {', '.join(PROFILES)}, got {profile!r}")
+    if collection is None:
+        collection = COLLECTIONS[profile]
+    to_document = run_to_nt_document if profile == "xenonnt" else run_to_document
 
     settings = parse_settings(
         {
@@ -70,7 +86,7 @@ def export_simulated_runs(
         total = len(history)
         written = 0
         for start in range(0, total, BATCH):
-            batch = [run_to_document(run) for run in history[start : start + BATCH]]
+            batch = [to_document(run) for run in history[start : start + BATCH]]
             target.insert_many(batch, ordered=True)
             written += len(batch)
             if progress is not None:

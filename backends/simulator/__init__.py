@@ -17,12 +17,14 @@ import math
 import threading
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from backends.model import (
     BufferSnapshot,
     JobsSnapshot,
+    Run,
     RunsSnapshot,
     TapeSnapshot,
     TransfersSnapshot,
@@ -46,7 +48,9 @@ __all__ = ["CAUSES", "DEFAULT_NOW", "SCENARIOS", "SCHEDD", "SITES", "SOURCES", "
 
 #: Where the default history ends: inside science run SR1.
 DEFAULT_NOW = "2017-11-15T12:00:00+00:00"
-OPTIONS = ("scenario", "seed", "speed", "runs", "now")
+OPTIONS = ("scenario", "seed", "speed", "runs", "now", "profile")
+#: ``profile``: the runs as XENON1T's runs database holds them, or XENONnT's.
+PROFILES = ("xenon1t", "xenonnt")
 #: From this many runs on, the planned history is frozen out of the garbage
 #: collector (``gc.freeze``); short histories are not worth a collection.
 FREEZE_MIN_RUNS = 20_000
@@ -70,6 +74,12 @@ class SimulatorBackend(Backend, BufferSource, TransfersSource, TapeSource, JobsS
         self.speed = _speed(self.options.get("speed", 60.0))
         self.runs = _runs(self.options.get("runs"), self.scenario)
         self._start = _now(self.options.get("now", DEFAULT_NOW))
+        self.profile = self.options.get("profile", "xenon1t")
+        if self.profile not in PROFILES:
+            raise BackendConfigError(
+                f"profile must be one of {', '.join(PROFILES)}, got {self.profile!r}"
+            )
+        self._nt_memo: dict[tuple[Any, ...], Run] = {}
         self._lock = threading.Lock()
         # The history is planned at the first fetch, in the polling thread
         # that asks (267,620 runs take most of a second): constructing the
@@ -145,7 +155,12 @@ class SimulatorBackend(Backend, BufferSource, TransfersSource, TapeSource, JobsS
 
     def fetch_runs(self) -> RunsSnapshot:
         with self._lock:
-            return self._catch_up().runs()
+            snapshot = self._catch_up().runs()
+        if self.profile == "xenonnt":
+            from backends.mongo.xenonnt import NtRuns
+
+            return replace(snapshot, runs=NtRuns(snapshot.runs, self._nt_memo))
+        return snapshot
 
 
 # ------------------------------------------------------------------- options

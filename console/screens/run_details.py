@@ -28,7 +28,9 @@ from backends.analysis.safety import (
     Region,
     SafetyPolicy,
     copy_problems,
+    counted_slots,
     data_safety,
+    decided_by,
     documents,
     is_candidate,
     processing_state,
@@ -82,6 +84,8 @@ def describe_run(
         "allowed" if purge.allowed else "not allowed", style="green" if purge.allowed else "yellow"
     )
     text.append(f" — {strip_controls(purge.reason)}\n")
+    text.append("Policy: ", style="bold")
+    text.append(strip_controls(decided_by(verdict, purge, policy)) + "\n")
     text.append("Processing: ", style="bold")
     text.append(processing_state(run, dag).value)
     if dag is not None:
@@ -134,10 +138,11 @@ def copy_rows(detail: RunDetail, policy: SafetyPolicy = DEFAULT_POLICY) -> list[
             if copy.checksum_problem:
                 status.append(" checksum problem", style="bold red")
             problems = copy_problems(copy, policy)
-            if not is_candidate(copy):
+            if not is_candidate(copy, policy):
                 counts = Text("-", style="dim")  # not raw data on tape or in Rucio
-            elif not problems and policy.rses.region(copy.rse) is Region.LNGS:
-                counts = Text("valid, but at LNGS: counts for no slot and no purge", style="dim")
+            elif not problems and not counted_slots(copy, detail.run, policy):
+                where = "at LNGS" if policy.rses.region(copy.rse) is Region.LNGS else "here"
+                counts = Text(f"valid, but {where}: counts for no slot and no purge", style="dim")
             elif not problems:
                 counts = Text("valid copy", style="green")
             else:

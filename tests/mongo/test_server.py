@@ -297,3 +297,84 @@ def test_bad_config_is_one_line_naming_the_option(
     assert message in text
     assert "\n" not in text and PASSWORD not in text
     assert main(["--config", str(tmp_path / "config.toml"), "report"]) == 2
+
+
+def test_export_xenonnt_then_read_back_with_the_xenonnt_profile(
+    server_uri: str, db_name: str, capsys: pytest.CaptureFixture
+) -> None:
+    """``sim export-mongo --profile xenonnt`` writes XENONnT documents into
+    ``runs``; the backend with ``profile = "xenonnt"`` reads them back, and
+    the XENONnT policy says "safe" of exactly the simulated runs with
+    transferred copies at UC_OSG_USERDISK and SURFSARA_USERDISK once Rucio
+    confirms them, and of none before."""
+    from backends.analysis.policy import XENONNT_POLICY
+    from backends.analysis.rucio_evidence import rules_by_did, with_rucio
+    from backends.analysis.safety import data_safety, purge_verdict
+    from backends.model import Rule, RuleState
+    from backends.mongo.xenonnt import file_count
+
+    assert export(server_uri, db_name, "--profile", "xenonnt", "--runs", "300") == 0
+    assert capsys.readouterr().out.strip() == f"wrote 300 runs to {db_name}.runs"
+    sim = SimulatorBackend({"runs": 300, "speed": 0})
+    simulated = {r.number: r for r in sim.fetch_runs().runs}
+    backend = MongoBackend(
+        {"uri": server_uri, "database": db_name, "profile": "xenonnt"}, clock=lambda: sim.now
+    )
+    try:
+        runs = backend.fetch_runs().runs
+    finally:
+        backend.close()
+    assert [r.number for r in runs] == sorted(simulated)
+    assert all(not r.malformed for r in runs)
+    by_number = {r.number: r for r in runs}
+    for number in (min(simulated), max(simulated)):
+        run, sim_run = by_number[number], simulated[number]
+        assert (run.start, run.detector, run.source, run.tags) == (
+            as_stored(sim_run).start,
+            sim_run.detector,
+            sim_run.source,
+            sim_run.tags,
+        )
+    assert not any(data_safety(r, XENONNT_POLICY).safe for r in runs)
+    assert not any(purge_verdict(r, XENONNT_POLICY).allowed for r in runs)
+    on_eb = [r for r in runs if any(c.host.startswith("eb") for c in r.copies)]
+    assert on_eb and all(
+        purge_verdict(r, XENONNT_POLICY).on_buffer for r in on_eb
+    )  # the event builders' copies are the buffer
+
+    # Rucio confirms every copy the runs database calls transferred.
+    rules = [
+        Rule(
+            f"id{r.number}{c.rse}",
+            *str(c.did).split(":"),
+            str(c.rse),
+            RuleState.OK,
+            file_count(simulated[r.number]),
+            0,
+            0,
+            1,
+            sim.now,
+            sim.now,
+        )
+        for r in runs
+        for c in r.copies
+        if c.did and c.status == "transferred"
+    ]
+    confirmed = [with_rucio(r, rules_by_did(rules)) for r in runs]
+    safe = {r.number for r in confirmed if data_safety(r, XENONNT_POLICY).safe}
+    expected = {
+        n
+        for n, r in simulated.items()
+        if r.detector == "tpc"
+        and {"UC_OSG_USERDISK", "SURFSARA_USERDISK"}
+        <= {c.rse for c in r.copies if c.host == "rucio-catalogue" and c.status == "transferred"}
+    } | {
+        n
+        for n, r in simulated.items()
+        if r.detector == "muon_veto"
+        and any(
+            c.host == "rucio-catalogue" and c.status == "transferred" and c.rse != "LNGS_USERDISK"
+            for c in r.copies
+        )
+    }
+    assert safe == expected and 0 < len(safe) < len(runs)

@@ -1,0 +1,293 @@
+"""XENONnT run documents (collection ``runs``) <-> the domain model.
+
+XENONnT's tools (admix, outsource, straxen) keep XENON1T's chain with other
+names: a copy per data type (``type``: ``raw_records``, ``raw_records_he``,
+``raw_records_mv``, ``records``, ``peaklets``, ...) on an event builder
+(``host`` ``eb2.xenon.local``, ``location`` a path ending in
+``NNNNNN-<dtype>-<hash>``) or in Rucio (``host`` ``rucio-catalogue``,
+``location`` the RSE, ``did`` ``xnt_NNNNNN:<dtype>-<hash>``), each with a
+``status`` and a ``file_count``. The reader trusts nothing, as the XENON1T
+one: each oddity is a note on the run and, when it is in a copy, a problem
+of that copy, which then never counts (a DID of another run or data type, a
+file count that is no count).
+
+``run_to_nt_document`` writes the simulator's runs in this shape, for
+``sim export-mongo --profile xenonnt``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, overload
+
+from backends.model import HOST_BUFFER, HOST_RUCIO, CopyType, DataCopy, Run, xenonnt_did
+from backends.mongo.documents import (
+    NO_TIME,
+    _checksum_problem,
+    _count,
+    _kind,
+    _Notes,
+    _number,
+    _tags,
+    _text,
+    _time,
+    as_datetime,
+)
+
+#: The fields read (the projection of every query).
+NT_PROJECTION: Mapping[str, int] = {
+    "number": 1,
+    "name": 1,
+    "start": 1,
+    "end": 1,
+    "detectors": 1,
+    "detector": 1,
+    "source": 1,
+    "tags": 1,
+    "status": 1,
+    "bootstrax": 1,
+    "data": 1,
+}
+#: A Rucio DID as admix makes it (``admix.utils.make_did``).
+DID = re.compile(r"xnt_(\d{6}):([a-z0-9_]+)-([a-z0-9]+)")
+EVENT_BUILDERS = tuple(f"eb{i}.xenon.local" for i in range(6))
+#: Where the simulator's raw data goes as XENONnT data types.
+_NT_TYPE = {"tpc": "raw_records", "muon_veto": "raw_records_mv"}
+
+
+make_did = xenonnt_did
+
+
+def _source(doc: Mapping[str, Any], notes: _Notes) -> str:
+    value = doc.get("source")
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Mapping):
+        return _text(value, "type", notes, "unknown", "source.")
+    notes.add("no source" if value is None else f"source is not text ({_kind(value)})")
+    return "unknown"
+
+
+def _detector(doc: Mapping[str, Any], notes: _Notes) -> str:
+    value = doc.get("detectors", doc.get("detector"))
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return "+".join(value)
+    notes.add(
+        "no detectors" if value is None else f"detectors is not a list of names ({_kind(value)})"
+    )
+    return "unknown"
+
+
+def _copy(entry: Mapping[str, Any], index: int, number: int | None, notes: _Notes) -> DataCopy:
+    where = f"data[{index}]."
+    mine = _Notes()
+    kind = _text(entry, "type", notes, "", where)
+    host = _text(entry, "host", notes, "", where)
+    status = _text(entry, "status", notes, "", where)
+    location = entry.get("location", "")
+    if not isinstance(location, str):
+        mine.add(f"{where}location is not text ({_kind(location)})")
+        location = str(location)
+    created = entry.get("creation_time", entry.get("creation_place_time"))
+    created_at = as_datetime(created)
+    problem = _checksum_problem(entry, where, notes)
+    raw_count = entry.get("file_count")
+    file_count = None
+    if raw_count is not None:
+        file_count = _count(raw_count, f"{where}file_count", mine)
+    did = entry.get("did")
+    if did is not None:
+        if not isinstance(did, str):
+            mine.add(f"{where}did is not text ({_kind(did)})")
+            did = None
+        else:
+            match = DID.fullmatch(did)
+            if match is None:
+                mine.add(f"{where}did {did[:60]!r} is not xnt_NNNNNN:<type>-<hash>")
+            elif (number is not None and int(match[1]) != number) or match[2] != kind:
+                mine.add(f"{where}did {did[:60]!r} names another run or data type")
+    rse = None
+    if host == HOST_RUCIO:
+        rse = location or None
+        if did is None:
+            mine.add(f"no {where}did")
+    problems = tuple(mine.items)
+    for note in problems:
+        notes.add(note)
+    return DataCopy(
+        kind,
+        host,
+        status,
+        location,
+        None,
+        rse,
+        created_at,
+        problem,
+        problems,
+        file_count=file_count,
+        did=did,
+    )
+
+
+def nt_document_to_run(doc: Mapping[str, Any], fallback_number: int = -1) -> Run:
+    """A ``Run`` from a XENONnT document; oddities go to ``malformed``."""
+    notes = _Notes()
+    number = _number(doc, notes)
+    ident = number
+    if number is None:
+        value = doc.get("_id")
+        if value is not None:
+            notes.add(f"document _id {str(value)[:40]}")
+        number = fallback_number
+    name = doc.get("name")
+    copies: list[DataCopy] = []
+    data = doc.get("data")
+    if data is None:
+        notes.add("no data list")
+    elif not isinstance(data, list):
+        notes.add(f"data is not a list ({_kind(data)})")
+    else:
+        for index, entry in enumerate(data):
+            if isinstance(entry, Mapping):
+                copies.append(_copy(entry, index, ident, notes))
+            else:
+                notes.add(f"data[{index}] is not a document ({_kind(entry)})")
+    return Run(
+        number=number,
+        name=name if isinstance(name, str) else f"{number:06d}",
+        start=_time(doc, "start", notes, required=True) or NO_TIME,
+        end=_time(doc, "end", notes, required=False),
+        detector=_detector(doc, notes),
+        source=_source(doc, notes),
+        tags=_tags(doc, notes),
+        events=None,
+        raw_size_bytes=None,
+        copies=tuple(copies),
+        malformed=tuple(notes.items),
+    )
+
+
+# ------------------------------------------------------------------ writing
+
+
+def lineage(number: int, dtype: str) -> str:
+    """A strax lineage hash for the simulated run (10 characters, deterministic)."""
+    digest = hashlib.blake2b(f"{number}:{dtype}".encode(), digest_size=8).hexdigest()
+    return digest[:10]
+
+
+def file_count(run: Run) -> int:
+    """Chunks of a simulated run: one per GB of raw data, at least one."""
+    return max(1, (run.raw_size_bytes or 0) // 10**9)
+
+
+def run_to_nt_document(run: Run, user: str = "xenon-console") -> dict[str, Any]:
+    """A simulated run as a XENONnT document: its raw data as ``raw_records``
+    (``raw_records_mv`` for the muon veto) on an event builder while it is on
+    the buffer, and in Rucio with a DID; tape copies have no XENONnT
+    counterpart and are left out."""
+    dtype = _NT_TYPE.get(run.detector, "raw_records")
+    hash_ = lineage(run.number, dtype)
+    did = make_did(run.number, dtype, hash_)
+    files = file_count(run)
+    builder = EVENT_BUILDERS[run.number % len(EVENT_BUILDERS)]
+    data: list[dict[str, Any]] = []
+    for copy in run.copies:
+        if copy.type != CopyType.RAW.value:
+            continue
+        if copy.host == HOST_BUFFER:
+            data.append(
+                {
+                    "type": dtype,
+                    "host": builder,
+                    "status": "transferred",
+                    "location": f"/data/xenonnt_processed/{run.number:06d}-{dtype}-{hash_}",
+                    "file_count": files,
+                }
+            )
+        elif copy.host == HOST_RUCIO and copy.rse:
+            entry: dict[str, Any] = {
+                "type": dtype,
+                "host": HOST_RUCIO,
+                "status": copy.status,
+                "location": copy.rse,
+                "did": did,
+                "file_count": files,
+                "protocol": "rucio",
+            }
+            if copy.checksum_problem:
+                entry["checksumproblem"] = True
+            data.append(entry)
+    out_of_lngs = any(
+        d["host"] == HOST_RUCIO
+        and d["location"] != "LNGS_USERDISK"
+        and d["status"] == "transferred"
+        for d in data
+    )
+    in_rucio = any(d["host"] == HOST_RUCIO for d in data)
+    status = "transferred" if out_of_lngs else "transferring" if in_rucio else "eb_ready_to_upload"
+    doc: dict[str, Any] = {
+        "number": run.number,
+        "detectors": [run.detector],
+        "start": run.start,
+        "source": run.source,
+        "tags": [{"name": tag, "user": user, "date": run.start} for tag in run.tags],
+        "status": status,
+        "bootstrax": {
+            "state": "done",
+            "host": builder,
+            "time": run.end or run.start,
+            "n_failures": 0,
+        },
+        "data": data,
+    }
+    if run.end is not None:
+        doc["end"] = run.end
+    return doc
+
+
+class NtRuns(Sequence[Run]):
+    """A runs sequence seen as the XENONnT runs database would hold it: each
+    run written as a XENONnT document and read back (the simulator's
+    ``profile = "xenonnt"``). Runs are converted when first asked for; an
+    unchanged run is not converted again."""
+
+    def __init__(self, runs: Sequence[Run], memo: dict[tuple[Any, ...], Run]) -> None:
+        self._runs = runs
+        self._memo = memo
+
+    def _one(self, run: Run) -> Run:
+        # Everything the document is written from (the lazy history builds
+        # new run objects for unchanged runs).
+        key = (run.number, run.start, run.end, run.detector, run.source, run.tags, run.copies)
+        known = self._memo.get(key)
+        if known is not None:
+            return known
+        converted = nt_document_to_run(run_to_nt_document(run))
+        if len(self._memo) > MEMO_KEPT:
+            self._memo.clear()
+        self._memo[key] = converted
+        return converted
+
+    def __len__(self) -> int:
+        return len(self._runs)
+
+    @overload
+    def __getitem__(self, index: int) -> Run: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Run]: ...
+    def __getitem__(self, index: int | slice) -> Run | Sequence[Run]:
+        if isinstance(index, slice):
+            return [self._one(r) for r in self._runs[index]]
+        return self._one(self._runs[index])
+
+    def __iter__(self) -> Iterator[Run]:
+        return (self._one(r) for r in self._runs)
+
+
+#: Converted runs a simulator keeps (then forgets, and converts again).
+MEMO_KEPT = 300_000

@@ -1,0 +1,323 @@
+"""The ``xenonnt`` profile: XENONnT run documents, admix's purge rule, and a
+verdict that is never "safe" without Rucio's word (issue 19).
+
+Each document is read by ``nt_document_to_run`` and through the mongo
+backend (``profile = "xenonnt"``, collection ``runs``) on mongomock, and
+judged by the XENONnT policy, first as the runs database alone says
+("unverified in Rucio"), then with the rules a ``rucio`` backend would
+serve joined by DID and RSE (``analysis.rucio_evidence``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import mongomock
+import pytest
+
+from backends.analysis.policy import XENONNT_POLICY
+from backends.analysis.rucio_evidence import rules_by_did, with_rucio
+from backends.analysis.safety import data_safety, purge_verdict, run_problems
+from backends.model import Rule, RuleState, Run
+from backends.mongo import MongoBackend
+from backends.mongo.xenonnt import make_did, nt_document_to_run
+from console.config import load_config
+
+T0 = datetime(2024, 5, 1, tzinfo=UTC)
+HASH = "rfzvpzj4mf"
+UC, SURF, LNGS = "UC_OSG_USERDISK", "SURFSARA_USERDISK", "LNGS_USERDISK"
+UNVERIFIED = "is unverified in Rucio (no rucio backend to ask)"
+
+
+def eb(dtype: str = "raw_records", n: int = 12345) -> dict[str, Any]:
+    return {
+        "type": dtype,
+        "host": "eb3.xenon.local",
+        "status": "transferred",
+        "location": f"/data/xenonnt_processed/{n:06d}-{dtype}-{HASH}",
+        "file_count": 40,
+    }
+
+
+def rucio(rse: str, dtype: str = "raw_records", n: int = 12345, **more: Any) -> dict[str, Any]:
+    return {
+        "type": dtype,
+        "host": "rucio-catalogue",
+        "status": "transferred",
+        "location": rse,
+        "did": make_did(n, dtype, HASH),
+        "file_count": 40,
+        "protocol": "rucio",
+        **more,
+    }
+
+
+def document(*data: Any, n: int = 12345, tags: tuple[str, ...] = (), detector: str = "tpc"):
+    return {
+        "number": n,
+        "start": T0 + timedelta(hours=n % 100),
+        "end": T0 + timedelta(hours=n % 100, minutes=59),
+        "detectors": [detector],
+        "source": "none",
+        "tags": [{"name": t, "user": "shifter"} for t in tags],
+        "status": "transferred",
+        "bootstrax": {"state": "done", "host": "eb3.xenon.local", "n_failures": 0},
+        "data": list(data),
+    }
+
+
+def rule(rse: str, state: RuleState = RuleState.OK, files: int = 40, n: int = 12345) -> Rule:
+    return Rule(
+        f"id-{rse}", f"xnt_{n:06d}", f"raw_records-{HASH}", rse, state, files, 0, 0, 1, T0, T0
+    )
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    doc: dict[str, Any]
+    rules: tuple[Rule, ...]
+    safe: bool
+    reason: str
+    purge: bool
+    purge_reason: str
+
+
+OK_RULES = (rule(LNGS), rule(UC), rule(SURF))
+CLEAN = document(eb(), rucio(LNGS), rucio(UC), rucio(SURF))
+CASES = [
+    Case(
+        "clean",
+        CLEAN,
+        OK_RULES,
+        True,
+        "TPC run: 2 valid copies (raw_records UC_OSG_USERDISK, raw_records SURFSARA_USERDISK)",
+        True,
+        "raw_records: valid Rucio copy at UC_OSG_USERDISK, SURFSARA_USERDISK",
+    ),
+    Case(
+        "stuck rule",
+        CLEAN,
+        (rule(UC), rule(SURF, RuleState.STUCK, files=10)),
+        False,
+        "TPC run: missing raw_records SURFSARA_USERDISK (Rucio copy at "
+        "SURFSARA_USERDISK has its rule 'STUCK' in Rucio, not OK; Rucio copy at "
+        "SURFSARA_USERDISK has 10 of 40 files in Rucio)",
+        True,  # clean_eb: one external RSE confirmed is enough
+        "raw_records: valid Rucio copy at UC_OSG_USERDISK",
+    ),
+    Case(
+        "file count short",
+        CLEAN,
+        (rule(UC, files=39), rule(SURF, files=39)),
+        False,
+        "TPC run: missing raw_records UC_OSG_USERDISK (Rucio copy at "
+        "UC_OSG_USERDISK has 39 of 40 files in Rucio), raw_records SURFSARA_USERDISK "
+        "(Rucio copy at SURFSARA_USERDISK has 39 of 40 files in Rucio)",
+        False,
+        "raw_records: no valid Rucio copy outside LNGS (Rucio copy at UC_OSG_USERDISK "
+        "has 39 of 40 files in Rucio; Rucio copy at SURFSARA_USERDISK has 39 of 40 "
+        "files in Rucio)",
+    ),
+    Case(
+        "EB copy only",
+        document(eb()),
+        (),
+        False,
+        "TPC run: missing raw_records UC_OSG_USERDISK (none recorded), "
+        "raw_records SURFSARA_USERDISK (none recorded)",
+        False,
+        "raw_records: no valid Rucio copy outside LNGS",
+    ),
+    Case(
+        "only at LNGS, confirmed",
+        document(eb(), rucio(LNGS)),
+        (rule(LNGS),),
+        False,
+        "TPC run: missing raw_records UC_OSG_USERDISK (none recorded), "
+        "raw_records SURFSARA_USERDISK (none recorded)",
+        False,
+        "raw_records: no valid Rucio copy outside LNGS",
+    ),
+    Case(
+        # Tags that exclude a run from processing do not excuse its raw data.
+        "excluded tags",
+        document(eb(), rucio(UC), tags=("bad", "abandon", "messy")),
+        (rule(UC),),
+        False,
+        "TPC run: missing raw_records SURFSARA_USERDISK (none recorded)",
+        True,
+        "raw_records: valid Rucio copy at UC_OSG_USERDISK",
+    ),
+    Case(
+        "a DID of another run",
+        document(eb(), rucio(UC, did=make_did(12346, "raw_records", HASH)), rucio(SURF)),
+        OK_RULES,
+        False,
+        "TPC run: missing raw_records UC_OSG_USERDISK (Rucio copy at "
+        "UC_OSG_USERDISK has no rule in Rucio for its DID; Rucio copy at UC_OSG_USERDISK "
+        "is malformed: data[1].did 'xnt_012346:raw_records-rfzvpzj4mf' names another "
+        "run or data type)",
+        True,
+        "raw_records: valid Rucio copy at SURFSARA_USERDISK",
+    ),
+]
+
+
+def judged(run: Run, rules: tuple[Rule, ...] | None) -> tuple[Any, ...]:
+    if rules is not None:
+        run = with_rucio(run, rules_by_did(rules))
+    safety = data_safety(run, XENONNT_POLICY)
+    purge = purge_verdict(run, XENONNT_POLICY)
+    return safety.safe, safety.reason, purge.allowed, purge.reason
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_verdicts_with_rucios_word(case: Case) -> None:
+    run = nt_document_to_run(case.doc)
+    assert judged(run, case.rules) == (case.safe, case.reason, case.purge, case.purge_reason)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_without_a_rucio_backend_nothing_is_safe_or_purged(case: Case) -> None:
+    safe, reason, purge, purge_reason = judged(nt_document_to_run(case.doc), None)
+    assert not safe and not purge
+    if any(d["host"] == "rucio-catalogue" and d["location"] != LNGS for d in case.doc["data"]):
+        assert UNVERIFIED in reason and UNVERIFIED in purge_reason
+
+
+def test_the_muon_veto_rule_and_the_purge_of_any_data_type() -> None:
+    doc = document(
+        eb("raw_records_mv"), eb("peaklets"), rucio(UC, "raw_records_mv"), detector="muon_veto"
+    )
+    mv = Rule("id", "xnt_012345", f"raw_records_mv-{HASH}", UC, RuleState.OK, 40, 0, 0, 1, T0, T0)
+    safe, reason, purge, purge_reason = judged(nt_document_to_run(doc), (mv,))
+    assert safe and reason == "muon veto run: 1 valid copy (raw_records_mv RSE outside LNGS)"
+    # The event builder also holds peaklets, which nobody uploaded: it keeps them all.
+    assert not purge and purge_reason == "peaklets: no valid Rucio copy outside LNGS"
+
+
+def test_odd_xenonnt_documents_are_shown_with_their_oddities() -> None:
+    run = nt_document_to_run(
+        {
+            "number": 7,
+            "start": "2024-05-01T00:00:00",
+            "detectors": 3,
+            "data": [
+                {
+                    "type": "raw_records",
+                    "host": "rucio-catalogue",
+                    "location": UC,
+                    "status": "transferred",
+                    "file_count": "forty",
+                },
+                {
+                    "type": "raw_records",
+                    "host": "rucio-catalogue",
+                    "location": SURF,
+                    "status": "transferred",
+                    "did": "raw_records-xyz",
+                    "file_count": 4,
+                },
+                "eb3",
+            ],
+        }
+    )
+    problems = run_problems(run, XENONNT_POLICY)
+    assert "start is a string, not a date" in problems
+    assert "detectors is not a list of names (int)" in problems
+    assert (
+        "no data[0].did" in problems and "data[0].file_count is not a count ('forty')" in problems
+    )
+    assert "data[1].did 'raw_records-xyz' is not xnt_NNNNNN:<type>-<hash>" in problems
+    assert "data[2] is not a document (str)" in problems
+    assert not data_safety(with_rucio(run, rules_by_did(OK_RULES)), XENONNT_POLICY).safe
+
+
+def test_the_backend_reads_xenonnt_documents_from_runs(tmp_path: Path) -> None:
+    client = mongomock.MongoClient(tz_aware=True)
+    client.run.runs.insert_many([dict(c.doc, number=i + 1) for i, c in enumerate(CASES[3:4])])
+    client.run.runs.insert_one(dict(CLEAN))
+    backend = MongoBackend(
+        {"uri": "mongodb://db.example/run", "profile": "xenonnt"},
+        client=client,
+        clock=lambda: T0 + timedelta(days=1),
+    )
+    assert backend.settings.collection == "runs"
+    runs = {r.number: r for r in backend.fetch_runs().runs}
+    assert set(runs) == {1, 12345}
+    clean = runs[12345]
+    assert [c.did for c in clean.copies] == [None, *[make_did(12345, "raw_records", HASH)] * 3]
+    assert judged(clean, OK_RULES)[:1] == (True,)
+    assert not data_safety(clean, XENONNT_POLICY).safe  # nobody asked Rucio
+    # The config takes the policy from the runs pane's backend's profile.
+    path = tmp_path / "config.toml"
+    path.write_text(
+        '[panes]\nruns = "rundb"\n[backends.rundb]\ntype = "mongo"\n'
+        'uri = "mongodb://db.example/run"\nprofile = "xenonnt"\n'
+    )
+    assert load_config(path).policy == XENONNT_POLICY
+    path.write_text('[policy]\nprofile = "xenonnt"\n')
+    assert load_config(path).policy == XENONNT_POLICY
+
+
+def test_the_simulator_with_the_xenonnt_profile(tmp_path: Path) -> None:
+    from backends.simulator import SimulatorBackend
+    from backends.sources import BackendConfigError
+
+    one = SimulatorBackend({"speed": 0}).fetch_runs().runs
+    nt = SimulatorBackend({"speed": 0, "profile": "xenonnt"}).fetch_runs().runs
+    assert [r.number for r in nt] == [r.number for r in one] and len(nt) == 720
+    types = {c.type for r in nt for c in r.copies}
+    assert types == {"raw_records", "raw_records_mv"}
+    hosts = {c.host for r in nt for c in r.copies}
+    assert "rucio-catalogue" in hosts and hosts - {"rucio-catalogue"} <= set(
+        f"eb{i}.xenon.local" for i in range(6)
+    )
+    assert not any(r.malformed for r in nt)
+    assert not any(data_safety(r, XENONNT_POLICY).safe for r in nt)  # no Rucio to ask
+    assert nt[5:7] == [nt[5], nt[6]] and list(nt)[-1] == nt[-1]
+    path = tmp_path / "config.toml"
+    path.write_text('[backends.simulator]\nprofile = "xenonnt"\n')
+    assert load_config(path).policy == XENONNT_POLICY
+    with pytest.raises(BackendConfigError, match="profile must be one of xenon1t, xenonnt"):
+        SimulatorBackend({"profile": "xenon2t"})
+
+
+def test_the_drill_down_hints_name_the_xenonnt_did() -> None:
+    from backends.analysis.drilldown import hints
+    from backends.model import RunDetail
+
+    def found(doc: dict[str, Any]) -> dict[str, str]:
+        run = nt_document_to_run(doc)
+        detail = RunDetail(T0 + timedelta(days=30), run.number, run)
+        return {h.problem: h.command for h in hints(detail, None, policy=XENONNT_POLICY)}
+
+    did = make_did(12345, "raw_records", HASH)
+    # From the Rucio copy's did (the LNGS upload), ...
+    assert found(document(eb(), rucio(LNGS)))["no rule to SURFSARA_USERDISK for a TPC run"] == (
+        f"rucio rule add {did} --copies 1 --rses SURFSARA_USERDISK"
+    )
+    # ... else from the event builder's location, as admix makes it.
+    by_eb = found(document(eb()))
+    assert by_eb["no rule to UC_OSG_USERDISK for a TPC run"] == (
+        f"rucio rule add {did} --copies 1 --rses UC_OSG_USERDISK"
+    )
+    assert by_eb["keep on eb3.xenon.local: raw_records: no valid Rucio copy outside LNGS"] == (
+        "# do not purge this run yet"
+    )
+    # No DID recorded anywhere: no guessed command.
+    odd = dict(eb(), location="/data/somewhere")
+    none = found(document(odd))
+    assert none == {
+        "no rule to UC_OSG_USERDISK for a TPC run (no command given: no DID of "
+        "raw_records is recorded)": "",
+        "no rule to SURFSARA_USERDISK for a TPC run (no command given: no DID of "
+        "raw_records is recorded)": "",
+        "keep on eb3.xenon.local: raw_records: no valid Rucio copy outside LNGS": (
+            "# do not purge this run yet"
+        ),
+    }
