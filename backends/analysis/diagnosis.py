@@ -104,6 +104,14 @@ class _Inputs:
     def present(self, *keys: str) -> tuple[str, ...]:
         return tuple(k for k in keys if k in self.alarms)
 
+    def run_table(self, runs: RunsSnapshot) -> RunTable:
+        """The facts of these runs: the TUI's table when it is theirs, else
+        one derived (and kept by the run index for the next report)."""
+        table = self.table
+        if table is None or table.runs is not runs.runs:
+            table = tabled(runs.runs, self.policy)
+        return table
+
     def cite(self, key: str) -> str:
         alarm = self.alarms[key]
         return f"{key} ({alarm.severity.name}): {alarm.title}"
@@ -195,9 +203,7 @@ def _ends(x: _Inputs, runs: object, numbers: Sequence[int]) -> list[datetime]:
     history is built for it."""
     if not isinstance(runs, RunsSnapshot):
         return []
-    table = x.table
-    if table is None or table.runs is not runs.runs:
-        table = tabled(runs.runs, x.policy)
+    table = x.run_table(runs)
     rows = (table.index_of(n) for n in numbers)
     return sorted(datetime.fromtimestamp(table.sinces[i], UTC) for i in rows if i is not None)
 
@@ -269,9 +275,7 @@ def _purge_stopped(x: _Inputs) -> list[Cause]:
         return []
     # The purge verdicts of the run table (judged once per run, as the panes'):
     # no run of the history is judged here.
-    table = x.table
-    if table is None or table.runs is not runs.runs:
-        table = tabled(runs.runs, x.policy)
+    table = x.run_table(runs)
     safe = list(table.purge_safe())
     if not safe:
         return []
@@ -395,12 +399,15 @@ def _rundb_lagging(x: _Inputs) -> list[Cause]:
             for key in (rule.run_number, rule.run_name):
                 if key is not None:
                     ok.setdefault(key, set()).add(rule.rse)
-    risk = runs_at_risk(runs, x.thresholds, x.now, x.policy, x.table)
+    table = x.run_table(runs)
+    risk = runs_at_risk(runs, x.thresholds, x.now, x.policy, table)
     unsafe = {f.number for f in risk.unsafe}
     lagging: list[tuple[int, str]] = []
-    for run in runs.runs:
-        if run.number not in unsafe:
+    # Only the unsafe runs are read (a long history's others are not built).
+    for index, fact in table.unsafe():
+        if fact.number not in unsafe:
             continue
+        run = runs.runs[index]
         rses = ok.get(run.number, set()) | ok.get(run.name, set())
         recorded = {
             c.rse for c in run.copies if c.rse is not None and c.status == CopyStatus.TRANSFERRED
