@@ -12,7 +12,7 @@ import re
 import shlex
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from backends.analysis.jobs import normalise_hold_reason
@@ -32,6 +32,7 @@ from backends.analysis.safety import (
 )
 from backends.model import (
     HOST_BUFFER,
+    HOST_RUCIO,
     LNGS_RSE,
     Dag,
     Job,
@@ -288,6 +289,176 @@ def _did_for(detail: RunDetail, data_type: str, raw_did: str) -> str:
     raise _Unsafe(f"no DID of {data_type} is recorded")
 
 
+# ------------------------------------------------ XENONnT: the upload (admix)
+
+#: Where admix uploads an event builder's dataset first (its ``upload_to``).
+UPLOAD_TO = LNGS_RSE
+#: The event builder's statuses of a dataset admix's upload manager takes up.
+_EB_UPLOADABLE = ("", "transferred", "eb_ready_to_upload")
+#: An upload whose rule at ``UPLOAD_TO`` moved no file for this long (or is
+#: STUCK) was interrupted; a younger one is on its way.
+INTERRUPTED_AFTER = timedelta(hours=1)
+
+
+@dataclass(frozen=True, slots=True)
+class _Upload:
+    """What admix-showrun reads of one event builder's dataset."""
+
+    did: str
+    #: The event builder's status of it ("" when none is recorded).
+    eb_status: str
+    files: int
+    #: Files of it Rucio has at ``UPLOAD_TO`` (the rule's OK locks, else the
+    #: available file replicas the drill-down listed).
+    at_upload: int
+    rule_at_upload: bool
+    #: That rule is STUCK, or was last updated ``INTERRUPTED_AFTER`` ago or more.
+    upload_still: bool
+    #: The runs database's Rucio entries for it at ``UPLOAD_TO``, and the status of the first.
+    db_entries: int
+    db_status: str
+    #: The RSEs Rucio has a rule for it at.
+    rules_at: frozenset[str]
+
+
+def _uploads(detail: RunDetail, policy: SafetyPolicy) -> list[_Upload]:
+    run = detail.run
+    if run is None:
+        return []
+    out = []
+    for doc in documents(run):
+        for eb in doc.copies:
+            if eb.host == HOST_BUFFER or not policy.on_buffer_host(eb) or eb.file_count is None:
+                continue
+            try:
+                did = _check("DID", _did_for(detail, eb.type, ""))
+            except _Unsafe:
+                continue  # no DID recorded: nothing to say a command about
+            rules = [r for r in detail.rules if f"{r.scope}:{r.name}" == did]
+            at_upload = [r for r in rules if r.rse == UPLOAD_TO]
+            scope, _, name = did.partition(":")
+            replicas = sum(
+                1
+                for r in detail.replicas
+                if r.rse == UPLOAD_TO
+                and r.scope == scope
+                and r.name.startswith(name + "-")
+                and r.state == "AVAILABLE"
+            )
+            db = [
+                c
+                for c in doc.copies
+                if c.host == HOST_RUCIO and c.did == did and c.rse == UPLOAD_TO
+            ]
+            out.append(
+                _Upload(
+                    did=did,
+                    eb_status=eb.status,
+                    files=eb.file_count,
+                    at_upload=max([replicas, *(r.locks_ok for r in at_upload)]),
+                    rule_at_upload=bool(at_upload),
+                    upload_still=any(
+                        r.state is RuleState.STUCK
+                        or detail.taken_at - r.updated_at >= INTERRUPTED_AFTER
+                        for r in at_upload
+                    ),
+                    db_entries=len(db),
+                    db_status=db[0].status if db else "",
+                    rules_at=frozenset(r.rse for r in rules),
+                )
+            )
+    return out
+
+
+def upload_hints(detail: RunDetail, policy: SafetyPolicy = DEFAULT_POLICY) -> list[Hint]:
+    """admix-showrun's named cases of an event builder's dataset whose upload
+    to LNGS_USERDISK stopped half way, each with admix-fix's command (every
+    DID checked and quoted): files uploaded but no rule; uploaded, the runs
+    database not updated; no rules abroad yet; the event builder's status
+    blocking the upload; uploaded but not flagged transferred; an upload
+    interrupted during the copy."""
+    out: list[Hint] = []
+    for u in _uploads(detail, policy):
+        did = shlex.quote(u.did)
+        complete = u.at_upload == u.files
+        nowhere = u.db_entries == 0 and u.db_status == ""
+        if complete and not u.rule_at_upload and nowhere and not u.rules_at:
+            out.append(
+                Hint(
+                    f"{u.did}: files uploaded to {UPLOAD_TO} but no rule created: create it, "
+                    "then let the upload go on",
+                    f"rucio rule add {did} --copies 1 --rses {UPLOAD_TO}"
+                    f" && admix-fix --fix_upload_db {did}"
+                    f" && admix-fix --create_upload_rules {did}",
+                )
+            )
+        elif complete and u.rule_at_upload and nowhere and len(u.rules_at) == 1:
+            out.append(
+                Hint(
+                    f"{u.did}: upload complete, but the runs database is not updated and no "
+                    "rules abroad are made",
+                    f"admix-fix --fix_upload_db {did} && admix-fix --create_upload_rules {did}",
+                )
+            )
+        elif (
+            complete
+            and u.rule_at_upload
+            and u.db_entries == 1
+            and u.db_status == "transferred"
+            and len(u.rules_at) == 1
+        ):
+            out.append(
+                Hint(
+                    f"{u.did}: upload complete and recorded, but no rules abroad are made",
+                    f"admix-fix --create_upload_rules {did}",
+                )
+            )
+        elif (
+            u.at_upload == 0
+            and not u.rule_at_upload
+            and nowhere
+            and not u.rules_at
+            and u.eb_status not in _EB_UPLOADABLE
+        ):
+            out.append(
+                Hint(
+                    f"{u.did}: the upload never started: the event builder's status "
+                    f"{u.eb_status!r} keeps admix from uploading it",
+                    f"admix-fix --set_eb_status {did} eb_ready_to_upload",
+                )
+            )
+        elif (
+            complete
+            and u.rule_at_upload
+            and u.db_entries == 1
+            and u.db_status == "transferred"
+            and len(u.rules_at) > 1
+            and u.eb_status not in ("", "transferred")
+        ):
+            out.append(
+                Hint(
+                    f"{u.did}: uploaded with copies abroad, but the event builder's status is "
+                    f"{u.eb_status!r}, not transferred",
+                    f"admix-fix --set_eb_status {did} transferred",
+                )
+            )
+        elif (
+            not complete
+            and u.upload_still
+            and nowhere
+            and len(u.rules_at) == 1
+            and u.eb_status == "transferring"
+        ):
+            out.append(
+                Hint(
+                    f"{u.did}: the upload was interrupted during the copy "
+                    f"({u.at_upload} of {u.files} files at {UPLOAD_TO})",
+                    f"admix-fix --fix_upload {did}",
+                )
+            )
+    return out
+
+
 def overdue(detail: RunDetail, overdue_before: datetime | None) -> bool:
     """Whether the run's copies should all be there by now.
 
@@ -430,6 +601,7 @@ def hints(
                     rule,
                 )
             )
+    out.extend(upload_hints(detail, policy))
     out.extend(_held_hints([j for j in detail.jobs if j.status is JobStatus.HELD]))
     for dag in detail.dags:
         if dag.nodes_failed and not dag.finished:

@@ -321,3 +321,101 @@ def test_the_drill_down_hints_name_the_xenonnt_did() -> None:
             "# do not purge this run yet"
         ),
     }
+
+
+# ------------------------------------------- admix-showrun's upload cases
+
+DID = make_did(12345, "raw_records", HASH)
+
+
+def upload_hints_of(  # type: ignore[no-untyped-def]
+    doc: dict[str, Any], rules: tuple[Rule, ...] = (), replicas=(), at: datetime = T0
+) -> list[tuple[str, str]]:
+    from backends.analysis.drilldown import upload_hints
+    from backends.model import RunDetail
+
+    run = nt_document_to_run(doc)
+    detail = RunDetail(at, run.number, run, rules=rules, replicas=tuple(replicas))
+    return [(h.problem, h.command) for h in upload_hints(detail, XENONNT_POLICY)]
+
+
+def test_files_uploaded_but_no_rule() -> None:
+    from backends.model import Replica
+
+    files = [
+        Replica(f"xnt_{12345:06d}", f"raw_records-{HASH}-{i:06d}", LNGS, "AVAILABLE")
+        for i in range(40)
+    ]
+    assert upload_hints_of(document(dict(eb(), status="transferring")), (), files) == [
+        (
+            f"{DID}: files uploaded to {LNGS} but no rule created: create it, then let the "
+            "upload go on",
+            f"rucio rule add {DID} --copies 1 --rses {LNGS} && admix-fix --fix_upload_db {DID}"
+            f" && admix-fix --create_upload_rules {DID}",
+        )
+    ]
+    # One file short: not this case (nothing to say yet).
+    assert upload_hints_of(document(dict(eb(), status="transferring")), (), files[1:]) == []
+
+
+def test_uploaded_but_the_runs_database_not_updated() -> None:
+    assert upload_hints_of(document(dict(eb(), status="transferring")), (rule(LNGS),)) == [
+        (
+            f"{DID}: upload complete, but the runs database is not updated and no rules "
+            "abroad are made",
+            f"admix-fix --fix_upload_db {DID} && admix-fix --create_upload_rules {DID}",
+        )
+    ]
+
+
+def test_uploaded_and_recorded_but_no_rules_abroad() -> None:
+    doc = document(dict(eb(), status="transferring"), rucio(LNGS))
+    assert upload_hints_of(doc, (rule(LNGS),)) == [
+        (
+            f"{DID}: upload complete and recorded, but no rules abroad are made",
+            f"admix-fix --create_upload_rules {DID}",
+        )
+    ]
+
+
+def test_an_event_builder_status_blocking_the_upload() -> None:
+    doc = document(dict(eb(), status="bad; rm -rf ~"))
+    [(problem, command)] = upload_hints_of(doc)
+    assert problem == (
+        f"{DID}: the upload never started: the event builder's status 'bad; rm -rf ~' keeps "
+        "admix from uploading it"
+    )
+    assert command == f"admix-fix --set_eb_status {DID} eb_ready_to_upload"
+    # Waiting for the upload manager: nothing wrong.
+    assert upload_hints_of(document(dict(eb(), status="eb_ready_to_upload"))) == []
+
+
+def test_uploaded_with_copies_abroad_but_not_flagged_transferred() -> None:
+    doc = document(dict(eb(), status="transferring"), rucio(LNGS), rucio(UC))
+    assert upload_hints_of(doc, (rule(LNGS), rule(UC))) == [
+        (
+            f"{DID}: uploaded with copies abroad, but the event builder's status is "
+            "'transferring', not transferred",
+            f"admix-fix --set_eb_status {DID} transferred",
+        )
+    ]
+
+
+def test_an_upload_interrupted_during_the_copy() -> None:
+    doc = document(dict(eb(), status="transferring"))
+    copying = (rule(LNGS, RuleState.REPLICATING, files=17),)  # last updated at T0
+    interrupted = [
+        (
+            f"{DID}: the upload was interrupted during the copy (17 of 40 files at {LNGS})",
+            f"admix-fix --fix_upload {DID}",
+        )
+    ]
+    # Updated 59 min ago: on its way, admix-showrun's case would be a false alarm.
+    assert upload_hints_of(doc, copying, at=T0 + timedelta(minutes=59)) == []
+    assert upload_hints_of(doc, copying, at=T0 + timedelta(hours=1)) == interrupted
+    stuck = (rule(LNGS, RuleState.STUCK, files=17),)
+    assert upload_hints_of(doc, stuck, at=T0) == interrupted
+
+
+def test_a_clean_upload_has_no_upload_hint() -> None:
+    assert upload_hints_of(CLEAN, OK_RULES) == []
