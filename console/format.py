@@ -6,7 +6,8 @@ they all come from ``backends.analysis.units``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
 from backends.analysis.units import format_age, format_bytes, format_duration, format_rate
@@ -21,6 +22,7 @@ __all__ = [
     "format_time",
     "format_verdict",
     "short_slot",
+    "short_slots",
 ]
 
 #: How each verdict word (``safety.verdict_word``) is shown: its text (with
@@ -32,12 +34,55 @@ VERDICT_VIEW: dict[str, tuple[str, str, str, float]] = {
     "miss": ("MISS: {}", "bold red", "unsafe missing", 2.0),
     "fail": ("FAIL: {}", "bold red", "unsafe fail checksum", 3.0),
 }
-_SHORT_SLOT = {"UC_OSG_USERDISK": "UC", "European RSE": "EU", "tape": "tape"}
+_SHORT_SLOT = {
+    "UC_OSG_USERDISK": "UC",
+    "European RSE": "EU",
+    "tape": "tape",
+    # admix's word for a copy out of LNGS
+    "RSE outside LNGS": "abroad",
+}
+#: A slot of a policy with several data types: ``raw_records UC_OSG_USERDISK``.
+_TYPED_SLOT = re.compile(r"([a-z][a-z0-9_]*) (\S.*)")
+_USERDISK = "_USERDISK"
 
 
 def short_slot(slot: str) -> str:
-    """A requirement slot as the runs table writes it: UC, EU, tape."""
-    return _SHORT_SLOT.get(slot, slot)
+    """A requirement slot as the runs table writes it: UC, EU, tape, abroad
+    (an RSE outside LNGS); another RSE without its ``_USERDISK`` (SURFSARA);
+    a data type's slot with its type shortened (``raw_records
+    UC_OSG_USERDISK``: ``rr UC``)."""
+    typed = _TYPED_SLOT.fullmatch(slot)
+    if typed is not None:
+        return f"{_short_type(typed[1])} {short_slot(typed[2])}"
+    short = _SHORT_SLOT.get(slot)
+    if short is not None:
+        return short
+    return slot[: -len(_USERDISK)] if slot.endswith(_USERDISK) and slot != _USERDISK else slot
+
+
+def _short_type(data_type: str) -> str:
+    """``raw_records`` as ``rr``, ``raw_records_mv`` as ``rr_mv``; others as they are."""
+    return (
+        "rr" + data_type[len("raw_records") :] if data_type.startswith("raw_records") else data_type
+    )
+
+
+def short_slots(slots: Iterable[str]) -> str:
+    """Slots as the runs table writes them, a data type said once for the
+    slots of it that follow one another: ``rr UC SURFSARA``."""
+    out: list[str] = []
+    last_type = None
+    for slot in slots:
+        typed = _TYPED_SLOT.fullmatch(slot)
+        if typed is None:
+            out.append(short_slot(slot))
+            last_type = None
+            continue
+        if typed[1] != last_type:
+            out.append(_short_type(typed[1]))
+            last_type = typed[1]
+        out.append(short_slot(typed[2]))
+    return " ".join(out)
 
 
 def format_verdict(
@@ -47,10 +92,10 @@ def format_verdict(
     for a failure the failed slots, then any others missing: ``FAIL: tape +EU``."""
     shown, style, _, _ = VERDICT_VIEW[word]
     if word == "fail":
-        others = [short_slot(m) for m in missing if m not in failed]
-        slots = " ".join(short_slot(f) for f in failed)
-        return shown.format(slots + (f" +{' '.join(others)}" if others else "")), style
-    return shown.format(" ".join(short_slot(m) for m in missing)), style
+        others = short_slots(m for m in missing if m not in failed)
+        slots = short_slots(failed)
+        return shown.format(slots + (f" +{others}" if others else "")), style
+    return shown.format(short_slots(missing)), style
 
 
 def format_time(at: datetime | None, *, zone: bool = False) -> str:

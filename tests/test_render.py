@@ -205,3 +205,31 @@ def test_the_buffer_says_over_what_time_each_rate_is_and_what_autonomy_counts() 
     nominal = SimulatorBackend({"scenario": "nominal", "speed": 0}).fetch_buffer()
     assert buffer.forecast(nominal, config.thresholds).autonomy_basis == "DAQ rate"
     assert "at the fill rate" not in buffer.body(nominal, config.thresholds).plain
+
+
+def test_a_policys_slots_are_short_in_the_runs_table() -> None:
+    """XENONnT's verdicts name a data type per slot: the runs table once read
+    `wait: raw_records UC_OSG_USERDISK raw_records SURFSARA_USERDISK`."""
+    from console.format import format_verdict
+
+    assert format_verdict(
+        "wait", ["raw_records UC_OSG_USERDISK", "raw_records SURFSARA_USERDISK"]
+    ) == ("wait: rr UC SURFSARA", "yellow")
+    assert (
+        format_verdict("miss", ["raw_records UC_OSG_USERDISK", "raw_records_mv RSE outside LNGS"])[
+            0
+        ]
+        == "MISS: rr UC rr_mv abroad"
+    )
+    assert (
+        format_verdict(
+            "fail",
+            ["raw_records SURFSARA_USERDISK", "peaklets RSE outside LNGS"],
+            ["raw_records SURFSARA_USERDISK"],
+        )[0]
+        == "FAIL: rr SURFSARA +peaklets abroad"
+    )
+    # XENON1T's as they always were.
+    assert format_verdict("fail", ["UC_OSG_USERDISK", "European RSE", "tape"], ["tape"])[0] == (
+        "FAIL: tape +UC EU"
+    )

@@ -223,7 +223,7 @@ def test_the_filter_over_columns_finds_what_the_search_text_holds(terms, overdue
 
 def _sort_value(f, column: int, before: float):  # type: ignore[no-untyped-def]
     """What a column of the runs pane sorts by, from a run's facts."""
-    from console.format import VERDICT_VIEW, short_slot
+    from console.format import VERDICT_VIEW, short_slots
     from console.render.runs import word_of
 
     overdue = f.overdue(before)
@@ -234,7 +234,7 @@ def _sort_value(f, column: int, before: float):  # type: ignore[no-untyped-def]
         f.start,
         (
             VERDICT_VIEW[word_of(f, overdue)][3],
-            " ".join(short_slot(m) for m in f.verdict.missing),
+            short_slots(f.verdict.missing),
         ),
         f.processing.value,
         f.copies.lower(),

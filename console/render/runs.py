@@ -43,7 +43,7 @@ from backends.analysis.safety import (
     verdict_word,
 )
 from backends.model import Dag, JobsSnapshot, Kind, Run, RunsSnapshot
-from console.format import VERDICT_VIEW, format_bytes, format_duration, format_verdict, short_slot
+from console.format import VERDICT_VIEW, format_bytes, format_duration, format_verdict, short_slots
 from console.perfdata import Figure, FigureSpec
 from console.ranges import Range
 from console.render.common import Column, Context, iso, table
@@ -204,7 +204,7 @@ def _judged_key(judged: Judged, column: int, overdue: bool) -> object:
         return (judged.science_run or "~").lower()
     if column == SAFETY_COLUMN:
         rank = VERDICT_VIEW[verdict_word(judged.verdict, overdue)][3]
-        return (rank, " ".join(short_slot(m) for m in judged.verdict.missing))
+        return (rank, short_slots(judged.verdict.missing))
     if column == 5:
         return judged.processing.value
     return judged.copies.lower()
