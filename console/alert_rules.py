@@ -241,6 +241,16 @@ def alert_rules(limits: Thresholds) -> list[Rule]:
             HINTS["jobs.schedd.*.unreachable"],
         ),
         Rule(
+            "XenonUploadBacklog",
+            "warning",
+            "runs.upload_backlog",
+            f"xenon_runs_upload_backlog >= {number(limits.upload_backlog_warning)}",
+            "{{ $value }} datasets waiting for upload",
+            "The event builders hold {{ $value }} datasets ready to upload (eb_ready_to_upload), "
+            f"the warning is at {number(limits.upload_backlog_warning)}",
+            HINTS["runs.upload_backlog"],
+        ),
+        Rule(
             "XenonNoNewRun",
             "warning",
             "runs.no_new_run",

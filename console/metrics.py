@@ -307,6 +307,12 @@ def runs_metrics(
         len(overdue),
     )
     out.add("runs_malformed", "Runs whose documents are malformed.", table.malformed)
+    out.add(
+        "runs_upload_backlog",
+        "Event builders' datasets waiting for the upload, eb_ready_to_upload (XENONnT; "
+        "alarm runs.upload_backlog).",
+        table.upload_backlog(),
+    )
     out.add("tape_failures", TAPE_FAILURES_HELP, len(risk.tape_failed), kind="checksum")
     out.add(
         "rucio_checksum_failures",

@@ -89,6 +89,9 @@ class Thresholds:
     held_jobs_critical: int = 100
     stalled_dags_warning: int = 1
     no_new_run_warning_hours: float = 2
+    #: XENONnT: event builders' datasets waiting for the upload; warning at
+    #: this many (over 100).
+    upload_backlog_warning: int = 101
     #: A run older than this (since its end) should be data-safe.
     unsafe_after_hours: float = 48
     unsafe_runs_warning: int = 1
@@ -120,6 +123,8 @@ HINTS: dict[str, str] = {
     "jobs.schedd.*.unreachable": "condor_q -name <schedd> from the submit host; check the "
     "schedd and network",
     "runs.no_new_run": "check the DAQ and the event builder at LNGS",
+    "runs.upload_backlog": "check that admix's upload manager runs on the datamanager and "
+    "that LNGS_USERDISK takes data",
     "runs.unsafe": "see the runs pane; add the missing Rucio rules or tape uploads",
     "rse.*.stuck": "check the FTS errors and the destination RSE",
     "rucio.checksum": "declare the bad replicas in Rucio so they are copied again; do not "
@@ -481,6 +486,20 @@ def runs_alarms(
                 since=newest.start,
                 hint=HINTS["runs.no_new_run"],
             )
+    backlog = table.upload_backlog()
+    if backlog >= limits.upload_backlog_warning:
+        yield Alarm(
+            key="runs.upload_backlog",
+            severity=Severity.WARNING,
+            kind=Kind.RUNS,
+            title=f"{_plural(backlog, 'dataset')} waiting for upload",
+            detail=(
+                f"the event builders hold {backlog} datasets ready to upload"
+                f" (eb_ready_to_upload), the warning is at {limits.upload_backlog_warning}"
+            ),
+            since=None,
+            hint=HINTS["runs.upload_backlog"],
+        )
     risk = runs_at_risk(snap, limits, now, policy, table)
     yield from _checksum_alarms(risk, limits)
     unsafe = risk.unsafe

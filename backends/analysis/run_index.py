@@ -45,6 +45,7 @@ from backends.analysis.safety import (
     processing_state,
     purge_verdict,
     run_problems,
+    upload_waiting,
 )
 from backends.model import Dag, Run
 from backends.sequences import MadeOnRead
@@ -106,6 +107,9 @@ class Judged:
     #: ``allowed``; its reason, which names RSEs, is not kept: it would part
     #: judgements that are otherwise one).
     purgeable: bool
+    #: Its event builders' datasets waiting for admix's upload (XENONnT:
+    #: ``eb_ready_to_upload``; 0 for XENON1T's documents).
+    upload_waiting: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,6 +254,7 @@ def _judge(run: Run, dag: Dag | None, policy: SafetyPolicy) -> Judged:
                 [run.source, science_run or "nonscience", processing.value, copies]
             ).lower(),
             purgeable=purge_verdict(run, policy).allowed,
+            upload_waiting=upload_waiting(run, policy),
         )
     )
 
@@ -509,6 +514,11 @@ class RunTable:
         """(index, facts) of every run not data-safe, in order."""
         unsafe = {c for c, j in enumerate(self.judged) if not j.verdict.safe}
         return ((i, self.fact(i)) for i, c in enumerate(self.codes) if c in unsafe)
+
+    def upload_backlog(self) -> int:
+        """Event builders' datasets waiting for the upload, over every run."""
+        waiting = {c: j.upload_waiting for c, j in enumerate(self.judged) if j.upload_waiting}
+        return sum(waiting.get(c, 0) for c in self.codes) if waiting else 0
 
     def purge_safe(self) -> Iterator[int]:
         """The rows of every run whose raw data may leave the buffer, in order."""

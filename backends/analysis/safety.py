@@ -302,6 +302,21 @@ def _is_buffer_copy(copy: DataCopy, policy: SafetyPolicy) -> bool:
     return policy.on_buffer_host(copy)
 
 
+#: XENONnT: an event builder's dataset admix's upload manager is to take up.
+EB_READY_TO_UPLOAD = "eb_ready_to_upload"
+
+
+def upload_waiting(run: Run, policy: SafetyPolicy = DEFAULT_POLICY) -> int:
+    """The run's datasets on a buffer host (an event builder) waiting for
+    the upload (status exactly ``eb_ready_to_upload``); every document's."""
+    return sum(
+        1
+        for doc in documents(run)
+        for c in doc.copies
+        if c.status == EB_READY_TO_UPLOAD and policy.on_buffer_host(c)
+    )
+
+
 def on_buffer(run: Run, policy: SafetyPolicy = DEFAULT_POLICY) -> bool:
     """Whether a document of the run records its data on a buffer host (the
     LNGS buffer, ``xe1t-datamanager``, by default)."""

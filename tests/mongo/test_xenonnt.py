@@ -419,3 +419,44 @@ def test_an_upload_interrupted_during_the_copy() -> None:
 
 def test_a_clean_upload_has_no_upload_hint() -> None:
     assert upload_hints_of(CLEAN, OK_RULES) == []
+
+
+def test_an_upload_backlog_over_100_datasets_is_an_alarm_and_a_metric() -> None:
+    from backends.analysis.alarms import Thresholds, runs_alarms
+    from backends.model import RunsSnapshot
+    from console.metrics import runs_metrics
+
+    LIMITS = Thresholds()
+
+    def snapshot(waiting: int) -> RunsSnapshot:
+        runs = [
+            nt_document_to_run(
+                document(
+                    dict(eb(n=n), status="eb_ready_to_upload" if i < waiting else "transferred"),
+                    n=n,
+                )
+            )
+            for i, n in enumerate(range(20000, 20000 + 120))
+        ]
+        return RunsSnapshot(T0, runs)
+
+    def backlog(waiting: int, limits: Thresholds = LIMITS) -> tuple[list[str], float]:
+        snap = snapshot(waiting)
+        alarms = [
+            a.title
+            for a in runs_alarms(snap, limits, T0, XENONNT_POLICY)
+            if a.key == "runs.upload_backlog"
+        ]
+        [family] = [
+            f
+            for f in runs_metrics(snap, limits, XENONNT_POLICY, None)
+            if f.name == "xenon_runs_upload_backlog"
+        ]
+        return alarms, family.samples[0][1]
+
+    assert backlog(100) == ([], 100.0)
+    assert backlog(101) == (["101 datasets waiting for upload"], 101.0)
+    assert backlog(3, Thresholds(upload_backlog_warning=3)) == (
+        ["3 datasets waiting for upload"],
+        3.0,
+    )
