@@ -409,13 +409,16 @@ class XenonConsole(App[int]):
             self.pane(event.kind).redraw(self.clock())
         table = event.table
         runs = Kind.RUNS in self._panes
-        # A runs table older than the one shown (the transfers poll derived
-        # the runs again with Rucio's new word meanwhile): its alarms are too.
+        shown = self.runs_pane.table if runs else None
+        # A runs table older than the one shown, which the transfers poll
+        # derived with Rucio's new word meanwhile: its alarms are older too
+        # (a newer table of the jobs' DAGs has the same word: they stand).
         older = (
             event.kind is Kind.RUNS
             and table is not None
-            and runs
-            and not table.newer_than(self.runs_pane.table)
+            and shown is not None
+            and not table.newer_than(shown)
+            and shown.evidence is not table.evidence
         )
         if event.alarms is not None and event.snapshot is state.snapshot and not older:
             self.book.set_content(event.kind, event.alarms)

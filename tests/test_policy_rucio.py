@@ -293,3 +293,47 @@ def test_the_exporter_counts_with_rucios_word(tmp_path: Path) -> None:
     confirmed = overdue(path)
     path.write_text(CONFIG + "\n[panes]\ntransfers = false\n")
     assert confirmed < overdue(path)
+
+
+async def test_a_runs_table_older_than_rucios_new_word_does_not_bring_back_its_alarms(
+    tmp_path: Path,
+) -> None:
+    """The runs poll's table (derived before the transfers poll's rules came)
+    may reach the screen after the transfers poll's newer one: neither its
+    table nor its alarms replace the newer ones."""
+    from console.fetching import Result
+
+    config = load_config(_config(tmp_path))
+    sources = Backends(config)
+    app = XenonConsole(config, sources, clock=lambda: 0.0)
+
+    def unsafe_count() -> int | None:
+        found = [a.count for a in app.alarms if a.key == "runs.unsafe"]
+        return found[0] if found else None
+
+    async with app.run_test(size=(160, 50)) as pilot:
+        await wait_for(
+            pilot,
+            lambda: (
+                app.runs_pane.table is not None
+                and app.runs_pane.table.evidence is not None
+                and app.runs_pane.table.evidence.rules is not None
+                and unsafe_count() is not None
+            ),
+            "the runs judged with Rucio's rules",
+            timeout=20,
+        )
+        snapshot = app.states[Kind.RUNS].snapshot
+        run = derive(config, sources.kinds())
+        older = run(Result(Kind.RUNS, "simulator", snapshot, None, 0.0))  # no rules yet
+        newer = run(fetch_one(sources, Kind.TRANSFERS)).then
+        assert newer is not None and newer.table is not None and older.table is not None
+        app.apply_event(newer)
+        confirmed = unsafe_count()
+        app.apply_event(older)
+        await pilot.pause()
+        assert app.runs_pane.table is newer.table
+        assert unsafe_count() == confirmed
+        assert confirmed is not None and confirmed < next(
+            a.count or 0 for a in older.alarms or [] if a.key == "runs.unsafe"
+        )
