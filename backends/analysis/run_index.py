@@ -180,9 +180,12 @@ def _shape(run: Run) -> tuple[object, ...] | None:
     ``data_safety``, ``copies_label``, ``run_problems`` and
     ``processing_state`` read the tags, detector, source, the reader's notes
     and of each copy its type, host, status, checksum problem, RSE,
-    problems, XENONnT's file count and DID and what Rucio says of it, and
+    problems, XENONnT's file count and what Rucio says of it, and
     whether its checksum is a checksum (its text only when it
-    is not: a reason quotes it). Two runs of one shape are judged alike, so a
+    is not: a reason quotes it). Not a copy's DID: no verdict reads it
+    (Rucio's word on it is in the copy, a malformed one in its problems), and
+    every XENONnT run has its own, so with it no two runs would share a
+    judgement. Two runs of one shape are judged alike, so a
     run of a known shape is not judged again; the times, the name and the
     number are the run's own (they are not part of a judgement). A run with
     twin documents (reasons name the number) or with a DAG is judged itself.
@@ -204,7 +207,6 @@ def _shape(run: Run) -> tuple[object, ...] | None:
                 c.rse,
                 c.problems,
                 c.file_count,
-                c.did,
                 c.rucio_state,
                 c.rucio_files,
             )
