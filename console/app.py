@@ -35,6 +35,7 @@ from backends.analysis.alarms import Alarm
 from backends.analysis.diagnosis import Cause, diagnose
 from backends.analysis.drilldown import detail_from_snapshots
 from backends.analysis.jobs import dag_for_run
+from backends.analysis.rucio_evidence import Evidence
 from backends.analysis.run_index import RunTable
 from backends.model import JobsSnapshot, Kind, RunDetail, Snapshot
 from backends.sources import RunDetailSource
@@ -146,7 +147,7 @@ class XenonConsole(App[int]):
             acks if acks is not None else AckStore(default_ack_path()),
             bell_on_critical=config.bell_on_critical,
         )
-        self._derive = derive(config)
+        self._derive = derive(config, sources.kinds() if sources is not None else None)
         self.poller: Poller | None = None
         if sources is not None and replay is None:
             self.poller = Poller(
@@ -406,10 +407,33 @@ class XenonConsole(App[int]):
         if event.error is not None:
             state.finished(None, event.error, self.clock())
             self.pane(event.kind).redraw(self.clock())
-        if event.alarms is not None and event.snapshot is state.snapshot:
+        table = event.table
+        runs = Kind.RUNS in self._panes
+        shown = self.runs_pane.table if runs else None
+        # A runs table older than the one shown, which the transfers poll
+        # derived with Rucio's new word meanwhile: its alarms are older too
+        # (a newer table of the jobs' DAGs has the same word: they stand).
+        older = (
+            event.kind is Kind.RUNS
+            and table is not None
+            and shown is not None
+            and not table.newer_than(shown)
+            and shown.evidence is not table.evidence
+        )
+        if event.alarms is not None and event.snapshot is state.snapshot and not older:
             self.book.set_content(event.kind, event.alarms)
-        if event.table is not None and Kind.RUNS in self._panes:
-            self.runs_pane.set_table(event.table)
+        if table is not None and runs:
+            self.runs_pane.set_table(table)
+        if event.then is not None:
+            self._derived(event.then)
+
+    @property
+    def _evidence(self) -> Evidence | None:
+        """Rucio's word the runs' facts were last derived with (None: the runs as they are)."""
+        table = self.runs_pane.table if Kind.RUNS in self._panes else None
+        if table is None:
+            return Evidence(None) if self.config.policy.rucio_check else None
+        return table.evidence
 
     def _tick(self) -> None:
         """Every second: ages and STALE marks move on even without new data."""
@@ -590,6 +614,7 @@ class XenonConsole(App[int]):
                 overdue_before=overdue_before,
                 unavailable_rses=unavailable,
                 policy=self.config.policy,
+                evidence=self._evidence,
             )
         )
 

@@ -643,9 +643,11 @@ def _audit(args: argparse.Namespace, config: Config) -> int:
     from console.audit import EXIT_UNREADABLE, run_audit
     from console.fetching import Backends, fetch_all
 
-    sources = Backends(config, kinds=(Kind.RUNS,))
+    # With a policy that asks Rucio, the transfers pane gives its word.
+    kinds = (Kind.RUNS, Kind.TRANSFERS) if config.policy.rucio_check else (Kind.RUNS,)
+    sources = Backends(config, kinds=kinds)
     try:
-        result = fetch_all(sources, config, kinds=(Kind.RUNS,))[Kind.RUNS]
+        result = fetch_all(sources, config, kinds=kinds)[Kind.RUNS]
         snapshot = result.snapshot
         if snapshot is None:
             print(

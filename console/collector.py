@@ -114,7 +114,7 @@ class Collector:
         derive_alarms: Derive = _nothing_to_derive
         if metrics is not None:
             self.exporter = Exporter(config, sources)
-            derive_alarms = derive(config)
+            derive_alarms = derive(config, sources.kinds())
         self.poller = Poller(sources, config, self._deliver, derive_alarms)
 
     # ------------------------------------------------------------ running

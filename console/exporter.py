@@ -26,6 +26,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from backends.analysis.alarms import Alarm, Severity, sort_alarms, source_alarm, stale_after
+from backends.analysis.run_index import RunTable
 from backends.model import Kind, Snapshot
 from console.config import Config
 from console.fetching import Backends, describe_error, fetch_one
@@ -64,6 +65,8 @@ class Exporter(Collector):
         self._families: dict[Kind, list[Family]] = {}
         self._content: dict[Kind, list[Alarm]] = {}
         self._snapshots: dict[Kind, Snapshot] = {}
+        #: The runs table the runs' figures are of (the newest delivered).
+        self._runs_table: RunTable | None = None
 
     # ------------------------------------------------------- from the polls
 
@@ -79,12 +82,22 @@ class Exporter(Collector):
                     self._snapshots[event.result.kind] = event.result.snapshot
             if changed and self._log is not None:
                 log_line(self._log, "exporter", change_line(event.result))
-        elif isinstance(event, Derived) and event.snapshot is not None:
-            self._derived(event)
+        elif isinstance(event, Derived):
+            if event.snapshot is not None:
+                self._derived(event)
+            if event.then is not None:
+                self.deliver(event.then)
 
     def _derived(self, event: Derived) -> None:
         kind = event.kind
         table = event.table if kind is Kind.RUNS else None
+        if table is not None:
+            with self._lock:
+                # The transfers poll derived the runs again meanwhile (Rucio's
+                # new word): an older table's figures and alarms are stale.
+                if not table.newer_than(self._runs_table):
+                    return
+                self._runs_table = table
         broken = event.error
         families: list[Family] = []
         if broken is None and event.snapshot is not None:
@@ -156,7 +169,7 @@ class Exporter(Collector):
     def poll_once(self, sources: Backends) -> None:
         """Poll every kind of ``sources`` once, in this thread, and keep what
         came back, as the polling core would deliver it (tests, benches)."""
-        derived = derive(self.config)
+        derived = derive(self.config, sources.kinds())
         for kind in sources.kinds():
             result = fetch_one(sources, kind)
             self.deliver(Polled(result, time.monotonic()))
@@ -248,7 +261,7 @@ def serve_metrics(
     """``xenon-console exporter``: poll ``sources`` and serve their metrics
     until the block ends (then everything is stopped and closed)."""
     exporter = Exporter(config, sources, log=log)
-    poller = Poller(sources, config, exporter.deliver, derive(config))
+    poller = Poller(sources, config, exporter.deliver, derive(config, sources.kinds()))
     try:
         server = MetricsServer(exporter, host, port)
     except BaseException:

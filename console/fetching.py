@@ -13,7 +13,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from backends import kinds as registry
@@ -191,4 +191,33 @@ def fetch_all(
             name = backends.backend_name(kind) or "-"
             error = f"timed out after {format_number(limit)} s"
             out[kind] = Result(kind, name, None, error, limit, timed_out=True)
+    return with_rucio(out, config, assigned)
+
+
+def with_rucio(
+    results: dict[Kind, Result], config: Config, assigned: Iterable[Kind]
+) -> dict[Kind, Result]:
+    """The results with Rucio's word on the runs, when the policy asks Rucio
+    (``rucio_check``): the runs joined once to the transfers' rules
+    (``analysis.rucio_evidence``), for every one-shot reader (``report``,
+    ``check``, ``audit``). Without transfers data the Rucio copies say why
+    they are unverified (no transfers pane, no transfers data)."""
+    runs = results.get(Kind.RUNS)
+    if not config.policy.rucio_check or runs is None or runs.snapshot is None:
+        return results
+    from backends.analysis.rucio_evidence import (
+        NO_TRANSFERS_DATA,
+        NO_TRANSFERS_PANE,
+        evidence_of,
+        joined_runs,
+    )
+    from backends.model import RunsSnapshot
+
+    if not isinstance(runs.snapshot, RunsSnapshot):
+        return results
+    transfers = results.get(Kind.TRANSFERS)
+    missing = NO_TRANSFERS_DATA if Kind.TRANSFERS in set(assigned) else NO_TRANSFERS_PANE
+    evidence = evidence_of(transfers.snapshot if transfers is not None else None, missing)
+    out = dict(results)
+    out[Kind.RUNS] = replace(runs, snapshot=joined_runs(runs.snapshot, evidence))
     return out

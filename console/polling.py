@@ -67,6 +67,10 @@ class Derived:
     #: the runs; for the jobs, the runs' last table with the new DAGs (None
     #: when no DAG changed).
     table: RunTable | None = None
+    #: What this poll changed of another kind, delivered with it: after a
+    #: transfers poll with new rules (a policy with ``rucio_check``), the
+    #: runs' last snapshot with its table and alarms derived with them.
+    then: Derived | None = None
 
 
 Event = PollStarted | Polled | Derived
@@ -282,38 +286,79 @@ class Poller:
             return None
 
 
-def derive(config: Config) -> Derive:
+def derive(config: Config, kinds: Iterable[Kind] | None = None) -> Derive:
     """The derivation every front end uses: the content alarms of a result's
     snapshot (``backends.kinds``); for the runs, from the facts of every run,
-    kept from poll to poll so only the runs that changed are derived anew."""
-    from backends import kinds
+    kept from poll to poll so only the runs that changed are derived anew.
+
+    With a policy that asks Rucio (``rucio_check``), the runs are derived
+    with the rules of the last transfers poll (``analysis.rucio_evidence``);
+    a transfers poll with other rules (or none: the source failed) derives
+    the runs' last table again, only the runs whose evidence changed, and
+    delivers it with their alarms (``Derived.then``). ``kinds``: the kinds
+    assigned (without the transfers the copies say "no transfers pane")."""
+    from backends import kinds as registry
     from backends.analysis.alarms import runs_alarms
     from backends.analysis.jobs import dag_for_run
-    from backends.model import JobsSnapshot, RunsSnapshot
+    from backends.analysis.rucio_evidence import NO_TRANSFERS_PANE, Evidence, evidence_of
+    from backends.model import JobsSnapshot, RunsSnapshot, TransfersSnapshot
 
-    index = RunIndex(config.policy)
+    policy = config.policy
+    evidence: Evidence | None = None
+    if policy.rucio_check:
+        blind = kinds is not None and Kind.TRANSFERS not in set(kinds)
+        evidence = Evidence(None, NO_TRANSFERS_PANE) if blind else Evidence(None)
+    index = RunIndex(policy, evidence)
+    #: The runs snapshot of the index's last table, and the rules its
+    #: evidence is of (``()`` before any transfers data).
+    lock = threading.Lock()
+    shown: list[RunsSnapshot | None] = [None]
+    rules_seen: list[object] = [None]
+
+    def runs_derived(snapshot: RunsSnapshot, table: RunTable) -> Derived:
+        alarms = list(runs_alarms(snapshot, config.thresholds, snapshot.taken_at, policy, table))
+        return Derived(Kind.RUNS, snapshot, alarms, table.malformed, table=table)
+
+    def rucio(result: Result) -> Derived | None:
+        """The runs derived again with this transfers poll's word, if it changed."""
+        snapshot = result.snapshot
+        rules = snapshot.rules if isinstance(snapshot, TransfersSnapshot) else None
+        with lock:
+            if rules is rules_seen[0] or rules == rules_seen[0]:
+                return None
+            rules_seen[0] = rules
+            table = index.with_evidence(evidence_of(snapshot))
+            runs = shown[0]
+        if table is None or runs is None or runs.runs is not table.runs:
+            return None
+        return runs_derived(runs, table)
 
     def run(result: Result) -> Derived:
         snapshot = result.snapshot
+        then: Derived | None = None
+        try:
+            if evidence is not None and result.kind is Kind.TRANSFERS:
+                then = rucio(result)
+        except Exception as exc:  # garbage from a backend must not kill the poller
+            error = f"bad data: {describe_error(exc)}"
+            return Derived(result.kind, snapshot, [] if snapshot else None, 0, error)
         if snapshot is None:
-            return Derived(result.kind, None, None)
+            return Derived(result.kind, None, None, then=then)
         try:
             if isinstance(snapshot, RunsSnapshot):
-                table = index.update(snapshot.runs)
-                alarms = list(
-                    runs_alarms(
-                        snapshot, config.thresholds, snapshot.taken_at, config.policy, table
-                    )
-                )
-                return Derived(result.kind, snapshot, alarms, table.malformed, table=table)
-            alarms = kinds.content_alarms(
+                with lock:
+                    table = index.update(snapshot.runs)
+                    shown[0] = snapshot
+                return runs_derived(snapshot, table)
+            alarms = registry.content_alarms(
                 snapshot, config.thresholds, snapshot.taken_at, config.policy
             )
             tabled: RunTable | None = None
             if isinstance(snapshot, JobsSnapshot):
                 tabled = index.with_dags(dag_for_run(snapshot))
         except Exception as exc:  # garbage from a backend must not kill the poller
-            return Derived(result.kind, snapshot, [], 0, f"bad data: {describe_error(exc)}")
-        return Derived(result.kind, snapshot, alarms, table=tabled)
+            error = f"bad data: {describe_error(exc)}"
+            return Derived(result.kind, snapshot, [], 0, error, then=then)
+        return Derived(result.kind, snapshot, alarms, table=tabled, then=then)
 
     return run

@@ -31,8 +31,9 @@ from array import array
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol, TypeVar, runtime_checkable
+from typing import NamedTuple, Protocol, TypeVar, runtime_checkable
 
+from backends.analysis.rucio_evidence import Evidence
 from backends.analysis.safety import (
     DEFAULT_POLICY,
     ProcessingState,
@@ -183,9 +184,12 @@ def _shape(run: Run) -> tuple[object, ...] | None:
     ``data_safety``, ``copies_label``, ``run_problems`` and
     ``processing_state`` read the tags, detector, source, the reader's notes
     and of each copy its type, host, status, checksum problem, RSE,
-    problems, XENONnT's file count and DID and what Rucio says of it, and
+    problems, XENONnT's file count and what Rucio says of it, and
     whether its checksum is a checksum (its text only when it
-    is not: a reason quotes it). Two runs of one shape are judged alike, so a
+    is not: a reason quotes it). Not a copy's DID: no verdict reads it
+    (Rucio's word on it is in the copy, a malformed one in its problems), and
+    every XENONnT run has its own, so with it no two runs would share a
+    judgement. Two runs of one shape are judged alike, so a
     run of a known shape is not judged again; the times, the name and the
     number are the run's own (they are not part of a judgement). A run with
     twin documents (reasons name the number) or with a DAG is judged itself.
@@ -207,7 +211,6 @@ def _shape(run: Run) -> tuple[object, ...] | None:
                 c.rse,
                 c.problems,
                 c.file_count,
-                c.did,
                 c.rucio_state,
                 c.rucio_files,
             )
@@ -259,9 +262,21 @@ def _judge(run: Run, dag: Dag | None, policy: SafetyPolicy) -> Judged:
     )
 
 
-def _derive(run: Run, dag: Dag | None, policy: SafetyPolicy) -> _Derived:
-    """The facts of one run: its judgement and its own times and words."""
-    judged = _judged(run, dag, policy)
+class Joined(NamedTuple):
+    """A row's version when the facts were derived with Rucio's word
+    (``Evidence``): the run's own version and what Rucio said of its copies.
+    A row is derived anew when either changed."""
+
+    base: object
+    evidence: object
+
+
+def _derive(
+    run: Run, dag: Dag | None, policy: SafetyPolicy, evidence: Evidence | None = None
+) -> _Derived:
+    """The facts of one run: its judgement and its own times and words (with
+    Rucio's word on its copies, given ``evidence``)."""
+    judged = _judged(run if evidence is None else evidence.join(run), dag, policy)
     due = min((doc.end or doc.start).timestamp() for doc in documents(run))
     since = (run.end or run.start).timestamp()
     return _Derived(
@@ -298,10 +313,16 @@ def _facts(version: object, number: int, dag: Dag | None, d: _Derived) -> RunFac
 
 
 def run_facts(
-    run: Run, dag: Dag | None = None, policy: SafetyPolicy = DEFAULT_POLICY, version: object = None
+    run: Run,
+    dag: Dag | None = None,
+    policy: SafetyPolicy = DEFAULT_POLICY,
+    version: object = None,
+    evidence: Evidence | None = None,
 ) -> RunFacts:
-    """The facts of one run (``version`` defaults to the run itself)."""
-    return _facts(run if version is None else version, run.number, dag, _derive(run, dag, policy))
+    """The facts of one run (``version`` defaults to the run itself), with
+    Rucio's word on its copies when ``evidence`` is given."""
+    d = _derive(run, dag, policy, evidence)
+    return _facts(run if version is None else version, run.number, dag, d)
 
 
 #: Runs derived between two offers of the GIL (a first derivation of a long
@@ -330,6 +351,7 @@ class RunTable:
         "derived",
         "dues",
         "events",
+        "evidence",
         "judged",
         "numbers",
         "runs",
@@ -360,6 +382,8 @@ class RunTable:
         self.big: dict[tuple[int, int], int] = {}
         #: Runs whose facts were derived anew for this table (not reused).
         self.derived = 0
+        #: Rucio's word the facts were derived with (None: the runs as they are).
+        self.evidence: Evidence | None = None
         #: The order in which tables were made (one count for every index): a
         #: table reaches its reader from the thread of the poll that made it,
         #: and the runs poll's (which computes the alarms after it) can arrive
@@ -564,8 +588,13 @@ class RunIndex:
     the module doc). ``update`` may be called from any thread; calls are
     serialized."""
 
-    def __init__(self, policy: SafetyPolicy = DEFAULT_POLICY) -> None:
+    def __init__(
+        self, policy: SafetyPolicy = DEFAULT_POLICY, evidence: Evidence | None = None
+    ) -> None:
+        """``evidence``: derive every run with Rucio's word on its copies
+        (``with_evidence`` changes it); None: judge the runs as they are."""
         self.policy = policy
+        self._evidence = evidence
         self._lock = threading.Lock()
         self._source: object = None
         self._dags: Mapping[int, Dag] = {}
@@ -595,6 +624,7 @@ class RunIndex:
                 self._source = source
             table = RunTable(runs, self._judged)
             policy = self.policy
+            evidence = table.evidence = self._evidence
             where: dict[int, int] | None = None
             old_numbers = old.numbers if old is not None else array("q")
             old_versions = old.versions if old is not None else []
@@ -604,6 +634,10 @@ class RunIndex:
             run_start = run_stop = -1
             for i, (number, version) in enumerate(versions_of(runs)):
                 dag = dags.get(number)
+                run: Run | None = None
+                if evidence is not None:
+                    run = version if isinstance(version, Run) else runs[i]
+                    version = Joined(version, evidence.key(run))
                 j = -1
                 if old is not None:
                     if i < n_old and old_numbers[i] == number:
@@ -627,8 +661,9 @@ class RunIndex:
                 if run_start >= 0:
                     table._copy(old, run_start, run_stop)  # type: ignore[arg-type]
                     run_start = run_stop = -1
-                run = version if isinstance(version, Run) else runs[i]
-                d = _derive(run, dag, policy)
+                if run is None:
+                    run = version if isinstance(version, Run) else runs[i]
+                d = _derive(run, dag, policy, evidence)
                 table._append(number, version, dag, d, self._code(d.judged))
                 table.derived += 1
                 if not table.derived % YIELD_EVERY:
@@ -652,24 +687,70 @@ class RunIndex:
             rows = [(i, n) for n in changed if (i := last.index_of(n)) is not None]
             if not rows:
                 return None
-            table = RunTable(last.runs, self._judged)
-            table._copy(last, 0, len(last))
-            for i, number in rows:
-                dag = dags.get(number)
-                version = last.versions[i]
-                run = version if isinstance(version, Run) else last.runs[i]
-                d = _derive(run, dag, self.policy)
-                table.codes[i] = self._code(d.judged)
-                table.starts[i], table.dues[i], table.sinces[i] = d.start, d.due, d.since
-                table._set_figures(i, d)
-                table.words[i] = d.words
-                if dag is None:
-                    table.dags.pop(i, None)
-                else:
-                    table.dags[i] = dag
+            table = self._rederived(last, rows, dags)
             table.derived = len(rows)
-            table.serial = next(_serials)
-            self.last = table
+            return table
+
+    def _rederived(
+        self,
+        last: RunTable,
+        rows: Iterable[tuple[int, int]],
+        dags: Mapping[int, Dag],
+        keys: Mapping[int, object] | None = None,
+    ) -> RunTable:
+        """``last`` with these (row, run number) derived anew with the index's
+        DAGs and evidence (``keys``: the rows' new evidence keys); the new
+        last table (hold the lock)."""
+        table = RunTable(last.runs, self._judged)
+        table._copy(last, 0, len(last))
+        evidence = table.evidence = self._evidence
+        for i, number in rows:
+            dag = dags.get(number)
+            version = last.versions[i]
+            base = version.base if isinstance(version, Joined) else version
+            run = base if isinstance(base, Run) else last.runs[i]
+            if evidence is not None:
+                key = keys[i] if keys is not None and i in keys else evidence.key(run)
+                table.versions[i] = Joined(base, key)
+            else:
+                table.versions[i] = base
+            d = _derive(run, dag, self.policy, evidence)
+            table.codes[i] = self._code(d.judged)
+            table.starts[i], table.dues[i], table.sinces[i] = d.start, d.due, d.since
+            table._set_figures(i, d)
+            table.words[i] = d.words
+            if dag is None:
+                table.dags.pop(i, None)
+            else:
+                table.dags[i] = dag
+        table.serial = next(_serials)
+        self.last = table
+        return table
+
+    def with_evidence(self, evidence: Evidence) -> RunTable | None:
+        """The last table with Rucio's new word (the transfers poll came
+        back), or None when nothing was tabled yet or no run's evidence
+        changed. Only the runs whose evidence changed are derived anew."""
+        with self._lock:
+            self._evidence = evidence
+            last = self.last
+            if last is None:
+                return None
+            runs = last.runs
+            keys: dict[int, object] = {}
+            for i, version in enumerate(last.versions):
+                base = version.base if isinstance(version, Joined) else version
+                run = base if isinstance(base, Run) else runs[i]
+                key = evidence.key(run)
+                if not isinstance(version, Joined) or not (
+                    version.evidence is key or version.evidence == key
+                ):
+                    keys[i] = key
+            if not keys:
+                return None
+            rows = [(i, last.int_at(NUMBER, i) or 0) for i in keys]
+            table = self._rederived(last, rows, self._dags, keys)
+            table.derived = len(rows)
             return table
 
 

@@ -52,6 +52,7 @@ from backends.analysis.policy import (
     Slot,
     SlotKind,
 )
+from backends.analysis.rucio_evidence import UNVERIFIED
 from backends.model import (
     CHICAGO_RSE,
     HOST_RUCIO,
@@ -240,6 +241,8 @@ def _rucio_problems(copy: DataCopy, who: str) -> list[str]:
     state = copy.rucio_state
     if state is None:
         out.append(f"{who} is unverified in Rucio (no rucio backend to ask)")
+    elif state.startswith(UNVERIFIED):
+        out.append(f"{who} is unverified in Rucio ({state[len(UNVERIFIED) :]})")
     elif state == "no rule":
         out.append(f"{who} has no rule in Rucio for its DID")
     elif state != "OK":

@@ -20,9 +20,19 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, overload
 
-from backends.model import HOST_BUFFER, HOST_RUCIO, CopyType, DataCopy, Run, xenonnt_did
+from backends.model import (
+    HOST_BUFFER,
+    HOST_RUCIO,
+    CopyType,
+    DataCopy,
+    Rule,
+    RuleState,
+    Run,
+    xenonnt_did,
+)
 from backends.mongo.documents import (
     NO_TIME,
     _checksum_problem,
@@ -248,6 +258,51 @@ def run_to_nt_document(run: Run, user: str = "xenon-console") -> dict[str, Any]:
     if run.end is not None:
         doc["end"] = run.end
     return doc
+
+
+def nt_rule(rule: Rule) -> Rule:
+    """A simulated Rucio rule as XENONnT's Rucio holds it: for the DID
+    ``run_to_nt_document`` writes (``xnt_NNNNNN:<dtype>-<hash>``), with its
+    locks counted in the document's files (``file_count``: an OK rule holds
+    them all; a stuck one at most all but one)."""
+    if rule.run_number is None:
+        return rule
+    detector = "muon_veto" if rule.scope.endswith("_muon_veto") else "tpc"
+    dtype = _NT_TYPE[detector]
+    files = max(1, rule.bytes // 10**9)
+    total = max(1, rule.locks_total)
+    ok = files if rule.state is RuleState.OK else min(files - 1, rule.locks_ok * files // total)
+    rest = files - ok
+    stuck = min(rest, -(-rule.locks_stuck * files // total)) if rule.locks_stuck else 0
+    return replace(
+        rule,
+        scope=f"xnt_{rule.run_number:06d}",
+        name=f"{dtype}-{lineage(rule.run_number, dtype)}",
+        locks_ok=ok,
+        locks_replicating=rest - stuck,
+        locks_stuck=stuck,
+    )
+
+
+class NtRules:
+    """The simulator's rules as XENONnT's (``nt_rule``), each converted once
+    (the simulator keeps a rule's object until it changes)."""
+
+    def __init__(self) -> None:
+        self._memo: dict[int, tuple[Rule, Rule]] = {}
+
+    def __call__(self, rules: Sequence[Rule]) -> tuple[Rule, ...]:
+        memo = self._memo
+        out = []
+        seen: dict[int, tuple[Rule, Rule]] = {}
+        for rule in rules:
+            known = memo.get(id(rule))
+            if known is None or known[0] is not rule:
+                known = (rule, nt_rule(rule))
+            seen[id(rule)] = known
+            out.append(known[1])
+        self._memo = seen
+        return tuple(out)
 
 
 class NtRuns(Sequence[Run]):

@@ -80,6 +80,11 @@ class SimulatorBackend(Backend, BufferSource, TransfersSource, TapeSource, JobsS
                 f"profile must be one of {', '.join(PROFILES)}, got {self.profile!r}"
             )
         self._nt_memo: dict[tuple[Any, ...], Run] = {}
+        self._nt_rules: Any = None
+        if self.profile == "xenonnt":
+            from backends.mongo.xenonnt import NtRules
+
+            self._nt_rules = NtRules()
         self._lock = threading.Lock()
         # The history is planned at the first fetch, in the polling thread
         # that asks (267,620 runs take most of a second): constructing the
@@ -143,7 +148,11 @@ class SimulatorBackend(Backend, BufferSource, TransfersSource, TapeSource, JobsS
 
     def fetch_transfers(self) -> TransfersSnapshot:
         with self._lock:
-            return self._catch_up().transfers()
+            snapshot = self._catch_up().transfers()
+            if self.profile == "xenonnt":
+                # Rules for XENONnT's DIDs, locks counted in its files.
+                snapshot = replace(snapshot, rules=self._nt_rules(snapshot.rules))
+            return snapshot
 
     def fetch_tape(self) -> TapeSnapshot:
         with self._lock:

@@ -170,7 +170,10 @@ class RunsPane(SourcePane):
         if own is None or (own.version is not run and own.version != run):
             if len(self._own) >= ROWS_KEPT:
                 self._own.clear()
-            own = self._own[run.number] = run_facts(run, self._dags.get(run.number), self.policy)
+            evidence = table.evidence if table is not None else None  # Rucio's word
+            own = self._own[run.number] = run_facts(
+                run, self._dags.get(run.number), self.policy, evidence=evidence
+            )
         return own
 
     def row_for(self, run: Run) -> RunRow:

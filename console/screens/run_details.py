@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from rich.text import Text
@@ -23,6 +24,7 @@ from textual.widgets import DataTable, Input, Static
 
 from backends.analysis.drilldown import Hint, failing, hints, merge_details, overdue
 from backends.analysis.jobs import normalise_hold_reason
+from backends.analysis.rucio_evidence import Evidence
 from backends.analysis.safety import (
     DEFAULT_POLICY,
     Region,
@@ -191,13 +193,17 @@ class RunDetailsScreen(ModalScreen[None]):
         overdue_before: datetime | None = None,
         unavailable_rses: frozenset[str] = frozenset(),
         policy: SafetyPolicy = DEFAULT_POLICY,
+        evidence: Evidence | None = None,
     ) -> None:
+        """``evidence``: Rucio's word, as the runs' facts were derived with it
+        (a policy with ``rucio_check``): the run's copies are judged with it."""
         super().__init__()
         self.policy = policy
+        self.evidence = evidence
         #: Runs ended before this should be safe by now (else "on their way").
         self.overdue_before = overdue_before
         self.unavailable_rses = unavailable_rses
-        self.detail = local
+        self.detail = self._joined(local)
         self.run_number = local.run_number
         self._local = local
         self._fetchers = tuple(fetchers)
@@ -283,9 +289,15 @@ class RunDetailsScreen(ModalScreen[None]):
         self._status[name] = status
         if answer is not None:
             self._answers.append(answer)
-            self.detail = merge_details([self._local, *self._answers])
+            self.detail = self._joined(merge_details([self._local, *self._answers]))
             self._draw_detail()
         self._draw_sources()
+
+    def _joined(self, detail: RunDetail) -> RunDetail:
+        """The detail with Rucio's word on its run's copies (``evidence``)."""
+        if self.evidence is None or detail.run is None:
+            return detail
+        return replace(detail, run=self.evidence.join(detail.run))
 
     def _draw_sources(self) -> None:
         line = Text("Sources: console snapshots", style="dim")

@@ -378,3 +378,44 @@ def test_export_xenonnt_then_read_back_with_the_xenonnt_profile(
         )
     }
     assert safe == expected and 0 < len(safe) < len(runs)
+
+
+def test_xenonnt_over_the_wire_with_the_simulators_rucio_for_the_transfers_pane(
+    server_uri: str, db_name: str, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """The runs from a XENONnT runs database (``--profile xenonnt`` on the
+    wire server), Rucio's word from the transfers pane (the simulator's
+    Rucio, XENONnT's DIDs): ``report --json`` says "safe" of exactly the runs
+    the simulator itself confirms, and of none without the transfers pane."""
+    import json
+
+    from backends.analysis.policy import XENONNT_POLICY
+    from backends.analysis.rucio_evidence import evidence_of, joined_runs
+    from backends.analysis.safety import data_safety
+
+    assert export(server_uri, db_name, "--profile", "xenonnt", "--runs", "300") == 0
+    capsys.readouterr()
+    sim = SimulatorBackend({"runs": 300, "speed": 0, "profile": "xenonnt"})
+    expected = {
+        r.number
+        for r in joined_runs(sim.fetch_runs(), evidence_of(sim.fetch_transfers())).runs
+        if data_safety(r, XENONNT_POLICY).safe
+    }
+    assert expected
+    path = tmp_path / "config.toml"
+    config = (
+        '[panes]\nruns = "rundb"\ntape = false\ntransfers = "simulator"\n'
+        f'[backends.rundb]\ntype = "mongo"\nuri = "{server_uri}"\ndatabase = "{db_name}"\n'
+        'profile = "xenonnt"\n'
+        '[backends.simulator]\nruns = 300\nspeed = 0\nprofile = "xenonnt"\n'
+    )
+    path.write_text(config)
+    assert main(["--config", str(path), "report", "--json"]) == 0
+    newest = json.loads(capsys.readouterr().out)["runs"]["newest"]
+    assert {r["number"] for r in newest if r["safe"]} == expected & {r["number"] for r in newest}
+    assert any(r["safe"] for r in newest)
+    path.write_text(config.replace('transfers = "simulator"', "transfers = false"))
+    assert main(["--config", str(path), "report", "--json"]) == 0
+    newest = json.loads(capsys.readouterr().out)["runs"]["newest"]
+    assert not any(r["safe"] for r in newest)
+    assert any("is unverified in Rucio (no transfers pane)" in r["safety_reason"] for r in newest)

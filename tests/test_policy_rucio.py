@@ -1,0 +1,339 @@
+"""Rucio's word in the verdicts of every front end (issue 19): a XENONnT
+console whose transfers pane gives the rules (here the simulator's own, as
+XENONnT's Rucio holds them) says "safe" of a run only with an OK rule for
+each copy's DID holding its ``file_count`` files; a stuck rule or a short
+file count keeps it unsafe with the reason; without transfers data every
+Rucio copy is "unverified in Rucio" again.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from backends.analysis.policy import XENONNT_POLICY
+from backends.analysis.rucio_evidence import Evidence, evidence_of, joined_runs
+from backends.analysis.run_index import RunIndex, RunTable
+from backends.analysis.safety import data_safety
+from backends.model import Kind, RuleState, Run, TransfersSnapshot
+from backends.simulator import SimulatorBackend
+from console.app import XenonConsole
+from console.cli import main
+from console.config import load_config
+from console.fetching import Backends, fetch_all, fetch_one
+from console.polling import derive
+from console.screens.run_details import RunDetailsScreen
+from tests.screen import screen_text, wait_for
+
+NO_DATA = "is unverified in Rucio (no transfers data)"
+STUCK = "has its rule 'STUCK' in Rucio, not OK"
+CONFIG = """
+[backends.simulator]
+profile = "xenonnt"
+speed = 0
+
+[intervals]
+transfers = 0.2
+
+[ui]
+bell_on_critical = false
+"""
+
+
+class Tampered(SimulatorBackend):
+    """The simulator, whose Rucio can be told to fail, or to hold one rule
+    STUCK and another one file short."""
+
+    fail = False
+    stuck: str | None = None
+    short: str | None = None
+
+    def fetch_transfers(self) -> TransfersSnapshot:
+        if self.fail:
+            raise RuntimeError("Rucio server unreachable")
+        snapshot = super().fetch_transfers()
+        rules = []
+        for rule in snapshot.rules:
+            if rule.id == self.stuck:
+                rule = replace(rule, state=RuleState.STUCK, locks_ok=rule.locks_ok - 1)
+                rule = replace(rule, locks_stuck=1)
+            elif rule.id == self.short:
+                rule = replace(rule, locks_ok=rule.locks_ok - 1)
+            rules.append(rule)
+        return replace(snapshot, rules=tuple(rules))
+
+
+def _config(tmp_path: Path) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(CONFIG)
+    return path
+
+
+def _confirmed() -> tuple[list[Run], list[Run], TransfersSnapshot]:
+    """The simulated XENONnT runs with Rucio's word, and which are safe."""
+    sim = SimulatorBackend({"speed": 0, "profile": "xenonnt"})
+    transfers = sim.fetch_transfers()
+    runs = list(joined_runs(sim.fetch_runs(), evidence_of(transfers)).runs)
+    safe = [r for r in runs if data_safety(r, XENONNT_POLICY).safe]
+    return runs, safe, transfers
+
+
+def _safe_rows(table: RunTable) -> list[int]:
+    return [i for i in range(len(table)) if table.judged_at(i).verdict.safe]
+
+
+def _rule_of(run: Run, rse: str, transfers: TransfersSnapshot) -> Any:
+    did = next(c.did for c in run.copies if c.rse == rse)
+    return next(r for r in transfers.rules if f"{r.scope}:{r.name}" == did and r.rse == rse)
+
+
+def test_the_xenonnt_simulator_gives_rules_for_its_dids() -> None:
+    runs, safe, transfers = _confirmed()
+    assert transfers.rules and all(r.scope.startswith("xnt_") for r in transfers.rules)
+    # Only runs whose rules Rucio lists (the simulator lists those of the last
+    # days, and every rule not OK) can be safe; each of them has an OK rule
+    # at UC_OSG_USERDISK and SURFSARA_USERDISK with the copy's files.
+    assert 10 < len(safe) < len(runs)
+    for run in [r for r in safe if r.detector == "tpc"][:20]:
+        for rse in ("UC_OSG_USERDISK", "SURFSARA_USERDISK"):
+            copy = next(c for c in run.copies if c.rse == rse)
+            rule = _rule_of(run, rse, transfers)
+            assert rule.state is RuleState.OK and rule.locks_ok == copy.file_count
+    older = runs[0]
+    assert "has no rule in Rucio for its DID" in data_safety(older, XENONNT_POLICY).reason
+
+
+def test_the_run_index_derives_only_the_runs_whose_evidence_changed() -> None:
+    sim = SimulatorBackend({"speed": 0, "profile": "xenonnt"})
+    runs = sim.fetch_runs().runs
+    index = RunIndex(XENONNT_POLICY, Evidence(None))
+    first = index.update(runs)
+    assert first.derived == len(runs) and not _safe_rows(first)
+    assert NO_DATA in first.fact(-200).verdict.reason
+    assert index.update(sim.fetch_runs().runs).derived == 0
+    transfers = sim.fetch_transfers()
+    confirmed = index.with_evidence(evidence_of(transfers))
+    assert confirmed is not None and 0 < confirmed.derived < len(runs)
+    assert len(_safe_rows(confirmed)) == len(_confirmed()[1])
+    # The same rules again: nothing to derive; the next runs poll neither.
+    assert index.with_evidence(evidence_of(sim.fetch_transfers())) is None
+    assert index.update(sim.fetch_runs().runs).derived == 0
+    # One rule changed: one run derived again.
+    stuck = next(r for r in transfers.rules if r.state is RuleState.OK)
+    rules = tuple(replace(r, state=RuleState.STUCK) if r is stuck else r for r in transfers.rules)
+    again = index.with_evidence(evidence_of(replace(transfers, rules=rules)))
+    assert again is not None and again.derived == 1
+
+
+def test_the_xenon1t_default_never_asks_rucio(tmp_path: Path) -> None:
+    config = load_config(None, speed=0)
+    assert not config.policy.rucio_check
+    sources = Backends(config)
+    try:
+        run = derive(config, sources.kinds())
+        for kind in sources.kinds():
+            assert run(fetch_one(sources, kind)).then is None
+        results = fetch_all(sources, config)
+    finally:
+        sources.close()
+    assert fetch_all.__module__ == "console.fetching"
+    assert results[Kind.RUNS].snapshot is not None
+    # The runs as the simulator gave them: not joined, not copied.
+    assert type(results[Kind.RUNS].snapshot.runs).__name__ != "tuple"  # type: ignore[union-attr]
+
+
+def test_a_transfers_poll_derives_the_runs_again_with_their_alarms(tmp_path: Path) -> None:
+    config = load_config(_config(tmp_path))
+    sim = Tampered({"speed": 0, "profile": "xenonnt"})
+    sources = Backends(config, factory=lambda _t, _o: sim)
+    try:
+        run = derive(config, sources.kinds())
+        runs = run(fetch_one(sources, Kind.RUNS))
+        assert runs.table is not None and runs.alarms is not None
+        assert not _safe_rows(runs.table)
+        derived = run(fetch_one(sources, Kind.TRANSFERS))
+        then = derived.then
+        assert then is not None and then.kind is Kind.RUNS and then.snapshot is runs.snapshot
+        assert then.table is not None and then.table.newer_than(runs.table)
+        assert then.alarms is not None
+        unsafe = [a for a in runs.alarms if a.key == "runs.unsafe"]
+        unsafe_then = [a for a in then.alarms if a.key == "runs.unsafe"]
+        assert unsafe and unsafe_then and unsafe_then[0].count < unsafe[0].count
+        # The transfers source fails: the copies are unverified again.
+        sim.fail = True
+        failed = run(fetch_one(sources, Kind.TRANSFERS))
+        assert failed.snapshot is None and failed.then is not None
+        table = failed.then.table
+        assert table is not None and not _safe_rows(table)
+        assert NO_DATA in table.fact(-200).verdict.reason
+        # Still failing: nothing new to derive.
+        assert run(fetch_one(sources, Kind.TRANSFERS)).then is None
+    finally:
+        sources.close()
+
+
+def test_without_a_transfers_pane_the_copies_say_so(tmp_path: Path) -> None:
+    path = _config(tmp_path)
+    path.write_text(CONFIG + "\n[panes]\ntransfers = false\n")
+    config = load_config(path)
+    sources = Backends(config)
+    try:
+        assert Kind.TRANSFERS not in sources.kinds()
+        table = derive(config, sources.kinds())(fetch_one(sources, Kind.RUNS)).table
+        results = fetch_all(sources, config)
+    finally:
+        sources.close()
+    pane = "is unverified in Rucio (no transfers pane)"
+    assert table is not None and pane in table.fact(-200).verdict.reason
+    runs = results[Kind.RUNS].snapshot.runs  # type: ignore[union-attr]
+    assert pane in data_safety(runs[-200], XENONNT_POLICY).reason
+
+
+def test_report_json_check_and_audit_use_rucios_word(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    _, safe, _ = _confirmed()
+    path = _config(tmp_path)
+    assert main(["--config", str(path), "report", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    newest = {r["number"]: r for r in data["runs"]["newest"]}
+    shown_safe = {n for n, r in newest.items() if r["safe"]}
+    assert shown_safe and shown_safe == {r.number for r in safe} & set(newest)
+    main(["--config", str(path), "audit", "--json"])
+    audit = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
+    assert {r["number"] for r in audit if r["policy_met"]} == {r.number for r in safe}
+    main(["--config", str(path), "check"])
+    confirmed = _unsafe_figure(capsys.readouterr().out)
+    # Without transfers data nothing is safe, and the report says why.
+    path.write_text(CONFIG + "\n[panes]\ntransfers = false\n")
+    assert main(["--config", str(path), "report", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert not any(r["safe"] for r in data["runs"]["newest"])
+    assert any("(no transfers pane)" in r["safety_reason"] for r in data["runs"]["newest"])
+    main(["--config", str(path), "check"])
+    # check's figure counts the overdue unsafe runs: Rucio's word made some safe.
+    assert confirmed < _unsafe_figure(capsys.readouterr().out)
+
+
+def _unsafe_figure(line: str) -> int:
+    return int(line.split(" runs_unsafe=")[1].split(";")[0])
+
+
+async def test_the_console_shows_rucios_word(tmp_path: Path) -> None:
+    """Pilot: safe on screen with OK rules, not safe with a stuck rule or a
+    file short (the reason on screen), unverified when Rucio fails."""
+    _, safe, transfers = _confirmed()
+    ok, stuck, short = [r for r in safe if r.detector == "tpc"][-3:]
+    config = load_config(_config(tmp_path))
+    sim = Tampered({"speed": 0, "profile": "xenonnt"})
+    sim.stuck = _rule_of(stuck, "SURFSARA_USERDISK", transfers).id
+    sim.short = _rule_of(short, "UC_OSG_USERDISK", transfers).id
+    app = XenonConsole(config, Backends(config, factory=lambda _t, _o: sim), clock=lambda: 0.0)
+
+    def verdict(number: int) -> Any:
+        table = app.runs_pane.table
+        assert table is not None
+        index = table.index_of(number)
+        assert index is not None
+        return table.fact(index).verdict
+
+    def confirmed() -> bool:
+        table = app.runs_pane.table
+        return table is not None and table.evidence is not None and verdict(ok.number).safe
+
+    async with app.run_test(size=(160, 50)) as pilot:
+        await wait_for(pilot, confirmed, "run confirmed by Rucio", timeout=20)
+        assert not verdict(stuck.number).safe and STUCK in verdict(stuck.number).reason
+        files = next(c.file_count for c in short.copies if c.rse == "UC_OSG_USERDISK")
+        short_reason = f"has {files - 1} of {files} files in Rucio"
+        assert short_reason in verdict(short.number).reason
+        app.open_run(ok.number)
+        await wait_for(pilot, lambda: isinstance(app.screen, RunDetailsScreen), "drill-down")
+        await wait_for(
+            pilot,
+            lambda: "Data safety: safe" in screen_text(app),
+            "the drill-down saying safe",
+        )
+        await pilot.press("escape")
+        app.open_run(stuck.number)
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, RunDetailsScreen) and "STUCK" in screen_text(app),
+            "the drill-down naming the stuck rule",
+        )
+        assert "Data safety: safe" not in screen_text(app)
+        await pilot.press("escape")
+        # Rucio fails: the copies are unverified again, nothing is safe.
+        sim.fail = True
+        await wait_for(pilot, lambda: not verdict(ok.number).safe, "unverified again", timeout=10)
+        assert NO_DATA in verdict(ok.number).reason
+        table = app.runs_pane.table
+        assert table is not None and not _safe_rows(table)
+
+
+def test_the_exporter_counts_with_rucios_word(tmp_path: Path) -> None:
+    from console.exporter import Exporter
+
+    def overdue(path: Path) -> float:
+        config = load_config(path)
+        sources = Backends(config)
+        try:
+            exporter = Exporter(config, sources)
+            exporter.poll_once(sources)
+            families = {f.name: f for f in exporter.families()}
+        finally:
+            sources.close()
+        return families["xenon_runs_unsafe_overdue"].samples[0][1]
+
+    path = _config(tmp_path)
+    confirmed = overdue(path)
+    path.write_text(CONFIG + "\n[panes]\ntransfers = false\n")
+    assert confirmed < overdue(path)
+
+
+async def test_a_runs_table_older_than_rucios_new_word_does_not_bring_back_its_alarms(
+    tmp_path: Path,
+) -> None:
+    """The runs poll's table (derived before the transfers poll's rules came)
+    may reach the screen after the transfers poll's newer one: neither its
+    table nor its alarms replace the newer ones."""
+    from console.fetching import Result
+
+    config = load_config(_config(tmp_path))
+    sources = Backends(config)
+    app = XenonConsole(config, sources, clock=lambda: 0.0)
+
+    def unsafe_count() -> int | None:
+        found = [a.count for a in app.alarms if a.key == "runs.unsafe"]
+        return found[0] if found else None
+
+    async with app.run_test(size=(160, 50)) as pilot:
+        await wait_for(
+            pilot,
+            lambda: (
+                app.runs_pane.table is not None
+                and app.runs_pane.table.evidence is not None
+                and app.runs_pane.table.evidence.rules is not None
+                and unsafe_count() is not None
+            ),
+            "the runs judged with Rucio's rules",
+            timeout=20,
+        )
+        snapshot = app.states[Kind.RUNS].snapshot
+        run = derive(config, sources.kinds())
+        older = run(Result(Kind.RUNS, "simulator", snapshot, None, 0.0))  # no rules yet
+        newer = run(fetch_one(sources, Kind.TRANSFERS)).then
+        assert newer is not None and newer.table is not None and older.table is not None
+        app.apply_event(newer)
+        confirmed = unsafe_count()
+        app.apply_event(older)
+        await pilot.pause()
+        assert app.runs_pane.table is newer.table
+        assert unsafe_count() == confirmed
+        assert confirmed is not None and confirmed < next(
+            a.count or 0 for a in older.alarms or [] if a.key == "runs.unsafe"
+        )
