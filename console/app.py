@@ -268,8 +268,10 @@ class XenonConsole(App[int]):
         self.screen_diff.forget()
 
     def on_mount(self) -> None:
-        self.app_suspend_signal.subscribe(self, self._terminal_unknown)
-        self.app_resume_signal.subscribe(self, self._terminal_unknown)
+        # At once, not posted: the repaint after a resume must not be diffed
+        # against what the terminal showed before the other program.
+        self.app_suspend_signal.subscribe(self, self._terminal_unknown, immediate=True)
+        self.app_resume_signal.subscribe(self, self._terminal_unknown, immediate=True)
         extra = len(self.specs) - len(GRID_ORDER)
         if extra > 0:  # panes added to the built-ins: more rows in the wide grid
             rows = -(-extra // 2)

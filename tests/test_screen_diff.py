@@ -164,3 +164,26 @@ def test_an_unchanged_update_sends_nothing_and_a_wide_character_whole() -> None:
     control = Strip([Segment("ab", red), Segment("\x07", None, [(1,)])])  # type: ignore[list-item]
     assert diff.piece(0, 0, control, console, diff=True)
     assert diff.piece(0, 0, first, console, diff=True).startswith("\x1b[1;1H")
+
+
+async def test_after_a_suspend_the_next_update_is_sent_whole() -> None:
+    """Another program had the terminal (a suspend): what it shows is
+    unknown, so nothing may be skipped as unchanged."""
+    app = simulator_app("held-jobs")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_settled(pilot)
+        diff = app.screen_diff
+        diff.lines[0] = [("x", "", None)] * 120
+        app.app_suspend_signal.publish(app)
+        assert diff.lines == {}
+        diff.lines[0] = [("x", "", None)] * 120
+        app.app_resume_signal.publish(app)
+        assert diff.lines == {}
+    from rich.segment import Segment
+
+    console = Console(color_system="256", force_terminal=True)
+    strip = Strip([Segment("abc", None)])
+    assert diff.piece(0, 0, strip, console, diff=True) == "\x1b[1;1Habc"
+    assert diff.piece(0, 0, strip, console, diff=True) == ""
+    diff.forget()
+    assert diff.piece(0, 0, strip, console, diff=True) == "\x1b[1;1Habc"
