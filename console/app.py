@@ -19,8 +19,10 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 
+from rich.console import RenderableType
 from rich.text import Text
 from textual import events, on
+from textual._compositor import CompositorUpdate
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Container
@@ -49,6 +51,7 @@ from console.polling import Derived, Event, Polled, Poller, PollStarted, derive
 from console.recording import Recording, RecordingWriter
 from console.replay import ReplayController, ReplayDriver
 from console.safe_text import strip_controls
+from console.screen_diff import DiffedUpdate, ScreenDiff
 from console.screens.alarms import AlarmsScreen
 from console.screens.run_details import GoToRunScreen, RunDetailsScreen
 from console.specs import PaneSpec, pane_specs, record_trends
@@ -131,6 +134,8 @@ class XenonConsole(App[int]):
         replay: ReplayDriver | None = None,
     ) -> None:
         super().__init__()
+        #: What the terminal was sent: each update sends only what changed.
+        self.screen_diff = ScreenDiff()
         self.config = config
         self.sources = sources
         self.recorder = recorder
@@ -251,7 +256,23 @@ class XenonConsole(App[int]):
         """Every assigned source has answered and its alarms are in."""
         return self.book.ready(self.states)
 
+    def _display(self, screen: Screen[object], renderable: RenderableType | None) -> None:
+        """Textual's write of an update, with only the cells that changed
+        (``console/screen_diff.py``)."""
+        driver = self._driver
+        if isinstance(renderable, CompositorUpdate) and driver is not None and not driver.is_inline:
+            renderable = DiffedUpdate(renderable, self.screen_diff)
+        super()._display(screen, renderable)
+
+    def _terminal_unknown(self, _app: object = None) -> None:
+        """Another program had the terminal: the next update is sent whole."""
+        self.screen_diff.forget()
+
     def on_mount(self) -> None:
+        # At once, not posted: the repaint after a resume must not be diffed
+        # against what the terminal showed before the other program.
+        self.app_suspend_signal.subscribe(self, self._terminal_unknown, immediate=True)
+        self.app_resume_signal.subscribe(self, self._terminal_unknown, immediate=True)
         extra = len(self.specs) - len(GRID_ORDER)
         if extra > 0:  # panes added to the built-ins: more rows in the wide grid
             rows = -(-extra // 2)

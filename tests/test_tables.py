@@ -142,3 +142,33 @@ async def test_a_changed_cell_redraws_its_row_not_the_table(monkeypatch) -> None
         await pilot.pause()
         assert full == [] and rows == [2]
         assert table.get_row("gamma")[1].plain.strip() == "8"
+
+
+async def test_a_wider_hidden_column_does_not_rebuild_the_table(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The jobs pane rebuilt its DAG table (every row, a layout pass, every
+    scrollbar on the screen repainted) at every poll because the widest cell
+    of a column it does not show grew (issue 13)."""
+    from console.widgets.fitted_table import FittedTable
+
+    app = _Fitted()
+    async with app.run_test(size=(11, 10)) as pilot:  # Age does not fit
+        table = app.query_one(FittedTable)
+        table.set_rows(_rows("1 s"))
+        await pilot.pause()
+        assert table.shown == (0,)
+        cleared: list[object] = []
+        real_clear = FittedTable.clear
+
+        def clear(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            cleared.append(args or kwargs)
+            return real_clear(self, *args, **kwargs)
+
+        monkeypatch.setattr(FittedTable, "clear", clear)
+        table.set_rows(_rows("10 s"))  # the hidden Age column is wider
+        await pilot.pause()
+        assert cleared == []
+        assert table.detail("beta").plain.endswith("10 s")
+        table.set_rows([*_rows("10 s"), ("epsilon", (Text("epsilon"), Text("1 s")))])
+        await pilot.pause()  # a wider shown column still lays the table out
+        assert cleared
+        assert table.get_row("epsilon")[0].plain.startswith("epsilon")

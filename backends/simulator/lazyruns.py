@@ -258,6 +258,18 @@ class LazyRuns(Sequence[Run]):
         for run in self._tail:
             yield run.number, run
 
+    def settled_versions(self) -> tuple[Sequence[int], bytes]:
+        """(numbers, versions) of the settled runs: the buffer bits, a block
+        of which a poll compares at once (``analysis.run_index``)."""
+        specs = self._store.specs
+        numbers = specs.numbers if isinstance(specs, SpecColumns) else [s[0] for s in specs]
+        return numbers, self._on_buffer
+
+    def tail_versions(self) -> Iterator[tuple[int, object]]:
+        """(run number, run) of the runs after the settled ones."""
+        for run in self._tail:
+            yield run.number, run
+
     @property
     def source_key(self) -> object:
         """The store the versions are relative to."""

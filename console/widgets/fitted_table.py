@@ -22,6 +22,18 @@ from console.widgets.compact import CompactLines
 from console.widgets.tables import forget, sync_rows
 
 
+def _shown_widths(
+    layout: tuple[tuple[int, ...], tuple[int, ...]] | None,
+) -> tuple[tuple[int, int], ...] | None:
+    """What a layout puts on screen: the columns shown and their widths (a
+    hidden column's width changes nothing: the jobs pane rebuilt its DAG
+    table at every poll because a hidden column's widest cell grew)."""
+    if layout is None:
+        return None
+    shown, widths = layout
+    return tuple((index, widths[index]) for index in shown)
+
+
 class FittedTable(CompactLines, DataTable[Text]):
     def __init__(self, columns: Sequence[Column], *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=False)
@@ -67,7 +79,7 @@ class FittedTable(CompactLines, DataTable[Text]):
         else:
             layout = self._layout
         shown, widths = layout
-        if layout != self._layout:
+        if _shown_widths(layout) != _shown_widths(self._layout):
             # New columns mean new rows: the cursor follows its row's key, so
             # a refresh that widens a column never moves it to the top.
             cursor = self.cursor_key()
