@@ -163,6 +163,14 @@ def test_twenty_tabs_opened_and_closed_leave_no_process(served: Serve, browser: 
         drew += asyncio.run(_websocket_sessions(served.url, count, wait_output=wait_output))
         served.wait_no_apps()
     assert drew == 10
+    # serve logs a session's end once it has reaped the app, a moment after
+    # the process is gone (wait_no_apps looks at the processes).
+    wait_until(
+        lambda: (
+            served.log_text().count("session ended") == served.log_text().count(" started: pid ")
+        ),
+        "every session's end logged",
+    )
     log = served.log_text()
     assert log.count("session ended") == log.count(" started: pid ") >= 20, log
     from tests.serve_testbed import children_of
