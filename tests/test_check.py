@@ -777,3 +777,15 @@ def test_the_readme_example(capsys):
     assert perfdata_of(lines[0])["buffer_time_to_full"] == (
         "buffer_time_to_full=226383s;172800:;86400:;0"
     )
+
+
+def test_a_failing_diagnosis_leaves_the_alarms_and_the_status(capsys, monkeypatch):
+    import console.report.check as check_module
+
+    def broken(*_args, **_kwargs):  # type: ignore[no-untyped-def]
+        raise ValueError("a rule tripped over garbage")
+
+    monkeypatch.setattr(check_module, "diagnosis_for", broken)
+    code, lines = check(capsys, "--scenario", "buffer-full", *SEEDED)
+    assert code == 2
+    assert lines[0].startswith("XENON CRITICAL - buffer 96.4 % full; buffer full in 2.6 d | ")

@@ -184,8 +184,14 @@ def check_line(
         figures.append(figure)
     alarms = sort_alarms(alarms)
     status = overall(alarms)
-    # The causes of the alarms as judged (after -w/-c): what the line names first.
-    causes = diagnosis_for(results, config, alarms) if alarms else []
+    # The causes of the alarms as judged (after -w/-c): what the line names
+    # first. A diagnosis that fails names none: the alarms and the status stay.
+    causes: list[Cause] = []
+    if alarms:
+        try:
+            causes = diagnosis_for(results, config, alarms)
+        except Exception:  # garbage no rule foresaw must not turn CRITICAL into UNKNOWN
+            causes = []
     named = headlines(causes, alarms)
     late = _timed_out(results, options.timeout) if options.timeout is not None else None
     if late is not None:
