@@ -454,8 +454,8 @@ def _add_check(sub: argparse._SubParsersAction, common: _Parser) -> None:
         parents=[common],
         help="Nagios/Icinga plugin: one status line, exit code 0/1/2/3",
         description="Fetch every pane once, evaluate the alarms and print one "
-        "line 'XENON <STATUS> - <summary> | <perfdata>' (with -v, one line per alarm "
-        "after it). Exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.",
+        "line 'XENON <STATUS> - <summary> | <perfdata>' (the causes first; with -v, one "
+        "line per cause and per alarm after it). Exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     check.epilog_factory = _check_epilog

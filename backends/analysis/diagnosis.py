@@ -28,10 +28,18 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from backends.analysis.alarms import HINTS, Alarm, Severity, Thresholds, overall, runs_at_risk
+from backends.analysis.alarms import (
+    HINTS,
+    Alarm,
+    RunsAtRisk,
+    Severity,
+    Thresholds,
+    overall,
+    runs_at_risk,
+)
 from backends.analysis.buffer import buffer_forecast
 from backends.analysis.jobs import hold_reasons, jobs_by_site
 from backends.analysis.run_index import SIZE, RunTable, tabled
@@ -96,6 +104,8 @@ class _Inputs:
     now: datetime
     policy: SafetyPolicy
     table: RunTable | None
+    #: What the rules computed and share (one run table, one verdict per run).
+    memo: dict[str, object] = field(default_factory=dict)
 
     def snap(self, kind: Kind, cls: type) -> object | None:
         snap = self.snapshots.get(kind)
@@ -111,6 +121,16 @@ class _Inputs:
         if table is None or table.runs is not runs.runs:
             table = tabled(runs.runs, self.policy)
         return table
+
+    def risk(self, runs: RunsSnapshot) -> RunsAtRisk:
+        """``runs_at_risk`` of these runs, computed once for every rule that asks."""
+        risk = self.memo.get("risk")
+        if not isinstance(risk, RunsAtRisk):
+            table = self.run_table(runs)
+            risk = self.memo["risk"] = runs_at_risk(
+                runs, self.thresholds, self.now, self.policy, table
+            )
+        return risk
 
     def cite(self, key: str) -> str:
         alarm = self.alarms[key]
@@ -227,7 +247,7 @@ def _rse_down(x: _Inputs) -> list[Cause]:
     }
     unsafe_explained = False
     if "runs.unsafe" in x.alarms and isinstance(runs, RunsSnapshot):
-        risk = runs_at_risk(runs, x.thresholds, x.now, x.policy, x.table)
+        risk = x.risk(runs)
         unsafe_explained = {f.number for f in risk.unsafe} <= blocked
     out: list[Cause] = []
     for summary in summaries:
@@ -308,7 +328,7 @@ def _tape(x: _Inputs) -> list[Cause]:
         bad |= {u.run_number for u in recent_failures(tape, x.now, window)}
     runs = x.snap(Kind.RUNS, RunsSnapshot)
     if isinstance(runs, RunsSnapshot):
-        risk = runs_at_risk(runs, x.thresholds, x.now, x.policy, x.table)
+        risk = x.risk(runs)
         bad |= {r.number for r in risk.tape_failed}
     failing = f"{_plural(len(bad), 'run')} with a failed tape upload or restore checksum"
     evidence = (*(x.cite(k) for k in keys), failing)
@@ -400,7 +420,7 @@ def _rundb_lagging(x: _Inputs) -> list[Cause]:
                 if key is not None:
                     ok.setdefault(key, set()).add(rule.rse)
     table = x.run_table(runs)
-    risk = runs_at_risk(runs, x.thresholds, x.now, x.policy, table)
+    risk = x.risk(runs)
     unsafe = {f.number for f in risk.unsafe}
     lagging: list[tuple[int, str]] = []
     # Only the unsafe runs are read (a long history's others are not built).

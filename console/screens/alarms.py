@@ -153,14 +153,15 @@ class AlarmsScreen(ModalScreen[None]):
         self._cause_rows = {}
         active = list(self._active())
         causes = list(self._causes())
-        for item in headlines(causes, active):
+        named = headlines(causes, active)
+        for item in named:
             if isinstance(item, Cause):
                 folded = explained_by(active, item)
                 rows.append(self._cause_row(item, folded))
                 for alarm in sorted(folded, key=lambda a: self.store.ack_for(a) is not None):
                     key = f"active:{item.cause}:{self.store.occurrence(alarm)}"
                     rows.append(self._alarm_row(key, alarm, under=True))
-        lone = [a for a in headlines(causes, active) if isinstance(a, Alarm)]
+        lone = [a for a in named if isinstance(a, Alarm)]
         for alarm in sorted(lone, key=lambda a: self.store.ack_for(a) is not None):
             rows.append(self._alarm_row(f"active:{self.store.occurrence(alarm)}", alarm))
         for alarm, cleared in self._recent():
