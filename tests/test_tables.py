@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import App, ComposeResult
-from textual.widgets import DataTable
+from textual.containers import Vertical
+from textual.widget import Widget
+from textual.widgets import DataTable, Static
 
-from console.widgets.tables import CHANGED_STYLE, sort_key, sort_rows, sync_rows
+from console.widgets.fitted_table import FittedTable
+from console.widgets.tables import CHANGED_STYLE, SizedTable, sort_key, sort_rows, sync_rows
 
 
 class TableApp(App[None]):
@@ -63,7 +66,6 @@ def test_sort_keys_understand_units() -> None:
 class _Fitted(App[None]):
     def compose(self) -> ComposeResult:
         from console.render.common import Column
-        from console.widgets.fitted_table import FittedTable
 
         yield FittedTable([Column("Name", 6), Column("Age", 3, "right", priority=1)], id="t")
 
@@ -172,3 +174,43 @@ async def test_a_wider_hidden_column_does_not_rebuild_the_table(monkeypatch) -> 
         await pilot.pause()  # a wider shown column still lays the table out
         assert cleared
         assert table.get_row("epsilon")[0].plain.startswith("epsilon")
+
+
+class AutoHeightApp(App[None]):
+    CSS = "DataTable { height: auto; max-height: 100%; } #rest { height: 1fr; }"
+
+    def __init__(self, table: DataTable) -> None:
+        super().__init__()
+        self.table = table
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield self.table
+            yield Static("rest", id="rest")
+
+
+async def _rows_after_a_pending_layout(table: DataTable) -> int:
+    """The height the table gets when its rows come while a layout of it is
+    pending and its parent was laid out meanwhile (what the transfers pane's
+    RSE table met under load: it stayed 0 rows tall, rows and all)."""
+    app = AutoHeightApp(table)
+    async with app.run_test(size=(60, 20)) as pilot:
+        await pilot.pause()
+        table.refresh(layout=True)  # a layout of the table is pending...
+        for ancestor in table.ancestors:
+            if isinstance(ancestor, Widget):
+                ancestor._clear_arrangement_cache()
+        app.screen._refresh_layout()  # ...when the screen lays it out, empty
+        rows = [(str(n), (Text(str(n)), Text("x"))) for n in range(5)]
+        table.add_columns("name", "value")
+        sync_rows(table, rows)
+        await pilot.pause()
+        await pilot.pause(0.05)
+        return table.region.height
+
+
+async def test_an_auto_height_table_grows_to_rows_that_came_during_a_layout() -> None:
+    assert await _rows_after_a_pending_layout(DataTable()) == 0  # Textual's own
+    assert await _rows_after_a_pending_layout(SizedTable()) == 6  # header and five rows
+    # The panes' tables and the drill-down's are sized so.
+    assert issubclass(FittedTable, SizedTable)

@@ -42,7 +42,7 @@ from backends.analysis.safety import (
 from backends.model import JobStatus, RunDetail
 from console.format import format_bytes, format_time
 from console.safe_text import strip_controls
-from console.widgets.tables import sync_rows
+from console.widgets.tables import SizedTable, sync_rows
 
 #: Fetches the details of one run from one backend (called in a worker thread).
 DetailFetcher = Callable[[int], RunDetail]
@@ -263,7 +263,7 @@ class RunDetailsScreen(ModalScreen[None]):
 
     @staticmethod
     def _table(table_id: str, *columns: str) -> DataTable:
-        table: DataTable = DataTable(id=table_id, cursor_type="row")
+        table: DataTable = SizedTable(id=table_id, cursor_type="row")
         table.add_columns(*columns)
         return table
 

@@ -15,11 +15,10 @@ from collections.abc import Sequence
 
 from rich.text import Text
 from textual import events
-from textual.widgets import DataTable
 
 from console.render.common import Column, Row, fit_columns
 from console.widgets.compact import CompactLines
-from console.widgets.tables import forget, sync_rows
+from console.widgets.tables import SizedTable, forget, sync_rows
 
 
 def _shown_widths(
@@ -34,7 +33,7 @@ def _shown_widths(
     return tuple((index, widths[index]) for index in shown)
 
 
-class FittedTable(CompactLines, DataTable[Text]):
+class FittedTable(CompactLines, SizedTable[Text]):
     def __init__(self, columns: Sequence[Column], *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=False)
         self.specs = tuple(columns)

@@ -10,18 +10,39 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
 from rich.text import Text
 from textual.widgets import DataTable
-from textual.widgets.data_table import RowDoesNotExist
+from textual.widgets.data_table import CellType, RowDoesNotExist, RowKey
 
 from console.safe_text import strip_controls
 
 Cells = Sequence[Text | str]
 Row = tuple[str, Cells]
+
+
+class SizedTable(DataTable[CellType]):
+    """A DataTable whose height follows its rows (``height: auto``).
+
+    Textual (8.2) caches a widget's box model by its ``_layout_updates``
+    count, and a DataTable's rows reach its virtual size only when it is
+    idle. When the new virtual size lands while a layout of the table is
+    already pending, the count is not raised, and the next layout reads the
+    height cached before the rows came: a table laid out empty stayed 0
+    rows tall, with its rows in it (the transfers pane's RSE table vanished
+    under load, with nothing to heal it while its data stood still). A new
+    virtual size raises the count here.
+    """
+
+    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
+        before = self.virtual_size
+        super()._update_dimensions(new_rows)
+        if self.virtual_size != before:
+            self._layout_updates += 1
+
 
 #: Background of a row that changed in the last refresh.
 CHANGED_STYLE = "on #264d33"
