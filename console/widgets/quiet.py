@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from weakref import WeakKeyDictionary
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.widgets import Static
 
@@ -28,6 +29,26 @@ def _signature(text: Text) -> tuple[object, ...]:
     )
 
 
+def _same_height(
+    widget: Static, before: tuple[object, ...] | None, after: tuple[object, ...]
+) -> bool:
+    """Whether the widget's new text takes as many lines as its old one: as
+    many lines, none of which wraps (the widget does not wrap, or every line
+    of both fits its width)."""
+    if before is None:
+        return False
+    old, new = before[0], after[0]
+    assert isinstance(old, str) and isinstance(new, str)
+    if old.count("\n") != new.count("\n"):
+        return False
+    if widget.styles.text_wrap == "nowrap":
+        return True
+    width = widget.content_size.width
+    return width > 0 and all(
+        cell_len(line) <= width for text in (old, new) for line in text.split("\n")
+    )
+
+
 def show_text(widget: Static, text: Text, *, layout: bool = False) -> bool:
     """Show ``text`` in ``widget`` unless it shows it already; True when updated.
 
@@ -35,11 +56,19 @@ def show_text(widget: Static, text: Text, *, layout: bool = False) -> bool:
     a changed text gets a layout pass (a guess at its line count from its
     length was wrong where the words wrap: a last line went missing)."""
     signature = _signature(text)
-    if _shown.get(widget) == signature:
+    before = _shown.get(widget)
+    if before == signature:
         return False
     height = widget.styles.height
-    # A fixed height (the grid's one-line detail) never needs a layout pass.
-    layout = layout and (height is None or height.is_auto)
+    # A fixed height (the grid's one-line detail) never needs a layout pass,
+    # nor does a text whose height is known to be what it was (the jobs
+    # pane's trend line changes every poll, and a layout pass repaints every
+    # scrollbar on the screen).
+    layout = (
+        layout
+        and (height is None or height.is_auto)
+        and not _same_height(widget, before, signature)
+    )
     _shown[widget] = signature
     widget.update(text, layout=layout)
     return True
