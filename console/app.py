@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import RenderableType
 from rich.text import Text
@@ -31,11 +32,10 @@ from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Header, Input, Static
 
 from backends.analysis.alarms import Alarm
 from backends.analysis.diagnosis import Cause, diagnose
-from backends.analysis.drilldown import detail_from_snapshots
 from backends.analysis.jobs import dag_for_run
 from backends.analysis.rucio_evidence import Evidence
 from backends.analysis.run_index import RunTable
@@ -48,20 +48,24 @@ from console.fetching import Backends
 from console.panes.base import PaneSettings, SourcePane
 from console.panes.runs import RunsPane
 from console.polling import Derived, Event, Polled, Poller, PollStarted, derive
-from console.recording import Recording, RecordingWriter
-from console.replay import ReplayController, ReplayDriver
 from console.safe_text import strip_controls
 from console.screen_diff import DiffedUpdate, ScreenDiff
-from console.screens.alarms import AlarmsScreen
-from console.screens.run_details import GoToRunScreen, RunDetailsScreen
 from console.specs import PaneSpec, pane_specs, record_trends
 from console.state.alarms import AlarmBook, current_time
 from console.state.source import SourceState
 from console.trends import Trends
 from console.watchdog import leave_soon, watch_stdin
 from console.widgets.alarms_strip import AlarmsStrip
+from console.widgets.footer import SteadyFooter
 from console.widgets.quiet import show_text
-from console.widgets.replay_bar import ReplayBar
+
+if TYPE_CHECKING:
+    # Imported where used: the drill-down, the alarms screen and the
+    # recordings are not needed for the first frame, and their imports cost
+    # a shifter's start-up.
+    from console.recording import Recording, RecordingWriter
+    from console.replay import ReplayController, ReplayDriver
+    from console.widgets.replay_bar import ReplayBar
 
 REPLAY_ACTIONS = frozenset({"replay_toggle", "replay_step", "replay_seek", "replay_speed"})
 #: Below this size one pane is shown at a time, chosen with its number or Tab.
@@ -164,9 +168,13 @@ class XenonConsole(App[int]):
                 clock=self.clock,
             )
         self.replay: ReplayController | None = None
+        self._replay_bar: ReplayBar | None = None
         if replay is not None:
+            from console.replay import ReplayController
+            from console.widgets.replay_bar import ReplayBar
+
             self.replay = ReplayController(replay, self.apply_event, self._post, self._derive)
-        self._replay_bar = ReplayBar(replay, id="replay-bar") if replay is not None else None
+            self._replay_bar = ReplayBar(replay, id="replay-bar")
         self._panes: dict[Kind, SourcePane] = {}
         #: Every column in full (``w``), the tables scrolling sideways.
         self.wide = False
@@ -225,7 +233,7 @@ class XenonConsole(App[int]):
                 pane = spec.load_pane()(self.states[spec.kind], settings)
                 self._panes[spec.kind] = pane
                 yield pane
-        yield Footer()
+        yield SteadyFooter()
 
     def pane(self, kind: Kind) -> SourcePane:
         """The pane of a kind, wherever the user is (queries see only the top screen)."""
@@ -580,6 +588,8 @@ class XenonConsole(App[int]):
         self.notify("Polling every source now", timeout=2)
 
     def action_alarms(self) -> None:
+        from console.screens.alarms import AlarmsScreen
+
         self.push_screen(
             AlarmsScreen(
                 lambda: self.book.alarms,
@@ -608,10 +618,15 @@ class XenonConsole(App[int]):
             self.runs_pane.jump_to_run(number)
             self.open_run(number)
 
+        from console.screens.run_details import GoToRunScreen
+
         self.push_screen(GoToRunScreen(), go)
 
     def open_run(self, number: int) -> None:
         """The drill-down screen of one run, from every source that knows it."""
+        from backends.analysis.drilldown import detail_from_snapshots
+        from console.screens.run_details import RunDetailsScreen
+
         snapshots = {kind: state.snapshot for kind, state in self.states.items()}
         now = current_time(self.states, self.clock())
         local = detail_from_snapshots(number, snapshots, now)
@@ -792,6 +807,8 @@ def run_app(config: Config, sources: Backends | None = None, *, record: Path | N
         sources = Backends(config)
     recorder = None
     if record is not None:
+        from console.recording import RecordingWriter
+
         try:
             recorder = RecordingWriter(record, meta=recording_meta(config))
         except OSError as exc:
@@ -820,6 +837,8 @@ def replay_app(
     config: Config, recording: Recording, *, speed: float = 1.0, paused: bool = False
 ) -> int:
     """Play a recording back in the same screens."""
+    from console.replay import ReplayDriver
+
     driver = ReplayDriver(recording, speed, paused=paused)
     # Acknowledgements made while replaying stay in memory: a replay must not
     # touch the live console's state file.

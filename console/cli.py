@@ -14,9 +14,8 @@ import math
 import os
 import sys
 from collections.abc import Callable, Sequence
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from rich.console import Console
 
@@ -169,10 +168,28 @@ def _int(text: str) -> int:
 
 
 def _version() -> str:
+    # Imported here: importlib.metadata and its scan of the installed
+    # packages cost every start-up some 30 ms (the version is rarely asked).
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
         return version("xenon-console")
     except PackageNotFoundError:
         return "unknown"
+
+
+class _Version(argparse._VersionAction):
+    """``--version``, the version read when asked for, not at every start."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        self.version = f"{PROG} {_version()}"
+        super().__call__(parser, namespace, values, option_string)
 
 
 def _common_options() -> _Parser:
@@ -227,7 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
         "'check' follows the Nagios plugin convention: 0 OK, 1 WARNING, 2 CRITICAL, "
         "3 UNKNOWN, and a usage or config error is UNKNOWN (3) with its reason on stdout.",
     )
-    parser.add_argument("--version", action="version", version=f"{PROG} {_version()}")
+    parser.add_argument("--version", action=_Version)
     parser.add_argument(
         "--list-backends", action="store_true", help="list installed backend types and exit"
     )
@@ -490,7 +507,7 @@ def _add_check(sub: argparse._SubParsersAction, common: _Parser) -> None:
         default=0,
         help="long output: one line per alarm after the first line",
     )
-    check.add_argument("-V", "--version", action="version", version=f"{PROG} {_version()}")
+    check.add_argument("-V", "--version", action=_Version)
 
 
 def _check_options(args: argparse.Namespace) -> CheckOptions:

@@ -61,6 +61,47 @@ def test_simulator_is_registered_as_an_entry_point() -> None:
     assert "simulator" in available()
 
 
+def test_the_builtin_backends_are_the_package_entry_points() -> None:
+    """The built-ins load without the metadata: the table must say what
+    pyproject.toml says."""
+    import tomllib
+
+    from backends.registry import BUILTIN
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["entry-points"]["xenon_console.backends"] == BUILTIN
+
+
+def test_an_unknown_backend_type_names_the_known_ones() -> None:
+    from backends.registry import load_backend_class
+    from backends.sources import BackendConfigError
+
+    known = r"unknown backend type 'nope' \(known: .*simulator"
+    with pytest.raises(BackendConfigError, match=known):
+        load_backend_class("nope")
+
+
+def test_the_console_starts_without_reading_package_metadata() -> None:
+    """Importing the TUI and building the simulator's backends reads no
+    installed package's metadata, nor the recordings and drill-down code
+    (each cost the first frame; they load when first used)."""
+    code = (
+        "import sys\n"
+        "from console import cli, app\n"
+        "from console.config import load_config\n"
+        "from console.fetching import Backends\n"
+        "cli.build_parser()\n"
+        "Backends(load_config(None)).close()\n"
+        "lazy = ['importlib.metadata', 'console.recording', 'console.replay',\n"
+        "        'backends.analysis.drilldown', 'console.screens.run_details']\n"
+        "print(','.join(m for m in lazy if m in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == ""
+
+
 @pytest.mark.slow
 def test_every_worker_collects_the_same_tests() -> None:
     """``make test`` runs pytest-xdist, whose workers must collect the same
