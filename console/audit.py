@@ -27,6 +27,7 @@ from backends.analysis.safety import (
     run_problems,
     verdict_word,
 )
+from backends.analysis.drilldown import builder_text
 from backends.model import Run
 from console.format import format_verdict
 from console.safe_text import json_text, strip_controls
@@ -43,6 +44,8 @@ FIELDS = (
     "malformed",
     "overdue",
     "failed",
+    "run_status",
+    "event_builder",
     "rules",
 )
 FORMATS = ("text", "json", "csv")
@@ -70,6 +73,9 @@ def audit_row(
         "malformed": list(run_problems(run, policy)),
         "overdue": overdue,
         "failed": list(safety.failed),
+        #: XENONnT's run status and event builder state (None for XENON1T's).
+        "run_status": run.status,
+        "event_builder": builder_text(run),
         "rules": [*safety.rules, *purge.rules],
     }, verdict_word(safety, overdue)
 
@@ -132,6 +138,8 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):

@@ -314,6 +314,18 @@ def to_rich(snapshot: RunsSnapshot, context: Context) -> RenderableType:
     return Group(summary_line, out)
 
 
+def _builder_json(run: Run) -> dict[str, Any] | None:
+    builder = run.builder
+    if builder is None:
+        return None
+    return {
+        "state": builder.state,
+        "host": builder.host,
+        "n_failures": builder.n_failures,
+        "next_retry": iso(builder.next_retry),
+    }
+
+
 def to_json(snapshot: RunsSnapshot | None, context: Context) -> dict[str, Any]:
     if snapshot is None:
         return {
@@ -353,6 +365,9 @@ def to_json(snapshot: RunsSnapshot | None, context: Context) -> dict[str, Any]:
                 "on_buffer": purge.on_buffer,
                 "purge_reason": purge.reason,
                 "malformed": list(run_problems(run, policy)),
+                #: XENONnT: the run's status and its event builder's state (None for XENON1T).
+                "run_status": run.status,
+                "event_builder": _builder_json(run),
             }
         )
     return {
