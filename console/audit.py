@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TextIO
 
+from backends.analysis.drilldown import builder_text
 from backends.analysis.safety import (
     SafetyPolicy,
     copies_overdue,
@@ -27,7 +28,6 @@ from backends.analysis.safety import (
     run_problems,
     verdict_word,
 )
-from backends.analysis.drilldown import builder_text
 from backends.model import Run
 from console.format import format_verdict
 from console.safe_text import json_text, strip_controls
