@@ -31,6 +31,7 @@ from backends.model import (
     BuilderState,
     CopyType,
     DataCopy,
+    Heartbeat,
     Rule,
     RuleState,
     Run,
@@ -233,6 +234,43 @@ def nt_document_to_run(doc: Mapping[str, Any], fallback_number: int = -1) -> Run
         status=status,
         builder=builder,
     )
+
+
+# --------------------------------------------------------------- heartbeats
+
+#: The fields of a heartbeat read (bootstrax's ``set_state`` writes more).
+HEARTBEAT_PROJECTION: Mapping[str, int] = {"_id": 0, "host": 1, "time": 1, "state": 1}
+#: A host's newest heartbeat documents read per poll (by ``time``, newest
+#: first): the first with a date is its last heartbeat; a few garbage ones
+#: before it do not hide it.
+HEARTBEAT_DOCS = 5
+
+
+def latest_heartbeat(host: str, docs: Sequence[Any]) -> Heartbeat | None:
+    """A host's last heartbeat from its newest ``eb_monitor`` documents (None
+    when it has none): the newest with a date; when none has one, a heartbeat
+    of unknown time, saying why."""
+    notes = _Notes()
+    state = ""
+    for doc in docs:
+        if not isinstance(doc, Mapping):
+            notes.add(f"a heartbeat is not a document ({_kind(doc)})")
+            continue
+        value = doc.get("state")
+        if isinstance(value, str):
+            state = value[:_TEXT_KEPT]
+        moment = as_datetime(doc.get("time"))
+        if moment is not None:
+            return Heartbeat(host, moment, state if isinstance(value, str) else "")
+        raw = doc.get("time")
+        notes.add(
+            "a heartbeat has no time"
+            if raw is None
+            else f"heartbeat time is not a date ({_kind(raw)})"
+        )
+    if not docs:
+        return None
+    return Heartbeat(host, None, state, tuple(notes.items))
 
 
 # ------------------------------------------------------------------ writing
