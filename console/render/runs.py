@@ -206,7 +206,7 @@ def _judged_key(judged: Judged, column: int, overdue: bool) -> object:
         rank = VERDICT_VIEW[verdict_word(judged.verdict, overdue)][3]
         return (rank, short_slots(judged.verdict.missing))
     if column == 5:
-        return judged.processing.value
+        return judged.builder or judged.processing.value
     return judged.copies.lower()
 
 
@@ -223,7 +223,10 @@ def row_cells(run: Run, facts: RunFacts, overdue: bool) -> tuple[Text, ...]:
         Text(facts.science_run or "", style="cyan"),
         Text(run.start.strftime("%y-%m-%d %H:%M")),
         Text(*format_verdict(word, verdict.missing, verdict.failed)),
-        Text(facts.processing.value, style=PROCESSING_STYLE.get(facts.processing, "")),
+        # XENONnT: the event builder's trouble with the run, in its place.
+        Text(facts.builder, style="bold red")
+        if facts.builder
+        else Text(facts.processing.value, style=PROCESSING_STYLE.get(facts.processing, "")),
         Text(facts.copies),
         Text("-" if run.events is None else str(run.events)),
         Text(format_bytes(run.raw_size_bytes)),

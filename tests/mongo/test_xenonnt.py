@@ -575,3 +575,30 @@ def test_the_simulators_xenonnt_runs_carry_a_status_and_an_event_builder_state()
         nt_document_to_run(run_to_nt_document(r)).builder is not None
         for r in SimulatorBackend({"runs": 50, "speed": 0}).fetch_runs().runs
     )
+
+
+def test_the_runs_pane_says_eb_failed_or_abandoned_in_the_processing_cell() -> None:
+    from backends.analysis.run_index import tabled
+    from console.render.runs import build_row
+
+    runs = [
+        nt_document_to_run(dict(CLEAN, number=n, bootstrax=b))
+        for n, b in (
+            (1, {"state": "failed", "n_failures": 2}),
+            (2, {"state": "failed", "n_failures": 5, "host": "eb5.xenon.local"}),
+            (3, {"state": "abandoned"}),
+            (4, {"state": "done"}),
+        )
+    ]
+    table = tabled(runs, XENONNT_POLICY)
+    facts = [table.fact(i) for i in range(4)]
+    assert [f.builder for f in facts] == ["EB failed", "EB failed", "abandoned", ""]
+    # Failed twice or five times, on any host: one judgement, derived once.
+    assert table.codes[0] == table.codes[1] != table.codes[2]
+    cells = [
+        build_row(r, None, None, XENONNT_POLICY, f).cells[5]
+        for r, f in zip(runs, facts, strict=True)
+    ]
+    assert [c.plain for c in cells] == ["EB failed", "EB failed", "abandoned", "waiting"]
+    assert all(len(c.plain) <= 10 for c in cells)
+    assert "eb failed" in facts[0].search and "abandoned" in facts[2].search
