@@ -5,6 +5,7 @@ secantusd over the wire), simulated (scenario ``eb-silent``), alarmed over
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -292,3 +293,56 @@ def test_heartbeats_over_the_wire(server_uri: str, db_name: str) -> None:
     finally:
         client.drop_database(daq)
         client.close()
+
+
+# ------------------------------------------------------------------ the TUI
+
+
+async def test_the_console_shows_the_silent_event_builder(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Pilot, XENONnT's eb-silent: the alarm in the alarm bar, the runs
+    pane's footer names the silent host; a failing heartbeat query says
+    unknown there, never that all is well."""
+    from console.app import XenonConsole
+    from console.config import load_config
+    from console.fetching import Backends
+    from tests.screen import screen_text, wait_for
+
+    class Deaf(SimulatorBackend):
+        deaf = False
+
+        def fetch_runs(self) -> RunsSnapshot:
+            snap = super().fetch_runs()
+            if self.deaf:
+                return replace(snap, heartbeats=None, heartbeats_error="daq.eb_monitor: refused")
+            return snap
+
+    path = tmp_path / "nt.toml"
+    path.write_text(
+        '[backends.simulator]\nprofile = "xenonnt"\nspeed = 0\n[intervals]\nruns = 0.2\n'
+    )
+    config = load_config(path)
+    sim = Deaf({"speed": 0, "profile": "xenonnt", "scenario": "eb-silent"})
+    app = XenonConsole(config, Backends(config, factory=lambda _t, _o: sim), clock=lambda: 0.0)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.press("5")
+        await wait_for(
+            pilot,
+            lambda: "EB silent: eb4" in screen_text(app),
+            "the runs pane naming eb4",
+            timeout=20,
+        )
+        assert "1 event builder silent" in screen_text(app)
+        sim.deaf = True
+        await wait_for(
+            pilot,
+            lambda: "EB heartbeats unknown" in screen_text(app),
+            "heartbeats unknown",
+            timeout=20,
+        )
+        assert "EB silent" not in screen_text(app)
+        await wait_for(
+            pilot,
+            lambda: "event builders' heartbeats unknown" in screen_text(app),
+            "the alarm saying unknown",
+            timeout=20,
+        )
