@@ -346,3 +346,16 @@ async def test_the_console_shows_the_silent_event_builder(tmp_path) -> None:  # 
             "the alarm saying unknown",
             timeout=20,
         )
+
+
+def test_heartbeats_and_event_builder_states_are_recorded_and_replayed() -> None:
+    """The codec (recordings, NATS snapshots) keeps them."""
+    from backends.codec import decode, encode
+
+    sim = SimulatorBackend({"runs": 300, "speed": 0, "profile": "xenonnt", "scenario": "eb-silent"})
+    snap = sim.fetch_runs()
+    back = decode(encode(snap))
+    assert back.heartbeats == snap.heartbeats and tuple(back.runs) == tuple(snap.runs)
+    assert any(r.builder is not None and r.builder.state == "failed" for r in back.runs)
+    failing = replace(snap, heartbeats=None, heartbeats_error="refused")
+    assert decode(encode(failing)).heartbeats_error == "refused"
