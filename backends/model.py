@@ -423,6 +423,42 @@ def xenonnt_did(number: int, data_type: str, lineage: str) -> str:
     return f"xnt_{number:06d}:{data_type}-{lineage}"
 
 
+#: XENONnT: the run ``status`` values that mean trouble (admix's life cycle
+#: is ``eb_ready_to_upload`` -> ``transferring`` -> ``transferred``).
+RUN_STATUS_TROUBLE = ("stuck", "error")
+#: The event builder's (bootstrax) states of a run, as straxen writes them.
+BUILDER_STATES = ("considering", "busy", "done", "failed", "abandoned")
+
+
+@dataclass(frozen=True, slots=True)
+class BuilderState:
+    """XENONnT: the event builder's (bootstrax's) word on one run, from the
+    run document's ``bootstrax`` (untrusted text)."""
+
+    #: ``BUILDER_STATES``, or ``unknown`` for anything else (a malformed value).
+    state: str
+    #: The event builder, e.g. ``eb3.xenon.local`` (None: not recorded).
+    host: str | None = None
+    #: Failed attempts so far (None: not recorded).
+    n_failures: int | None = None
+    #: When bootstrax tries a failed run again (None: not recorded).
+    next_retry: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Heartbeat:
+    """XENONnT: an event builder's last heartbeat (bootstrax's ``eb_monitor``
+    documents in the DAQ database): its host, when, and its state then."""
+
+    host: str
+    #: The heartbeat's time (None: unreadable; the age is then unknown).
+    time: datetime | None
+    #: bootstrax's state then (``idle``, ``busy``, ...; untrusted text).
+    state: str = ""
+    #: Problems found while reading it; empty when it was clean.
+    malformed: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True, slots=True)
 class Run:
     number: int
@@ -440,6 +476,12 @@ class Run:
     #: Other documents with the same run number, as read (a runs database can
     #: hold two). The run gets the worst of their verdicts (``analysis.safety``).
     twins: tuple[Run, ...] = ()
+    #: XENONnT: the run document's ``status`` (``eb_ready_to_upload``,
+    #: ``transferring``, ``transferred``, or trouble: ``RUN_STATUS_TROUBLE``);
+    #: None when there is none (XENON1T's documents), ``unknown`` when malformed.
+    status: str | None = None
+    #: XENONnT: the event builder's state of the run (None: no ``bootstrax``).
+    builder: BuilderState | None = None
 
     @property
     def science(self) -> bool:
@@ -463,6 +505,12 @@ class RunsSnapshot:
     runs: Sequence[Run]
     #: Whether the DAQ is taking data now, when the source knows.
     data_taking: bool | None = None
+    #: XENONnT: the event builders' last heartbeats, one per host; None when
+    #: the source has none (XENON1T, or heartbeats not read).
+    heartbeats: tuple[Heartbeat, ...] | None = None
+    #: Why the heartbeats could not be read (the runs could): their state is
+    #: unknown, not "all well".
+    heartbeats_error: str | None = None
 
 
 # ----------------------------------------------------------------- drill-down

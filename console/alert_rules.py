@@ -251,6 +251,16 @@ def alert_rules(limits: Thresholds) -> list[Rule]:
             HINTS["runs.upload_backlog"],
         ),
         Rule(
+            "XenonEventBuilderSilent",
+            "warning",
+            "eb.silent",
+            f"xenon_eb_heartbeat_age_seconds > {number(limits.eb_silent_warning_seconds)}",
+            "event builder {{ $labels.host }} silent",
+            "No bootstrax heartbeat from {{ $labels.host }} for {{ $value }} s, the warning is "
+            f"over {number(limits.eb_silent_warning_seconds)} s",
+            HINTS["eb.silent"],
+        ),
+        Rule(
             "XenonNoNewRun",
             "warning",
             "runs.no_new_run",

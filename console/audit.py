@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TextIO
 
+from backends.analysis.drilldown import builder_text
 from backends.analysis.safety import (
     SafetyPolicy,
     copies_overdue,
@@ -43,6 +44,8 @@ FIELDS = (
     "malformed",
     "overdue",
     "failed",
+    "run_status",
+    "event_builder",
     "rules",
 )
 FORMATS = ("text", "json", "csv")
@@ -70,6 +73,9 @@ def audit_row(
         "malformed": list(run_problems(run, policy)),
         "overdue": overdue,
         "failed": list(safety.failed),
+        #: XENONnT's run status and event builder state (None for XENON1T's).
+        "run_status": run.status,
+        "event_builder": builder_text(run),
         "rules": [*safety.rules, *purge.rules],
     }, verdict_word(safety, overdue)
 
@@ -132,6 +138,8 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):

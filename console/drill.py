@@ -20,7 +20,7 @@ import platformdirs
 
 from backends.analysis.diagnosis import CAUSES as DIAGNOSIS_CAUSES
 from backends.simulator import CAUSES as INJECTED
-from backends.simulator import SCENARIOS
+from backends.simulator import SCENARIOS, XENONNT_ONLY
 from console.safe_text import json_text, strip_controls
 
 #: What each cause the trainee can pick means, in one line.
@@ -77,7 +77,12 @@ def new_seed() -> int:
     return random.SystemRandom().randrange(1, 2**31)
 
 
-def pick_drill(seed: int, scenarios: Sequence[str] = tuple(SCENARIOS)) -> Drill:
+#: The scenarios a drill picks from: XENON1T's chain (a drill runs the
+#: simulator's default profile), so not those only XENONnT's shows.
+DRILL_SCENARIOS = tuple(s for s in SCENARIOS if s not in XENONNT_ONLY)
+
+
+def pick_drill(seed: int, scenarios: Sequence[str] = DRILL_SCENARIOS) -> Drill:
     """The scenario and simulator seed of drill ``seed`` (the same seed, the same drill)."""
     rng = random.Random(seed)
     scenario = rng.choice(list(scenarios))

@@ -431,6 +431,7 @@ def test_list_scenarios_and_unknown_scenario(capsys):
         "buffer-full",
         "rse-outage+held-jobs",
         "uplink-down+buffer-full",
+        "eb-silent",
     ]
     assert main(["report", "--scenario", "bogus"]) == 2
     assert "[backends.simulator] unknown scenario 'bogus'" in one_error_line(capsys)

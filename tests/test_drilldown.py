@@ -234,3 +234,31 @@ def test_every_run_detail_source_takes_the_run_name() -> None:
     for cls in sources:
         parameters = inspect.signature(cls.fetch_run_detail).parameters
         assert "run_name" in parameters, cls.__name__
+
+
+async def test_the_drill_down_of_a_xenonnt_run_shows_its_event_builder(tmp_path) -> None:
+    """Pilot: `:` and a run number on the XENONnT simulator: the drill-down
+    says the run's status and what its event builder made of it."""
+    from console.app import XenonConsole
+    from console.config import load_config
+    from console.fetching import Backends
+    from tests.screen import wait_for
+
+    path = tmp_path / "nt.toml"
+    path.write_text('[backends.simulator]\nprofile = "xenonnt"\nspeed = 0\n')
+    config = load_config(path)
+    sim = SimulatorBackend({"speed": 0, "profile": "xenonnt"})
+    runs = sim.fetch_runs().runs
+    failed = next(r for r in reversed(runs) if r.builder and r.builder.state == "failed")
+    assert failed.builder is not None and failed.builder.next_retry is not None
+    app = XenonConsole(config, Backends(config, factory=lambda _t, _o: sim), clock=lambda: 0.0)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await wait_for(pilot, lambda: app.runs_pane.table is not None, "the runs table", timeout=20)
+        await pilot.press("colon", *str(failed.number), "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunDetailsScreen), "drill-down")
+        text = screen_text(app)
+        n = failed.builder.n_failures
+        retry = failed.builder.next_retry
+        assert f"Event builder: failed ({n} failure" in text
+        assert f"next retry {retry:%Y-%m-%d %H:%M}) on {failed.builder.host}" in text
+        assert f"Run status: {failed.status}" in text

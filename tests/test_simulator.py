@@ -101,6 +101,7 @@ def test_backend_serves_all_five_kinds_and_lists_scenarios() -> None:
         "buffer-full",
         "rse-outage+held-jobs",
         "uplink-down+buffer-full",
+        "eb-silent",
     }
     assert all(isinstance(text, str) and text for text in SCENARIOS.values())
     assert sim.now == NOW

@@ -29,6 +29,7 @@ from backends.analysis.units import format_bytes, format_duration, one_line
 from backends.model import (
     LNGS_RSE,
     BufferSnapshot,
+    Heartbeat,
     JobsSnapshot,
     JobStatus,
     Kind,
@@ -92,6 +93,10 @@ class Thresholds:
     #: XENONnT: event builders' datasets waiting for the upload; warning at
     #: this many (over 100).
     upload_backlog_warning: int = 101
+    #: XENONnT: an event builder whose last heartbeat is older than this is
+    #: silent (bootstrax writes one every few seconds; it presumes another
+    #: host dead after 300 s).
+    eb_silent_warning_seconds: float = 300
     #: A run older than this (since its end) should be data-safe.
     unsafe_after_hours: float = 48
     unsafe_runs_warning: int = 1
@@ -125,6 +130,8 @@ HINTS: dict[str, str] = {
     "runs.no_new_run": "check the DAQ and the event builder at LNGS",
     "runs.upload_backlog": "check that admix's upload manager runs on the datamanager and "
     "that LNGS_USERDISK takes data",
+    "eb.silent": "log in to the event builder and check bootstrax (its screen session and "
+    "log); restart it if it died",
     "runs.unsafe": "see the runs pane; add the missing Rucio rules or tape uploads",
     "rse.*.stuck": "check the FTS errors and the destination RSE",
     "rucio.checksum": "declare the bad replicas in Rucio so they are copied again; do not "
@@ -461,6 +468,67 @@ def jobs_alarms(
 # ----------------------------------------------------------------------- runs
 
 
+def silent_builders(snap: RunsSnapshot, limits: Thresholds, now: datetime) -> list[Heartbeat]:
+    """XENONnT: the event builders whose last heartbeat is older than
+    ``eb_silent_warning_seconds``, the oldest first."""
+    limit = limits.eb_silent_warning_seconds
+    silent = [
+        b
+        for b in snap.heartbeats or ()
+        if b.time is not None and (now - b.time).total_seconds() > limit
+    ]
+    return sorted(silent, key=lambda b: (b.time, b.host))
+
+
+def builder_alarms(snap: RunsSnapshot, limits: Thresholds, now: datetime) -> Iterable[Alarm]:
+    """XENONnT: ``eb.silent``, a WARNING naming each event builder silent
+    for over ``eb_silent_warning_seconds``; UNKNOWN when the heartbeats could
+    not be read (or none of a host's has a time), never "all well" then.
+    Nothing without heartbeats (XENON1T)."""
+    if snap.heartbeats_error is not None:
+        yield Alarm(
+            key="eb.silent",
+            severity=Severity.UNKNOWN,
+            kind=Kind.RUNS,
+            title="event builders' heartbeats unknown",
+            detail="cannot tell whether an event builder is silent: "
+            + one_line(snap.heartbeats_error),
+            since=None,
+            hint=HINTS["eb.silent"],
+        )
+        return
+    silent = silent_builders(snap, limits, now)
+    if silent:
+        ages = ", ".join(
+            f"{one_line(b.host)} {format_duration(now - b.time)}" for b in silent if b.time
+        )
+        yield Alarm(
+            key="eb.silent",
+            severity=Severity.WARNING,
+            kind=Kind.RUNS,
+            title=f"{_plural(len(silent), 'event builder')} silent",
+            detail=(f"no heartbeat for over {limits.eb_silent_warning_seconds:g} s: {ages}"),
+            since=silent[0].time,
+            hint=HINTS["eb.silent"],
+            count=len(silent),
+        )
+        return
+    unreadable = [b for b in snap.heartbeats or () if b.time is None]
+    if unreadable:
+        yield Alarm(
+            key="eb.silent",
+            severity=Severity.UNKNOWN,
+            kind=Kind.RUNS,
+            title="event builders' heartbeats unknown",
+            detail="no heartbeat time can be read of "
+            + ", ".join(
+                f"{one_line(b.host)} ({one_line('; '.join(b.malformed))})" for b in unreadable
+            ),
+            since=None,
+            hint=HINTS["eb.silent"],
+        )
+
+
 def runs_alarms(
     snap: RunsSnapshot,
     limits: Thresholds,
@@ -486,6 +554,7 @@ def runs_alarms(
                 since=newest.start,
                 hint=HINTS["runs.no_new_run"],
             )
+    yield from builder_alarms(snap, limits, now)
     backlog = table.upload_backlog()
     if backlog >= limits.upload_backlog_warning:
         yield Alarm(

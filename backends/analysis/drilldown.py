@@ -34,6 +34,7 @@ from backends.model import (
     HOST_BUFFER,
     HOST_RUCIO,
     LNGS_RSE,
+    RUN_STATUS_TROUBLE,
     Dag,
     Job,
     JobsSnapshot,
@@ -41,6 +42,7 @@ from backends.model import (
     Kind,
     Rule,
     RuleState,
+    Run,
     RunDetail,
     RunsSnapshot,
     Snapshot,
@@ -459,6 +461,64 @@ def upload_hints(detail: RunDetail, policy: SafetyPolicy = DEFAULT_POLICY) -> li
     return out
 
 
+# ------------------------------------ XENONnT: the run status, the event builder
+
+#: bootstrax retries a failed run at most this many times (its ``max_n_retry``).
+BUILDER_MAX_RETRIES = 10
+
+
+def _clock(moment: datetime, now: datetime | None) -> str:
+    """``12:40`` on the day of ``now``, else ``2017-11-15 12:40`` (UTC)."""
+    if now is not None and moment.date() == now.date():
+        return f"{moment:%H:%M}"
+    return f"{moment:%Y-%m-%d %H:%M}"
+
+
+def run_status_text(run: Run) -> str | None:
+    """XENONnT's run ``status`` in words (``transferring``; ``stuck (trouble)``),
+    None for a run without one (XENON1T). Untrusted text: escape it to show it."""
+    if run.status is None:
+        return None
+    return f"{run.status} (trouble)" if run.status in RUN_STATUS_TROUBLE else run.status
+
+
+def builder_text(run: Run, now: datetime | None = None) -> str | None:
+    """The event builder's state of the run in words, e.g. ``failed (3
+    failures, next retry 12:40) on eb3.xenon.local``; None without one."""
+    builder = run.builder
+    if builder is None:
+        return None
+    parts = []
+    if builder.n_failures:
+        parts.append(f"{builder.n_failures} failure{'s' if builder.n_failures != 1 else ''}")
+    if builder.state == "failed":
+        if builder.n_failures is not None and builder.n_failures >= BUILDER_MAX_RETRIES:
+            parts.append("no more retries")
+        elif builder.next_retry is not None:
+            parts.append(f"next retry {_clock(builder.next_retry, now)}")
+    text = builder.state + (f" ({', '.join(parts)})" if parts else "")
+    return text + (f" on {builder.host}" if builder.host else "")
+
+
+def builder_hints(run: Run) -> list[Hint]:
+    """A run bootstrax gave up on (failed ``BUILDER_MAX_RETRIES`` times): it
+    must be processed by hand on an event builder, once the cause is fixed."""
+    builder = run.builder
+    if (
+        builder is None
+        or builder.state != "failed"
+        or (builder.n_failures or 0) < BUILDER_MAX_RETRIES
+    ):
+        return []
+    return [
+        Hint(
+            f"the event builder failed run {run.number} {builder.n_failures} times and will "
+            "not retry it: read its error in the DAQ log, fix the cause, process it by hand",
+            f"bootstrax --process {int(run.number)}   # on an event builder",
+        )
+    ]
+
+
 def overdue(detail: RunDetail, overdue_before: datetime | None) -> bool:
     """Whether the run's copies should all be there by now.
 
@@ -557,6 +617,7 @@ def hints(
             )
             where = "the LNGS buffer" if hosts == [HOST_BUFFER] else ", ".join(hosts)
             out.append(Hint(f"keep on {where}: {purge.reason}", "# do not purge this run yet"))
+        out.extend(builder_hints(run))
     for rule in detail.rules:
         if rule.state is RuleState.STUCK and rule.rse in unavailable_rses:
             out.append(

@@ -131,6 +131,23 @@ class Judged:
     #: Its event builders' datasets waiting for admix's upload (XENONnT:
     #: ``eb_ready_to_upload``; 0 for XENON1T's documents).
     upload_waiting: int
+    #: XENONnT: the event builder's trouble with the run, as the runs pane's
+    #: processing cell says it (``builder_trouble``); "" when none.
+    builder: str = ""
+
+
+#: The event builder's states that the runs pane shows in place of the
+#: processing state (each fits its 10 columns).
+BUILDER_TROUBLE = {"failed": "EB failed", "abandoned": "abandoned"}
+
+
+def builder_trouble(run: Run) -> str:
+    """``EB failed`` or ``abandoned`` when a document's event builder state
+    says so (XENONnT's ``bootstrax``), else ""."""
+    for doc in documents(run):
+        if doc.builder is not None and doc.builder.state in BUILDER_TROUBLE:
+            return BUILDER_TROUBLE[doc.builder.state]
+    return ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +178,8 @@ class RunFacts:
     #: Lower-case words a filter matches, without the verdict's (they depend
     #: on the time: a young run waits, an old one misses).
     search: str
+    #: XENONnT: the event builder's trouble with the run ("" when none).
+    builder: str = ""
 
     def overdue(self, before: float | None) -> bool:
         """Whether every copy should exist by now (``safety.copies_overdue``)."""
@@ -202,11 +221,12 @@ def _shape(run: Run) -> tuple[object, ...] | None:
     """Everything a judgement reads of a run, and nothing it does not.
 
     ``data_safety``, ``copies_label``, ``run_problems`` and
-    ``processing_state`` read the tags, detector, source, the reader's notes
-    and of each copy its type, host, status, checksum problem, RSE,
-    problems, XENONnT's file count and what Rucio says of it, and
-    whether its checksum is a checksum (its text only when it
-    is not: a reason quotes it). Not a copy's DID: no verdict reads it
+    ``processing_state`` read the tags, detector, source, the reader's notes,
+    the event builder's state (XENONnT's; not its host, failures or retry
+    time, which only the drill-down shows) and of each copy its type, host,
+    status, checksum problem, RSE, problems, XENONnT's file count and what
+    Rucio says of it, and whether its checksum is a checksum (its text only
+    when it is not: a reason quotes it). Not a copy's DID: no verdict reads it
     (Rucio's word on it is in the copy, a malformed one in its problems), and
     every XENONnT run has its own, so with it no two runs would share a
     judgement. Two runs of one shape are judged alike, so a
@@ -221,6 +241,7 @@ def _shape(run: Run) -> tuple[object, ...] | None:
         run.detector,
         run.source,
         run.malformed,
+        None if run.builder is None else run.builder.state,
         tuple(
             (
                 c.type,
@@ -265,6 +286,7 @@ def _judge(run: Run, dag: Dag | None, policy: SafetyPolicy) -> Judged:
     processing = processing_state(run, dag)
     copies = copies_label(run, policy)
     science_run = run.science_run
+    builder = builder_trouble(run)
     return _share(
         Judged(
             verdict=_share(data_safety(run, policy)),
@@ -274,10 +296,13 @@ def _judge(run: Run, dag: Dag | None, policy: SafetyPolicy) -> Judged:
             source=sys.intern(run.source),
             science_run=science_run,
             words=" ".join(
-                [run.source, science_run or "nonscience", processing.value, copies]
-            ).lower(),
+                [run.source, science_run or "nonscience", processing.value, copies, builder]
+            )
+            .lower()
+            .rstrip(),
             purgeable=purge_verdict(run, policy).allowed,
             upload_waiting=upload_waiting(run, policy),
+            builder=builder,
         )
     )
 
@@ -329,6 +354,7 @@ def _facts(version: object, number: int, dag: Dag | None, d: _Derived) -> RunFac
         events=d.events,
         size=d.size,
         search=f"{d.words} {judged.words}",
+        builder=judged.builder,
     )
 
 

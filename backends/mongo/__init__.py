@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
-from backends.model import Run, RunDetail, RunsSnapshot, TapeSnapshot
+from backends.model import Heartbeat, Run, RunDetail, RunsSnapshot, TapeSnapshot
 from backends.mongo.cache import Converted, RunsCache
 from backends.mongo.connection import Settings, make_client, parse_settings, source_error
 from backends.mongo.documents import (
@@ -31,8 +31,14 @@ from backends.mongo.documents import (
     run_number,
 )
 from backends.mongo.tape import TapeView, run_upload
-from backends.mongo.xenonnt import NT_PROJECTION, nt_document_to_run
-from backends.sources import Backend, RunDetailSource, RunsSource, TapeSource
+from backends.mongo.xenonnt import (
+    HEARTBEAT_DOCS,
+    HEARTBEAT_PROJECTION,
+    NT_PROJECTION,
+    latest_heartbeat,
+    nt_document_to_run,
+)
+from backends.sources import Backend, RunDetailSource, RunsSource, SourceError, TapeSource
 
 __all__ = ["MongoBackend"]
 
@@ -128,12 +134,52 @@ class MongoBackend(Backend, RunsSource, TapeSource, RunDetailSource):
 
     # --------------------------------------------------------------- sources
 
+    def heartbeats(self) -> tuple[Heartbeat, ...]:
+        """XENONnT: each event builder's last heartbeat (bootstrax's
+        ``eb_monitor``), one bounded query per configured host; a host with
+        no document has none. Raises ``SourceError`` when a query fails."""
+        settings = self.settings
+        where = f"{settings.heartbeat_database}.{settings.heartbeat_collection}"
+        out = []
+        try:
+            with self._client_lock:
+                if self._client is None:
+                    self._client = make_client(settings, **self._client_options)
+                client = self._client
+            collection = client[settings.heartbeat_database][settings.heartbeat_collection]
+            for host in settings.event_builders:
+                docs = list(
+                    collection.find(
+                        {"host": host},
+                        dict(HEARTBEAT_PROJECTION),
+                        sort=[("time", -1)],
+                        limit=HEARTBEAT_DOCS,
+                    )
+                )
+                beat = latest_heartbeat(host, docs)
+                if beat is not None:
+                    out.append(beat)
+        except Exception as exc:  # the driver's, or garbage it could not decode
+            raise source_error(exc, settings, f"reading heartbeats in {where}") from None
+        return tuple(out)
+
     def fetch_runs(self) -> RunsSnapshot:
         runs = self._refresh()
         data_taking = None
         if runs:
             data_taking = runs[-1].end is None
-        return RunsSnapshot(self._clock(), runs, data_taking=data_taking)
+        if not self._nt:
+            return RunsSnapshot(self._clock(), runs, data_taking=data_taking)
+        # The runs came; heartbeats that do not are unknown, not "all well".
+        beats: tuple[Heartbeat, ...] | None = None
+        error = None
+        try:
+            beats = self.heartbeats()
+        except SourceError as exc:
+            error = str(exc)
+        return RunsSnapshot(
+            self._clock(), runs, data_taking=data_taking, heartbeats=beats, heartbeats_error=error
+        )
 
     def fetch_tape(self) -> TapeSnapshot:
         runs = self._refresh()

@@ -52,7 +52,13 @@ DEFAULTS: Mapping[str, Any] = {
     "recent_days": 7.0,
     "full_every": 600.0,
     "profile": "xenon1t",
+    # XENONnT: bootstrax's heartbeats (``set_state``), in the DAQ database.
+    "heartbeat_database": "daq",
+    "heartbeat_collection": "eb_monitor",
+    "event_builders": tuple(f"eb{i}.xenon.local" for i in range(6)),
 }
+#: At most this many event builders (one small query each per poll).
+MAX_EVENT_BUILDERS = 32
 #: The runs database's shape: XENON1T's ``runs_new`` or XENONnT's ``runs``.
 PROFILES = ("xenon1t", "xenonnt")
 #: The collection of each profile when ``collection`` is not given.
@@ -79,6 +85,10 @@ class Settings:
     hosts: str
     #: The documents' shape (``PROFILES``).
     profile: str = "xenon1t"
+    #: XENONnT: where bootstrax's heartbeats are, and of which hosts.
+    heartbeat_database: str = "daq"
+    heartbeat_collection: str = "eb_monitor"
+    event_builders: tuple[str, ...] = DEFAULTS["event_builders"]
 
     @property
     def target(self) -> str:
@@ -110,6 +120,20 @@ def _seconds(options: Mapping[str, Any], key: str, unit: str = "seconds") -> flo
     ):
         raise BackendConfigError(f"{key} must be a positive number of {unit}, got {value!r}")
     return float(value)
+
+
+def _hosts(options: Mapping[str, Any]) -> tuple[str, ...]:
+    value = options.get("event_builders", DEFAULTS["event_builders"])
+    if (
+        not isinstance(value, list | tuple)
+        or not 0 < len(value) <= MAX_EVENT_BUILDERS
+        or not all(isinstance(h, str) and 0 < len(h) <= 253 and h.isprintable() for h in value)
+    ):
+        raise BackendConfigError(
+            f"event_builders must be a list of 1 to {MAX_EVENT_BUILDERS} host names, "
+            f'e.g. ["eb3.xenon.local"], got {value!r}'[:300]
+        )
+    return tuple(dict.fromkeys(value))
 
 
 def _uri(options: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -195,6 +219,9 @@ def parse_settings(
         full_every=_seconds(options, "full_every"),
         hosts=hosts or "?",
         profile=profile,
+        heartbeat_database=_name(options, "heartbeat_database"),
+        heartbeat_collection=_name(options, "heartbeat_collection"),
+        event_builders=_hosts(options),
     )
 
 

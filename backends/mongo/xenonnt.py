@@ -21,13 +21,17 @@ import hashlib
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any, overload
 
 from backends.model import (
+    BUILDER_STATES,
     HOST_BUFFER,
     HOST_RUCIO,
+    BuilderState,
     CopyType,
     DataCopy,
+    Heartbeat,
     Rule,
     RuleState,
     Run,
@@ -92,6 +96,53 @@ def _detector(doc: Mapping[str, Any], notes: _Notes) -> str:
     return "unknown"
 
 
+UNKNOWN = "unknown"
+#: Longest text kept of a document's state or host (the rest is garbage).
+_TEXT_KEPT = 80
+
+
+def _run_status(doc: Mapping[str, Any], notes: _Notes) -> str | None:
+    """The run's ``status``: None when there is none, ``unknown`` (with a
+    note) when it is not text; other text is kept (shortened), as untrusted."""
+    value = doc.get("status")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        notes.add(f"status is not text ({_kind(value)})" if value != "" else "status is empty")
+        return UNKNOWN
+    return value[:_TEXT_KEPT]
+
+
+def _builder(doc: Mapping[str, Any], notes: _Notes) -> BuilderState | None:
+    """The run's ``bootstrax`` (the event builder's state of it), read
+    tolerantly: an odd state is ``unknown``, an odd field is left out; each
+    oddity is a note."""
+    value = doc.get("bootstrax")
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        notes.add(f"bootstrax is not a document ({_kind(value)})")
+        return BuilderState(UNKNOWN)
+    state = value.get("state")
+    if not isinstance(state, str) or state not in BUILDER_STATES:
+        shown = state[:_TEXT_KEPT] if isinstance(state, str) else _kind(state)
+        notes.add(
+            "no bootstrax.state" if state is None else f"bootstrax.state {shown!r} is not a state"
+        )
+        state = UNKNOWN
+    host = value.get("host")
+    if host is not None and not isinstance(host, str):
+        notes.add(f"bootstrax.host is not text ({_kind(host)})")
+        host = None
+    failures = value.get("n_failures")
+    n_failures = _count(failures, "bootstrax.n_failures", notes)
+    retry = value.get("next_retry")
+    next_retry = as_datetime(retry)
+    if retry is not None and next_retry is None:
+        notes.add(f"bootstrax.next_retry is not a date ({_kind(retry)})")
+    return BuilderState(state, host[:_TEXT_KEPT] if host else None, n_failures, next_retry)
+
+
 def _copy(entry: Mapping[str, Any], index: int, number: int | None, notes: _Notes) -> DataCopy:
     where = f"data[{index}]."
     mine = _Notes()
@@ -154,6 +205,8 @@ def nt_document_to_run(doc: Mapping[str, Any], fallback_number: int = -1) -> Run
             notes.add(f"document _id {str(value)[:40]}")
         number = fallback_number
     name = doc.get("name")
+    status = _run_status(doc, notes)
+    builder = _builder(doc, notes)
     copies: list[DataCopy] = []
     data = doc.get("data")
     if data is None:
@@ -178,7 +231,46 @@ def nt_document_to_run(doc: Mapping[str, Any], fallback_number: int = -1) -> Run
         raw_size_bytes=None,
         copies=tuple(copies),
         malformed=tuple(notes.items),
+        status=status,
+        builder=builder,
     )
+
+
+# --------------------------------------------------------------- heartbeats
+
+#: The fields of a heartbeat read (bootstrax's ``set_state`` writes more).
+HEARTBEAT_PROJECTION: Mapping[str, int] = {"_id": 0, "host": 1, "time": 1, "state": 1}
+#: A host's newest heartbeat documents read per poll (by ``time``, newest
+#: first): the first with a date is its last heartbeat; a few garbage ones
+#: before it do not hide it.
+HEARTBEAT_DOCS = 5
+
+
+def latest_heartbeat(host: str, docs: Sequence[Any]) -> Heartbeat | None:
+    """A host's last heartbeat from its newest ``eb_monitor`` documents (None
+    when it has none): the newest with a date; when none has one, a heartbeat
+    of unknown time, saying why."""
+    notes = _Notes()
+    state = ""
+    for doc in docs:
+        if not isinstance(doc, Mapping):
+            notes.add(f"a heartbeat is not a document ({_kind(doc)})")
+            continue
+        value = doc.get("state")
+        if isinstance(value, str):
+            state = value[:_TEXT_KEPT]
+        moment = as_datetime(doc.get("time"))
+        if moment is not None:
+            return Heartbeat(host, moment, state if isinstance(value, str) else "")
+        raw = doc.get("time")
+        notes.add(
+            "a heartbeat has no time"
+            if raw is None
+            else f"heartbeat time is not a date ({_kind(raw)})"
+        )
+    if not docs:
+        return None
+    return Heartbeat(host, None, state, tuple(notes.items))
 
 
 # ------------------------------------------------------------------ writing
@@ -193,6 +285,35 @@ def lineage(number: int, dtype: str) -> str:
 def file_count(run: Run) -> int:
     """Chunks of a simulated run: one per GB of raw data, at least one."""
     return max(1, (run.raw_size_bytes or 0) // 10**9)
+
+
+#: The simulator's event builder failed one run in this many, and abandoned
+#: one in ``ABANDONED_EVERY`` (by run number, so the same runs every time).
+FAILED_EVERY = 150
+ABANDONED_EVERY = 400
+#: bootstrax's first wait before retrying a failed run (then 5x, 25x, ...).
+RETRY_S = 60
+
+
+def builder_document(run: Run, host: str) -> dict[str, Any]:
+    """The ``bootstrax`` of a simulated run: ``busy`` while it is being
+    taken, else ``done``, except a few runs by number: ``failed`` (1 to 3
+    failures, the next retry as bootstrax's backoff puts it) or ``abandoned``."""
+    end = run.end
+    if end is None:
+        return {"state": "busy", "host": host, "time": run.start, "n_failures": 0}
+    if run.number % ABANDONED_EVERY == ABANDONED_EVERY - 1:
+        return {"state": "abandoned", "host": host, "time": end, "n_failures": 0}
+    if run.number % FAILED_EVERY == FAILED_EVERY - 1:
+        failures = 1 + (run.number // FAILED_EVERY) % 3
+        return {
+            "state": "failed",
+            "host": host,
+            "time": end,
+            "n_failures": failures,
+            "next_retry": end + timedelta(seconds=RETRY_S * 5 ** (failures - 1)),
+        }
+    return {"state": "done", "host": host, "time": end, "n_failures": 0}
 
 
 def run_to_nt_document(run: Run, user: str = "xenon-console") -> dict[str, Any]:
@@ -247,12 +368,7 @@ def run_to_nt_document(run: Run, user: str = "xenon-console") -> dict[str, Any]:
         "source": run.source,
         "tags": [{"name": tag, "user": user, "date": run.start} for tag in run.tags],
         "status": status,
-        "bootstrax": {
-            "state": "done",
-            "host": builder,
-            "time": run.end or run.start,
-            "n_failures": 0,
-        },
+        "bootstrax": builder_document(run, builder),
         "data": data,
     }
     if run.end is not None:

@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 
 from backends.model import (
     BufferSnapshot,
+    Heartbeat,
     JobsSnapshot,
     Run,
     RunsSnapshot,
@@ -32,7 +33,13 @@ from backends.model import (
 from backends.simulator.catalogue import SOURCES, Catalogue
 from backends.simulator.engine import Engine, to_datetime
 from backends.simulator.infrastructure import SCHEDD, SITES
-from backends.simulator.scenarios import CAUSES, SCENARIOS, default_runs, plan_faults
+from backends.simulator.scenarios import (
+    CAUSES,
+    SCENARIOS,
+    XENONNT_ONLY,
+    default_runs,
+    plan_faults,
+)
 from backends.simulator.views import Views
 from backends.sources import (
     Backend,
@@ -44,7 +51,16 @@ from backends.sources import (
     TransfersSource,
 )
 
-__all__ = ["CAUSES", "DEFAULT_NOW", "SCENARIOS", "SCHEDD", "SITES", "SOURCES", "SimulatorBackend"]
+__all__ = [
+    "CAUSES",
+    "DEFAULT_NOW",
+    "SCENARIOS",
+    "SCHEDD",
+    "SITES",
+    "SOURCES",
+    "XENONNT_ONLY",
+    "SimulatorBackend",
+]
 
 #: Where the default history ends: inside science run SR1.
 DEFAULT_NOW = "2017-11-15T12:00:00+00:00"
@@ -165,10 +181,18 @@ class SimulatorBackend(Backend, BufferSource, TransfersSource, TapeSource, JobsS
     def fetch_runs(self) -> RunsSnapshot:
         with self._lock:
             snapshot = self._catch_up().runs()
+            engine = self._planned()
+            t, faults = engine.t, engine.faults
         if self.profile == "xenonnt":
-            from backends.mongo.xenonnt import NtRuns
+            from backends.mongo.xenonnt import EVENT_BUILDERS, NtRuns
 
-            return replace(snapshot, runs=NtRuns(snapshot.runs, self._nt_memo))
+            # Each event builder's bootstrax writes its heartbeat every few
+            # seconds (none since it went silent, in eb-silent).
+            beats = tuple(
+                Heartbeat(host, to_datetime(faults.last_heartbeat(host, t)), "idle")
+                for host in EVENT_BUILDERS
+            )
+            return replace(snapshot, runs=NtRuns(snapshot.runs, self._nt_memo), heartbeats=beats)
         return snapshot
 
 

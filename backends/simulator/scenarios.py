@@ -33,7 +33,12 @@ SCENARIOS: dict[str, str] = {
     "buffer-full": "buffer purge stopped weeks ago: LNGS buffer above 95 %",
     "rse-outage+held-jobs": "rse-outage and held-jobs at once: an RSE down while a site holds jobs",
     "uplink-down+buffer-full": "uplink-down while the buffer is already full (buffer-full)",
+    "eb-silent": "XENONnT (profile xenonnt): event builder eb4's bootstrax silent for the last "
+    "20 min (no heartbeat); nominal otherwise",
 }
+#: Scenarios whose fault only the XENONnT profile shows (nominal under
+#: XENON1T's): the shift drills, on XENON1T's chain, leave them out.
+XENONNT_ONLY: frozenset[str] = frozenset({"eb-silent"})
 
 #: The single faults a combined scenario injects together (each as on its own).
 COMBINED: dict[str, tuple[str, ...]] = {
@@ -50,6 +55,8 @@ _SINGLE_CAUSES: dict[str, tuple[str, ...]] = {
     "tape-checksum": ("tape-restore-failing",),
     "held-jobs": ("site-holding-jobs",),
     "buffer-full": ("purge-stopped",),
+    # A lone alarm (eb.silent): no cause of the diagnosis explains it.
+    "eb-silent": (),
 }
 CAUSES: dict[str, tuple[str, ...]] = {
     **_SINGLE_CAUSES,
@@ -63,6 +70,9 @@ UPLINK_DOWN_S = 36 * 3600.0
 RSE_OUTAGE_S = 24 * 3600.0
 TAPE_CHECKSUM_S = 24 * 3600.0
 HELD_JOBS_S = 8 * 3600.0
+EB_SILENT_S = 20 * 60.0
+#: The event builder that goes silent in ``eb-silent``.
+SILENT_BUILDER = "eb4.xenon.local"
 #: Fill the buffer-full scenario reaches at ``now``.
 BUFFER_FULL_TARGET = 0.965
 #: Runs of the default history: a month, or ~3 months for buffer-full, since a
@@ -82,6 +92,18 @@ class Faults:
     held_site: str | None = None
     held_from: float | None = None
     purge_stopped_from: float | None = None
+    #: XENONnT: an event builder whose bootstrax stops sending heartbeats.
+    silent_builder: str | None = None
+    silent_from: float | None = None
+
+    def last_heartbeat(self, host: str, t: float) -> float:
+        """When ``host``'s bootstrax last wrote its heartbeat, at ``t``: every
+        few seconds (bootstrax's ``idle_nap``), none since it went silent."""
+        if host == self.silent_builder and self.silent_from is not None and t >= self.silent_from:
+            t = self.silent_from
+        digit = host[2:3]
+        offset = 3 * int(digit) if digit.isdigit() else 0
+        return t - (t + offset) % 10
 
     def uplink_up(self, t: float) -> bool:
         return self.uplink_down_from is None or t < self.uplink_down_from
@@ -160,6 +182,8 @@ def plan_faults(scenario: str, seed: int, now: float, history: Sequence[RunSpec]
         return Faults(held_site=rng.choice(biggest), held_from=since)
     if scenario == "buffer-full":
         return Faults(purge_stopped_from=_purge_stop_for_fill(history, BUFFER_FULL_TARGET))
+    if scenario == "eb-silent":
+        return Faults(silent_builder=SILENT_BUILDER, silent_from=now - EB_SILENT_S)
     raise ValueError(f"unknown scenario {scenario!r}")
 
 

@@ -25,10 +25,12 @@ from textual.app import ComposeResult
 from textual.timer import Timer
 from textual.widgets import Static
 
+from backends.analysis.alarms import silent_builders
 from backends.analysis.run_index import RunFacts, RunTable, run_facts
 from backends.model import Dag, Kind, Run, RunsSnapshot
 from console.panes.base import PaneSettings, SourcePane
 from console.render.runs import COLUMNS, RunRow, detail_line, row_cells, row_matcher, sorted_rows
+from console.safe_text import strip_controls
 from console.state.source import SourceState
 from console.widgets.compact import CompactStatic
 from console.widgets.quiet import show_text
@@ -306,8 +308,24 @@ class RunsPane(SourcePane):
             footer.append(f" · sorted by {COLUMNS[self.sort_column].title} {arrow}", style="yellow")
         if self._malformed:
             footer.append(f" · {self._malformed} malformed", style="red")
+        self._builders_footer(footer)
         footer.append(" · / filter · s sort · Enter details", style="dim")
         show_text(self.query_one("#runs-footer", Static), footer)
+
+    def _builders_footer(self, footer: Text) -> None:
+        """XENONnT: the event builders' heartbeats in a word (nothing without)."""
+        snap = self.snapshot
+        if not isinstance(snap, RunsSnapshot):
+            return
+        beats = snap.heartbeats or ()
+        silent = silent_builders(snap, self.thresholds, snap.taken_at)
+        if silent:
+            names = ", ".join(strip_controls(b.host).split(".")[0] for b in silent)
+            footer.append(f" · EB silent: {names}", style="bold red")
+        elif snap.heartbeats_error is not None or any(b.time is None for b in beats):
+            footer.append(" · EB heartbeats unknown", style="yellow")
+        elif beats:
+            footer.append(f" · {len(beats)} EBs beating", style="dim")
 
     @property
     def sortable(self) -> bool:

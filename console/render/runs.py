@@ -206,7 +206,7 @@ def _judged_key(judged: Judged, column: int, overdue: bool) -> object:
         rank = VERDICT_VIEW[verdict_word(judged.verdict, overdue)][3]
         return (rank, short_slots(judged.verdict.missing))
     if column == 5:
-        return judged.processing.value
+        return judged.builder or judged.processing.value
     return judged.copies.lower()
 
 
@@ -223,7 +223,10 @@ def row_cells(run: Run, facts: RunFacts, overdue: bool) -> tuple[Text, ...]:
         Text(facts.science_run or "", style="cyan"),
         Text(run.start.strftime("%y-%m-%d %H:%M")),
         Text(*format_verdict(word, verdict.missing, verdict.failed)),
-        Text(facts.processing.value, style=PROCESSING_STYLE.get(facts.processing, "")),
+        # XENONnT: the event builder's trouble with the run, in its place.
+        Text(facts.builder, style="bold red")
+        if facts.builder
+        else Text(facts.processing.value, style=PROCESSING_STYLE.get(facts.processing, "")),
         Text(facts.copies),
         Text("-" if run.events is None else str(run.events)),
         Text(format_bytes(run.raw_size_bytes)),
@@ -314,6 +317,18 @@ def to_rich(snapshot: RunsSnapshot, context: Context) -> RenderableType:
     return Group(summary_line, out)
 
 
+def _builder_json(run: Run) -> dict[str, Any] | None:
+    builder = run.builder
+    if builder is None:
+        return None
+    return {
+        "state": builder.state,
+        "host": builder.host,
+        "n_failures": builder.n_failures,
+        "next_retry": iso(builder.next_retry),
+    }
+
+
 def to_json(snapshot: RunsSnapshot | None, context: Context) -> dict[str, Any]:
     if snapshot is None:
         return {
@@ -353,6 +368,9 @@ def to_json(snapshot: RunsSnapshot | None, context: Context) -> dict[str, Any]:
                 "on_buffer": purge.on_buffer,
                 "purge_reason": purge.reason,
                 "malformed": list(run_problems(run, policy)),
+                #: XENONnT: the run's status and its event builder's state (None for XENON1T).
+                "run_status": run.status,
+                "event_builder": _builder_json(run),
             }
         )
     return {

@@ -22,7 +22,15 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Static
 
-from backends.analysis.drilldown import Hint, failing, hints, merge_details, overdue
+from backends.analysis.drilldown import (
+    Hint,
+    builder_text,
+    failing,
+    hints,
+    merge_details,
+    overdue,
+    run_status_text,
+)
 from backends.analysis.jobs import normalise_hold_reason
 from backends.analysis.rucio_evidence import Evidence
 from backends.analysis.safety import (
@@ -97,6 +105,15 @@ def describe_run(
             f"{dag.nodes_failed} failed, {dag.nodes_queued} in the queue"
             f" (of them {dag.nodes_held} held)"
         )
+    status = run_status_text(run)
+    if status is not None:
+        text.append("\nRun status: ", style="bold")
+        text.append(strip_controls(status), style="red" if "(trouble)" in status else "")
+    builder = builder_text(run, detail.taken_at)
+    if builder is not None and run.builder is not None:
+        text.append("\nEvent builder: ", style="bold")
+        bad = run.builder.state in ("failed", "abandoned", "unknown")
+        text.append(strip_controls(builder), style="red" if bad else "")
     problems = run_problems(run, policy)
     if problems:
         text.append("\nMalformed: ", style="bold red")

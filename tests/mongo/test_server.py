@@ -12,6 +12,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import bson
 import pymongo
@@ -335,6 +336,20 @@ def test_export_xenonnt_then_read_back_with_the_xenonnt_profile(
             sim_run.source,
             sim_run.tags,
         )
+    # The run status and the event builder's state round-trip (BSON keeps ms).
+    nt = SimulatorBackend({"runs": 300, "speed": 0, "profile": "xenonnt"}).fetch_runs().runs
+
+    def builder(run: Any) -> tuple[Any, ...]:
+        b = run.builder
+        retry = (
+            b.next_retry.replace(microsecond=b.next_retry.microsecond // 1000 * 1000)
+            if (b.next_retry is not None)
+            else None
+        )
+        return (run.status, b.state, b.host, b.n_failures, retry)
+
+    assert [builder(r) for r in runs] == [builder(r) for r in nt]
+    assert {r.builder.state for r in runs if r.builder} >= {"done", "failed"}
     assert not any(data_safety(r, XENONNT_POLICY).safe for r in runs)
     assert not any(purge_verdict(r, XENONNT_POLICY).allowed for r in runs)
     on_eb = [r for r in runs if any(c.host.startswith("eb") for c in r.copies)]

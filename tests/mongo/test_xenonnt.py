@@ -460,3 +460,145 @@ def test_an_upload_backlog_over_100_datasets_is_an_alarm_and_a_metric() -> None:
         ["3 datasets waiting for upload"],
         3.0,
     )
+
+
+# ------------------------------------------ the run status and the event builder
+
+
+def builder_of(bootstrax: Any, status: Any = "transferring") -> Run:
+    return nt_document_to_run(dict(CLEAN, status=status, bootstrax=bootstrax))
+
+
+def test_the_run_status_and_the_event_builders_state_are_read() -> None:
+    from backends.model import BuilderState
+
+    retry = T0 + timedelta(hours=2, minutes=40)
+    run = builder_of(
+        {"state": "failed", "host": "eb3.xenon.local", "n_failures": 3, "next_retry": retry}
+    )
+    assert run.status == "transferring"
+    assert run.builder == BuilderState("failed", "eb3.xenon.local", 3, retry)
+    assert run.malformed == ()
+    assert nt_document_to_run(CLEAN).builder == BuilderState("done", "eb3.xenon.local", 0)
+
+
+def test_a_document_without_them_has_none() -> None:
+    doc = dict(CLEAN)
+    del doc["status"], doc["bootstrax"]
+    run = nt_document_to_run(doc)
+    assert (run.status, run.builder, run.malformed) == (None, None, ())
+
+
+@pytest.mark.parametrize(
+    ("bootstrax", "status", "expected", "note"),
+    [
+        ("done", "transferred", ("unknown", None, None, None), "bootstrax is not a document (str)"),
+        ({"state": 3}, "transferred", ("unknown", None, None, None), "bootstrax.state 'int'"),
+        ({"state": "exploded"}, "transferred", ("unknown", None, None, None), "'exploded'"),
+        ({}, "transferred", ("unknown", None, None, None), "no bootstrax.state"),
+        (
+            {"state": "failed", "host": ["eb1"], "n_failures": -2, "next_retry": "soon"},
+            "transferred",
+            ("failed", None, None, None),
+            "bootstrax.next_retry is not a date (str)",
+        ),
+        ({"state": "done"}, 7, ("done", None, None, None), "status is not text (int)"),
+        ({"state": "done"}, "", ("done", None, None, None), "status is empty"),
+    ],
+)
+def test_malformed_states_are_unknown_with_a_note_never_a_crash(
+    bootstrax: Any, status: Any, expected: tuple[Any, ...], note: str
+) -> None:
+    run = builder_of(bootstrax, status)
+    assert run.builder is not None
+    b = run.builder
+    assert (b.state, b.host, b.n_failures, b.next_retry) == expected
+    assert any(note in m for m in run.malformed), run.malformed
+    if not isinstance(status, str) or not status:
+        assert run.status == "unknown"
+    # A malformed state is a note on the run, never a reason against a copy.
+    assert data_safety(run, XENONNT_POLICY) == data_safety(
+        nt_document_to_run(CLEAN), XENONNT_POLICY
+    )
+
+
+def test_a_runs_status_text_is_kept_shortened_as_untrusted_text() -> None:
+    run = builder_of({"state": "done"}, "\x1b[2Jweird" + "x" * 200)
+    assert run.status is not None and len(run.status) == 80 and run.malformed == ()
+
+
+def test_the_drill_down_words_of_the_run_status_and_the_event_builder() -> None:
+    from backends.analysis.drilldown import builder_hints, builder_text, run_status_text
+
+    retry = T0 + timedelta(hours=12, minutes=40)
+    run = builder_of(
+        {"state": "failed", "host": "eb3.xenon.local", "n_failures": 3, "next_retry": retry}
+    )
+    assert builder_text(run, T0) == "failed (3 failures, next retry 12:40) on eb3.xenon.local"
+    assert builder_text(run, T0 - timedelta(days=1)) == (
+        "failed (3 failures, next retry 2024-05-01 12:40) on eb3.xenon.local"
+    )
+    assert run_status_text(run) == "transferring"
+    assert run_status_text(builder_of({"state": "done"}, "stuck")) == "stuck (trouble)"
+    assert builder_text(builder_of({"state": "busy"})) == "busy"
+    assert builder_hints(run) == []
+    gave_up = builder_of({"state": "failed", "n_failures": 10})
+    assert builder_text(gave_up) == "failed (10 failures, no more retries)"
+    [hint] = builder_hints(gave_up)
+    assert hint.command == "bootstrax --process 12345   # on an event builder"
+    xenon1t = Run(12345, "x", T0, None, "tpc", "none", (), None, None)
+    assert (builder_text(xenon1t), run_status_text(xenon1t), builder_hints(xenon1t)) == (
+        None,
+        None,
+        [],
+    )
+
+
+def test_the_simulators_xenonnt_runs_carry_a_status_and_an_event_builder_state() -> None:
+    from collections import Counter
+
+    from backends.mongo.xenonnt import run_to_nt_document
+    from backends.simulator import SimulatorBackend
+
+    runs = SimulatorBackend({"runs": 720, "speed": 0, "profile": "xenonnt"}).fetch_runs().runs
+    states = Counter(r.builder.state for r in runs if r.builder is not None)
+    assert set(states) == {"done", "busy", "failed", "abandoned"} and states["busy"] == 1
+    assert {r.status for r in runs} <= {"eb_ready_to_upload", "transferring", "transferred"}
+    failed = next(r for r in runs if r.builder is not None and r.builder.state == "failed")
+    assert failed.builder is not None and failed.builder.next_retry is not None
+    assert failed.builder.n_failures in (1, 2, 3) and failed.malformed == ()
+    # The XENON1T runs have none of it.
+    plain = SimulatorBackend({"runs": 50, "speed": 0}).fetch_runs().runs
+    assert all(r.status is None and r.builder is None for r in plain)
+    # What export-mongo writes is what the simulator's xenonnt profile reads.
+    assert all(
+        nt_document_to_run(run_to_nt_document(r)).builder is not None
+        for r in SimulatorBackend({"runs": 50, "speed": 0}).fetch_runs().runs
+    )
+
+
+def test_the_runs_pane_says_eb_failed_or_abandoned_in_the_processing_cell() -> None:
+    from backends.analysis.run_index import tabled
+    from console.render.runs import build_row
+
+    runs = [
+        nt_document_to_run(dict(CLEAN, number=n, bootstrax=b))
+        for n, b in (
+            (1, {"state": "failed", "n_failures": 2}),
+            (2, {"state": "failed", "n_failures": 5, "host": "eb5.xenon.local"}),
+            (3, {"state": "abandoned"}),
+            (4, {"state": "done"}),
+        )
+    ]
+    table = tabled(runs, XENONNT_POLICY)
+    facts = [table.fact(i) for i in range(4)]
+    assert [f.builder for f in facts] == ["EB failed", "EB failed", "abandoned", ""]
+    # Failed twice or five times, on any host: one judgement, derived once.
+    assert table.codes[0] == table.codes[1] != table.codes[2]
+    cells = [
+        build_row(r, None, None, XENONNT_POLICY, f).cells[5]
+        for r, f in zip(runs, facts, strict=True)
+    ]
+    assert [c.plain for c in cells] == ["EB failed", "EB failed", "abandoned", "waiting"]
+    assert all(len(c.plain) <= 10 for c in cells)
+    assert "eb failed" in facts[0].search and "abandoned" in facts[2].search
