@@ -49,10 +49,7 @@ def test_importing_every_backend_leaves_textual_unloaded() -> None:
         "bad = sorted(n for n in sys.modules if n.split('.')[0] == 'textual')\n"
         "print(','.join(bad))\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
-    )
-    assert out.stdout.strip() == ""
+    assert _printed_by(code) == ""
 
 
 def test_simulator_is_registered_as_an_entry_point() -> None:
@@ -96,10 +93,15 @@ def test_the_console_starts_without_reading_package_metadata() -> None:
         "        'backends.analysis.drilldown', 'console.screens.run_details']\n"
         "print(','.join(m for m in lazy if m in sys.modules))\n"
     )
+    assert _printed_by(code) == ""
+
+
+def _printed_by(code: str) -> str:
+    """What ``code`` prints, run in a fresh interpreter (its own imports only)."""
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
-    assert out.stdout.strip() == ""
+    return out.stdout.strip()
 
 
 @pytest.mark.slow

@@ -486,15 +486,8 @@ def builder_alarms(snap: RunsSnapshot, limits: Thresholds, now: datetime) -> Ite
     not be read (or none of a host's has a time), never "all well" then.
     Nothing without heartbeats (XENON1T)."""
     if snap.heartbeats_error is not None:
-        yield Alarm(
-            key="eb.silent",
-            severity=Severity.UNKNOWN,
-            kind=Kind.RUNS,
-            title="event builders' heartbeats unknown",
-            detail="cannot tell whether an event builder is silent: "
-            + one_line(snap.heartbeats_error),
-            since=None,
-            hint=HINTS["eb.silent"],
+        yield _heartbeats_unknown(
+            "cannot tell whether an event builder is silent: " + one_line(snap.heartbeats_error)
         )
         return
     silent = silent_builders(snap, limits, now)
@@ -515,18 +508,25 @@ def builder_alarms(snap: RunsSnapshot, limits: Thresholds, now: datetime) -> Ite
         return
     unreadable = [b for b in snap.heartbeats or () if b.time is None]
     if unreadable:
-        yield Alarm(
-            key="eb.silent",
-            severity=Severity.UNKNOWN,
-            kind=Kind.RUNS,
-            title="event builders' heartbeats unknown",
-            detail="no heartbeat time can be read of "
+        yield _heartbeats_unknown(
+            "no heartbeat time can be read of "
             + ", ".join(
                 f"{one_line(b.host)} ({one_line('; '.join(b.malformed))})" for b in unreadable
-            ),
-            since=None,
-            hint=HINTS["eb.silent"],
+            )
         )
+
+
+def _heartbeats_unknown(detail: str) -> Alarm:
+    """``eb.silent`` as UNKNOWN: whether an event builder is silent cannot be told."""
+    return Alarm(
+        key="eb.silent",
+        severity=Severity.UNKNOWN,
+        kind=Kind.RUNS,
+        title="event builders' heartbeats unknown",
+        detail=detail,
+        since=None,
+        hint=HINTS["eb.silent"],
+    )
 
 
 def runs_alarms(
