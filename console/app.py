@@ -39,6 +39,7 @@ from backends.analysis.diagnosis import Cause, diagnose
 from backends.analysis.jobs import dag_for_run
 from backends.analysis.rucio_evidence import Evidence
 from backends.analysis.run_index import RunTable
+from backends.foreground import FOREGROUND
 from backends.model import JobsSnapshot, Kind, RunDetail, Snapshot
 from backends.sources import RunDetailSource
 from console.acks import AckStore
@@ -271,6 +272,15 @@ class XenonConsole(App[int]):
         if isinstance(renderable, CompositorUpdate) and driver is not None and not driver.is_inline:
             renderable = DiffedUpdate(renderable, self.screen_diff)
         super()._display(screen, renderable)
+        FOREGROUND.done()
+
+    def post_message(self, message: Message) -> bool:
+        """A key from the terminal (the driver's input thread posts it): the
+        polling threads' long work waits while the screen answers it
+        (``backends/foreground.py``), until the next write."""
+        if isinstance(message, events.Key):
+            FOREGROUND.busy()
+        return super().post_message(message)
 
     def _terminal_unknown(self, _app: object = None) -> None:
         """Another program had the terminal: the next update is sent whole."""

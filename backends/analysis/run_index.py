@@ -26,7 +26,6 @@ from __future__ import annotations
 import itertools
 import sys
 import threading
-import time
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -48,6 +47,7 @@ from backends.analysis.safety import (
     run_problems,
     upload_waiting,
 )
+from backends.foreground import FOREGROUND
 from backends.model import Dag, Run
 from backends.sequences import MadeOnRead
 
@@ -736,7 +736,9 @@ class RunIndex:
                 table._append(number, version, dag, d, self._code(d.judged))
                 table.derived += 1
                 if not table.derived % YIELD_EVERY:
-                    time.sleep(0)  # the screen's thread may have the GIL now
+                    # The screen's thread may have the GIL now, and waits
+                    # for it while it answers a key.
+                    FOREGROUND.offer()
             if run_start >= 0:
                 table._copy(old, run_start, run_stop)  # type: ignore[arg-type]
             table.serial = next(_serials)

@@ -71,16 +71,15 @@ class RunsPane(SourcePane):
         self.filter_text = ""
 
     def compose_body(self) -> ComposeResult:
-        yield VirtualTable(COLUMNS, id="runs-table")
+        yield VirtualTable(COLUMNS, id="runs-table", on_cursor=self._cursor_moved)
         yield CompactStatic(classes="row-detail")
         yield CompactStatic(id="runs-footer")
 
     def set_wide(self, wide: bool) -> None:
         self.query_one(VirtualTable).set_wide(wide)
 
-    @on(VirtualTable.CursorMoved, "#runs-table")
-    def _cursor_moved(self, event: VirtualTable.CursorMoved) -> None:
-        event.stop()
+    def _cursor_moved(self, _row: int) -> None:
+        """The cursor moved: the detail line follows in the table's frame."""
         self._show_cursor_detail()
 
     def refresh_detail(self) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
@@ -32,6 +33,8 @@ __all__ = ["Column", "RowRenderer", "VirtualTable"]
 RowRenderer = Callable[[int], Sequence[Text]]
 #: Lines above the rows: the header.
 HEADER = 1
+#: Lines kept drawn, by what they were drawn from (a few screens' worth).
+LINES_KEPT = 512
 
 
 class VirtualTable(CompactLines, ScrollView, can_focus=True):
@@ -69,8 +72,19 @@ class VirtualTable(CompactLines, ScrollView, can_focus=True):
     class CursorMoved(_RowMessage):
         """The cursor is on another row (the pane shows it in its detail line)."""
 
-    def __init__(self, columns: Sequence[Column], *, id: str | None = None) -> None:
+    def __init__(
+        self,
+        columns: Sequence[Column],
+        *,
+        id: str | None = None,
+        on_cursor: Callable[[int], None] | None = None,
+    ) -> None:
         super().__init__(id=id)
+        #: Called (before the table repaints) when the cursor moves to
+        #: another row: what it updates is drawn in the same frame as the
+        #: table, where ``CursorMoved``, handled a message later, came a
+        #: frame after it (a key's answer took two frames, 17-40 ms apart).
+        self._on_cursor = on_cursor
         self.columns = tuple(columns)
         self.row_count = 0
         self.cursor_row = 0
@@ -80,6 +94,10 @@ class VirtualTable(CompactLines, ScrollView, can_focus=True):
         self._width = self._line_width()
         #: The cells each row was last drawn with (``refresh_changed``).
         self._drawn: dict[int, tuple[object, ...]] = {}
+        #: Lines drawn, by what they were drawn from: a refresh (the cursor
+        #: moved, a poll came) lays out and renders again only the lines
+        #: whose cells, cursor, style, width or sideways scroll changed.
+        self._lines: dict[tuple[object, ...], Strip] = {}
 
     # ---------------------------------------------------------------- data
 
@@ -186,9 +204,12 @@ class VirtualTable(CompactLines, ScrollView, can_focus=True):
             return
         before = self.cursor_row
         self.cursor_row = max(0, min(row, self.row_count - 1))
+        moved = self.cursor_row != before
+        if moved and self._on_cursor is not None:
+            self._on_cursor(self.cursor_row)
         self._scroll_to_cursor()
         self.refresh()
-        if self.cursor_row != before:
+        if moved:
             self.post_message(self.CursorMoved(self, self.cursor_row))
 
     def _scroll_to_cursor(self) -> None:
@@ -214,18 +235,31 @@ class VirtualTable(CompactLines, ScrollView, can_focus=True):
         if y < HEADER:
             cells: Sequence[Text] = [Text(c.title, style="bold") for c in self.columns]
             cursor = None
+            drawing: tuple[object, ...] = _drawing(cells)
         else:
             index = int(scroll_y) + y - HEADER
             if index >= self.row_count:
                 self._drawn.pop(index, None)
                 return Strip.blank(width, self.rich_style)
             cells = self._renderer(index)
-            self._drawn[index] = _drawing(cells)
+            drawing = self._drawn[index] = _drawing(cells)
             cursor = (
                 self.get_component_rich_style("virtual-table--cursor")
                 if index == self.cursor_row
                 else None
             )
+        key = (drawing, cursor, self.rich_style, width, int(scroll_x), self._shown)
+        strip = self._lines.get(key)
+        if strip is None:
+            strip = self._draw_line(cells, cursor, width, int(scroll_x))
+            if len(self._lines) >= LINES_KEPT:
+                self._lines.clear()
+            self._lines[key] = strip
+        return strip
+
+    def _draw_line(
+        self, cells: Sequence[Text], cursor: Style | None, width: int, scroll_x: int
+    ) -> Strip:
         fill = self.rich_style + cursor if cursor else self.rich_style
         if not scroll_x:
             return self._strip(self._layout(cells), cursor).crop_extend(0, width, fill)
@@ -233,7 +267,7 @@ class VirtualTable(CompactLines, ScrollView, can_focus=True):
         key = self._layout(cells)[: self.columns[self._shown[0]].width + 1]
         rest = self._strip(self._layout(cells, start=1), cursor)
         key_strip = self._strip(key, cursor)
-        rest = rest.crop_extend(int(scroll_x), int(scroll_x) + width - key.cell_len, fill)
+        rest = rest.crop_extend(scroll_x, scroll_x + width - key.cell_len, fill)
         return Strip.join([key_strip, rest])
 
     def _strip(self, line: Text, cursor: object) -> Strip:
