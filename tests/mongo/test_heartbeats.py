@@ -330,7 +330,12 @@ def test_check_says_warning_for_eb_silent_under_xenonnt(tmp_path, capsys) -> Non
         ["check", "--config", str(path), "--scenario", "eb-silent", "--seed", "1", "--speed", "0"]
     )
     out = capsys.readouterr().out
-    assert code in (1, 2) and "1 event builder silent" in out.partition(" | ")[0], out
+    # The first line names the cause (the diagnosis's eb-silent), the alarm under it.
+    first = out.partition(" | ")[0]
+    assert code in (1, 2) and "event builder eb4 silent: bootstrax not beating" in first, out
+    main(["check", "-v", "--config", str(path), "--scenario", "eb-silent", "--seed", "1"])
+    out = capsys.readouterr().out
+    assert "[WARNING] 1 event builder silent: no heartbeat for over 300 s: eb4" in out, out
     code = main(["check", "--config", str(path), "--seed", "1", "--speed", "0"])
     assert "event builder" not in capsys.readouterr().out
 
@@ -430,7 +435,7 @@ async def test_the_console_shows_the_silent_event_builder(tmp_path) -> None:  # 
             "the runs pane naming eb4",
             timeout=20,
         )
-        assert "1 event builder silent" in screen_text(app)
+        assert "event builder eb4 silent" in screen_text(app)  # the cause
         sim.never = True
         await wait_for(
             pilot,
@@ -438,7 +443,12 @@ async def test_the_console_shows_the_silent_event_builder(tmp_path) -> None:  # 
             "the runs pane naming eb5 never seen",
             timeout=20,
         )
-        assert "2 event builders silent" in screen_text(app)
+        await wait_for(
+            pilot,
+            lambda: "event builder eb5 never seen" in screen_text(app),
+            "the alarm bar naming eb5 never seen",
+            timeout=20,
+        )
         sim.deaf = True
         await wait_for(
             pilot,
