@@ -51,7 +51,7 @@ from backends.analysis.run_index import SIZE, RunTable, tabled
 from backends.analysis.safety import SafetyPolicy
 from backends.analysis.tape import recent_failures, summarize_tape
 from backends.analysis.transfers import summarize_transfers
-from backends.analysis.units import format_bytes, format_duration
+from backends.analysis.units import format_bytes, format_duration, one_line
 from backends.model import (
     LNGS_RSE,
     BufferSnapshot,
@@ -475,9 +475,9 @@ def _builder_run(run: Run, *, host: bool = True) -> str:
     b = run.builder
     if b is None:
         return f"run {run.number} (no event builder state)"
-    on = f" on {b.host}" if b.host and host else ""
+    on = f" on {one_line(b.host)}" if b.host and host else ""
     failures = f", {_plural(b.n_failures, 'failure')}" if b.n_failures else ""
-    return f"run {run.number} ({b.state}{on}{failures})"
+    return f"run {run.number} ({one_line(b.state)}{on}{failures})"
 
 
 def _eb_silent(x: _Inputs) -> list[Cause]:
@@ -496,10 +496,10 @@ def _eb_silent(x: _Inputs) -> list[Cause]:
 
 
 def _eb_cause(x: _Inputs, beat: Heartbeat, beating: int, total: int, newest: list[Run]) -> Cause:
-    host = beat.host
+    host = one_line(beat.host)  # untrusted text, as in the alarm
     name = host.split(".")[0]
     if beat.seen:
-        state = f", bootstrax {beat.state} then" if beat.state else ""
+        state = f", bootstrax {one_line(beat.state)} then" if beat.state else ""
         heard = f"{host}: last heartbeat {silent_for(beat, x.now)} ago{state}"
         title = f"event builder {name} silent: bootstrax not beating"
     else:
@@ -508,7 +508,7 @@ def _eb_cause(x: _Inputs, beat: Heartbeat, beating: int, total: int, newest: lis
     evidence = [x.cite("eb.silent"), heard, f"{beating} of {total} event builders beating"]
     if newest:
         evidence.append(f"newest {_builder_run(newest[0])}")
-    own = next((r for r in newest if r.builder is not None and r.builder.host == host), None)
+    own = next((r for r in newest if r.builder is not None and r.builder.host == beat.host), None)
     consequence = f"bootstrax on {host} builds no run: its share waits or falls to the others"
     if own is not None:
         evidence.append(f"newest run on {name}: {_builder_run(own, host=False)}")
