@@ -490,7 +490,9 @@ def _eb_silent(x: _Inputs) -> list[Cause]:
         return []
     silent = silent_builders(runs, x.thresholds, x.now)
     beats = runs.heartbeats or ()
-    beating = len(beats) - len(silent)
+    # Beating: a readable heartbeat within the limit (an unreadable one is not).
+    quiet = {b.host for b in silent}
+    beating = sum(1 for b in beats if b.time is not None and b.host not in quiet)
     newest = [runs.runs[-i] for i in range(1, min(len(runs.runs), EB_RUNS_LOOKED_AT) + 1)]
     return [_eb_cause(x, beat, beating, len(beats), newest) for beat in silent]
 
