@@ -448,15 +448,27 @@ class BuilderState:
 @dataclass(frozen=True, slots=True)
 class Heartbeat:
     """XENONnT: an event builder's last heartbeat (bootstrax's ``eb_monitor``
-    documents in the DAQ database): its host, when, and its state then."""
+    documents in the DAQ database): its host, when, and its state then.
+
+    A configured host with no heartbeat document at all is ``seen=False``
+    (``time`` None): never seen, which is silent (alarm ``eb.silent``), not
+    unknown as an unreadable time is."""
 
     host: str
-    #: The heartbeat's time (None: unreadable; the age is then unknown).
+    #: The heartbeat's time (None: unreadable, the age is then unknown; or
+    #: never seen, ``seen`` False).
     time: datetime | None
     #: bootstrax's state then (``idle``, ``busy``, ...; untrusted text).
     state: str = ""
     #: Problems found while reading it; empty when it was clean.
     malformed: tuple[str, ...] = ()
+    #: False when the host has no heartbeat document at all (never seen).
+    seen: bool = True
+
+    @property
+    def unreadable(self) -> bool:
+        """Documents there, but none with a time: its age is unknown."""
+        return self.seen and self.time is None
 
 
 @dataclass(frozen=True, slots=True)

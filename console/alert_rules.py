@@ -261,6 +261,15 @@ def alert_rules(limits: Thresholds) -> list[Rule]:
             HINTS["eb.silent"],
         ),
         Rule(
+            "XenonEventBuilderNeverSeen",
+            "warning",
+            "eb.silent",
+            "xenon_eb_heartbeat_seen == 0",
+            "event builder {{ $labels.host }} silent",
+            "No bootstrax heartbeat from {{ $labels.host }} ever: it is never seen",
+            HINTS["eb.silent"],
+        ),
+        Rule(
             "XenonNoNewRun",
             "warning",
             "runs.no_new_run",

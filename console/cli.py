@@ -539,9 +539,10 @@ def _add_sim(sub: argparse._SubParsersAction) -> None:
     export = tools.add_parser(
         "export-mongo",
         help="write the simulated runs into a MongoDB as XENON1T (or XENONnT) run documents",
-        description="Insert every simulated run as a XENON1T run document. The collection "
-        "must be empty unless --drop is given. A password may come from MONGO_PASSWORD "
-        "instead of the URI.",
+        description="Insert every simulated run as a XENON1T run document (XENONnT's "
+        "with --profile xenonnt, and each event builder's heartbeats into daq.eb_monitor). "
+        "The collections must be empty unless --drop is given. A password may come from "
+        "MONGO_PASSWORD instead of the URI.",
     )
     export.add_argument("uri", metavar="URI", help="mongodb://[user[:password]@]host[:port]/")
     export.add_argument("--database", default="run", help="database (default: run)")
@@ -557,7 +558,20 @@ def _add_sim(sub: argparse._SubParsersAction) -> None:
         help="document shape: XENON1T's (default) or XENONnT's",
     )
     export.add_argument(
-        "--drop", action="store_true", help="drop the collection first (else it must be empty)"
+        "--heartbeat-database",
+        default="daq",
+        help="XENONnT: the database of the event builders' heartbeats (default: daq)",
+    )
+    export.add_argument(
+        "--heartbeat-collection",
+        default="eb_monitor",
+        help="XENONnT: their collection (default: eb_monitor)",
+    )
+    export.add_argument(
+        "--drop",
+        action="store_true",
+        help="drop the collection (and, XENONnT, the heartbeats' collection) first "
+        "(else it must be empty)",
     )
     S = argparse.SUPPRESS
     export.add_argument("--scenario", metavar="NAME", default=S, help="simulator scenario")
@@ -571,6 +585,7 @@ def _sim(args: argparse.Namespace) -> int:
     from backends.mongo.connection import COLLECTIONS
     from backends.mongo.export import ExportError, export_simulated_runs
 
+    beats: list[str] = []
     try:
         written = export_simulated_runs(
             args.uri,
@@ -581,6 +596,9 @@ def _sim(args: argparse.Namespace) -> int:
             scenario=getattr(args, "scenario", "nominal"),
             seed=getattr(args, "seed", 1),
             runs=getattr(args, "runs", None),
+            heartbeat_database=args.heartbeat_database,
+            heartbeat_collection=args.heartbeat_collection,
+            heartbeats_done=lambda n, where: beats.append(f"wrote {n:,} heartbeats to {where}"),
         )
     except (BackendConfigError, ExportError) as exc:
         return _fail(f"export-mongo: {exc}")
@@ -588,6 +606,8 @@ def _sim(args: argparse.Namespace) -> int:
         return 130
     collection = args.collection or COLLECTIONS[args.profile]
     print(f"wrote {written:,} runs to {args.database}.{collection}")
+    for line in beats:
+        print(line)
     return 0
 
 

@@ -34,6 +34,7 @@ CAUSE_TEXT: dict[str, str] = {
     "site-holding-jobs": "one compute site holds most of the jobs",
     "dag-failing": "one run's DAG fails, its jobs held at several sites",
     "rundb-lagging": "the runs database lags behind Rucio (Ruciax not updating it)",
+    "eb-silent": "an event builder's bootstrax is silent (XENONnT)",
 }
 assert tuple(CAUSE_TEXT) == DIAGNOSIS_CAUSES, "a cause of the diagnosis has no description"
 

@@ -313,18 +313,28 @@ def runs_metrics(
         "alarm runs.upload_backlog).",
         table.upload_backlog(),
     )
-    # XENONnT: every event builder with a readable heartbeat; none for
-    # XENON1T, nor when they could not be read (the alarm eb.silent is
-    # UNKNOWN then).
+    # XENONnT: every event builder with a readable heartbeat has an age; a
+    # host never seen (no heartbeat document at all) has no age, it has
+    # eb_heartbeat_seen 0 (every configured host has that gauge, 1 once it
+    # wrote a heartbeat). None of either for XENON1T, nor when the
+    # heartbeats could not be read (the alarm eb.silent is UNKNOWN then).
     out.declare(
         "eb_heartbeat_age_seconds",
         "Seconds since each event builder's last bootstrax heartbeat (XENONnT; alarm eb.silent).",
+        "host",
+    )
+    out.declare(
+        "eb_heartbeat_seen",
+        "1 when the event builder has a bootstrax heartbeat at all, 0 when it never wrote one "
+        "(XENONnT; alarm eb.silent).",
         "host",
     )
     for beat in snap.heartbeats or ():
         if beat.time is not None:
             age = max(0.0, (snap.taken_at - beat.time).total_seconds())
             out.add("eb_heartbeat_age_seconds", "", age, host=beat.host)
+    for beat in snap.heartbeats or ():
+        out.add("eb_heartbeat_seen", "", 1 if beat.seen else 0, host=beat.host)
     out.add("tape_failures", TAPE_FAILURES_HELP, len(risk.tape_failed), kind="checksum")
     out.add(
         "rucio_checksum_failures",

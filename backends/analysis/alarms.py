@@ -470,21 +470,32 @@ def jobs_alarms(
 
 def silent_builders(snap: RunsSnapshot, limits: Thresholds, now: datetime) -> list[Heartbeat]:
     """XENONnT: the event builders whose last heartbeat is older than
-    ``eb_silent_warning_seconds``, the oldest first."""
+    ``eb_silent_warning_seconds``, and those never seen (no heartbeat
+    document at all): the never seen first, then the oldest first."""
     limit = limits.eb_silent_warning_seconds
+    never = sorted((b for b in snap.heartbeats or () if not b.seen), key=lambda b: b.host)
     silent = [
         b
         for b in snap.heartbeats or ()
         if b.time is not None and (now - b.time).total_seconds() > limit
     ]
-    return sorted(silent, key=lambda b: (b.time, b.host))
+    return never + sorted(silent, key=lambda b: (b.time, b.host))
+
+
+def silent_for(beat: Heartbeat, now: datetime) -> str:
+    """How long an event builder has been silent, in words: ``20 min``, or
+    ``never seen`` (no heartbeat document at all)."""
+    if beat.time is None:
+        return "never seen" if not beat.seen else "time unknown"
+    return format_duration(now - beat.time)
 
 
 def builder_alarms(snap: RunsSnapshot, limits: Thresholds, now: datetime) -> Iterable[Alarm]:
     """XENONnT: ``eb.silent``, a WARNING naming each event builder silent
-    for over ``eb_silent_warning_seconds``; UNKNOWN when the heartbeats could
-    not be read (or none of a host's has a time), never "all well" then.
-    Nothing without heartbeats (XENON1T)."""
+    for over ``eb_silent_warning_seconds`` or never seen (a configured host
+    with no heartbeat document at all: silent, never "unknown"); UNKNOWN when
+    the heartbeats could not be read (or none of a host's has a time), never
+    "all well" then. Nothing without heartbeats (XENON1T)."""
     if snap.heartbeats_error is not None:
         yield _heartbeats_unknown(
             "cannot tell whether an event builder is silent: " + one_line(snap.heartbeats_error)
@@ -492,21 +503,31 @@ def builder_alarms(snap: RunsSnapshot, limits: Thresholds, now: datetime) -> Ite
         return
     silent = silent_builders(snap, limits, now)
     if silent:
-        ages = ", ".join(
-            f"{one_line(b.host)} {format_duration(now - b.time)}" for b in silent if b.time
-        )
+        late = [b for b in silent if b.time is not None]
+        never = [b for b in silent if b.time is None]
+        parts = []
+        if late:
+            ages = ", ".join(f"{one_line(b.host)} {silent_for(b, now)}" for b in late)
+            parts.append(f"no heartbeat for over {limits.eb_silent_warning_seconds:g} s: {ages}")
+        if never:
+            names = ", ".join(one_line(b.host) for b in never)
+            parts.append(f"never seen (no heartbeat at all): {names}")
+        if len(never) == len(snap.heartbeats or ()):
+            parts.append(
+                "none has any heartbeat: check heartbeat_database and heartbeat_collection"
+            )
         yield Alarm(
             key="eb.silent",
             severity=Severity.WARNING,
             kind=Kind.RUNS,
             title=f"{_plural(len(silent), 'event builder')} silent",
-            detail=(f"no heartbeat for over {limits.eb_silent_warning_seconds:g} s: {ages}"),
-            since=silent[0].time,
+            detail="; ".join(parts),
+            since=late[0].time if late else None,
             hint=HINTS["eb.silent"],
             count=len(silent),
         )
         return
-    unreadable = [b for b in snap.heartbeats or () if b.time is None]
+    unreadable = [b for b in snap.heartbeats or () if b.unreadable]
     if unreadable:
         yield _heartbeats_unknown(
             "no heartbeat time can be read of "

@@ -22,6 +22,9 @@ The rules, in the order their causes are listed:
   the held jobs all of one DAG, spread over sites.
 - ``rundb-lagging``: runs not data-safe whose Rucio rules are OK at an RSE
   where the runs database records no transferred copy: Ruciax not updating.
+- ``eb-silent`` (XENONnT): an event builder's bootstrax silent past
+  ``eb_silent_warning_seconds``, or never seen (one cause per event
+  builder, as ``rse-down`` is one per RSE).
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ from backends.analysis.alarms import (
     Thresholds,
     overall,
     runs_at_risk,
+    silent_builders,
+    silent_for,
 )
 from backends.analysis.buffer import buffer_forecast
 from backends.analysis.jobs import hold_reasons, jobs_by_site
@@ -46,15 +51,17 @@ from backends.analysis.run_index import SIZE, RunTable, tabled
 from backends.analysis.safety import SafetyPolicy
 from backends.analysis.tape import recent_failures, summarize_tape
 from backends.analysis.transfers import summarize_transfers
-from backends.analysis.units import format_bytes, format_duration
+from backends.analysis.units import format_bytes, format_duration, one_line
 from backends.model import (
     LNGS_RSE,
     BufferSnapshot,
     CopyStatus,
+    Heartbeat,
     JobsSnapshot,
     JobStatus,
     Kind,
     RuleState,
+    Run,
     RunsSnapshot,
     Snapshot,
     TapeSnapshot,
@@ -72,6 +79,7 @@ CAUSES: tuple[str, ...] = (
     "site-holding-jobs",
     "dag-failing",
     "rundb-lagging",
+    "eb-silent",
 )
 
 #: A site holds the jobs when it has at least this share of the held jobs.
@@ -456,6 +464,69 @@ def _rundb_lagging(x: _Inputs) -> list[Cause]:
     ]
 
 
+#: Runs looked at, newest first, for an event builder's newest run (bootstrax
+#: takes them in turn: six event builders, each has one of the newest few).
+EB_RUNS_LOOKED_AT = 60
+
+
+def _builder_run(run: Run, *, host: bool = True) -> str:
+    """A run and its event builder's state in words: ``run 14999 (busy on
+    eb3.xenon.local)``, ``run 14999 (no event builder state)``."""
+    b = run.builder
+    if b is None:
+        return f"run {run.number} (no event builder state)"
+    on = f" on {one_line(b.host)}" if b.host and host else ""
+    failures = f", {_plural(b.n_failures, 'failure')}" if b.n_failures else ""
+    return f"run {run.number} ({one_line(b.state)}{on}{failures})"
+
+
+def _eb_silent(x: _Inputs) -> list[Cause]:
+    alarm = x.alarms.get("eb.silent")
+    runs = x.snap(Kind.RUNS, RunsSnapshot)
+    # UNKNOWN (the heartbeats unreadable) names no event builder: no cause.
+    if alarm is None or alarm.severity is not Severity.WARNING:
+        return []
+    if not isinstance(runs, RunsSnapshot):
+        return []
+    silent = silent_builders(runs, x.thresholds, x.now)
+    beats = runs.heartbeats or ()
+    # Beating: a readable heartbeat within the limit (an unreadable one is not).
+    quiet = {b.host for b in silent}
+    beating = sum(1 for b in beats if b.time is not None and b.host not in quiet)
+    newest = [runs.runs[-i] for i in range(1, min(len(runs.runs), EB_RUNS_LOOKED_AT) + 1)]
+    return [_eb_cause(x, beat, beating, len(beats), newest) for beat in silent]
+
+
+def _eb_cause(x: _Inputs, beat: Heartbeat, beating: int, total: int, newest: list[Run]) -> Cause:
+    host = one_line(beat.host)  # untrusted text, as in the alarm
+    name = host.split(".")[0]
+    if beat.seen:
+        state = f", bootstrax {one_line(beat.state)} then" if beat.state else ""
+        heard = f"{host}: last heartbeat {silent_for(beat, x.now)} ago{state}"
+        title = f"event builder {name} silent: bootstrax not beating"
+    else:
+        heard = f"{host}: no heartbeat at all (never seen)"
+        title = f"event builder {name} never seen: no bootstrax heartbeat"
+    evidence = [x.cite("eb.silent"), heard, f"{beating} of {total} event builders beating"]
+    if newest:
+        evidence.append(f"newest {_builder_run(newest[0])}")
+    own = next((r for r in newest if r.builder is not None and r.builder.host == beat.host), None)
+    consequence = f"bootstrax on {host} builds no run: its share waits or falls to the others"
+    if own is not None:
+        evidence.append(f"newest run on {name}: {_builder_run(own, host=False)}")
+        if own.builder is not None and own.builder.state == "busy":
+            consequence += f"; run {own.number}, busy on it, is not being built"
+    return Cause(
+        cause="eb-silent",
+        title=title,
+        evidence=tuple(evidence),
+        consequence=consequence,
+        action=f"log in to {host} and check bootstrax (its screen session and log); "
+        "restart it if it died",
+        explains=("eb.silent",),
+    )
+
+
 _RULES: tuple[Callable[[_Inputs], list[Cause]], ...] = (
     _source_down,
     _uplink_down,
@@ -464,6 +535,7 @@ _RULES: tuple[Callable[[_Inputs], list[Cause]], ...] = (
     _tape,
     _jobs,
     _rundb_lagging,
+    _eb_silent,
 )
 
 

@@ -137,7 +137,8 @@ class MongoBackend(Backend, RunsSource, TapeSource, RunDetailSource):
     def heartbeats(self) -> tuple[Heartbeat, ...]:
         """XENONnT: each event builder's last heartbeat (bootstrax's
         ``eb_monitor``), one bounded query per configured host; a host with
-        no document has none. Raises ``SourceError`` when a query fails."""
+        no document is never seen (``seen`` False: the alarm calls it
+        silent). Raises ``SourceError`` when a query fails."""
         settings = self.settings
         where = f"{settings.heartbeat_database}.{settings.heartbeat_collection}"
         out = []
@@ -156,9 +157,7 @@ class MongoBackend(Backend, RunsSource, TapeSource, RunDetailSource):
                         limit=HEARTBEAT_DOCS,
                     )
                 )
-                beat = latest_heartbeat(host, docs)
-                if beat is not None:
-                    out.append(beat)
+                out.append(latest_heartbeat(host, docs))
         except Exception as exc:  # the driver's, or garbage it could not decode
             raise source_error(exc, settings, f"reading heartbeats in {where}") from None
         return tuple(out)

@@ -246,10 +246,13 @@ HEARTBEAT_PROJECTION: Mapping[str, int] = {"_id": 0, "host": 1, "time": 1, "stat
 HEARTBEAT_DOCS = 5
 
 
-def latest_heartbeat(host: str, docs: Sequence[Any]) -> Heartbeat | None:
-    """A host's last heartbeat from its newest ``eb_monitor`` documents (None
-    when it has none): the newest with a date; when none has one, a heartbeat
-    of unknown time, saying why."""
+def latest_heartbeat(host: str, docs: Sequence[Any]) -> Heartbeat:
+    """A host's last heartbeat from its newest ``eb_monitor`` documents: the
+    newest with a date; when none has one, a heartbeat of unknown time,
+    saying why; when it has no document at all, never seen (``seen`` False:
+    silent, not unknown)."""
+    if not docs:
+        return Heartbeat(host, None, seen=False)
     notes = _Notes()
     state = ""
     for doc in docs:
@@ -268,8 +271,6 @@ def latest_heartbeat(host: str, docs: Sequence[Any]) -> Heartbeat | None:
             if raw is None
             else f"heartbeat time is not a date ({_kind(raw)})"
         )
-    if not docs:
-        return None
     return Heartbeat(host, None, state, tuple(notes.items))
 
 

@@ -181,19 +181,33 @@ class SimulatorBackend(Backend, BufferSource, TransfersSource, TapeSource, JobsS
     def fetch_runs(self) -> RunsSnapshot:
         with self._lock:
             snapshot = self._catch_up().runs()
-            engine = self._planned()
-            t, faults = engine.t, engine.faults
+            beats = self._heartbeats() if self.profile == "xenonnt" else None
         if self.profile == "xenonnt":
-            from backends.mongo.xenonnt import EVENT_BUILDERS, NtRuns
+            from backends.mongo.xenonnt import NtRuns
 
-            # Each event builder's bootstrax writes its heartbeat every few
-            # seconds (none since it went silent, in eb-silent).
-            beats = tuple(
-                Heartbeat(host, to_datetime(faults.last_heartbeat(host, t)), "idle")
-                for host in EVENT_BUILDERS
-            )
             return replace(snapshot, runs=NtRuns(snapshot.runs, self._nt_memo), heartbeats=beats)
         return snapshot
+
+    def heartbeats(self, every: int = 1) -> tuple[Heartbeat, ...]:
+        """XENONnT's event builders' heartbeats now (whatever the profile):
+        each host's last ``every`` heartbeats, the newest first. Each
+        bootstrax writes one every 10 s (none since it went silent, in
+        eb-silent): what ``sim export-mongo --profile xenonnt`` writes into
+        ``eb_monitor``."""
+        with self._lock:
+            self._catch_up()
+            return self._heartbeats(every)
+
+    def _heartbeats(self, every: int = 1) -> tuple[Heartbeat, ...]:
+        from backends.mongo.xenonnt import EVENT_BUILDERS
+
+        engine = self._planned()
+        t, faults = engine.t, engine.faults
+        return tuple(
+            Heartbeat(host, to_datetime(faults.last_heartbeat(host, t) - 10 * i), "idle")
+            for host in EVENT_BUILDERS
+            for i in range(every)
+        )
 
 
 # ------------------------------------------------------------------- options

@@ -319,9 +319,12 @@ class RunsPane(SourcePane):
         beats = snap.heartbeats or ()
         silent = silent_builders(snap, self.thresholds, snap.taken_at)
         if silent:
-            names = ", ".join(strip_controls(b.host).split(".")[0] for b in silent)
+            names = ", ".join(
+                strip_controls(b.host).split(".")[0] + (" never seen" if not b.seen else "")
+                for b in silent
+            )
             footer.append(f" · EB silent: {names}", style="bold red")
-        elif snap.heartbeats_error is not None or any(b.time is None for b in beats):
+        elif snap.heartbeats_error is not None or any(b.unreadable for b in beats):
             footer.append(" · EB heartbeats unknown", style="yellow")
         elif beats:
             footer.append(f" · {len(beats)} EBs beating", style="dim")

@@ -55,6 +55,20 @@ def db_name(request: pytest.FixtureRequest, server_uri: str) -> Iterator[str]:
 
 
 @pytest.fixture
+def daq_name(db_name: str, server_uri: str) -> Iterator[str]:
+    """A DAQ database of this test's own (its heartbeats), dropped afterwards."""
+    name = db_name + "_daq"
+    yield name
+    client = pymongo.MongoClient(server_uri, serverSelectionTimeoutMS=5000)
+    try:
+        client.drop_database(name)
+    except pymongo.errors.PyMongoError:
+        pass  # the server may be gone on purpose
+    finally:
+        client.close()
+
+
+@pytest.fixture
 def own_server(tmp_path: Path) -> Iterator[SecantusServer]:
     """A secantusd of this test's own (it keeps its data over a restart)."""
     server = SecantusServer(tmp_path, persistent=True)

@@ -53,19 +53,72 @@ def test_the_last_heartbeat_of_each_event_builder_is_read() -> None:
         [beat(EB3, 900), beat(EB3, 4, "busy"), beat(EB3, 65), beat(EB4, 400), beat("eb9", 1)]
     )
     beats = backend(client).fetch_runs().heartbeats
-    assert beats == (
+    assert beats is not None and [b.host for b in beats] == [
+        f"eb{i}.xenon.local" for i in range(6)
+    ]  # every configured host, in order; eb9 is not one
+    assert beats[3:5] == (
         Heartbeat(EB3, T0 - timedelta(seconds=4), "busy"),
         Heartbeat(EB4, T0 - timedelta(seconds=400), "idle"),
     )
 
 
-def test_an_empty_or_missing_collection_has_no_heartbeats() -> None:
+def eb_silent(snap: RunsSnapshot) -> list[Any]:
+    return [a for a in runs_alarms(snap, Thresholds(), T0, XENONNT_POLICY) if a.key == "eb.silent"]
+
+
+def test_a_configured_event_builder_that_never_wrote_a_heartbeat_is_silent() -> None:
+    """Once skipped (a host with no document had no heartbeat, so the alarm
+    could not see it): never seen is silent, a WARNING naming it, neither
+    UNKNOWN nor all clear, beside a host silent for 400 s."""
+    client = mongomock.MongoClient(tz_aware=True)
+    client.daq.eb_monitor.insert_many(
+        [beat(f"eb{i}.xenon.local", 5) for i in (0, 1, 2, 3)] + [beat(EB4, 400)]
+    )
+    snap = backend(client).fetch_runs()
+    beats = {b.host: b for b in snap.heartbeats or ()}
+    assert len(beats) == 6 and beats["eb5.xenon.local"] == Heartbeat(
+        "eb5.xenon.local", None, seen=False
+    )
+    assert not beats["eb5.xenon.local"].unreadable and beats[EB4].seen
+    [alarm] = eb_silent(snap)
+    assert alarm.severity is Severity.WARNING
+    assert alarm.title == "2 event builders silent" and alarm.count == 2
+    assert alarm.detail == (
+        "no heartbeat for over 300 s: eb4.xenon.local 7 min; "
+        "never seen (no heartbeat at all): eb5.xenon.local"
+    )
+    assert alarm.since == T0 - timedelta(seconds=400)
+    # Never seen alone: still a WARNING (no time to start from).
+    client.daq.eb_monitor.delete_many({"host": EB4})
+    client.daq.eb_monitor.insert_one(beat(EB4, 3))
+    [alone] = eb_silent(backend(client).fetch_runs())
+    assert (alone.severity, alone.title, alone.since) == (
+        Severity.WARNING,
+        "1 event builder silent",
+        None,
+    )
+    assert alone.detail == "never seen (no heartbeat at all): eb5.xenon.local"
+    # Never seen beside an unreadable heartbeat: silent, not unknown.
+    client.daq.eb_monitor.insert_one({"host": "eb0.xenon.local", "time": "x"})
+    client.daq.eb_monitor.delete_many({"host": "eb0.xenon.local", "time": {"$type": "date"}})
+    [both] = eb_silent(backend(client).fetch_runs())
+    assert both.severity is Severity.WARNING and "eb5.xenon.local" in both.detail
+
+
+def test_an_empty_or_missing_collection_is_every_event_builder_never_seen() -> None:
+    """No heartbeat document at all (a wrong collection, or bootstrax never
+    ran): each configured host silent, and a word on the configuration."""
     client = mongomock.MongoClient(tz_aware=True)
     snap = backend(client).fetch_runs()
-    assert (snap.heartbeats, snap.heartbeats_error) == ((), None)
-    assert not [
-        a for a in runs_alarms(snap, Thresholds(), T0, XENONNT_POLICY) if a.key == "eb.silent"
-    ]
+    assert snap.heartbeats_error is None
+    assert snap.heartbeats is not None and len(snap.heartbeats) == 6
+    assert not any(b.seen for b in snap.heartbeats)
+    [alarm] = eb_silent(snap)
+    assert alarm.severity is Severity.WARNING and alarm.title == "6 event builders silent"
+    assert alarm.detail.startswith("never seen (no heartbeat at all): eb0.xenon.local, ")
+    assert alarm.detail.endswith(
+        "; none has any heartbeat: check heartbeat_database and heartbeat_collection"
+    )
 
 
 def test_garbage_heartbeats_are_unknown_never_a_crash() -> None:
@@ -85,7 +138,7 @@ def test_garbage_heartbeats_are_unknown_never_a_crash() -> None:
     # Whatever a document holds, the reader answers.
     for junk in ([None, 3, "x"], [{"time": 5}], [{"time": T0, "state": ["a"]}]):
         assert latest_heartbeat(EB3, junk) is not None
-    assert latest_heartbeat(EB3, []) is None
+    assert latest_heartbeat(EB3, []) == Heartbeat(EB3, None, seen=False)
 
 
 def test_the_collection_and_the_hosts_are_configurable() -> None:
@@ -97,7 +150,7 @@ def test_the_collection_and_the_hosts_are_configurable() -> None:
         heartbeat_collection="bootstrax",
         event_builders=["eb7.lngs"],
     )
-    assert [h.host for h in b.fetch_runs().heartbeats or ()] == ["eb7.lngs"]
+    assert [(h.host, h.seen) for h in b.fetch_runs().heartbeats or ()] == [("eb7.lngs", True)]
     for bad in ([], "eb3", [3], ["a\nb"], [f"eb{i}" for i in range(40)]):
         with pytest.raises(BackendConfigError, match="event_builders"):
             backend(client, event_builders=bad)
@@ -208,6 +261,37 @@ def test_the_exporter_metric_is_each_hosts_age() -> None:
     assert alarm.severity is Severity.UNKNOWN and "eb4.xenon.local" in alarm.detail
 
 
+def test_a_never_seen_event_builder_exports_no_age_and_seen_0() -> None:
+    """Prometheus: no age for a host that never wrote a heartbeat (there is
+    none, and 0 or +Inf would lie), ``xenon_eb_heartbeat_seen`` 0 for it and
+    1 for every host with a document (readable or not); the alert rule
+    ``XenonEventBuilderNeverSeen`` fires on the 0 (tests/alerts)."""
+    snap = RunsSnapshot(
+        T0,
+        (),
+        heartbeats=(
+            Heartbeat(EB3, T0 - timedelta(seconds=12)),
+            Heartbeat(EB4, None, malformed=("a heartbeat has no time",)),
+            Heartbeat("eb5.xenon.local", None, seen=False),
+        ),
+    )
+    families = {f.name: f for f in runs_metrics(snap, Thresholds(), XENONNT_POLICY, None)}
+    assert families["xenon_eb_heartbeat_age_seconds"].samples == ((("eb3.xenon.local",), 12.0),)
+    seen = families["xenon_eb_heartbeat_seen"]
+    assert seen.labels == ("host",) and seen.samples == (
+        (("eb3.xenon.local",), 1.0),
+        (("eb4.xenon.local",), 1.0),
+        (("eb5.xenon.local",), 0.0),
+    )
+    # Heartbeats unknown (the query failed): neither gauge has a sample.
+    failed = replace(snap, heartbeats=None, heartbeats_error="refused")
+    assert not [
+        f
+        for f in runs_metrics(failed, Thresholds(), XENONNT_POLICY, None)
+        if f.name.startswith("xenon_eb_") and f.samples
+    ]
+
+
 # ------------------------------------------------------------- the simulator
 
 
@@ -246,7 +330,12 @@ def test_check_says_warning_for_eb_silent_under_xenonnt(tmp_path, capsys) -> Non
         ["check", "--config", str(path), "--scenario", "eb-silent", "--seed", "1", "--speed", "0"]
     )
     out = capsys.readouterr().out
-    assert code in (1, 2) and "1 event builder silent" in out.partition(" | ")[0], out
+    # The first line names the cause (the diagnosis's eb-silent), the alarm under it.
+    first = out.partition(" | ")[0]
+    assert code in (1, 2) and "event builder eb4 silent: bootstrax not beating" in first, out
+    main(["check", "-v", "--config", str(path), "--scenario", "eb-silent", "--seed", "1"])
+    out = capsys.readouterr().out
+    assert "[WARNING] 1 event builder silent: no heartbeat for over 300 s: eb4" in out, out
     code = main(["check", "--config", str(path), "--seed", "1", "--speed", "0"])
     assert "event builder" not in capsys.readouterr().out
 
@@ -283,13 +372,17 @@ def test_heartbeats_over_the_wire(server_uri: str, db_name: str) -> None:
         finally:
             b.close()
         beats = {h.host: h for h in snap.heartbeats or ()}
-        assert snap.heartbeats_error is None and set(beats) == {EB3, EB4, "eb5.xenon.local"}
+        assert snap.heartbeats_error is None and len(beats) == 6
+        assert {h for h, b in beats.items() if b.seen} == {EB3, EB4, "eb5.xenon.local"}
         assert (beats[EB3].time, beats[EB3].state) == (T0 - timedelta(seconds=4), "busy")
-        assert beats["eb5.xenon.local"].time is None
+        assert beats["eb5.xenon.local"].unreadable
         [alarm] = [
             a for a in runs_alarms(snap, Thresholds(), T0, XENONNT_POLICY) if a.key == "eb.silent"
         ]
         assert alarm.severity is Severity.WARNING and "eb4.xenon.local 7 min" in alarm.detail
+        assert alarm.detail.endswith(
+            "never seen (no heartbeat at all): eb0.xenon.local, eb1.xenon.local, eb2.xenon.local"
+        )
     finally:
         client.drop_database(daq)
         client.close()
@@ -300,7 +393,8 @@ def test_heartbeats_over_the_wire(server_uri: str, db_name: str) -> None:
 
 async def test_the_console_shows_the_silent_event_builder(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """Pilot, XENONnT's eb-silent: the alarm in the alarm bar, the runs
-    pane's footer names the silent host; a failing heartbeat query says
+    pane's footer names the silent host, and a host never seen as such
+    (silent, not unknown); a failing heartbeat query says
     unknown there, never that all is well."""
     from console.app import XenonConsole
     from console.config import load_config
@@ -309,11 +403,21 @@ async def test_the_console_shows_the_silent_event_builder(tmp_path) -> None:  # 
 
     class Deaf(SimulatorBackend):
         deaf = False
+        never = False
 
         def fetch_runs(self) -> RunsSnapshot:
             snap = super().fetch_runs()
             if self.deaf:
                 return replace(snap, heartbeats=None, heartbeats_error="daq.eb_monitor: refused")
+            if self.never:  # eb5 has no heartbeat document at all
+                beats = snap.heartbeats or ()
+                return replace(
+                    snap,
+                    heartbeats=tuple(
+                        Heartbeat(b.host, None, seen=False) if b.host == "eb5.xenon.local" else b
+                        for b in beats
+                    ),
+                )
             return snap
 
     path = tmp_path / "nt.toml"
@@ -331,7 +435,20 @@ async def test_the_console_shows_the_silent_event_builder(tmp_path) -> None:  # 
             "the runs pane naming eb4",
             timeout=20,
         )
-        assert "1 event builder silent" in screen_text(app)
+        assert "event builder eb4 silent" in screen_text(app)  # the cause
+        sim.never = True
+        await wait_for(
+            pilot,
+            lambda: "EB silent: eb5 never seen, eb4" in screen_text(app),
+            "the runs pane naming eb5 never seen",
+            timeout=20,
+        )
+        await wait_for(
+            pilot,
+            lambda: "event builder eb5 never seen" in screen_text(app),
+            "the alarm bar naming eb5 never seen",
+            timeout=20,
+        )
         sim.deaf = True
         await wait_for(
             pilot,

@@ -301,7 +301,7 @@ def test_bad_config_is_one_line_naming_the_option(
 
 
 def test_export_xenonnt_then_read_back_with_the_xenonnt_profile(
-    server_uri: str, db_name: str, capsys: pytest.CaptureFixture
+    server_uri: str, db_name: str, daq_name: str, capsys: pytest.CaptureFixture
 ) -> None:
     """``sim export-mongo --profile xenonnt`` writes XENONnT documents into
     ``runs``; the backend with ``profile = "xenonnt"`` reads them back, and
@@ -314,8 +314,12 @@ def test_export_xenonnt_then_read_back_with_the_xenonnt_profile(
     from backends.model import Rule, RuleState
     from backends.mongo.xenonnt import file_count
 
-    assert export(server_uri, db_name, "--profile", "xenonnt", "--runs", "300") == 0
-    assert capsys.readouterr().out.strip() == f"wrote 300 runs to {db_name}.runs"
+    nt = ("--profile", "xenonnt", "--heartbeat-database", daq_name)
+    assert export(server_uri, db_name, *nt, "--runs", "300") == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"wrote 300 runs to {db_name}.runs",
+        f"wrote 18 heartbeats to {daq_name}.eb_monitor",
+    ]
     sim = SimulatorBackend({"runs": 300, "speed": 0})
     simulated = {r.number: r for r in sim.fetch_runs().runs}
     backend = MongoBackend(
@@ -396,7 +400,7 @@ def test_export_xenonnt_then_read_back_with_the_xenonnt_profile(
 
 
 def test_xenonnt_over_the_wire_with_the_simulators_rucio_for_the_transfers_pane(
-    server_uri: str, db_name: str, tmp_path: Path, capsys: pytest.CaptureFixture
+    server_uri: str, db_name: str, daq_name: str, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
     """The runs from a XENONnT runs database (``--profile xenonnt`` on the
     wire server), Rucio's word from the transfers pane (the simulator's
@@ -408,7 +412,8 @@ def test_xenonnt_over_the_wire_with_the_simulators_rucio_for_the_transfers_pane(
     from backends.analysis.rucio_evidence import evidence_of, joined_runs
     from backends.analysis.safety import data_safety
 
-    assert export(server_uri, db_name, "--profile", "xenonnt", "--runs", "300") == 0
+    nt = ("--profile", "xenonnt", "--heartbeat-database", daq_name)
+    assert export(server_uri, db_name, *nt, "--runs", "300") == 0
     capsys.readouterr()
     sim = SimulatorBackend({"runs": 300, "speed": 0, "profile": "xenonnt"})
     expected = {
@@ -421,7 +426,7 @@ def test_xenonnt_over_the_wire_with_the_simulators_rucio_for_the_transfers_pane(
     config = (
         '[panes]\nruns = "rundb"\ntape = false\ntransfers = "simulator"\n'
         f'[backends.rundb]\ntype = "mongo"\nuri = "{server_uri}"\ndatabase = "{db_name}"\n'
-        'profile = "xenonnt"\n'
+        f'profile = "xenonnt"\nheartbeat_database = "{daq_name}"\n'
         '[backends.simulator]\nruns = 300\nspeed = 0\nprofile = "xenonnt"\n'
     )
     path.write_text(config)
@@ -434,3 +439,90 @@ def test_xenonnt_over_the_wire_with_the_simulators_rucio_for_the_transfers_pane(
     newest = json.loads(capsys.readouterr().out)["runs"]["newest"]
     assert not any(r["safe"] for r in newest)
     assert any("is unverified in Rucio (no transfers pane)" in r["safety_reason"] for r in newest)
+
+
+def test_an_exported_eb_silent_database_raises_eb_silent_and_a_nominal_one_does_not(
+    server_uri: str,
+    db_name: str,
+    daq_name: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``export-mongo --profile xenonnt`` writes each event builder's
+    heartbeats into the DAQ database as the simulator has them at export
+    time: from ``eb-silent``, the mongo backend (and ``check`` on it) says
+    ``eb.silent`` of eb4, 20 min, as the simulator does; ``--drop`` replaces
+    them with a nominal export's, which raises no ``eb.silent``; an
+    event builder whose documents are gone is never seen."""
+    from backends.analysis.alarms import Severity, Thresholds, runs_alarms
+    from backends.analysis.policy import XENONNT_POLICY
+
+    nt = ("--profile", "xenonnt", "--heartbeat-database", daq_name, "--runs", "200")
+    assert export(server_uri, db_name, *nt, "--scenario", "eb-silent") == 0
+    capsys.readouterr()
+    sim = SimulatorBackend({"runs": 200, "speed": 0, "profile": "xenonnt", "scenario": "eb-silent"})
+    options = {
+        "uri": server_uri,
+        "database": db_name,
+        "profile": "xenonnt",
+        "heartbeat_database": daq_name,
+    }
+
+    def read() -> Any:
+        backend = MongoBackend(options, clock=lambda: sim.now)
+        try:
+            return backend.fetch_runs()
+        finally:
+            backend.close()
+
+    def eb_silent(snap: Any) -> list[Any]:
+        return [
+            a
+            for a in runs_alarms(snap, Thresholds(), sim.now, XENONNT_POLICY)
+            if a.key == "eb.silent"
+        ]
+
+    snap = read()
+    assert snap.heartbeats_error is None
+    # BSON keeps milliseconds; the simulator's heartbeats are on whole seconds.
+    assert snap.heartbeats == sim.fetch_runs().heartbeats
+    [alarm] = eb_silent(snap)
+    assert alarm.severity is Severity.WARNING and alarm.title == "1 event builder silent"
+    assert alarm.detail == "no heartbeat for over 300 s: eb4.xenon.local 20 min"
+    # check's backend reads at the export's time (the simulator's clock).
+    monkeypatch.setattr("backends.mongo._utcnow", lambda: sim.now)
+    path = tmp_path / "config.toml"
+    path.write_text(
+        '[panes]\nruns = "rundb"\ntape = false\ntransfers = false\nbuffer = false\n'
+        "jobs = false\n"
+        f'[backends.rundb]\ntype = "mongo"\nuri = "{server_uri}"\ndatabase = "{db_name}"\n'
+        f'profile = "xenonnt"\nheartbeat_database = "{daq_name}"\n'
+    )
+    main(["--config", str(path), "check", "-v"])
+    out = capsys.readouterr().out
+    assert "1 event builder silent" in out and "eb4.xenon.local" in out, out
+
+    # Without --drop, the heartbeats are not mixed either.
+    client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(server_uri)
+    try:
+        client[db_name].runs.drop()
+        assert export(server_uri, db_name, *nt) == 2
+        assert f"{daq_name}.eb_monitor already holds documents; use --drop" in (
+            capsys.readouterr().err
+        )
+        assert client[db_name].runs.count_documents({}) == 0
+        assert export(server_uri, db_name, *nt, "--drop") == 0
+        capsys.readouterr()
+        assert client[daq_name].eb_monitor.count_documents({}) == 18
+        snap = read()
+        assert snap.heartbeats is not None and len(snap.heartbeats) == 6
+        assert eb_silent(snap) == []
+        # A host whose heartbeats are gone: never seen, silent.
+        client[daq_name].eb_monitor.delete_many({"host": "eb5.xenon.local"})
+    finally:
+        client.close()
+    [never] = eb_silent(read())
+    assert never.detail == "never seen (no heartbeat at all): eb5.xenon.local"
+    main(["--config", str(path), "check", "-v"])
+    assert "never seen (no heartbeat at all): eb5.xenon.local" in capsys.readouterr().out
