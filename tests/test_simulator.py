@@ -711,7 +711,8 @@ def test_the_xenonnt_settled_rules_are_the_ones_the_simulator_shows_once_ok() ->
         assert settle.rule_times(spec) == (times.lngs_ok, times.chicago_ok, times.eu_ok)
     views = sim._views
     assert views is not None
-    for (spec, rule_id, rse, created, ok_at), rule in zip(views.settled_rules(), settled):
+    made = views.settled_rules()
+    for (spec, rule_id, rse, created, ok_at), rule in zip(made, settled, strict=True):
         shown = Rule(
             rule_id, scope_of(spec), "raw", rse, RuleState.OK, spec.files, 0, 0, spec.size,
             to_datetime(created), to_datetime(ok_at), spec.number,
