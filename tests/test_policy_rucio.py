@@ -472,3 +472,38 @@ async def test_a_runs_table_older_than_rucios_new_word_does_not_bring_back_its_a
         assert (confirmed or 0) < next(
             a.count or 0 for a in older.alarms or [] if a.key == "runs.unsafe"
         )
+
+
+def test_report_and_check_find_every_settled_xenonnt_run_safe(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """The nominal XENONnT simulator at its default history: `report --json`
+    counts as unsafe only the newest runs (on their way), `check` is OK."""
+    runs, safe, _ = _confirmed()
+    path = _config(tmp_path)
+    assert main(["--config", str(path), "report", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)["runs"]
+    assert data["count"] == len(runs) == 720
+    assert data["unsafe"] == len(runs) - len(safe) <= 3 and data["unsafe_old"] == 0
+    assert main(["--config", str(path), "check"]) == 0
+    assert capsys.readouterr().out.startswith("XENON OK")
+
+
+def test_an_old_xenonnt_runs_drill_down_cites_its_ok_rules() -> None:
+    from backends.analysis.drilldown import detail_from_snapshots
+    from console.screens.run_details import copy_rows
+
+    sim = SimulatorBackend({"speed": 0, "profile": "xenonnt"})
+    snapshots = {Kind.RUNS: sim.fetch_runs(), Kind.TRANSFERS: sim.fetch_transfers()}
+    old = snapshots[Kind.RUNS].runs[5]  # type: ignore[union-attr]
+    detail = detail_from_snapshots(old.number, snapshots, sim.now)
+    assert {(r.rse, r.state) for r in detail.rules} == {
+        ("UC_OSG_USERDISK", RuleState.OK),
+        ("SURFSARA_USERDISK", RuleState.OK),
+    }
+    files = {c.file_count for c in old.copies}
+    assert {r.locks_ok for r in detail.rules} == files
+    joined = replace(detail, run=evidence_of(snapshots[Kind.TRANSFERS]).join(old))
+    shown = [row for _, row in copy_rows(joined, XENONNT_POLICY)]
+    assert [str(row[5]) for row in shown] == ["valid copy", "valid copy"]
+    assert joined.run is not None and data_safety(joined.run, XENONNT_POLICY).safe
