@@ -190,14 +190,23 @@ def evidence_of(
         return Evidence(None, missing)
     listed = transfers.rules
     old = previous._listed if previous is not None else None
-    if old is None or previous is None or previous.rules is None:
+    moved: list[int] = []
+    if old is not None:
+        # Position by position (in C): the same objects where nothing changed.
+        moved = list(compress(count(), map(is_not, listed, old)))
+    if (
+        old is None
+        or previous is None
+        or previous.rules is None
+        or len(moved) + abs(len(listed) - len(old)) > len(listed) // 4
+    ):
+        # (a source that made every rule anew, as a full listing of Rucio
+        # does: joining them all at once is cheaper)
         by_key, several = _full(listed)
         evidence = Evidence(by_key)
         evidence._listed = listed
         evidence._shared = several
         return evidence
-    # Position by position (in C): the same objects where nothing changed.
-    moved = list(compress(count(), map(is_not, listed, old)))
     common = min(len(listed), len(old))
     gone = [old[i] for i in moved] + list(old[common:])
     new = [listed[i] for i in moved] + list(listed[common:])

@@ -187,6 +187,10 @@ class SimulatorBackend(Backend, BufferSource, TransfersSource, TapeSource, JobsS
             settled = self._nt_settled
             if settled is None:
                 settled = self._nt_settled = nt_settled_rules(views.settled_rules())
+                if self.runs >= FREEZE_MIN_RUNS:
+                    # As the planned history: they live as long as it.
+                    gc.collect()
+                    gc.freeze()
             return replace(snapshot, rules=settled + self._nt_rules(snapshot.rules))
 
     def fetch_tape(self) -> TapeSnapshot:
