@@ -72,7 +72,8 @@ def export_simulated_runs(
     sim_options: dict[str, Any] = {"scenario": scenario, "seed": seed, "speed": 0}
     if runs is not None:
         sim_options["runs"] = runs
-    history = SimulatorBackend(sim_options).fetch_runs().runs
+    # The profile's simulation: XENONnT's sends raw data to its destinations.
+    history = SimulatorBackend({**sim_options, "profile": profile}).simulated_runs().runs
     client = make_client(settings)
     doing = f"writing to {settings.target}"
     try:

@@ -201,6 +201,13 @@ class SimulatorBackend(Backend, BufferSource, TransfersSource, TapeSource, JobsS
         with self._lock:
             return self._catch_up().jobs()
 
+    def simulated_runs(self) -> RunsSnapshot:
+        """The runs as the simulation holds them (XENON1T's shape, whatever
+        the profile: ``sim export-mongo`` writes them as its profile's
+        documents; ``fetch_runs`` under ``xenonnt`` gives them read back)."""
+        with self._lock:
+            return self._catch_up().runs()
+
     def fetch_runs(self) -> RunsSnapshot:
         with self._lock:
             snapshot = self._catch_up().runs()

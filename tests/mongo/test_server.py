@@ -316,8 +316,9 @@ def test_export_xenonnt_then_read_back_with_the_xenonnt_profile(
 
     assert export(server_uri, db_name, "--profile", "xenonnt", "--runs", "300") == 0
     assert capsys.readouterr().out.strip() == f"wrote 300 runs to {db_name}.runs"
-    sim = SimulatorBackend({"runs": 300, "speed": 0})
-    simulated = {r.number: r for r in sim.fetch_runs().runs}
+    # The runs as the XENONnT simulation holds them (its destinations).
+    sim = SimulatorBackend({"runs": 300, "speed": 0, "profile": "xenonnt"})
+    simulated = {r.number: r for r in sim.simulated_runs().runs}
     backend = MongoBackend(
         {"uri": server_uri, "database": db_name, "profile": "xenonnt"}, clock=lambda: sim.now
     )
