@@ -524,3 +524,32 @@ def test_an_old_xenonnt_runs_drill_down_cites_its_ok_rules() -> None:
     shown = [row for _, row in copy_rows(joined, XENONNT_POLICY)]
     assert [str(row[5]) for row in shown] == ["valid copy", "valid copy"]
     assert joined.run is not None and data_safety(joined.run, XENONNT_POLICY).safe
+
+
+def test_a_run_asking_about_another_runs_did_is_keyed_again_when_that_rule_changes() -> None:
+    """A copy whose DID names another run (a runs database's garbage) asks
+    Rucio about that run's rule: when only that rule changes, the
+    incremental join still judges the stray run anew, as a full join does,
+    even on an index that started without Rucio's word."""
+    sim = SimulatorBackend({"speed": 0, "profile": "xenonnt", "runs": 50})
+    runs = list(sim.fetch_runs().runs)
+    transfers = sim.fetch_transfers()
+    donor, stray = runs[0], runs[1]
+    did = next(c.did for c in donor.copies if c.rse == "SURFSARA_USERDISK")
+    copies = tuple(replace(c, did=did) if c.rse == "SURFSARA_USERDISK" else c for c in stray.copies)
+    runs[1] = replace(stray, copies=copies)
+    index = RunIndex(XENONNT_POLICY)  # no evidence yet
+    index.update(runs)
+    first = evidence_of(transfers)
+    assert index.with_evidence(first) is not None
+    rule = _rule_of(donor, "SURFSARA_USERDISK", transfers)
+    stuck = tuple(replace(r, state=RuleState.STUCK) if r is rule else r for r in transfers.rules)
+    changed = evidence_of(replace(transfers, rules=stuck), previous=first)
+    assert changed.changed is not None and len(changed.changed) == 1
+    table = index.with_evidence(changed)
+    assert table is not None and table.derived == 2
+    assert STUCK in table.fact(1).verdict.reason
+    fresh = RunIndex(XENONNT_POLICY, evidence_of(replace(transfers, rules=stuck))).update(runs)
+    assert [table.judged_at(i) for i in range(len(runs))] == [
+        fresh.judged_at(i) for i in range(len(runs))
+    ]

@@ -742,11 +742,11 @@ class RunIndex:
                     run_start = run_stop = -1
                 if run is None:
                     run = version if isinstance(version, Run) else runs[i]
-                if evidence is not None:
-                    if asks_elsewhere(run):
-                        self._elsewhere.add(number)
-                    else:
-                        self._elsewhere.discard(number)
+                # (with or without evidence: ``with_evidence`` may bring some)
+                if asks_elsewhere(run):
+                    self._elsewhere.add(number)
+                else:
+                    self._elsewhere.discard(number)
                 d = _derive(run, dag, policy, evidence)
                 table._append(number, version, dag, d, self._code(d.judged))
                 table.derived += 1
