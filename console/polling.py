@@ -314,6 +314,7 @@ def derive(config: Config, kinds: Iterable[Kind] | None = None) -> Derive:
     lock = threading.Lock()
     shown: list[RunsSnapshot | None] = [None]
     rules_seen: list[object] = [None]
+    joined: list[Evidence | None] = [None]
 
     def runs_derived(snapshot: RunsSnapshot, table: RunTable) -> Derived:
         alarms = list(runs_alarms(snapshot, config.thresholds, snapshot.taken_at, policy, table))
@@ -327,7 +328,10 @@ def derive(config: Config, kinds: Iterable[Kind] | None = None) -> Derive:
             if rules is rules_seen[0] or rules == rules_seen[0]:
                 return None
             rules_seen[0] = rules
-            table = index.with_evidence(evidence_of(snapshot))
+            # Joined anew only where the rules are other objects than last
+            # time (a XENONnT Rucio lists tens of thousands, nearly all the same).
+            joined[0] = new = evidence_of(snapshot, previous=joined[0])
+            table = index.with_evidence(new)
             runs = shown[0]
         if table is None or runs is None or runs.runs is not table.runs:
             return None

@@ -91,20 +91,171 @@ def _rule_of(run: Run, rse: str, transfers: TransfersSnapshot) -> Any:
     return next(r for r in transfers.rules if f"{r.scope}:{r.name}" == did and r.rse == rse)
 
 
-def test_the_xenonnt_simulator_gives_rules_for_its_dids() -> None:
+def test_the_xenonnt_simulator_lists_every_rule_of_every_run() -> None:
+    """As XENONnT's Rucio: the rules of every run of the history, so every
+    settled run (and every run whose rules are OK) is safe; each safe TPC run
+    has an OK rule at UC_OSG_USERDISK and SURFSARA_USERDISK with the copy's
+    files (the destinations the xenonnt policy requires)."""
     runs, safe, transfers = _confirmed()
     assert transfers.rules and all(r.scope.startswith("xnt_") for r in transfers.rules)
-    # Only runs whose rules Rucio lists (the simulator lists those of the last
-    # days, and every rule not OK) can be safe; each of them has an OK rule
-    # at UC_OSG_USERDISK and SURFSARA_USERDISK with the copy's files.
-    assert 10 < len(safe) < len(runs)
-    for run in [r for r in safe if r.detector == "tpc"][:20]:
+    settled = SimulatorBackend({"speed": 0, "profile": "xenonnt"}).engine.first_rec
+    assert settled > 500 and len(transfers.rules) > 2 * settled
+    assert {r.number for r in runs[:settled]} <= {r.number for r in safe}
+    assert len(runs) - len(safe) <= 3  # the newest, on their way
+    for run in [r for r in safe if r.detector == "tpc"][:20] + [r for r in safe][-20:]:
         for rse in ("UC_OSG_USERDISK", "SURFSARA_USERDISK"):
             copy = next(c for c in run.copies if c.rse == rse)
             rule = _rule_of(run, rse, transfers)
             assert rule.state is RuleState.OK and rule.locks_ok == copy.file_count
-    older = runs[0]
-    assert "has no rule in Rucio for its DID" in data_safety(older, XENONNT_POLICY).reason
+    # The oldest run's verdict cites the copies its OK rules confirm.
+    oldest = runs[0]
+    assert oldest.detector == "tpc"
+    assert data_safety(oldest, XENONNT_POLICY).reason == (
+        "TPC run: 2 valid copies (raw_records UC_OSG_USERDISK, raw_records SURFSARA_USERDISK)"
+    )
+    assert {c.rucio_state for c in oldest.copies if c.did} == {"OK"}
+
+
+def test_the_xenonnt_simulators_muon_veto_goes_where_admix_sends_it() -> None:
+    sim = SimulatorBackend({"speed": 0, "profile": "xenonnt", "runs": 3000})
+    runs = list(joined_runs(sim.fetch_runs(), evidence_of(sim.fetch_transfers())).runs)
+    veto = [r for r in runs[:-10] if r.detector == "muon_veto"]
+    assert veto
+    for run in veto:
+        rses = {c.rse for c in run.copies if c.did} - {"LNGS_USERDISK"}  # the upload's, for 4 days
+        assert rses == {"UC_OSG_USERDISK", "CCIN2P3_USERDISK"}
+        assert {c.type for c in run.copies} == {"raw_records_mv"}
+        assert data_safety(run, XENONNT_POLICY).safe
+
+
+def test_the_xenonnt_destinations_can_be_overridden() -> None:
+    from backends.sources import BackendConfigError
+
+    options = {"speed": 0, "profile": "xenonnt", "runs": 300}
+    nikhef = {"raw_records": ["UC_OSG_USERDISK", "NIKHEF_USERDISK"]}
+    sim = SimulatorBackend({**options, "destinations": nikhef})
+    runs = list(joined_runs(sim.fetch_runs(), evidence_of(sim.fetch_transfers())).runs)
+    tpc = [r for r in runs[:-10] if r.detector == "tpc"]
+    wanted = set(nikhef["raw_records"])
+    assert tpc
+    assert all({c.rse for c in r.copies if c.did} - {"LNGS_USERDISK"} == wanted for r in tpc)
+    # Where the xenonnt policy does not want them: not safe, and it says why.
+    verdict = data_safety(tpc[0], XENONNT_POLICY)
+    assert not verdict.safe and "missing raw_records SURFSARA_USERDISK" in verdict.reason
+    for bad, says in (
+        ({"raw_records": ["UC_OSG_USERDISK"]}, "one European RSE"),
+        ({"raw_records": ["SURFSARA_USERDISK", "NIKHEF_USERDISK"]}, "one European RSE"),
+        ({"raw_records": ["NOWHERE_DISK"]}, "not an RSE the simulator replicates to"),
+        ({"peaklets": ["SURFSARA_USERDISK"]}, "unknown data type 'peaklets'"),
+        ({"raw_records": "SURFSARA_USERDISK"}, "must be a list of RSE names"),
+        (["SURFSARA_USERDISK"], "must be a table"),
+    ):
+        with pytest.raises(BackendConfigError, match=says):
+            SimulatorBackend({**options, "destinations": bad})
+    with pytest.raises(BackendConfigError, match="XENONnT's"):
+        SimulatorBackend({"destinations": nikhef})
+
+
+def test_a_stuck_rule_of_an_old_run_keeps_it_unsafe() -> None:
+    _, safe, transfers = _confirmed()
+    old = safe[0]
+    sim = Tampered({"speed": 0, "profile": "xenonnt"})
+    sim.stuck = _rule_of(old, "SURFSARA_USERDISK", transfers).id
+    runs = joined_runs(sim.fetch_runs(), evidence_of(sim.fetch_transfers())).runs
+    verdict = data_safety(runs[0], XENONNT_POLICY)
+    assert runs[0].number == old.number
+    assert not verdict.safe and STUCK in verdict.reason
+    assert all(data_safety(r, XENONNT_POLICY).safe for r in runs[1:100])
+
+
+def test_the_incremental_join_gives_the_full_joins_verdicts() -> None:
+    """``evidence_of(..., previous=...)`` joins only the rules that are other
+    objects than last time; the verdicts are the ones a full join gives,
+    and only the runs whose rules changed are derived again."""
+    sim = SimulatorBackend({"speed": 0, "profile": "xenonnt"})
+    runs = sim.fetch_runs().runs
+    transfers = sim.fetch_transfers()
+    first = evidence_of(transfers)
+    index = RunIndex(XENONNT_POLICY, first)
+    index.update(runs)
+    # An old run's rule STUCK, another old run's rule gone, a second rule
+    # (not OK) for a third one's DID, and the simulator's next poll.
+    rules = list(transfers.rules)
+    # (gone: a rule of a recent run, as a live rule goes: the rules after it
+    # move up one place, few enough to be joined again one by one)
+    at = next(
+        i
+        for i in range(len(rules) - 300, len(rules))
+        if rules[i].rse != "LNGS_USERDISK"
+        and rules[i].state is RuleState.OK
+        and rules[i].name.startswith("raw_records-")  # a TPC run's: it needs both copies
+    )
+    stuck, gone, twin = rules[3], rules[at], rules[80]
+    rules[3] = replace(stuck, state=RuleState.STUCK, locks_ok=stuck.locks_ok - 1, locks_stuck=1)
+    del rules[at]
+    rules.append(replace(twin, id="f" * 32, state=RuleState.REPLICATING))
+    changed = replace(transfers, rules=tuple(rules))
+    joined = evidence_of(changed, previous=first)
+    full = evidence_of(changed)
+    assert joined.rules == full.rules and joined.changed is not None
+    assert len(joined.changed) == 3
+    table = index.with_evidence(joined)
+    fresh = RunIndex(XENONNT_POLICY, full).update(runs)
+    assert table is not None and table.derived == 3
+    assert not table.judged_at(table.index_of(gone.run_number) or 0).verdict.safe
+    verdicts = [table.judged_at(i).verdict for i in range(len(table))]
+    assert verdicts == [fresh.judged_at(i).verdict for i in range(len(fresh))]
+    unsafe = {table.int_at(0, i) for i, _ in table.unsafe()}
+    assert {stuck.run_number, gone.run_number, twin.run_number} <= unsafe
+    # Back to the simulator's own rules, incrementally again.
+    back = evidence_of(transfers, previous=joined)
+    assert back.rules == first.rules and back.changed is not None
+    again = index.with_evidence(back)
+    assert again is not None and again.derived == 3
+    before = RunIndex(XENONNT_POLICY, first).update(runs)
+    assert [again.judged_at(i).verdict for i in range(len(again))] == [
+        before.judged_at(i).verdict for i in range(len(before))
+    ]
+    # Every rule made anew (as a full listing of Rucio makes them): joined
+    # all at once, to the same rules.
+    anew = tuple(replace(r) for r in transfers.rules)
+    rejoined = evidence_of(replace(transfers, rules=anew), previous=back)
+    assert rejoined.changed is None and rejoined.rules == first.rules
+    assert index.with_evidence(rejoined) is None  # no run's word changed
+
+
+def test_incremental_evidence_equals_a_full_join_whatever_changes() -> None:
+    """Property: random listings (rules changed, dropped, added, doubled,
+    reordered), each joined from the last one: the rules by (DID, RSE) are
+    those of a full join of the same listing."""
+    import random
+
+    sim = SimulatorBackend({"speed": 0, "profile": "xenonnt", "runs": 200})
+    base = list(sim.fetch_transfers().rules)
+    rng = random.Random(7)
+    listing = tuple(base)
+    evidence = evidence_of(replace(sim.fetch_transfers(), rules=listing))
+    states = list(RuleState)
+    for step in range(60):
+        rules = list(listing)
+        for _ in range(rng.randint(0, 6)):
+            what = rng.random()
+            i = rng.randrange(len(rules)) if rules else 0
+            if what < 0.3 and rules:
+                rules[i] = replace(rules[i], state=rng.choice(states))
+            elif what < 0.5 and rules:
+                del rules[i]
+            elif what < 0.7:
+                rules.insert(i, replace(rng.choice(base), id=f"{step:04d}{rng.random()}"))
+            elif what < 0.85 and rules:
+                rules.append(rules[i])  # the same object twice
+            elif rules:
+                j = rng.randrange(len(rules))
+                rules[i], rules[j] = rules[j], rules[i]
+        listing = tuple(rules)
+        snapshot = replace(sim.fetch_transfers(), rules=listing)
+        evidence = evidence_of(snapshot, previous=evidence)
+        assert evidence.rules == evidence_of(snapshot).rules, step
 
 
 def test_the_run_index_derives_only_the_runs_whose_evidence_changed() -> None:
@@ -162,7 +313,8 @@ def test_a_transfers_poll_derives_the_runs_again_with_their_alarms(tmp_path: Pat
         assert then.alarms is not None
         unsafe = [a for a in runs.alarms if a.key == "runs.unsafe"]
         unsafe_then = [a for a in then.alarms if a.key == "runs.unsafe"]
-        assert unsafe and unsafe_then and unsafe_then[0].count < unsafe[0].count
+        # Every rule of every run listed: no overdue run is unsafe any more.
+        assert unsafe and not unsafe_then
         # The transfers source fails: the copies are unverified again.
         sim.fail = True
         failed = run(fetch_one(sources, Kind.TRANSFERS))
@@ -318,7 +470,6 @@ async def test_a_runs_table_older_than_rucios_new_word_does_not_bring_back_its_a
                 app.runs_pane.table is not None
                 and app.runs_pane.table.evidence is not None
                 and app.runs_pane.table.evidence.rules is not None
-                and unsafe_count() is not None
             ),
             "the runs judged with Rucio's rules",
             timeout=20,
@@ -334,6 +485,71 @@ async def test_a_runs_table_older_than_rucios_new_word_does_not_bring_back_its_a
         await pilot.pause()
         assert app.runs_pane.table is newer.table
         assert unsafe_count() == confirmed
-        assert confirmed is not None and confirmed < next(
+        # (with every rule listed no overdue run is unsafe: no such alarm)
+        assert (confirmed or 0) < next(
             a.count or 0 for a in older.alarms or [] if a.key == "runs.unsafe"
         )
+
+
+def test_report_and_check_find_every_settled_xenonnt_run_safe(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """The nominal XENONnT simulator at its default history: `report --json`
+    counts as unsafe only the newest runs (on their way), `check` is OK."""
+    runs, safe, _ = _confirmed()
+    path = _config(tmp_path)
+    assert main(["--config", str(path), "report", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)["runs"]
+    assert data["count"] == len(runs) == 720
+    assert data["unsafe"] == len(runs) - len(safe) <= 3 and data["unsafe_old"] == 0
+    assert main(["--config", str(path), "check"]) == 0
+    assert capsys.readouterr().out.startswith("XENON OK")
+
+
+def test_an_old_xenonnt_runs_drill_down_cites_its_ok_rules() -> None:
+    from backends.analysis.drilldown import detail_from_snapshots
+    from console.screens.run_details import copy_rows
+
+    sim = SimulatorBackend({"speed": 0, "profile": "xenonnt"})
+    snapshots = {Kind.RUNS: sim.fetch_runs(), Kind.TRANSFERS: sim.fetch_transfers()}
+    old = snapshots[Kind.RUNS].runs[5]  # type: ignore[union-attr]
+    detail = detail_from_snapshots(old.number, snapshots, sim.now)
+    assert {(r.rse, r.state) for r in detail.rules} == {
+        ("UC_OSG_USERDISK", RuleState.OK),
+        ("SURFSARA_USERDISK", RuleState.OK),
+    }
+    files = {c.file_count for c in old.copies}
+    assert {r.locks_ok for r in detail.rules} == files
+    joined = replace(detail, run=evidence_of(snapshots[Kind.TRANSFERS]).join(old))
+    shown = [row for _, row in copy_rows(joined, XENONNT_POLICY)]
+    assert [str(row[5]) for row in shown] == ["valid copy", "valid copy"]
+    assert joined.run is not None and data_safety(joined.run, XENONNT_POLICY).safe
+
+
+def test_a_run_asking_about_another_runs_did_is_keyed_again_when_that_rule_changes() -> None:
+    """A copy whose DID names another run (a runs database's garbage) asks
+    Rucio about that run's rule: when only that rule changes, the
+    incremental join still judges the stray run anew, as a full join does,
+    even on an index that started without Rucio's word."""
+    sim = SimulatorBackend({"speed": 0, "profile": "xenonnt", "runs": 50})
+    runs = list(sim.fetch_runs().runs)
+    transfers = sim.fetch_transfers()
+    donor, stray = runs[0], runs[1]
+    did = next(c.did for c in donor.copies if c.rse == "SURFSARA_USERDISK")
+    copies = tuple(replace(c, did=did) if c.rse == "SURFSARA_USERDISK" else c for c in stray.copies)
+    runs[1] = replace(stray, copies=copies)
+    index = RunIndex(XENONNT_POLICY)  # no evidence yet
+    index.update(runs)
+    first = evidence_of(transfers)
+    assert index.with_evidence(first) is not None
+    rule = _rule_of(donor, "SURFSARA_USERDISK", transfers)
+    stuck = tuple(replace(r, state=RuleState.STUCK) if r is rule else r for r in transfers.rules)
+    changed = evidence_of(replace(transfers, rules=stuck), previous=first)
+    assert changed.changed is not None and len(changed.changed) == 1
+    table = index.with_evidence(changed)
+    assert table is not None and table.derived == 2
+    assert STUCK in table.fact(1).verdict.reason
+    fresh = RunIndex(XENONNT_POLICY, evidence_of(replace(transfers, rules=stuck))).update(runs)
+    assert [table.judged_at(i) for i in range(len(runs))] == [
+        fresh.judged_at(i) for i in range(len(runs))
+    ]

@@ -690,3 +690,33 @@ def test_construction_of_the_paper_history_is_fast() -> None:
     make(runs=TABLE1_RUNS)
     # 0.5 s is the budget on an idle machine; allow for a loaded CI box.
     assert time.perf_counter() - start < 1.5
+
+
+def test_the_xenonnt_settled_rules_are_the_ones_the_simulator_shows_once_ok() -> None:
+    """Under XENONnT the settled runs' rules are made straight from their
+    specs (``settle.rule_times``, ``nt_settled_rules``): the same times as
+    ``settled_times`` to the bit, the same rules as ``nt_rule`` makes of the
+    rule the simulator shows once it is OK; the XENON1T pane lists none."""
+    from backends.model import Rule
+    from backends.mongo.xenonnt import nt_rule
+    from backends.simulator.catalogue import scope_of
+
+    sim = SimulatorBackend({"speed": 0, "profile": "xenonnt", "runs": 400})
+    rules = sim.fetch_transfers().rules
+    engine = sim.engine
+    settled = [r for r in rules if r.run_number < engine.specs[engine.first_rec].number]
+    assert len(settled) == 2 * engine.first_rec  # UC_OSG_USERDISK and a European RSE each
+    for spec in (engine.specs[i] for i in range(engine.first_rec)):
+        times = settle.settled_times(spec)
+        assert settle.rule_times(spec) == (times.lngs_ok, times.chicago_ok, times.eu_ok)
+    views = sim._views
+    assert views is not None
+    made = views.settled_rules()
+    for (spec, rule_id, rse, created, ok_at), rule in zip(made, settled, strict=True):
+        shown = Rule(
+            rule_id, scope_of(spec), "raw", rse, RuleState.OK, spec.files, 0, 0, spec.size,
+            to_datetime(created), to_datetime(ok_at), spec.number,
+        )  # fmt: skip
+        assert nt_rule(shown) == rule
+    x1t = SimulatorBackend({"speed": 0, "runs": 400}).fetch_transfers().rules
+    assert len(x1t) < len(rules) - len(settled) + 10

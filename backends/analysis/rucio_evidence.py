@@ -21,21 +21,54 @@ the runs once (``joined_runs``). Without transfers data every Rucio copy is
 
 from __future__ import annotations
 
+import re
+import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
+from itertools import compress, count
+from operator import is_not
 
 from backends.model import HOST_RUCIO, DataCopy, Rule, Run, RunsSnapshot, TransfersSnapshot
 
 
+def _key(rule: Rule) -> tuple[str, str]:
+    return (f"{rule.scope}:{rule.name}", rule.rse)
+
+
+def _worse(a: Rule, b: Rule) -> Rule:
+    """Of two rules for one (DID, RSE): the one not OK, else (both OK or
+    both not) the one of the smaller id, whatever order they were listed in."""
+    a_ok, b_ok = a.state.value == "OK", b.state.value == "OK"
+    if a_ok != b_ok:
+        return b if a_ok else a
+    return a if a.id <= b.id else b
+
+
 def rules_by_did(rules: Iterable[Rule]) -> Mapping[tuple[str, str], Rule]:
-    """The rules by (DID, RSE); of two for one pair, the worse (not OK) wins."""
+    """The rules by (DID, RSE); of two for one pair, the worse (not OK) wins
+    (``_worse``: the listing's order does not matter)."""
+    return _full(rules)[0]
+
+
+def _full(
+    rules: Iterable[Rule],
+) -> tuple[dict[tuple[str, str], Rule], dict[tuple[str, str], list[Rule]]]:
+    """``rules_by_did``, and the rules of the pairs that have several."""
     out: dict[tuple[str, str], Rule] = {}
+    shared: dict[tuple[str, str], list[Rule]] = {}
     for rule in rules:
         key = (f"{rule.scope}:{rule.name}", rule.rse)
         known = out.get(key)
-        if known is None or known.state.value == "OK":
+        if known is None:
             out[key] = rule
-    return out
+            continue
+        out[key] = _worse(known, rule)
+        several = shared.get(key)
+        if several is None:
+            shared[key] = [known, rule]
+        else:
+            several.append(rule)
+    return out, shared
 
 
 def _checked(copy: DataCopy, rules: Mapping[tuple[str, str], Rule]) -> DataCopy:
@@ -74,7 +107,16 @@ class Evidence:
     of it a run's verdict depends on (a run whose key did not change need not
     be judged again)."""
 
-    __slots__ = ("_unverified", "missing", "rules")
+    __slots__ = (
+        "__weakref__",
+        "_listed",
+        "_shared",
+        "_since",
+        "_unverified",
+        "changed",
+        "missing",
+        "rules",
+    )
 
     def __init__(
         self,
@@ -84,11 +126,30 @@ class Evidence:
         self.rules = rules
         self.missing = missing if rules is None else None
         self._unverified = UNVERIFIED + missing
+        #: The rules listed (``evidence_of``: what the next one compares its
+        #: listing with); the rules of the pairs that have several.
+        self._listed: tuple[Rule, ...] | None = None
+        self._shared: dict[tuple[str, str], list[Rule]] = {}
+        #: The (DID, RSE) pairs whose rule differs from the evidence this
+        #: one was made from (``evidence_of``'s ``previous``); None: unknown.
+        self.changed: frozenset[tuple[str, str]] | None = None
+        self._since: weakref.ref[Evidence] | None = None
 
     def __repr__(self) -> str:
         if self.rules is None:
             return f"Evidence({self.missing})"
         return f"Evidence({len(self.rules):,} rules)"
+
+    def changed_since(self, other: Evidence | None) -> frozenset[tuple[str, str]] | None:
+        """The (DID, RSE) pairs whose rule is another than in ``other``, when
+        this evidence was made from it (``evidence_of``'s ``previous``);
+        None when that is not known (then any pair may have changed)."""
+        if other is self:
+            return frozenset()
+        since = self._since
+        if other is None or since is None or since() is not other:
+            return None
+        return self.changed
 
     def key(self, run: Run) -> object:
         """What Rucio says of the run's Rucio copies (and its twins')."""
@@ -116,11 +177,114 @@ class Evidence:
         return replace(run, copies=copies, twins=tuple(self.join(t) for t in run.twins))
 
 
-def evidence_of(transfers: object, missing: str = NO_TRANSFERS_DATA) -> Evidence:
-    """The evidence of a transfers snapshot (anything else: none, because of ``missing``)."""
-    if isinstance(transfers, TransfersSnapshot):
-        return Evidence(rules_by_did(transfers.rules))
-    return Evidence(None, missing)
+def evidence_of(
+    transfers: object, missing: str = NO_TRANSFERS_DATA, previous: Evidence | None = None
+) -> Evidence:
+    """The evidence of a transfers snapshot (anything else: none, because of
+    ``missing``). With ``previous`` (the evidence of an earlier snapshot) only
+    the rules that are not the objects it was made from are joined again
+    (a source keeps a rule's object until it changes: XENONnT lists tens of
+    thousands, nearly all the same from poll to poll); the result is the one
+    a full join gives, and ``changed`` says which pairs differ."""
+    if not isinstance(transfers, TransfersSnapshot):
+        return Evidence(None, missing)
+    listed = transfers.rules
+    old = previous._listed if previous is not None else None
+    moved: list[int] = []
+    if old is not None:
+        # Position by position (in C): the same objects where nothing changed.
+        moved = list(compress(count(), map(is_not, listed, old)))
+    if (
+        old is None
+        or previous is None
+        or previous.rules is None
+        or len(moved) + abs(len(listed) - len(old)) > len(listed) // 4
+    ):
+        # (a source that made every rule anew, as a full listing of Rucio
+        # does: joining them all at once is cheaper)
+        by_key, several = _full(listed)
+        evidence = Evidence(by_key)
+        evidence._listed = listed
+        evidence._shared = several
+        return evidence
+    common = min(len(listed), len(old))
+    gone = [old[i] for i in moved] + list(old[common:])
+    new = [listed[i] for i in moved] + list(listed[common:])
+    if not gone and not new:
+        return previous
+    rules = dict(previous.rules)
+    shared = {k: list(v) for k, v in previous._shared.items()}
+    touched: dict[tuple[str, str], list[Rule]] = {}
+    for rule in gone:
+        key = _key(rule)
+        members = touched.get(key)
+        if members is None:
+            members = touched[key] = _members(key, rules, shared)
+        # One listing of it gone (the same object may be listed twice).
+        at = next((i for i, r in enumerate(members) if r is rule), None)
+        if at is not None:
+            del members[at]
+    for rule in new:
+        key = _key(rule)
+        members = touched.get(key)
+        if members is None:
+            members = touched[key] = _members(key, rules, shared)
+        members.append(rule)
+    changed = set()
+    for key, members in touched.items():
+        was = rules.get(key)
+        shared.pop(key, None)
+        if not members:
+            rules.pop(key, None)
+        else:
+            winner = members[0]
+            for rule in members[1:]:
+                winner = _worse(winner, rule)
+            rules[key] = winner
+            if len(members) > 1:
+                shared[key] = members
+        if rules.get(key) is not was:
+            changed.add(key)
+    evidence = Evidence(rules)
+    evidence._listed = listed
+    evidence._shared = shared
+    evidence.changed = frozenset(changed)
+    evidence._since = weakref.ref(previous)
+    return evidence
+
+
+#: A XENONnT DID's run number (admix's ``make_did``: ``xnt_NNNNNN:...``).
+_DID_NUMBER = re.compile(r"xnt_(\d{6}):")
+
+
+def did_number(did: str) -> int | None:
+    """The run number a XENONnT DID names (None: not such a DID)."""
+    match = _DID_NUMBER.match(did)
+    return None if match is None else int(match[1])
+
+
+def asks_elsewhere(run: Run) -> bool:
+    """Whether a Rucio copy of the run (or of its twins) asks Rucio about a
+    DID that does not name the run (another run's, or not a XENONnT DID):
+    such a run's word can change with any rule (``RunIndex.with_evidence``)."""
+    for doc in (run, *run.twins):
+        for c in doc.copies:
+            if _asks(c) and did_number(c.did) != run.number:  # type: ignore[arg-type]
+                return True
+    return False
+
+
+def _members(
+    key: tuple[str, str],
+    rules: Mapping[tuple[str, str], Rule],
+    shared: Mapping[tuple[str, str], list[Rule]],
+) -> list[Rule]:
+    """The rules of a pair before the change (a fresh list)."""
+    several = shared.get(key)
+    if several is not None:
+        return list(several)
+    one = rules.get(key)
+    return [] if one is None else [one]
 
 
 def joined_runs(snapshot: RunsSnapshot, evidence: Evidence) -> RunsSnapshot:

@@ -24,6 +24,7 @@ columns.
 from __future__ import annotations
 
 import itertools
+import operator
 import sys
 import threading
 from array import array
@@ -32,7 +33,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol, TypeVar, runtime_checkable
 
-from backends.analysis.rucio_evidence import Evidence
+from backends.analysis.rucio_evidence import Evidence, asks_elsewhere, did_number
 from backends.analysis.safety import (
     DEFAULT_POLICY,
     ProcessingState,
@@ -661,6 +662,13 @@ class RunIndex:
         self._judged: list[Judged] = []
         self._codes: dict[Judged, int] = {}
         self.last: RunTable | None = None
+        #: Runs (by number) a copy of which asks Rucio about a DID not
+        #: naming the run (``asks_elsewhere``): ``with_evidence`` keys them
+        #: again whichever rules changed.
+        self._elsewhere: set[int] = set()
+        #: The evidence every row of ``last`` is keyed as (``with_evidence``
+        #: leaves a table whose rows' word did not change as it is).
+        self._keyed_with: Evidence | None = None
 
     def _code(self, judged: Judged) -> int:
         code = self._codes.get(judged)
@@ -681,6 +689,8 @@ class RunIndex:
             if source is not self._source:
                 old = None  # versions of another history mean nothing here
                 self._source = source
+            if old is None:
+                self._elsewhere = set()
             table = RunTable(runs, self._judged)
             policy = self.policy
             evidence = table.evidence = self._evidence
@@ -732,6 +742,11 @@ class RunIndex:
                     run_start = run_stop = -1
                 if run is None:
                     run = version if isinstance(version, Run) else runs[i]
+                # (with or without evidence: ``with_evidence`` may bring some)
+                if asks_elsewhere(run):
+                    self._elsewhere.add(number)
+                else:
+                    self._elsewhere.discard(number)
                 d = _derive(run, dag, policy, evidence)
                 table._append(number, version, dag, d, self._code(d.judged))
                 table.derived += 1
@@ -743,6 +758,7 @@ class RunIndex:
                 table._copy(old, run_start, run_stop)  # type: ignore[arg-type]
             table.serial = next(_serials)
             self.last = table
+            self._keyed_with = evidence
             return table
 
     def with_dags(self, dags: Mapping[int, Dag]) -> RunTable | None:
@@ -810,7 +826,9 @@ class RunIndex:
                 return None
             runs = last.runs
             keys: dict[int, object] = {}
-            for i, version in enumerate(last.versions):
+            versions = last.versions
+            for i in self._rekeyed(last, evidence):
+                version = versions[i]
                 base = version.base if isinstance(version, Joined) else version
                 run = base if isinstance(base, Run) else runs[i]
                 key = evidence.key(run)
@@ -818,12 +836,34 @@ class RunIndex:
                     version.evidence is key or version.evidence == key
                 ):
                     keys[i] = key
+            self._keyed_with = evidence
             if not keys:
                 return None
             rows = [(i, last.int_at(NUMBER, i) or 0) for i in keys]
             table = self._rederived(last, rows, self._dags, keys)
             table.derived = len(rows)
             return table
+
+    def _rekeyed(self, last: RunTable, evidence: Evidence) -> Iterable[int]:
+        """The rows of ``last`` whose Rucio word may differ with ``evidence``:
+        when it was made from the evidence ``last`` was derived with, only
+        the runs its changed pairs' DIDs name and those asking about other
+        DIDs (``asks_elsewhere``); else every row."""
+        changed = evidence.changed_since(self._keyed_with)
+        everything = range(len(last.versions))
+        if changed is None:
+            return everything
+        numbers = set(self._elsewhere)
+        for did, _rse in changed:
+            number = did_number(did)
+            if number is None:
+                return everything  # only a run asking elsewhere asks it: keyed anyway
+            numbers.add(number)
+        table = last.numbers
+        if any(map(operator.ge, table, itertools.islice(table, 1, None))):
+            return everything  # numbers out of order or twice (a source's garbage)
+        rows = (last.index_of(n) for n in numbers)
+        return sorted(i for i in rows if i is not None)
 
 
 def _rows(

@@ -91,8 +91,9 @@ def export_simulated_runs(
     sim_options: dict[str, Any] = {"scenario": scenario, "seed": seed, "speed": 0}
     if runs is not None:
         sim_options["runs"] = runs
-    sim = SimulatorBackend(sim_options)
-    history = sim.fetch_runs().runs
+    # The profile's simulation: XENONnT's sends raw data to its destinations.
+    sim = SimulatorBackend({**sim_options, "profile": profile})
+    history = sim.simulated_runs().runs
     nt = profile == "xenonnt"
     beats = sim.heartbeats(HEARTBEATS_EACH) if nt else ()
     where = f"{settings.heartbeat_database}.{settings.heartbeat_collection}"

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, overload
 
 from backends.model import (
@@ -399,6 +399,45 @@ def nt_rule(rule: Rule) -> Rule:
         locks_replicating=rest - stuck,
         locks_stuck=stuck,
     )
+
+
+def nt_settled_rules(
+    settled: Iterable[tuple[Any, str, str, float, float]],
+) -> tuple[Rule, ...]:
+    """The simulator's settled runs' rules (``Views.settled_rules``: spec,
+    rule id, RSE, created, OK at) as ``nt_rule`` makes them of the rules
+    the simulator shows once OK (every lock OK), made directly: tens of
+    thousands at the paper's history."""
+    out = []
+    stamp = datetime.fromtimestamp
+    did: tuple[int, str, str] = (-1, "", "")
+    for spec, rule_id, rse, created, ok_at in settled:
+        number = spec.number
+        if did[0] != number:
+            dtype = _NT_TYPE.get(spec.detector, "raw_records")
+            did = (number, f"xnt_{number:06d}", f"{dtype}-{lineage(number, dtype)}")
+        size = spec.size
+        files = max(1, size // 10**9)
+        out.append(
+            Rule(
+                rule_id,
+                did[1],
+                did[2],
+                rse,
+                _OK,
+                files,
+                0,
+                0,
+                size,
+                stamp(created, UTC),
+                stamp(ok_at, UTC),
+                number,
+            )
+        )
+    return tuple(out)
+
+
+_OK = RuleState.OK
 
 
 class NtRules:

@@ -25,12 +25,18 @@ from backends.model import (
     BufferSnapshot,
     Heartbeat,
     JobsSnapshot,
+    Rule,
     Run,
     RunsSnapshot,
     TapeSnapshot,
     TransfersSnapshot,
 )
-from backends.simulator.catalogue import SOURCES, Catalogue
+from backends.simulator.catalogue import (
+    SOURCES,
+    XENONNT_DESTINATIONS,
+    Catalogue,
+    destinations_of,
+)
 from backends.simulator.engine import Engine, to_datetime
 from backends.simulator.infrastructure import SCHEDD, SITES
 from backends.simulator.scenarios import (
@@ -64,7 +70,7 @@ __all__ = [
 
 #: Where the default history ends: inside science run SR1.
 DEFAULT_NOW = "2017-11-15T12:00:00+00:00"
-OPTIONS = ("scenario", "seed", "speed", "runs", "now", "profile")
+OPTIONS = ("scenario", "seed", "speed", "runs", "now", "profile", "destinations")
 #: ``profile``: the runs as XENON1T's runs database holds them, or XENONnT's.
 PROFILES = ("xenon1t", "xenonnt")
 #: From this many runs on, the planned history is frozen out of the garbage
@@ -97,10 +103,15 @@ class SimulatorBackend(Backend, BufferSource, TransfersSource, TapeSource, JobsS
             )
         self._nt_memo: dict[tuple[Any, ...], Run] = {}
         self._nt_rules: Any = None
+        self._nt_settled: tuple[Rule, ...] | None = None
+        self._destinations: dict[str, tuple[bool, str]] | None = None
         if self.profile == "xenonnt":
             from backends.mongo.xenonnt import NtRules
 
             self._nt_rules = NtRules()
+            self._destinations = _destinations(self.options.get("destinations"))
+        elif "destinations" in self.options:
+            raise BackendConfigError('destinations are XENONnT\'s: set profile = "xenonnt"')
         self._lock = threading.Lock()
         # The history is planned at the first fetch, in the polling thread
         # that asks (267,620 runs take most of a second): constructing the
@@ -119,7 +130,7 @@ class SimulatorBackend(Backend, BufferSource, TransfersSource, TapeSource, JobsS
     def _planned(self) -> Engine:
         """The engine, planning the history first if needed (hold ``_lock``)."""
         if self._engine is None:
-            catalogue = Catalogue(self.seed, self.runs, self._start)
+            catalogue = Catalogue(self.seed, self.runs, self._start, self._destinations)
             faults = plan_faults(self.scenario, self.seed, self._start, catalogue.history)
             self._engine = Engine(catalogue, faults, self._start)
             self._views = Views(self._engine)
@@ -164,11 +175,23 @@ class SimulatorBackend(Backend, BufferSource, TransfersSource, TapeSource, JobsS
 
     def fetch_transfers(self) -> TransfersSnapshot:
         with self._lock:
-            snapshot = self._catch_up().transfers()
-            if self.profile == "xenonnt":
-                # Rules for XENONnT's DIDs, locks counted in its files.
-                snapshot = replace(snapshot, rules=self._nt_rules(snapshot.rules))
-            return snapshot
+            if self.profile != "xenonnt":
+                return self._catch_up().transfers()
+            from backends.mongo.xenonnt import nt_settled_rules
+
+            # Every rule of every run, as XENONnT's Rucio lists them, for
+            # XENONnT's DIDs, locks counted in its files: the settled runs'
+            # converted once, the live ones when they change.
+            views = self._catch_up()
+            snapshot = views.transfers(every_rule=True)
+            settled = self._nt_settled
+            if settled is None:
+                settled = self._nt_settled = nt_settled_rules(views.settled_rules())
+                if self.runs >= FREEZE_MIN_RUNS:
+                    # As the planned history: they live as long as it.
+                    gc.collect()
+                    gc.freeze()
+            return replace(snapshot, rules=settled + self._nt_rules(snapshot.rules))
 
     def fetch_tape(self) -> TapeSnapshot:
         with self._lock:
@@ -177,6 +200,13 @@ class SimulatorBackend(Backend, BufferSource, TransfersSource, TapeSource, JobsS
     def fetch_jobs(self) -> JobsSnapshot:
         with self._lock:
             return self._catch_up().jobs()
+
+    def simulated_runs(self) -> RunsSnapshot:
+        """The runs as the simulation holds them (XENON1T's shape, whatever
+        the profile: ``sim export-mongo`` writes them as its profile's
+        documents; ``fetch_runs`` under ``xenonnt`` gives them read back)."""
+        with self._lock:
+            return self._catch_up().runs()
 
     def fetch_runs(self) -> RunsSnapshot:
         with self._lock:
@@ -217,6 +247,41 @@ def _scenario(value: Any) -> str:
     if not isinstance(value, str) or value not in SCENARIOS:
         raise BackendConfigError(f"unknown scenario {value!r} (known: {', '.join(SCENARIOS)})")
     return value
+
+
+#: The data type of each simulated detector's raw data under XENONnT.
+_NT_DATA_TYPES = {"raw_records": "tpc", "raw_records_mv": "muon_veto"}
+
+
+def _destinations(value: Any) -> dict[str, tuple[bool, str]]:
+    """Where each detector's raw data goes under XENONnT, by detector:
+    XENONNT_DESTINATIONS with a ``destinations`` option's data types
+    (``raw_records = ["UC_OSG_USERDISK", "SURFSARA_USERDISK"]``) over it."""
+    chosen = dict(XENONNT_DESTINATIONS)
+    if value is not None:
+        if not isinstance(value, Mapping):
+            raise BackendConfigError(
+                "destinations must be a table of data type = [RSE, ...] "
+                f"(got {type(value).__name__})"
+            )
+        for dtype, rses in value.items():
+            detector = _NT_DATA_TYPES.get(dtype)
+            if detector is None:
+                raise BackendConfigError(
+                    f"destinations: unknown data type {dtype!r} "
+                    f"(known: {', '.join(_NT_DATA_TYPES)})"
+                )
+            if not isinstance(rses, list | tuple) or not all(isinstance(r, str) for r in rses):
+                raise BackendConfigError(f"destinations.{dtype} must be a list of RSE names")
+            chosen[detector] = tuple(rses)
+    out = {}
+    for detector, rses in chosen.items():
+        try:
+            out[detector] = destinations_of(rses)
+        except ValueError as exc:
+            dtype = next(d for d, k in _NT_DATA_TYPES.items() if k == detector)
+            raise BackendConfigError(f"destinations.{dtype}: {exc}") from None
+    return out
 
 
 def _seed(value: Any) -> int:

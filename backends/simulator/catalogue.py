@@ -14,10 +14,11 @@ import operator
 import random
 import time
 from array import array
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import NamedTuple
 
-from backends.model import EUROPEAN_RSES
+from backends.model import CHICAGO_RSE, EUROPEAN_RSES
 
 MB = 10**6
 
@@ -143,7 +144,8 @@ class RunSpec(NamedTuple):
     salt: int
     #: Pause before the next run starts (seconds); long ones are DAQ breaks.
     gap_after: float
-    #: Tagged as science data (needs the Chicago copy too).
+    #: Its raw data goes to Chicago too: tagged as science data (XENON1T),
+    #: or its detector's destinations name UC_OSG_USERDISK (``destinations``).
     science: bool
     #: Processed at all (not muon-veto, not ``donotprocess``).
     processable: bool
@@ -193,8 +195,20 @@ class Catalogue:
     milliseconds), hence the plain tuples and inlined draws below.
     """
 
-    def __init__(self, seed: int, runs: int, now: float) -> None:
+    def __init__(
+        self,
+        seed: int,
+        runs: int,
+        now: float,
+        destinations: Mapping[str, tuple[bool, str]] | None = None,
+    ) -> None:
+        """``destinations``: where each detector's raw data goes, as (to
+        UC_OSG_USERDISK too, the European RSE), instead of XENON1T's (Chicago
+        for science data, a European RSE drawn per run); the draws are the
+        same either way (see ``destinations_of``)."""
         from backends.simulator.spec_columns import SpecColumns
+
+        self._destinations = destinations
 
         self._rng = random.Random(seed)
         self._source = SOURCE_DARK_MATTER
@@ -239,6 +253,10 @@ class Catalogue:
             processable[i] = not (muon_veto or donotprocess[i])
             if muon_veto:
                 detectors[i] = DETECTOR_MUON_VETO
+            if destinations is not None:
+                fixed = destinations.get(detectors[i])
+                if fixed is not None:
+                    science[i], eu[i] = fixed
         first_number = max(0, NEWEST_RUN_NUMBER - runs + 1)
         #: The plan in columns (``spec_columns``); the engine goes on appending.
         self.history = SpecColumns.from_columns(
@@ -263,6 +281,10 @@ class Catalogue:
         """The run after the last one planned, starting at ``start``."""
         spec = self._spec(self._next_number, start, self._draw())
         self._next_number += 1
+        if self._destinations is not None:
+            fixed = self._destinations.get(spec.detector)
+            if fixed is not None:
+                spec = spec._replace(science=fixed[0], eu_rse=fixed[1])
         return spec
 
     def _draw(self) -> _Draw:
@@ -326,6 +348,32 @@ class Catalogue:
 
 
 _new_spec = tuple.__new__
+
+
+#: XENONnT's destinations of raw data per detector (admix's data manager
+#: config: ``raw_records`` to UC_OSG_USERDISK and SURFSARA_USERDISK,
+#: ``raw_records_mv`` to UC_OSG_USERDISK and CCIN2P3_USERDISK), which the
+#: ``xenonnt`` policy requires.
+XENONNT_DESTINATIONS: Mapping[str, tuple[str, ...]] = {
+    DETECTOR_TPC: (CHICAGO_RSE, "SURFSARA_USERDISK"),
+    DETECTOR_MUON_VETO: (CHICAGO_RSE, "CCIN2P3_USERDISK"),
+}
+
+
+def destinations_of(rses: tuple[str, ...]) -> tuple[bool, str]:
+    """A detector's destinations as the simulation moves data: (to
+    UC_OSG_USERDISK, the one European RSE). ValueError for what it cannot
+    move (no European RSE, two, an RSE it does not have)."""
+    unknown = [r for r in rses if r != CHICAGO_RSE and r not in EUROPEAN_RSES]
+    if unknown:
+        raise ValueError(f"{unknown[0]!r} is not an RSE the simulator replicates to")
+    european = [r for r in rses if r in EUROPEAN_RSES]
+    if len(european) != 1 or len(set(rses)) != len(rses):
+        raise ValueError(
+            f"{list(rses)}: the simulator replicates to one European RSE"
+            f" ({', '.join(EUROPEAN_RSES)}), and to {CHICAGO_RSE} or not"
+        )
+    return CHICAGO_RSE in rses, european[0]
 
 
 def _files(events: int) -> int:

@@ -150,6 +150,23 @@ def settled_times(spec: RunSpec) -> SettledTimes:
     )
 
 
+def rule_times(spec: RunSpec) -> tuple[float, float | None, float]:
+    """``(lngs_ok, chicago_ok, eu_ok)`` of ``settled_times``, bit-identical to
+    it, without the rest (the settled runs' rules under XENONnT, where Rucio
+    lists every rule)."""
+    salt = spec.salt
+    size = spec.size
+    lngs_ok = spec.end + (_UPLOAD_LO + _UPLOAD_W * ((salt & 0x7F) / 128.0)) + size / LNGS_UPLOAD_BPS
+    chicago_ok = None
+    if spec.science:
+        fts = _FTS_LO + _FTS_W * (((salt >> 7) & 0x7F) / 128.0)
+        chicago_ok = lngs_ok + fts + size / _CHICAGO_BPS
+    eu_ok = (
+        lngs_ok + (_FTS_LO + _FTS_W * (((salt >> 14) & 0x7F) / 128.0)) + size / _BPS[spec.eu_rse]
+    )
+    return lngs_ok, chicago_ok, eu_ok
+
+
 #: Lower bounds and widths of the spans ``document_times`` draws from (the
 #: same floats ``_span`` computes, so the results are bit-identical).
 _UPLOAD_LO, _UPLOAD_W = UPLOAD_DELAY_S[0], UPLOAD_DELAY_S[1] - UPLOAD_DELAY_S[0]

@@ -10,8 +10,11 @@ record dropped its cached ``view``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from backends.model import (
     ALL_RSES,
+    CHICAGO_RSE,
     HOST_BUFFER,
     HOST_OSG,
     HOST_RCC,
@@ -108,14 +111,22 @@ class Views:
 
     # -------------------------------------------------------------- transfers
 
-    def transfers(self) -> TransfersSnapshot:
+    def transfers(self, every_rule: bool = False) -> TransfersSnapshot:
+        """The RSEs and the rules: every rule not OK and the OK ones of the
+        last week (XENON1T's pane), or with ``every_rule`` all the rules of
+        every run (as XENONnT's Rucio lists them): the settled runs' first
+        (``settled_rules``, the same objects every poll), then the live ones."""
         engine = self.engine
-        since = engine.t - RULES_RECENT_S
-        live = tuple(
-            r.view or self._rule(r)
-            for r in engine.live_rules.values()
-            if r.updated >= since or r.state is not RuleState.OK
-        )
+        live: tuple[Rule, ...]
+        if every_rule:
+            live = tuple(r.view or self._rule(r) for r in engine.live_rules.values())
+        else:
+            since = engine.t - RULES_RECENT_S
+            live = tuple(
+                r.view or self._rule(r)
+                for r in engine.live_rules.values()
+                if r.updated >= since or r.state is not RuleState.OK
+            )
         rses = tuple(
             RseStatus(
                 name=rse,
@@ -128,6 +139,21 @@ class Views:
             for rse in ALL_RSES
         )
         return TransfersSnapshot(to_datetime(engine.t), rses, live)
+
+    def settled_rules(self) -> Iterator[tuple[RunSpec, str, str, float, float]]:
+        """The settled runs' rules, all OK at their destinations (the copies
+        their documents record), as (spec, rule id, RSE, created, OK at):
+        a settled run's rules never change (its LNGS_USERDISK rule expired
+        long ago), so a caller builds them once."""
+        engine = self.engine
+        specs = engine.specs
+        rule_id, times = settle.rule_id, settle.rule_times
+        for index in range(engine.first_rec):
+            spec = specs[index]
+            lngs_ok, chicago_ok, eu_ok = times(spec)
+            if chicago_ok is not None:
+                yield spec, rule_id(spec, CHICAGO_RSE), CHICAGO_RSE, lngs_ok, chicago_ok
+            yield spec, rule_id(spec, spec.eu_rse), spec.eu_rse, lngs_ok, eu_ok
 
     @staticmethod
     def _rule(rec: RuleRec) -> Rule:

@@ -320,8 +320,9 @@ def test_export_xenonnt_then_read_back_with_the_xenonnt_profile(
         f"wrote 300 runs to {db_name}.runs",
         f"wrote 18 heartbeats to {daq_name}.eb_monitor",
     ]
-    sim = SimulatorBackend({"runs": 300, "speed": 0})
-    simulated = {r.number: r for r in sim.fetch_runs().runs}
+    # The runs as the XENONnT simulation holds them (its destinations).
+    sim = SimulatorBackend({"runs": 300, "speed": 0, "profile": "xenonnt"})
+    simulated = {r.number: r for r in sim.simulated_runs().runs}
     backend = MongoBackend(
         {"uri": server_uri, "database": db_name, "profile": "xenonnt"}, clock=lambda: sim.now
     )
