@@ -45,13 +45,7 @@ def db_name(request: pytest.FixtureRequest, server_uri: str) -> Iterator[str]:
     """A database of this test's own on the server, dropped afterwards."""
     name = "xc_" + re.sub(r"\W", "_", request.node.name)[:40] + "_" + uuid.uuid4().hex[:6]
     yield name
-    client = pymongo.MongoClient(server_uri, serverSelectionTimeoutMS=5000)
-    try:
-        client.drop_database(name)
-    except pymongo.errors.PyMongoError:
-        pass  # the server may be gone on purpose
-    finally:
-        client.close()
+    _drop(server_uri, name)
 
 
 @pytest.fixture
@@ -59,6 +53,10 @@ def daq_name(db_name: str, server_uri: str) -> Iterator[str]:
     """A DAQ database of this test's own (its heartbeats), dropped afterwards."""
     name = db_name + "_daq"
     yield name
+    _drop(server_uri, name)
+
+
+def _drop(server_uri: str, name: str) -> None:
     client = pymongo.MongoClient(server_uri, serverSelectionTimeoutMS=5000)
     try:
         client.drop_database(name)
