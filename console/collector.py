@@ -232,11 +232,19 @@ class Collector:
             for kind in [k for k in kinds.kinds() if k in pending]:
                 result, at = pending[kind]
                 assert result.snapshot is not None
-                self._publish(
-                    kind, result.source, result.snapshot, feed.Stamp(self.identity.id, at)
-                )
+                try:
+                    self._publish(
+                        kind, result.source, result.snapshot, feed.Stamp(self.identity.id, at)
+                    )
+                except TooLarge as exc:
+                    # Said on every console (the kind's health), and the
+                    # kinds after it go on: one snapshot too large for the
+                    # server must not silence the whole feed.
+                    self._published(kind, None, str(exc))
+                else:
+                    self._published(kind, at, None)
+                    written += 1
                 del pending[kind]
-                written += 1
         finally:
             with self._lock:  # not written: still pending, unless a newer one came
                 for kind, item in pending.items():
@@ -244,8 +252,16 @@ class Collector:
         return written
 
     def _publish(self, kind: Kind, source: str, snapshot: Snapshot, stamp: feed.Stamp) -> None:
+        limit = self._max_payload()
         if isinstance(snapshot, RunsSnapshot):
+            if limit is not None:  # the history's chunks fit the server
+                self._runs.chunk_bytes = min(feed.CHUNK_BYTES, limit)
+                self._runs.max_head_bytes = min(feed.MAX_HEAD_BYTES, limit)
             write = self._runs.plan(source, snapshot, stamp)
+            largest = max(len(value) for _, value in write.puts)
+            if limit is not None and largest > limit:
+                self._runs.failed()
+                raise TooLarge(_too_large(kind, largest, limit))
             try:
                 self._write(write.puts)
             except BaseException:
@@ -256,7 +272,28 @@ class Collector:
                 self._epochs = [*self._epochs, write.epoch][-2:]
                 self._forget_old_chunks(keep=set(self._epochs))
         else:
-            self._write([(feed.snapshot_key(kind), feed.pack_snapshot(source, snapshot, stamp))])
+            value = feed.pack_snapshot(source, snapshot, stamp)
+            if limit is not None and len(value) > limit:
+                raise TooLarge(_too_large(kind, len(value), limit))
+            self._write([(feed.snapshot_key(kind), value)])
+
+    def _max_payload(self) -> int | None:
+        """The largest message the connected server takes (its INFO)."""
+        limit = getattr(self.link.client, "max_payload", None)
+        return limit if isinstance(limit, int) and limit > 0 else None
+
+    def _published(self, kind: Kind, at: float | None, refused: str | None) -> None:
+        """A kind's snapshot was written (``at``: its data's time) or refused."""
+        with self._lock:
+            health = self._health.get(kind)
+            if health is None:
+                return
+            was = health.unpublished
+            health.unpublished = refused
+            if at is not None:
+                health.published_at = at
+        if refused != was:
+            self.say(refused if refused is not None else f"{kind.value}: published again")
 
     def _forget_old_chunks(self, keep: set[str]) -> None:
         """Delete the chunks of every epoch but the newest two (a console may
@@ -291,10 +328,28 @@ class Collector:
     def _beat(self) -> feed.Heartbeat:
         with self._lock:
             sources = {
-                kind.value: feed.SourceHealth(h.backend, h.error, h.ok_at, h.polls)
+                kind.value: (
+                    feed.SourceHealth(h.backend, h.error, h.ok_at, h.polls)
+                    if h.error is not None or h.unpublished is None
+                    # Its last good poll is not in the bucket: the consoles
+                    # have the one published last.
+                    else feed.SourceHealth(h.backend, h.unpublished, h.published_at, h.polls)
+                )
                 for kind, h in self._health.items()
             }
         return dataclasses.replace(self.identity, at=time.time(), sources=sources)
+
+
+class TooLarge(Exception):
+    """A snapshot the NATS server would refuse (over its ``max_payload``)."""
+
+
+def _too_large(kind: Kind, size: int, limit: int) -> str:
+    return (
+        f"{kind.value} not published: its snapshot is {size:,} bytes compressed, over"
+        f" the NATS server's max_payload of {limit:,} bytes (raise max_payload in the"
+        " server's config)"
+    )
 
 
 def _nothing_to_derive(result: Result) -> Derived:

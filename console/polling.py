@@ -89,6 +89,11 @@ class Health:
     #: poll's time less the age the backend said the data had), None if never.
     ok_at: float | None = None
     polls: int = 0
+    #: A collector's: why its last good snapshot could not be published
+    #: (too large for the NATS server), None once one is; and when the data
+    #: of the last one published was fresh.
+    unpublished: str | None = None
+    published_at: float | None = None
 
     def record(self, result: Result, now: float) -> bool:
         """A poll came back at ``now`` (Unix seconds); True when its error changed."""

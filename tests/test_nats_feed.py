@@ -388,6 +388,47 @@ def test_a_source_failing_at_the_collector_is_said_with_its_error(
         backend.close()
 
 
+def test_a_snapshot_over_the_servers_max_payload_is_said_and_blocks_nothing(
+    tmp_path: Path,
+) -> None:
+    """A server whose max_payload (16 KB) is below the transfers snapshot
+    (about 21 KB compressed): the transfers pane says why, with the last
+    data published, and every other kind and the heartbeat go on; the runs'
+    history is cut into chunks the server takes. Before, the refused write
+    stopped every kind after it and the heartbeat: consoles saw the
+    collector silent."""
+    server = NatsServer(
+        tmp_path,
+        config='listen: 127.0.0.1:4222\nmax_payload: 16384\njetstream { store_dir: "x" }\n',
+    )
+    server.start()
+    log = io.StringIO()
+    collector = _collector(tmp_path, server.url, log)
+    backend = NatsBackend({"url": server.url})
+    try:
+        message = str(
+            _until(
+                lambda: (
+                    "max_payload" in _error_of(backend, Kind.TRANSFERS)
+                    and _error_of(backend, Kind.TRANSFERS)
+                )
+            )
+        )
+        assert message.startswith(
+            "stale at the collector: transfers not published: its snapshot is "
+        )
+        assert "over the NATS server's max_payload of 16,384 bytes" in message
+        assert _until(lambda: backend.fetch_runs()).runs[-1].number == 14999  # type: ignore[attr-defined]
+        for kind in (Kind.BUFFER, Kind.TAPE, Kind.JOBS):
+            assert _until(lambda kind=kind: backend.fetch(kind))
+        assert "transfers not published" in log.getvalue()
+        assert "cannot write to NATS" not in log.getvalue()
+    finally:
+        collector.close()
+        backend.close()
+        server.stop()
+
+
 def test_no_collector_yet_and_no_server(tmp_path: Path, nats_server: NatsServer) -> None:
     backend = NatsBackend({"url": nats_server.url, "connect_timeout": 1})
     try:
