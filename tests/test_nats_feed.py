@@ -612,8 +612,12 @@ def test_twenty_consoles_cost_the_backends_one_collector(
     try:
         collector = _collector(tmp_path, nats_server.url, io.StringIO())
         _until(lambda: collector.published >= 5)
+        # The collector polls no more (its next polls, due while twenty
+        # consoles read on a loaded machine, are not the consoles' doing);
+        # its heartbeat and the bucket stay.
+        collector.poller.stop()
         polled = len(calls)
-        assert polled == 5  # one first poll of each kind
+        assert polled >= 5 and set(calls) == set(Kind)  # a first poll of each kind
         config = load_config(_feed_config(tmp_path, nats_server.url))
         consoles = [Backends(config) for _ in range(20)]
         try:
