@@ -278,7 +278,8 @@ class XenonConsole(App[int]):
         """A key from the terminal (the driver's input thread posts it): the
         polling threads' long work waits while the screen answers it
         (``backends/foreground.py``), until the next write."""
-        if isinstance(message, events.Key):
+        if isinstance(message, events.Key) and not message.is_forwarded:
+            # (a key the screen did not take bubbles back up here, answered)
             FOREGROUND.busy()
         return super().post_message(message)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from backends.foreground import MAX_WAIT, Foreground
+from backends.foreground import MAX_WAIT, MIN_WORK, Foreground
 from console.widgets.virtual_table import VirtualTable
 from tests.simapp import simulator_app, wait_settled
 
@@ -31,6 +31,22 @@ def test_offer_waits_until_the_screen_has_answered() -> None:
     assert order == ["screen", "work"] and not gate.is_busy
 
 
+def test_after_a_wait_the_work_runs_before_it_waits_again() -> None:
+    """Keys held down: the work waits for one, then runs MIN_WORK."""
+    gate = Foreground()
+    gate.busy()
+    threading.Timer(0.01, gate.done).start()
+    gate.offer()  # waited for the screen
+    assert gate.waits == 1
+    gate.busy()  # the next key, at once
+    gate.offer()
+    assert gate.waits == 1  # ran on: it had not worked MIN_WORK since
+    time.sleep(MIN_WORK)
+    threading.Timer(0.01, gate.done).start()
+    gate.offer()
+    assert gate.waits == 2
+
+
 def test_offer_never_waits_past_max_wait() -> None:
     gate = Foreground()
     gate.busy(now=time.monotonic() - MAX_WAIT)  # a key whose answer drew nothing
@@ -51,7 +67,10 @@ async def test_a_key_makes_the_screen_busy_until_it_is_drawn(monkeypatch) -> Non
         busy = gate.busy
         monkeypatch.setattr(gate, "busy", lambda now=None: (keys.append(True), busy(now)))
         await pilot.press("5", "down")
-        assert keys  # each key marked the screen busy
+        # Each key once: not again when the screen did not take it and it
+        # bubbled back up to the app, answered (the work then waited out
+        # MAX_WAIT at every key, and keys held down starved it).
+        assert len(keys) == 2
         await pilot.pause()
         assert not gate.is_busy  # drawn: the work goes on
 
