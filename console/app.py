@@ -841,7 +841,9 @@ def run_app(config: Config, sources: Backends | None = None, *, record: Path | N
     finally:
         if isinstance(acks, SharedAckStore):
             acks.close()
-    return int(result or 0)
+    # A crash (Textual printed its traceback) is not a clean exit: 1, as
+    # Textual's return code says, for the shell and a supervisor.
+    return int(result or 0) or (app.return_code or 0)
 
 
 def replay_app(

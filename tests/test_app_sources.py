@@ -222,3 +222,18 @@ def test_panes_have_distinct_numbers() -> None:
 
     assert [spec.number for spec in pane_specs()] == [1, 2, 3, 4, 5]
     assert len({spec.load_pane() for spec in pane_specs()}) == 5
+
+
+def test_a_console_that_crashed_exits_non_zero(monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Textual prints the traceback of a crash and run() returns None: the
+    console exited 0 after it, as if the shifter had quit."""
+    from console import app as app_module
+    from console.config import load_config
+
+    def crashed(self):  # type: ignore[no-untyped-def]
+        self._return_code = 1  # what Textual sets on an unhandled exception
+        return None
+
+    monkeypatch.setattr(app_module.XenonConsole, "run", crashed)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert app_module.run_app(load_config(None, speed=0)) == 1

@@ -361,3 +361,29 @@ def test_an_event_builder_silent_is_its_cause_with_the_hosts_and_runs() -> None:
 
     raised, none = eb_causes(replace(snap, heartbeats=None, heartbeats_error="refused"))
     assert none == [] and [a.severity.name for a in raised if a.key == "eb.silent"] == ["UNKNOWN"]
+
+
+def test_eb_silent_names_only_the_builders_the_alarm_names_when_runs_lag() -> None:
+    """The runs source (and its heartbeats) five minutes behind the other
+    panes, as in the console at the simulator's speed: the alarm, judged at
+    the runs snapshot's time, names eb4 alone; the diagnosis named every
+    builder whose last heartbeat was over 300 s before the newest pane."""
+    from dataclasses import replace
+
+    from backends.analysis.rucio_evidence import evidence_of, joined_runs
+
+    sim = SimulatorBackend({"scenario": "eb-silent", "seed": 1, "speed": 0, "profile": "xenonnt"})
+    snapshots = {kind: kinds.fetch(sim, kind) for kind in kinds.kinds()}
+    runs, transfers = snapshots[Kind.RUNS], snapshots[Kind.TRANSFERS]
+    assert isinstance(runs, RunsSnapshot) and isinstance(transfers, TransfersSnapshot)
+    snapshots[Kind.RUNS] = joined_runs(runs, evidence_of(transfers))
+    buffer = snapshots[Kind.BUFFER]
+    assert buffer is not None
+    snapshots[Kind.BUFFER] = replace(buffer, taken_at=buffer.taken_at + timedelta(minutes=5))
+    now = data_time(snapshots.values())
+    alarms = kinds.evaluate(snapshots, {}, LIMITS, now, policy=XENONNT_POLICY)
+    silent = [a for a in alarms if a.key == "eb.silent"]
+    assert [a.count for a in silent] == [1] and "eb4.xenon.local 20 min" in silent[0].detail
+    causes = diagnose(snapshots, {}, alarms, LIMITS, now, XENONNT_POLICY)
+    assert [c.title for c in causes] == ["event builder eb4 silent: bootstrax not beating"]
+    assert "eb4.xenon.local: last heartbeat 20 min ago" in " ".join(causes[0].evidence)

@@ -468,10 +468,15 @@ def jobs_alarms(
 # ----------------------------------------------------------------------- runs
 
 
-def silent_builders(snap: RunsSnapshot, limits: Thresholds, now: datetime) -> list[Heartbeat]:
+def silent_builders(snap: RunsSnapshot, limits: Thresholds) -> list[Heartbeat]:
     """XENONnT: the event builders whose last heartbeat is older than
     ``eb_silent_warning_seconds``, and those never seen (no heartbeat
-    document at all): the never seen first, then the oldest first."""
+    document at all): the never seen first, then the oldest first. Judged
+    at the snapshot's time (the heartbeats were read with its runs), for
+    the alarm, the runs pane, the diagnosis and the exporter alike: judged
+    at the newest time of any pane, the diagnosis called beating builders
+    silent while the runs source was minutes behind the others."""
+    now = snap.taken_at
     limit = limits.eb_silent_warning_seconds
     never = sorted((b for b in snap.heartbeats or () if not b.seen), key=lambda b: b.host)
     silent = [
@@ -490,7 +495,7 @@ def silent_for(beat: Heartbeat, now: datetime) -> str:
     return format_duration(now - beat.time)
 
 
-def builder_alarms(snap: RunsSnapshot, limits: Thresholds, now: datetime) -> Iterable[Alarm]:
+def builder_alarms(snap: RunsSnapshot, limits: Thresholds) -> Iterable[Alarm]:
     """XENONnT: ``eb.silent``, a WARNING naming each event builder silent
     for over ``eb_silent_warning_seconds`` or never seen (a configured host
     with no heartbeat document at all: silent, never "unknown"); UNKNOWN when
@@ -501,13 +506,13 @@ def builder_alarms(snap: RunsSnapshot, limits: Thresholds, now: datetime) -> Ite
             "cannot tell whether an event builder is silent: " + one_line(snap.heartbeats_error)
         )
         return
-    silent = silent_builders(snap, limits, now)
+    silent = silent_builders(snap, limits)
     if silent:
         late = [b for b in silent if b.time is not None]
         never = [b for b in silent if b.time is None]
         parts = []
         if late:
-            ages = ", ".join(f"{one_line(b.host)} {silent_for(b, now)}" for b in late)
+            ages = ", ".join(f"{one_line(b.host)} {silent_for(b, snap.taken_at)}" for b in late)
             parts.append(f"no heartbeat for over {limits.eb_silent_warning_seconds:g} s: {ages}")
         if never:
             names = ", ".join(one_line(b.host) for b in never)
@@ -575,7 +580,7 @@ def runs_alarms(
                 since=newest.start,
                 hint=HINTS["runs.no_new_run"],
             )
-    yield from builder_alarms(snap, limits, now)
+    yield from builder_alarms(snap, limits)
     backlog = table.upload_backlog()
     if backlog >= limits.upload_backlog_warning:
         yield Alarm(

@@ -488,21 +488,23 @@ def _eb_silent(x: _Inputs) -> list[Cause]:
         return []
     if not isinstance(runs, RunsSnapshot):
         return []
-    silent = silent_builders(runs, x.thresholds, x.now)
+    silent = silent_builders(runs, x.thresholds)
     beats = runs.heartbeats or ()
     # Beating: a readable heartbeat within the limit (an unreadable one is not).
     quiet = {b.host for b in silent}
     beating = sum(1 for b in beats if b.time is not None and b.host not in quiet)
     newest = [runs.runs[-i] for i in range(1, min(len(runs.runs), EB_RUNS_LOOKED_AT) + 1)]
-    return [_eb_cause(x, beat, beating, len(beats), newest) for beat in silent]
+    return [_eb_cause(x, beat, beating, len(beats), newest, runs.taken_at) for beat in silent]
 
 
-def _eb_cause(x: _Inputs, beat: Heartbeat, beating: int, total: int, newest: list[Run]) -> Cause:
+def _eb_cause(
+    x: _Inputs, beat: Heartbeat, beating: int, total: int, newest: list[Run], runs_at: datetime
+) -> Cause:
     host = one_line(beat.host)  # untrusted text, as in the alarm
     name = host.split(".")[0]
     if beat.seen:
         state = f", bootstrax {one_line(beat.state)} then" if beat.state else ""
-        heard = f"{host}: last heartbeat {silent_for(beat, x.now)} ago{state}"
+        heard = f"{host}: last heartbeat {silent_for(beat, runs_at)} ago{state}"
         title = f"event builder {name} silent: bootstrax not beating"
     else:
         heard = f"{host}: no heartbeat at all (never seen)"

@@ -317,7 +317,7 @@ class RunsPane(SourcePane):
         if not isinstance(snap, RunsSnapshot):
             return
         beats = snap.heartbeats or ()
-        silent = silent_builders(snap, self.thresholds, snap.taken_at)
+        silent = silent_builders(snap, self.thresholds)
         if silent:
             names = ", ".join(
                 strip_controls(b.host).split(".")[0] + (" never seen" if not b.seen else "")

@@ -127,7 +127,9 @@ class AlarmsScreen(ModalScreen[None]):
         )
 
     def _cause_row(self, cause: Cause, alarms: list[Alarm]) -> tuple[str, tuple[Text | str, ...]]:
-        key = f"cause:{cause.cause}:{','.join(cause.explains) or cause.title}"
+        # Named by its title too: causes of one kind may explain the same
+        # alarms (an eb-silent per silent event builder, all of eb.silent).
+        key = f"cause:{cause.cause}:{cause.title}:{','.join(cause.explains)}"
         self._cause_rows[key] = cause
         loud = [a for a in alarms if self.store.ack_for(a) is None]
         badge = severity_badge(severity_of(cause, alarms))
@@ -157,9 +159,10 @@ class AlarmsScreen(ModalScreen[None]):
         for item in named:
             if isinstance(item, Cause):
                 folded = explained_by(active, item)
-                rows.append(self._cause_row(item, folded))
+                cause_row = self._cause_row(item, folded)
+                rows.append(cause_row)
                 for alarm in sorted(folded, key=lambda a: self.store.ack_for(a) is not None):
-                    key = f"active:{item.cause}:{self.store.occurrence(alarm)}"
+                    key = f"active:{cause_row[0]}:{self.store.occurrence(alarm)}"
                     rows.append(self._alarm_row(key, alarm, under=True))
         lone = [a for a in named if isinstance(a, Alarm)]
         for alarm in sorted(lone, key=lambda a: self.store.ack_for(a) is not None):
@@ -179,7 +182,7 @@ class AlarmsScreen(ModalScreen[None]):
                     ),
                 )
             )
-        sync_rows(self._table, rows)
+        sync_rows(self._table, _unique(rows))
         self._show_detail()
 
     def _selected_key(self) -> str | None:
@@ -295,3 +298,17 @@ class AlarmsScreen(ModalScreen[None]):
                 severity="error",
                 timeout=15,
             )
+
+
+def _unique(
+    rows: list[tuple[str, tuple[Text | str, ...]]],
+) -> list[tuple[str, tuple[Text | str, ...]]]:
+    """The rows with no key twice (a table refuses a key it holds: the
+    console died on two causes alike); a repeated row is left out."""
+    seen: set[str] = set()
+    out = []
+    for row in rows:
+        if row[0] not in seen:
+            seen.add(row[0])
+            out.append(row)
+    return out

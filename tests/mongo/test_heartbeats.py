@@ -449,6 +449,23 @@ async def test_the_console_shows_the_silent_event_builder(tmp_path) -> None:  # 
             "the alarm bar naming eb5 never seen",
             timeout=20,
         )
+        # Two causes of one kind, both of eb.silent: the alarms screen lists
+        # each (it died: two rows of one key).
+        await pilot.press("a")
+        await wait_for(
+            pilot,
+            lambda: (
+                "eb5 never seen: no bootstrax heartbeat" in screen_text(app)
+                and "eb4 silent: bootstrax not beating" in screen_text(app)
+                and "Alarms — a acknowledge" in screen_text(app)
+            ),
+            "the alarms screen with both causes",
+            timeout=10,
+        )
+        await pilot.pause(1.2)  # its every-second refresh, with both
+        assert app.is_running and "eb4 silent: bootstrax not beating" in screen_text(app)
+        await pilot.press("escape")
+        await pilot.pause()
         sim.deaf = True
         await wait_for(
             pilot,
