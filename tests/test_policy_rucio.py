@@ -27,6 +27,7 @@ from console.config import load_config
 from console.fetching import Backends, fetch_all, fetch_one
 from console.polling import derive
 from console.screens.run_details import RunDetailsScreen
+from console.widgets.virtual_table import VirtualTable
 from tests.screen import screen_text, wait_for
 
 NO_DATA = "is unverified in Rucio (no transfers data)"
@@ -419,10 +420,21 @@ async def test_the_console_shows_rucios_word(tmp_path: Path) -> None:
         )
         assert "Data safety: safe" not in screen_text(app)
         await pilot.press("escape")
+        await pilot.pause()
+        # The cursor on the confirmed run: its detail line says safe.
+        pane = app.runs_pane
+        rows = pane.query_one(VirtualTable)
+        rows.move_cursor(
+            next(i for i in range(rows.row_count) if pane.run_at(i).number == ok.number)
+        )
+        detail = pane.query_one(".row-detail")
+        assert str(detail.render()).startswith(f"{ok.number} ") and " safe " in str(detail.render())
         # Rucio fails: the copies are unverified again, nothing is safe.
         sim.fail = True
         await wait_for(pilot, lambda: not verdict(ok.number).safe, "unverified again", timeout=10)
         assert NO_DATA in verdict(ok.number).reason
+        # With its row, not a runs poll later (the detail line said safe).
+        assert "unverified in Rucio" in str(detail.render()), str(detail.render())
         table = app.runs_pane.table
         assert table is not None and not _safe_rows(table)
 

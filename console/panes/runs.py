@@ -131,6 +131,9 @@ class RunsPane(SourcePane):
         else:
             self._update_footer(self.query_one(VirtualTable).row_count)
             self.query_one(VirtualTable).refresh_changed()
+            # The cursor's run may have a new verdict (Rucio's word joined):
+            # its detail line follows its row, not the next poll.
+            self._show_cursor_detail()
 
     def show(self, snapshot: RunsSnapshot) -> None:  # type: ignore[override]
         self._generation += 1
