@@ -54,6 +54,32 @@ def test_rse_outage_stuck_rule_hint_names_the_rule() -> None:
     assert did_of(d) == f"{rule.scope}:{rule.name}"
 
 
+def test_a_rule_stuck_at_an_rse_the_xenonnt_policy_names_is_not_moved_away() -> None:
+    """XENONnT's TPC rule needs SURFSARA_USERDISK itself: with it down, a
+    copy moved elsewhere counts for nothing, and the hint said moving it
+    made the run safe."""
+    from backends import kinds
+    from backends.analysis.policy import XENONNT_POLICY
+    from backends.analysis.rucio_evidence import evidence_of, joined_runs
+    from backends.simulator import SimulatorBackend
+
+    sim = SimulatorBackend({"scenario": "rse-outage", "seed": 1, "speed": 0, "profile": "xenonnt"})
+    snaps = {kind: kinds.fetch(sim, kind) for kind in kinds.kinds()}
+    snaps[Kind.RUNS] = joined_runs(snaps[Kind.RUNS], evidence_of(snaps[Kind.TRANSFERS]))
+    stuck = [r for r in snaps[Kind.TRANSFERS].rules if r.state is RuleState.STUCK]
+    rule = next(r for r in stuck if r.rse == "SURFSARA_USERDISK")
+    d = detail(snaps, rule.run_number)
+    found = [
+        h
+        for h in hints(d, unavailable_rses=frozenset({rule.rse}), policy=XENONNT_POLICY)
+        if rule.id in h.command
+    ]
+    assert [h.command for h in found] == [f"rucio rule show {rule.id}"]
+    assert "needs its copy at SURFSARA_USERDISK itself" in found[0].problem
+    assert "stays unsafe until SURFSARA_USERDISK is back" in found[0].problem
+    assert "becomes safe" not in found[0].problem
+
+
 def test_tape_checksum_run_is_unsafe_and_hint_reuploads() -> None:
     snaps = snapshots("tape-checksum")
     failed = [u for u in snaps[Kind.TAPE].uploads if u.state is TapeState.FAILED]

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from backends.analysis.jobs import normalise_hold_reason
+from backends.analysis.policy import Requirement
 from backends.analysis.safety import (
     DEFAULT_POLICY,
     SLOT_TAPE,
@@ -239,6 +240,20 @@ def _european(policy: SafetyPolicy, excluding: set[str]) -> str:
     ``excluding``, quoted for a shell."""
     names = [r for r in policy.rses.names(Region.EUROPE) if r not in excluding]
     return _expression(names, "European RSE", "other ")
+
+
+def _moved_to(policy: SafetyPolicy, requirements: Sequence[Requirement], rse: str) -> str:
+    """Where a copy stuck at ``rse`` may go instead, quoted: the other RSEs
+    of the region (or outside) slot it fills, else the catalogue's other
+    European RSEs."""
+    for requirement in requirements:
+        for slot in requirement.copies:
+            if slot.kind in (SlotKind.REGION, SlotKind.OUTSIDE):
+                names = _slot_rses(policy, slot)
+                if rse in names:
+                    others = [n for n in names if n != rse and n not in requirement.named_rses]
+                    return _expression(others, slot.label, "other ")
+    return _european(policy, {rse})
 
 
 def _slot_rses(policy: SafetyPolicy, slot: Slot) -> list[str]:
@@ -618,15 +633,29 @@ def hints(
             where = "the LNGS buffer" if hosts == [HOST_BUFFER] else ", ".join(hosts)
             out.append(Hint(f"keep on {where}: {purge.reason}", "# do not purge this run yet"))
         out.extend(builder_hints(run))
+    requirements = policy.requirements((run,)) if run is not None else ()
     for rule in detail.rules:
-        if rule.state is RuleState.STUCK and rule.rse in unavailable_rses:
+        named = next((r for r in requirements if rule.rse in r.named_rses), None)
+        if rule.state is RuleState.STUCK and rule.rse in unavailable_rses and named is not None:
+            # The policy wants this very RSE: a copy moved elsewhere counts
+            # for nothing (the hint said it made the run safe).
+            out.append(
+                _hint(
+                    f"rule {rule.id} STUCK because {rule.rse} is unavailable: the policy's rule "
+                    f"{named.name!r} needs its copy at {rule.rse} itself, so the run stays "
+                    f"unsafe until {rule.rse} is back (a copy elsewhere does not count)",
+                    lambda rule: f"rucio rule show {_arg('rule id', rule.id)}",
+                    rule,
+                )
+            )
+        elif rule.state is RuleState.STUCK and rule.rse in unavailable_rses:
             out.append(
                 _hint(
                     f"rule {rule.id} STUCK because {rule.rse} is unavailable: move the copy to "
                     "another RSE so the run becomes safe",
                     lambda rule: (
                         f"rucio rule move {_arg('rule id', rule.id)} "
-                        f"--rses {_european(policy, {rule.rse})}"
+                        f"--rses {_moved_to(policy, requirements, rule.rse)}"
                     ),
                     rule,
                 )
