@@ -342,8 +342,10 @@ class XenonConsole(App[int]):
             markup=markup,
         )
 
-    def on_resize(self) -> None:
-        self._layout_for(self.size.width, self.size.height)
+    def on_resize(self, event: events.Resize) -> None:
+        # The event's size: this runs before Textual's own handler has set
+        # ``self.size`` to it (the layout followed the size before last).
+        self._layout_for(event.size.width, event.size.height)
 
     def _layout_for(self, width: int, height: int) -> None:
         narrow = width < WIDE_MIN_WIDTH or height < WIDE_MIN_HEIGHT

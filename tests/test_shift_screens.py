@@ -533,3 +533,26 @@ async def test_tab_and_digits_over_a_screen_switch_no_pane_beneath() -> None:
         await pilot.press("escape", "tab")
         await pilot.pause()
         assert app.active_kind is not Kind.TRANSFERS  # on the panes, Tab still cycles
+
+
+async def test_the_layout_follows_a_resized_terminal() -> None:
+    """120x40 to 80x24: one pane at a time with the pane bar, as a console
+    started at 80x24 shows it; back to 120x40: the grid. The layout read the
+    size before Textual had set it, and stayed what it was."""
+    app = simulator_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_settled(pilot)
+        await pilot.press("5")
+        assert not app.screen.has_class("-narrow")
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause(0.2)
+        assert app.screen.has_class("-narrow")
+        from console.panes.base import SourcePane
+
+        shown = [p for p in app.query(SourcePane) if p.display]
+        assert shown == [app.runs_pane]
+        assert "of 720 runs" in " ".join(screen_lines(app))
+        await pilot.resize_terminal(120, 40)
+        await pilot.pause(0.2)
+        assert not app.screen.has_class("-narrow")
+        assert all(p.display for p in app.query(SourcePane))
