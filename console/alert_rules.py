@@ -265,7 +265,7 @@ def alert_rules(limits: Thresholds) -> list[Rule]:
             "warning",
             "eb.silent",
             "xenon_eb_heartbeat_seen == 0",
-            "event builder {{ $labels.host }} silent",
+            "event builder {{ $labels.host }} never seen",
             "No bootstrax heartbeat from {{ $labels.host }} ever: it is never seen",
             HINTS["eb.silent"],
         ),
