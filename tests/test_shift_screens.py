@@ -277,6 +277,10 @@ def test_the_help_explains_every_abbreviation() -> None:
         "`t`",
         "`✗` after an RSE",
         "`MWT2 +3`",
+        "`rr`",
+        "`EB failed`",
+        "`EB silent: eb4`",
+        "`never seen`",
     ):
         assert word in text, word
     keys = text[: text.index("## What the abbreviations mean")]

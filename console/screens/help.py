@@ -74,6 +74,13 @@ its checksum, tape says transferred but is not valid (no checksum) |
 | `UC` `EU` `EU2` `LN` (Copies) | valid Rucio copies: UC_OSG_USERDISK, one / two European RSEs, \
 LNGS_USERDISK only |
 | `SR1` | science run period (tag `_sciencerun1`) |
+| `rr` `rr_mv` (XENONnT) | a data type in the copies a run lacks: `raw_records`, \
+`raw_records_mv` (`wait: rr UC SURFSARA`) |
+| `EB failed` `EB abandoned` (XENONnT, Processing) | the event builder (bootstrax) failed \
+to build the run (it retries) / gave it up |
+| `6 EBs beating` / `EB silent: eb4` (XENONnT, runs footer) | every event builder wrote a \
+bootstrax heartbeat within `eb_silent_warning_seconds` / these did not (`never seen`: no \
+heartbeat at all); `EB heartbeats unknown`: they could not be read |
 | `OK` `Repl` `Stuck` | Rucio rules by state: OK, replicating, stuck |
 | `Oldest` | how long the oldest stuck rule of the RSE has been stuck |
 | `In/s` | throughput into the RSE, its trend and range (span, low..high) |
