@@ -56,6 +56,8 @@ class FakeBackend(Backend, BufferSource, TransfersSource, TapeSource, JobsSource
         self.hostile_text = HOSTILE
         self.calls: dict[Kind, int] = dict.fromkeys(Kind, 0)
         self.fill_fraction = 0.42
+        #: Runs the window of ten has moved on: the oldest left, newer came.
+        self.shift = 0
 
     def _enter(self, kind: Kind) -> None:
         self.calls[kind] += 1
@@ -168,7 +170,7 @@ class FakeBackend(Backend, BufferSource, TransfersSource, TapeSource, JobsSource
         )
         runs = tuple(
             Run(
-                number=1000 + i,
+                number=1000 + self.shift + i,
                 name=self._text(f"171115_{i:04d}") if i == 9 else f"171115_{i:04d}",
                 start=NOW - timedelta(hours=10 - i),
                 end=NOW - timedelta(hours=9 - i),

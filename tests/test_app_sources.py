@@ -237,3 +237,30 @@ def test_a_console_that_crashed_exits_non_zero(monkeypatch, tmp_path) -> None:  
     monkeypatch.setattr(app_module.XenonConsole, "run", crashed)
     monkeypatch.setenv("HOME", str(tmp_path))
     assert app_module.run_app(load_config(None, speed=0)) == 1
+
+
+async def test_the_cursor_stays_on_its_run_when_new_runs_come(
+    app: XenonConsole, fake: FakeBackend
+) -> None:
+    """A new run at the top and the oldest gone (the window of runs moves):
+    the cursor stayed on its row and the next run slid under it, the detail
+    line and Enter then about a run the shifter had not picked. On the
+    newest (the top), it follows the newest."""
+    async with app.run_test(size=(160, 50)) as pilot:
+        await wait_for(pilot, lambda: populated(app), "populated(app)")
+        pane = app.query_one(RunsPane)
+        table = pane.query_one(VirtualTable)
+        detail = pane.query_one(".row-detail")
+        table.focus()
+        await pilot.press("down", "down", "down")
+        await pilot.pause()
+        assert pane.run_at(table.cursor_row).number == 1006
+        fake.shift = 2
+        await wait_for(pilot, lambda: pane.run_at(0).number == 1011, "two new runs")
+        assert pane.run_at(table.cursor_row).number == 1006 and table.cursor_row == 5
+        assert str(detail.render()).startswith("1006 ")
+        await pilot.press("home")
+        await pilot.pause()
+        fake.shift = 3
+        await wait_for(pilot, lambda: pane.run_at(0).number == 1012, "a new run")
+        assert table.cursor_row == 0 and str(detail.render()).startswith("1012 ")

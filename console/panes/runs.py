@@ -41,6 +41,8 @@ from console.widgets.virtual_table import VirtualTable
 FILTER_DEBOUNCE = 0.25
 #: Rows whose cells are kept (a few screens' worth); beyond, the oldest go.
 ROWS_KEPT = 2048
+#: How far (rows) a poll may shift the run under the cursor and it follows.
+KEEP_WINDOW = 64
 
 
 class RunsPane(SourcePane):
@@ -60,6 +62,10 @@ class RunsPane(SourcePane):
         self._order_runs: Sequence[Run] = ()
         #: Cells of the rows shown so far, by run number.
         self._rows: dict[int, RunRow] = {}
+        #: The run under the cursor when its detail was last shown, and the
+        #: one to keep the cursor on when new runs come.
+        self._cursor_number: int | None = None
+        self._keep_run: int | None = None
         #: Facts the rows on screen derived themselves (no table for these runs yet).
         self._own: dict[int, RunFacts] = {}
         self._dags: dict[int, Dag] = {}
@@ -88,9 +94,11 @@ class RunsPane(SourcePane):
     def _show_cursor_detail(self) -> None:
         table = self.query_one(VirtualTable)
         if not table.row_count:
+            self._cursor_number = None
             self.show_detail(Text())
             return
         run = self.run_at(table.cursor_row)
+        self._cursor_number = run.number
         self.show_detail(detail_line(run, self.row_for(run), self.policy))
 
     # ------------------------------------------------------------ data
@@ -139,6 +147,9 @@ class RunsPane(SourcePane):
         self._generation += 1
         self._runs = snapshot.runs
         self._own.clear()
+        # New runs shift the rows (the newest first, the oldest may leave):
+        # the cursor stays on its run, unless it follows the newest.
+        self._keep_run = self._cursor_number
         self._apply_filter()
 
     def forget(self) -> None:
@@ -289,9 +300,24 @@ class RunsPane(SourcePane):
         self._show_rows(len(order))
 
     def _show_rows(self, count: int) -> None:
-        self.query_one(VirtualTable).set_rows(count, self.render_row)
+        table = self.query_one(VirtualTable)
+        keep, self._keep_run = self._keep_run, None
+        at = table.cursor_row
+        table.set_rows(count, self.render_row)
+        if keep is not None and at > 0 and count:
+            row = self._row_near(keep, at, count)
+            if row is not None and row != table.cursor_row:
+                table.move_cursor(row)
         self._update_footer(count)
         self._show_cursor_detail()
+
+    def _row_near(self, number: int, around: int, count: int) -> int | None:
+        """The row of run ``number`` within ``KEEP_WINDOW`` rows of ``around``."""
+        for step in range(KEEP_WINDOW + 1):
+            for row in (around + step, around - step):
+                if 0 <= row < count and self.run_at(row).number == number:
+                    return row
+        return None
 
     def _update_footer(self, count: int) -> None:
         runs = self._runs
