@@ -76,3 +76,22 @@ async def test_a_row_whose_content_changed_is_drawn_again() -> None:
         await pilot.resize_terminal(30, 12)
         await pilot.pause()
         assert "0" in table.drawn and len(table.render_line(1).text) == 30
+
+
+async def test_end_before_the_first_rows_is_kept_for_them() -> None:
+    """End pressed while a long history is on its way (no rows yet) went
+    nowhere, and stayed lost when the rows came; Home after it cancels it."""
+    app = TableApp()
+    async with app.run_test(size=(40, 12)) as pilot:
+        table = app.query_one(CountingTable)
+        table.focus()
+        await pilot.press("end")
+        table.set_rows(1000, app.row)
+        await pilot.pause()
+        assert table.cursor_row == 999
+        assert table.render_line(11).text.split()[0] == "999"  # the last line
+        table.set_rows(0, app.row)
+        await pilot.press("end", "home")
+        table.set_rows(1000, app.row)
+        await pilot.pause()
+        assert table.cursor_row == 0

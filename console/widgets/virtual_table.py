@@ -92,6 +92,8 @@ class VirtualTable(CompactLines, ScrollView, can_focus=True):
         self._renderer: RowRenderer = lambda _i: ()
         self._shown: tuple[int, ...] = tuple(range(len(self.columns)))
         self._width = self._line_width()
+        #: End was pressed while there were no rows: go there when they come.
+        self._to_last = False
         #: The cells each row was last drawn with (``refresh_changed``).
         self._drawn: dict[int, tuple[object, ...]] = {}
         #: Lines drawn, by what they were drawn from: a refresh (the cursor
@@ -112,6 +114,11 @@ class VirtualTable(CompactLines, ScrollView, can_focus=True):
             return
         self._resize_virtual()
         self.refresh()
+        if self._to_last and count:
+            self._to_last = False
+            self.move_cursor(count - 1)
+            # (scrolled once the new height has reached the scroll limits)
+            self.call_after_refresh(self._scroll_to_cursor)
 
     def refresh_changed(self) -> None:
         """Redraw only the visible rows whose cells are not what was drawn.
@@ -181,15 +188,21 @@ class VirtualTable(CompactLines, ScrollView, can_focus=True):
     # ------------------------------------------------------------- actions
 
     def action_cursor(self, delta: int) -> None:
+        self._to_last = False
         self.move_cursor(self.cursor_row + delta)
 
     def action_page(self, direction: int) -> None:
+        self._to_last = False
         self.move_cursor(self.cursor_row + direction * max(1, self._rows_shown() - 1))
 
     def action_first(self) -> None:
+        self._to_last = False
         self.move_cursor(0)
 
     def action_last(self) -> None:
+        # Before the first rows came (a long history is on its way), End
+        # is kept for them rather than lost.
+        self._to_last = not self.row_count
         self.move_cursor(self.row_count - 1)
 
     def action_select(self) -> None:
