@@ -211,14 +211,33 @@ def test_the_shape_leaves_out_only_what_no_judgement_reads() -> None:
     overdue=st.booleans(),
 )
 def test_the_filter_over_columns_finds_what_the_search_text_holds(terms, overdue) -> None:  # type: ignore[no-untyped-def]
-    from console.render.runs import row_matcher, search_text
+    from console.render.runs import row_matcher, search_text, term_in
 
     sim = SimulatorBackend({"runs": 400, "speed": 0, "scenario": "tape-checksum"})
     table = RunIndex().update(sim.fetch_runs().runs)
     match = row_matcher(table, tuple(terms))
     for i in range(0, len(table), 7):
         text = search_text(table.fact(i), overdue)
-        assert match(i, overdue) == all(term in text for term in terms)
+        assert match(i, overdue) == all(term_in(term, text) for term in terms)
+
+
+def test_the_filter_word_safe_finds_the_safe_runs_only() -> None:
+    """``safe`` is inside ``unsafe``: it found every run (721 of 721)."""
+    from backends.analysis.safety import data_safety
+    from console.render.runs import row_matcher
+
+    sim = SimulatorBackend({"runs": 400, "speed": 0, "scenario": "tape-checksum"})
+    runs = sim.fetch_runs().runs
+    table = RunIndex().update(runs)
+    safe = [i for i, run in enumerate(runs) if data_safety(run).safe]
+    unsafe = [i for i in range(len(runs)) if i not in set(safe)]
+    assert safe and unsafe
+    for overdue in (False, True):
+        assert [i for i in range(len(runs)) if row_matcher(table, ("safe",))(i, overdue)] == safe
+        found = [i for i in range(len(runs)) if row_matcher(table, ("unsafe",))(i, overdue)]
+        assert found == unsafe
+        # a part of a word still finds what it is part of: "saf" both
+        assert all(row_matcher(table, ("saf",))(i, overdue) for i in range(len(runs)))
 
 
 def _sort_value(f, column: int, before: float):  # type: ignore[no-untyped-def]

@@ -127,6 +127,21 @@ def verdict_terms(verdict: SafetyVerdict, overdue: bool) -> str:
     return searched
 
 
+#: The filter words a verdict adds: each matches as a whole word (``safe``
+#: finds the safe runs; inside ``unsafe`` it found every run).
+VERDICT_WORDS = frozenset(w for view in VERDICT_VIEW.values() for w in view[2].split()) | {
+    "missing"
+}
+
+
+def term_in(term: str, text: str) -> bool:
+    """Whether a filter word (lower case, no space) is in a run's search
+    text: a verdict word as a whole word, any other as a part of one."""
+    if term in VERDICT_WORDS:
+        return f" {term} " in f" {text} "
+    return term in text
+
+
 def search_text(facts: RunFacts, overdue: bool) -> str:
     """Every word a filter matches for this run, the verdict's included."""
     return f"{facts.search} {verdict_terms(facts.verdict, overdue)}"
@@ -149,9 +164,9 @@ def row_matcher(table: RunTable, terms: tuple[str, ...]) -> Callable[[int, bool]
         if rest is None:
             j = judged[key[0]]
             shared = f"{j.words} {verdict_terms(j.verdict, overdue)}"
-            rest = left[key] = tuple(term for term in terms if term not in shared)
+            rest = left[key] = tuple(term for term in terms if not term_in(term, shared))
         own = words[i]
-        return all(term in own for term in rest)
+        return all(term_in(term, own) for term in rest)
 
     return match
 
