@@ -40,6 +40,19 @@ async def test_a_changed_row_is_highlighted_for_one_refresh() -> None:
         assert highlighted(table, "c")  # a new row counts as changed
 
 
+async def test_a_key_given_twice_shows_both_rows() -> None:
+    """Two rows of one key (a source's garbage: two stuck rules of one id;
+    two causes alike) crashed the console: DuplicateKey."""
+    app = TableApp()
+    async with app.run_test():
+        table = app.query_one(DataTable)
+        rows = [("x", ("x", "1")), ("y", ("y", "2")), ("x", ("x", "3"))]
+        sync_rows(table, rows)
+        assert [table.get_row_at(i)[1].plain for i in range(3)] == ["1", "2", "3"]
+        sync_rows(table, [("x", ("x", "1")), ("y", ("y", "2")), ("x", ("x", "4"))])
+        assert table.get_row_at(2)[1].plain == "4" and table.row_count == 3
+
+
 async def test_markup_in_string_cells_is_shown_literally() -> None:
     app = TableApp()
     async with app.run_test():

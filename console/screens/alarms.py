@@ -182,7 +182,7 @@ class AlarmsScreen(ModalScreen[None]):
                     ),
                 )
             )
-        sync_rows(self._table, _unique(rows))
+        sync_rows(self._table, rows)
         self._show_detail()
 
     def _selected_key(self) -> str | None:
@@ -298,17 +298,3 @@ class AlarmsScreen(ModalScreen[None]):
                 severity="error",
                 timeout=15,
             )
-
-
-def _unique(
-    rows: list[tuple[str, tuple[Text | str, ...]]],
-) -> list[tuple[str, tuple[Text | str, ...]]]:
-    """The rows with no key twice (a table refuses a key it holds: the
-    console died on two causes alike); a repeated row is left out."""
-    seen: set[str] = set()
-    out = []
-    for row in rows:
-        if row[0] not in seen:
-            seen.add(row[0])
-            out.append(row)
-    return out

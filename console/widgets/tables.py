@@ -63,7 +63,7 @@ def sync_rows(
     ``update_width=False``: the caller sizes the columns (no layout pass for
     a cell that changed).
     """
-    fresh = [(key, tuple(_as_text(c) for c in cells)) for key, cells in rows]
+    fresh = [(key, tuple(_as_text(c) for c in cells)) for key, cells in _unique_keys(rows)]
     before = _last.get(table)
     shown = []
     for key, cells in fresh:
@@ -104,6 +104,23 @@ def sync_rows(
         table.add_row(*cells, key=key)
     if cursor_key in wanted:
         table.move_cursor(row=wanted.index(cursor_key), animate=False)
+
+
+#: Between a repeated key and its ordinal (a character no key holds).
+REPEAT = "\x1f"
+
+
+def _unique_keys(rows: Sequence[Row]) -> list[Row]:
+    """The rows, a key given twice made distinct (``key``, ``key␟2``, ...):
+    a DataTable refuses a key it holds, and a source's garbage (two stuck
+    rules of one id) or two causes alike crashed the console; every row is
+    shown."""
+    seen: dict[str, int] = {}
+    out = []
+    for key, cells in rows:
+        n = seen[key] = seen.get(key, 0) + 1
+        out.append((key if n == 1 else f"{key}{REPEAT}{n}", cells))
+    return out
 
 
 @contextlib.contextmanager
