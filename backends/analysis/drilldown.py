@@ -256,6 +256,32 @@ def _moved_to(policy: SafetyPolicy, requirements: Sequence[Requirement], rse: st
     return _european(policy, {rse})
 
 
+def _unavailable_hint(
+    rule: Rule, policy: SafetyPolicy, requirements: Sequence[Requirement]
+) -> Hint:
+    """A rule STUCK because its RSE is down: move the copy to another RSE of
+    its slot, unless the policy names that RSE itself (a copy moved elsewhere
+    counts for nothing: the hint said it made the run safe)."""
+    named = next((r for r in requirements if rule.rse in r.named_rses), None)
+    if named is not None:
+        return _hint(
+            f"rule {rule.id} STUCK because {rule.rse} is unavailable: the policy's rule "
+            f"{named.name!r} needs its copy at {rule.rse} itself, so the run stays "
+            f"unsafe until {rule.rse} is back (a copy elsewhere does not count)",
+            lambda rule: f"rucio rule show {_arg('rule id', rule.id)}",
+            rule,
+        )
+    return _hint(
+        f"rule {rule.id} STUCK because {rule.rse} is unavailable: move the copy to "
+        "another RSE so the run becomes safe",
+        lambda rule: (
+            f"rucio rule move {_arg('rule id', rule.id)} "
+            f"--rses {_moved_to(policy, requirements, rule.rse)}"
+        ),
+        rule,
+    )
+
+
 def _slot_rses(policy: SafetyPolicy, slot: Slot) -> list[str]:
     """The catalogue's RSEs a region or outside slot can be filled at."""
     if slot.kind is SlotKind.REGION:
@@ -635,31 +661,8 @@ def hints(
         out.extend(builder_hints(run))
     requirements = policy.requirements((run,)) if run is not None else ()
     for rule in detail.rules:
-        named = next((r for r in requirements if rule.rse in r.named_rses), None)
-        if rule.state is RuleState.STUCK and rule.rse in unavailable_rses and named is not None:
-            # The policy wants this very RSE: a copy moved elsewhere counts
-            # for nothing (the hint said it made the run safe).
-            out.append(
-                _hint(
-                    f"rule {rule.id} STUCK because {rule.rse} is unavailable: the policy's rule "
-                    f"{named.name!r} needs its copy at {rule.rse} itself, so the run stays "
-                    f"unsafe until {rule.rse} is back (a copy elsewhere does not count)",
-                    lambda rule: f"rucio rule show {_arg('rule id', rule.id)}",
-                    rule,
-                )
-            )
-        elif rule.state is RuleState.STUCK and rule.rse in unavailable_rses:
-            out.append(
-                _hint(
-                    f"rule {rule.id} STUCK because {rule.rse} is unavailable: move the copy to "
-                    "another RSE so the run becomes safe",
-                    lambda rule: (
-                        f"rucio rule move {_arg('rule id', rule.id)} "
-                        f"--rses {_moved_to(policy, requirements, rule.rse)}"
-                    ),
-                    rule,
-                )
-            )
+        if rule.state is RuleState.STUCK and rule.rse in unavailable_rses:
+            out.append(_unavailable_hint(rule, policy, requirements))
         elif rule.state is RuleState.STUCK:
             out.append(
                 _hint(
