@@ -57,7 +57,7 @@ def _full(
     out: dict[tuple[str, str], Rule] = {}
     shared: dict[tuple[str, str], list[Rule]] = {}
     for rule in rules:
-        key = (f"{rule.scope}:{rule.name}", rule.rse)
+        key = _key(rule)
         known = out.get(key)
         if known is None:
             out[key] = rule
@@ -215,21 +215,23 @@ def evidence_of(
     rules = dict(previous.rules)
     shared = {k: list(v) for k, v in previous._shared.items()}
     touched: dict[tuple[str, str], list[Rule]] = {}
-    for rule in gone:
+
+    def members_of(rule: Rule) -> list[Rule]:
+        """The rules listed for the rule's pair (taken up once per pair)."""
         key = _key(rule)
         members = touched.get(key)
         if members is None:
             members = touched[key] = _members(key, rules, shared)
+        return members
+
+    for rule in gone:
+        members = members_of(rule)
         # One listing of it gone (the same object may be listed twice).
         at = next((i for i, r in enumerate(members) if r is rule), None)
         if at is not None:
             del members[at]
     for rule in new:
-        key = _key(rule)
-        members = touched.get(key)
-        if members is None:
-            members = touched[key] = _members(key, rules, shared)
-        members.append(rule)
+        members_of(rule).append(rule)
     changed = set()
     for key, members in touched.items():
         was = rules.get(key)
