@@ -7,15 +7,16 @@ the whole history must not make a ``RunSpec`` per run.
 
 from __future__ import annotations
 
+import random
 from array import array
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from backends.analysis.run_index import RunIndex
 from backends.model import EUROPEAN_RSES, Kind
-from backends.simulator.catalogue import Catalogue, RunSpec
+from backends.simulator.catalogue import SOURCE_DARK_MATTER, Catalogue, RunSpec
 from backends.simulator.spec_columns import SpecColumns
 from console.config import load_config
 from console.fetching import Backends, fetch_one
@@ -103,6 +104,46 @@ def test_the_catalogue_plans_the_same_runs_as_one_spec_at_a_time() -> None:
             ),
         )
         assert again._replace(end=spec.end) == spec
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 2**32),
+    runs=st.integers(1, 3000),
+    nt=st.booleans(),
+)
+def test_the_bulk_plan_is_the_stream_of_one_draw_at_a_time(seed: int, runs: int, nt: bool) -> None:
+    """The catalogue's planning loop inlines ``_draw``: the same draws, in the
+    same order, give the same runs as ``_draw`` and ``_spec`` one at a time
+    (which plan the runs after ``now``), and leave the same random state."""
+    now = 1.51e9
+    destinations = (
+        {"tpc": (False, "SURFSARA_USERDISK"), "muon_veto": (True, "CCIN2P3_USERDISK")}
+        if nt
+        else None
+    )
+    catalogue = Catalogue(seed, runs, now, destinations)
+    one = Catalogue(seed, 1, now)
+    one._rng = random.Random(seed)
+    one._source = SOURCE_DARK_MATTER
+    draws = [one._draw() for _ in range(runs)]
+    start = now - draws[-1][1] * (0.1 + 0.8 * one._rng.random())
+    starts = [0.0] * runs
+    for i in range(runs - 1, -1, -1):
+        starts[i] = start
+        if i:
+            start -= draws[i - 1][7] + draws[i - 1][1]
+    first = catalogue.history.numbers[0]
+    expected = []
+    for i, draw in enumerate(draws):
+        spec = Catalogue._spec(first + i, starts[i], draw)
+        fixed = destinations.get(spec.detector) if destinations else None
+        if fixed is not None:
+            spec = spec._replace(science=fixed[0], eu_rse=fixed[1])
+        expected.append(spec)
+    assert list(catalogue.history) == expected
+    assert catalogue._rng.getstate() == one._rng.getstate()
+    assert catalogue._source == one._source
 
 
 def test_a_poll_of_the_settled_history_makes_no_spec(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -14,8 +14,10 @@ import operator
 import random
 import time
 from array import array
+from bisect import bisect_left
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from itertools import accumulate, repeat
 from typing import NamedTuple
 
 from backends.model import CHICAGO_RSE, EUROPEAN_RSES
@@ -213,7 +215,10 @@ class Catalogue:
         self._rng = random.Random(seed)
         self._source = SOURCE_DARK_MATTER
         # The draws, in the order of the seeded stream, straight into columns
-        # (no tuple per run: 267,620 of them were 60 MB at the peak).
+        # (no tuple per run: 267,620 of them were 60 MB at the peak), by
+        # ``_draw`` inlined (the same draws in the same order, the same
+        # arithmetic: a test holds the two equal); a call and a tuple a run
+        # were a third of the plan.
         sources: list[str] = [""] * runs
         durations = array("d", bytes(8 * runs))
         events = array("q", bytes(8 * runs))
@@ -222,41 +227,71 @@ class Catalogue:
         donotprocess = bytearray(runs)
         salts = array("q", bytes(8 * runs))
         gaps = array("d", bytes(8 * runs))
-        draw = self._draw
+        rand = self._rng.random
+        bits = self._rng.getrandbits
+        source = self._source
+        mean_events, mean_event_bytes = EVENTS_AND_EVENT_BYTES[source]
+        switches = tuple(zip(_SOURCE_LIST, _SOURCE_CUMULATIVE, strict=True))
+        means = EVENTS_AND_EVENT_BYTES
+        break_low, break_span = BREAK_HOURS[0], BREAK_HOURS[1] - BREAK_HOURS[0]
+        gap_low, gap_span = GAP_SECONDS[0], GAP_SECONDS[1] - GAP_SECONDS[0]
+        minutes_low, minutes_span = RUN_MINUTES[0], RUN_MINUTES[1] - RUN_MINUTES[0]
+        n_eu = len(EUROPEAN_RSES)
         for i in range(runs):
-            (
-                sources[i],
-                durations[i],
-                events[i],
-                sizes[i],
-                eu[i],
-                dnp,
-                salts[i],
-                gaps[i],
-            ) = draw()
-            donotprocess[i] = dnp
-        # The newest run is in progress at ``now``: place the plan backwards.
+            if rand() >= CAMPAIGN_STICKINESS:
+                u = rand()
+                for name, edge in switches:
+                    if u < edge:
+                        if name != source:
+                            source = name
+                            mean_events, mean_event_bytes = means[source]
+                        break
+            sources[i] = source
+            n = int(mean_events * (0.85 + 0.3 * rand()))
+            if n < 100:
+                n = 100
+            event_bytes = mean_event_bytes * (0.9 + 0.2 * rand())
+            if not event_bytes < MAX_EVENT_BYTES:
+                event_bytes = MAX_EVENT_BYTES
+            events[i] = n
+            sizes[i] = int(n * event_bytes)
+            if rand() < BREAK_PROBABILITY:
+                gaps[i] = 3600.0 * (break_low + break_span * rand())
+            else:
+                gaps[i] = gap_low + gap_span * rand()
+            durations[i] = 60.0 * (minutes_low + minutes_span * rand())
+            eu[i] = EUROPEAN_RSES[int(rand() * n_eu)]
+            if rand() < DONOTPROCESS_PROBABILITY:
+                donotprocess[i] = 1
+            salts[i] = bits(63)
+        self._source = source
+        # The newest run is in progress at ``now``: place the plan backwards
+        # (each start the next one's less the gap and the duration between).
         start = now - durations[-1] * (0.1 + 0.8 * self._rng.random())
-        starts = array("d", bytes(8 * runs))
-        for i in range(runs - 1, -1, -1):
-            starts[i] = start
-            if i:
-                start -= gaps[i - 1] + durations[i - 1]
-        tags: list[tuple[str, ...]] = [()] * runs
-        science = bytearray(runs)
-        processable = bytearray(runs)
-        detectors: list[str] = [DETECTOR_TPC] * runs
-        for i in range(runs):
-            tag, muon_veto = _science_tag(sources[i], starts[i])
-            science[i] = tag is not None
-            tags[i] = _TAGS[tag, bool(donotprocess[i])]
-            processable[i] = not (muon_veto or donotprocess[i])
-            if muon_veto:
-                detectors[i] = DETECTOR_MUON_VETO
-            if destinations is not None:
-                fixed = destinations.get(detectors[i])
-                if fixed is not None:
-                    science[i], eu[i] = fixed
+        steps = array("d", map(operator.add, gaps[: runs - 1], durations[: runs - 1]))
+        steps.reverse()
+        starts = array("d", accumulate(steps, operator.sub, initial=start))
+        starts.reverse()
+        # What follows from a run's source, science-run era and donotprocess
+        # (``_science_tag``), by a table of the few combinations: the eras
+        # are stretches of the sorted starts (the first era listed wins).
+        era: list[str | None] = [None] * runs
+        for tag, first, end in reversed(SCIENCE_RUNS):
+            low, high = bisect_left(starts, first), bisect_left(starts, end)
+            era[low:high] = [tag] * (high - low)
+        facts = {
+            (source, tag, dnp): _facts(source, tag, bool(dnp), destinations)
+            for source in set(sources)
+            for tag in (None, *(t for t, _, _ in SCIENCE_RUNS))
+            for dnp in (0, 1)
+        }
+        tags, science_of, processable_of, detectors, fixed_eu = zip(
+            *map(facts.__getitem__, zip(sources, era, donotprocess, strict=True)), strict=True
+        )
+        science = bytearray(science_of)
+        processable = bytearray(processable_of)
+        if destinations is not None:
+            eu = [e if f is None else f for e, f in zip(eu, fixed_eu, strict=True)]
         first_number = max(0, NEWEST_RUN_NUMBER - runs + 1)
         #: The plan in columns (``spec_columns``); the engine goes on appending.
         self.history = SpecColumns.from_columns(
@@ -268,7 +303,7 @@ class Catalogue:
             tags=tags,
             events=events,
             sizes=sizes,
-            files=array("q", map(_files, events)),
+            files=_files_of(events),
             eu_rses=eu,
             salts=salts,
             gaps=gaps,
@@ -379,6 +414,32 @@ def destinations_of(rses: tuple[str, ...]) -> tuple[bool, str]:
 def _files(events: int) -> int:
     """The raw data files of a run of ``events`` events (the last one partial)."""
     return -(-events // EVENTS_PER_FILE)
+
+
+def _files_of(events: array[int]) -> array[int]:
+    """``_files`` of each run, with no Python call a run."""
+    whole = map(operator.floordiv, map(operator.neg, events), repeat(EVENTS_PER_FILE))
+    return array("q", map(operator.neg, whole))
+
+
+def _facts(
+    source: str,
+    era: str | None,
+    donotprocess: bool,
+    destinations: Mapping[str, tuple[bool, str]] | None,
+) -> tuple[tuple[str, ...], bool, bool, str, str | None]:
+    """(tags, science, processable, detector, the European RSE the
+    destinations fix or None) of a run of ``source`` started in science-run
+    era ``era`` (None: none), as ``_spec`` and ``next_spec`` make them."""
+    tag = None if source in NEVER_SCIENCE else era
+    muon_veto = tag is None and source == SOURCE_MUON_VETO
+    detector = DETECTOR_MUON_VETO if muon_veto else DETECTOR_TPC
+    science = tag is not None
+    fixed = destinations.get(detector) if destinations is not None else None
+    eu = None
+    if fixed is not None:
+        science, eu = fixed
+    return _TAGS[tag, donotprocess], science, not (muon_veto or donotprocess), detector, eu
 
 
 def _science_tag(source: str, start: float) -> tuple[str | None, bool]:
