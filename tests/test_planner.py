@@ -103,4 +103,18 @@ def test_closing_the_backend_stops_its_child(monkeypatch: pytest.MonkeyPatch) ->
     assert process is not None
     backend.close()
     assert process.poll() is not None  # killed, not left planning 1,000,000 runs
-    assert backend._planner is None
+
+
+def test_closing_stops_a_fetch_waiting_for_the_child() -> None:
+    """The console's exit closes its backends while a poll may wait for the
+    plan: the child is killed, the waiting fetch gets no plan at once."""
+    import threading
+
+    planner = Planner(7, 1_000_000, 1.51e9)
+    got: list[object] = []
+    waiting = threading.Thread(target=lambda: got.append(planner.result()))
+    waiting.start()
+    planner.close()
+    waiting.join(timeout=10)
+    assert not waiting.is_alive()
+    assert got == [None]

@@ -235,10 +235,10 @@ class SimulatorBackend(Backend, BufferSource, TransfersSource, TapeSource, JobsS
         return snapshot
 
     def close(self) -> None:
-        with self._lock:
-            if self._planner is not None:
-                self._planner.close()
-                self._planner = None
+        # Not under the lock: a fetch may hold it, waiting for the planner.
+        planner = self._planner
+        if planner is not None:
+            planner.close()
 
     def heartbeats(self, every: int = 1) -> tuple[Heartbeat, ...]:
         """XENONnT's event builders' heartbeats now (whatever the profile):

@@ -79,32 +79,34 @@ class Planner:
 
     def result(self) -> Catalogue | None:
         """The plan (waiting for the child), or None if the child could not
-        give it: plan it here then."""
-        process, self._process = self._process, None
+        give it (or was stopped by ``close``): plan it here then."""
+        process = self._process
         if process is None or process.stdout is None:
             return None
         try:
+            # Loaded as it comes (not read whole first: the 20 MB would be
+            # held twice at the peak), then the child must have ended well.
             with process.stdout:
-                data = process.stdout.read()
+                catalogue = pickle.load(process.stdout)
             if process.wait() != 0:
                 return None
-            catalogue = pickle.loads(data)
         except Exception:  # a child that died half-way: plan here
             process.kill()
             process.wait()
             return None
+        finally:
+            self._process = None
         if not isinstance(catalogue, Catalogue) or len(catalogue.history) != self._wanted[1]:
             return None
         return catalogue
 
     def close(self) -> None:
-        """Stop the child if it is still planning (the backend is closed first)."""
-        process, self._process = self._process, None
-        if process is not None:
+        """Stop the child if it is still planning (from any thread: a fetch
+        waiting for it in ``result`` then gets None at once)."""
+        process = self._process
+        if process is not None and process.poll() is None:
             process.kill()
             process.wait()
-            if process.stdout is not None:
-                process.stdout.close()
 
 
 def main(argv: list[str]) -> int:
