@@ -54,6 +54,7 @@ from backends.sources import (
     BufferSource,
     JobsSource,
     RunsSource,
+    SourceError,
     TapeSource,
     TransfersSource,
 )
@@ -127,6 +128,7 @@ class SimulatorBackend(Backend, BufferSource, TransfersSource, TapeSource, JobsS
         self._engine: Engine | None = None
         self._views: Views | None = None
         self._planner: Planner | None = None
+        self._closed = False
         if self.runs >= PLAN_APART_MIN_RUNS:
             self._planner = Planner(self.seed, self.runs, self._start, self._destinations)
         self._advanced = 0.0
@@ -145,6 +147,8 @@ class SimulatorBackend(Backend, BufferSource, TransfersSource, TapeSource, JobsS
             if self._planner is not None:
                 catalogue = self._planner.result()
                 self._planner = None
+            if self._closed:  # the console stopped meanwhile: plan nothing
+                raise SourceError("the simulator was closed")
             if catalogue is None:
                 catalogue = Catalogue(self.seed, self.runs, self._start, self._destinations)
             faults = plan_faults(self.scenario, self.seed, self._start, catalogue.history)
@@ -236,6 +240,7 @@ class SimulatorBackend(Backend, BufferSource, TransfersSource, TapeSource, JobsS
 
     def close(self) -> None:
         # Not under the lock: a fetch may hold it, waiting for the planner.
+        self._closed = True
         planner = self._planner
         if planner is not None:
             planner.close()

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import gc
 import json
-import os
 import pickle
 import subprocess
 import sys
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -32,8 +32,16 @@ __all__ = ["Planner"]
 
 #: The directory the ``backends`` package is in (the child imports it from there).
 _ROOT = str(Path(__file__).resolve().parents[2])
-#: The child's program (not ``-m``: the package imports this module).
-_CHILD = "import sys; from backends.simulator.planner import main; sys.exit(main(sys.argv[1:]))"
+#: The child's program, run isolated (``-I``: neither the current directory,
+#: where another ``backends`` may be, nor ``PYTHON*`` variables on its path)
+#: with this package's directory first: the child plans with this code.
+_CHILD = (
+    "import sys; sys.path.insert(0, sys.argv[1]); "
+    "from backends.simulator.planner import main; sys.exit(main(sys.argv[2:]))"
+)
+#: A child that has not handed the plan back this long after it was asked
+#: for is killed and the backend plans itself (1,000,000 runs take about 2 s).
+WAIT_S = 60.0
 
 
 def _args(
@@ -63,15 +71,12 @@ class Planner:
         self._process: subprocess.Popen[bytes] | None = None
         if not sys.executable:
             return
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (_ROOT, env.get("PYTHONPATH")) if p)
         try:
             self._process = subprocess.Popen(
-                [sys.executable, "-c", _CHILD, _args(*self._wanted, destinations)],
+                [sys.executable, "-I", "-c", _CHILD, _ROOT, _args(*self._wanted, destinations)],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
-                env=env,
                 close_fds=True,
             )
         except OSError:
@@ -83,6 +88,9 @@ class Planner:
         process = self._process
         if process is None or process.stdout is None:
             return None
+        deadline = threading.Timer(WAIT_S, process.kill)
+        deadline.daemon = True
+        deadline.start()
         try:
             # Loaded as it comes (not read whole first: the 20 MB would be
             # held twice at the peak), then the child must have ended well.
@@ -95,6 +103,7 @@ class Planner:
             process.wait()
             return None
         finally:
+            deadline.cancel()
             self._process = None
         if not isinstance(catalogue, Catalogue) or len(catalogue.history) != self._wanted[1]:
             return None
@@ -104,9 +113,12 @@ class Planner:
         """Stop the child if it is still planning (from any thread: a fetch
         waiting for it in ``result`` then gets None at once)."""
         process = self._process
-        if process is not None and process.poll() is None:
-            process.kill()
-            process.wait()
+        if process is not None:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            if process.stdout is not None:
+                process.stdout.close()
 
 
 def main(argv: list[str]) -> int:
