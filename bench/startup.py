@@ -13,7 +13,7 @@ the min) of the pairs, and a ratio to its floor. These machines are shared
 and noisy: compare ratios within one run, not absolute figures across runs.
 
     .venv/bin/python bench/startup.py [--sizes 720,26762,267620] [--pairs 3]
-                                      [--steady 60] [--markdown]
+                                      [--steady 60] [--against DIR]
 
 What it measures, per size:
 
@@ -51,8 +51,8 @@ ESC = b"\x1b"
 EARLY = 16.0
 
 
-def env(home: str) -> dict[str, str]:
-    return {"CONDOR_CONFIG": "/dev/null", "PYTHONPATH": str(ROOT), "HOME": home}
+def env(home: str, root: Path = ROOT) -> dict[str, str]:
+    return {"CONDOR_CONFIG": "/dev/null", "PYTHONPATH": str(root), "HOME": home}
 
 
 @dataclass
@@ -188,6 +188,15 @@ def console_session(runs: int, home: str, figures: Figures, steady: float) -> No
         figures.rss.append(term.peak_rss_mb())
 
 
+def first_frame_of(root: Path, runs: int, home: str) -> float:
+    """The first populated frame of the build in ``root`` (``--against``)."""
+    argv = [sys.executable, "-m", "console.cli", "--runs", str(runs)]
+    # (in its tree: ``-m`` puts the working directory first on the path)
+    with Terminal(argv, env=env(home, root), cwd=str(root)) as term:
+        term.wait(populated(runs), timeout=120)
+        return term.since_start()
+
+
 def htop_window(home: str, seconds: float) -> float | None:
     htop = shutil.which("htop")
     if htop is None:
@@ -210,17 +219,26 @@ def main() -> None:
     parser.add_argument("--sizes", default="720,26762,267620")
     parser.add_argument("--pairs", type=int, default=3)
     parser.add_argument("--steady", type=float, default=60.0)
+    parser.add_argument(
+        "--against",
+        type=Path,
+        help="another build's tree (git archive REV | tar -x -C DIR): its first "
+        "populated frame is measured in each pair too",
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     home = tempfile.mkdtemp(prefix="xenon-bench-")
     bare = Figures()
     consoles = {n: Figures() for n in sizes}
+    against: dict[int, list[float]] = {n: [] for n in sizes}
     htop_rate = htop_window(home, args.steady) if args.steady > 0 else None
     for runs in sizes:
         for pair in range(args.pairs):
             print(f"  {runs:,} runs, pair {pair + 1}/{args.pairs}…", file=sys.stderr, flush=True)
             bare_session(home, bare)
             console_session(runs, home, consoles[runs], args.steady if pair == 0 else 0)
+            if args.against is not None:
+                against[runs].append(first_frame_of(args.against, runs, home))
     shutil.rmtree(home, ignore_errors=True)
 
     med = statistics.median
@@ -247,6 +265,16 @@ def main() -> None:
             for f in consoles.values()
         ],
     )
+    if args.against is not None:
+        row(
+            f"first populated frame, `{args.against}`",
+            f"bare app {fmt_s(frame_floor)}",
+            [
+                f"{fmt_s(med(a))} ({med(a) / frame_floor:.1f}x), "
+                f"min {min(a) / min(bare.first_frame):.1f}x"
+                for a in against.values()
+            ],
+        )
     row(
         f"`End`/`Home` in the first {EARLY:.0f} s, p90",
         f"bare app {fmt_s(p90(bare.keys))}",
@@ -272,7 +300,13 @@ def main() -> None:
     )
     row(
         "terminal bytes per second",
-        f"`htop -d 10` {htop_rate:,.0f} B/s" if htop_rate else "htop not installed",
+        (
+            f"`htop -d 10` {htop_rate:,.0f} B/s"
+            if htop_rate
+            else "not measured (--steady 0)"
+            if args.steady <= 0
+            else "htop not installed"
+        ),
         [
             (
                 f"{f.bytes_per_s:,.0f} B/s"
