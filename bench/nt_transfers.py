@@ -14,7 +14,10 @@ polls), median of ``--repeat``:
 * ``evidence``: ``evidence_of`` of that poll, incremental from the last one
   (``previous``), and a full one for comparison;
 * ``with_evidence``: the runs' table derived again with it (only the runs
-  whose rules changed), and with a full ``evidence_of`` (every run keyed).
+  whose rules changed), and with a full ``evidence_of`` (every run keyed);
+* ``pane``: the transfers pane's drawing of a poll (RSE rows, stuck line
+  and rows) on the main thread, after the poll's thread prepared it (the
+  console) and with nothing prepared (its passes over the rules its own).
 
     .venv/bin/python bench/nt_transfers.py [--runs 26762] [--repeat 5]
 
@@ -32,11 +35,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from dataclasses import replace
+
 from backends.analysis.policy import XENONNT_POLICY
 from backends.analysis.rucio_evidence import evidence_of
 from backends.analysis.run_index import RunIndex
 from backends.model import TransfersSnapshot
 from backends.simulator import SimulatorBackend
+from console.render import transfers as transfers_render
+from console.render.eta import transfers_etas
 
 #: Simulated seconds between two polls (rules change: the newest runs').
 STEP_S = 900.0
@@ -97,6 +104,31 @@ def main() -> None:
         derived.append(0 if table is None else table.derived)  # type: ignore[attr-defined]
         evidence = new  # type: ignore[assignment]
         index.update(nt.fetch_runs().runs)
+
+    # The transfers pane's drawing (the main thread): with the poll's
+    # ``prepare`` made in the poll's thread (the console), and alone (each of
+    # its passes over the rules made on the main thread, as before they were
+    # made once a snapshot).
+    def pane(s: TransfersSnapshot, etas: object) -> None:
+        transfers_render.rse_rows(s, s.taken_at, etas=etas)  # type: ignore[arg-type]
+        transfers_render.stuck_line(s)
+        transfers_render.stuck_rows(s, s.taken_at)
+        transfers_render.stuck_runs(s, s.taken_at)
+
+    def fresh() -> TransfersSnapshot:
+        return replace(snap, rules=tuple(snap.rules))  # another snapshot: nothing made yet
+
+    prepared_draw: list[float] = []
+    prepare_times: list[float] = []
+    alone: list[float] = []
+    for _ in range(repeat):
+        s = fresh()
+        took, etas = timed(lambda s=s: transfers_render.prepare(s))  # type: ignore[misc]
+        prepare_times.append(took)
+        prepared_draw.append(timed(lambda s=s, e=etas.rses: pane(s, e))[0])  # type: ignore[attr-defined,misc]
+        s = fresh()
+        etas = transfers_etas(s)
+        alone.append(timed(lambda s=s, e=etas.rses: pane(s, e))[0])  # type: ignore[misc]
     # The same join without ``previous`` (every run keyed again), for comparison.
     full_join = median(lambda: index.with_evidence(evidence_of(snap)), repeat)
     rules = len(snap.rules)
@@ -112,6 +144,12 @@ def main() -> None:
         ("evidence_of, full", statistics.median(fulls)),
         (f"with_evidence ({derived_median:g} runs derived)", statistics.median(rederive)),
         ("full evidence_of + with_evidence (all keyed)", full_join),
+    ):
+        print(f"{label:<48} {value * ms:8.1f}  ({value / floor:5.1f}x)")
+    for label, value in (
+        ("pane prepare, in the poll's thread", statistics.median(prepare_times)),
+        ("pane drawing after it (main thread)", statistics.median(prepared_draw)),
+        ("pane drawing, nothing made before", statistics.median(alone)),
     ):
         print(f"{label:<48} {value * ms:8.1f}  ({value / floor:5.1f}x)")
     poll = statistics.median(polls) + statistics.median(joins) + statistics.median(rederive)

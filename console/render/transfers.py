@@ -11,7 +11,13 @@ from rich.text import Text
 
 from backends.analysis.eta import Eta
 from backends.analysis.safety import DEFAULT_POLICY, SafetyPolicy
-from backends.analysis.transfers import RseSummary, stuck_rules, stuck_since, summarize_transfers
+from backends.analysis.transfers import (
+    RseSummary,
+    rules_in,
+    stuck_rules,
+    stuck_since,
+    summarize_transfers,
+)
 from backends.model import RuleState, TransfersSnapshot
 from console.format import format_bytes, format_duration, format_rate
 from console.perfdata import Figure, FigureSpec
@@ -135,8 +141,8 @@ def stuck_line(snapshot: TransfersSnapshot) -> Text:
         line.append(strip_controls(first.error or "no error given"), style="red")
     else:
         line.append("No stuck rules", style="green")
-    suspended = sum(1 for r in snapshot.rules if r.state is RuleState.SUSPENDED)
-    waiting = sum(1 for r in snapshot.rules if r.state is RuleState.WAITING_APPROVAL)
+    suspended = len(rules_in(snapshot, RuleState.SUSPENDED))
+    waiting = len(rules_in(snapshot, RuleState.WAITING_APPROVAL))
     if suspended:
         line.append(f" · {suspended} suspended", style="yellow")
     if waiting:
@@ -160,10 +166,7 @@ STUCK_COLUMNS = (
 
 def stuck_rows(snapshot: TransfersSnapshot, now: datetime) -> list[Row]:
     """Every stuck rule (oldest first), then every suspended one."""
-    suspended = sorted(
-        (r for r in snapshot.rules if r.state is RuleState.SUSPENDED),
-        key=lambda r: (r.updated_at, r.id),
-    )
+    suspended = sorted(rules_in(snapshot, RuleState.SUSPENDED), key=lambda r: (r.updated_at, r.id))
     rows: list[Row] = []
     for rule in [*stuck_rules(snapshot), *suspended]:
         run = rule.run_number if rule.run_number is not None else rule.run_name
@@ -194,7 +197,11 @@ def run_of_rule(snapshot: TransfersSnapshot, rule_id: str) -> int | None:
 
 
 def prepare(snapshot: TransfersSnapshot, policy: SafetyPolicy = DEFAULT_POLICY) -> TransfersEtas:
-    """The ETAs the pane shows (in the poll's worker)."""
+    """The ETAs the pane shows (in the poll's worker), and the passes over
+    the rules the pane reads made here, once (``analysis.transfers``): the
+    main thread finds them made."""
+    summarize_transfers(snapshot, snapshot.taken_at)
+    stuck_rules(snapshot)
     return transfers_etas(snapshot, policy)
 
 
