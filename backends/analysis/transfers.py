@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -46,15 +47,28 @@ def stuck_since(rule: Rule) -> datetime:
 #: alarms and the diagnosis; XENONnT's Rucio lists every rule of every run
 #: (53,615 at 26,762 runs, 15 ms a pass): each pass is made once a snapshot,
 #: in the poll's thread (``console/render/transfers.prepare``).
-_LAST: dict[str, tuple[TransfersSnapshot, object, object]] = {}
+#: (The answers for other arguments are kept beside: the diagnosis asks
+#: for the summaries at another ``now`` than the pane.)
+_LAST: dict[str, tuple[TransfersSnapshot, dict[object, object]]] = {}
+
+
+_LAST_LOCK = threading.Lock()  # (the pane's, the poll's and the diagnosis's threads)
 
 
 def _once(name: str, snap: TransfersSnapshot, args: object, compute: Callable[[], _T]) -> _T:
-    last = _LAST.get(name)
-    if last is not None and last[0] is snap and last[1] == args:
-        return cast(_T, last[2])
-    result = compute()
-    _LAST[name] = (snap, args, result)
+    with _LAST_LOCK:
+        last = _LAST.get(name)
+        if last is not None and last[0] is snap and args in last[1]:
+            return cast(_T, last[1][args])
+    result = compute()  # (outside the lock: two threads may both make it)
+    with _LAST_LOCK:
+        last = _LAST.get(name)
+        if last is None or last[0] is not snap:
+            last = _LAST[name] = (snap, {})
+        answers = last[1]
+        answers[args] = result
+        if len(answers) > 8:  # (one snapshot asked at ever new times: keep a few)
+            del answers[next(iter(answers))]
     return result
 
 
