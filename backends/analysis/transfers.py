@@ -41,17 +41,15 @@ def stuck_since(rule: Rule) -> datetime:
     return rule.stuck_since or rule.updated_at
 
 
-#: The last answer of each function below, by the snapshot it was made of
-#: (the snapshot itself is kept: an identity is not reused while it lives).
+#: The answers of each function below for the last snapshot asked about, by
+#: their arguments (the snapshot itself is kept: an identity is not reused
+#: while it lives).
 #: A transfers poll's rules are read by the pane (the main thread), its
 #: alarms and the diagnosis; XENONnT's Rucio lists every rule of every run
 #: (53,615 at 26,762 runs, 15 ms a pass): each pass is made once a snapshot,
 #: in the poll's thread (``console/render/transfers.prepare``).
-#: (The answers for other arguments are kept beside: the diagnosis asks
-#: for the summaries at another ``now`` than the pane.)
+#: (The diagnosis asks for the summaries at another ``now`` than the pane.)
 _LAST: dict[str, tuple[TransfersSnapshot, dict[object, object]]] = {}
-
-
 _LAST_LOCK = threading.Lock()  # (the pane's, the poll's and the diagnosis's threads)
 
 

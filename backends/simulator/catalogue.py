@@ -273,8 +273,9 @@ class Catalogue:
         starts = array("d", accumulate(steps, operator.sub, initial=start))
         starts.reverse()
         # What follows from a run's source, science-run era and donotprocess
-        # (``_science_tag``), by a table of the few combinations: the eras
-        # are stretches of the sorted starts (the first era listed wins).
+        # (``_facts``, as ``_spec`` makes it), by a table of the few
+        # combinations: the eras (``_era``) are stretches of the sorted
+        # starts (the first era listed wins).
         era: list[str | None] = [None] * runs
         for tag, first, end in reversed(SCIENCE_RUNS):
             low, high = bisect_left(starts, first), bisect_left(starts, end)
@@ -314,12 +315,8 @@ class Catalogue:
 
     def next_spec(self, start: float) -> RunSpec:
         """The run after the last one planned, starting at ``start``."""
-        spec = self._spec(self._next_number, start, self._draw())
+        spec = self._spec(self._next_number, start, self._draw(), self._destinations)
         self._next_number += 1
-        if self._destinations is not None:
-            fixed = self._destinations.get(spec.detector)
-            if fixed is not None:
-                spec = spec._replace(science=fixed[0], eu_rse=fixed[1])
         return spec
 
     def _draw(self) -> _Draw:
@@ -355,12 +352,16 @@ class Catalogue:
         )
 
     @staticmethod
-    def _spec(number: int, start: float, d: _Draw) -> RunSpec:
+    def _spec(
+        number: int,
+        start: float,
+        d: _Draw,
+        destinations: Mapping[str, tuple[bool, str]] | None = None,
+    ) -> RunSpec:
         source, duration, events, size, eu_rse, donotprocess, salt, gap = d
-        tag, muon_veto = _science_tag(source, start)
-        science = tag is not None
-        tags = _TAGS[tag, bool(donotprocess)]
-        detector = DETECTOR_MUON_VETO if muon_veto else DETECTOR_TPC
+        tags, science, processable, detector, fixed_eu = _facts(
+            source, _era(start), bool(donotprocess), destinations
+        )
         return _new_spec(
             RunSpec,
             (
@@ -373,11 +374,11 @@ class Catalogue:
                 events,
                 size,
                 _files(events),
-                eu_rse,
+                eu_rse if fixed_eu is None else fixed_eu,
                 salt,
                 gap,
                 science,
-                not (muon_veto or donotprocess),
+                processable,
             ),
         )
 
@@ -430,7 +431,7 @@ def _facts(
 ) -> tuple[tuple[str, ...], bool, bool, str, str | None]:
     """(tags, science, processable, detector, the European RSE the
     destinations fix or None) of a run of ``source`` started in science-run
-    era ``era`` (None: none), as ``_spec`` and ``next_spec`` make them."""
+    era ``era`` (None: none): the plan's and ``_spec``'s one derivation."""
     tag = None if source in NEVER_SCIENCE else era
     muon_veto = tag is None and source == SOURCE_MUON_VETO
     detector = DETECTOR_MUON_VETO if muon_veto else DETECTOR_TPC
@@ -442,13 +443,12 @@ def _facts(
     return _TAGS[tag, donotprocess], science, not (muon_veto or donotprocess), detector, eu
 
 
-def _science_tag(source: str, start: float) -> tuple[str | None, bool]:
-    """(the science-run tag of a run, whether it is of the muon veto)."""
-    if source not in NEVER_SCIENCE:
-        for tag, first, end in SCIENCE_RUNS:
-            if first <= start < end:
-                return tag, False
-    return None, source == SOURCE_MUON_VETO
+def _era(start: float) -> str | None:
+    """The science run a run started at ``start`` falls in (None: none)."""
+    for tag, first, end in SCIENCE_RUNS:
+        if first <= start < end:
+            return tag
+    return None
 
 
 #: The tags of a run by (science-run tag, donotprocess): one shared tuple each.

@@ -3,12 +3,12 @@
 Planning 267,620 runs (``Catalogue``) is most of a second of pure Python; in
 a thread it holds the GIL against the screen's own start (imports, layout,
 the first paint), so the two add up before the first populated frame. A
-``Planner`` starts ``python -m backends.simulator.planner`` at once, which
+``Planner`` starts a Python child at once (``main``, isolated), which
 plans the same catalogue (the same code, the same seeded stream) and hands
 it back pickled on its stdout (the plan is columns of arrays: 20 MB at
 267,620 runs, 20 ms to load); the backend takes it at its first fetch.
 Anything wrong with the child (it cannot start, it fails, it hands back
-something else) and the backend plans in its own process, as it does for
+something else, it is silent ``WAIT_S``) and the backend plans in its own process, as it does for
 short histories.
 
 The pickle comes from a child this process started from its own code, over
