@@ -464,3 +464,57 @@ def test_report_marks_a_purged_run_without_valid_copies() -> None:
     assert purge_cell(run(), DEFAULT_POLICY).plain == "no copy"
     lost = purge_cell(run(eu), DEFAULT_POLICY)
     assert lost.plain == "purged, no valid copy" and "red" in str(lost.style)
+
+
+# ------------------------------------------------------------------ startup
+
+
+def test_the_tui_imports_with_the_collector_off_and_runs_with_it_on(monkeypatch):
+    """The screen's imports run with the garbage collector off (it walked
+    their long-lived objects again and again: 40 ms of a first frame); the
+    app runs with it on again and those objects frozen out of it."""
+    import gc
+
+    import console.app
+
+    seen: dict[str, object] = {}
+    real_backends = fetching.Backends
+
+    def backends(config):
+        seen["constructed with gc on"] = gc.isenabled()
+        return real_backends(config)
+
+    def run_app(config, sources, record=None):
+        seen["running with gc on"] = gc.isenabled()
+        seen["frozen"] = gc.get_freeze_count()
+        sources.close()
+        return 0
+
+    monkeypatch.setattr("console.cli._no_terminal", lambda: None)
+    monkeypatch.setattr(fetching, "Backends", backends)
+    monkeypatch.setattr(console.app, "run_app", run_app)
+    try:
+        assert main(["--speed", "0"]) == 0
+    finally:
+        gc.unfreeze()
+        gc.enable()
+    assert seen["constructed with gc on"] is False
+    assert seen["running with gc on"] is True
+    assert isinstance(seen["frozen"], int) and seen["frozen"] > 10_000
+
+
+def test_the_collector_is_on_again_when_the_backends_fail(monkeypatch, capsys):
+    import gc
+
+    def backends(config):
+        raise fetching.BackendConfigError("simulator: no such thing")
+
+    monkeypatch.setattr("console.cli._no_terminal", lambda: None)
+    monkeypatch.setattr(fetching, "Backends", backends)
+    try:
+        assert main(["--speed", "0"]) == 2
+        assert gc.isenabled()
+    finally:
+        gc.unfreeze()
+        gc.enable()
+    assert "no such thing" in capsys.readouterr().err
