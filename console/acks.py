@@ -22,14 +22,18 @@ import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import platformdirs
 
 from backends.analysis.alarms import Alarm
+
+if TYPE_CHECKING:
+    from console.config import Config
 
 STATE_VERSION = 1
 #: A state file larger than this is corrupt (a real one is a few kB).
@@ -56,6 +60,11 @@ class Ack:
 
 class AckStore:
     """Acknowledgements and open occurrences; ``path=None`` keeps them in memory."""
+
+    #: Told (from another thread) when an acknowledgement did not reach the
+    #: other consoles it is shared with (``SharedAckStore``; this one's are
+    #: this console's, and a failed save says so itself).
+    on_error: Callable[[str], None] | None = None
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
@@ -125,6 +134,9 @@ class AckStore:
             self.save()
 
     # ------------------------------------------------------------- storage
+
+    def close(self) -> None:
+        """Let go of what the store holds (nothing here: each save writes the file whole)."""
 
     def save(self) -> str | None:
         """Write the state file; the reason it was not written, or None."""
@@ -246,3 +258,14 @@ def _why(exc: OSError) -> str:
 def _parse_time(text: str) -> datetime:
     value = datetime.fromisoformat(text)
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def ack_store_for(config: Config, default: Callable[[], AckStore]) -> AckStore:
+    """Shared acknowledgements when a pane is fed by NATS (``shared_acks``,
+    imported only then), else ``default()``."""
+    for spec in config.backends_in_use():
+        if spec.type == "nats":
+            from console.shared_acks import shared_store
+
+            return shared_store(config, spec.options)
+    return default()

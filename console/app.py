@@ -42,7 +42,7 @@ from backends.analysis.run_index import RunTable
 from backends.foreground import FOREGROUND
 from backends.model import JobsSnapshot, Kind, RunDetail, Snapshot
 from backends.sources import RunDetailSource
-from console.acks import AckStore
+from console.acks import AckStore, ack_store_for
 from console.acks import default_path as default_ack_path
 from console.config import Config, ConfigError
 from console.fetching import Backends
@@ -827,22 +827,18 @@ def run_app(config: Config, sources: Backends | None = None, *, record: Path | N
         except OSError as exc:
             sources.close()
             raise ConfigError(f"--record {record}: {exc.strerror or exc}") from None
-    from console.shared_acks import SharedAckStore, ack_store_for
-
     acks = ack_store_for(config, lambda: AckStore(default_ack_path()))
     app = XenonConsole(config, sources, watchdog=True, recorder=recorder, acks=acks)
-    if isinstance(acks, SharedAckStore):
 
-        def tell(message: str) -> None:
-            with contextlib.suppress(Exception):  # the app has stopped meanwhile
-                app.call_from_thread(app.notify, message, severity="error", timeout=15)
+    def tell(message: str) -> None:
+        with contextlib.suppress(Exception):  # the app has stopped meanwhile
+            app.call_from_thread(app.notify, message, severity="error", timeout=15)
 
-        acks.on_error = tell
+    acks.on_error = tell
     try:
         result = app.run()
     finally:
-        if isinstance(acks, SharedAckStore):
-            acks.close()
+        acks.close()
     # A crash (Textual printed its traceback) is not a clean exit: 1, as
     # Textual's return code says, for the shell and a supervisor.
     return int(result or 0) or (app.return_code or 0)

@@ -27,7 +27,7 @@ import dataclasses
 import hashlib
 import json
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -91,8 +91,6 @@ class SharedAckStore(AckStore):
         self.name = (name or feed.os_user())[:MAX_TEXT]
         self.bucket = f"{options.bucket}{ACKS_SUFFIX}"
         self.where = dataclasses.replace(options, bucket=self.bucket).where()
-        #: Told (from the link's thread) when a write did not reach NATS.
-        self.on_error: Callable[[str], None] | None = None
         self._lock = threading.Lock()
         self._kv: Any = None
         #: Occurrence -> the ``ack.*`` revision it was read at.
@@ -315,12 +313,8 @@ class SharedAckStore(AckStore):
         self._link.close()
 
 
-def ack_store_for(config: Config, default: Callable[[], AckStore]) -> AckStore:
-    """Shared acknowledgements when a pane is fed by NATS, else ``default()``."""
-    for spec in config.backends_in_use():
-        if spec.type == "nats":
-            from backends.natsfeed import OPTIONS
+def shared_store(config: Config, options: Mapping[str, object]) -> SharedAckStore:
+    """The shared store of a console fed by the ``nats`` backend with these options."""
+    from backends.natsfeed import OPTIONS
 
-            options = NatsOptions.from_options(spec.options, known=OPTIONS)
-            return SharedAckStore(options, name=config.ack_name)
-    return default()
+    return SharedAckStore(NatsOptions.from_options(options, known=OPTIONS), name=config.ack_name)

@@ -80,8 +80,9 @@ def test_an_unknown_backend_type_names_the_known_ones() -> None:
 
 def test_the_console_starts_without_reading_package_metadata() -> None:
     """Importing the TUI and building the simulator's backends reads no
-    installed package's metadata, nor the recordings and drill-down code
-    (each cost the first frame; they load when first used)."""
+    installed package's metadata, nor the recordings, the drill-down code, or
+    NATS's client and shared acknowledgements (each cost the first frame;
+    they load when first used)."""
     code = (
         "import sys\n"
         "from console import cli, app\n"
@@ -89,8 +90,11 @@ def test_the_console_starts_without_reading_package_metadata() -> None:
         "from console.fetching import Backends\n"
         "cli.build_parser()\n"
         "Backends(load_config(None)).close()\n"
+        "from console.acks import AckStore, ack_store_for\n"
+        "ack_store_for(load_config(None), lambda: AckStore(None))\n"
         "lazy = ['importlib.metadata', 'console.recording', 'console.replay',\n"
-        "        'backends.analysis.drilldown', 'console.screens.run_details']\n"
+        "        'backends.analysis.drilldown', 'console.screens.run_details',\n"
+        "        'console.shared_acks', 'backends.natsfeed']\n"
         "print(','.join(m for m in lazy if m in sys.modules))\n"
     )
     assert _printed_by(code) == ""

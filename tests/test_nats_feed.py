@@ -25,6 +25,7 @@ from backends.natsfeed import NatsBackend, feed
 from backends.natsfeed.link import NatsOptions, safe_url
 from backends.simulator import SimulatorBackend
 from backends.sources import BackendConfigError, SourceError
+from console.acks import AckStore, ack_store_for
 from console.cli import main
 from console.collector import Collector
 from console.config import ConfigError, load_config
@@ -552,6 +553,22 @@ def test_acking_without_nats_says_it_is_not_shared(tmp_path: Path) -> None:
         assert store.save_error is not None and "not shared: NATS unreachable" in store.save_error
     finally:
         store.close()
+
+
+def test_a_console_fed_by_nats_shares_its_acknowledgements(tmp_path: Path) -> None:
+    """``ack_store_for``: the bucket beside the feed's for a ``nats`` backend
+    (its name from the config); a console of its own keeps its own file."""
+    config = load_config(_feed_config(tmp_path, "nats://127.0.0.1:1"))
+    store = ack_store_for(config, lambda: AckStore(tmp_path / "acks.json"))
+    try:
+        assert isinstance(store, SharedAckStore)
+        assert store.bucket.endswith("-acks") and store.path is None
+    finally:
+        store.close()
+    alone = load_config(_config(tmp_path, "[backends.simulator]\nspeed = 0\n", "alone.toml"))
+    local = ack_store_for(alone, lambda: AckStore(tmp_path / "acks.json"))
+    assert type(local) is AckStore and local.path == tmp_path / "acks.json"
+    local.close()  # nothing to let go of
 
 
 # -------------------------------------------------------- the console itself
