@@ -430,6 +430,84 @@ def test_a_snapshot_over_the_servers_max_payload_is_said_and_blocks_nothing(
         server.stop()
 
 
+@dataclasses.dataclass
+class _Entry:
+    key: str
+    value: bytes
+    revision: int
+    operation: str | None = None
+
+
+class _WatchEnded(Exception):
+    pass
+
+
+class _ScriptedBucket:
+    """A bucket whose watch delivers ``script`` in order (None is the
+    client's "every current value delivered"), noting before each step
+    whether the console has taken its values as the bucket's."""
+
+    def __init__(self, backend: NatsBackend, script: list[_Entry | None]) -> None:
+        self.backend, self.script = backend, list(script)
+        self.store = {e.key: e for e in script if e is not None}
+        self.answered: list[bool] = []
+
+    async def watchall(self) -> _ScriptedBucket:
+        return self
+
+    async def updates(self, timeout: float) -> _Entry | None:
+        self.answered.append(self.backend._answered.is_set())
+        if not self.script:
+            raise _WatchEnded
+        return self.script.pop(0)
+
+    async def stop(self) -> None:
+        pass
+
+    async def get(self, key: str) -> _Entry:
+        return self.store[key]  # KeyError: not in the bucket
+
+
+def test_the_end_of_current_values_before_the_values_is_not_no_collector() -> None:
+    """nats-py can say "every current value delivered" before the first
+    value of a bucket a collector is writing (CI saw "no collector has
+    written to bucket 'xenon-console' yet" on the 20-consoles test): the
+    console waits for the bucket's heartbeat before it answers."""
+    import asyncio
+
+    beat = feed.Heartbeat(
+        "id", "host", "user", 42, "1.0", time.time() - 5, time.time(), 5.0,
+        {"tape": feed.SourceHealth("sim", None, time.time())},
+    )  # fmt: skip
+    backend = NatsBackend({"url": "nats://127.0.0.1:9", "connect_timeout": 1})
+    try:
+        bucket = _ScriptedBucket(
+            backend,
+            [
+                None,
+                _Entry("snap.tape", b"not read here", 7),
+                _Entry(feed.HEARTBEAT_KEY, feed.pack_heartbeat(beat), 8),
+            ],
+        )
+        with pytest.raises(_WatchEnded):
+            asyncio.run(backend._follow(bucket))
+        # Not answered after the early marker, nor after the tape's value:
+        # answered once the heartbeat the bucket holds has arrived.
+        assert bucket.answered == [False, False, False, True]
+        assert backend._current and backend._heartbeat() == beat
+    finally:
+        backend.close()
+    empty = NatsBackend({"url": "nats://127.0.0.1:9", "connect_timeout": 1})
+    try:
+        bucket = _ScriptedBucket(empty, [None])
+        with pytest.raises(_WatchEnded):
+            asyncio.run(empty._follow(bucket))
+        assert bucket.answered == [False, True]  # no heartbeat at all: no collector, at once
+        assert empty._current and empty._heartbeat() is None
+    finally:
+        empty.close()
+
+
 def test_no_collector_yet_and_no_server(tmp_path: Path, nats_server: NatsServer) -> None:
     backend = NatsBackend({"url": nats_server.url, "connect_timeout": 1})
     try:

@@ -131,6 +131,8 @@ class NatsBackend(Backend, BufferSource, TransfersSource, TapeSource, JobsSource
         import nats.errors
 
         watcher = await kv.watchall()
+        #: The heartbeat's revision the watch must reach before its values are current.
+        awaited: int | None = None
         try:
             while True:
                 try:
@@ -140,19 +142,49 @@ class NatsBackend(Backend, BufferSource, TransfersSource, TapeSource, JobsSource
                     if await self._watch_is_behind(kv):
                         return  # the server moved on without telling this watch
                     continue
-                if entry is None:  # every current value delivered
-                    with self._lock:
-                        self._current, self._watch_error = True, None
-                    self._answered.set()
-                    self._wake_all()
+                if entry is None:  # "every current value delivered", says the client
+                    awaited = await self._beat_not_delivered(kv)
+                    if awaited is None:
+                        self._became_current()
                     continue
                 try:
                     self._take(entry)
                 except Exception:  # a hostile value is its pane's error, said at the fetch
                     continue
+                if (
+                    awaited is not None
+                    and entry.key == feed.HEARTBEAT_KEY
+                    and entry.revision >= awaited
+                ):
+                    awaited = None
+                    self._became_current()
         finally:
             with contextlib.suppress(Exception):
                 await watcher.stop()
+
+    async def _beat_not_delivered(self, kv: Any) -> int | None:
+        """The revision of the bucket's heartbeat when the watch has not
+        delivered it yet, else None. nats-py can signal the end of the
+        current values before the first of them (the consumer's info says
+        nothing is pending once the server has sent the values, before the
+        client has read them): a console that believed it would say "no
+        collector" of a bucket a collector is writing. The heartbeat is
+        the last key of every publication, so once the watch reaches it the
+        values before it are in too."""
+        if self._value(feed.HEARTBEAT_KEY) is not None:
+            return None
+        try:
+            entry = await kv.get(feed.HEARTBEAT_KEY)
+        except Exception:  # no heartbeat (no collector yet), or not connected
+            return None
+        revision: int = entry.revision
+        return revision
+
+    def _became_current(self) -> None:
+        with self._lock:
+            self._current, self._watch_error = True, None
+        self._answered.set()
+        self._wake_all()
 
     async def _watch_is_behind(self, kv: Any) -> bool:
         """Whether the heartbeat moved on without the watch delivering it
