@@ -32,6 +32,7 @@ from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Header, Input, Static
 
 from backends.analysis.alarms import Alarm
@@ -74,6 +75,12 @@ WIDE_MIN_WIDTH = 120
 WIDE_MIN_HEIGHT = 36
 #: Where each built-in pane sits in the wide grid, in reading order (the
 #: small ones on top); a pane added later goes after them.
+#: Seconds the screen waits, after a poll brought new data to a pane that
+#: had some, for the polls that come with it: a burst of polls (tape,
+#: transfers, jobs and buffer come back within ~100 ms of each other) is one
+#: frame, not one per kind. A key or a resize ends the wait at once.
+FRAME_HOLD = 0.15
+
 GRID_ORDER = (Kind.BUFFER, Kind.TAPE, Kind.TRANSFERS, Kind.JOBS, Kind.RUNS)
 
 
@@ -190,6 +197,9 @@ class XenonConsole(App[int]):
         self._leaving = False
         self._pane_bar = PaneBar(id="pane-bar")
         self.sub_title = self._scenario_label()
+        #: See ``FRAME_HOLD`` (0: every poll drawn as it comes).
+        self.frame_hold = FRAME_HOLD
+        self._frames_held: Timer | None = None
 
     def _state(self, kind: Kind, replay: ReplayDriver | None) -> SourceState:
         if replay is not None:
@@ -288,6 +298,10 @@ class XenonConsole(App[int]):
         self.screen_diff.forget()
 
     def on_mount(self) -> None:
+        if self.is_headless:
+            # No terminal to spare: a Pilot test reads the screen as the data
+            # arrive (tests/test_app_simulator.py turns the hold on to test it).
+            self.frame_hold = 0.0
         # At once, not posted: the repaint after a resume must not be diffed
         # against what the terminal showed before the other program.
         self.app_suspend_signal.subscribe(self, self._terminal_unknown, immediate=True)
@@ -399,11 +413,40 @@ class XenonConsole(App[int]):
 
     @on(PollEvent)
     def _poll_event(self, message: PollEvent) -> None:
+        if isinstance(message.event, Polled):
+            self._hold_frames(message.event.result.kind)
         try:
             self.apply_event(message.event)
         finally:
             if message.shown is not None:
                 self.call_after_refresh(message.shown.set)
+
+    def _hold_frames(self, kind: Kind) -> None:
+        """Hold the screen's next frame for ``frame_hold`` seconds (a pane's
+        first data is drawn at once: the first screen is not kept waiting)."""
+        state = self.states.get(kind)
+        if self._frames_held is not None or self.frame_hold <= 0 or state is None:
+            return
+        if state.snapshot is None:
+            return
+        self._begin_batch()
+        self._frames_held = self.set_timer(self.frame_hold, self._release_frames, name="frame hold")
+
+    def _release_frames(self) -> None:
+        """Draw what the held polls changed, in one frame."""
+        held, self._frames_held = self._frames_held, None
+        if held is None:
+            return
+        held.stop()
+        self._end_batch()
+        if self._screen_stack:  # (none once the console is on its way out)
+            self.screen.check_idle()  # the screen resumes its updates when idle
+
+    async def on_event(self, event: events.Event) -> None:
+        # A key, a click or a resize is answered at once, held frames or not.
+        if self._frames_held is not None and isinstance(event, (events.InputEvent, events.Resize)):
+            self._release_frames()
+        await super().on_event(event)
 
     def apply_event(self, event: Event) -> None:
         """Apply an event to the state, then redraw what it touched (main thread)."""

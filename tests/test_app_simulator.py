@@ -368,3 +368,74 @@ async def test_a_failing_diagnosis_leaves_every_alarm_on_the_strip(
         strip = screen_lines(app)[1]
         assert "7 rules stuck at NIKHEF_USERDISK │ NIKHEF_USERDISK unavailable" in strip
         assert "◆" not in strip
+
+
+async def test_a_burst_of_polls_is_one_frame_and_a_key_draws_at_once() -> None:
+    """Polls that come back together (tape, transfers, jobs, buffer) are
+    drawn in one frame, not one each; a key ends the wait at once; a
+    pane's first data is never held."""
+    from console.app import FRAME_HOLD, PollEvent
+
+    app = simulator_app()
+    assert app.frame_hold == FRAME_HOLD > 0
+    app._hold_frames(Kind.BUFFER)  # no data yet: the first screen is not kept waiting
+    assert app._frames_held is None
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_settled(pilot)
+        assert app.frame_hold == 0  # headless: drawn as it comes
+        frames = 0
+        screen = app.screen
+        draw = screen._compositor_refresh
+
+        def counted() -> None:
+            nonlocal frames
+            frames += 1
+            draw()
+
+        screen._compositor_refresh = counted  # type: ignore[method-assign]
+        app.frame_hold = 60.0  # long enough that only the key below can end it
+        sim = app.sources.for_kind(Kind.BUFFER)
+        sim.advance(3600)
+        snapshots = {
+            Kind.TAPE: sim.fetch_tape(),
+            Kind.TRANSFERS: sim.fetch_transfers(),
+            Kind.JOBS: sim.fetch_jobs(),
+            Kind.BUFFER: sim.fetch_buffer(),
+        }
+        for kind, snapshot in snapshots.items():
+            app.post_message(PollEvent(Polled(Result(kind, "simulator", snapshot, None, 0.0), 0.0)))
+            await pilot.pause(0.05)  # apart, as polls come back
+        assert frames == 0  # held: nothing drawn yet
+        assert app._frames_held is not None
+        assert app.pane(Kind.BUFFER).snapshot is snapshots[Kind.BUFFER]  # the state is current
+        await pilot.press("f12")  # any key: answered, and the held changes drawn with it
+        assert app._frames_held is None
+        assert frames >= 1
+        # A short hold ends by itself, with one frame for its burst.
+        app.frame_hold = 0.2
+        sim.advance(3600)
+        before = frames
+        for kind in snapshots:
+            fetched = {
+                Kind.TAPE: sim.fetch_tape,
+                Kind.TRANSFERS: sim.fetch_transfers,
+                Kind.JOBS: sim.fetch_jobs,
+                Kind.BUFFER: sim.fetch_buffer,
+            }[kind]()
+            app.post_message(PollEvent(Polled(Result(kind, "simulator", fetched, None, 0.0), 0.0)))
+        for _ in range(200):
+            await pilot.pause(0.02)
+            if app._frames_held is None and frames > before:
+                break
+        assert app._frames_held is None and frames > before
+        app.frame_hold = 0.001
+        app.post_message(
+            PollEvent(Polled(Result(Kind.TAPE, "simulator", sim.fetch_tape(), None, 0.0), 0.0))
+        )
+        app.exit()
+    # A hold that ends once the console has left (no screen any more): no error.
+    batches = app._batch_count  # (Textual's own, left at its exit)
+    app._begin_batch()
+    app._frames_held = app.set_timer(60, lambda: None)
+    app._release_frames()
+    assert app._frames_held is None and app._batch_count == batches
