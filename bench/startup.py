@@ -23,7 +23,8 @@ What it measures, per size:
 - ``/unsafe`` + Enter once the verdicts are in: Enter to the filtered rows;
 - ``s`` (sort by run number): key to the sorted rows;
 - steady CPU (% of one core) and terminal bytes per second over ``--steady``
-  seconds with every pane live (first pair only);
+  seconds with every pane live (first pair only), beside the CPU of the bare
+  app left alone and of ``htop -d 10`` over as long;
 - peak RSS (VmHWM) at the end of the session.
 """
 
@@ -197,14 +198,25 @@ def first_frame_of(root: Path, runs: int, home: str) -> float:
         return term.since_start()
 
 
-def htop_window(home: str, seconds: float) -> float | None:
+def htop_window(home: str, seconds: float) -> tuple[float, float] | None:
+    """(% of one core, bytes per second) of ``htop -d 10`` at the same size."""
     htop = shutil.which("htop")
     if htop is None:
         return None
     with Terminal([htop, "-d", "10"], env={"HOME": home}) as term:
         term.wait(lambda s: "Load average" in s or "Tasks" in s)
         time.sleep(3)
-        return measure_window(term, seconds)[1]
+        return measure_window(term, seconds)
+
+
+def bare_idle_cpu(home: str, seconds: float) -> float:
+    """% of one core of the bare Textual app left alone: Textual's own price
+    of being up (its input thread wakes ten times a second)."""
+    argv = [sys.executable, str(ROOT / "bench" / "bare_app.py")]
+    with Terminal(argv, env=env(home)) as term:
+        term.wait(lambda s: "hello" in s)
+        time.sleep(3)
+        return measure_window(term, seconds)[0]
 
 
 # ----------------------------------------------------------------- report
@@ -231,7 +243,9 @@ def main() -> None:
     bare = Figures()
     consoles = {n: Figures() for n in sizes}
     against: dict[int, list[float]] = {n: [] for n in sizes}
-    htop_rate = htop_window(home, args.steady) if args.steady > 0 else None
+    htop = htop_window(home, args.steady) if args.steady > 0 else None
+    htop_cpu, htop_rate = htop if htop is not None else (None, None)
+    idle_cpu = bare_idle_cpu(home, args.steady) if args.steady > 0 else None
     for runs in sizes:
         for pair in range(args.pairs):
             print(f"  {runs:,} runs, pair {pair + 1}/{args.pairs}…", file=sys.stderr, flush=True)
@@ -293,10 +307,23 @@ def main() -> None:
         f"bare key {fmt_s(key_floor)}",
         [f"{fmt_s(med(f.sort))}, min {fmt_s(min(f.sort))}" for f in consoles.values()],
     )
+    floors = []
+    if idle_cpu is not None:
+        floors.append(f"bare app idle {idle_cpu:.2f} %")
+    if htop_cpu is not None:
+        floors.append(f"`htop -d 10` {htop_cpu:.2f} %")
     row(
         f"steady CPU over {args.steady:.0f} s",
-        "",
-        [f"{f.cpu:.1f} % of a core" if f.cpu is not None else "-" for f in consoles.values()],
+        ", ".join(floors) or "not measured (--steady 0)",
+        [
+            (
+                f"{f.cpu:.1f} % of a core"
+                + (f" ({f.cpu / idle_cpu:.1f}x the bare app)" if idle_cpu else "")
+            )
+            if f.cpu is not None
+            else "-"
+            for f in consoles.values()
+        ],
     )
     row(
         "terminal bytes per second",

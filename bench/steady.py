@@ -49,7 +49,8 @@ def main() -> None:
     parser.add_argument("--steady", type=float, default=40.0)
     args = parser.parse_args()
     trees = {"this": ROOT, "against": args.against.resolve()}
-    floor = htop_window(tempfile.mkdtemp(), args.steady)
+    htop = htop_window(tempfile.mkdtemp(), args.steady)
+    floor = htop[1] if htop is not None else None
     print(f"htop -d 10: {floor:,.0f} B/s" if floor else "htop: not installed", flush=True)
     for runs in (int(s) for s in args.sizes.split(",")):
         figures: dict[str, list[tuple[float, float]]] = {name: [] for name in trees}
