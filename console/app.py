@@ -73,14 +73,13 @@ REPLAY_ACTIONS = frozenset({"replay_toggle", "replay_step", "replay_seek", "repl
 #: Below this size one pane is shown at a time, chosen with its number or Tab.
 WIDE_MIN_WIDTH = 120
 WIDE_MIN_HEIGHT = 36
-#: Where each built-in pane sits in the wide grid, in reading order (the
-#: small ones on top); a pane added later goes after them.
 #: Seconds the screen waits, after a poll brought new data to a pane that
 #: had some, for the polls that come with it: a burst of polls (tape,
 #: transfers, jobs and buffer come back within ~100 ms of each other) is one
-#: frame, not one per kind. A key or a resize ends the wait at once.
+#: frame, not one per kind. A key, a click or a resize ends the wait at once.
 FRAME_HOLD = 0.15
-
+#: Where each built-in pane sits in the wide grid, in reading order (the
+#: small ones on top); a pane added later goes after them.
 GRID_ORDER = (Kind.BUFFER, Kind.TAPE, Kind.TRANSFERS, Kind.JOBS, Kind.RUNS)
 
 
