@@ -122,9 +122,12 @@ def measure_window(term: Terminal, seconds: float) -> tuple[float, float]:
 # -------------------------------------------------------------- sessions
 
 
+#: The floor: a bare Textual app, one Static (it shows "hello").
+BARE_APP = [sys.executable, str(ROOT / "bench" / "bare_app.py")]
+
+
 def bare_session(home: str, figures: Figures) -> None:
-    argv = [sys.executable, str(ROOT / "bench" / "bare_app.py")]
-    with Terminal(argv, env=env(home)) as term:
+    with Terminal(BARE_APP, env=env(home)) as term:
         term.wait(lambda s: "hello" in s)
         figures.first_frame.append(term.since_start())
         time.sleep(0.5)
@@ -212,8 +215,7 @@ def htop_window(home: str, seconds: float) -> tuple[float, float] | None:
 def bare_idle_cpu(home: str, seconds: float) -> float:
     """% of one core of the bare Textual app left alone: Textual's own price
     of being up (its input thread wakes ten times a second)."""
-    argv = [sys.executable, str(ROOT / "bench" / "bare_app.py")]
-    with Terminal(argv, env=env(home)) as term:
+    with Terminal(BARE_APP, env=env(home)) as term:
         term.wait(lambda s: "hello" in s)
         time.sleep(3)
         return measure_window(term, seconds)[0]

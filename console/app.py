@@ -424,9 +424,9 @@ class XenonConsole(App[int]):
         """Hold the screen's next frame for ``frame_hold`` seconds (a pane's
         first data is drawn at once: the first screen is not kept waiting)."""
         state = self.states.get(kind)
-        if self._frames_held is not None or self.frame_hold <= 0 or state is None:
+        if self._frames_held is not None or self.frame_hold <= 0:
             return
-        if state.snapshot is None:
+        if state is None or state.snapshot is None:
             return
         self._begin_batch()
         self._frames_held = self.set_timer(self.frame_hold, self._release_frames, name="frame hold")

@@ -396,12 +396,13 @@ async def test_a_burst_of_polls_is_one_frame_and_a_key_draws_at_once() -> None:
         app.frame_hold = 60.0  # long enough that only the key below can end it
         sim = app.sources.for_kind(Kind.BUFFER)
         sim.advance(3600)
-        snapshots = {
-            Kind.TAPE: sim.fetch_tape(),
-            Kind.TRANSFERS: sim.fetch_transfers(),
-            Kind.JOBS: sim.fetch_jobs(),
-            Kind.BUFFER: sim.fetch_buffer(),
+        fetchers = {
+            Kind.TAPE: sim.fetch_tape,
+            Kind.TRANSFERS: sim.fetch_transfers,
+            Kind.JOBS: sim.fetch_jobs,
+            Kind.BUFFER: sim.fetch_buffer,
         }
+        snapshots = {kind: fetch() for kind, fetch in fetchers.items()}
         for kind, snapshot in snapshots.items():
             app.post_message(PollEvent(Polled(Result(kind, "simulator", snapshot, None, 0.0), 0.0)))
             await pilot.pause(0.05)  # apart, as polls come back
@@ -415,14 +416,8 @@ async def test_a_burst_of_polls_is_one_frame_and_a_key_draws_at_once() -> None:
         app.frame_hold = 0.2
         sim.advance(3600)
         before = frames
-        for kind in snapshots:
-            fetched = {
-                Kind.TAPE: sim.fetch_tape,
-                Kind.TRANSFERS: sim.fetch_transfers,
-                Kind.JOBS: sim.fetch_jobs,
-                Kind.BUFFER: sim.fetch_buffer,
-            }[kind]()
-            app.post_message(PollEvent(Polled(Result(kind, "simulator", fetched, None, 0.0), 0.0)))
+        for kind, fetch in fetchers.items():
+            app.post_message(PollEvent(Polled(Result(kind, "simulator", fetch(), None, 0.0), 0.0)))
         for _ in range(200):
             await pilot.pause(0.02)
             if app._frames_held is None and frames > before:
