@@ -421,12 +421,17 @@ class XenonConsole(App[int]):
                 self.call_after_refresh(message.shown.set)
 
     def _hold_frames(self, kind: Kind) -> None:
-        """Hold the screen's next frame for ``frame_hold`` seconds (a pane's
-        first data is drawn at once: the first screen is not kept waiting)."""
+        """Hold the screen's next frame for ``frame_hold`` seconds. Until
+        every pane has answered and its alarms are in, and for a pane's
+        first data, frames are drawn as they come, held ones too: the first
+        screen is not kept waiting."""
         state = self.states.get(kind)
-        if self._frames_held is not None or self.frame_hold <= 0:
+        if state is None:
             return
-        if state is None or state.snapshot is None:
+        if state.snapshot is None or not self.settled:
+            self._release_frames()
+            return
+        if self._frames_held is not None or self.frame_hold <= 0:
             return
         self._begin_batch()
         self._frames_held = self.set_timer(self.frame_hold, self._release_frames, name="frame hold")
