@@ -60,9 +60,14 @@ def test_the_console_in_a_browser(
     the run under the cursor; the page says what it is; a screenshot."""
     browser.open(served.url + "/")
     assert "XENON" in browser.driver.title
-    screen = browser.wait_panes()
+    browser.wait_panes()
     runs = report["runs"]
-    assert f"{runs['count']} of {runs['count']} runs" in screen
+    count = f"{runs['count']} of {runs['count']} runs"
+    # Every pane's first data, not only the first pane's (CI read the
+    # screen when the runs pane had not drawn its count yet).
+    screen = browser.wait_screen(
+        lambda s: count in s and "Uplink " in s, f"{count!r} and the buffer's uplink"
+    )
     used = re.search(r"Used (\S+ TB)", screen)
     assert used is not None, screen
     assert "Uplink DOWN" in screen  # the scenario, as report says
